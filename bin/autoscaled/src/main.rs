@@ -1,0 +1,3 @@
+//! autoscaled: a Heroku dyno autoscaler.
+
+fn main() {}
