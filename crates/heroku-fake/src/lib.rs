@@ -1,1 +1,340 @@
-//! An in-memory fake of the Heroku Platform API for tests and demos, checking requests against the official schema.
+//! An in-memory fake of the Heroku Platform API for tests and demos, checking requests against the
+//! official schema.
+//!
+//! [`FakeHeroku`] serves the app and formation endpoints of the Platform API v3 on loopback, the way
+//! Heroku does: it checks the `Authorization` and `Accept` headers, answers errors in Heroku's shape
+//! (`{"id","message","url"}`), puts `Request-Id` and `RateLimit-Remaining` on every response, pages
+//! formation lists with `Range`/`Next-Range`, and refuses with `422 invalid_params` any request body
+//! that the official JSON schema (vendored in `schema/`) does not allow. Its state lives in memory and
+//! can be read and changed while it runs; every request is recorded, and faults (an error status, a
+//! delay, a dropped connection) can be injected for the next calls.
+//!
+//! Start with [`FakeHeroku::start`] (or [`FakeHeroku::builder`]), then point a client at
+//! [`FakeHeroku::url`].
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), heroku_fake::Error> {
+//! use heroku_fake::FakeHeroku;
+//!
+//! let heroku = FakeHeroku::start("my-token").await?;
+//! heroku.set_formation("my-app", "web", 2);
+//! assert_eq!(heroku.quantity("my-app", "web"), Some(2));
+//! println!("serving {}", heroku.url());
+//! # Ok(())
+//! # }
+//! ```
+
+mod schema;
+mod server;
+mod state;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use crate::state::State;
+
+/// What the fake answers with `RateLimit-Remaining` before any call, like a fresh Heroku account.
+pub const DEFAULT_RATE_LIMIT: u32 = 4500;
+/// How many request tokens come back per minute, as on Heroku.
+pub const DEFAULT_REFILL_PER_MINUTE: u32 = 75;
+/// Formations per page of a list when the request's `Range` asks for no smaller page (Heroku's default).
+pub const DEFAULT_PAGE_SIZE: usize = 200;
+
+/// Errors of the fake itself (not the HTTP errors it serves).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The listening socket could not be bound.
+    #[error("cannot bind the fake Heroku API to {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why binding failed.
+        source: std::io::Error,
+    },
+    /// The vendored schema could not be turned into validators (a broken build, not bad input).
+    #[error("the vendored Heroku schema is unusable: {0}")]
+    Schema(String),
+    /// [`FakeHeroku::wait_for_requests`] ran out of time.
+    #[error("waited for {wanted} requests but only {seen} arrived in time")]
+    WaitTimedOut {
+        /// How many requests were awaited.
+        wanted: usize,
+        /// How many had been recorded at the deadline.
+        seen: usize,
+    },
+}
+
+/// One request as the fake received it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedRequest {
+    /// The HTTP method, e.g. `PATCH`.
+    pub method: String,
+    /// The path as sent, still percent-encoded, without the query.
+    pub path: String,
+    /// Header names (lower case) and values in arrival order; `authorization` reads `[redacted]`.
+    pub headers: Vec<(String, String)>,
+    /// The body: `None` when empty, the JSON value when it parses, else the raw text as a JSON string.
+    pub body: Option<Value>,
+}
+
+impl RecordedRequest {
+    /// The first value of header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// How an injected failure answers (see [`FakeHeroku::fail_next`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FaultOptions {
+    /// A `Retry-After` header, in seconds.
+    pub retry_after: Option<u32>,
+    /// Heroku's error `id`; by default derived from the status (`unauthorized`, `rate_limit`, ...).
+    pub id: Option<String>,
+    /// Heroku's error `message`; a fixed text by default.
+    pub message: Option<String>,
+    /// A raw body sent instead of Heroku's error JSON (to serve something that is not JSON, say).
+    pub body: Option<String>,
+}
+
+/// Options for starting a [`FakeHeroku`]; from [`FakeHeroku::builder`].
+#[derive(Debug, Clone)]
+pub struct Builder {
+    token: String,
+    addr: SocketAddr,
+    page_size: usize,
+    rate_limit: u32,
+    refill_per_minute: u32,
+}
+
+impl Builder {
+    /// Listens on `addr` instead of `127.0.0.1:0` (a free loopback port).
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// The most formations one page of a list holds (at least 1; default [`DEFAULT_PAGE_SIZE`]).
+    pub fn page_size(mut self, page_size: usize) -> Self {
+        self.page_size = page_size.max(1);
+        self
+    }
+
+    /// The request tokens available at start, and the most the budget refills to
+    /// (default [`DEFAULT_RATE_LIMIT`]). Each call takes one; none left answers `429 rate_limit`.
+    pub fn rate_limit(mut self, tokens: u32) -> Self {
+        self.rate_limit = tokens;
+        self
+    }
+
+    /// Tokens given back per minute (default [`DEFAULT_REFILL_PER_MINUTE`]; 0 never refills).
+    pub fn refill_per_minute(mut self, tokens: u32) -> Self {
+        self.refill_per_minute = tokens;
+        self
+    }
+
+    /// Binds the socket and starts serving on the current tokio runtime.
+    pub async fn start(self) -> Result<FakeHeroku, Error> {
+        let validators = schema::validators()?;
+        let listener = TcpListener::bind(self.addr)
+            .await
+            .map_err(|source| Error::Bind {
+                addr: self.addr,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| Error::Bind {
+            addr: self.addr,
+            source,
+        })?;
+        let shared = Arc::new(Shared {
+            token: self.token,
+            page_size: self.page_size,
+            validators,
+            state: Mutex::new(State::new(self.rate_limit, self.refill_per_minute)),
+            recorded: Notify::new(),
+        });
+        let server = tokio::spawn(server::serve(listener, Arc::clone(&shared)));
+        Ok(FakeHeroku {
+            shared,
+            addr,
+            server,
+        })
+    }
+}
+
+/// What the server tasks and the [`FakeHeroku`] handle share.
+struct Shared {
+    token: String,
+    page_size: usize,
+    validators: &'static schema::Validators,
+    state: Mutex<State>,
+    /// Woken on every recorded request.
+    recorded: Notify,
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves plain data behind, still usable.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A running fake Heroku Platform API; it stops serving when dropped.
+///
+/// App names given to the setters are created on first use; requests may name an app by name or id.
+#[derive(Debug)]
+pub struct FakeHeroku {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    server: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("token", &"[redacted]")
+            .field("page_size", &self.page_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for FakeHeroku {
+    fn drop(&mut self) {
+        // Aborting the accept loop drops its connection tasks with it.
+        self.server.abort();
+    }
+}
+
+impl FakeHeroku {
+    /// Starts a fake that accepts `Bearer <token>`, on a free port of 127.0.0.1, with default options.
+    pub async fn start(token: &str) -> Result<Self, Error> {
+        Self::builder(token).start().await
+    }
+
+    /// Options for a fake that accepts `Bearer <token>`.
+    pub fn builder(token: &str) -> Builder {
+        Builder {
+            token: token.to_owned(),
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            page_size: DEFAULT_PAGE_SIZE,
+            rate_limit: DEFAULT_RATE_LIMIT,
+            refill_per_minute: DEFAULT_REFILL_PER_MINUTE,
+        }
+    }
+
+    /// The base URL to give a client, e.g. `http://127.0.0.1:41234`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The address the fake listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Creates the app (no formations, not in maintenance) unless it exists; returns its id.
+    pub fn add_app(&self, name: &str) -> String {
+        self.shared.state().app_mut(name).id.clone()
+    }
+
+    /// Sets the quantity of one process type, creating the app and the process type as needed
+    /// (new process types get size `standard-1X`).
+    pub fn set_formation(&self, app: &str, process_type: &str, quantity: u32) {
+        self.shared
+            .state()
+            .set_quantity(app, process_type, quantity);
+    }
+
+    /// The quantity of a process type, or `None` when the app or process type does not exist.
+    pub fn quantity(&self, app: &str, process_type: &str) -> Option<u32> {
+        self.shared
+            .state()
+            .formation(app, process_type)
+            .map(|f| f.quantity)
+    }
+
+    /// The dyno size of a process type, or `None` when the app or process type does not exist.
+    pub fn dyno_size(&self, app: &str, process_type: &str) -> Option<String> {
+        self.shared
+            .state()
+            .formation(app, process_type)
+            .map(|f| f.size.clone())
+    }
+
+    /// Turns maintenance mode on or off, creating the app if needed.
+    pub fn set_maintenance(&self, app: &str, on: bool) {
+        self.shared.state().app_mut(app).maintenance = on;
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.state().requests.clone()
+    }
+
+    /// Forgets the requests recorded so far.
+    pub fn clear_requests(&self) {
+        self.shared.state().requests.clear();
+    }
+
+    /// Waits until at least `n` requests have been recorded (since the last clear) and returns them,
+    /// or fails after `timeout`.
+    pub async fn wait_for_requests(
+        &self,
+        n: usize,
+        timeout: Duration,
+    ) -> Result<Vec<RecordedRequest>, Error> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.shared.recorded.notified();
+            tokio::pin!(notified);
+            // Registered before looking, so a request recorded in between still wakes us.
+            notified.as_mut().enable();
+            let seen = {
+                let state = self.shared.state();
+                if state.requests.len() >= n {
+                    return Ok(state.requests.clone());
+                }
+                state.requests.len()
+            };
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Err(Error::WaitTimedOut { wanted: n, seen });
+            }
+        }
+    }
+
+    /// Answers the next `n` requests with `status` (before any other check), shaped by `options`.
+    /// A status that is not a valid HTTP status is served as 500.
+    pub fn fail_next(&self, n: u32, status: u16, options: FaultOptions) {
+        self.shared.state().faults.fail = Some((n, status, options));
+    }
+
+    /// Holds each of the next `n` requests for `delay` before handling it.
+    pub fn delay_next(&self, n: u32, delay: Duration) {
+        self.shared.state().faults.delay = Some((n, delay));
+    }
+
+    /// Closes the connection of each of the next `n` requests without answering.
+    pub fn drop_next(&self, n: u32) {
+        self.shared.state().faults.drop = n;
+    }
+
+    /// Sets the request tokens left (what the next response's `RateLimit-Remaining` starts from).
+    pub fn set_rate_limit_remaining(&self, tokens: u32) {
+        self.shared.state().rate.set(tokens);
+    }
+
+    /// The request tokens left now (refill included).
+    pub fn rate_limit_remaining(&self) -> u32 {
+        self.shared.state().rate.remaining()
+    }
+}
