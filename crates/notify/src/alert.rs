@@ -1,0 +1,411 @@
+use std::fmt::{self, Write as _};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::gsm;
+
+/// What an alert is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AlertKind {
+    /// The app stopped answering its probe; autoscaled went to `max`.
+    Outage,
+    /// The app has answered its probe again for a while after an outage.
+    Recovery,
+    /// Heroku kept refusing a scaling call after the retries.
+    ScaleFailed,
+    /// Heroku rejected the API key: autoscaled can no longer act on the app.
+    CredentialsRejected,
+}
+
+impl AlertKind {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Outage => "outage",
+            Self::Recovery => "recovery",
+            Self::ScaleFailed => "scaling failed",
+            Self::CredentialsRejected => "credentials rejected",
+        }
+    }
+}
+
+impl fmt::Display for AlertKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// A change of dyno quantity: done, or attempted when the alert is [`AlertKind::ScaleFailed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scaling {
+    /// Quantity before.
+    pub from: u32,
+    /// Quantity after (or wanted).
+    pub to: u32,
+}
+
+/// What the probe saw over its recent window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProbeFigures {
+    /// Median response time of the probes that answered; `None` when none did.
+    pub p50: Option<Duration>,
+    /// 95th percentile response time of the probes that answered; `None` when none did.
+    pub p95: Option<Duration>,
+    /// Share of probes that were down, from 0.0 to 1.0.
+    pub share_down: f64,
+    /// How many probes the figures cover.
+    pub count: u32,
+}
+
+impl ProbeFigures {
+    fn percent_down(&self) -> u32 {
+        // A NaN share (0 of 0) reads as 0 %; out-of-range values are clamped, never shown as 250 %.
+        let share = if self.share_down.is_finite() {
+            self.share_down.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        // Clamped to 0..=100 above, so the cast cannot truncate.
+        (share * 100.0).round() as u32
+    }
+}
+
+/// Alerts of the same kind for the same app that were not sent because one went out less than
+/// `alert_every` before; the next alert that goes out reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldBack {
+    /// How many were held back.
+    pub count: u32,
+    /// When the first of them happened.
+    pub since: DateTime<Utc>,
+}
+
+/// One alert: what happened to which app, what autoscaled did about it, and when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    /// What the alert is about.
+    pub kind: AlertKind,
+    /// The Heroku app name.
+    pub app: String,
+    /// The process type (usually `web`).
+    pub process: String,
+    /// What happened, in a few words: `down (HTTP 503)`, `answering again`,
+    /// `Heroku refused the change (HTTP 429)`.
+    pub what: String,
+    /// The quantity change autoscaled made (or tried, for [`AlertKind::ScaleFailed`]), if any.
+    pub scaling: Option<Scaling>,
+    /// The probe's figures, when the alert comes from probing.
+    pub probe: Option<ProbeFigures>,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// The app's time zone, to show the local time beside UTC.
+    pub timezone: Tz,
+}
+
+impl Alert {
+    /// The email subject, e.g. `[autoscaled] my-app web: down (HTTP 503), scaled 1 → 3`.
+    pub fn subject(&self) -> String {
+        let mut s = format!(
+            "[autoscaled] {} {}: {}",
+            self.app,
+            self.process,
+            one_line(&self.what)
+        );
+        if let Some(action) = self.action("→") {
+            let _ = write!(s, ", {action}");
+        }
+        s
+    }
+
+    /// The plain-text email body: what happened, what was done, the probe figures, the time in
+    /// UTC and in the app's zone, and what was held back since the last alert of this kind.
+    pub fn email_body(&self, held: Option<HeldBack>) -> String {
+        let mut b = String::new();
+        // `write!` to a String cannot fail.
+        let _ = writeln!(b, "{} {}: {}", self.app, self.process, self.what);
+        let _ = writeln!(b);
+        let _ = writeln!(b, "What happened: {} ({})", self.what, self.kind);
+        let did = self
+            .action("→")
+            .unwrap_or_else(|| "no change of dyno quantity".to_owned());
+        let _ = writeln!(b, "What autoscaled did: {did}");
+        if let Some(p) = &self.probe {
+            let _ = writeln!(
+                b,
+                "Probe: p50 {}, p95 {}; {}% of the last {} probes down",
+                latency(p.p50, " "),
+                latency(p.p95, " "),
+                p.percent_down(),
+                p.count
+            );
+        }
+        let _ = write!(b, "When: {}", self.at.format("%Y-%m-%d %H:%M:%S UTC"));
+        if self.has_local_zone() {
+            let local = self.at.with_timezone(&self.timezone);
+            let _ = write!(
+                b,
+                " ({} in {})",
+                local.format("%Y-%m-%d %H:%M:%S %Z"),
+                self.timezone.name()
+            );
+        }
+        let _ = writeln!(b);
+        if let Some(h) = held {
+            let _ = writeln!(b);
+            let _ = writeln!(b, "{}.", self.held_text(h, true));
+        }
+        let _ = writeln!(b);
+        let _ = writeln!(b, "-- ");
+        let _ = writeln!(b, "Sent by autoscaled.");
+        b
+    }
+
+    /// The SMS text: GSM-7 only and at most 160 units, so it goes out as one segment. The
+    /// essentials come first; the time, the held-back count and the probe figures follow in that
+    /// order while they fit.
+    pub fn sms_text(&self, held: Option<HeldBack>) -> String {
+        let mut head = format!("[autoscaled] {} {}: {}", self.app, self.process, self.what);
+        if let Some(action) = self.action("->") {
+            let _ = write!(head, ", {action}");
+        }
+        head.push('.');
+        let mut text = gsm::truncate(&gsm::sanitize(&head), gsm::SEGMENT);
+
+        let utc = self.at.format("%H:%M UTC").to_string();
+        let mut when = vec![format!(" At {utc}.")];
+        if self.has_local_zone() {
+            let local = self.at.with_timezone(&self.timezone).format("%H:%M %Z");
+            when.insert(0, format!(" At {utc} ({local})."));
+        }
+        push_first_that_fits(&mut text, &when);
+        if let Some(h) = held {
+            push_first_that_fits(
+                &mut text,
+                &[
+                    format!(" {}.", self.held_text(h, false)),
+                    format!(" +{} held back.", h.count),
+                ],
+            );
+        }
+        if let Some(p) = &self.probe {
+            let down = format!("{}% down of {}", p.percent_down(), p.count);
+            push_first_that_fits(
+                &mut text,
+                &[
+                    format!(
+                        " p50 {}, p95 {}, {down}.",
+                        latency(p.p50, ""),
+                        latency(p.p95, "")
+                    ),
+                    format!(" {down}."),
+                ],
+            );
+        }
+        text
+    }
+
+    fn action(&self, arrow: &str) -> Option<String> {
+        self.scaling.map(|s| match self.kind {
+            AlertKind::ScaleFailed => format!("could not scale {} {arrow} {}", s.from, s.to),
+            _ => format!("scaled {} {arrow} {}", s.from, s.to),
+        })
+    }
+
+    fn has_local_zone(&self) -> bool {
+        !matches!(
+            self.timezone,
+            Tz::UTC | Tz::Etc__UTC | Tz::Etc__UCT | Tz::UCT | Tz::Zulu
+        )
+    }
+
+    fn held_text(&self, h: HeldBack, long: bool) -> String {
+        let since = if h.since.date_naive() == self.at.date_naive() {
+            h.since.format("%H:%M UTC")
+        } else {
+            h.since.format("%Y-%m-%d %H:%M UTC")
+        };
+        let plural = if h.count == 1 { "" } else { "s" };
+        if long {
+            format!("{} similar alert{plural} held back since {since}", h.count)
+        } else {
+            format!("{} similar held back since {since}", h.count)
+        }
+    }
+}
+
+/// Subjects are one line: a header with a line break in it would be refused or, worse, split.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn latency(d: Option<Duration>, space: &str) -> String {
+    match d {
+        None => "n/a".to_owned(),
+        Some(d) if d < Duration::from_secs(1) => format!("{}{space}ms", d.as_millis()),
+        Some(d) => format!("{:.1}{space}s", d.as_secs_f64()),
+    }
+}
+
+fn push_first_that_fits(text: &mut String, candidates: &[String]) {
+    let used = gsm::len(text);
+    for c in candidates {
+        let c = gsm::sanitize(c);
+        if used + gsm::len(&c) <= gsm::SEGMENT {
+            text.push_str(&c);
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn outage() -> Alert {
+        Alert {
+            kind: AlertKind::Outage,
+            app: "my-app".into(),
+            process: "web".into(),
+            what: "down (HTTP 503)".into(),
+            scaling: Some(Scaling { from: 1, to: 3 }),
+            probe: Some(ProbeFigures {
+                p50: Some(Duration::from_millis(120)),
+                p95: Some(Duration::from_millis(9_800)),
+                share_down: 0.4,
+                count: 20,
+            }),
+            at: Utc.with_ymd_and_hms(2026, 11, 27, 3, 12, 5).unwrap(),
+            timezone: chrono_tz::America::New_York,
+        }
+    }
+
+    #[test]
+    fn subject_says_what_happened_and_what_was_done() {
+        assert_eq!(
+            outage().subject(),
+            "[autoscaled] my-app web: down (HTTP 503), scaled 1 → 3"
+        );
+        let mut failed = outage();
+        failed.kind = AlertKind::ScaleFailed;
+        failed.what = "Heroku refused the change\n(HTTP 429)".into();
+        assert_eq!(
+            failed.subject(),
+            "[autoscaled] my-app web: Heroku refused the change (HTTP 429), could not scale 1 → 3"
+        );
+        failed.scaling = None;
+        assert_eq!(
+            failed.subject(),
+            "[autoscaled] my-app web: Heroku refused the change (HTTP 429)"
+        );
+    }
+
+    #[test]
+    fn body_shows_both_times_probe_figures_and_held_back() {
+        let held = HeldBack {
+            count: 3,
+            since: Utc.with_ymd_and_hms(2026, 11, 27, 2, 50, 0).unwrap(),
+        };
+        let body = outage().email_body(Some(held));
+        assert!(body.contains("What autoscaled did: scaled 1 → 3"), "{body}");
+        assert!(
+            body.contains("Probe: p50 120 ms, p95 9.8 s; 40% of the last 20 probes down"),
+            "{body}"
+        );
+        assert!(
+            body.contains(
+                "When: 2026-11-27 03:12:05 UTC (2026-11-26 22:12:05 EST in America/New_York)"
+            ),
+            "{body}"
+        );
+        assert!(
+            body.contains("3 similar alerts held back since 02:50 UTC."),
+            "{body}"
+        );
+        let one = HeldBack {
+            count: 1,
+            since: Utc.with_ymd_and_hms(2026, 11, 26, 23, 0, 0).unwrap(),
+        };
+        assert!(
+            outage()
+                .email_body(Some(one))
+                .contains("1 similar alert held back since 2026-11-26 23:00 UTC.")
+        );
+    }
+
+    #[test]
+    fn body_in_utc_shows_one_time_and_no_probe_line_without_figures() {
+        let mut a = outage();
+        a.timezone = Tz::UTC;
+        a.probe = None;
+        a.scaling = None;
+        let body = a.email_body(None);
+        assert!(body.contains("When: 2026-11-27 03:12:05 UTC\n"), "{body}");
+        assert!(!body.contains("Probe:"), "{body}");
+        assert!(
+            body.contains("What autoscaled did: no change of dyno quantity"),
+            "{body}"
+        );
+        assert!(!body.contains("held back"), "{body}");
+    }
+
+    #[test]
+    fn sms_is_one_gsm_segment_with_everything_when_it_fits() {
+        let held = HeldBack {
+            count: 3,
+            since: Utc.with_ymd_and_hms(2026, 11, 27, 2, 50, 0).unwrap(),
+        };
+        let sms = outage().sms_text(Some(held));
+        assert_eq!(
+            sms,
+            "[autoscaled] my-app web: down (HTTP 503), scaled 1 -> 3. At 03:12 UTC (22:12 EST). \
+             3 similar held back since 02:50 UTC. p50 120ms, p95 9.8s, 40% down of 20."
+        );
+        assert!(gsm::len(&sms) <= gsm::SEGMENT);
+    }
+
+    #[test]
+    fn long_sms_drops_extras_then_truncates_the_head() {
+        let mut a = outage();
+        a.app = "a-rather-long-heroku-application-name".into();
+        a.what = "down (connection refused by the router after 30 s: H12 timeouts)".into();
+        let held = HeldBack {
+            count: 12,
+            since: a.at,
+        };
+        let sms = a.sms_text(Some(held));
+        assert!(gsm::len(&sms) <= gsm::SEGMENT, "{} {sms}", gsm::len(&sms));
+        assert!(sms.contains("scaled 1 -> 3. At 03:12 UTC"), "{sms}");
+
+        a.what = "→ ".repeat(200);
+        let sms = a.sms_text(None);
+        assert_eq!(gsm::len(&sms), gsm::SEGMENT, "{sms}");
+        assert!(sms.ends_with("..."), "{sms}");
+        assert_eq!(sms, gsm::sanitize(&sms), "only GSM-7 characters: {sms}");
+    }
+
+    #[test]
+    fn probe_share_is_clamped_and_missing_latency_is_shown() {
+        let mut a = outage();
+        a.probe = Some(ProbeFigures {
+            p50: None,
+            p95: None,
+            share_down: f64::NAN,
+            count: 0,
+        });
+        assert!(
+            a.email_body(None)
+                .contains("Probe: p50 n/a, p95 n/a; 0% of the last 0 probes down")
+        );
+        a.probe = Some(ProbeFigures {
+            p50: None,
+            p95: None,
+            share_down: 2.5,
+            count: 4,
+        });
+        assert!(a.sms_text(None).contains("100% down of 4"));
+    }
+}

@@ -1,0 +1,486 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use tokio::sync::mpsc;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use crate::{Alert, AlertKind, EmailConfig, Error, HeldBack, Mailer, SmsConfig, Twilio};
+
+/// How many alerts may wait for the dispatcher. Alerts are rare; a full queue means the
+/// dispatcher is stuck, and the caller must not be.
+const QUEUE: usize = 1024;
+
+/// How a failed send is tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Tries in all, the first included (at least 1).
+    pub attempts: u32,
+    /// Wait before the second try; it doubles for each further try.
+    pub first_delay: Duration,
+    /// The longest wait between two tries.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 3 tries, waiting about 1 s then 2 s (at most 4 s).
+    fn default() -> Self {
+        Self {
+            attempts: 3,
+            first_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(4),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait after try number `attempt` (1-based): doubled each time, capped, and jittered
+    /// into its upper half so that sends failing together do not retry together.
+    fn delay(&self, attempt: u32) -> Duration {
+        let doubled = self
+            .first_delay
+            .saturating_mul(1 << attempt.saturating_sub(1).min(16));
+        let full = doubled.min(self.max_delay);
+        full.mul_f64(rand::rng().random_range(0.5..=1.0))
+    }
+}
+
+/// The notifier's settings.
+#[derive(Debug, Clone)]
+pub struct NotifyConfig {
+    /// Email, if alerts go by email.
+    pub email: Option<EmailConfig>,
+    /// SMS, if alerts go by SMS.
+    pub sms: Option<SmsConfig>,
+    /// The same kind of alert for the same app and process goes out at most once in this long
+    /// (measured on the alerts' own `at` times).
+    pub alert_every: Duration,
+    /// How failed sends are retried.
+    pub retry: RetryPolicy,
+    /// The longest one try of one send may take.
+    pub send_timeout: Duration,
+    /// On shutdown, how long sends already under way may still take.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for NotifyConfig {
+    /// No channel, `alert_every` 30 min, default retries, 10 s per try, 3 s of grace.
+    fn default() -> Self {
+        Self {
+            email: None,
+            sms: None,
+            alert_every: Duration::from_secs(30 * 60),
+            retry: RetryPolicy::default(),
+            send_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(3),
+        }
+    }
+}
+
+/// Counters since start, as [`Notifier::stats`] reads them. Counts are per recipient: an alert
+/// to two phones that both get it counts 2 in `sms_sent`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Emails the SMTP server accepted.
+    pub email_sent: u64,
+    /// Emails given up on after the retries.
+    pub email_failed: u64,
+    /// SMS Twilio accepted.
+    pub sms_sent: u64,
+    /// SMS given up on after the retries.
+    pub sms_failed: u64,
+    /// Alerts not sent because the same one went out less than `alert_every` before.
+    pub held_back: u64,
+    /// Alerts lost because the queue was full or the notifier had stopped.
+    pub dropped: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    email_sent: AtomicU64,
+    email_failed: AtomicU64,
+    sms_sent: AtomicU64,
+    sms_failed: AtomicU64,
+    held_back: AtomicU64,
+    dropped: AtomicU64,
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// A handle to the alert dispatcher: cheap to clone, and [`Notifier::notify`] never waits.
+#[derive(Debug, Clone)]
+pub struct Notifier {
+    queue: mpsc::Sender<Alert>,
+    counters: Arc<Counters>,
+}
+
+impl Notifier {
+    /// Checks `config` and starts the dispatcher task on the current tokio runtime.
+    ///
+    /// The task stops when `shutdown` is cancelled (or every handle is dropped): it sends what is
+    /// already queued, gives sends under way up to `shutdown_grace`, then abandons the rest. Await
+    /// the returned handle to know it has stopped.
+    pub fn spawn(
+        config: NotifyConfig,
+        shutdown: CancellationToken,
+    ) -> Result<(Self, JoinHandle<()>), Error> {
+        let mut channels = Vec::new();
+        if let Some(email) = &config.email {
+            let mailer = Arc::new(Mailer::new(email, config.send_timeout)?);
+            channels.extend(
+                email
+                    .to
+                    .iter()
+                    .map(|to| Channel::Email(Arc::clone(&mailer), to.clone())),
+            );
+        }
+        if let Some(sms) = &config.sms {
+            sms.check()?;
+            let twilio = Arc::new(Twilio::new(sms, config.send_timeout)?);
+            channels.extend(
+                sms.to
+                    .iter()
+                    .map(|to| Channel::Sms(Arc::clone(&twilio), to.clone())),
+            );
+        }
+        let (queue, alerts) = mpsc::channel(QUEUE);
+        let counters = Arc::new(Counters::default());
+        let dispatcher = Dispatcher {
+            channels,
+            dedup: Dedup::new(config.alert_every),
+            retry: config.retry,
+            send_timeout: config.send_timeout,
+            counters: Arc::clone(&counters),
+            in_flight: JoinSet::new(),
+        };
+        let task = tokio::spawn(dispatcher.run(alerts, shutdown, config.shutdown_grace));
+        Ok((Self { queue, counters }, task))
+    }
+
+    /// Queues `alert` for every channel and recipient and returns at once. If the queue is full
+    /// or the dispatcher has stopped, the alert is dropped, logged and counted.
+    pub fn notify(&self, alert: Alert) {
+        let reason = match self.queue.try_send(alert) {
+            Ok(()) => return,
+            Err(mpsc::error::TrySendError::Full(a)) => ("alert queue full", a),
+            Err(mpsc::error::TrySendError::Closed(a)) => ("notifier stopped", a),
+        };
+        bump(&self.counters.dropped);
+        let (why, a) = reason;
+        error!(app = %a.app, process = %a.process, kind = %a.kind, what = %a.what, "{why}: alert dropped");
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> Stats {
+        let c = &self.counters;
+        Stats {
+            email_sent: c.email_sent.load(Ordering::Relaxed),
+            email_failed: c.email_failed.load(Ordering::Relaxed),
+            sms_sent: c.sms_sent.load(Ordering::Relaxed),
+            sms_failed: c.sms_failed.load(Ordering::Relaxed),
+            held_back: c.held_back.load(Ordering::Relaxed),
+            dropped: c.dropped.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// One recipient on one channel: every one is sent to, and retried, on its own.
+#[derive(Debug, Clone)]
+enum Channel {
+    Email(Arc<Mailer>, String),
+    Sms(Arc<Twilio>, String),
+}
+
+impl Channel {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Email(..) => "email",
+            Self::Sms(..) => "sms",
+        }
+    }
+
+    fn recipient(&self) -> &str {
+        match self {
+            Self::Email(_, to) | Self::Sms(_, to) => to,
+        }
+    }
+
+    async fn send(&self, message: &Rendered) -> Result<(), Error> {
+        match self {
+            Self::Email(mailer, to) => mailer.send(to, &message.subject, &message.body).await,
+            Self::Sms(twilio, to) => twilio.send(to, &message.sms).await.map(drop),
+        }
+    }
+
+    fn counters<'a>(&self, c: &'a Counters) -> (&'a AtomicU64, &'a AtomicU64) {
+        match self {
+            Self::Email(..) => (&c.email_sent, &c.email_failed),
+            Self::Sms(..) => (&c.sms_sent, &c.sms_failed),
+        }
+    }
+}
+
+/// An alert rendered once for every channel.
+#[derive(Debug)]
+struct Rendered {
+    subject: String,
+    body: String,
+    sms: String,
+}
+
+#[derive(Debug)]
+struct Dispatcher {
+    channels: Vec<Channel>,
+    dedup: Dedup,
+    retry: RetryPolicy,
+    send_timeout: Duration,
+    counters: Arc<Counters>,
+    in_flight: JoinSet<()>,
+}
+
+impl Dispatcher {
+    async fn run(
+        mut self,
+        mut alerts: mpsc::Receiver<Alert>,
+        shutdown: CancellationToken,
+        grace: Duration,
+    ) {
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                Some(_) = self.in_flight.join_next(), if !self.in_flight.is_empty() => {}
+                alert = alerts.recv() => match alert {
+                    Some(alert) => self.dispatch(alert),
+                    None => break,
+                },
+            }
+        }
+        // Alerts queued before the shutdown still go out: the last one may be the reason for it.
+        alerts.close();
+        while let Ok(alert) = alerts.try_recv() {
+            self.dispatch(alert);
+        }
+        let deadline = tokio::time::sleep(grace);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                () = &mut deadline => {
+                    warn!(abandoned = self.in_flight.len(), "shutdown: alert sends still under way after {grace:?} were abandoned");
+                    self.in_flight.shutdown().await;
+                    break;
+                }
+                done = self.in_flight.join_next() => if done.is_none() { break },
+            }
+        }
+    }
+
+    fn dispatch(&mut self, alert: Alert) {
+        let Some(held) = self.dedup.admit(&alert) else {
+            bump(&self.counters.held_back);
+            info!(app = %alert.app, process = %alert.process, kind = %alert.kind, what = %alert.what,
+                "alert held back: the same one went out less than alert_every ago");
+            return;
+        };
+        if self.channels.is_empty() {
+            warn!(app = %alert.app, process = %alert.process, kind = %alert.kind, what = %alert.what,
+                "alert not sent: no email or SMS configured");
+            return;
+        }
+        let message = Arc::new(Rendered {
+            subject: alert.subject(),
+            body: alert.email_body(held),
+            sms: alert.sms_text(held),
+        });
+        for channel in &self.channels {
+            let delivery = Delivery {
+                channel: channel.clone(),
+                message: Arc::clone(&message),
+                app: alert.app.clone(),
+                kind: alert.kind,
+                retry: self.retry,
+                send_timeout: self.send_timeout,
+                counters: Arc::clone(&self.counters),
+            };
+            self.in_flight.spawn(delivery.run());
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Delivery {
+    channel: Channel,
+    message: Arc<Rendered>,
+    app: String,
+    kind: AlertKind,
+    retry: RetryPolicy,
+    send_timeout: Duration,
+    counters: Arc<Counters>,
+}
+
+impl Delivery {
+    async fn run(self) {
+        let (sent, failed) = self.channel.counters(&self.counters);
+        let (channel, to) = (self.channel.name(), self.channel.recipient());
+        let attempts = self.retry.attempts.max(1);
+        for attempt in 1..=attempts {
+            let result =
+                match tokio::time::timeout(self.send_timeout, self.channel.send(&self.message))
+                    .await
+                {
+                    Ok(result) => result,
+                    Err(_) => Err(Error::Timeout(self.send_timeout)),
+                };
+            let err = match result {
+                Ok(()) => {
+                    bump(sent);
+                    info!(channel, to, app = %self.app, kind = %self.kind, attempt, "alert sent");
+                    return;
+                }
+                Err(err) => err,
+            };
+            if attempt == attempts || !err.is_transient() {
+                bump(failed);
+                error!(channel, to, app = %self.app, kind = %self.kind, attempts = attempt, error = %err,
+                    "alert not delivered; giving up");
+                return;
+            }
+            let wait = self.retry.delay(attempt);
+            warn!(channel, to, app = %self.app, kind = %self.kind, attempt, error = %err,
+                "alert send failed; retrying in {wait:?}");
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// Which alerts go out: per kind, app and process, one per `alert_every`, counting the rest.
+#[derive(Debug)]
+struct Dedup {
+    every: Duration,
+    last: HashMap<(AlertKind, String, String), Window>,
+}
+
+#[derive(Debug)]
+struct Window {
+    sent_at: DateTime<Utc>,
+    held: Option<HeldBack>,
+}
+
+impl Dedup {
+    fn new(every: Duration) -> Self {
+        Self {
+            every,
+            last: HashMap::new(),
+        }
+    }
+
+    /// `None` to hold `alert` back; otherwise it goes out, with what was held back since the
+    /// last one. Time is the alerts' own `at`, so a simulated clock works as well as the real
+    /// one; an alert dated before the last one sent (the wall clock stepped back) goes out,
+    /// since a duplicate is better than a missed outage.
+    fn admit(&mut self, alert: &Alert) -> Option<Option<HeldBack>> {
+        let key = (alert.kind, alert.app.clone(), alert.process.clone());
+        if let Some(w) = self.last.get_mut(&key) {
+            let within = alert
+                .at
+                .signed_duration_since(w.sent_at)
+                .to_std()
+                .is_ok_and(|elapsed| elapsed < self.every);
+            if within {
+                let held = w.held.get_or_insert(HeldBack {
+                    count: 0,
+                    since: alert.at,
+                });
+                held.count += 1;
+                return None;
+            }
+        }
+        let previous = self.last.insert(
+            key,
+            Window {
+                sent_at: alert.at,
+                held: None,
+            },
+        );
+        Some(previous.and_then(|w| w.held))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn alert(kind: AlertKind, app: &str, minute: u32) -> Alert {
+        Alert {
+            kind,
+            app: app.into(),
+            process: "web".into(),
+            what: "down".into(),
+            scaling: None,
+            probe: None,
+            at: Utc.with_ymd_and_hms(2026, 11, 27, 3, minute, 0).unwrap(),
+            timezone: chrono_tz::UTC,
+        }
+    }
+
+    #[test]
+    fn holds_back_within_the_window_and_reports_it_after() {
+        let mut d = Dedup::new(Duration::from_secs(30 * 60));
+        assert_eq!(d.admit(&alert(AlertKind::Outage, "a", 0)), Some(None));
+        assert_eq!(d.admit(&alert(AlertKind::Outage, "a", 12)), None);
+        assert_eq!(d.admit(&alert(AlertKind::Outage, "a", 29)), None);
+        let held = d.admit(&alert(AlertKind::Outage, "a", 30));
+        let since = Utc.with_ymd_and_hms(2026, 11, 27, 3, 12, 0).unwrap();
+        assert_eq!(held, Some(Some(HeldBack { count: 2, since })));
+        assert_eq!(d.admit(&alert(AlertKind::Outage, "a", 31)), None);
+    }
+
+    #[test]
+    fn kinds_apps_and_processes_are_separate() {
+        let mut d = Dedup::new(Duration::from_secs(30 * 60));
+        assert!(d.admit(&alert(AlertKind::Outage, "a", 0)).is_some());
+        assert!(d.admit(&alert(AlertKind::Recovery, "a", 1)).is_some());
+        assert!(d.admit(&alert(AlertKind::Outage, "b", 2)).is_some());
+        let mut worker = alert(AlertKind::Outage, "a", 3);
+        worker.process = "worker".into();
+        assert!(d.admit(&worker).is_some());
+        assert!(d.admit(&alert(AlertKind::Outage, "a", 4)).is_none());
+    }
+
+    #[test]
+    fn a_clock_stepping_back_never_silences_an_alert() {
+        let mut d = Dedup::new(Duration::from_secs(30 * 60));
+        assert!(d.admit(&alert(AlertKind::Outage, "a", 30)).is_some());
+        assert!(d.admit(&alert(AlertKind::Outage, "a", 10)).is_some());
+    }
+
+    #[test]
+    fn retry_delays_double_are_capped_and_jittered() {
+        let p = RetryPolicy::default();
+        for _ in 0..100 {
+            let first = p.delay(1);
+            assert!(
+                first >= Duration::from_millis(500) && first <= Duration::from_secs(1),
+                "{first:?}"
+            );
+            let second = p.delay(2);
+            assert!(
+                second >= Duration::from_secs(1) && second <= Duration::from_secs(2),
+                "{second:?}"
+            );
+            let late = p.delay(40);
+            assert!(
+                late >= Duration::from_secs(2) && late <= Duration::from_secs(4),
+                "{late:?}"
+            );
+        }
+    }
+}
