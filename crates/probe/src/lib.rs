@@ -1,1 +1,46 @@
-//! HTTP probing of an app: latency on a monotonic clock, down/slow/fast classification, rolling statistics.
+//! HTTP probing of an app: latency on a monotonic clock, down/slow/normal/fast classification and
+//! rolling statistics.
+//!
+//! Start with [`Prober`]: built from a [`ProbeConfig`], it GETs one URL, times the whole response on
+//! `tokio::time::Instant` and returns a [`ProbeResult`] whose [`Class`] says whether the app is down,
+//! slow, normal or fast, and, when down, a [`DownReason`] fit for an alert. [`Prober::spawn`] probes
+//! every interval on a task and sends the results down a channel. The rule itself,
+//! [`Thresholds::classify`], is a pure function, so simulations feed modelled latencies through the
+//! same code. [`RollingStats`] summarises recent results (count, p50, p95, max, share down).
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use autoscaled_probe::{Class, ProbeConfig, Prober, Thresholds};
+//!
+//! # async fn demo() -> Result<(), autoscaled_probe::Error> {
+//! let thresholds = Thresholds {
+//!     timeout: Duration::from_secs(10),
+//!     slow: Duration::from_secs(5),
+//!     fast: Duration::from_secs(1),
+//! };
+//! // The pure rule: exactly `slow` is slow, exactly `fast` is normal, a 503 is down.
+//! assert_eq!(thresholds.classify(200, Duration::from_secs(5)), Class::Slow);
+//! assert_eq!(thresholds.classify(200, Duration::from_secs(1)), Class::Normal);
+//! assert_eq!(thresholds.classify(503, Duration::from_millis(20)), Class::Down);
+//!
+//! let prober = Prober::new(ProbeConfig {
+//!     url: "https://my-app.herokuapp.com/".parse().expect("a valid URL"),
+//!     interval: Duration::from_secs(30),
+//!     thresholds,
+//!     headers: vec![],
+//! })?;
+//! let result = prober.probe().await;
+//! println!("{:?}: {}", result.class, result.describe()); // e.g. "Fast: 200 in 83 ms"
+//! # Ok(())
+//! # }
+//! ```
+
+mod classify;
+mod error;
+mod prober;
+mod stats;
+
+pub use classify::{Class, DownReason, Thresholds};
+pub use error::Error;
+pub use prober::{ProbeConfig, ProbeResult, Prober, USER_AGENT};
+pub use stats::{RollingStats, Summary};

@@ -1,0 +1,11 @@
+//! Probes against real HTTP servers on loopback.
+
+mod probe {
+    pub(crate) mod server;
+
+    mod body;
+    mod config;
+    mod failures;
+    mod schedule;
+    mod success;
+}
