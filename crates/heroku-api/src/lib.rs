@@ -1,1 +1,38 @@
-//! A typed client for the Heroku Platform API v3: formations and apps, with retries and rate-limit awareness.
+//! A typed client for the Heroku Platform API v3: formations and apps, with retries and rate-limit
+//! awareness.
+//!
+//! Start with [`Client::new`] (or [`Client::builder`] for another base URL, timeouts or a
+//! [`RetryPolicy`]), then call [`Client::app_info`], [`Client::formation_list`],
+//! [`Client::formation_info`], [`Client::formation_update`] or [`Client::formation_batch_update`].
+//! Every failure is an [`Error`] that keeps Heroku's error `id`, `message` and `Request-Id`, and says
+//! whether the token was refused ([`Error::is_credentials_rejected`]) or a retry may help
+//! ([`Error::is_retryable`]). Transport failures, 429 and 5xx are retried with exponential backoff,
+//! honouring `Retry-After`; [`Client::rate_limit_remaining`] reports the account's request budget.
+//!
+//! The API token is a [`secret::Secret`]: it is sent in the `Authorization` header and appears in no
+//! `Debug`, `Display`, error or log text.
+//!
+//! ```no_run
+//! # async fn scale() -> Result<(), heroku_api::Error> {
+//! use heroku_api::{Client, FormationUpdate};
+//! use secret::Secret;
+//!
+//! let client = Client::new(Secret::new(std::env::var("HEROKU_API_KEY").unwrap_or_default()))?;
+//! let web = client
+//!     .formation_update("my-app", "web", &FormationUpdate { quantity: Some(3), dyno_size: None })
+//!     .await?;
+//! println!("{} now runs {} dynos; {:?} API calls left", web.process_type, web.quantity,
+//!     client.rate_limit_remaining());
+//! # Ok(())
+//! # }
+//! ```
+
+mod client;
+mod error;
+mod retry;
+mod types;
+
+pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL};
+pub use error::{ApiError, Error};
+pub use retry::RetryPolicy;
+pub use types::{App, AppRef, BatchUpdate, DynoSize, Formation, FormationUpdate};

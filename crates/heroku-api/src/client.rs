@@ -1,0 +1,436 @@
+//! The client: one pooled HTTP client, the headers Heroku wants, retries, and the calls.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rand::Rng;
+use reqwest::Method;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use secret::Secret;
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+
+use crate::retry::{RetryPolicy, wait_before_retry};
+use crate::types::BatchBody;
+use crate::{ApiError, App, BatchUpdate, Error, Formation, FormationUpdate};
+
+/// Where the Platform API lives.
+pub const DEFAULT_BASE_URL: &str = "https://api.heroku.com";
+const ACCEPT_V3: &str = "application/vnd.heroku+json; version=3";
+const USER_AGENT: &str = concat!("autoscaled/", env!("CARGO_PKG_VERSION"));
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Stands for "no `RateLimit-Remaining` seen yet" in the atomic.
+const UNKNOWN: u64 = u64::MAX;
+/// How much of a non-JSON error body is kept as its message.
+const BODY_EXCERPT: usize = 200;
+
+/// A Heroku Platform API v3 client. Cheap to clone: clones share one connection pool.
+///
+/// Its `Debug` shows the base URL and retry policy, never the token.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base_url: String,
+    /// `Bearer <token>`, marked sensitive so that HTTP-level debugging does not print it either.
+    authorization: HeaderValue,
+    retry: RetryPolicy,
+    rate_limit_remaining: AtomicU64,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base_url)
+            .field("token", &secret::REDACTED)
+            .field("retry", &self.inner.retry)
+            .field("rate_limit_remaining", &self.rate_limit_remaining())
+            .finish()
+    }
+}
+
+/// Options for a [`Client`]; from [`Client::builder`].
+#[derive(Debug)]
+pub struct ClientBuilder {
+    token: Secret,
+    base_url: String,
+    timeout: Duration,
+    connect_timeout: Duration,
+    retry: RetryPolicy,
+}
+
+impl ClientBuilder {
+    /// The API root, [`DEFAULT_BASE_URL`] unless set (a test server, say).
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = base_url.into();
+        self
+    }
+
+    /// The longest one HTTP call may take, connecting included (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The longest connecting may take (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How failed calls are retried (default [`RetryPolicy::default`]).
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        let base_url = self.base_url.trim_end_matches('/').to_owned();
+        match url::Url::parse(&base_url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {}
+            _ => {
+                return Err(Error::Config(format!(
+                    "the base URL {base_url:?} is not an http(s) URL"
+                )));
+            }
+        }
+        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", self.token.expose()))
+            .map_err(|_| {
+            Error::Config("the API token has characters not allowed in an HTTP header".to_owned())
+        })?;
+        authorization.set_sensitive(true);
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .timeout(self.timeout)
+            .connect_timeout(self.connect_timeout)
+            .build()
+            .map_err(|e| Error::Config(format!("cannot set up HTTP: {e}")))?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                base_url,
+                authorization,
+                retry: self.retry,
+                rate_limit_remaining: AtomicU64::new(UNKNOWN),
+            }),
+        })
+    }
+}
+
+/// A successful answer, read in full.
+struct Answer {
+    status: u16,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn decode<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        serde_json::from_slice(&self.body).map_err(|e| Error::Decode {
+            status: self.status,
+            request_id: header(&self.headers, "request-id"),
+            message: e.to_string(),
+        })
+    }
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// One path segment, percent-encoded so that an app name or process type can never change the path.
+/// Empty, `.` and `..` are refused: URL parsers resolve dot segments even percent-encoded, so
+/// `formation/..` would address the app itself.
+fn segment(text: &str) -> Result<String, Error> {
+    if matches!(text, "" | "." | "..") {
+        return Err(Error::InvalidIdentity(text.to_owned()));
+    }
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    Ok(out)
+}
+
+impl Client {
+    /// A client for [`DEFAULT_BASE_URL`] with default options.
+    pub fn new(token: Secret) -> Result<Self, Error> {
+        Self::builder(token).build()
+    }
+
+    /// Options for a client that authenticates with `token`.
+    pub fn builder(token: Secret) -> ClientBuilder {
+        ClientBuilder {
+            token,
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// The `RateLimit-Remaining` of the latest response: the account's request tokens left.
+    pub fn rate_limit_remaining(&self) -> Option<u32> {
+        u32::try_from(self.inner.rate_limit_remaining.load(Ordering::Relaxed)).ok()
+    }
+
+    /// `GET /apps/{app}`: an app by name or id.
+    pub async fn app_info(&self, app: &str) -> Result<App, Error> {
+        let path = format!("/apps/{}", segment(app)?);
+        self.call(Method::GET, &path, None, None).await?.decode()
+    }
+
+    /// `GET /apps/{app}/formation`: every process type of an app, following `Next-Range` pages.
+    pub async fn formation_list(&self, app: &str) -> Result<Vec<Formation>, Error> {
+        let path = format!("/apps/{}/formation", segment(app)?);
+        let mut formations = Vec::new();
+        let mut range: Option<String> = None;
+        loop {
+            let answer = self
+                .call(Method::GET, &path, None, range.as_deref())
+                .await?;
+            formations.extend(answer.decode::<Vec<Formation>>()?);
+            let next = header(&answer.headers, "next-range");
+            // A server that hands back the range just asked for would otherwise loop forever.
+            match next {
+                Some(next) if answer.status == 206 && range.as_ref() != Some(&next) => {
+                    range = Some(next)
+                }
+                _ => return Ok(formations),
+            }
+        }
+    }
+
+    /// `GET /apps/{app}/formation/{process_type}`: one process type, by type or id.
+    pub async fn formation_info(&self, app: &str, process_type: &str) -> Result<Formation, Error> {
+        let path = format!(
+            "/apps/{}/formation/{}",
+            segment(app)?,
+            segment(process_type)?
+        );
+        self.call(Method::GET, &path, None, None).await?.decode()
+    }
+
+    /// `PATCH /apps/{app}/formation/{process_type}`: sets the quantity and/or size of one process type.
+    pub async fn formation_update(
+        &self,
+        app: &str,
+        process_type: &str,
+        update: &FormationUpdate,
+    ) -> Result<Formation, Error> {
+        let path = format!(
+            "/apps/{}/formation/{}",
+            segment(app)?,
+            segment(process_type)?
+        );
+        let body = serde_json::to_vec(update)
+            .map_err(|e| Error::Config(format!("cannot encode the update: {e}")))?;
+        self.call(Method::PATCH, &path, Some(body), None)
+            .await?
+            .decode()
+    }
+
+    /// `PATCH /apps/{app}/formation`: sets several process types in one call; returns those changed.
+    pub async fn formation_batch_update(
+        &self,
+        app: &str,
+        updates: &[BatchUpdate],
+    ) -> Result<Vec<Formation>, Error> {
+        let path = format!("/apps/{}/formation", segment(app)?);
+        let body = serde_json::to_vec(&BatchBody { updates })
+            .map_err(|e| Error::Config(format!("cannot encode the updates: {e}")))?;
+        self.call(Method::PATCH, &path, Some(body), None)
+            .await?
+            .decode()
+    }
+
+    /// One call with retries as the policy allows.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        range: Option<&str>,
+    ) -> Result<Answer, Error> {
+        let policy = &self.inner.retry;
+        let started = Instant::now();
+        let mut attempt = 1;
+        loop {
+            let error = match self
+                .attempt(method.clone(), path, body.clone(), range)
+                .await
+            {
+                Ok(answer) => return Ok(answer),
+                Err(error) => error,
+            };
+            if !error.is_retryable() || attempt >= policy.max_attempts {
+                return Err(error);
+            }
+            let jitter = rand::rng().random::<f64>();
+            let wait =
+                wait_before_retry(policy, &error, attempt, jitter, self.rate_limit_remaining());
+            if started.elapsed() + wait > policy.max_elapsed {
+                tracing::warn!(%method, path, attempt, wait_ms = wait.as_millis(), %error,
+                    "Heroku API call failed; not retrying, the wait would pass the retry time limit");
+                return Err(error);
+            }
+            tracing::warn!(%method, path, attempt, wait_ms = wait.as_millis(), %error, "Heroku API call failed; retrying");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        range: Option<&str>,
+    ) -> Result<Answer, Error> {
+        let url = format!("{}{path}", self.inner.base_url);
+        let mut request = self
+            .inner
+            .http
+            .request(method, url)
+            .header(AUTHORIZATION, self.inner.authorization.clone())
+            .header(ACCEPT, ACCEPT_V3);
+        if let Some(body) = body {
+            request = request.header(CONTENT_TYPE, "application/json").body(body);
+        }
+        if let Some(range) = range {
+            request = request.header("range", range);
+        }
+        let response = request.send().await.map_err(|e| Error::transport(&e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        if let Some(remaining) =
+            header(&headers, "ratelimit-remaining").and_then(|v| v.trim().parse::<u32>().ok())
+        {
+            self.inner
+                .rate_limit_remaining
+                .store(u64::from(remaining), Ordering::Relaxed);
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| Error::transport(&e))?
+            .to_vec();
+        if status.is_success() {
+            return Ok(Answer {
+                status: status.as_u16(),
+                headers,
+                body,
+            });
+        }
+        Err(Error::from_status(api_error(
+            status.as_u16(),
+            &headers,
+            &body,
+        )))
+    }
+}
+
+/// Heroku's error body (`{"id","message","url"}`) with the headers that matter.
+fn api_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ApiError {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        id: String,
+        message: String,
+    }
+    let (id, message) = match serde_json::from_slice::<Body>(body) {
+        Ok(Body { id, message }) => (id, message),
+        // A proxy's HTML page, say: keep its start, which is what a human needs to see.
+        Err(_) => (
+            String::new(),
+            String::from_utf8_lossy(body)
+                .trim()
+                .chars()
+                .take(BODY_EXCERPT)
+                .collect(),
+        ),
+    };
+    ApiError {
+        status,
+        id,
+        message,
+        request_id: header(headers, "request-id"),
+        retry_after: header(headers, RETRY_AFTER.as_str())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_are_percent_encoded() {
+        assert_eq!(segment("my-app").unwrap(), "my-app");
+        assert_eq!(segment("web_1.x~").unwrap(), "web_1.x~");
+        assert_eq!(segment("a/b c?d#e%").unwrap(), "a%2Fb%20c%3Fd%23e%25");
+        assert_eq!(segment("é").unwrap(), "%C3%A9");
+        assert_eq!(segment("...").unwrap(), "...");
+        for dots in ["", ".", ".."] {
+            assert!(
+                matches!(segment(dots), Err(Error::InvalidIdentity(_))),
+                "{dots:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_builder_refuses_bad_urls_and_tokens_without_echoing_the_token() {
+        let bad_url = Client::builder(Secret::new("t"))
+            .base_url("ftp://example.com")
+            .build();
+        assert!(matches!(bad_url, Err(Error::Config(_))));
+        let bad_token = Client::builder(Secret::new("line\nbreak-s3cr3t")).build();
+        match bad_token {
+            Err(error @ Error::Config(_)) => {
+                assert!(!format!("{error} {error:?}").contains("s3cr3t"))
+            }
+            other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn error_bodies_keep_id_message_request_id_and_retry_after() {
+        let mut headers = HeaderMap::new();
+        headers.insert("request-id", HeaderValue::from_static("abc-123"));
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
+        let error = api_error(
+            429,
+            &headers,
+            br#"{"id":"rate_limit","message":"Slow down.","url":"x"}"#,
+        );
+        assert_eq!(
+            (
+                error.id.as_str(),
+                error.message.as_str(),
+                error.request_id.as_deref()
+            ),
+            ("rate_limit", "Slow down.", Some("abc-123"))
+        );
+        assert_eq!(error.retry_after, Some(Duration::from_secs(7)));
+        let html = api_error(502, &HeaderMap::new(), b"  <html>Bad gateway</html>");
+        assert_eq!(
+            (html.id.as_str(), html.message.as_str()),
+            ("", "<html>Bad gateway</html>")
+        );
+    }
+}

@@ -1,0 +1,38 @@
+//! The client against `heroku-fake` (a real HTTP server on loopback), and every body checked against
+//! the official Heroku schema.
+
+mod heroku_api {
+    pub(crate) mod calls;
+    pub(crate) mod errors;
+    pub(crate) mod retries;
+    pub(crate) mod schema;
+}
+
+use std::time::Duration;
+
+use ::heroku_api::{Client, RetryPolicy};
+use heroku_fake::FakeHeroku;
+use secret::Secret;
+
+/// Long and recognisable, so a leak into any text is easy to spot.
+pub(crate) const TOKEN: &str = "hrku-TEST-5ecr3t-0123456789abcdef";
+
+/// A fake with one app, `my-app`, running one `web` dyno.
+pub(crate) async fn fake() -> FakeHeroku {
+    let fake = FakeHeroku::start(TOKEN).await.unwrap();
+    fake.set_formation("my-app", "web", 1);
+    fake
+}
+
+pub(crate) fn client_with(fake: &FakeHeroku, retry: RetryPolicy) -> Client {
+    Client::builder(Secret::new(TOKEN))
+        .base_url(fake.url())
+        .timeout(Duration::from_secs(5))
+        .retry(retry)
+        .build()
+        .unwrap()
+}
+
+pub(crate) fn client(fake: &FakeHeroku) -> Client {
+    client_with(fake, RetryPolicy::default())
+}

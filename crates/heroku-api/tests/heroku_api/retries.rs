@@ -1,0 +1,241 @@
+//! Retries: what is retried, how long the client waits (on tokio's paused clock, so these run in
+//! milliseconds and always the same way), and when it gives up.
+
+use std::time::Duration;
+
+use heroku_api::{Error, FormationUpdate, RetryPolicy};
+use heroku_fake::{FakeHeroku, FaultOptions};
+use tokio::time::Instant;
+
+use crate::{TOKEN, client, client_with, fake};
+
+fn three() -> FormationUpdate {
+    FormationUpdate {
+        quantity: Some(3),
+        dyno_size: None,
+    }
+}
+
+fn retry_after(seconds: u32) -> FaultOptions {
+    FaultOptions {
+        retry_after: Some(seconds),
+        ..FaultOptions::default()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_503_then_a_success_is_retried_after_a_jittered_backoff() {
+    let fake = fake().await;
+    fake.fail_next(1, 503, FaultOptions::default());
+    let started = Instant::now();
+    let web = client(&fake)
+        .formation_update("my-app", "web", &three())
+        .await
+        .unwrap();
+    let waited = started.elapsed();
+    assert_eq!(web.quantity, 3);
+    assert_eq!(fake.quantity("my-app", "web"), Some(3));
+    assert_eq!(fake.requests().len(), 2);
+    // The first backoff is 500 ms with equal jitter: between 250 and 500 ms.
+    assert!(
+        waited >= Duration::from_millis(250) && waited < Duration::from_millis(500),
+        "{waited:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_is_honoured() {
+    let fake = fake().await;
+    fake.fail_next(1, 429, retry_after(7));
+    let started = Instant::now();
+    client(&fake)
+        .formation_update("my-app", "web", &three())
+        .await
+        .unwrap();
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(7) && waited < Duration::from_millis(7500),
+        "{waited:?}"
+    );
+    assert_eq!(fake.requests().len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_persistent_429_ends_in_rate_limited_after_max_attempts() {
+    let fake = fake().await;
+    fake.fail_next(10, 429, retry_after(3));
+    let started = Instant::now();
+    let error = client(&fake).app_info("my-app").await.unwrap_err();
+    assert!(
+        matches!(&error, Error::RateLimited(e) if e.id == "rate_limit"),
+        "{error:?}"
+    );
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(3)));
+    assert!(error.request_id().is_some());
+    assert!(error.is_retryable());
+    assert_eq!(
+        fake.requests().len(),
+        4,
+        "the default policy makes 4 attempts"
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(9) && waited < Duration::from_secs(10),
+        "{waited:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wait_beyond_the_time_limit_gives_up_at_once() {
+    let fake = fake().await;
+    fake.fail_next(1, 429, retry_after(120));
+    let started = Instant::now();
+    let error = client(&fake).app_info("my-app").await.unwrap_err();
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(120)));
+    assert_eq!(fake.requests().len(), 1);
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn server_errors_stop_at_max_attempts() {
+    let fake = fake().await;
+    fake.fail_next(10, 500, FaultOptions::default());
+    let policy = RetryPolicy {
+        max_attempts: 3,
+        ..RetryPolicy::default()
+    };
+    let error = client_with(&fake, policy)
+        .app_info("my-app")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::Server(e) if e.status == 500 && e.id == "internal_server_error"),
+        "{error:?}"
+    );
+    assert_eq!(fake.requests().len(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_empty_rate_budget_waits_for_a_refill() {
+    let fake = FakeHeroku::builder(TOKEN)
+        .rate_limit(10)
+        .start()
+        .await
+        .unwrap();
+    fake.set_formation("my-app", "web", 1);
+    fake.set_rate_limit_remaining(0);
+    let client = client(&fake);
+    let started = Instant::now();
+    let web = client
+        .formation_update("my-app", "web", &three())
+        .await
+        .unwrap();
+    let waited = started.elapsed();
+    assert_eq!(web.quantity, 3);
+    // The 429 carried no Retry-After and RateLimit-Remaining: 0, so the client let tokens come back
+    // (75 a minute) instead of retrying after 500 ms into an empty pool.
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(
+        waited >= Duration::from_secs(4) && waited < Duration::from_millis(4500),
+        "{waited:?}"
+    );
+    assert_eq!(client.rate_limit_remaining(), Some(4));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timeout_is_a_transport_error_and_is_retried() {
+    let fake = fake().await;
+    fake.delay_next(1, Duration::from_secs(60));
+    let error = client_with(&fake, RetryPolicy::never())
+        .app_info("my-app")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Transport {
+                timed_out: true,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.is_retryable() && error.request_id().is_none());
+
+    fake.clear_requests();
+    fake.delay_next(1, Duration::from_secs(60));
+    let started = Instant::now();
+    let call = tokio::spawn({
+        let client = client(&fake);
+        async move { client.formation_update("my-app", "web", &three()).await }
+    });
+    // The first attempt is held by the fake: the update has not happened yet.
+    fake.wait_for_requests(1, Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(fake.quantity("my-app", "web"), Some(1));
+    let web = call.await.unwrap().unwrap();
+    assert_eq!(web.quantity, 3);
+    assert_eq!(fake.requests().len(), 2);
+    // The 5 s request timeout, then the backoff.
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(5250) && waited < Duration::from_millis(5600),
+        "{waited:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_connection_is_a_transport_error_and_is_retried() {
+    let fake = fake().await;
+    fake.drop_next(1);
+    let error = client_with(&fake, RetryPolicy::never())
+        .app_info("my-app")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Transport {
+                timed_out: false,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+
+    fake.drop_next(1);
+    let app = client(&fake).app_info("my-app").await.unwrap();
+    assert_eq!(app.name, "my-app");
+    assert_eq!(fake.requests().len(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unreachable_server_is_a_transport_error_after_the_retries() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let client = heroku_api::Client::builder(secret::Secret::new(TOKEN))
+        .base_url(url)
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let error = client.app_info("my-app").await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Transport {
+                timed_out: false,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    // Three backoffs: 250-500, 500-1000 and 1000-2000 ms.
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1750) && waited < Duration::from_millis(3500),
+        "{waited:?}"
+    );
+}
