@@ -124,9 +124,15 @@ impl Alert {
     pub fn email_body(&self, held: Option<HeldBack>) -> String {
         let mut b = String::new();
         // `write!` to a String cannot fail.
-        let _ = writeln!(b, "{} {}: {}", self.app, self.process, self.what);
+        let subject = self.subject();
+        let _ = writeln!(
+            b,
+            "{}",
+            subject.strip_prefix("[autoscaled] ").unwrap_or(&subject)
+        );
         let _ = writeln!(b);
-        let _ = writeln!(b, "What happened: {} ({})", self.what, self.kind);
+        let _ = writeln!(b, "Alert: {}", self.kind);
+        let _ = writeln!(b, "What happened: {}", self.what);
         let did = self
             .action("→")
             .unwrap_or_else(|| "no change of dyno quantity".to_owned());
@@ -310,7 +316,14 @@ mod tests {
             since: Utc.with_ymd_and_hms(2026, 11, 27, 2, 50, 0).unwrap(),
         };
         let body = outage().email_body(Some(held));
-        assert!(body.contains("What autoscaled did: scaled 1 → 3"), "{body}");
+        assert!(
+            body.starts_with("my-app web: down (HTTP 503), scaled 1 → 3\n\nAlert: outage\n"),
+            "{body}"
+        );
+        assert!(
+            body.contains("What happened: down (HTTP 503)\nWhat autoscaled did: scaled 1 → 3\n"),
+            "{body}"
+        );
         assert!(
             body.contains("Probe: p50 120 ms, p95 9.8 s; 40% of the last 20 probes down"),
             "{body}"
