@@ -91,14 +91,17 @@ impl fmt::Display for DownReason {
     }
 }
 
-/// Formats a duration the way an alert reads it: "830 ms", "10 s", "5.2 s".
+/// Formats a duration the way an alert reads it: "0.4 ms", "830 ms", "10 s", "5.2 s".
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct HumanDuration(pub(crate) Duration);
 
 impl fmt::Display for HumanDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let millis = self.0.as_millis();
-        if millis < 1000 {
+        if millis < 1 {
+            // Loopback and local answers: "0 ms" would read as no time at all.
+            write!(f, "0.{} ms", (self.0.as_micros() + 50).min(999) / 100)
+        } else if millis < 1000 {
             write!(f, "{millis} ms")
         } else {
             let tenths = (millis + 50) / 100;
@@ -185,15 +188,15 @@ mod tests {
     }
 
     #[test]
-    fn durations_round_to_a_tenth_of_a_second_above_one_second() {
+    fn durations_read_in_tenths_of_a_second_or_whole_or_tenth_milliseconds() {
         assert_eq!(HumanDuration(ms(830)).to_string(), "830 ms");
         assert_eq!(HumanDuration(ms(999)).to_string(), "999 ms");
         assert_eq!(HumanDuration(ms(1000)).to_string(), "1 s");
         assert_eq!(HumanDuration(ms(5240)).to_string(), "5.2 s");
         assert_eq!(HumanDuration(ms(5960)).to_string(), "6 s");
-        assert_eq!(
-            HumanDuration(Duration::from_micros(400)).to_string(),
-            "0 ms"
-        );
+        let us = Duration::from_micros;
+        assert_eq!(HumanDuration(us(420)).to_string(), "0.4 ms");
+        assert_eq!(HumanDuration(us(20)).to_string(), "0.0 ms");
+        assert_eq!(HumanDuration(us(999)).to_string(), "0.9 ms");
     }
 }
