@@ -312,18 +312,21 @@ impl FakeHeroku {
         }
     }
 
-    /// Answers the next `n` requests with `status` (before any other check), shaped by `options`.
-    /// A status that is not a valid HTTP status is served as 500.
+    /// Answers the next `n` requests with `status` (before any other check), shaped by `options`,
+    /// replacing any failure still pending (`n` = 0 cancels it). A status that is not a valid HTTP
+    /// status is served as 500.
     pub fn fail_next(&self, n: u32, status: u16, options: FaultOptions) {
-        self.shared.state().faults.fail = Some((n, status, options));
+        self.shared.state().faults.fail = (n > 0).then_some((n, status, options));
     }
 
-    /// Holds each of the next `n` requests for `delay` before handling it.
+    /// Holds each of the next `n` requests for `delay` before handling it, replacing any delay still
+    /// pending (`n` = 0 cancels it).
     pub fn delay_next(&self, n: u32, delay: Duration) {
-        self.shared.state().faults.delay = Some((n, delay));
+        self.shared.state().faults.delay = (n > 0).then_some((n, delay));
     }
 
-    /// Closes the connection of each of the next `n` requests without answering.
+    /// Closes the connection of each of the next `n` requests without answering (after any delay,
+    /// before any failure).
     pub fn drop_next(&self, n: u32) {
         self.shared.state().faults.drop = n;
     }
@@ -336,5 +339,26 @@ impl FakeHeroku {
     /// The request tokens left now (refill included).
     pub fn rate_limit_remaining(&self) -> u32 {
         self.shared.state().rate.remaining()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn debug_hides_the_token_and_faults_can_be_cancelled() {
+        let fake = FakeHeroku::start("tok-5ecr3t").await.unwrap();
+        let shown = format!("{fake:?}");
+        assert!(
+            !shown.contains("5ecr3t") && shown.contains("[redacted]"),
+            "{shown}"
+        );
+
+        fake.fail_next(0, 503, FaultOptions::default());
+        fake.delay_next(0, Duration::from_secs(1));
+        let mut state = fake.shared.state();
+        assert_eq!(state.faults.take_fail(), None);
+        assert_eq!(state.faults.take_delay(), None);
     }
 }
