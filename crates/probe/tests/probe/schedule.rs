@@ -38,8 +38,10 @@ async fn spawned_probes_come_every_interval_after_an_offset_and_stop_on_cancel()
         assert_eq!(result.class, Class::Fast, "{result:?}");
         starts.push(result.at);
     }
+    // The offset itself is below 200 ms (see the unit tests on a paused clock); the timer's
+    // millisecond granularity and a loaded machine's wake-up delay add a little.
     let offset = starts[0] - spawned;
-    assert!(offset < ms(200), "first probe after {offset:?}");
+    assert!(offset < ms(220), "first probe after {offset:?}");
     for pair in starts.windows(2) {
         let gap = pair[1] - pair[0];
         assert!(gap >= ms(195) && gap < ms(240), "gap {gap:?}");
