@@ -1,3 +1,64 @@
-//! autoscaled: a Heroku dyno autoscaler.
+//! `autoscaled`: keeps Heroku apps at the right number of dynos, on a schedule and by probing them.
+//!
+//! This file only parses the command line, runs the command and maps its outcome to an exit status
+//! (0 done, 1 fatal at start, 2 bad config or arguments). Start reading at [`cli`] for the commands,
+//! [`decision`] for the rules, and [`daemon`] for how `run` wires tasks together.
 
-fn main() {}
+mod check;
+mod cli;
+mod config;
+mod daemon;
+mod decision;
+mod demo;
+mod logging;
+mod plan;
+mod status;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+/// How a command failed, which decides the exit status.
+#[derive(Debug)]
+enum Failure {
+    /// Bad config, arguments or input: exit 2.
+    Invalid(anyhow::Error),
+    /// Could not start or keep going (credentials rejected, app not found): exit 1.
+    Fatal(anyhow::Error),
+}
+
+impl From<config::ConfigError> for Failure {
+    fn from(error: config::ConfigError) -> Self {
+        Failure::Invalid(error.into())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or_default();
+    // The demo's clock starts here, so its log lines carry simulated time from the first one.
+    let demo_clock = match &command {
+        Command::Demo(args) => Some(daemon::Clock::fast(demo::epoch(), args.speed)),
+        _ => None,
+    };
+    logging::init(cli.log_format, demo_clock);
+    let outcome = match command {
+        Command::Run(args) => daemon::run(&cli.config, args),
+        Command::Check(args) => check::run(&cli.config, args),
+        Command::Plan(args) => plan::run(&cli.config, args),
+        Command::Demo(_) => demo::run(demo_clock.unwrap_or_else(daemon::Clock::real)),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Invalid(error)) => {
+            eprintln!("autoscaled: {error:#}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Fatal(error)) => {
+            eprintln!("autoscaled: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}

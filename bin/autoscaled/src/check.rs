@@ -1,0 +1,142 @@
+//! `autoscaled check`: is the config valid, and what would it do? `--online` asks Heroku too.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::anyhow;
+use chrono::Utc;
+use humantime::format_duration;
+
+use crate::Failure;
+use crate::cli::CheckArgs;
+use crate::config::{AppSettings, Config, config_path};
+
+/// The account-wide Platform API budget per hour (4,500 tokens, refilled at about 75 a minute).
+const API_BUDGET_PER_HOUR: f64 = 4500.0;
+
+pub(crate) fn run(config: &Option<PathBuf>, args: CheckArgs) -> Result<(), Failure> {
+    let path = config_path(config.clone());
+    let config = Config::load(&path)?;
+    print!("{}", describe(&config, &path));
+    if args.online {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Failure::Fatal(e.into()))?;
+        runtime.block_on(check_online(&config))?;
+    }
+    Ok(())
+}
+
+/// Platform API calls one app makes per hour in a steady state: one formation read per `reconcile`,
+/// plus an app-info read when probing (for maintenance mode).
+fn calls_per_hour(app: &AppSettings) -> f64 {
+    let reads = if app.probe.is_some() { 2.0 } else { 1.0 };
+    reads * 3600.0 / app.reconcile.as_secs_f64()
+}
+
+fn describe(config: &Config, path: &std::path::Path) -> String {
+    let mut out = String::new();
+    let now = Utc::now();
+    let _ = writeln!(out, "config {}: valid", path.display());
+    let _ = writeln!(out, "heroku: {} (API key {})", config.heroku.api_url, config.heroku.api_key);
+    let mut calls = 0.0;
+    for app in &config.apps {
+        let _ = writeln!(
+            out,
+            "{} {}: {}..{} dynos, step {}, {}; baseline now {}",
+            app.name,
+            app.process,
+            app.min,
+            app.max,
+            app.step,
+            app.timezone.name(),
+            app.schedule.baseline_at(now)
+        );
+        for rule in app.schedule.rules() {
+            let _ = writeln!(out, "  schedule: \"{}\" -> {}", rule.cron(), rule.quantity());
+        }
+        if let Some(change) = app.schedule.next_change_after(now) {
+            let local = change.at.with_timezone(&app.timezone);
+            let _ = writeln!(out, "  next change: {} -> {}", local.format("%a %Y-%m-%d %H:%M %Z"), change.quantity);
+        }
+        match &app.probe {
+            Some(p) => {
+                let _ = writeln!(
+                    out,
+                    "  probe: GET {} every {}; down after {} failures (timeout {}), slow >= {}, fast < {}, calm {}",
+                    p.url,
+                    format_duration(p.interval),
+                    p.failures,
+                    format_duration(p.timeout),
+                    format_duration(p.slow),
+                    format_duration(p.fast),
+                    format_duration(p.calm)
+                );
+            }
+            None => {
+                let _ = writeln!(out, "  probe: none (the schedule alone sets the quantity)");
+            }
+        }
+        let per_hour = calls_per_hour(app);
+        calls += per_hour;
+        let _ = writeln!(
+            out,
+            "  scale-out cooldown {}, reconcile every {} (~{per_hour:.0} API calls/hour)",
+            format_duration(app.scale_out_cooldown),
+            format_duration(app.reconcile)
+        );
+    }
+    let alerts = &config.alerts;
+    let email = alerts.email.as_ref().map_or("off".to_owned(), |e| format!("to {}", e.to.join(", ")));
+    let sms = alerts.sms.as_ref().map_or("off".to_owned(), |s| format!("to {}", s.to.join(", ")));
+    let _ = writeln!(
+        out,
+        "alerts: email {email}; sms {sms}; the same alert at most every {}",
+        format_duration(alerts.alert_every)
+    );
+    let share = 100.0 * calls / API_BUDGET_PER_HOUR;
+    let _ = writeln!(
+        out,
+        "API budget: ~{calls:.0} calls/hour in a steady state, {share:.1}% of the account's {API_BUDGET_PER_HOUR:.0}/hour"
+    );
+    if let Some(addr) = config.http.listen {
+        let _ = writeln!(out, "status page: http://{addr}/");
+    }
+    out
+}
+
+async fn check_online(config: &Config) -> Result<(), Failure> {
+    let client = crate::daemon::heroku_client(config)?;
+    let mut problems = Vec::new();
+    for app in &config.apps {
+        let checked = tokio::time::timeout(Duration::from_secs(60), async {
+            let info = client.app_info(&app.name).await.map_err(|e| format!("app \"{}\": {e}", app.name))?;
+            let formation = client
+                .formation_info(&app.name, &app.process)
+                .await
+                .map_err(|e| format!("app \"{}\" process \"{}\": {e}", app.name, app.process))?;
+            Ok::<_, String>((info.maintenance, formation.quantity))
+        })
+        .await
+        .unwrap_or_else(|_| Err(format!("app \"{}\": Heroku did not answer within 60 s", app.name)));
+        match checked {
+            Ok((maintenance, quantity)) => println!(
+                "online: {} {}: found, {quantity} dyno(s) now{}",
+                app.name,
+                app.process,
+                if maintenance { ", in maintenance mode" } else { "" }
+            ),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    if let Some(remaining) = client.rate_limit_remaining() {
+        println!("online: API key accepted; {remaining} API calls left in the account's budget");
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Invalid(anyhow!("online check failed:\n  {}", problems.join("\n  "))))
+    }
+}

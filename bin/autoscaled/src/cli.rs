@@ -1,0 +1,104 @@
+//! The command line: `run` (the default), `check`, `plan`, `demo` and `simulate`.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Keeps Heroku apps at the right number of dynos: a crontab schedule sets the baseline by time of
+/// day, an HTTP probe scales out when the app is slow or down and back in once it is fast again, and
+/// every outage, recovery and failed scale call is sent by email and SMS.
+///
+/// The config file is `--config PATH`, else `$AUTOSCALED_CONFIG`, else `./autoscaled.toml`. Any key can
+/// also be set as `AUTOSCALED__SECTION__KEY` (e.g. `AUTOSCALED__APPS__0__MAX=5`); `HEROKU_API_KEY`,
+/// `HEROKU_API_URL`, `TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN` and `TWILIO_API_URL` win over the file.
+///
+/// Exit status: 0 done (or stopped by SIGTERM/SIGINT), 1 fatal at start (credentials rejected, app not
+/// found), 2 bad config or arguments.
+#[derive(Debug, Parser)]
+#[command(name = "autoscaled", version, propagate_version = true)]
+pub(crate) struct Cli {
+    /// The config file (default: $AUTOSCALED_CONFIG, else ./autoscaled.toml).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub(crate) config: Option<PathBuf>,
+
+    /// How log lines are written to stdout; filter them with RUST_LOG (e.g. RUST_LOG=debug).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub(crate) log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+}
+
+/// The shape of log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    /// `key=value` text, one event a line.
+    Text,
+    /// One JSON object a line.
+    Json,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run until SIGTERM or SIGINT (the default): keep every configured app at its target.
+    Run(RunArgs),
+    /// Validate the config and print what it would do; --online also checks the API key and apps.
+    Check(CheckArgs),
+    /// Print each app's schedule: the baseline now, the coming changes, dyno-hours and cost.
+    Plan(PlanArgs),
+    /// Run the whole daemon against a simulated Heroku and app on loopback, on a fast clock.
+    Demo(DemoArgs),
+}
+
+impl Default for Command {
+    fn default() -> Self {
+        Command::Run(RunArgs::default())
+    }
+}
+
+/// `autoscaled run`.
+#[derive(Debug, Default, Args)]
+pub(crate) struct RunArgs {
+    /// Decide, log and alert, but never change a formation.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// `autoscaled check`.
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// Also check the API key, and that each app and process type exists on Heroku.
+    #[arg(long)]
+    pub(crate) online: bool,
+}
+
+/// `autoscaled plan`.
+#[derive(Debug, Args)]
+pub(crate) struct PlanArgs {
+    /// The instant to plan from, in RFC 3339 (default: now), e.g. 2026-12-24T12:00:00Z.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_instant)]
+    pub(crate) at: Option<DateTime<Utc>>,
+    /// How many days ahead to list changes and count dyno-hours.
+    #[arg(long, value_name = "N", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=366))]
+    pub(crate) days: u32,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `autoscaled demo`.
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// How many times faster than real time the simulated day runs.
+    #[arg(long, default_value_t = 1800, value_parser = clap::value_parser!(u32).range(60..=3600))]
+    pub(crate) speed: u32,
+}
+
+/// Parses an RFC 3339 instant for `--at`, `--from` and `--to`.
+pub(crate) fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("\"{text}\" is not an RFC 3339 time such as 2026-12-24T12:00:00Z ({e})"))
+}

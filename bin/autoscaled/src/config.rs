@@ -1,0 +1,1033 @@
+//! The config file, its environment overrides, and the one pass that validates all of it.
+//!
+//! Loading happens in two steps. The `config` crate reads the TOML file and lays the `AUTOSCALED__…`
+//! variables over it; the well-known variables (`HEROKU_API_KEY`, `TWILIO_AUTH_TOKEN`, …) go on top.
+//! Then [`Validator`] walks the merged tree once and collects *every* problem, each naming its key
+//! (`apps[0].schedule[1].cron`), the value and what was expected, so a user fixes them all in one go.
+//! Secret values are never echoed into those messages.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use notify::{EmailConfig, SmsConfig, SmsSender};
+use schedule::{DynoSize, Rule, Schedule};
+use secret::Secret;
+use serde_json::{Map, Value};
+use url::Url;
+
+/// The environment variable that names the config file when `--config` is not given.
+pub(crate) const CONFIG_ENV: &str = "AUTOSCALED_CONFIG";
+/// The prefix of the variables that override any key: `AUTOSCALED__APPS__0__MAX=5`.
+const OVERRIDE_PREFIX: &str = "AUTOSCALED__";
+const DEFAULT_CONFIG_PATH: &str = "autoscaled.toml";
+const DEFAULT_HEROKU_API_URL: &str = "https://api.heroku.com";
+const DEFAULT_TWILIO_API_URL: &str = "https://api.twilio.com";
+
+/// A validated configuration: everything `run`, `check`, `plan` and `simulate` need.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) heroku: HerokuSettings,
+    pub(crate) apps: Vec<AppSettings>,
+    pub(crate) alerts: AlertSettings,
+    pub(crate) http: HttpSettings,
+}
+
+/// How to reach the Platform API.
+#[derive(Debug, Clone)]
+pub(crate) struct HerokuSettings {
+    pub(crate) api_key: Secret,
+    pub(crate) api_url: Url,
+}
+
+/// One app's process type and the rules that size it.
+#[derive(Debug, Clone)]
+pub(crate) struct AppSettings {
+    pub(crate) name: String,
+    pub(crate) process: String,
+    pub(crate) min: u32,
+    pub(crate) max: u32,
+    pub(crate) step: u32,
+    pub(crate) timezone: Tz,
+    pub(crate) scale_out_cooldown: Duration,
+    pub(crate) reconcile: Duration,
+    pub(crate) schedule: Schedule,
+    pub(crate) dyno_size: DynoSize,
+    /// USD per dyno-hour; the published price of `dyno_size` unless the user gives one.
+    pub(crate) price_per_hour: f64,
+    pub(crate) probe: Option<ProbeSettings>,
+}
+
+/// The HTTP probe of one app.
+#[derive(Debug, Clone)]
+pub(crate) struct ProbeSettings {
+    pub(crate) url: Url,
+    pub(crate) interval: Duration,
+    pub(crate) timeout: Duration,
+    pub(crate) slow: Duration,
+    pub(crate) fast: Duration,
+    pub(crate) failures: u32,
+    pub(crate) calm: Duration,
+    pub(crate) headers: Vec<(String, String)>,
+}
+
+/// Where alerts go and how often.
+#[derive(Debug, Clone)]
+pub(crate) struct AlertSettings {
+    pub(crate) alert_every: Duration,
+    pub(crate) email: Option<EmailConfig>,
+    pub(crate) sms: Option<SmsConfig>,
+}
+
+/// The status page and metrics endpoint.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct HttpSettings {
+    /// `None`: no HTTP server.
+    pub(crate) listen: Option<std::net::SocketAddr>,
+    pub(crate) password: Option<Secret>,
+}
+
+/// Why a config could not be used.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConfigError {
+    /// The file could not be read or parsed as TOML.
+    #[error("cannot read config file {path}: {reason}")]
+    Unreadable { path: PathBuf, reason: String },
+    /// The file parsed but some values are wrong; every one is listed.
+    #[error("{}", Problems(.0))]
+    Invalid(Vec<Problem>),
+}
+
+/// One thing wrong with the config, named by its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Problem {
+    pub(crate) key: String,
+    pub(crate) message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+struct Problems<'a>(&'a [Problem]);
+
+impl fmt::Display for Problems<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = self.0.len();
+        write!(f, "invalid config ({count} problem{}):", if count == 1 { "" } else { "s" })?;
+        for problem in self.0 {
+            write!(f, "\n  {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The config file to read: `--config`, else `$AUTOSCALED_CONFIG`, else `./autoscaled.toml`.
+pub(crate) fn config_path(flag: Option<PathBuf>) -> PathBuf {
+    flag.or_else(|| std::env::var_os(CONFIG_ENV).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH))
+}
+
+impl Config {
+    /// Reads the file at `path` with the process environment laid over it, and validates the result.
+    pub(crate) fn load(path: &Path) -> Result<Config, ConfigError> {
+        Self::load_with_env(path, std::env::vars())
+    }
+
+    /// [`Config::load`] with the environment given, so tests need not touch the process's.
+    pub(crate) fn load_with_env(
+        path: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let unreadable = |reason: String| ConfigError::Unreadable { path: path.to_owned(), reason };
+        if !path.is_file() {
+            return Err(unreadable("no such file".into()));
+        }
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from(path).format(config::FileFormat::Toml));
+        for (name, value) in &env {
+            if let Some(key) = override_key(name) {
+                builder = builder
+                    .set_override(key, value.as_str())
+                    .map_err(|e| unreadable(format!("environment variable {name}: {e}")))?;
+            }
+        }
+        let merged = builder.build().map_err(|e| unreadable(e.to_string()))?;
+        let mut tree: Value = merged.try_deserialize().map_err(|e| unreadable(e.to_string()))?;
+        apply_well_known_env(&mut tree, &env);
+        Self::from_tree(&tree)
+    }
+
+    /// Validates an already merged tree, reporting every problem at once.
+    pub(crate) fn from_tree(tree: &Value) -> Result<Config, ConfigError> {
+        let mut v = Validator::default();
+        let config = v.config(tree);
+        match config {
+            Some(config) if v.problems.is_empty() => Ok(config),
+            _ => Err(ConfigError::Invalid(v.problems)),
+        }
+    }
+}
+
+/// `AUTOSCALED__APPS__0__PROBE__URL` → `apps[0].probe.url`.
+fn override_key(name: &str) -> Option<String> {
+    let rest = name.strip_prefix(OVERRIDE_PREFIX)?;
+    let mut key = String::new();
+    for part in rest.split("__") {
+        if part.is_empty() {
+            return None;
+        }
+        if part.bytes().all(|b| b.is_ascii_digit()) {
+            key.push_str(&format!("[{part}]"));
+        } else {
+            if !key.is_empty() {
+                key.push('.');
+            }
+            key.push_str(&part.to_ascii_lowercase());
+        }
+    }
+    Some(key)
+}
+
+/// Heroku's and Twilio's own variable names, and Heroku's `$PORT`, win over the file. The Twilio ones only fill in an
+/// `[alerts.sms]` that the file declares: setting `TWILIO_AUTH_TOKEN` for another tool on the same
+/// machine must not switch SMS alerts on.
+fn apply_well_known_env(tree: &mut Value, env: &[(String, String)]) {
+    let lookup = |name: &str| env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let Some(root) = tree.as_object_mut() else { return };
+    for (var, key) in [("HEROKU_API_KEY", "api_key"), ("HEROKU_API_URL", "api_url")] {
+        if let Some(value) = lookup(var) {
+            let heroku = root.entry("heroku").or_insert_with(|| Value::Object(Map::new()));
+            if let Some(heroku) = heroku.as_object_mut() {
+                heroku.insert(key.into(), Value::String(value));
+            }
+        }
+    }
+    // On Heroku a web dyno must serve on $PORT; the page then faces the internet, so
+    // `Validator::http` insists on a password.
+    if let Some(port) = lookup("PORT") {
+        let http = root.entry("http").or_insert_with(|| Value::Object(Map::new()));
+        if let Some(http) = http.as_object_mut() {
+            http.entry("listen").or_insert_with(|| Value::String(format!("0.0.0.0:{port}")));
+        }
+    }
+    let sms = root
+        .get_mut("alerts")
+        .and_then(Value::as_object_mut)
+        .and_then(|alerts| alerts.get_mut("sms"))
+        .and_then(Value::as_object_mut);
+    if let Some(sms) = sms {
+        for (var, key) in [
+            ("TWILIO_ACCOUNT_SID", "account_sid"),
+            ("TWILIO_AUTH_TOKEN", "auth_token"),
+            ("TWILIO_API_URL", "api_url"),
+        ] {
+            if let Some(value) = lookup(var) {
+                sms.insert(key.into(), Value::String(value));
+            }
+        }
+    }
+}
+
+/// Walks the merged tree, building typed settings and collecting problems.
+#[derive(Default)]
+struct Validator {
+    problems: Vec<Problem>,
+}
+
+/// Keys whose values are never repeated back in a message.
+const SECRET_KEYS: &[&str] = &["api_key", "auth_token", "smtp_url", "password"];
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
+}
+
+fn show(value: &Value) -> String {
+    match value {
+        Value::String(s) => format!("\"{s}\""),
+        other => other.to_string(),
+    }
+}
+
+impl Validator {
+    fn problem(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem { key: key.into(), message: message.into() });
+    }
+
+    /// A value was there but wrong: name it (unless secret) and say what was expected.
+    fn bad(&mut self, key: &str, value: &Value, expected: &str) {
+        let secret = SECRET_KEYS.iter().any(|s| key.ends_with(s));
+        let shown = if secret { "[redacted]".to_owned() } else { show(value) };
+        self.problem(key, format!("{shown} is not valid: expected {expected}"));
+    }
+
+    /// The value at `path` as a table whose keys are all in `known`; unknown keys are reported.
+    fn table<'v>(&mut self, path: &str, value: &'v Value, known: &[&str]) -> Option<&'v Map<String, Value>> {
+        let Some(map) = value.as_object() else {
+            self.bad(path, value, "a table");
+            return None;
+        };
+        for key in map.keys() {
+            if !known.contains(&key.as_str()) {
+                self.problem(join(path, key), format!("unknown key; expected one of: {}", known.join(", ")));
+            }
+        }
+        Some(map)
+    }
+
+    fn string(&mut self, map: &Map<String, Value>, path: &str, key: &str) -> Option<String> {
+        let full = join(path, key);
+        match map.get(key) {
+            None => {
+                self.problem(full, "missing; this key is required");
+                None
+            }
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+            Some(other) => {
+                self.bad(&full, other, "a non-empty string");
+                None
+            }
+        }
+    }
+
+    fn optional_string(&mut self, map: &Map<String, Value>, path: &str, key: &str) -> Option<String> {
+        map.contains_key(key).then(|| self.string(map, path, key)).flatten()
+    }
+
+    /// A non-negative integer; environment overrides arrive as strings, so `"3"` counts too.
+    fn count(&mut self, map: &Map<String, Value>, path: &str, key: &str, default: Option<u32>) -> Option<u32> {
+        let full = join(path, key);
+        let Some(value) = map.get(key) else {
+            if default.is_none() {
+                self.problem(full, "missing; this key is required");
+            }
+            return default;
+        };
+        let parsed = match value {
+            Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+            Value::String(s) => s.trim().parse::<u32>().ok(),
+            _ => None,
+        };
+        if parsed.is_none() {
+            self.bad(&full, value, "a whole number of dynos, 0 or more");
+        }
+        parsed
+    }
+
+    fn duration(&mut self, map: &Map<String, Value>, path: &str, key: &str, default: &str) -> Option<Duration> {
+        let full = join(path, key);
+        let Some(value) = map.get(key) else {
+            return humantime::parse_duration(default).ok();
+        };
+        let parsed = value
+            .as_str()
+            .and_then(|s| humantime::parse_duration(s.trim()).ok())
+            .filter(|d| !d.is_zero());
+        if parsed.is_none() {
+            self.bad(&full, value, "a positive duration such as \"500ms\", \"30s\", \"3m\" or \"1h\"");
+        }
+        parsed
+    }
+
+    fn url(&mut self, map: &Map<String, Value>, path: &str, key: &str, default: Option<&str>) -> Option<Url> {
+        let full = join(path, key);
+        let text = match (map.get(key), default) {
+            (None, Some(default)) => default.to_owned(),
+            _ => self.string(map, path, key)?,
+        };
+        match Url::parse(text.trim()) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => Some(url),
+            _ => {
+                self.bad(&full, &Value::String(text), "an http:// or https:// URL");
+                None
+            }
+        }
+    }
+
+    fn string_list(&mut self, map: &Map<String, Value>, path: &str, key: &str) -> Vec<(String, String)> {
+        let full = join(path, key);
+        match map.get(key) {
+            None => {
+                self.problem(full, "missing; list at least one recipient");
+                Vec::new()
+            }
+            Some(Value::Array(items)) if !items.is_empty() => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| {
+                    let item_key = format!("{full}[{i}]");
+                    match item.as_str() {
+                        Some(s) => Some((item_key, s.trim().to_owned())),
+                        None => {
+                            self.bad(&item_key, item, "a string");
+                            None
+                        }
+                    }
+                })
+                .collect(),
+            Some(other) => {
+                self.bad(&full, other, "a non-empty list of strings");
+                Vec::new()
+            }
+        }
+    }
+
+    fn config(&mut self, tree: &Value) -> Option<Config> {
+        let root = self.table("", tree, &["heroku", "apps", "alerts", "http"])?;
+        let heroku = self.heroku(root.get("heroku"));
+        let apps = self.apps(root.get("apps"));
+        let alerts = match root.get("alerts") {
+            Some(value) => self.alerts(value),
+            None => Some(AlertSettings { alert_every: Duration::from_secs(30 * 60), email: None, sms: None }),
+        };
+        let http = match root.get("http") {
+            Some(value) => self.http(value),
+            None => Some(HttpSettings::default()),
+        };
+        Some(Config { heroku: heroku?, apps: apps?, alerts: alerts?, http: http? })
+    }
+
+    fn heroku(&mut self, value: Option<&Value>) -> Option<HerokuSettings> {
+        let Some(value) = value else {
+            self.problem("heroku.api_key", "missing; set it in [heroku] or in the HEROKU_API_KEY environment variable");
+            return None;
+        };
+        let map = self.table("heroku", value, &["api_key", "api_url"])?;
+        let api_key = match map.get("api_key") {
+            Some(Value::String(key)) if !key.trim().is_empty() => Some(Secret::new(key.trim())),
+            Some(other) => {
+                self.bad("heroku.api_key", other, "a Heroku API token (a non-empty string)");
+                None
+            }
+            None => {
+                self.problem(
+                    "heroku.api_key",
+                    "missing; set it in [heroku] or in the HEROKU_API_KEY environment variable",
+                );
+                None
+            }
+        };
+        let api_url = self.url(map, "heroku", "api_url", Some(DEFAULT_HEROKU_API_URL));
+        Some(HerokuSettings { api_key: api_key?, api_url: api_url? })
+    }
+
+    fn apps(&mut self, value: Option<&Value>) -> Option<Vec<AppSettings>> {
+        let items = match value {
+            Some(Value::Array(items)) if !items.is_empty() => items,
+            Some(other) => {
+                self.bad("apps", other, "a non-empty list of [[apps]] tables");
+                return None;
+            }
+            None => {
+                self.problem("apps", "missing; add at least one [[apps]] table");
+                return None;
+            }
+        };
+        let mut apps = Vec::new();
+        let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for (i, item) in items.iter().enumerate() {
+            let path = format!("apps[{i}]");
+            if let Some(app) = self.app(&path, item) {
+                let id = (app.name.clone(), app.process.clone());
+                if let Some(first) = seen.insert(id, i) {
+                    self.problem(
+                        &path,
+                        format!(
+                            "app \"{}\" process \"{}\" is already configured in apps[{first}]; each may appear once",
+                            app.name, app.process
+                        ),
+                    );
+                }
+                apps.push(app);
+            }
+        }
+        (apps.len() == items.len()).then_some(apps)
+    }
+
+    fn app(&mut self, path: &str, value: &Value) -> Option<AppSettings> {
+        let map = self.table(
+            path,
+            value,
+            &[
+                "name",
+                "process",
+                "min",
+                "max",
+                "step",
+                "timezone",
+                "scale_out_cooldown",
+                "reconcile",
+                "schedule",
+                "probe",
+                "dyno_size",
+                "price_per_hour",
+            ],
+        )?;
+        let name = self.string(map, path, "name");
+        let process = match map.get("process") {
+            None => Some("web".to_owned()),
+            Some(_) => self.string(map, path, "process"),
+        };
+        let min = self.count(map, path, "min", None);
+        let max = self.count(map, path, "max", None);
+        if let (Some(min), Some(max)) = (min, max) {
+            if min > max {
+                self.problem(join(path, "min"), format!("{min} is greater than max ({max}); expected min <= max"));
+            }
+            if max == 0 {
+                self.problem(join(path, "max"), "0 would keep the app off for good; expected at least 1");
+            }
+        }
+        let step = self.count(map, path, "step", Some(1));
+        if step == Some(0) {
+            self.bad(&join(path, "step"), &Value::from(0), "at least 1 dyno per step");
+        }
+        let timezone = match map.get("timezone") {
+            None => Some(Tz::UTC),
+            Some(value) => {
+                let parsed = value.as_str().and_then(|s| s.trim().parse::<Tz>().ok());
+                if parsed.is_none() {
+                    self.bad(&join(path, "timezone"), value, "an IANA time zone name such as \"Europe/Berlin\" or \"UTC\"");
+                }
+                parsed
+            }
+        };
+        let scale_out_cooldown = self.duration(map, path, "scale_out_cooldown", "2m");
+        let reconcile = self.duration(map, path, "reconcile", "5m");
+        let (dyno_size, price_per_hour) = self.pricing(map, path);
+        let rules = self.rules(map, path, min, max);
+        let probe = match map.get("probe") {
+            None => Some(None),
+            Some(value) => self.probe(&join(path, "probe"), value).map(Some),
+        };
+        let (min, max, timezone, rules) = (min?, max?, timezone?, rules?);
+        let schedule = Schedule::new(rules, timezone, min);
+        Some(AppSettings {
+            name: name?,
+            process: process?,
+            min,
+            max,
+            step: step.filter(|s| *s > 0)?,
+            timezone,
+            scale_out_cooldown: scale_out_cooldown?,
+            reconcile: reconcile?,
+            schedule,
+            dyno_size: dyno_size?,
+            price_per_hour: price_per_hour?,
+            probe: probe?,
+        })
+    }
+
+    fn pricing(&mut self, map: &Map<String, Value>, path: &str) -> (Option<DynoSize>, Option<f64>) {
+        let size = match map.get("dyno_size") {
+            None => Some(DynoSize::Standard1X),
+            Some(value) => {
+                let parsed = value.as_str().and_then(DynoSize::from_heroku_name);
+                if parsed.is_none() {
+                    self.bad(
+                        &join(path, "dyno_size"),
+                        value,
+                        "a Heroku dyno size such as \"standard-1X\", \"standard-2X\", \"performance-M\"",
+                    );
+                }
+                parsed
+            }
+        };
+        let price = match map.get("price_per_hour") {
+            None => size.map(|s| s.price_per_hour()),
+            Some(value) => {
+                let parsed = value.as_f64().filter(|p| p.is_finite() && *p >= 0.0);
+                if parsed.is_none() {
+                    self.bad(&join(path, "price_per_hour"), value, "a price in USD per dyno-hour, 0 or more");
+                }
+                parsed
+            }
+        };
+        (size, price)
+    }
+
+    fn rules(&mut self, map: &Map<String, Value>, path: &str, min: Option<u32>, max: Option<u32>) -> Option<Vec<Rule>> {
+        let key = join(path, "schedule");
+        let items = match map.get("schedule") {
+            None => return Some(Vec::new()),
+            Some(Value::Array(items)) => items,
+            Some(other) => {
+                self.bad(&key, other, "a list of { cron = \"…\", quantity = N } entries");
+                return None;
+            }
+        };
+        let mut rules = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let rule_path = format!("{key}[{i}]");
+            let Some(entry) = self.table(&rule_path, item, &["cron", "quantity"]) else { continue };
+            let cron = self.string(entry, &rule_path, "cron");
+            let quantity = self.count(entry, &rule_path, "quantity", None);
+            let in_range = match (quantity, min, max) {
+                (Some(quantity), Some(min), Some(max)) if quantity < min || quantity > max => {
+                    self.problem(
+                        join(&rule_path, "quantity"),
+                        format!("{quantity} is outside [min, max] = [{min}, {max}]"),
+                    );
+                    false
+                }
+                _ => true,
+            };
+            let Some(cron) = cron else { continue };
+            match Rule::new(cron.trim(), quantity.unwrap_or(0)) {
+                Ok(rule) if in_range && quantity.is_some() => rules.push(rule),
+                Ok(_) => {}
+                Err(e) => self.problem(join(&rule_path, "cron"), format!("\"{cron}\" is not valid: {e}")),
+            }
+        }
+        (rules.len() == items.len()).then_some(rules)
+    }
+
+    fn probe(&mut self, path: &str, value: &Value) -> Option<ProbeSettings> {
+        let map = self.table(
+            path,
+            value,
+            &["url", "interval", "timeout", "slow", "fast", "failures", "calm", "headers"],
+        )?;
+        let url = self.url(map, path, "url", None);
+        let interval = self.duration(map, path, "interval", "30s");
+        let timeout = self.duration(map, path, "timeout", "10s");
+        let slow = self.duration(map, path, "slow", "5s");
+        let fast = self.duration(map, path, "fast", "1s");
+        let failures = self.count(map, path, "failures", Some(2));
+        if failures == Some(0) {
+            self.bad(&join(path, "failures"), &Value::from(0), "at least 1 probe");
+        }
+        let calm = self.duration(map, path, "calm", "10m");
+        if let (Some(fast), Some(slow)) = (fast, slow) {
+            if fast >= slow {
+                self.problem(
+                    join(path, "fast"),
+                    format!(
+                        "{} is not below slow ({}); expected fast < slow",
+                        humantime::format_duration(fast),
+                        humantime::format_duration(slow)
+                    ),
+                );
+            }
+        }
+        if let (Some(slow), Some(timeout)) = (slow, timeout) {
+            if slow > timeout {
+                self.problem(
+                    join(path, "slow"),
+                    format!(
+                        "{} is above timeout ({}); a probe that slow would already count as down",
+                        humantime::format_duration(slow),
+                        humantime::format_duration(timeout)
+                    ),
+                );
+            }
+        }
+        if let (Some(timeout), Some(interval)) = (timeout, interval) {
+            if timeout >= interval {
+                self.problem(
+                    join(path, "timeout"),
+                    format!(
+                        "{} is not below interval ({}); expected timeout < interval so probes never overlap",
+                        humantime::format_duration(timeout),
+                        humantime::format_duration(interval)
+                    ),
+                );
+            }
+        }
+        let headers = match map.get("headers") {
+            None => Some(Vec::new()),
+            Some(value) => self.headers(&join(path, "headers"), value),
+        };
+        Some(ProbeSettings {
+            url: url?,
+            interval: interval?,
+            timeout: timeout?,
+            slow: slow?,
+            fast: fast?,
+            failures: failures.filter(|f| *f > 0)?,
+            calm: calm?,
+            headers: headers?,
+        })
+    }
+
+    fn headers(&mut self, path: &str, value: &Value) -> Option<Vec<(String, String)>> {
+        let Some(map) = value.as_object() else {
+            self.bad(path, value, "a table of header names to string values");
+            return None;
+        };
+        let mut headers = Vec::new();
+        let mut ok = true;
+        for (name, value) in map {
+            let key = join(path, name);
+            let valid_name = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            match value.as_str() {
+                Some(v) if valid_name && !v.contains(['\r', '\n']) => headers.push((name.clone(), v.to_owned())),
+                _ => {
+                    ok = false;
+                    self.problem(key, "expected a header name of letters, digits and '-' with a one-line string value");
+                }
+            }
+        }
+        ok.then_some(headers)
+    }
+
+    fn alerts(&mut self, value: &Value) -> Option<AlertSettings> {
+        let map = self.table("alerts", value, &["alert_every", "email", "sms"])?;
+        let alert_every = self.duration(map, "alerts", "alert_every", "30m");
+        let email = match map.get("email") {
+            None => Some(None),
+            Some(value) => self.email(value).map(Some),
+        };
+        let sms = match map.get("sms") {
+            None => Some(None),
+            Some(value) => self.sms(value).map(Some),
+        };
+        Some(AlertSettings { alert_every: alert_every?, email: email?, sms: sms? })
+    }
+
+    fn email(&mut self, value: &Value) -> Option<EmailConfig> {
+        const PATH: &str = "alerts.email";
+        let map = self.table(PATH, value, &["smtp_url", "from", "to"])?;
+        let smtp_url = match map.get("smtp_url") {
+            Some(Value::String(url)) => match notify::check_smtp_url(&Secret::new(url.trim())) {
+                Ok(()) => Some(Secret::new(url.trim())),
+                Err(e) => {
+                    self.problem("alerts.email.smtp_url", format!("[redacted] is not valid: {e}"));
+                    None
+                }
+            },
+            Some(other) => {
+                self.bad("alerts.email.smtp_url", other, "an smtp:// or smtps:// URL");
+                None
+            }
+            None => {
+                self.problem("alerts.email.smtp_url", "missing; this key is required");
+                None
+            }
+        };
+        let from = self.string(map, PATH, "from");
+        if let Some(from) = &from {
+            if let Err(e) = notify::check_email_address(from) {
+                self.problem("alerts.email.from", format!("\"{from}\" is not valid: {e}"));
+            }
+        }
+        let mut to = Vec::new();
+        let mut ok = from.is_some();
+        for (key, address) in self.string_list(map, PATH, "to") {
+            match notify::check_email_address(&address) {
+                Ok(()) => to.push(address),
+                Err(e) => {
+                    ok = false;
+                    self.problem(key, format!("\"{address}\" is not valid: {e}"));
+                }
+            }
+        }
+        let from = from.filter(|f| notify::check_email_address(f).is_ok());
+        (ok && !to.is_empty()).then_some(())?;
+        Some(EmailConfig { smtp_url: smtp_url?, from: from?, to })
+    }
+
+    fn sms(&mut self, value: &Value) -> Option<SmsConfig> {
+        const PATH: &str = "alerts.sms";
+        let map = self.table(
+            PATH,
+            value,
+            &["account_sid", "auth_token", "from", "messaging_service_sid", "to", "api_url"],
+        )?;
+        let account_sid = self.string(map, PATH, "account_sid");
+        if let Some(sid) = &account_sid {
+            if let Err(e) = notify::check_account_sid(sid) {
+                self.problem("alerts.sms.account_sid", format!("\"{sid}\" is not valid: {e}"));
+            }
+        }
+        let auth_token = match map.get("auth_token") {
+            Some(Value::String(token)) if !token.trim().is_empty() => Some(Secret::new(token.trim())),
+            Some(other) => {
+                self.bad("alerts.sms.auth_token", other, "a Twilio auth token (a non-empty string)");
+                None
+            }
+            None => {
+                self.problem(
+                    "alerts.sms.auth_token",
+                    "missing; set it in [alerts.sms] or in the TWILIO_AUTH_TOKEN environment variable",
+                );
+                None
+            }
+        };
+        let from = self.optional_string(map, PATH, "from");
+        let service = self.optional_string(map, PATH, "messaging_service_sid");
+        let sender = match (from, service) {
+            (Some(from), None) => match notify::check_phone_number(&from) {
+                Ok(()) => Some(SmsSender::From(from)),
+                Err(e) => {
+                    self.problem("alerts.sms.from", format!("\"{from}\" is not valid: {e}"));
+                    None
+                }
+            },
+            (None, Some(sid)) => match notify::check_messaging_service_sid(&sid) {
+                Ok(()) => Some(SmsSender::MessagingService(sid)),
+                Err(e) => {
+                    self.problem("alerts.sms.messaging_service_sid", format!("\"{sid}\" is not valid: {e}"));
+                    None
+                }
+            },
+            (Some(_), Some(_)) => {
+                self.problem("alerts.sms.from", "set either from or messaging_service_sid, not both");
+                None
+            }
+            (None, None) => {
+                self.problem("alerts.sms.from", "missing; set from (a phone number) or messaging_service_sid");
+                None
+            }
+        };
+        let mut to = Vec::new();
+        let mut ok = true;
+        for (key, number) in self.string_list(map, PATH, "to") {
+            match notify::check_phone_number(&number) {
+                Ok(()) => to.push(number),
+                Err(e) => {
+                    ok = false;
+                    self.problem(key, format!("\"{number}\" is not valid: {e}"));
+                }
+            }
+        }
+        let api_url = self.url(map, PATH, "api_url", Some(DEFAULT_TWILIO_API_URL));
+        let account_sid = account_sid.filter(|sid| notify::check_account_sid(sid).is_ok());
+        (ok && !to.is_empty()).then_some(())?;
+        Some(SmsConfig { account_sid: account_sid?, auth_token: auth_token?, sender: sender?, to, api_url: api_url? })
+    }
+
+    fn http(&mut self, value: &Value) -> Option<HttpSettings> {
+        let map = self.table("http", value, &["listen", "password"])?;
+        let listen = match map.get("listen") {
+            None => None,
+            Some(value) => {
+                let parsed = value.as_str().and_then(|s| s.trim().parse::<std::net::SocketAddr>().ok());
+                if parsed.is_none() {
+                    self.bad("http.listen", value, "an address and port such as \"127.0.0.1:9797\"");
+                    return None;
+                }
+                parsed
+            }
+        };
+        let password = match map.get("password") {
+            None => None,
+            Some(Value::String(p)) if !p.is_empty() => Some(Secret::new(p.as_str())),
+            Some(other) => {
+                self.bad("http.password", other, "a non-empty string");
+                return None;
+            }
+        };
+        if let Some(addr) = listen {
+            if !addr.ip().is_loopback() && password.is_none() {
+                self.problem(
+                    "http.password",
+                    format!("missing; required when http.listen ({addr}) is not a loopback address"),
+                );
+                return None;
+            }
+        }
+        Some(HttpSettings { listen, password })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[heroku]
+api_key = "01234567-89ab-4cde-8f01-23456789abcd"
+
+[[apps]]
+name = "my-app"
+min = 1
+max = 3
+schedule = [
+  { cron = "0 7 * * *",  quantity = 3 },
+  { cron = "0 22 * * *", quantity = 2 },
+  { cron = "0 3 * * *",  quantity = 1 },
+]
+
+[apps.probe]
+url = "https://my-app.herokuapp.com/"
+"#;
+
+    fn write(text: &str) -> (tempdir::Dir, PathBuf) {
+        let dir = tempdir::Dir::new();
+        let path = dir.path().join("autoscaled.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let (_dir, path) = write(text);
+        Config::load_with_env(&path, env.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    }
+
+    fn problems(text: &str) -> Vec<Problem> {
+        match load(text, &[]) {
+            Err(ConfigError::Invalid(problems)) => problems,
+            other => panic!("expected problems, got {other:?}"),
+        }
+    }
+
+    /// A tiny temp dir so the tests need no extra crate.
+    mod tempdir {
+        use std::path::{Path, PathBuf};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        pub(super) struct Dir(PathBuf);
+        impl Dir {
+            pub(super) fn new() -> Self {
+                static NEXT: AtomicUsize = AtomicUsize::new(0);
+                let path = std::env::temp_dir().join(format!(
+                    "autoscaled-config-{}-{}",
+                    std::process::id(),
+                    NEXT.fetch_add(1, Ordering::Relaxed)
+                ));
+                std::fs::create_dir_all(&path).unwrap();
+                Self(path)
+            }
+            pub(super) fn path(&self) -> &Path {
+                &self.0
+            }
+        }
+        impl Drop for Dir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+
+    #[test]
+    fn defaults_fill_what_the_file_leaves_out() {
+        let config = load(GOOD, &[]).unwrap();
+        let app = &config.apps[0];
+        assert_eq!((app.process.as_str(), app.step, app.timezone), ("web", 1, Tz::UTC));
+        assert_eq!(app.scale_out_cooldown, Duration::from_secs(120));
+        assert_eq!(app.reconcile, Duration::from_secs(300));
+        let probe = app.probe.as_ref().unwrap();
+        assert_eq!(
+            (probe.interval, probe.timeout, probe.slow, probe.fast, probe.failures, probe.calm),
+            (
+                Duration::from_secs(30),
+                Duration::from_secs(10),
+                Duration::from_secs(5),
+                Duration::from_secs(1),
+                2,
+                Duration::from_secs(600)
+            )
+        );
+        assert_eq!(config.heroku.api_url.as_str(), "https://api.heroku.com/");
+        assert_eq!(config.alerts.alert_every, Duration::from_secs(1800));
+    }
+
+    #[test]
+    fn environment_overrides_the_file_and_heroku_api_key_wins() {
+        let config = load(
+            GOOD,
+            &[
+                ("AUTOSCALED__APPS__0__MAX", "5"),
+                ("AUTOSCALED__APPS__0__PROBE__CALM", "3m"),
+                ("HEROKU_API_KEY", "from-env"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.apps[0].max, 5);
+        assert_eq!(config.apps[0].probe.as_ref().unwrap().calm, Duration::from_secs(180));
+        assert_eq!(config.heroku.api_key.expose(), "from-env");
+    }
+
+    #[test]
+    fn twilio_variables_fill_only_a_declared_sms_section() {
+        let config = load(GOOD, &[("TWILIO_AUTH_TOKEN", "tok")]).unwrap();
+        assert!(config.alerts.sms.is_none());
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_with_its_key() {
+        let text = GOOD
+            .replace("min = 1", "mni = 1\nmin = 4")
+            .replace("0 3 * * *", "0 3 * *")
+            .replace("quantity = 2", "quantity = -2")
+            .replace("https://my-app", "ftp://my-app");
+        let keys: Vec<String> = problems(&text).into_iter().map(|p| p.key).collect();
+        for expected in [
+            "apps[0].mni",
+            "apps[0].min",
+            "apps[0].schedule[1].quantity",
+            "apps[0].schedule[2].cron",
+            "apps[0].probe.url",
+        ] {
+            assert!(keys.iter().any(|k| k == expected), "{expected} missing from {keys:?}");
+        }
+    }
+
+    #[test]
+    fn messages_name_the_value_and_what_is_expected() {
+        let text = GOOD.replace("timezone", "").replace("max = 3", "max = 3\ntimezone = \"Mars/Olympus\"");
+        let problem = problems(&text).into_iter().find(|p| p.key == "apps[0].timezone").unwrap();
+        assert!(problem.message.contains("Mars/Olympus") && problem.message.contains("IANA"), "{problem}");
+    }
+
+    #[test]
+    fn probe_thresholds_must_be_ordered() {
+        let text = GOOD.replace(
+            "url = \"https://my-app.herokuapp.com/\"",
+            "url = \"https://my-app.herokuapp.com/\"\nfast = \"5s\"\nslow = \"5s\"\ntimeout = \"30s\"\ninterval = \"30s\"",
+        );
+        let keys: Vec<String> = problems(&text).into_iter().map(|p| p.key).collect();
+        assert!(keys.contains(&"apps[0].probe.fast".to_owned()), "{keys:?}");
+        assert!(keys.contains(&"apps[0].probe.timeout".to_owned()), "{keys:?}");
+    }
+
+    #[test]
+    fn a_missing_api_key_is_refused() {
+        let text = GOOD.replace("api_key = \"01234567-89ab-4cde-8f01-23456789abcd\"", "");
+        let problems = problems(&text);
+        assert!(problems.iter().any(|p| p.key == "heroku.api_key"), "{problems:?}");
+    }
+
+    #[test]
+    fn secrets_are_never_echoed() {
+        let text = GOOD.replace(
+            "[[apps]]",
+            "[alerts.email]\nsmtp_url = \"gopher://user:hunter2@smtp.example.com\"\nfrom = \"a@b\"\nto = [\"nobody\"]\n\n[[apps]]",
+        );
+        let shown = ConfigError::Invalid(problems(&text)).to_string();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("alerts.email.smtp_url") && shown.contains("alerts.email.to[0]"), "{shown}");
+        let config = load(GOOD, &[]).unwrap();
+        assert!(!format!("{config:?}").contains("01234567-89ab"));
+    }
+
+    #[test]
+    fn sms_takes_exactly_one_sender() {
+        let sms = "[alerts.sms]\naccount_sid = \"AC0123456789abcdef0123456789abcdef\"\nauth_token = \"t\"\nto = [\"+15555550100\"]\n";
+        let both = format!("{sms}from = \"+15005550006\"\nmessaging_service_sid = \"MG0123456789abcdef0123456789abcdef\"\n");
+        let text = GOOD.replace("[[apps]]", &format!("{both}\n[[apps]]"));
+        assert!(problems(&text).iter().any(|p| p.key == "alerts.sms.from"));
+        let one = format!("{sms}from = \"+15005550006\"\n");
+        let config = load(&GOOD.replace("[[apps]]", &format!("{one}\n[[apps]]")), &[]).unwrap();
+        assert_eq!(config.alerts.sms.unwrap().sender, SmsSender::From("+15005550006".into()));
+    }
+
+    #[test]
+    fn override_keys_map_indices() {
+        assert_eq!(override_key("AUTOSCALED__APPS__0__PROBE__URL").as_deref(), Some("apps[0].probe.url"));
+        assert_eq!(override_key("AUTOSCALED__HEROKU__API_KEY").as_deref(), Some("heroku.api_key"));
+        assert_eq!(override_key("AUTOSCALED_CONFIG"), None);
+    }
+
+    #[test]
+    fn a_public_listener_needs_a_password() {
+        let text = format!("{GOOD}\n[http]\nlisten = \"0.0.0.0:9797\"\n");
+        assert!(problems(&text).iter().any(|p| p.key == "http.password"));
+    }
+}

@@ -1,0 +1,81 @@
+//! Turns the daemon's notices into alerts: logged always, sent when channels are configured.
+
+use chrono::{DateTime, Utc};
+use notify::{Alert, AlertKind, Notifier, ProbeFigures, Scaling};
+use tracing::warn;
+
+use crate::config::AppSettings;
+use crate::decision::{Notice, NoticeKind};
+
+/// Hands alerts to the notifier without waiting: a slow mail server never delays a scale call.
+#[derive(Debug, Clone)]
+pub(crate) struct Alerter {
+    notifier: Option<Notifier>,
+}
+
+impl Alerter {
+    /// Sends through `notifier`, or only logs when no channel is configured.
+    pub(crate) fn new(notifier: Option<Notifier>) -> Alerter {
+        Alerter { notifier }
+    }
+
+    /// An outage or a recovery, from the decision logic.
+    pub(crate) fn decision(&self, app: &AppSettings, notice: Notice, at: DateTime<Utc>, figures: &probe::Summary) {
+        let kind = match notice.kind {
+            NoticeKind::Outage => AlertKind::Outage,
+            NoticeKind::Recovery => AlertKind::Recovery,
+        };
+        let what = match notice.kind {
+            NoticeKind::Outage => format!("down ({})", notice.detail),
+            NoticeKind::Recovery => notice.detail,
+        };
+        let scaling = (notice.from != notice.to).then_some(Scaling { from: notice.from, to: notice.to });
+        let probe = (figures.count > 0).then(|| ProbeFigures {
+            p50: figures.p50,
+            p95: figures.p95,
+            share_down: figures.down_share,
+            count: u32::try_from(figures.count).unwrap_or(u32::MAX),
+        });
+        self.send(app, kind, what, scaling, probe, at);
+    }
+
+    /// A scale call that still failed after the client's retries.
+    pub(crate) fn scale_failed(
+        &self,
+        app: &AppSettings,
+        from: Option<u32>,
+        to: u32,
+        error: &heroku_api::Error,
+        at: DateTime<Utc>,
+    ) {
+        let kind = if error.is_credentials_rejected() { AlertKind::CredentialsRejected } else { AlertKind::ScaleFailed };
+        let what = format!("could not set {} to {to}: {error}", app.process);
+        let scaling = from.map(|from| Scaling { from, to });
+        self.send(app, kind, what, scaling, None, at);
+    }
+
+    fn send(
+        &self,
+        app: &AppSettings,
+        kind: AlertKind,
+        what: String,
+        scaling: Option<Scaling>,
+        probe: Option<ProbeFigures>,
+        at: DateTime<Utc>,
+    ) {
+        let alert = Alert {
+            kind,
+            app: app.name.clone(),
+            process: app.process.clone(),
+            what,
+            scaling,
+            probe,
+            at,
+            timezone: app.timezone,
+        };
+        warn!(app = %app.name, process = %app.process, kind = %kind, "alert: {}", alert.subject());
+        if let Some(notifier) = &self.notifier {
+            notifier.notify(alert);
+        }
+    }
+}

@@ -1,0 +1,361 @@
+//! The tasks that keep one app's process type at its target.
+//!
+//! ```text
+//!  ticker ──Tick──────────┐
+//!  prober ──ProbeResult───┼──> decision task ──target (watch)──> actuator ──PATCH──> Heroku
+//!  actuator ──Maintenance─┘          │                              │
+//!                                    └──────── alerts ──────────────┴──> notifier (never awaited)
+//! ```
+//!
+//! The decision task owns the [`Decider`] and never waits on the network; the actuator owns every
+//! Platform API call and can be interrupted by a newer target, so a fail-safe never queues behind a
+//! slow or retrying call.
+
+use std::time::Duration;
+
+use heroku_api::{Client, FormationUpdate};
+use probe::{DownReason, ProbeConfig, ProbeResult, Prober, RollingStats, Thresholds};
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, sleep, sleep_until};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, warn};
+
+use super::alerts::Alerter;
+use super::clock::Clock;
+use crate::config::AppSettings;
+use crate::decision::{Action, Decider, Event, Policy};
+use crate::status::{Board, ChangeView, DecisionView, ProbeView};
+
+/// The schedule is re-evaluated at least this often, even with no change due (level-triggered).
+const MAX_TICK: Duration = Duration::from_secs(60);
+/// How long after a failed scale call (already retried by the client) the actuator tries again.
+const SCALE_RETRY: Duration = Duration::from_secs(30);
+/// The window of probe results summarised in alerts.
+const STATS_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// Everything one app's tasks share.
+#[derive(Debug, Clone)]
+pub(super) struct AppContext {
+    pub(super) settings: AppSettings,
+    pub(super) client: Client,
+    pub(super) clock: Clock,
+    pub(super) dry_run: bool,
+    pub(super) alerter: Alerter,
+    pub(super) board: Board,
+    pub(super) index: usize,
+    pub(super) shutdown: CancellationToken,
+}
+
+/// What Heroku said about the app at start.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Observed {
+    pub(super) maintenance: bool,
+    pub(super) actual: u32,
+}
+
+/// Why an app cannot be run at all.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum StartError {
+    #[error("Heroku rejected the API key for app \"{app}\": {source}")]
+    CredentialsRejected { app: String, source: heroku_api::Error },
+    #[error("app \"{app}\" was not found on Heroku (or the API key cannot see it): {source}")]
+    AppNotFound { app: String, source: heroku_api::Error },
+    #[error("app \"{app}\" has no process type \"{process}\": {source}")]
+    ProcessNotFound { app: String, process: String, source: heroku_api::Error },
+}
+
+/// Reads the app and its formation, retrying through network trouble until it gets an answer or is
+/// told to stop; credentials rejected and unknown apps are final.
+pub(super) async fn observe_at_start(ctx: &AppContext) -> Result<Option<Observed>, StartError> {
+    let app = &ctx.settings.name;
+    let process = &ctx.settings.process;
+    let mut wait = Duration::from_secs(1);
+    loop {
+        let attempt = async {
+            let info = ctx.client.app_info(app).await.map_err(|e| classify(e, app, None))?;
+            let formation =
+                ctx.client.formation_info(app, process).await.map_err(|e| classify(e, app, Some(process)))?;
+            Ok::<_, Result<StartError, heroku_api::Error>>(Observed {
+                maintenance: info.maintenance,
+                actual: formation.quantity,
+            })
+        };
+        match attempt.await {
+            Ok(observed) => return Ok(Some(observed)),
+            Err(Ok(fatal)) => return Err(fatal),
+            Err(Err(transient)) => {
+                warn!(app = %app, process = %process, error = %transient, retry_in = ?wait, "cannot reach Heroku at start; retrying");
+            }
+        }
+        tokio::select! {
+            _ = ctx.shutdown.cancelled() => return Ok(None),
+            _ = sleep(wait) => {}
+        }
+        wait = (wait * 2).min(Duration::from_secs(60));
+    }
+}
+
+fn classify(error: heroku_api::Error, app: &str, process: Option<&str>) -> Result<StartError, heroku_api::Error> {
+    let app = app.to_owned();
+    if error.is_credentials_rejected() {
+        return Ok(StartError::CredentialsRejected { app, source: error });
+    }
+    if matches!(error, heroku_api::Error::NotFound { .. }) {
+        return Ok(match process {
+            None => StartError::AppNotFound { app, source: error },
+            Some(process) => StartError::ProcessNotFound { app, process: process.to_owned(), source: error },
+        });
+    }
+    Err(error)
+}
+
+/// Runs the app's tasks until shutdown, starting from what was observed.
+pub(super) async fn run(ctx: AppContext, observed: Observed) {
+    let settings = &ctx.settings;
+    let policy = Policy {
+        min: settings.min,
+        max: settings.max,
+        step: settings.step,
+        failures: settings.probe.as_ref().map_or(1, |p| p.failures),
+        scale_out_cooldown: settings.scale_out_cooldown,
+        calm: settings.probe.as_ref().map_or(Duration::from_secs(600), |p| p.calm),
+    };
+    let mut decider = Decider::new(policy, settings.schedule.clone(), ctx.clock.now());
+    let (events_tx, mut events_rx) = mpsc::channel::<Event>(16);
+    let (target_tx, target_rx) = watch::channel(decider.target());
+    let (probe_tx, mut probe_rx) = mpsc::channel::<ProbeResult>(16);
+    ctx.board.update(ctx.index, |s| s.actual = Some(observed.actual));
+    info!(
+        app = %settings.name, process = %settings.process, actual = observed.actual,
+        baseline = decider.snapshot().baseline, maintenance = observed.maintenance, "started"
+    );
+
+    let mut helpers = tokio::task::JoinSet::new();
+    helpers.spawn(ticker(ctx.clone(), events_tx.clone()));
+    helpers.spawn(Actuator::new(&ctx, events_tx.clone()).run(Some(observed.actual), target_rx));
+    let mut stats = RollingStats::new(STATS_WINDOW, 4096);
+    if let Some(probe) = &settings.probe {
+        let config = ProbeConfig {
+            url: probe.url.clone(),
+            interval: ctx.clock.to_real(probe.interval),
+            thresholds: Thresholds {
+                timeout: ctx.clock.to_real(probe.timeout),
+                slow: ctx.clock.to_real(probe.slow),
+                fast: ctx.clock.to_real(probe.fast),
+            },
+            headers: probe.headers.clone(),
+        };
+        match Prober::new(config) {
+            Ok(prober) => {
+                let handle = prober.spawn(probe_tx, ctx.shutdown.child_token());
+                helpers.spawn(async move {
+                    let _ = handle.await;
+                });
+            }
+            Err(e) => error!(app = %settings.name, process = %settings.process, error = %e, "cannot start the probe"),
+        }
+    } else {
+        drop(probe_tx);
+    }
+    if observed.maintenance {
+        let _ = events_tx.send(Event::Maintenance(true)).await;
+    }
+    drop(events_tx);
+
+    loop {
+        let event = tokio::select! {
+            _ = ctx.shutdown.cancelled() => break,
+            Some(result) = probe_rx.recv() => {
+                stats.record(&result);
+                let event = probe_event(&ctx, &result);
+                if let Event::Probe { class, detail } = &event {
+                    debug!(app = %settings.name, process = %settings.process, class = ?class, "probe: {detail}");
+                }
+                record_probe(&ctx, &result, &event);
+                event
+            }
+            Some(event) = events_rx.recv() => event,
+            else => break,
+        };
+        let now = ctx.clock.now();
+        for action in decider.handle(event, now) {
+            match action {
+                Action::Scale { from, to, reason } => {
+                    info!(app = %settings.name, process = %settings.process, from, to, reason = %reason, "scale");
+                    ctx.board.record_decision(ctx.index, DecisionView { at: now, from, to, reason: reason.to_string() });
+                    let _ = target_tx.send(to);
+                }
+                Action::Alert(notice) => {
+                    let figures = stats.summary(Instant::now());
+                    ctx.alerter.decision(&ctx.settings, notice, now, &figures);
+                }
+                Action::Note(text) => info!(app = %settings.name, process = %settings.process, "{text}"),
+            }
+        }
+        let snapshot = decider.snapshot();
+        let next = settings.schedule.next_change_after(now);
+        ctx.board.update(ctx.index, |s| {
+            s.baseline = snapshot.baseline;
+            s.target = snapshot.target;
+            s.outage_since = snapshot.outage_since;
+            s.maintenance = snapshot.maintenance;
+            s.next_change = next.map(|c| ChangeView { at: c.at, quantity: c.quantity });
+        });
+    }
+    ctx.shutdown.cancel();
+    while helpers.join_next().await.is_some() {}
+}
+
+/// A probe result as the decider sees it: latencies in the clock's time, so a sped-up demo reads
+/// like the real thing.
+fn probe_event(ctx: &AppContext, result: &ProbeResult) -> Event {
+    let scaled = |real: Duration| {
+        let millis = u64::try_from(ctx.clock.scaled(real).as_millis()).unwrap_or(u64::MAX);
+        humantime::format_duration(Duration::from_millis(millis))
+    };
+    let detail = match (ctx.clock.is_fast(), result.status, result.reason) {
+        (false, _, _) => result.describe(),
+        (true, _, Some(DownReason::TimedOut(after))) => format!("timed out after {}", scaled(after)),
+        (true, Some(status), None) => format!("HTTP {status} in {}", scaled(result.latency)),
+        (true, _, _) => result.describe(),
+    };
+    Event::Probe { class: result.class, detail }
+}
+
+fn record_probe(ctx: &AppContext, result: &ProbeResult, event: &Event) {
+    let Event::Probe { class, detail } = event else { return };
+    let view = ProbeView {
+        at: ctx.clock.now(),
+        class: format!("{class:?}").to_lowercase(),
+        status: result.status,
+        latency: ctx.clock.scaled(result.latency),
+        detail: detail.clone(),
+    };
+    ctx.board.update(ctx.index, |s| s.last_probe = Some(view));
+}
+
+/// Wakes the decision task at every change of baseline, and at least every [`MAX_TICK`].
+async fn ticker(ctx: AppContext, events: mpsc::Sender<Event>) {
+    loop {
+        let now = ctx.clock.now();
+        let until_change = ctx
+            .settings
+            .schedule
+            .next_change_after(now)
+            .and_then(|change| (change.at - now).to_std().ok())
+            .unwrap_or(MAX_TICK);
+        // The extra millisecond lands the tick just past the change, never a hair before it.
+        let wait = ctx.clock.to_real(until_change.min(MAX_TICK)) + Duration::from_millis(1);
+        tokio::select! {
+            _ = ctx.shutdown.cancelled() => return,
+            _ = sleep(wait) => {}
+        }
+        if events.send(Event::Tick).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Applies targets through the Platform API and re-reads the formation every `reconcile`.
+#[derive(Debug)]
+struct Actuator {
+    ctx: AppContext,
+    events: mpsc::Sender<Event>,
+}
+
+impl Actuator {
+    fn new(ctx: &AppContext, events: mpsc::Sender<Event>) -> Actuator {
+        Actuator { ctx: ctx.clone(), events }
+    }
+
+    async fn run(self, mut actual: Option<u32>, mut target_rx: watch::Receiver<u32>) {
+        let reconcile = self.ctx.clock.to_real(self.ctx.settings.reconcile);
+        let mut next_reconcile = Instant::now() + reconcile;
+        let mut retry_at: Option<Instant> = None;
+        loop {
+            let target = *target_rx.borrow_and_update();
+            if actual != Some(target) && retry_at.is_none() {
+                tokio::select! {
+                    biased;
+                    _ = self.ctx.shutdown.cancelled() => return,
+                    changed = target_rx.changed() => {
+                        // A newer target supersedes the call in flight: setting is idempotent, so the
+                        // next call simply sets the newer quantity.
+                        if changed.is_err() { return }
+                        continue;
+                    }
+                    applied = self.apply(actual, target) => match applied {
+                        Some(quantity) => actual = Some(quantity),
+                        None => retry_at = Some(Instant::now() + self.ctx.clock.to_real(SCALE_RETRY)),
+                    },
+                }
+                continue;
+            }
+            tokio::select! {
+                _ = self.ctx.shutdown.cancelled() => return,
+                changed = target_rx.changed() => {
+                    if changed.is_err() { return }
+                    retry_at = None;
+                }
+                _ = sleep_until(next_reconcile) => {
+                    if let Some(read) = self.observe(target).await {
+                        actual = Some(read);
+                    }
+                    next_reconcile = Instant::now() + reconcile;
+                }
+                _ = sleep_until(retry_at.unwrap_or_else(Instant::now)), if retry_at.is_some() => retry_at = None,
+            }
+        }
+    }
+
+    /// Sets the quantity; returns the quantity Heroku now reports, or `None` when the call failed.
+    async fn apply(&self, actual: Option<u32>, target: u32) -> Option<u32> {
+        let settings = &self.ctx.settings;
+        let (app, process) = (&settings.name, &settings.process);
+        if self.ctx.dry_run {
+            info!(app = %app, process = %process, from = ?actual, to = target, "dry run: formation left unchanged");
+            return Some(target);
+        }
+        let update = FormationUpdate { quantity: Some(target), dyno_size: None };
+        match self.ctx.client.formation_update(app, process, &update).await {
+            Ok(formation) => {
+                info!(app = %app, process = %process, from = ?actual, to = formation.quantity, "formation updated");
+                self.ctx.board.update(self.ctx.index, |s| s.actual = Some(formation.quantity));
+                Some(formation.quantity)
+            }
+            Err(e) => {
+                error!(app = %app, process = %process, from = ?actual, to = target, error = %e, "scale call failed");
+                self.ctx.alerter.scale_failed(settings, actual, target, &e, self.ctx.clock.now());
+                None
+            }
+        }
+    }
+
+    /// Re-reads maintenance mode (only when probing: it matters for nothing else) and the quantity.
+    async fn observe(&self, target: u32) -> Option<u32> {
+        let settings = &self.ctx.settings;
+        let (app, process) = (&settings.name, &settings.process);
+        if settings.probe.is_some() {
+            match self.ctx.client.app_info(app).await {
+                Ok(info) => {
+                    let _ = self.events.try_send(Event::Maintenance(info.maintenance));
+                }
+                Err(e) => warn!(app = %app, process = %process, error = %e, "cannot read the app's info"),
+            }
+        }
+        match self.ctx.client.formation_info(app, process).await {
+            Ok(formation) => {
+                let read = formation.quantity;
+                self.ctx.board.update(self.ctx.index, |s| s.actual = Some(read));
+                if read != target {
+                    warn!(app = %app, process = %process, from = read, to = target, reason = "changed outside autoscaled; correcting", "scale");
+                }
+                Some(read)
+            }
+            Err(e) => {
+                warn!(app = %app, process = %process, error = %e, "cannot read the formation");
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! `autoscaled run`: the long-running process.
+//!
+//! [`run`] loads the config, builds the Platform API client and the notifier, and hands over to
+//! [`serve`], which the demo calls too: it checks every app at start (credentials rejected or an
+//! unknown app is fatal, network trouble is retried), then runs each app's tasks (see [`app`]) until
+//! SIGTERM or SIGINT, and stops within 5 s.
+
+mod alerts;
+mod app;
+mod clock;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use heroku_api::Client;
+use notify::{Notifier, NotifyConfig};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+pub(crate) use alerts::Alerter;
+pub(crate) use clock::Clock;
+
+use crate::Failure;
+use crate::cli::RunArgs;
+use crate::config::{AlertSettings, Config, config_path};
+use crate::status::Board;
+
+/// Heroku sends SIGKILL 30 s after SIGTERM; we promise 5 s, and keep a margin for the runtime's own
+/// teardown.
+const STOP_WITHIN: Duration = Duration::from_secs(4);
+
+/// How the daemon runs, beyond its config.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Options {
+    pub(crate) dry_run: bool,
+    pub(crate) clock: Clock,
+}
+
+pub(crate) fn run(config: &Option<PathBuf>, args: RunArgs) -> Result<(), Failure> {
+    let config = Config::load(&config_path(config.clone()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+        .map_err(Failure::Fatal)?;
+    runtime.block_on(async move {
+        let shutdown = CancellationToken::new();
+        tokio::spawn(stop_on_signal(shutdown.clone()));
+        let client = heroku_client(&config)?;
+        let options = Options { dry_run: args.dry_run, clock: Clock::real() };
+        serve(config, client, options, Board::default(), shutdown).await
+    })
+}
+
+/// The Platform API client for `config`.
+pub(crate) fn heroku_client(config: &Config) -> Result<Client, Failure> {
+    Client::builder(config.heroku.api_key.clone())
+        .base_url(config.heroku.api_url.as_str())
+        .build()
+        .context("cannot build the Heroku API client")
+        .map_err(Failure::Fatal)
+}
+
+/// Cancels `shutdown` on SIGTERM or SIGINT.
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let terminate = async {
+        #[cfg(unix)]
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+        #[cfg(not(unix))]
+        std::future::pending::<()>().await;
+    };
+    tokio::select! {
+        _ = terminate => info!(signal = "SIGTERM", "stopping"),
+        _ = tokio::signal::ctrl_c() => info!(signal = "SIGINT", "stopping"),
+    }
+    shutdown.cancel();
+}
+
+/// Runs every configured app until `shutdown` is cancelled.
+pub(crate) async fn serve(
+    config: Config,
+    client: Client,
+    options: Options,
+    board: Board,
+    shutdown: CancellationToken,
+) -> Result<(), Failure> {
+    let (alerter, notifier_task) = notifications(&config.alerts, shutdown.child_token())?;
+    let mut contexts = Vec::new();
+    for settings in config.apps {
+        let index = board.add(&settings.name, &settings.process, settings.schedule.baseline_at(options.clock.now()));
+        contexts.push(app::AppContext {
+            settings,
+            client: client.clone(),
+            clock: options.clock,
+            dry_run: options.dry_run,
+            alerter: alerter.clone(),
+            board: board.clone(),
+            index,
+            shutdown: shutdown.child_token(),
+        });
+    }
+    if options.dry_run {
+        info!("dry run: decisions are logged and alerted, formations are never changed");
+    }
+
+    let mut apps = JoinSet::new();
+    let (fatal_tx, mut fatal_rx) = tokio::sync::mpsc::channel(contexts.len().max(1));
+    for ctx in contexts {
+        let fatal_tx = fatal_tx.clone();
+        apps.spawn(async move {
+            match app::observe_at_start(&ctx).await {
+                Ok(Some(observed)) => app::run(ctx, observed).await,
+                Ok(None) => {}
+                Err(error) => {
+                    let _ = fatal_tx.send(error).await;
+                }
+            }
+        });
+    }
+    drop(fatal_tx);
+
+    let fatal = tokio::select! {
+        _ = shutdown.cancelled() => None,
+        Some(error) = fatal_rx.recv() => Some(error),
+    };
+    shutdown.cancel();
+    let stopped = tokio::time::timeout(STOP_WITHIN, async {
+        while apps.join_next().await.is_some() {}
+        if let Some(task) = notifier_task {
+            let _ = task.await;
+        }
+    })
+    .await;
+    if stopped.is_err() {
+        warn!("some tasks did not stop in time; exiting anyway");
+    }
+    match fatal {
+        Some(error) => Err(Failure::Fatal(error.into())),
+        None => {
+            info!("stopped");
+            Ok(())
+        }
+    }
+}
+
+/// The notifier for the configured channels; without any, alerts are only logged.
+fn notifications(
+    alerts: &AlertSettings,
+    shutdown: CancellationToken,
+) -> Result<(Alerter, Option<tokio::task::JoinHandle<()>>), Failure> {
+    if alerts.email.is_none() && alerts.sms.is_none() {
+        return Ok((Alerter::new(None), None));
+    }
+    let config = NotifyConfig {
+        email: alerts.email.clone(),
+        sms: alerts.sms.clone(),
+        alert_every: alerts.alert_every,
+        ..NotifyConfig::default()
+    };
+    let (notifier, task) = Notifier::spawn(config, shutdown)
+        .context("cannot set up alerts")
+        .map_err(Failure::Fatal)?;
+    Ok((Alerter::new(Some(notifier)), Some(task)))
+}

@@ -1,0 +1,670 @@
+//! The decision logic: state + event + time → actions. No I/O, no clock of its own.
+//!
+//! [`Decider`] holds one app's process type: the baseline from its schedule, the target, and just
+//! enough probe history to apply the rules of the interface (fail-safe to `max` on `failures` down
+//! probes, step out on slow probes at most once per cooldown, step in by one per `calm` of fast probes,
+//! baseline rises at once and falls unless the app was recently in trouble). It returns what should be
+//! done as [`Action`]s; the runtime carries them out, `simulate` replays them on a model, and the tests
+//! check them directly.
+//!
+//! Like a reconciler, it is level-triggered: every event, a schedule tick included, re-evaluates the
+//! baseline from the time it is given, so a restart or a missed tick never leaves a stale target.
+
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use probe::Class;
+use schedule::Schedule;
+
+/// After an app is started from zero dynos, down probes are not trouble for this long: Heroku takes
+/// 20–60 s to boot a dyno, and a fail-safe to `max` for a planned start would wake people for nothing.
+const BOOT_GRACE: Duration = Duration::from_secs(60);
+
+/// The limits and rhythms the rules work with, from the app's config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Policy {
+    pub(crate) min: u32,
+    pub(crate) max: u32,
+    pub(crate) step: u32,
+    pub(crate) failures: u32,
+    pub(crate) scale_out_cooldown: Duration,
+    pub(crate) calm: Duration,
+}
+
+/// What the decider is told.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Event {
+    /// Time passed: re-evaluate the schedule.
+    Tick,
+    /// A probe answered (or did not); `detail` says how, for logs and alerts ("HTTP 503").
+    Probe { class: Class, detail: String },
+    /// Whether the app is in maintenance mode, as read from the app's info.
+    Maintenance(bool),
+}
+
+/// What the decider wants done.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Action {
+    /// Set the process type's quantity.
+    Scale { from: u32, to: u32, reason: Reason },
+    /// Tell people.
+    Alert(Notice),
+    /// Worth a log line, nothing more (said once per stretch, not per probe).
+    Note(String),
+}
+
+/// An alert the decider raises; the runtime turns it into email and SMS.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Notice {
+    pub(crate) kind: NoticeKind,
+    pub(crate) detail: String,
+    pub(crate) from: u32,
+    pub(crate) to: u32,
+}
+
+/// The alerts the decision logic raises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NoticeKind {
+    Outage,
+    Recovery,
+}
+
+/// Why the target changed; printed as the `reason=` of the decision's log line.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Reason {
+    Schedule { baseline: u32 },
+    Down { detail: String, streak: u32 },
+    Slow { detail: String, streak: u32 },
+    Calm { calm: Duration },
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Schedule { baseline } => write!(f, "schedule: baseline {baseline}"),
+            Reason::Down { detail, streak } => write!(f, "down: {detail} ({streak} in a row), fail-safe to max"),
+            Reason::Slow { detail, streak } => write!(f, "slow: {detail} ({streak} in a row)"),
+            Reason::Calm { calm } => write!(f, "calm: every probe fast for {}", humantime::format_duration(*calm)),
+        }
+    }
+}
+
+/// One app's process type: its rules and what it has seen.
+#[derive(Debug, Clone)]
+pub(crate) struct Decider {
+    policy: Policy,
+    schedule: Schedule,
+    baseline: u32,
+    target: u32,
+    down_streak: u32,
+    slow_streak: u32,
+    last_class: Option<Class>,
+    last_scale_out: Option<DateTime<Utc>>,
+    /// The last slow or down probe.
+    last_trouble: Option<DateTime<Utc>>,
+    last_down: Option<DateTime<Utc>>,
+    /// Since when every probe has been fast and the target has not moved.
+    calm_since: DateTime<Utc>,
+    /// When the target last rose from zero, for [`BOOT_GRACE`].
+    started_from_zero: Option<DateTime<Utc>>,
+    /// When the current outage began (after `failures` down probes).
+    outage_since: Option<DateTime<Utc>>,
+    maintenance: bool,
+    /// Whether the "down probes ignored" note was given for the current stretch.
+    ignoring_noted: bool,
+}
+
+/// A summary of the decider's state, for logs and the status page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Snapshot {
+    pub(crate) baseline: u32,
+    pub(crate) target: u32,
+    pub(crate) outage_since: Option<DateTime<Utc>>,
+    pub(crate) maintenance: bool,
+}
+
+fn elapsed(since: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
+    (now - since).to_std().unwrap_or(Duration::ZERO)
+}
+
+impl Decider {
+    /// Starts at `now` with the target at the baseline: a fresh process knows nothing of the past but
+    /// the schedule, so that is where it stands.
+    pub(crate) fn new(policy: Policy, schedule: Schedule, now: DateTime<Utc>) -> Decider {
+        let baseline = schedule.baseline_at(now).clamp(policy.min, policy.max);
+        Decider {
+            policy,
+            schedule,
+            baseline,
+            target: baseline,
+            down_streak: 0,
+            slow_streak: 0,
+            last_class: None,
+            last_scale_out: None,
+            last_trouble: None,
+            last_down: None,
+            calm_since: now,
+            started_from_zero: None,
+            outage_since: None,
+            maintenance: false,
+            ignoring_noted: false,
+        }
+    }
+
+    /// The quantity the process type should have now.
+    pub(crate) fn target(&self) -> u32 {
+        self.target
+    }
+
+    /// The state in brief.
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            baseline: self.baseline,
+            target: self.target,
+            outage_since: self.outage_since,
+            maintenance: self.maintenance,
+        }
+    }
+
+    /// Takes in one event at `now` and returns what to do, in order.
+    pub(crate) fn handle(&mut self, event: Event, now: DateTime<Utc>) -> Vec<Action> {
+        let mut actions = Vec::new();
+        match event {
+            Event::Tick => {}
+            Event::Maintenance(on) => {
+                if on != self.maintenance {
+                    self.maintenance = on;
+                    self.down_streak = 0;
+                    self.ignoring_noted = false;
+                }
+            }
+            Event::Probe { class, detail } => self.observe(class, detail, now, &mut actions),
+        }
+        self.follow_schedule(now, &mut actions);
+        self.check_recovery(now, &mut actions);
+        self.step_in(now, &mut actions);
+        actions
+    }
+
+    fn set_target(&mut self, to: u32, reason: Reason, now: DateTime<Utc>, actions: &mut Vec<Action>) {
+        let to = to.clamp(self.policy.min, self.policy.max);
+        if to == self.target {
+            return;
+        }
+        if self.target == 0 {
+            self.started_from_zero = Some(now);
+        }
+        actions.push(Action::Scale { from: self.target, to, reason });
+        self.target = to;
+        self.calm_since = now;
+    }
+
+    /// Why down probes mean nothing right now, if they don't.
+    fn down_is_expected(&self, now: DateTime<Utc>) -> Option<&'static str> {
+        if self.baseline == 0 {
+            Some("the schedule keeps the app off (baseline 0)")
+        } else if self.maintenance {
+            Some("the app is in maintenance mode")
+        } else if self.started_from_zero.is_some_and(|t| elapsed(t, now) < BOOT_GRACE) {
+            Some("its dynos are booting from zero")
+        } else {
+            None
+        }
+    }
+
+    fn observe(&mut self, class: Class, detail: String, now: DateTime<Utc>, actions: &mut Vec<Action>) {
+        self.last_class = Some(class);
+        match class {
+            Class::Down => {
+                if let Some(why) = self.down_is_expected(now) {
+                    self.down_streak = 0;
+                    if !self.ignoring_noted {
+                        self.ignoring_noted = true;
+                        actions.push(Action::Note(format!("down probe ({detail}) ignored: {why}")));
+                    }
+                    return;
+                }
+                self.down_streak += 1;
+                self.slow_streak = 0;
+                self.last_down = Some(now);
+                self.last_trouble = Some(now);
+                self.calm_since = now;
+                if self.down_streak < self.policy.failures {
+                    return;
+                }
+                let from = self.target;
+                let reason = Reason::Down { detail: detail.clone(), streak: self.down_streak };
+                self.set_target(self.policy.max, reason, now, actions);
+                if self.outage_since.is_none() {
+                    self.outage_since = Some(now);
+                    actions.push(Action::Alert(Notice { kind: NoticeKind::Outage, detail, from, to: self.target }));
+                }
+            }
+            Class::Slow => {
+                self.ignoring_noted = false;
+                self.down_streak = 0;
+                self.slow_streak += 1;
+                self.last_trouble = Some(now);
+                self.calm_since = now;
+                let cooled = self
+                    .last_scale_out
+                    .is_none_or(|t| elapsed(t, now) >= self.policy.scale_out_cooldown);
+                if self.slow_streak >= self.policy.failures && cooled && self.target < self.policy.max {
+                    let to = self.target.saturating_add(self.policy.step);
+                    let reason = Reason::Slow { detail, streak: self.slow_streak };
+                    self.set_target(to, reason, now, actions);
+                    self.last_scale_out = Some(now);
+                }
+            }
+            Class::Normal => {
+                self.ignoring_noted = false;
+                self.down_streak = 0;
+                self.slow_streak = 0;
+                self.calm_since = now;
+            }
+            Class::Fast => {
+                self.ignoring_noted = false;
+                self.down_streak = 0;
+                self.slow_streak = 0;
+            }
+        }
+    }
+
+    fn follow_schedule(&mut self, now: DateTime<Utc>, actions: &mut Vec<Action>) {
+        let old = self.baseline;
+        let new = self.schedule.baseline_at(now).clamp(self.policy.min, self.policy.max);
+        if new == old {
+            return;
+        }
+        self.baseline = new;
+        if old == 0 || new == 0 {
+            // Down probes were ignored, or are about to be: start counting afresh.
+            self.down_streak = 0;
+            self.ignoring_noted = false;
+        }
+        let reason = Reason::Schedule { baseline: new };
+        if new == 0 {
+            // The app is meant to be off: down probes no longer count, so neither an outage nor a
+            // recent slow spell could ever be waited out. Off means off, at once.
+            if self.outage_since.take().is_some() {
+                actions.push(Action::Note("outage closed: the schedule turns the app off".into()));
+            }
+            self.set_target(0, reason, now, actions);
+        } else if new > old {
+            if self.target < new {
+                self.set_target(new, reason, now, actions);
+            }
+        } else if self.target == old && !self.troubled_within_calm(now) {
+            self.set_target(new, reason, now, actions);
+        }
+    }
+
+    /// An open outage counts as trouble however long ago its last down probe was: it closes only
+    /// once a probe answers.
+    fn troubled_within_calm(&self, now: DateTime<Utc>) -> bool {
+        self.outage_since.is_some() || self.last_trouble.is_some_and(|t| elapsed(t, now) < self.policy.calm)
+    }
+
+    fn check_recovery(&mut self, now: DateTime<Utc>, actions: &mut Vec<Action>) {
+        let Some(since) = self.outage_since else { return };
+        let quiet = self.last_down.is_none_or(|t| elapsed(t, now) >= self.policy.calm);
+        if quiet && self.last_class.is_some_and(|c| c != Class::Down) {
+            self.outage_since = None;
+            let lasted = humantime::format_duration(Duration::from_secs(elapsed(since, now).as_secs()));
+            let detail = format!(
+                "up again: no down probe for {} (outage lasted {lasted})",
+                humantime::format_duration(self.policy.calm)
+            );
+            actions.push(Action::Alert(Notice {
+                kind: NoticeKind::Recovery,
+                detail,
+                from: self.target,
+                to: self.target,
+            }));
+        }
+    }
+
+    fn step_in(&mut self, now: DateTime<Utc>, actions: &mut Vec<Action>) {
+        if self.outage_since.is_some() || self.target <= self.baseline || self.last_class != Some(Class::Fast) {
+            return;
+        }
+        if elapsed(self.calm_since, now) >= self.policy.calm {
+            let reason = Reason::Calm { calm: self.policy.calm };
+            self.set_target(self.target - 1, reason, now, actions);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+    use schedule::Rule;
+
+    const SEC: Duration = Duration::from_secs(1);
+
+    fn policy() -> Policy {
+        Policy {
+            min: 1,
+            max: 5,
+            step: 1,
+            failures: 2,
+            scale_out_cooldown: Duration::from_secs(120),
+            calm: Duration::from_secs(600),
+        }
+    }
+
+    /// The seed schedule: 3 from 07:00, 2 from 22:00, 1 from 03:00 UTC.
+    fn seed_schedule(min: u32) -> Schedule {
+        let rules = [("0 7 * * *", 3), ("0 22 * * *", 2), ("0 3 * * *", 1)]
+            .into_iter()
+            .map(|(cron, q)| Rule::new(cron, q).unwrap())
+            .collect();
+        Schedule::new(rules, chrono_tz::UTC, min)
+    }
+
+    fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 27, h, m, s).unwrap()
+    }
+
+    fn probe(class: Class) -> Event {
+        Event::Probe { class, detail: format!("{class:?}") }
+    }
+
+    fn scales(actions: &[Action]) -> Vec<(u32, u32)> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Scale { from, to, .. } => Some((*from, *to)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn alerts(actions: &[Action]) -> Vec<NoticeKind> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Alert(n) => Some(n.kind),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn starts_at_the_baseline() {
+        assert_eq!(Decider::new(policy(), seed_schedule(1), at(12, 0, 0)).target(), 3);
+        assert_eq!(Decider::new(policy(), seed_schedule(1), at(23, 0, 0)).target(), 2);
+        assert_eq!(Decider::new(policy(), seed_schedule(1), at(4, 0, 0)).target(), 1);
+    }
+
+    #[test]
+    fn down_probes_fail_safe_to_max_at_once_and_alert_once() {
+        let mut d = Decider::new(policy(), seed_schedule(1), at(12, 0, 0));
+        assert!(d.handle(probe(Class::Down), at(12, 0, 30)).is_empty(), "one down probe is not enough");
+        let actions = d.handle(probe(Class::Down), at(12, 1, 0));
+        assert_eq!(scales(&actions), [(3, 5)]);
+        assert_eq!(alerts(&actions), [NoticeKind::Outage]);
+        let again = d.handle(probe(Class::Down), at(12, 1, 30));
+        assert!(again.is_empty(), "{again:?}");
+    }
+
+    #[test]
+    fn slow_probes_step_out_once_per_cooldown() {
+        let mut d = Decider::new(policy(), seed_schedule(1), at(12, 0, 0));
+        let mut all = Vec::new();
+        for i in 0..10 {
+            all.extend(d.handle(probe(Class::Slow), at(12, 0, 0) + 30 * SEC * (i + 1)));
+        }
+        // Slow from 12:00:30; steps at 12:01:00 (2nd slow) and 12:03:00 (cooldown over).
+        assert_eq!(scales(&all), [(3, 4), (4, 5)]);
+        assert!(alerts(&all).is_empty());
+    }
+
+    #[test]
+    fn steps_in_one_per_calm_down_to_the_baseline_after_recovery() {
+        let mut d = Decider::new(policy(), seed_schedule(1), at(12, 0, 0));
+        d.handle(probe(Class::Down), at(12, 0, 30));
+        d.handle(probe(Class::Down), at(12, 1, 0));
+        assert_eq!(d.target(), 5);
+        let mut all = Vec::new();
+        let mut t = at(12, 1, 0);
+        for _ in 0..(60 * 2) {
+            t += 30 * SEC;
+            all.extend(d.handle(probe(Class::Fast), t));
+        }
+        assert_eq!(scales(&all), [(5, 4), (4, 3)]);
+        assert_eq!(alerts(&all), [NoticeKind::Recovery]);
+        // Recovery 10 minutes after the last down probe, at 12:11:00; no step in during the outage,
+        // so the first step waits for it and then for a further calm of fast probes.
+        let when = |wanted: (u32, u32)| {
+            let mut t = at(12, 1, 0);
+            let mut d2 = Decider::new(policy(), seed_schedule(1), at(12, 0, 0));
+            d2.handle(probe(Class::Down), at(12, 0, 30));
+            d2.handle(probe(Class::Down), at(12, 1, 0));
+            loop {
+                t += 30 * SEC;
+                if scales(&d2.handle(probe(Class::Fast), t)).contains(&wanted) {
+                    return t;
+                }
+            }
+        };
+        assert_eq!(when((5, 4)), at(12, 11, 0));
+        assert_eq!(when((4, 3)), at(12, 21, 0));
+    }
+
+    #[test]
+    fn a_normal_probe_is_neither_calm_nor_trouble() {
+        let mut d = Decider::new(policy(), seed_schedule(1), at(12, 0, 0));
+        d.handle(probe(Class::Slow), at(12, 0, 30));
+        d.handle(probe(Class::Slow), at(12, 1, 0));
+        assert_eq!(d.target(), 4);
+        let mut t = at(12, 1, 0);
+        for _ in 0..60 {
+            t += 30 * SEC;
+            assert!(scales(&d.handle(probe(Class::Normal), t)).is_empty());
+        }
+    }
+
+    #[test]
+    fn baseline_rises_at_once_and_falls_at_once_when_calm() {
+        let mut d = Decider::new(policy(), seed_schedule(1), at(6, 59, 0));
+        assert_eq!(d.target(), 1);
+        assert_eq!(scales(&d.handle(Event::Tick, at(7, 0, 0))), [(1, 3)]);
+        assert_eq!(scales(&d.handle(Event::Tick, at(22, 0, 0))), [(3, 2)]);
+    }
+
+    #[test]
+    fn baseline_falls_by_step_in_when_recently_slow() {
+        let mut d = Decider::new(policy(), seed_schedule(1), at(21, 50, 0));
+        d.handle(probe(Class::Slow), at(21, 55, 0));
+        assert!(scales(&d.handle(Event::Tick, at(22, 0, 0))).is_empty(), "slow 5 minutes ago");
+        assert_eq!(d.snapshot().baseline, 2);
+        d.handle(probe(Class::Fast), at(22, 4, 0));
+        assert_eq!(scales(&d.handle(probe(Class::Fast), at(22, 5, 0))), [(3, 2)], "a calm after the slow probe");
+    }
+
+    #[test]
+    fn no_fail_safe_while_meant_to_be_off_or_in_maintenance() {
+        let schedule = Schedule::new(
+            vec![Rule::new("0 7 * * *", 2).unwrap(), Rule::new("0 22 * * *", 0).unwrap()],
+            chrono_tz::UTC,
+            0,
+        );
+        let policy = Policy { min: 0, ..policy() };
+        let mut d = Decider::new(policy, schedule, at(23, 0, 0));
+        assert_eq!(d.target(), 0);
+        let first = d.handle(probe(Class::Down), at(23, 0, 30));
+        assert!(matches!(first.as_slice(), [Action::Note(_)]), "{first:?}");
+        for i in 1..10 {
+            assert!(d.handle(probe(Class::Down), at(23, 0, 30) + 30 * SEC * i).is_empty());
+        }
+        // 07:00 starts the app; dynos boot for up to a minute without tripping the fail-safe.
+        assert_eq!(scales(&d.handle(Event::Tick, at(7, 0, 0))), [(0, 2)]);
+        d.handle(probe(Class::Down), at(7, 0, 20));
+        assert!(scales(&d.handle(probe(Class::Down), at(7, 0, 50))).is_empty());
+        d.handle(probe(Class::Fast), at(7, 1, 20));
+
+        d.handle(Event::Maintenance(true), at(8, 0, 0));
+        for i in 0..5 {
+            assert!(scales(&d.handle(probe(Class::Down), at(8, 0, 0) + 30 * SEC * i)).is_empty());
+        }
+        d.handle(Event::Maintenance(false), at(9, 0, 0));
+        d.handle(probe(Class::Down), at(9, 0, 30));
+        assert_eq!(scales(&d.handle(probe(Class::Down), at(9, 1, 0))), [(2, 5)]);
+    }
+
+    #[test]
+    fn reasons_read_well_in_a_log_line() {
+        let reason = Reason::Down { detail: "HTTP 503".into(), streak: 2 };
+        assert_eq!(reason.to_string(), "down: HTTP 503 (2 in a row), fail-safe to max");
+        assert_eq!(Reason::Calm { calm: Duration::from_secs(600) }.to_string(), "calm: every probe fast for 10m");
+    }
+
+    fn arb_class() -> impl Strategy<Value = Class> {
+        prop_oneof![Just(Class::Down), Just(Class::Slow), Just(Class::Normal), Just(Class::Fast)]
+    }
+
+    fn arb_event() -> impl Strategy<Value = Event> {
+        prop_oneof![
+            4 => arb_class().prop_map(probe),
+            1 => Just(Event::Tick),
+            1 => any::<bool>().prop_map(Event::Maintenance),
+        ]
+    }
+
+    fn arb_policy() -> impl Strategy<Value = Policy> {
+        (0u32..3, 0u32..5, 1u32..3, 1u32..4, 0u64..300, 1u64..900).prop_map(|(min, span, step, failures, cool, calm)| {
+            Policy {
+                min,
+                max: (min + span).max(1),
+                step,
+                failures,
+                scale_out_cooldown: Duration::from_secs(cool),
+                calm: Duration::from_secs(calm),
+            }
+        })
+    }
+
+    fn arb_schedule(policy: Policy) -> impl Strategy<Value = Schedule> {
+        let quantity = policy.min..=policy.max;
+        proptest::collection::vec((0u32..24, quantity), 0..4).prop_map(move |rules| {
+            let rules = rules
+                .into_iter()
+                .map(|(hour, q)| Rule::new(&format!("0 {hour} * * *"), q).unwrap())
+                .collect();
+            Schedule::new(rules, chrono_tz::UTC, policy.min)
+        })
+    }
+
+    fn arb_run() -> impl Strategy<Value = (Policy, Schedule, Vec<(u64, Event)>)> {
+        arb_policy().prop_flat_map(|policy| {
+            (
+                Just(policy),
+                arb_schedule(policy),
+                proptest::collection::vec((1u64..600, arb_event()), 1..200),
+            )
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn the_target_never_leaves_min_max_and_moves_only_by_scale_actions((policy, schedule, events) in arb_run()) {
+            let mut t = at(0, 0, 0);
+            let mut d = Decider::new(policy, schedule, t);
+            for (gap, event) in events {
+                t += SEC * gap as u32;
+                let before = d.target();
+                let mut expected = before;
+                for action in d.handle(event, t) {
+                    if let Action::Scale { from, to, .. } = action {
+                        prop_assert_eq!(from, expected);
+                        prop_assert_ne!(from, to);
+                        expected = to;
+                    }
+                }
+                prop_assert_eq!(d.target(), expected);
+                prop_assert!(policy.min <= d.target() && d.target() <= policy.max);
+                prop_assert!(d.target() >= d.snapshot().baseline);
+            }
+        }
+
+        #[test]
+        fn failures_down_probes_give_max_at_once((policy, schedule, events) in arb_run(), hour in 0u32..24) {
+            let mut t = at(0, 0, 0);
+            let mut d = Decider::new(policy, schedule, t);
+            for (gap, event) in events {
+                t += SEC * gap as u32;
+                d.handle(event, t);
+            }
+            d.handle(Event::Maintenance(false), t);
+            t += Duration::from_secs(3600 * u64::from(hour));
+            d.handle(Event::Tick, t);
+            // A start from zero at that tick is given its boot grace first.
+            t += BOOT_GRACE;
+            d.handle(Event::Tick, t);
+            if d.snapshot().baseline > 0 {
+                for _ in 0..policy.failures {
+                    t += SEC;
+                    d.handle(probe(Class::Down), t);
+                }
+                prop_assert_eq!(d.target(), policy.max);
+            }
+        }
+
+        #[test]
+        fn no_step_in_during_an_outage((policy, schedule, events) in arb_run()) {
+            let mut t = at(0, 0, 0);
+            let mut d = Decider::new(policy, schedule, t);
+            for (gap, event) in events {
+                t += SEC * gap as u32;
+                let in_outage = d.snapshot().outage_since.is_some();
+                let before = d.target();
+                let actions = d.handle(event, t);
+                let recovered = alerts(&actions).contains(&NoticeKind::Recovery);
+                if in_outage && !recovered && d.snapshot().baseline > 0 {
+                    prop_assert!(d.target() >= before, "stepped in from {} to {} during an outage", before, d.target());
+                }
+            }
+        }
+
+        #[test]
+        fn the_same_tick_twice_changes_nothing((policy, schedule, events) in arb_run()) {
+            let mut t = at(0, 0, 0);
+            let mut d = Decider::new(policy, schedule, t);
+            for (gap, event) in events {
+                t += SEC * gap as u32;
+                d.handle(event, t);
+                let again = d.handle(Event::Tick, t);
+                prop_assert!(scales(&again).is_empty(), "a repeated tick scaled: {:?}", again);
+            }
+        }
+
+        #[test]
+        fn a_restart_lands_where_an_uninterrupted_run_is(
+            (policy, schedule, ticks) in arb_run(),
+            restart_after in 0usize..200,
+            fast in any::<bool>(),
+        ) {
+            // With the app healthy (every probe fast, or no probe at all), the target is a function of the
+            // schedule and the time alone: a process started at any instant agrees with one that ran all along.
+            let mut t = at(0, 0, 0);
+            let mut running = Decider::new(policy, schedule.clone(), t);
+            let mut restarted: Option<Decider> = None;
+            for (i, (gap, _)) in ticks.iter().enumerate() {
+                t += SEC * (*gap as u32) * 60;
+                let event = if fast { probe(Class::Fast) } else { Event::Tick };
+                running.handle(event.clone(), t);
+                if i == restart_after {
+                    restarted = Some(Decider::new(policy, schedule.clone(), t));
+                }
+                if let Some(r) = restarted.as_mut() {
+                    r.handle(event, t);
+                    prop_assert_eq!(r.target(), running.target());
+                }
+            }
+        }
+    }
+}

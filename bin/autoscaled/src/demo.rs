@@ -1,0 +1,247 @@
+//! `autoscaled demo`: a whole simulated day in under a minute, no account, no network.
+//!
+//! It starts the fake Platform API and a simulated app on loopback, then runs the real daemon
+//! ([`crate::daemon::serve`]) against them on a fast [`Clock`]. The app's response time grows with its
+//! load per dyno, and its traffic follows a day's curve with a slow spell, a burst and a bad deploy,
+//! so the log shows every kind of decision: schedule changes, step-out, fail-safe, recovery, step-in,
+//! and the alerts that would be sent.
+
+use std::f64::consts::PI;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, NaiveTime, TimeDelta, Timelike, Utc};
+use heroku_fake::FakeHeroku;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::Failure;
+use crate::config::Config;
+use crate::daemon::{self, Clock, Options};
+use crate::status::Board;
+
+const APP: &str = "demo-app";
+const PROCESS: &str = "web";
+const TOKEN: &str = "demo-token-not-a-real-key";
+/// Requests a second one simulated dyno serves.
+const CAPACITY: f64 = 10.0;
+/// The app's response time with no queueing.
+const SERVICE_TIME: Duration = Duration::from_secs(3);
+const MAX: u32 = 10;
+
+/// The simulated day starts at 06:00 UTC today, just before the morning rise.
+pub(crate) fn epoch() -> DateTime<Utc> {
+    let six = NaiveTime::from_hms_opt(6, 0, 0).unwrap_or_default();
+    Utc::now().date_naive().and_time(six).and_utc()
+}
+
+/// Requests a second at `t`: a day's curve, a slow spell mid-morning, a burst mid-afternoon.
+fn traffic(t: DateTime<Utc>) -> f64 {
+    let hour = f64::from(t.hour()) + f64::from(t.minute()) / 60.0;
+    let day = if (6.0..22.0).contains(&hour) { (PI * (hour - 6.0) / 16.0).sin() } else { 0.0 };
+    let mut rps = 4.0 + 20.0 * day;
+    if (10.0..11.0).contains(&hour) {
+        rps += 9.0;
+    }
+    if (15.0..15.5).contains(&hour) {
+        rps *= 3.5;
+    }
+    rps
+}
+
+/// A bad deploy: every request fails for a quarter of an hour.
+fn broken(t: DateTime<Utc>) -> bool {
+    let minutes = t.hour() * 60 + t.minute();
+    (18 * 60 + 30..18 * 60 + 45).contains(&minutes)
+}
+
+/// What a request to the simulated app gets at `t` with `dynos` running.
+fn response_time(t: DateTime<Utc>, dynos: u32) -> Option<Duration> {
+    let utilisation = traffic(t) / (f64::from(dynos) * CAPACITY);
+    // At or near saturation the queue grows without bound: the request never completes in time.
+    (dynos > 0 && utilisation < 0.98).then(|| SERVICE_TIME.div_f64(1.0 - utilisation))
+}
+
+#[derive(Debug)]
+struct SimulatedApp {
+    fake: Arc<FakeHeroku>,
+    clock: Clock,
+}
+
+async fn handle(State(app): State<Arc<SimulatedApp>>) -> (StatusCode, &'static str) {
+    let now = app.clock.now();
+    if broken(now) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "bad deploy\n");
+    }
+    let dynos = app.fake.quantity(APP, PROCESS).unwrap_or(0);
+    match response_time(now, dynos) {
+        Some(latency) => {
+            tokio::time::sleep(app.clock.to_real(latency)).await;
+            (StatusCode::OK, "ok\n")
+        }
+        None => {
+            // Overloaded: hold the request well past any probe timeout.
+            tokio::time::sleep(app.clock.to_real(Duration::from_secs(300))).await;
+            (StatusCode::SERVICE_UNAVAILABLE, "overloaded\n")
+        }
+    }
+}
+
+async fn start_app(fake: Arc<FakeHeroku>, clock: Clock) -> anyhow::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot bind the simulated app")?;
+    let addr = listener.local_addr()?;
+    let router = axum::Router::new()
+        .route("/", axum::routing::get(handle))
+        .with_state(Arc::new(SimulatedApp { fake, clock }));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    Ok(addr)
+}
+
+fn demo_config(heroku_url: &str, app_addr: SocketAddr) -> Result<Config, Failure> {
+    let tree = json!({
+        "heroku": { "api_key": TOKEN, "api_url": heroku_url },
+        "apps": [{
+            "name": APP,
+            "process": PROCESS,
+            "min": 1,
+            "max": MAX,
+            "schedule": [
+                { "cron": "0 7 * * *", "quantity": 3 },
+                { "cron": "0 22 * * *", "quantity": 2 },
+                { "cron": "0 3 * * *", "quantity": 1 },
+            ],
+            "probe": {
+                "url": format!("http://{app_addr}/"),
+                // Wide thresholds: at 1800x, tokio's 1 ms timer tick is about 2 s of simulated time.
+                "interval": "1m",
+                "timeout": "55s",
+                "slow": "25s",
+                "fast": "10s",
+                "failures": 2,
+                "calm": "10m",
+            },
+        }],
+        "alerts": { "alert_every": "30m" },
+    });
+    Ok(Config::from_tree(&tree)?)
+}
+
+pub(crate) fn run(clock: Clock) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Fatal(e.into()))?;
+    runtime.block_on(demo(clock)).map_err(Failure::Fatal)
+}
+
+async fn demo(clock: Clock) -> anyhow::Result<()> {
+    let fake = Arc::new(FakeHeroku::start(TOKEN).await.context("cannot start the fake Heroku API")?);
+    fake.set_formation(APP, PROCESS, 1);
+    let app_addr = start_app(fake.clone(), clock).await?;
+    let config = demo_config(&fake.url(), app_addr).map_err(|f| match f {
+        Failure::Invalid(e) | Failure::Fatal(e) => e,
+    })?;
+    let client = daemon::heroku_client(&config).map_err(|f| match f {
+        Failure::Invalid(e) | Failure::Fatal(e) => e,
+    })?;
+    info!(
+        target: "demo",
+        "a simulated day of {APP}: fake Heroku at {}, the app at http://{app_addr}/; 3 dynos from 07:00, 2 from 22:00, 1 from 03:00; a slow spell at 10:00, a burst at 15:00, a bad deploy at 18:30",
+        fake.url()
+    );
+
+    let shutdown = CancellationToken::new();
+    let start = clock.now();
+    let end = start + TimeDelta::days(1);
+    let narrator = tokio::spawn(narrate(fake.clone(), clock, end, shutdown.clone()));
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = tokio::time::sleep(clock.to_real(Duration::from_secs(24 * 3600))) => {}
+        }
+        stop.cancel();
+    });
+    let options = Options { dry_run: false, clock };
+    daemon::serve(config, client, options, Board::default(), shutdown.clone())
+        .await
+        .map_err(|f| match f {
+            Failure::Invalid(e) | Failure::Fatal(e) => e,
+        })?;
+    let dyno_hours = narrator.await.unwrap_or(0.0);
+    let hours = (clock.now().min(end) - start).num_seconds() as f64 / 3600.0;
+    let calls = fake.requests().iter().filter(|r| r.method == "PATCH").count();
+    info!(
+        target: "demo",
+        "done: {dyno_hours:.1} dyno-hours against {:.1} at {MAX} dynos all day; {calls} scale calls",
+        hours * f64::from(MAX)
+    );
+    Ok(())
+}
+
+/// Prints the traffic and dynos every simulated hour, and integrates dyno-hours as it goes.
+async fn narrate(fake: Arc<FakeHeroku>, clock: Clock, end: DateTime<Utc>, shutdown: CancellationToken) -> f64 {
+    let step = Duration::from_secs(60);
+    let mut dyno_hours = 0.0;
+    let mut last_hour = None;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return dyno_hours,
+            _ = tokio::time::sleep(clock.to_real(step)) => {}
+        }
+        let now = clock.now();
+        if now > end {
+            return dyno_hours;
+        }
+        let dynos = fake.quantity(APP, PROCESS).unwrap_or(0);
+        dyno_hours += f64::from(dynos) * step.as_secs_f64() / 3600.0;
+        if last_hour != Some(now.hour()) {
+            last_hour = Some(now.hour());
+            let state = if broken(now) {
+                "failing (bad deploy)".to_owned()
+            } else {
+                match response_time(now, dynos) {
+                    Some(latency) => format!("responses in {:.1} s", latency.as_secs_f64()),
+                    None => "overloaded".to_owned(),
+                }
+            };
+            info!(target: "demo", "{:02}:00 traffic {:.0} req/s, {dynos} dynos, {state}", now.hour(), traffic(now));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(hour: u32, minute: u32) -> DateTime<Utc> {
+        epoch().with_hour(hour).and_then(|t| t.with_minute(minute)).unwrap()
+    }
+
+    #[test]
+    fn the_day_has_a_slow_spell_a_burst_and_an_outage() {
+        // Fast enough at the baseline in the morning, slow in the 10:00 spell at 3 dynos,
+        // saturated in the 15:00 burst until the fail-safe's 10 dynos, broken at 18:30.
+        assert!(response_time(at(8, 0), 3).unwrap() < Duration::from_secs(7));
+        let spell = response_time(at(10, 30), 3).unwrap();
+        assert!(spell >= Duration::from_secs(28) && spell < Duration::from_secs(45), "{spell:?}");
+        assert!(response_time(at(10, 30), 4).unwrap() < Duration::from_secs(25));
+        assert!(response_time(at(11, 30), 4).unwrap() < Duration::from_secs(7), "fast enough to step in");
+        assert!(response_time(at(15, 10), 3).is_none());
+        assert!(response_time(at(15, 10), MAX).is_some());
+        assert!(broken(at(18, 35)) && !broken(at(18, 45)));
+    }
+
+    #[test]
+    fn the_demo_config_is_valid() {
+        let config = demo_config("http://127.0.0.1:1", "127.0.0.1:2".parse().unwrap());
+        assert!(config.is_ok(), "{config:?}");
+    }
+}
