@@ -230,7 +230,7 @@ mod tests {
         // Fast enough at the baseline in the morning, slow in the 10:00 spell at 3 dynos,
         // saturated in the 15:00 burst until the fail-safe's 10 dynos, broken at 18:30.
         assert!(response_time(at(8, 0), 3).unwrap() < Duration::from_secs(7));
-        let spell = response_time(at(10, 30), 3).unwrap();
+        let spell = response_time(at(10, 0), 3).unwrap();
         assert!(spell >= Duration::from_secs(28) && spell < Duration::from_secs(45), "{spell:?}");
         assert!(response_time(at(10, 30), 4).unwrap() < Duration::from_secs(25));
         assert!(response_time(at(11, 30), 4).unwrap() < Duration::from_secs(7), "fast enough to step in");

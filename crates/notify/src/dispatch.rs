@@ -255,7 +255,7 @@ impl Dispatcher {
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => break,
-                Some(_) = self.in_flight.join_next(), if !self.in_flight.is_empty() => {}
+                Some(done) = self.in_flight.join_next(), if !self.in_flight.is_empty() => log_panic(done),
                 alert = alerts.recv() => match alert {
                     Some(alert) => self.dispatch(alert),
                     None => break,
@@ -276,7 +276,10 @@ impl Dispatcher {
                     self.in_flight.shutdown().await;
                     break;
                 }
-                done = self.in_flight.join_next() => if done.is_none() { break },
+                done = self.in_flight.join_next() => match done {
+                    Some(done) => log_panic(done),
+                    None => break,
+                },
             }
         }
     }
@@ -310,6 +313,15 @@ impl Dispatcher {
             };
             self.in_flight.spawn(delivery.run());
         }
+    }
+}
+
+/// A delivery task that panicked lost its alert: say so rather than let it vanish.
+fn log_panic(done: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = done
+        && e.is_panic()
+    {
+        error!("an alert delivery task panicked; that alert was not delivered on that channel");
     }
 }
 
