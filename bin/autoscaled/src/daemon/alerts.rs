@@ -54,6 +54,12 @@ impl Alerter {
         self.send(app, kind, what, scaling, None, at);
     }
 
+    /// Heroku refused the API key: nothing can be scaled until someone replaces it.
+    pub(crate) fn credentials_rejected(&self, app: &AppSettings, error: &heroku_api::Error, at: DateTime<Utc>) {
+        let what = format!("Heroku rejected the API key: {error}");
+        self.send(app, AlertKind::CredentialsRejected, what, None, None, at);
+    }
+
     fn send(
         &self,
         app: &AppSettings,

@@ -122,6 +122,11 @@ pub(crate) async fn serve(
                 Ok(Some(observed)) => app::run(ctx, observed).await,
                 Ok(None) => {}
                 Err(error) => {
+                    // Queued before the notifier stops: it still sends what is queued, so a revoked
+                    // key reaches people rather than only a crashed process's log.
+                    if let app::StartError::CredentialsRejected { source, .. } = &error {
+                        ctx.alerter.credentials_rejected(&ctx.settings, source, ctx.clock.now());
+                    }
                     let _ = fatal_tx.send(error).await;
                 }
             }
