@@ -41,6 +41,13 @@ async fn the_same_alert_is_held_back_within_alert_every_and_counted_in_the_next(
         .map(|r| r.field("Body").unwrap().to_owned())
         .collect();
     assert_eq!(sms.len(), 4);
+    for body in &sms {
+        assert!(
+            body.contains("scaled 1 -> 3") && !body.contains('→'),
+            "GSM-7 only: {body}"
+        );
+        assert!(body.chars().count() <= 160, "one segment: {body}");
+    }
     let mentions: Vec<_> = sms.iter().filter(|b| b.contains("held back")).collect();
     assert_eq!(mentions.len(), 1, "{sms:#?}");
     assert!(

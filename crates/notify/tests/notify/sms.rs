@@ -36,6 +36,38 @@ async fn prism_serving_twilios_contract_accepts_our_sends_and_refuses_a_malforme
     .unwrap();
     by_service.send("+15555550100", "hello").await.unwrap();
 
+    // The mock does check requests, so the 2xx above means something: without credentials, with
+    // a JSON body, or without `To`, it refuses.
+    let url = format!(
+        "{}2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json",
+        prism.url
+    );
+    let http = reqwest::Client::new();
+    let form = [
+        ("To", "+15555550100"),
+        ("From", "+15005550006"),
+        ("Body", "hi"),
+    ];
+    let no_auth = http.post(&url).form(&form).send().await.unwrap();
+    assert_eq!(no_auth.status(), 401);
+    let json = http
+        .post(&url)
+        .basic_auth(ACCOUNT_SID, Some(TWILIO_TOKEN))
+        .header("content-type", "application/json")
+        .body(r#"{"To": "+15555550100", "From": "+15005550006", "Body": "hi"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.status(), 415);
+    let no_to = http
+        .post(&url)
+        .basic_auth(ACCOUNT_SID, Some(TWILIO_TOKEN))
+        .form(&form[1..])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_to.status(), 422);
+
     // The same SID is refused by our own check before anything is sent; Twilio's contract
     // refuses it too, and the error says so.
     let mut malformed = sms_config(prism.url.clone(), from_number(), &[]);
