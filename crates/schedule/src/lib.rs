@@ -41,7 +41,8 @@
 //! reads them: ranges `1-5`, lists `1,15`, steps `*/15` and `10-50/20`, names `MON`-`SUN` and
 //! `JAN`-`DEC` in any case, 0 and 7 both Sunday, and `@yearly`, `@monthly`, `@weekly`, `@daily`,
 //! `@hourly`. When day-of-month and day-of-week are both restricted, a day matching either fires
-//! (OR); a field is restricted unless it is exactly `*`.
+//! (OR); a field is restricted unless it is exactly `*`. croner's extensions are accepted as well
+//! (`L`, `W`, `#`, and `?` for `*`), but not its `+` that would make day-of-month AND day-of-week.
 //!
 //! Daylight saving: a rule that names a wall clock time skipped by a gap fires at the first
 //! instant after the gap (croner does this for rules with one minute and one hour; this crate
@@ -217,6 +218,25 @@ impl Rule {
         Some(moved.map_or(last, |gap| gap.at))
     }
 
+    /// Whether `other` fires at every instant this rule fires at (a sufficient test, not a
+    /// necessary one): its minutes, hours and months include ours, its days are the same, and it
+    /// fires in both halves of a repeated hour if we do.
+    fn fires_within(&self, other: &Rule) -> bool {
+        let (ours, theirs) = (&self.cron.pattern, &other.cron.pattern);
+        let includes = |a: &croner::CronComponent, b: &croner::CronComponent| {
+            let b = b.values();
+            a.values().iter().all(|v| b.contains(v))
+        };
+        includes(&ours.minutes, &theirs.minutes)
+            && includes(&ours.hours, &theirs.hours)
+            && includes(&ours.months, &theirs.months)
+            && ours.days == theirs.days
+            && ours.days_of_week == theirs.days_of_week
+            && ours.is_dom_wildcard() == theirs.is_dom_wildcard()
+            && ours.is_dow_wildcard() == theirs.is_dow_wildcard()
+            && (self.fixed_time || !other.fixed_time)
+    }
+
     /// Whether the line names a wall clock minute that `gap` skips.
     fn fires_in(&self, gap: &Gap) -> bool {
         let mut minute = gap.skipped_from;
@@ -305,16 +325,28 @@ pub struct Schedule {
     rules: Vec<Rule>,
     timezone: Tz,
     fallback: u32,
+    /// Per rule, whether a later rule fires whenever it does, so it never sets the baseline. The
+    /// walk skips these: otherwise a rule firing every minute under an identical later one would
+    /// cost a visit per minute of look-ahead.
+    shadowed: Vec<bool>,
 }
 
 impl Schedule {
     /// A schedule of `rules` (later ones win ties) read in `timezone`; `fallback` is the baseline
     /// when no rule fired in the 366-day look-back (the app's `min`).
     pub fn new(rules: Vec<Rule>, timezone: Tz, fallback: u32) -> Schedule {
+        let shadowed = (0..rules.len())
+            .map(|i| {
+                rules[i + 1..]
+                    .iter()
+                    .any(|later| rules[i].fires_within(later))
+            })
+            .collect();
         Schedule {
             rules,
             timezone,
             fallback,
+            shadowed,
         }
     }
 
@@ -442,6 +474,8 @@ fn nanos_between(from: DateTime<Utc>, to: DateTime<Utc>) -> i128 {
 /// Only rules whose quantity differs from the current value can change it, so only their firings
 /// are visited; rules that would keep the value are looked at only to break ties at a visited
 /// firing, and to see whether the value drops to the fallback because nothing fired for 366 days.
+/// The walk costs one visit per firing that a later rule overrides before the next change, so a
+/// frequent rule always overridden by an identical or wider later one is left out up front.
 #[derive(Debug)]
 struct Walker<'s> {
     schedule: &'s Schedule,
@@ -473,9 +507,24 @@ impl<'s> Walker<'s> {
             return Some(cached);
         }
         let rule = &self.schedule.rules[index];
-        let found = rule.next_after(self.at, self.schedule.timezone);
+        // A search that does not move forward would stall the walk; none should, but a walk
+        // that ends early beats one that never ends.
+        let found = rule
+            .next_after(self.at, self.schedule.timezone)
+            .filter(|t| *t > self.at);
         self.next[index] = found;
         found
+    }
+
+    /// Whether rule `index` fires at `t` (a firing instant, after `self.at`).
+    fn fires_at(&self, index: usize, t: DateTime<Utc>) -> bool {
+        // The cache holds the first firing after `self.at`, which may come before `t`, so only a
+        // hit answers yes.
+        if self.next[index] == Some(t) {
+            return true;
+        }
+        let rule = &self.schedule.rules[index];
+        rule.next_after(t - TimeDelta::seconds(1), self.schedule.timezone) == Some(t)
     }
 
     /// The next change in `(self.at, until]`, moving the walk to it, or to `until` when none.
@@ -483,7 +532,9 @@ impl<'s> Walker<'s> {
         loop {
             let mut candidate: Option<DateTime<Utc>> = None;
             for index in 0..self.schedule.rules.len() {
-                if self.schedule.rules[index].quantity == self.value {
+                if self.schedule.rules[index].quantity == self.value
+                    || self.schedule.shadowed[index]
+                {
                     continue;
                 }
                 if let Some(t) = self.next_firing(index) {
@@ -507,7 +558,7 @@ impl<'s> Walker<'s> {
             // Several rules may fire at `t`; the last of them in the list sets the value.
             let mut winner = self.value;
             for index in (0..self.schedule.rules.len()).rev() {
-                if self.next_firing(index) == Some(t) {
+                if !self.schedule.shadowed[index] && self.fires_at(index, t) {
                     winner = self.schedule.rules[index].quantity;
                     break;
                 }

@@ -15,3 +15,6 @@ mod croniter;
 
 #[path = "schedule/cost.rs"]
 mod cost;
+
+#[path = "schedule/oracle.rs"]
+mod oracle;

@@ -485,3 +485,39 @@ fn changes_agree_with_baseline_at_every_sampled_instant() {
         }
     }
 }
+
+#[test]
+fn a_rule_always_overridden_by_a_later_one_never_sets_the_baseline() {
+    let s = schedule(&[("* * * * *", 3), ("* * * * *", 2)], UTC, 1);
+    assert_eq!(s.baseline_at(t("2026-11-27T12:00:30Z")), 2);
+    assert_eq!(s.next_change_after(t("2026-11-27T12:00:00Z")), None);
+
+    let s = schedule(
+        &[("*/5 * * * *", 3), ("* * * * *", 2), ("0 12 * * SAT", 4)],
+        UTC,
+        1,
+    );
+    assert_eq!(
+        s.changes(t("2026-11-27T00:00:00Z"), t("2026-11-30T00:00:00Z")),
+        vec![
+            change("2026-11-28T12:00:00Z", 4),
+            change("2026-11-28T12:01:00Z", 2)
+        ]
+    );
+}
+
+#[test]
+fn a_frequent_rule_overridden_only_on_weekdays_wins_at_the_weekend() {
+    // Friday 2026-11-27: the every-minute weekday rule overrides the five-minute one until the
+    // weekend, and again from Monday.
+    let s = schedule(&[("*/5 * * * *", 3), ("* * * * MON-FRI", 2)], UTC, 1);
+    assert_eq!(s.baseline_at(t("2026-11-27T12:00:00Z")), 2);
+    assert_eq!(s.baseline_at(t("2026-11-28T12:00:00Z")), 3);
+    assert_eq!(
+        s.changes(t("2026-11-27T12:00:00Z"), t("2026-12-01T00:00:00Z")),
+        vec![
+            change("2026-11-28T00:00:00Z", 3),
+            change("2026-11-30T00:00:00Z", 2)
+        ]
+    );
+}
