@@ -1,0 +1,272 @@
+//! The model of dynos under load, and the replay of a trace through it.
+//!
+//! Time is kept as nanoseconds from the trace's first row. The replay is event-driven: it jumps from
+//! one decision instant (a probe, a schedule change) to the next, and integrates the figures over the
+//! stretches between, split where the load (a new row), the serving dynos (a boot completing) or the
+//! day changes. Every figure is exact for the model, not sampled.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use probe::{Class, Thresholds};
+
+use super::trace::Trace;
+use crate::decision::{Action, Decider, Event};
+
+/// What a dyno can do and how long it takes to start.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Model {
+    /// Requests a second one dyno serves.
+    pub(super) capacity: f64,
+    /// A request's time on an idle dyno.
+    pub(super) service_time: Duration,
+    /// From a dyno's start to its first request.
+    pub(super) boot: Duration,
+    /// The probe's limits: `slow` also defines the slow minutes.
+    pub(super) thresholds: Thresholds,
+}
+
+impl Model {
+    /// The probe latency with `serving` dynos under `load` requests a second; `None` when no answer
+    /// comes (no dyno serves, or the queue grows without bound).
+    pub(super) fn latency(&self, load: f64, serving: u32) -> Option<Duration> {
+        if serving == 0 {
+            return None;
+        }
+        let rho = load / (f64::from(serving) * self.capacity);
+        if rho >= 1.0 {
+            return None;
+        }
+        Duration::try_from_secs_f64(self.service_time.as_secs_f64() / (1.0 - rho)).ok()
+    }
+
+    fn overloaded(&self, load: f64, serving: u32) -> bool {
+        load > f64::from(serving) * self.capacity
+    }
+
+    fn slow(&self, load: f64, serving: u32) -> bool {
+        self.latency(load, serving)
+            .is_none_or(|latency| latency >= self.thresholds.slow)
+    }
+
+    fn probe(&self, load: f64, serving: u32) -> Event {
+        match self.latency(load, serving) {
+            None => Event::Probe {
+                class: Class::Down,
+                detail: format!("no answer: {load:.1} requests/s on {serving} serving dynos"),
+            },
+            Some(latency) => Event::Probe {
+                class: self.thresholds.classify(200, latency),
+                detail: format!("200 in {} ms", latency.as_millis()),
+            },
+        }
+    }
+}
+
+/// Who sets the formation during a replay.
+#[derive(Debug)]
+pub(super) enum Driver {
+    /// The decision logic, told of the schedule's changes (`ticks`, in order) and, when `probe_every`
+    /// is set, of a probe every so often from the first row.
+    Decider {
+        decider: Box<Decider>,
+        ticks: Vec<DateTime<Utc>>,
+        probe_every: Option<Duration>,
+    },
+    /// A fixed formation.
+    Static(u32),
+}
+
+/// The figures of one replay over a stretch of time, in nanoseconds and counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Tally {
+    pub(super) span: i64,
+    pub(super) dyno_nanos: i128,
+    pub(super) overloaded: i64,
+    pub(super) slow: i64,
+    pub(super) scale_calls: u32,
+}
+
+/// What a replay gives: the whole window, and each stretch between `cuts` (days, say).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Outcome {
+    pub(super) total: Tally,
+    pub(super) parts: Vec<Tally>,
+}
+
+/// Replays `trace` through `model` with `driver` setting the formation. `cuts` are offsets (strictly
+/// increasing, inside the trace) where a new part of the outcome starts.
+pub(super) fn replay(trace: &Trace, model: &Model, driver: Driver, cuts: &[i64]) -> Outcome {
+    let end = trace.len_nanos();
+    let mut replay = Replay {
+        trace,
+        model,
+        boot: i64::try_from(model.boot.as_nanos()).unwrap_or(i64::MAX),
+        dynos: Vec::new(),
+        now: 0,
+        cuts,
+        part: 0,
+        parts: vec![Tally::default(); cuts.len() + 1],
+    };
+    match driver {
+        Driver::Static(quantity) => {
+            replay.start_with(quantity);
+            replay.advance(end);
+        }
+        Driver::Decider {
+            mut decider,
+            ticks,
+            probe_every,
+        } => {
+            replay.start_with(decider.target());
+            let ticks = ticks
+                .into_iter()
+                .filter_map(|t| (t - trace.start).num_nanoseconds());
+            let probe_step = probe_every
+                .and_then(|d| i64::try_from(d.as_nanos()).ok())
+                .filter(|&s| s > 0);
+            let mut next_tick = ticks.into_iter().peekable();
+            let mut next_probe = probe_step.map(|_| 0i64);
+            loop {
+                let tick_at = next_tick.peek().copied().filter(|&t| t < end);
+                let probe_at = next_probe.filter(|&t| t < end);
+                let at = match (tick_at, probe_at) {
+                    (None, None) => break,
+                    (Some(t), None) | (None, Some(t)) => t,
+                    (Some(a), Some(b)) => a.min(b),
+                };
+                replay.advance(at);
+                let now = trace.start + TimeDelta::nanoseconds(at);
+                if tick_at == Some(at) {
+                    next_tick.next();
+                    let actions = decider.handle(Event::Tick, now);
+                    replay.act(&actions);
+                }
+                if probe_at == Some(at) {
+                    next_probe = probe_step.and_then(|s| at.checked_add(s));
+                    let event = model.probe(trace.load(replay.row()), replay.serving());
+                    let actions = decider.handle(event, now);
+                    replay.act(&actions);
+                }
+            }
+            replay.advance(end);
+        }
+    }
+    let mut total = Tally::default();
+    for part in &replay.parts {
+        total.span += part.span;
+        total.dyno_nanos += part.dyno_nanos;
+        total.overloaded += part.overloaded;
+        total.slow += part.slow;
+        total.scale_calls += part.scale_calls;
+    }
+    Outcome {
+        total,
+        parts: replay.parts,
+    }
+}
+
+struct Replay<'a> {
+    trace: &'a Trace,
+    model: &'a Model,
+    boot: i64,
+    /// Each running dyno's start, oldest first, so the newest stop first and the serving ones are a
+    /// prefix.
+    dynos: Vec<i64>,
+    now: i64,
+    cuts: &'a [i64],
+    part: usize,
+    parts: Vec<Tally>,
+}
+
+impl Replay<'_> {
+    /// The formation before the trace: already serving at its first instant.
+    fn start_with(&mut self, quantity: u32) {
+        let booted = self.boot.saturating_neg();
+        self.dynos = vec![booted; quantity as usize];
+    }
+
+    fn row(&self) -> usize {
+        usize::try_from(self.now / self.trace.step).unwrap_or(usize::MAX)
+    }
+
+    fn serving(&self) -> u32 {
+        let now = self.now;
+        let serving = self
+            .dynos
+            .partition_point(|&start| start.saturating_add(self.boot) <= now);
+        u32::try_from(serving).unwrap_or(u32::MAX)
+    }
+
+    /// Integrates the figures from `now` to `to`.
+    fn advance(&mut self, to: i64) {
+        while self.now < to {
+            let serving = self.serving();
+            let row = self.row();
+            let mut until =
+                to.min((self.now / self.trace.step + 1).saturating_mul(self.trace.step));
+            if let Some(&start) = self.dynos.get(serving as usize) {
+                until = until.min(start.saturating_add(self.boot));
+            }
+            self.find_part();
+            if let Some(&cut) = self.cuts.get(self.part) {
+                until = until.min(cut);
+            }
+            let span = until - self.now;
+            let load = self.trace.load(row);
+            let tally = &mut self.parts[self.part];
+            tally.span += span;
+            tally.dyno_nanos += i128::from(span) * self.dynos.len() as i128;
+            if self.model.overloaded(load, serving) {
+                tally.overloaded += span;
+            }
+            if self.model.slow(load, serving) {
+                tally.slow += span;
+            }
+            self.now = until;
+        }
+    }
+
+    /// Moves `part` to the one that holds `now`.
+    fn find_part(&mut self) {
+        while self.cuts.get(self.part).is_some_and(|&cut| cut <= self.now) {
+            self.part += 1;
+        }
+    }
+
+    fn act(&mut self, actions: &[Action]) {
+        for action in actions {
+            if let Action::Scale { to, .. } = action {
+                let to = *to as usize;
+                if to < self.dynos.len() {
+                    self.dynos.truncate(to);
+                } else {
+                    self.dynos.resize(to, self.now);
+                }
+                self.find_part();
+                self.parts[self.part].scale_calls += 1;
+            }
+        }
+    }
+}
+
+/// The dynos a clairvoyant scaler runs: for each row exactly enough to serve it (ρ ≤ 1), never fewer
+/// than `min`, with no boot delay; in dyno-nanoseconds per part, as [`replay`] cuts them.
+pub(super) fn clairvoyant(trace: &Trace, capacity: f64, min: u32, cuts: &[i64]) -> Vec<i128> {
+    let mut parts = vec![0i128; cuts.len() + 1];
+    let mut part = 0;
+    let mut now = 0i64;
+    for row in 0..trace.counts.len() {
+        let needed = (trace.load(row) / capacity).ceil().max(f64::from(min)) as i128;
+        let row_end = now.saturating_add(trace.step);
+        while now < row_end {
+            while cuts.get(part).is_some_and(|&cut| cut <= now) {
+                part += 1;
+            }
+            let until = cuts.get(part).map_or(row_end, |&cut| cut.min(row_end));
+            parts[part] += needed * i128::from(until - now);
+            now = until;
+        }
+    }
+    parts
+}

@@ -1,0 +1,307 @@
+//! Replays of hand-made traces whose figures can be worked out on paper, and one real day.
+
+use chrono::TimeZone;
+use serde_json::{Value, json};
+
+use super::*;
+
+const SEC: Duration = Duration::from_secs(1);
+
+fn app(settings: Value) -> AppSettings {
+    let mut app = json!({ "name": "shop", "min": 1, "max": 4 });
+    if let (Some(app), Some(extra)) = (app.as_object_mut(), settings.as_object()) {
+        app.extend(extra.clone());
+    }
+    let tree = json!({ "heroku": { "api_key": "k-0123456789" }, "apps": [app] });
+    Config::from_tree(&tree).unwrap().apps.remove(0)
+}
+
+fn probe(extra: Value) -> Value {
+    let mut probe = json!({ "url": "https://shop.example.com/", "slow": "500ms", "fast": "200ms" });
+    if let (Some(probe), Some(extra)) = (probe.as_object_mut(), extra.as_object()) {
+        probe.extend(extra.clone());
+    }
+    probe
+}
+
+fn model(app: &AppSettings, capacity: f64, boot: Duration) -> Model {
+    let thresholds = app
+        .probe
+        .as_ref()
+        .map_or(DEFAULT_THRESHOLDS, |p| Thresholds {
+            timeout: p.timeout,
+            slow: p.slow,
+            fast: p.fast,
+        });
+    Model {
+        capacity,
+        service_time: Duration::from_millis(100),
+        boot,
+        thresholds,
+    }
+}
+
+/// One row a minute from 2026-11-27 00:00 UTC, each row's requests a minute.
+fn minutes(per_minute: &[u64]) -> Trace {
+    Trace {
+        start: Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0).unwrap(),
+        step: 60_000_000_000,
+        counts: per_minute.to_vec(),
+    }
+}
+
+#[test]
+fn latencies_follow_the_queue_and_no_dyno_or_a_full_queue_gives_no_answer() {
+    let app = app(json!({ "probe": probe(json!({})) }));
+    let m = model(&app, 10.0, Duration::ZERO);
+    assert_eq!(
+        m.latency(5.0, 1),
+        Some(Duration::from_millis(200)),
+        "ρ = 0.5 doubles the service time"
+    );
+    assert_eq!(m.latency(0.0, 3), Some(Duration::from_millis(100)));
+    assert_eq!(m.latency(10.0, 1), None, "ρ = 1");
+    assert_eq!(m.latency(0.0, 0), None, "no dyno");
+    assert_eq!(
+        m.latency(9.999_999_999, 1),
+        Some(Duration::from_secs_f64(0.1 / (1.0 - 0.999_999_999_9)))
+    );
+}
+
+#[test]
+fn a_static_formation_gives_its_dyno_hours_and_overloaded_minutes_exactly() {
+    // 1 dyno serves 1 request/s. 50 minutes at 0.5/s, then 10 minutes at 3/s: two dynos at max
+    // are overloaded (3 > 2) in exactly those 10 minutes, and give no answer then.
+    let mut rows = vec![30; 50];
+    rows.extend([180; 10]);
+    let app = app(json!({ "min": 1, "max": 2, "probe": probe(json!({})) }));
+    let trace = minutes(&rows);
+    let report = simulate(&app, &trace, &model(&app, 1.0, 30 * SEC), false);
+    let max = report.static_max;
+    assert_eq!(max.minutes, 60.0);
+    assert_eq!(max.dyno_hours, 2.0);
+    assert_eq!(max.cost, super::report::round(2.0 * app.price_per_hour, 2));
+    assert_eq!(max.overloaded_minutes, 10.0);
+    assert_eq!(
+        max.slow_minutes, 10.0,
+        "0.5/s on two dynos answers in 133 ms, 3/s not at all"
+    );
+    assert_eq!(max.scale_calls, 0);
+    // Exactly enough: 1 dyno for 50 minutes, 3 for 10.
+    assert_eq!(
+        report.clairvoyant_dyno_hours,
+        super::report::round((50.0 + 30.0) / 60.0, 2)
+    );
+    assert_eq!(report.requests, 50 * 30 + 10 * 180);
+    assert_eq!(report.peak_requests_per_second, 3.0);
+}
+
+#[test]
+fn a_started_dyno_serves_only_after_its_boot_but_is_billed_from_its_start() {
+    // The schedule goes from 1 to 2 dynos at 00:10; 1.5 requests/s overloads one dyno until the
+    // second has booted, 30 s later.
+    let app = app(json!({
+        "min": 1, "max": 2,
+        "schedule": [{ "cron": "0 0 * * *", "quantity": 1 }, { "cron": "10 0 * * *", "quantity": 2 }],
+    }));
+    let trace = minutes(&[90; 20]);
+    let report = simulate(&app, &trace, &model(&app, 1.0, 30 * SEC), false);
+    let schedule = report.schedule_only;
+    assert_eq!(schedule.overloaded_minutes, 10.5);
+    assert_eq!(schedule.dyno_hours, 0.5, "10 minutes of 1 dyno and 10 of 2");
+    assert_eq!(schedule.scale_calls, 1);
+    let instant = simulate(&app, &trace, &model(&app, 1.0, Duration::ZERO), false);
+    assert_eq!(instant.schedule_only.overloaded_minutes, 10.0);
+    // Without a probe, autoscaled is the schedule alone.
+    assert_eq!(report.autoscaled, report.schedule_only);
+}
+
+#[test]
+fn a_step_of_load_forces_the_fail_safe_after_two_down_probes() {
+    // 5 minutes at 0.5/s on 1 dyno (200 ms, fast), then 3/s: no answer. Probes every 30 s from
+    // 00:00; down at 00:05:00 and 00:05:30, so the fail-safe sets max (4) at 00:05:30, and the 3
+    // new dynos serve from 00:06:00 (ρ = 0.75, 400 ms: normal, so no step in).
+    let mut rows = vec![30; 5];
+    rows.extend([180; 10]);
+    let app = app(json!({ "min": 1, "max": 4, "probe": probe(json!({ "fast": "200ms" })) }));
+    let trace = minutes(&rows);
+    let report = simulate(&app, &trace, &model(&app, 1.0, 30 * SEC), false);
+    let auto = report.autoscaled;
+    assert_eq!(auto.scale_calls, 1);
+    assert_eq!(auto.overloaded_minutes, 1.0);
+    assert_eq!(auto.slow_minutes, 1.0);
+    assert_eq!(
+        auto.dyno_hours,
+        super::report::round((5.5 + 4.0 * 9.5) / 60.0, 2)
+    );
+    // The schedule alone stays at 1 dyno, overloaded for all 10 minutes.
+    assert_eq!(report.schedule_only.overloaded_minutes, 10.0);
+    assert_eq!(report.schedule_only.scale_calls, 0);
+    // A slower boot leaves the app overloaded for longer, billed the same.
+    let slow_boot = simulate(&app, &trace, &model(&app, 1.0, 90 * SEC), false).autoscaled;
+    assert_eq!(
+        (slow_boot.overloaded_minutes, slow_boot.dyno_hours),
+        (2.0, auto.dyno_hours)
+    );
+}
+
+#[test]
+fn slow_probes_step_out_and_fast_ones_step_back_in() {
+    // 0.85/s on 1 dyno answers in 667 ms (slow at 500 ms): two slow probes (00:00, 00:00:30) step
+    // out to 2 dynos, where it answers in 174 ms (fast). A calm (10 minutes) later, at 00:10:30,
+    // the decider steps back in; slow again at 00:11:00 and 00:11:30, out again; in at 00:21:30,
+    // out at 00:22:30.
+    let app = app(json!({ "min": 1, "max": 4, "probe": probe(json!({})) }));
+    let trace = minutes(&[51; 30]);
+    let report = simulate(&app, &trace, &model(&app, 1.0, Duration::ZERO), false);
+    let auto = report.autoscaled;
+    assert_eq!(auto.overloaded_minutes, 0.0);
+    assert_eq!(auto.scale_calls, 5);
+    assert_eq!(auto.slow_minutes, 2.5);
+    assert_eq!(
+        auto.dyno_hours,
+        super::report::round((2.5 + 2.0 * 27.5) / 60.0, 2)
+    );
+    assert_eq!(report.schedule_only.slow_minutes, 30.0);
+}
+
+#[test]
+fn the_schedule_alone_is_read_in_the_apps_time_zone_and_split_by_local_day() {
+    // 3 dynos 09:00–17:00 New York time (14:00–22:00 UTC in November), 1 otherwise; 48 hours from
+    // 2026-11-27 00:00 UTC (19:00 the day before in New York), no traffic.
+    let app = app(json!({
+        "min": 1, "max": 3, "timezone": "America/New_York",
+        "schedule": [{ "cron": "0 9 * * *", "quantity": 3 }, { "cron": "0 17 * * *", "quantity": 1 }],
+        "probe": probe(json!({})),
+    }));
+    let trace = minutes(&[0; 48 * 60]);
+    let report = simulate(&app, &trace, &model(&app, 1.0, 30 * SEC), true);
+    let schedule = report.schedule_only;
+    assert_eq!(schedule.dyno_hours, 14.0 + 24.0 + 16.0 + 24.0 + 2.0);
+    assert_eq!(
+        schedule.dyno_hours,
+        app.schedule.dyno_hours(trace.start, trace.end())
+    );
+    assert_eq!(schedule.scale_calls, 4);
+    assert_eq!(schedule.overloaded_minutes, 0.0);
+    assert_eq!(report.autoscaled, schedule, "fast probes change nothing");
+    let days = report.days.unwrap();
+    let dates: Vec<&str> = days.iter().map(|d| d.date.as_str()).collect();
+    assert_eq!(dates, ["2026-11-26", "2026-11-27", "2026-11-28"]);
+    let hours: Vec<f64> = days
+        .iter()
+        .map(|d| d.schedule_only.minutes / 60.0)
+        .collect();
+    assert_eq!(hours, [5.0, 24.0, 19.0]);
+    assert_eq!(days[1].schedule_only.dyno_hours, 8.0 * 3.0 + 16.0);
+    assert_eq!(days[1].schedule_only.scale_calls, 2);
+    assert_eq!(
+        days.iter().map(|d| d.schedule_only.dyno_hours).sum::<f64>(),
+        schedule.dyno_hours
+    );
+}
+
+#[test]
+fn a_day_of_world_cup_traffic_is_served_with_a_fraction_of_max() {
+    // 12 May 1998: up to ~960 requests/s in a burst. 20 requests/s a dyno, max 10.
+    let trace = Trace::parse(include_str!("../../tests/data/worldcup98-1998-05-12.csv")).unwrap();
+    let app = app(json!({ "min": 1, "max": 10, "probe": probe(json!({})) }));
+    let report = simulate(&app, &trace, &model(&app, 20.0, 30 * SEC), false);
+    let (auto, max) = (report.autoscaled, report.static_max);
+    assert_eq!(report.requests, 2_376_106);
+    assert_eq!(max.dyno_hours, 240.0);
+    assert!(auto.dyno_hours < max.dyno_hours / 2.0, "{auto:?}");
+    assert!(
+        auto.overloaded_minutes <= max.overloaded_minutes + 5.0,
+        "{auto:?} against {max:?}"
+    );
+    assert!(
+        auto.overloaded_minutes < report.schedule_only.overloaded_minutes,
+        "{report:?}"
+    );
+    assert!(
+        auto.dyno_hours >= report.clairvoyant_dyno_hours,
+        "{report:?}"
+    );
+}
+
+#[test]
+fn the_json_has_the_keys_of_the_interface() {
+    let app = app(json!({ "probe": probe(json!({})) }));
+    let report = simulate(
+        &app,
+        &minutes(&[30; 10]),
+        &model(&app, 1.0, 30 * SEC),
+        false,
+    );
+    let json = serde_json::to_value(&report).unwrap();
+    let figures = [
+        "minutes",
+        "dyno_hours",
+        "cost",
+        "overloaded_minutes",
+        "slow_minutes",
+        "scale_calls",
+    ];
+    for key in ["app", "process"].iter().chain(&figures) {
+        assert!(json.get(key).is_some(), "{key} missing from {json}");
+    }
+    for part in ["schedule_only", "static_max"] {
+        for key in figures {
+            assert!(
+                json[part].get(key).is_some(),
+                "{part}.{key} missing from {json}"
+            );
+        }
+    }
+    assert_eq!(json["app"], "shop");
+    assert_eq!(json["process"], "web");
+    assert!(json.get("days").is_none());
+    let text = report::render(&report, &app, &model(&app, 1.0, 30 * SEC));
+    assert!(
+        text.contains("static at max (4)") && !text.contains("k-0123456789"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_app_is_chosen_by_name_or_name_and_process() {
+    let mut other = app(json!({}));
+    other.process = "worker".into();
+    let apps = [app(json!({})), other];
+    assert_eq!(
+        choose_app(&apps, Some("shop:worker")).unwrap().process,
+        "worker"
+    );
+    assert!(matches!(
+        choose_app(&apps, Some("shop")),
+        Err(SimulateError::WhichApp { .. })
+    ));
+    assert!(matches!(
+        choose_app(&apps, None),
+        Err(SimulateError::WhichApp { .. })
+    ));
+    let error = choose_app(&apps, Some("nope")).unwrap_err().to_string();
+    assert!(error.contains("shop:web, shop:worker"), "{error}");
+    assert_eq!(choose_app(&apps[..1], None).unwrap().process, "web");
+}
+
+#[test]
+fn a_bad_trace_is_refused_naming_the_file_and_line() {
+    let path = std::env::temp_dir().join(format!("autoscaled-simulate-{}.csv", std::process::id()));
+    std::fs::write(
+        &path,
+        "timestamp_utc,requests\n2026-11-27 00:00:00,4\n2026-11-27 00:01:00,-4\n",
+    )
+    .unwrap();
+    let error = read_trace(&path).unwrap_err().to_string();
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        error.contains(&format!("{}, line 3", path.display())) && error.contains("negative"),
+        "{error}"
+    );
+    let missing = read_trace(Path::new("/nonexistent/trace.csv"))
+        .unwrap_err()
+        .to_string();
+    assert!(missing.contains("/nonexistent/trace.csv"), "{missing}");
+}

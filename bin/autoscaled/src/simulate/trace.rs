@@ -1,0 +1,304 @@
+//! Traffic traces: `timestamp_utc,requests`, one row per fixed interval.
+//!
+//! The whole file is checked before anything is simulated, so a trace with a hole or a stray row
+//! is refused with the line to fix rather than replayed as if the hole were quiet traffic.
+
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+
+/// The header every trace starts with.
+pub(super) const HEADER: &str = "timestamp_utc,requests";
+
+/// Requests per fixed interval, from `start`, one count per row.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Trace {
+    /// The first row's instant.
+    pub(super) start: DateTime<Utc>,
+    /// The rows' spacing, in nanoseconds (always positive).
+    pub(super) step: i64,
+    /// Requests received in each row's interval.
+    pub(super) counts: Vec<u64>,
+}
+
+/// What is wrong with a trace, and on which line (1-based; the header is line 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Problem {
+    pub(super) line: usize,
+    pub(super) message: String,
+}
+
+impl Trace {
+    /// Parses and checks a whole trace.
+    pub(super) fn parse(text: &str) -> Result<Trace, Problem> {
+        let problem = |line: usize, message: String| Problem { line, message };
+        let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim()));
+        let header = lines
+            .next()
+            .map(|(_, l)| l.trim_start_matches('\u{feff}'))
+            .unwrap_or("");
+        if header != HEADER {
+            return Err(problem(
+                1,
+                format!("expected the header `{HEADER}`, found `{header}`"),
+            ));
+        }
+        let mut start: Option<DateTime<Utc>> = None;
+        let mut previous: Option<(usize, DateTime<Utc>)> = None;
+        let mut step: Option<TimeDelta> = None;
+        let mut counts = Vec::new();
+        for (number, line) in lines {
+            if line.is_empty() {
+                continue;
+            }
+            let Some((stamp, count)) = line.split_once(',') else {
+                return Err(problem(
+                    number,
+                    format!("expected `timestamp,requests`, found `{line}`"),
+                ));
+            };
+            let at = parse_timestamp(stamp.trim()).ok_or_else(|| {
+                problem(
+                    number,
+                    format!("`{}` is not a UTC time like `2026-11-27 13:05:00` or `2026-11-27T13:05:00Z`", stamp.trim()),
+                )
+            })?;
+            let count = parse_count(count.trim()).map_err(|message| problem(number, message))?;
+            if let Some((_, before)) = previous {
+                let gap = at - before;
+                if gap <= TimeDelta::zero() {
+                    return Err(problem(
+                        number,
+                        format!(
+                            "{at} is not after the row before ({before}): rows must be in order"
+                        ),
+                    ));
+                }
+                match step {
+                    None => step = Some(gap),
+                    Some(step) if step != gap => {
+                        return Err(problem(
+                            number,
+                            format!(
+                                "{at} is {} after the row before, but rows are {} apart: rows must be evenly spaced (a missing row is a hole, not zero traffic)",
+                                show_delta(gap),
+                                show_delta(step)
+                            ),
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+            start.get_or_insert(at);
+            previous = Some((number, at));
+            counts.push(count);
+        }
+        let (Some(start), Some(step)) = (start, step) else {
+            let line = previous.map_or(2, |(n, _)| n);
+            return Err(problem(
+                line,
+                "a trace needs at least two rows, to tell their spacing".into(),
+            ));
+        };
+        let step = step.num_nanoseconds().ok_or_else(|| {
+            problem(
+                3,
+                format!("rows {} apart are too far apart", show_delta(step)),
+            )
+        })?;
+        Ok(Trace {
+            start,
+            step,
+            counts,
+        })
+    }
+
+    /// The rows whose instants fall in `[from, to)`, or `None` when no row does.
+    pub(super) fn window(
+        &self,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Option<Trace> {
+        let index_at = |t: DateTime<Utc>| -> usize {
+            let offset = (t - self.start)
+                .num_nanoseconds()
+                .unwrap_or(if t < self.start { i64::MIN } else { i64::MAX });
+            if offset <= 0 {
+                0
+            } else {
+                // The first row at or after `t`.
+                let rows = offset / self.step + i64::from(offset % self.step != 0);
+                usize::try_from(rows)
+                    .unwrap_or(usize::MAX)
+                    .min(self.counts.len())
+            }
+        };
+        let first = from.map_or(0, index_at);
+        let last = to.map_or(self.counts.len(), index_at);
+        if first >= last {
+            return None;
+        }
+        let skipped = i64::try_from(first).ok()?.checked_mul(self.step)?;
+        Some(Trace {
+            start: self.start + TimeDelta::nanoseconds(skipped),
+            step: self.step,
+            counts: self.counts[first..last].to_vec(),
+        })
+    }
+
+    /// The instant just after the last row's interval.
+    pub(super) fn end(&self) -> DateTime<Utc> {
+        self.start + TimeDelta::nanoseconds(self.len_nanos())
+    }
+
+    /// The trace's length in nanoseconds.
+    pub(super) fn len_nanos(&self) -> i64 {
+        i64::try_from(self.counts.len())
+            .unwrap_or(i64::MAX)
+            .saturating_mul(self.step)
+    }
+
+    /// The row's load, in requests a second.
+    pub(super) fn load(&self, row: usize) -> f64 {
+        self.counts.get(row).map_or(0.0, |&c| c as f64) * 1e9 / self.step as f64
+    }
+}
+
+fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(naive) = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S") {
+        return Some(naive.and_utc());
+    }
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn parse_count(text: &str) -> Result<u64, String> {
+    if let Ok(count) = text.parse::<u64>() {
+        return Ok(count);
+    }
+    match text.parse::<f64>() {
+        Ok(value) if value < 0.0 => Err(format!("{text} requests: a count cannot be negative")),
+        _ => Err(format!(
+            "`{text}` is not a count of requests (a whole number, 0 or more)"
+        )),
+    }
+}
+
+fn show_delta(delta: TimeDelta) -> String {
+    delta.to_std().map_or_else(
+        |_| format!("{delta}"),
+        |d| humantime::format_duration(d).to_string(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn problem(text: &str) -> Problem {
+        Trace::parse(text).unwrap_err()
+    }
+
+    #[test]
+    fn reads_both_timestamp_forms_and_the_spacing() {
+        let trace = Trace::parse(
+            "timestamp_utc,requests\n2026-11-27 10:00:00,60\n2026-11-27T10:01:00Z,120\n\n",
+        )
+        .unwrap();
+        assert_eq!(
+            trace.start,
+            Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).unwrap()
+        );
+        assert_eq!(trace.step, 60_000_000_000);
+        assert_eq!(trace.counts, [60, 120]);
+        assert_eq!(trace.load(1), 2.0);
+        assert_eq!(
+            trace.end(),
+            Utc.with_ymd_and_hms(2026, 11, 27, 10, 2, 0).unwrap()
+        );
+    }
+
+    #[test]
+    fn refuses_a_bad_header() {
+        let p = problem("time,count\n2026-11-27 10:00:00,1\n");
+        assert_eq!(p.line, 1);
+        assert!(
+            p.message.contains("timestamp_utc,requests"),
+            "{}",
+            p.message
+        );
+        assert_eq!(problem("").line, 1);
+    }
+
+    #[test]
+    fn refuses_rows_out_of_order_or_repeated() {
+        let text = "timestamp_utc,requests\n2026-11-27 10:01:00,1\n2026-11-27 10:00:00,1\n";
+        let p = problem(text);
+        assert_eq!(p.line, 3);
+        assert!(p.message.contains("in order"), "{}", p.message);
+        assert_eq!(
+            problem("timestamp_utc,requests\n2026-11-27 10:00:00,1\n2026-11-27 10:00:00,1\n").line,
+            3
+        );
+    }
+
+    #[test]
+    fn refuses_uneven_spacing_naming_the_line() {
+        let text = "timestamp_utc,requests\n2026-11-27 10:00:00,1\n2026-11-27 10:01:00,1\n2026-11-27 10:03:00,1\n";
+        let p = problem(text);
+        assert_eq!(p.line, 4);
+        assert!(
+            p.message.contains("2m after") && p.message.contains("1m apart"),
+            "{}",
+            p.message
+        );
+    }
+
+    #[test]
+    fn refuses_negative_or_malformed_counts_and_times() {
+        let p = problem("timestamp_utc,requests\n2026-11-27 10:00:00,1\n2026-11-27 10:01:00,-3\n");
+        assert_eq!(p.line, 3);
+        assert!(p.message.contains("negative"), "{}", p.message);
+        let p = problem("timestamp_utc,requests\n2026-11-27 10:00:00,lots\n");
+        assert_eq!(
+            (p.line, p.message.contains("`lots`")),
+            (2, true),
+            "{}",
+            p.message
+        );
+        let p = problem("timestamp_utc,requests\n27/11/2026 10:00,4\n");
+        assert_eq!(
+            (p.line, p.message.contains("27/11/2026")),
+            (2, true),
+            "{}",
+            p.message
+        );
+        assert_eq!(
+            problem("timestamp_utc,requests\n2026-11-27 10:00:00\n").line,
+            2
+        );
+    }
+
+    #[test]
+    fn needs_two_rows() {
+        assert!(
+            problem("timestamp_utc,requests\n2026-11-27 10:00:00,1\n")
+                .message
+                .contains("two rows")
+        );
+    }
+
+    #[test]
+    fn a_window_keeps_the_rows_inside_it() {
+        let text = "timestamp_utc,requests\n2026-11-27 10:00:00,1\n2026-11-27 10:01:00,2\n2026-11-27 10:02:00,3\n";
+        let trace = Trace::parse(text).unwrap();
+        let t = |m: u32, s: u32| Utc.with_ymd_and_hms(2026, 11, 27, 10, m, s).unwrap();
+        let w = trace.window(Some(t(0, 30)), Some(t(2, 0))).unwrap();
+        assert_eq!((w.start, w.counts.as_slice()), (t(1, 0), &[2][..]));
+        assert_eq!(trace.window(None, None).unwrap(), trace);
+        assert_eq!(trace.window(Some(t(1, 0)), None).unwrap().counts, [2, 3]);
+        assert!(trace.window(Some(t(5, 0)), None).is_none());
+        assert!(trace.window(Some(t(1, 10)), Some(t(1, 50))).is_none());
+        assert!(trace.window(None, Some(t(0, 0))).is_none());
+    }
+}
