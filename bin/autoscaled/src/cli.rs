@@ -50,6 +50,8 @@ pub(crate) enum Command {
     Plan(PlanArgs),
     /// Run the whole daemon against a simulated Heroku and app on loopback, on a fast clock.
     Demo(DemoArgs),
+    /// Replay a traffic trace through the config's rules on a model of dynos: cost and overload.
+    Simulate(SimulateArgs),
 }
 
 impl Default for Command {
@@ -94,6 +96,41 @@ pub(crate) struct DemoArgs {
     /// How many times faster than real time the simulated day runs.
     #[arg(long, default_value_t = 1800, value_parser = clap::value_parser!(u32).range(60..=3600))]
     pub(crate) speed: u32,
+}
+
+/// `autoscaled simulate`.
+///
+/// The trace is CSV with the header `timestamp_utc,requests` and one row per fixed interval (a
+/// minute, say): the requests received in it. Timestamps are `YYYY-MM-DD HH:MM:SS` or RFC 3339, UTC.
+#[derive(Debug, Args)]
+pub(crate) struct SimulateArgs {
+    /// The traffic trace (CSV: timestamp_utc,requests).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) trace: PathBuf,
+    /// Requests a second one dyno serves.
+    #[arg(long, value_name = "RPS")]
+    pub(crate) capacity: f64,
+    /// The app to replay, NAME or NAME:PROCESS (default: the only one in the config).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) app: Option<String>,
+    /// A request's time on an idle dyno.
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = humantime::parse_duration)]
+    pub(crate) service_time: std::time::Duration,
+    /// How long a started dyno takes before it serves.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub(crate) boot: std::time::Duration,
+    /// Replay only rows at or after this instant (RFC 3339).
+    #[arg(long, value_name = "RFC3339", value_parser = parse_instant)]
+    pub(crate) from: Option<DateTime<Utc>>,
+    /// Replay only rows before this instant (RFC 3339).
+    #[arg(long, value_name = "RFC3339", value_parser = parse_instant)]
+    pub(crate) to: Option<DateTime<Utc>>,
+    /// Also give the figures day by day (in the app's time zone).
+    #[arg(long)]
+    pub(crate) daily: bool,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// Parses an RFC 3339 instant for `--at`, `--from` and `--to`.

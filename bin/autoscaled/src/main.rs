@@ -12,6 +12,7 @@ mod decision;
 mod demo;
 mod logging;
 mod plan;
+mod simulate;
 mod status;
 
 use std::process::ExitCode;
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(&cli.config, args),
         Command::Plan(args) => plan::run(&cli.config, args),
         Command::Demo(_) => demo::run(demo_clock.unwrap_or_else(daemon::Clock::real)),
+        Command::Simulate(args) => simulate::run(&cli.config, args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
