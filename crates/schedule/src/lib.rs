@@ -517,14 +517,16 @@ impl<'s> Walker<'s> {
     }
 
     /// Whether rule `index` fires at `t` (a firing instant, after `self.at`).
-    fn fires_at(&self, index: usize, t: DateTime<Utc>) -> bool {
-        // The cache holds the first firing after `self.at`, which may come before `t`, so only a
-        // hit answers yes.
-        if self.next[index] == Some(t) {
-            return true;
+    fn fires_at(&mut self, index: usize, t: DateTime<Utc>) -> bool {
+        // The rule's first firing after `self.at` answers unless it comes before `t`; it is
+        // cached, so a rule that fires rarely is searched once for many instants.
+        match self.next_firing(index) {
+            Some(first) if first < t => {
+                let rule = &self.schedule.rules[index];
+                rule.next_after(t - TimeDelta::seconds(1), self.schedule.timezone) == Some(t)
+            }
+            first => first == Some(t),
         }
-        let rule = &self.schedule.rules[index];
-        rule.next_after(t - TimeDelta::seconds(1), self.schedule.timezone) == Some(t)
     }
 
     /// The next change in `(self.at, until]`, moving the walk to it, or to `until` when none.
