@@ -393,7 +393,8 @@ impl Schedule {
         self.fallback
     }
 
-    /// The baseline at `at`.
+    /// The baseline at `at`: the quantity of the rule that fired last at or before `at` (later in
+    /// the list on a tie), if that was less than 366 days before; else the fallback.
     pub fn baseline_at(&self, at: DateTime<Utc>) -> u32 {
         self.state_at(at).0
     }
