@@ -1,0 +1,227 @@
+//! `cargo bench -p autoscaled --bench daemon`: what `autoscaled run` costs, measured on the built
+//! binary against the fake Heroku and a local app server (the end-to-end tests' harness).
+//!
+//! It prints:
+//! - resident memory (VmRSS, and the peak VmHWM, from `/proc/<pid>/status`) after 10 s of running
+//!   with one probed app and with 100 probed apps;
+//! - the fail-safe latency: from the arrival at the app server of the second failing probe (the one
+//!   that triggers the fail-safe) to the arrival of the scale call at the fake Heroku, both stamped
+//!   on this process's monotonic clock, over 20 outages;
+//! - Platform API calls per app per hour in a steady state, counted at the fake over a window with
+//!   a short `reconcile` and scaled to the default `reconcile` of 5 minutes.
+
+#[allow(dead_code)] // Shared with the end-to-end tests, which use all of it; this uses a part.
+#[path = "../../../tests/e2e/harness.rs"]
+mod harness;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use heroku_fake::FakeHeroku;
+
+use harness::{API_KEY, Alerts, AppConfig, AppServer, Daemon, Mode, ProbeConfig, write_config};
+
+/// How long a daemon runs before its memory is read.
+const SETTLE: Duration = Duration::from_secs(10);
+/// Outages timed for the fail-safe latency.
+const OUTAGES: usize = 20;
+/// The window over which steady-state API calls are counted, and the `reconcile` used meanwhile.
+const CALL_WINDOW: Duration = Duration::from_secs(20);
+const SHORT_RECONCILE: &str = "2s";
+const SHORT_RECONCILE_SECS: f64 = 2.0;
+const DEFAULT_RECONCILE_SECS: f64 = 300.0;
+
+/// Probe settings of a real deployment, sped up to one probe a second.
+fn steady_probe(url: String) -> ProbeConfig {
+    ProbeConfig {
+        url,
+        interval: "1s",
+        timeout: "800ms",
+        slow: "500ms",
+        fast: "200ms",
+        calm: "10m",
+    }
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        println!("autoscaled daemon benchmark (binary: {})", harness::BIN);
+        memory(1).await;
+        memory(100).await;
+        failsafe_latency().await;
+        api_calls().await;
+    });
+}
+
+/// VmRSS and VmHWM of `pid`, in KiB.
+fn memory_of(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| {
+                rest.trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
+            .unwrap()
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+async fn memory(apps: usize) {
+    let fake = FakeHeroku::start(API_KEY).await.unwrap();
+    let server = AppServer::start().await;
+    let configs: Vec<AppConfig> = (0..apps)
+        .map(|i| {
+            let name = format!("bench-{i}");
+            fake.set_formation(&name, "web", 1);
+            let mut app = AppConfig::new(&name);
+            app.reconcile = "5m";
+            app.probe = Some(steady_probe(format!("{}{name}", server.url())));
+            app
+        })
+        .collect();
+    let daemon = Daemon::run(&write_config(&fake.url(), &configs, &Alerts::default()));
+    daemon
+        .wait_until("every app started", SETTLE, || {
+            (daemon.stdout().matches(" started").count() >= apps).then_some(())
+        })
+        .await;
+    // A measurement window, not a wait for a condition: memory after a steady stretch of probing.
+    tokio::time::sleep(SETTLE).await;
+    let (rss, hwm) = memory_of(daemon.pid());
+    let probes = server.hits().len();
+    let finished = daemon.stop().await;
+    assert!(finished.status.success());
+    println!(
+        "memory, {apps:>3} probed app(s), after {}s: VmRSS {:.1} MiB, VmHWM {:.1} MiB ({probes} probes served)",
+        SETTLE.as_secs(),
+        rss as f64 / 1024.0,
+        hwm as f64 / 1024.0
+    );
+}
+
+async fn failsafe_latency() {
+    let fake = Arc::new(FakeHeroku::start(API_KEY).await.unwrap());
+    fake.set_formation("bench-failsafe", "web", 1);
+    let server = AppServer::start().await;
+    let mut app = AppConfig::new("bench-failsafe");
+    app.max = 2;
+    // No reconcile reads while timing: every request after the start is a scale call.
+    app.reconcile = "1h";
+    app.probe = Some(ProbeConfig {
+        url: server.url(),
+        interval: "100ms",
+        timeout: "80ms",
+        slow: "60ms",
+        fast: "40ms",
+        calm: "300ms",
+    });
+    let daemon = Daemon::run(&write_config(&fake.url(), &[app], &Alerts::default()));
+    daemon
+        .wait_for_line(&["started"], Duration::from_secs(10))
+        .await;
+
+    let mut latencies = Vec::with_capacity(OUTAGES);
+    for _ in 0..OUTAGES {
+        let seen = server.hits().len();
+        daemon
+            .wait_until("fast probes", Duration::from_secs(5), || {
+                (server.hits().len() >= seen + 3).then_some(())
+            })
+            .await;
+        let before = fake.requests().len();
+        let watcher = Arc::clone(&fake);
+        // Woken by the fake as it records the request, before the call is answered.
+        let arrival = tokio::spawn(async move {
+            watcher
+                .wait_for_requests(before + 1, Duration::from_secs(10))
+                .await
+                .unwrap();
+            Instant::now()
+        });
+        let switched = Instant::now();
+        server.set(Mode::Unavailable);
+        let patch_at = arrival.await.unwrap();
+        let second_failure = server
+            .hits()
+            .into_iter()
+            .filter(|h| h.at >= switched && h.mode == Mode::Unavailable)
+            .nth(1)
+            .unwrap()
+            .at;
+        latencies.push(patch_at.duration_since(second_failure));
+        server.set(Mode::Fast);
+        daemon
+            .wait_until("the step back in", Duration::from_secs(10), || {
+                (fake.quantity("bench-failsafe", "web") == Some(1)).then_some(())
+            })
+            .await;
+    }
+    let finished = daemon.stop().await;
+    assert!(finished.status.success());
+    latencies.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "fail-safe latency, 2nd failing probe at the app -> PATCH at the fake, {OUTAGES} outages: median {:.2} ms, p90 {:.2} ms, max {:.2} ms, min {:.2} ms",
+        ms(latencies[OUTAGES / 2]),
+        ms(latencies[OUTAGES * 9 / 10]),
+        ms(latencies[OUTAGES - 1]),
+        ms(latencies[0])
+    );
+}
+
+async fn api_calls() {
+    let fake = FakeHeroku::start(API_KEY).await.unwrap();
+    let server = AppServer::start().await;
+    let mut probed = AppConfig::new("bench-probed");
+    probed.reconcile = SHORT_RECONCILE;
+    probed.probe = Some(steady_probe(server.url()));
+    let mut unprobed = AppConfig::new("bench-unprobed");
+    unprobed.reconcile = SHORT_RECONCILE;
+    for app in ["bench-probed", "bench-unprobed"] {
+        fake.set_formation(app, "web", 1);
+    }
+    let daemon = Daemon::run(&write_config(
+        &fake.url(),
+        &[probed, unprobed],
+        &Alerts::default(),
+    ));
+    daemon
+        .wait_until("both apps started", Duration::from_secs(10), || {
+            (daemon.stdout().matches(" started").count() >= 2).then_some(())
+        })
+        .await;
+    fake.clear_requests();
+    // A counting window, not a wait for a condition.
+    tokio::time::sleep(CALL_WINDOW).await;
+    let requests = fake.requests();
+    let finished = daemon.stop().await;
+    assert!(finished.status.success());
+
+    let reconciles = CALL_WINDOW.as_secs_f64() / SHORT_RECONCILE_SECS;
+    for app in ["bench-probed", "bench-unprobed"] {
+        let prefix = format!("/apps/{app}");
+        let calls: Vec<_> = requests
+            .iter()
+            .filter(|r| r.path == prefix || r.path.starts_with(&format!("{prefix}/")))
+            .collect();
+        let writes = calls.iter().filter(|r| r.method != "GET").count();
+        let per_reconcile = calls.len() as f64 / reconciles;
+        println!(
+            "API calls, {app}: {} in {}s with reconcile {SHORT_RECONCILE} ({writes} writes) = {per_reconcile:.2} per reconcile = {:.1} per hour at the default reconcile of 5m",
+            calls.len(),
+            CALL_WINDOW.as_secs(),
+            per_reconcile * 3600.0 / DEFAULT_RECONCILE_SECS
+        );
+    }
+}

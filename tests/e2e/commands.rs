@@ -1,0 +1,192 @@
+//! Runs that end by themselves: fatal starts, `check` and `plan`.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use heroku_fake::FakeHeroku;
+
+use crate::harness::{API_KEY, Alerts, AppConfig, Daemon, SMTP_PASSWORD, write_config, write_file};
+
+const WITHIN: Duration = Duration::from_secs(20);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_api_key_stops_the_start_with_status_1() {
+    let fake = FakeHeroku::start("another-accounts-token").await.unwrap();
+    fake.set_formation("e2e-key", "web", 1);
+    let config = write_config(
+        &fake.url(),
+        &[AppConfig::new("e2e-key")],
+        &Alerts::default(),
+    );
+
+    let finished = Daemon::run(&config).finish(WITHIN).await;
+    assert_eq!(finished.status.code(), Some(1), "{finished:?}");
+    assert!(
+        finished
+            .stderr
+            .contains("Heroku rejected the API key for app \"e2e-key\""),
+        "{}",
+        finished.stderr
+    );
+    assert!(
+        fake.requests().iter().all(|r| r.method == "GET"),
+        "nothing was changed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_app_stops_the_start_with_status_1() {
+    let fake = FakeHeroku::start(API_KEY).await.unwrap();
+    fake.set_formation("e2e-known", "web", 1);
+    let apps = [AppConfig::new("e2e-known"), AppConfig::new("e2e-nowhere")];
+    let config = write_config(&fake.url(), &apps, &Alerts::default());
+
+    let finished = Daemon::run(&config).finish(WITHIN).await;
+    assert_eq!(finished.status.code(), Some(1), "{finished:?}");
+    assert!(
+        finished
+            .stderr
+            .contains("app \"e2e-nowhere\" was not found"),
+        "{}",
+        finished.stderr
+    );
+}
+
+#[tokio::test]
+async fn check_names_the_key_of_every_problem_and_exits_2() {
+    let config = write_file(
+        "toml",
+        &format!(
+            r#"
+[heroku]
+api_key = "{API_KEY}"
+
+[[apps]]
+name = "e2e-bad"
+min = 3
+max = 2
+mxa = 4
+timezone = "Mars/Olympus_Mons"
+schedule = [
+  {{ cron = "61 * * * *", quantity = 2 }},
+  {{ cron = "0 7 * * *", quantity = 9 }},
+]
+
+[apps.probe]
+url = "ftp://example.com/"
+interval = "1s"
+timeout = "5s"
+slow = "1s"
+fast = "2s"
+
+[alerts.email]
+smtp_url = "smtp://{}:{SMTP_PASSWORD}@127.0.0.1:25"
+from = "autoscaled <alerts@example.com>"
+to = ["not an address"]
+"#,
+            crate::harness::SMTP_USER
+        ),
+    );
+    let finished = Daemon::spawn(&["--config", config.to_str().unwrap(), "check"])
+        .finish(WITHIN)
+        .await;
+    assert_eq!(finished.status.code(), Some(2), "{finished:?}");
+    for key in [
+        "apps[0].min:",
+        "apps[0].mxa:",
+        "apps[0].timezone:",
+        "apps[0].schedule[0].cron:",
+        "apps[0].schedule[1].quantity:",
+        "apps[0].probe.url:",
+        "apps[0].probe.fast:",
+        "apps[0].probe.timeout:",
+        "alerts.email.to[0]:",
+    ] {
+        assert!(
+            finished.stderr.contains(key),
+            "no message for {key}:\n{}",
+            finished.stderr
+        );
+    }
+    assert!(
+        finished.stderr.contains("\"Mars/Olympus_Mons\""),
+        "the bad value is shown: {}",
+        finished.stderr
+    );
+}
+
+#[tokio::test]
+async fn check_accepts_a_valid_config_and_shows_the_key_redacted() {
+    let config = write_config(
+        "http://127.0.0.1:9",
+        &[AppConfig::new("e2e-good")],
+        &Alerts::default(),
+    );
+    let finished = Daemon::spawn(&["--config", config.to_str().unwrap(), "check"])
+        .finish(WITHIN)
+        .await;
+    assert_eq!(finished.status.code(), Some(0), "{finished:?}");
+    assert!(
+        finished.stdout.contains("[redacted]"),
+        "{}",
+        finished.stdout
+    );
+    assert!(
+        finished.stdout.contains("e2e-good web"),
+        "{}",
+        finished.stdout
+    );
+}
+
+#[tokio::test]
+async fn plan_json_lists_the_baseline_and_its_changes() {
+    let mut app = AppConfig::new("e2e-plan");
+    app.max = 3;
+    app.schedule = vec![("0 7 * * *", 3), ("0 22 * * *", 2), ("0 3 * * *", 1)];
+    let config = write_config("http://127.0.0.1:9", &[app], &Alerts::default());
+    let args = [
+        "--config",
+        config.to_str().unwrap(),
+        "plan",
+        "--json",
+        "--at",
+        "2026-12-24T12:00:00Z",
+        "--days",
+        "1",
+    ];
+    let finished = Daemon::spawn(&args).finish(WITHIN).await;
+    assert_eq!(finished.status.code(), Some(0), "{finished:?}");
+
+    let plan: serde_json::Value = serde_json::from_str(&finished.stdout).unwrap();
+    let apps = plan["apps"].as_array().unwrap();
+    assert_eq!(apps.len(), 1);
+    assert_eq!(apps[0]["app"], "e2e-plan");
+    assert_eq!(apps[0]["process"], "web");
+    assert_eq!(apps[0]["quantity"], 3);
+    let changes: Vec<(DateTime<Utc>, u64)> = apps[0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["at"].as_str().unwrap().parse().unwrap(),
+                c["quantity"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+    assert_eq!(
+        changes,
+        [
+            (at("2026-12-24T22:00:00Z"), 2),
+            (at("2026-12-25T03:00:00Z"), 1),
+            (at("2026-12-25T07:00:00Z"), 3)
+        ]
+    );
+    for change in apps[0]["changes"].as_array().unwrap() {
+        assert!(
+            change["at"].as_str().unwrap().ends_with('Z'),
+            "UTC: {change}"
+        );
+    }
+}
