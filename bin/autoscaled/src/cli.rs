@@ -96,6 +96,9 @@ pub(crate) struct DemoArgs {
     /// How many times faster than real time the simulated day runs.
     #[arg(long, default_value_t = 1800, value_parser = clap::value_parser!(u32).range(60..=3600))]
     pub(crate) speed: u32,
+    /// Where the status page is served (its URL is printed at start); port 0 picks a free one.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9797")]
+    pub(crate) listen: std::net::SocketAddr,
 }
 
 /// `autoscaled simulate`.

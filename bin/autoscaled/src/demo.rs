@@ -104,7 +104,7 @@ async fn start_app(fake: Arc<FakeHeroku>, clock: Clock) -> anyhow::Result<Socket
     Ok(addr)
 }
 
-fn demo_config(heroku_url: &str, app_addr: SocketAddr) -> Result<Config, Failure> {
+fn demo_config(heroku_url: &str, app_addr: SocketAddr, listen: SocketAddr) -> Result<Config, Failure> {
     let tree = json!({
         "heroku": { "api_key": TOKEN, "api_url": heroku_url },
         "apps": [{
@@ -129,23 +129,24 @@ fn demo_config(heroku_url: &str, app_addr: SocketAddr) -> Result<Config, Failure
             },
         }],
         "alerts": { "alert_every": "30m" },
+        "http": { "listen": listen.to_string() },
     });
     Ok(Config::from_tree(&tree)?)
 }
 
-pub(crate) fn run(clock: Clock) -> Result<(), Failure> {
+pub(crate) fn run(clock: Clock, listen: SocketAddr) -> Result<(), Failure> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::Fatal(e.into()))?;
-    runtime.block_on(demo(clock)).map_err(Failure::Fatal)
+    runtime.block_on(demo(clock, listen)).map_err(Failure::Fatal)
 }
 
-async fn demo(clock: Clock) -> anyhow::Result<()> {
+async fn demo(clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
     let fake = Arc::new(FakeHeroku::start(TOKEN).await.context("cannot start the fake Heroku API")?);
     fake.set_formation(APP, PROCESS, 1);
     let app_addr = start_app(fake.clone(), clock).await?;
-    let config = demo_config(&fake.url(), app_addr).map_err(|f| match f {
+    let config = demo_config(&fake.url(), app_addr, listen).map_err(|f| match f {
         Failure::Invalid(e) | Failure::Fatal(e) => e,
     })?;
     let client = daemon::heroku_client(&config).map_err(|f| match f {
@@ -241,7 +242,7 @@ mod tests {
 
     #[test]
     fn the_demo_config_is_valid() {
-        let config = demo_config("http://127.0.0.1:1", "127.0.0.1:2".parse().unwrap());
+        let config = demo_config("http://127.0.0.1:1", "127.0.0.1:2".parse().unwrap(), "127.0.0.1:0".parse().unwrap());
         assert!(config.is_ok(), "{config:?}");
     }
 }

@@ -10,6 +10,7 @@ mod config;
 mod daemon;
 mod decision;
 mod demo;
+mod http;
 mod logging;
 mod plan;
 mod simulate;
@@ -49,7 +50,7 @@ fn main() -> ExitCode {
         Command::Run(args) => daemon::run(&cli.config, args),
         Command::Check(args) => check::run(&cli.config, args),
         Command::Plan(args) => plan::run(&cli.config, args),
-        Command::Demo(_) => demo::run(demo_clock.unwrap_or_else(daemon::Clock::real)),
+        Command::Demo(args) => demo::run(demo_clock.unwrap_or_else(daemon::Clock::real), args.listen),
         Command::Simulate(args) => simulate::run(&cli.config, args),
     };
     match outcome {

@@ -19,6 +19,11 @@ impl Alerter {
         Alerter { notifier }
     }
 
+    /// What the notifier has sent, failed and held back since start; `None` when alerts are only logged.
+    pub(crate) fn stats(&self) -> Option<notify::Stats> {
+        self.notifier.as_ref().map(Notifier::stats)
+    }
+
     /// An outage or a recovery, from the decision logic.
     pub(crate) fn decision(&self, app: &AppSettings, notice: Notice, at: DateTime<Utc>, figures: &probe::Summary) {
         let kind = match notice.kind {

@@ -125,6 +125,7 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
     let (target_tx, target_rx) = watch::channel(decider.target());
     let (probe_tx, mut probe_rx) = mpsc::channel::<ProbeResult>(16);
     ctx.board.update(ctx.index, |s| s.actual = Some(observed.actual));
+    ctx.board.record_sample(ctx.index, ctx.clock.now());
     info!(
         app = %settings.name, process = %settings.process, actual = observed.actual,
         baseline = decider.snapshot().baseline, maintenance = observed.maintenance, "started"
@@ -186,6 +187,7 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
                     let _ = target_tx.send(to);
                 }
                 Action::Alert(notice) => {
+                    ctx.board.record_notice(ctx.index, now, &notice);
                     let figures = stats.summary(Instant::now());
                     ctx.alerter.decision(&ctx.settings, notice, now, &figures);
                 }
@@ -201,6 +203,7 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
             s.maintenance = snapshot.maintenance;
             s.next_change = next.map(|c| ChangeView { at: c.at, quantity: c.quantity });
         });
+        ctx.board.record_sample(ctx.index, now);
     }
     ctx.shutdown.cancel();
     while helpers.join_next().await.is_some() {}
@@ -231,7 +234,7 @@ fn record_probe(ctx: &AppContext, result: &ProbeResult, event: &Event) {
         latency: ctx.clock.scaled(result.latency),
         detail: detail.clone(),
     };
-    ctx.board.update(ctx.index, |s| s.last_probe = Some(view));
+    ctx.board.record_probe(ctx.index, *class, view);
 }
 
 /// Wakes the decision task at every change of baseline, and at least every [`MAX_TICK`].
@@ -320,11 +323,13 @@ impl Actuator {
         match self.ctx.client.formation_update(app, process, &update).await {
             Ok(formation) => {
                 info!(app = %app, process = %process, from = ?actual, to = formation.quantity, "formation updated");
+                self.ctx.board.count_scale_call(self.ctx.index, true);
                 self.ctx.board.update(self.ctx.index, |s| s.actual = Some(formation.quantity));
                 Some(formation.quantity)
             }
             Err(e) => {
                 error!(app = %app, process = %process, from = ?actual, to = target, error = %e, "scale call failed");
+                self.ctx.board.count_scale_call(self.ctx.index, false);
                 self.ctx.alerter.scale_failed(settings, actual, target, &e, self.ctx.clock.now());
                 None
             }

@@ -112,6 +112,23 @@ pub(crate) async fn serve(
     if options.dry_run {
         info!("dry run: decisions are logged and alerted, formations are never changed");
     }
+    let page = match config.http.listen {
+        Some(listen) => {
+            let sources = crate::http::Sources {
+                board: board.clone(),
+                apps: contexts.iter().map(|ctx| ctx.settings.clone()).collect(),
+                client: client.clone(),
+                alerter: alerter.clone(),
+                clock: options.clock,
+            };
+            let (addr, task) = crate::http::start(listen, config.http.password.clone(), sources, shutdown.child_token())
+                .await
+                .map_err(|e| Failure::Fatal(e.into()))?;
+            info!("status page: http://{addr}/");
+            Some(task)
+        }
+        None => None,
+    };
 
     let mut apps = JoinSet::new();
     let (fatal_tx, mut fatal_rx) = tokio::sync::mpsc::channel(contexts.len().max(1));
@@ -142,6 +159,9 @@ pub(crate) async fn serve(
     let stopped = tokio::time::timeout(STOP_WITHIN, async {
         while apps.join_next().await.is_some() {}
         if let Some(task) = notifier_task {
+            let _ = task.await;
+        }
+        if let Some(task) = page {
             let _ = task.await;
         }
     })

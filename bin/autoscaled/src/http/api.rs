@@ -1,0 +1,185 @@
+//! The JSON behind `/api/status` and `/api/history`.
+//!
+//! Nothing here reads the config's secrets or the probe's URL and headers (which may carry tokens):
+//! only names, quantities, times and what the decision logic said.
+
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveTime, TimeDelta, TimeZone, Utc};
+use serde::Serialize;
+
+use super::Sources;
+use crate::config::AppSettings;
+use crate::status::{AppChart, AppStatus, ChangeView, HISTORY_SPAN};
+
+/// How wide one interval of the charts is: 288 points over a day.
+const BUCKET: Duration = Duration::from_secs(300);
+/// How many coming schedule changes the page lists.
+const NEXT_CHANGES: usize = 5;
+/// How far ahead those changes are looked for.
+const LOOK_AHEAD: TimeDelta = TimeDelta::days(7);
+
+/// `/api/status`.
+#[derive(Debug, Serialize)]
+pub(super) struct StatusOut {
+    /// The daemon's clock (simulated under `demo`).
+    now: DateTime<Utc>,
+    /// Whether `now` runs faster than real time (`autoscaled demo`).
+    simulated: bool,
+    /// How often the page reloads its data, in real seconds.
+    refresh_seconds: u64,
+    apps: Vec<AppOut>,
+}
+
+#[derive(Debug, Serialize)]
+struct AppOut {
+    #[serde(flatten)]
+    status: AppStatus,
+    min: u32,
+    max: u32,
+    timezone: String,
+    next_changes: Vec<ChangeView>,
+    cost_today: CostOut,
+}
+
+/// Today (midnight to midnight in the app's time zone): what it costs, estimated, against running
+/// at `max` all day.
+#[derive(Debug, Serialize)]
+struct CostOut {
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    /// Actual quantities so far where the history covers them, the schedule's baseline elsewhere.
+    dyno_hours: f64,
+    cost: f64,
+    max_dyno_hours: f64,
+    max_cost: f64,
+    price_per_hour: f64,
+}
+
+/// `/api/history`.
+#[derive(Debug, Serialize)]
+pub(super) struct HistoryOut {
+    now: DateTime<Utc>,
+    /// The charts' window: `[from, now]`.
+    from: DateTime<Utc>,
+    bucket_seconds: u64,
+    apps: Vec<ChartOut>,
+}
+
+#[derive(Debug, Serialize)]
+struct ChartOut {
+    #[serde(flatten)]
+    chart: AppChart,
+    min: u32,
+    max: u32,
+    timezone: String,
+}
+
+pub(super) fn status(sources: &Sources) -> StatusOut {
+    let now = sources.clock.now();
+    let apps = sources
+        .board
+        .snapshot()
+        .into_iter()
+        .zip(&sources.apps)
+        .enumerate()
+        .map(|(index, (status, settings))| AppOut {
+            next_changes: settings
+                .schedule
+                .changes(now, now + LOOK_AHEAD)
+                .into_iter()
+                .take(NEXT_CHANGES)
+                .map(|c| ChangeView {
+                    at: c.at,
+                    quantity: c.quantity,
+                })
+                .collect(),
+            cost_today: cost_today(sources, index, settings, now),
+            min: settings.min,
+            max: settings.max,
+            timezone: settings.timezone.name().to_owned(),
+            status,
+        })
+        .collect();
+    StatusOut {
+        now,
+        simulated: sources.clock.is_fast(),
+        refresh_seconds: if sources.clock.is_fast() { 2 } else { 15 },
+        apps,
+    }
+}
+
+pub(super) fn history(sources: &Sources) -> HistoryOut {
+    let now = sources.clock.now();
+    let apps = sources
+        .board
+        .charts(now, BUCKET)
+        .into_iter()
+        .zip(&sources.apps)
+        .map(|(chart, settings)| ChartOut {
+            chart,
+            min: settings.min,
+            max: settings.max,
+            timezone: settings.timezone.name().to_owned(),
+        })
+        .collect();
+    HistoryOut {
+        now,
+        from: now - HISTORY_SPAN,
+        bucket_seconds: BUCKET.as_secs(),
+        apps,
+    }
+}
+
+fn round(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
+/// Today's bounds in the app's time zone.
+fn today(settings: &AppSettings, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let tz = settings.timezone;
+    let date = now.with_timezone(&tz).date_naive();
+    // A time zone whose clocks skip midnight starts that day at the first instant after the gap.
+    let midnight = |d: chrono::NaiveDate| {
+        (0..4)
+            .find_map(|h| {
+                tz.from_local_datetime(&d.and_time(NaiveTime::MIN + TimeDelta::hours(h)))
+                    .earliest()
+            })
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let start = midnight(date).unwrap_or(now - TimeDelta::hours(12));
+    let end = date
+        .succ_opt()
+        .and_then(midnight)
+        .unwrap_or(start + TimeDelta::days(1));
+    (start, end)
+}
+
+fn cost_today(
+    sources: &Sources,
+    index: usize,
+    settings: &AppSettings,
+    now: DateTime<Utc>,
+) -> CostOut {
+    let (from, to) = today(settings, now);
+    let (covered_from, ran) = sources
+        .board
+        .actual_dyno_hours(index, from, now)
+        .unwrap_or((now, 0.0));
+    let schedule = &settings.schedule;
+    let dyno_hours =
+        schedule.dyno_hours(from, covered_from) + ran + schedule.dyno_hours(now.max(from), to);
+    let hours = (to - from).num_seconds() as f64 / 3600.0;
+    let max_dyno_hours = f64::from(settings.max) * hours;
+    let price = settings.price_per_hour;
+    CostOut {
+        from,
+        to,
+        dyno_hours: round(dyno_hours),
+        cost: round(dyno_hours * price),
+        max_dyno_hours: round(max_dyno_hours),
+        max_cost: round(max_dyno_hours * price),
+        price_per_hour: price,
+    }
+}

@@ -1,0 +1,247 @@
+// The status page: fetches api/status and api/history, draws each app's charts as SVG, and
+// refreshes itself. No library, no CDN: everything it needs is served by autoscaled.
+// Each chart's <svg> carries data-points (the intervals drawn), which tests read.
+"use strict";
+
+const H = 220, L = 46, R = 10, T = 14, B = 24;
+// The charts' width in SVG units, set to their width on screen so text stays at its CSS size.
+let W = 640;
+let last = null;
+const COLORS = { p50: "var(--p50)", p95: "var(--p95)", actual: "var(--actual)", target: "var(--target)", baseline: "var(--baseline)", down: "var(--down)", up: "var(--up)" };
+let refreshes = 0;
+
+function esc(text) {
+  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+
+function formatter(tz, options) {
+  const base = Object.assign({ hourCycle: "h23" }, options);
+  try {
+    return new Intl.DateTimeFormat("en-GB", Object.assign({ timeZone: tz }, base));
+  } catch (e) {
+    return new Intl.DateTimeFormat("en-GB", Object.assign({ timeZone: "UTC" }, base));
+  }
+}
+
+function hhmm(tz, t) {
+  return formatter(tz, { hour: "2-digit", minute: "2-digit" }).format(new Date(t));
+}
+
+function dayTime(tz, t) {
+  return formatter(tz, { weekday: "short", hour: "2-digit", minute: "2-digit" }).format(new Date(t));
+}
+
+function seconds(ms) {
+  if (ms == null) return "–";
+  if (ms === 0) return "0";
+  return ms >= 10000 ? (ms / 1000).toFixed(0) + " s" : ms >= 1000 ? (ms / 1000).toFixed(1) + " s" : Math.round(ms) + " ms";
+}
+
+function money(x) {
+  return "$" + x.toFixed(2);
+}
+
+// A round upper bound for an axis, and its tick step.
+function niceScale(max, ticks) {
+  if (!(max > 0)) max = 1;
+  const raw = max / ticks;
+  const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) || raw;
+  return { top: Math.ceil(max / step) * step, step };
+}
+
+function frame(from, to, top) {
+  return {
+    x: (t) => L + ((t - from) / (to - from)) * (W - L - R),
+    y: (v) => T + (1 - v / top) * (H - T - B),
+  };
+}
+
+// Paths through the points, broken where intervals are missing.
+function polyline(points, gap, step) {
+  let d = "", prev = null;
+  const dots = [];
+  points.forEach((p, i) => {
+    const joined = prev && p.t - prev.t <= gap;
+    if (!joined) {
+      d += `M${p.x.toFixed(1)},${p.y.toFixed(1)}`;
+      const next = points[i + 1];
+      if (!next || next.t - p.t > gap) dots.push(p);
+    } else {
+      d += step ? `H${p.x.toFixed(1)}V${p.y.toFixed(1)}` : `L${p.x.toFixed(1)},${p.y.toFixed(1)}`;
+    }
+    prev = p;
+  });
+  return { d, dots };
+}
+
+function series(buckets, field, f, gap, step, color, dash, width) {
+  const pts = buckets.filter((b) => b[field] != null).map((b) => ({ t: b.t, x: f.x(b.t), y: f.y(b[field]) }));
+  const { d, dots } = polyline(pts, gap, step);
+  let out = d ? `<path d="${d}" fill="none" stroke="${color}" stroke-width="${width || 2}"${dash ? ` stroke-dasharray="${dash}"` : ""} stroke-linejoin="round"/>` : "";
+  for (const p of dots) out += `<circle cx="${p.x.toFixed(1)}" cy="${p.y.toFixed(1)}" r="2" fill="${color}"/>`;
+  return out;
+}
+
+function axes(from, to, tz, f, scale, label) {
+  let out = "";
+  for (let v = 0; v <= scale.top + 1e-9; v += scale.step) {
+    const y = f.y(v).toFixed(1);
+    out += `<line x1="${L}" x2="${W - R}" y1="${y}" y2="${y}" stroke="var(--line)"/>`;
+    out += `<text x="${L - 4}" y="${y}" dy="4" text-anchor="end">${esc(label(v))}</text>`;
+  }
+  const hour = 3600e3;
+  for (let t = Math.ceil(from / hour) * hour; t <= to; t += hour) {
+    const text = hhmm(tz, t);
+    if (Number(text.slice(0, 2)) % (W < 480 ? 6 : 3) !== 0) continue;
+    const x = f.x(t).toFixed(1);
+    out += `<line x1="${x}" x2="${x}" y1="${T}" y2="${H - B}" stroke="var(--line)"/>`;
+    out += `<text x="${x}" y="${H - 6}" text-anchor="middle">${esc(text)}</text>`;
+  }
+  return out;
+}
+
+// Red bands where probes were down, and a line per outage / recovery alert.
+function outages(history, app, f) {
+  const width = history.bucket_seconds * 1000;
+  let out = "";
+  for (const b of app.buckets) {
+    if (b.down > 0) {
+      const x = f.x(b.t), w = Math.max(f.x(b.t + width) - x, 2);
+      out += `<rect class="outage" x="${x.toFixed(1)}" y="${T}" width="${w.toFixed(1)}" height="${H - T - B}" fill="var(--down)" opacity="0.18"><title>${b.down} of ${b.probes} probes down</title></rect>`;
+    }
+  }
+  for (const m of app.markers.filter((m) => m.kind !== "scale")) {
+    const x = f.x(m.t).toFixed(1), color = m.kind === "outage" ? COLORS.down : COLORS.up;
+    out += `<line class="marker ${m.kind}" x1="${x}" x2="${x}" y1="${T}" y2="${H - B}" stroke="${color}" stroke-width="1.5"><title>${esc(m.kind + ": " + m.reason)}</title></line>`;
+  }
+  return out;
+}
+
+function svg(kind, points, body) {
+  return `<svg class="chart" data-chart="${kind}" data-points="${points}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${kind} chart">${body}</svg>`;
+}
+
+function latencyChart(history, app, from, to) {
+  const measured = app.buckets.filter((b) => b.p50 != null);
+  const scale = niceScale(Math.max(0, ...measured.map((b) => b.p95 || b.p50)) * 1.1, 4);
+  const f = frame(from, to, scale.top);
+  const gap = history.bucket_seconds * 1000 * 1.5;
+  const body = axes(from, to, app.timezone, f, scale, seconds) + outages(history, app, f) +
+    series(measured, "p95", f, gap, false, COLORS.p95) + series(measured, "p50", f, gap, false, COLORS.p50);
+  return svg("latency", measured.length, body);
+}
+
+function dynoChart(history, app, from, to) {
+  const known = app.buckets;
+  const top = Math.max(app.max, ...known.map((b) => Math.max(b.actual || 0, b.target, b.baseline)));
+  const scale = niceScale(top + 1, Math.min(top + 1, 5));
+  scale.step = Math.max(1, Math.round(scale.step));
+  const f = frame(from, to, scale.top);
+  const gap = history.bucket_seconds * 1000 * 1.5;
+  let body = axes(from, to, app.timezone, f, scale, (v) => String(v)) + outages(history, app, f) +
+    series(known, "baseline", f, gap, true, COLORS.baseline, "6 4") +
+    // Wide and under the actual line, so the target shows as a halo where the two agree.
+    series(known, "target", f, gap, true, COLORS.target, "3 3", 5) +
+    series(known, "actual", f, gap, true, COLORS.actual);
+  for (const m of app.markers.filter((m) => m.kind === "scale")) {
+    const x = f.x(m.t), up = m.to > m.from, y = T + 1;
+    const shape = up ? `${x - 5},${y + 8} ${x + 5},${y + 8} ${x},${y}` : `${x - 5},${y} ${x + 5},${y} ${x},${y + 8}`;
+    body += `<polygon class="marker scale" points="${shape}" fill="${up ? COLORS.p95 : COLORS.p50}"><title>${esc(`${hhmm(app.timezone, m.t)} ${m.from} → ${m.to}: ${m.reason}`)}</title></polygon>`;
+  }
+  return svg("dynos", known.filter((b) => b.actual != null).length, body);
+}
+
+function legend(items) {
+  return `<div class="legend">${items.map(([color, name, dash]) => `<span><i style="border-top-color:${color};${dash ? "border-top-style:dashed" : ""}"></i>${esc(name)}</span>`).join("")}</div>`;
+}
+
+function pills(app) {
+  const out = [
+    `<span class="pill">actual <b>${app.actual == null ? "?" : app.actual}</b></span>`,
+    `<span class="pill">target <b>${app.target}</b></span>`,
+    `<span class="pill">baseline <b>${app.baseline}</b></span>`,
+    `<span class="pill">range <b>${app.min}–${app.max}</b></span>`,
+  ];
+  if (app.outage_since) out.push(`<span class="pill bad">down since ${esc(hhmm(app.timezone, Date.parse(app.outage_since)))}</span>`);
+  else if (app.maintenance) out.push(`<span class="pill">maintenance mode</span>`);
+  else out.push(`<span class="pill good">up</span>`);
+  const p = app.last_probe;
+  if (p) out.push(`<span class="pill${p.class === "down" ? " bad" : ""}">last probe ${esc(hhmm(app.timezone, Date.parse(p.at)))}: ${esc(p.class)}, ${esc(p.detail)}</span>`);
+  return `<div class="pills">${out.join("")}</div>`;
+}
+
+function facts(app) {
+  const tz = app.timezone;
+  const changes = app.next_changes.length
+    ? app.next_changes.map((c) => `<li>${esc(dayTime(tz, Date.parse(c.at)))} → <b>${c.quantity}</b></li>`).join("")
+    : `<li class="muted">none in the next 7 days</li>`;
+  const c = app.cost_today;
+  const saved = c.max_cost > 0 ? Math.round((100 * (c.max_cost - c.cost)) / c.max_cost) : 0;
+  const decisions = app.decisions.slice(-8).reverse();
+  const rows = decisions.length
+    ? decisions.map((d) => `<tr><td class="when">${esc(hhmm(tz, Date.parse(d.at)))}</td><td class="move">${d.from} → ${d.to}</td><td>${esc(d.reason)}</td></tr>`).join("")
+    : `<tr><td class="muted">no change of target yet</td></tr>`;
+  return `<div class="facts">
+    <div><h3>Next schedule changes</h3><ul>${changes}</ul></div>
+    <div><h3>Cost today (estimate)</h3><ul>
+      <li><b>${money(c.cost)}</b> <span class="muted">(${c.dyno_hours.toFixed(1)} dyno-hours)</span></li>
+      <li>at max all day: ${money(c.max_cost)} <span class="muted">(${c.max_dyno_hours.toFixed(0)} dyno-hours)</span></li>
+      <li>saved: <b>${saved}%</b></li></ul></div>
+    <div><h3>Recent decisions</h3><table>${rows}</table></div>
+  </div>`;
+}
+
+function render(status, history) {
+  last = [status, history];
+  const now = Date.parse(history.now), from = Date.parse(history.from);
+  const main = document.getElementById("apps");
+  // Two charts side by side from 900 px (see the CSS); less main's and the card's padding, and the gap.
+  const inner = main.clientWidth - 2 * 12 - 2 * 17;
+  const twoColumns = window.matchMedia("(min-width: 900px)").matches;
+  W = Math.round(Math.max(300, Math.min(640, twoColumns ? (inner - 12) / 2 : inner)));
+  main.innerHTML = status.apps.map((app, i) => {
+    const chart = history.apps[i];
+    return `<section class="app" data-app="${esc(app.app)}">
+      <h2>${esc(app.app)} <small>${esc(app.process)} · ${esc(app.timezone)}</small></h2>
+      ${pills(app)}
+      <div class="charts">
+        <figure><figcaption>Response time</figcaption>${latencyChart(history, chart, from, now)}
+          ${legend([[COLORS.p50, "p50"], [COLORS.p95, "p95"], [COLORS.down, "down"]])}</figure>
+        <figure><figcaption>Dynos</figcaption>${dynoChart(history, chart, from, now)}
+          ${legend([[COLORS.actual, "actual"], [COLORS.target, "target", true], [COLORS.baseline, "baseline", true], [COLORS.p95, "▲▼ scale"]])}</figure>
+      </div>
+      ${facts(app)}
+    </section>`;
+  }).join("");
+  const tz = status.apps.length ? status.apps[0].timezone : "UTC";
+  document.getElementById("clock").textContent =
+    `${dayTime(tz, Date.parse(status.now))} ${tz}${status.simulated ? " (simulated time)" : ""}`;
+}
+
+async function fetchJson(path) {
+  const response = await fetch(path, { cache: "no-store", credentials: "same-origin" });
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  return response.json();
+}
+
+async function refresh() {
+  const state = document.getElementById("state");
+  let wait = 15;
+  try {
+    const [status, history] = await Promise.all([fetchJson("api/status"), fetchJson("api/history")]);
+    wait = status.refresh_seconds || wait;
+    render(status, history);
+    refreshes += 1;
+    document.body.dataset.refreshes = String(refreshes);
+    state.className = "";
+    state.textContent = `updated ${new Date().toLocaleTimeString()}`;
+  } catch (e) {
+    state.className = "error";
+    state.textContent = `cannot reach autoscaled (${e.message}); retrying`;
+  }
+  setTimeout(refresh, wait * 1000);
+}
+
+window.addEventListener("resize", () => last && render(...last));
+refresh();
