@@ -16,3 +16,5 @@ mod commands;
 mod daemon;
 #[path = "e2e/harness.rs"]
 mod harness;
+#[path = "e2e/status_page.rs"]
+mod status_page;
