@@ -183,3 +183,40 @@ fn cost_today(
         price_per_hour: price,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::config::Config;
+
+    fn app(timezone: &str) -> AppSettings {
+        let tree = json!({
+            "heroku": { "api_key": "k", "api_url": "http://127.0.0.1:1" },
+            "apps": [{ "name": "shop", "min": 1, "max": 2, "timezone": timezone, "schedule": [] }],
+        });
+        Config::from_tree(&tree).unwrap().apps.remove(0)
+    }
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn today_runs_midnight_to_midnight_in_the_apps_time_zone() {
+        let (from, to) = today(&app("Europe/Paris"), at("2026-11-27T23:30:00Z"));
+        assert_eq!(
+            (from, to),
+            (at("2026-11-27T23:00:00Z"), at("2026-11-28T23:00:00Z"))
+        );
+        // The day clocks spring forward is 23 hours long.
+        let (from, to) = today(&app("America/New_York"), at("2026-03-08T12:00:00Z"));
+        assert_eq!(
+            (from, to),
+            (at("2026-03-08T05:00:00Z"), at("2026-03-09T04:00:00Z"))
+        );
+    }
+}
