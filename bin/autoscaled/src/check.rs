@@ -40,7 +40,11 @@ fn describe(config: &Config, path: &std::path::Path) -> String {
     let mut out = String::new();
     let now = Utc::now();
     let _ = writeln!(out, "config {}: valid", path.display());
-    let _ = writeln!(out, "heroku: {} (API key {})", config.heroku.api_url, config.heroku.api_key);
+    let _ = writeln!(
+        out,
+        "heroku: {} (API key {})",
+        config.heroku.api_url, config.heroku.api_key
+    );
     let mut calls = 0.0;
     for app in &config.apps {
         let _ = writeln!(
@@ -55,11 +59,21 @@ fn describe(config: &Config, path: &std::path::Path) -> String {
             app.schedule.baseline_at(now)
         );
         for rule in app.schedule.rules() {
-            let _ = writeln!(out, "  schedule: \"{}\" -> {}", rule.cron(), rule.quantity());
+            let _ = writeln!(
+                out,
+                "  schedule: \"{}\" -> {}",
+                rule.cron(),
+                rule.quantity()
+            );
         }
         if let Some(change) = app.schedule.next_change_after(now) {
             let local = change.at.with_timezone(&app.timezone);
-            let _ = writeln!(out, "  next change: {} -> {}", local.format("%a %Y-%m-%d %H:%M %Z"), change.quantity);
+            let _ = writeln!(
+                out,
+                "  next change: {} -> {}",
+                local.format("%a %Y-%m-%d %H:%M %Z"),
+                change.quantity
+            );
         }
         match &app.probe {
             Some(p) => {
@@ -89,8 +103,14 @@ fn describe(config: &Config, path: &std::path::Path) -> String {
         );
     }
     let alerts = &config.alerts;
-    let email = alerts.email.as_ref().map_or("off".to_owned(), |e| format!("to {}", e.to.join(", ")));
-    let sms = alerts.sms.as_ref().map_or("off".to_owned(), |s| format!("to {}", s.to.join(", ")));
+    let email = alerts
+        .email
+        .as_ref()
+        .map_or("off".to_owned(), |e| format!("to {}", e.to.join(", ")));
+    let sms = alerts
+        .sms
+        .as_ref()
+        .map_or("off".to_owned(), |s| format!("to {}", s.to.join(", ")));
     let _ = writeln!(
         out,
         "alerts: email {email}; sms {sms}; the same alert at most every {}",
@@ -112,7 +132,10 @@ async fn check_online(config: &Config) -> Result<(), Failure> {
     let mut problems = Vec::new();
     for app in &config.apps {
         let checked = tokio::time::timeout(Duration::from_secs(60), async {
-            let info = client.app_info(&app.name).await.map_err(|e| format!("app \"{}\": {e}", app.name))?;
+            let info = client
+                .app_info(&app.name)
+                .await
+                .map_err(|e| format!("app \"{}\": {e}", app.name))?;
             let formation = client
                 .formation_info(&app.name, &app.process)
                 .await
@@ -120,13 +143,22 @@ async fn check_online(config: &Config) -> Result<(), Failure> {
             Ok::<_, String>((info.maintenance, formation.quantity))
         })
         .await
-        .unwrap_or_else(|_| Err(format!("app \"{}\": Heroku did not answer within 60 s", app.name)));
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "app \"{}\": Heroku did not answer within 60 s",
+                app.name
+            ))
+        });
         match checked {
             Ok((maintenance, quantity)) => println!(
                 "online: {} {}: found, {quantity} dyno(s) now{}",
                 app.name,
                 app.process,
-                if maintenance { ", in maintenance mode" } else { "" }
+                if maintenance {
+                    ", in maintenance mode"
+                } else {
+                    ""
+                }
             ),
             Err(problem) => problems.push(problem),
         }
@@ -137,6 +169,9 @@ async fn check_online(config: &Config) -> Result<(), Failure> {
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(Failure::Invalid(anyhow!("online check failed:\n  {}", problems.join("\n  "))))
+        Err(Failure::Invalid(anyhow!(
+            "online check failed:\n  {}",
+            problems.join("\n  ")
+        )))
     }
 }

@@ -140,5 +140,7 @@ pub(crate) struct SimulateArgs {
 pub(crate) fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("\"{text}\" is not an RFC 3339 time such as 2026-12-24T12:00:00Z ({e})"))
+        .map_err(|e| {
+            format!("\"{text}\" is not an RFC 3339 time such as 2026-12-24T12:00:00Z ({e})")
+        })
 }

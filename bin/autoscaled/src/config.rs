@@ -118,7 +118,11 @@ struct Problems<'a>(&'a [Problem]);
 impl fmt::Display for Problems<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let count = self.0.len();
-        write!(f, "invalid config ({count} problem{}):", if count == 1 { "" } else { "s" })?;
+        write!(
+            f,
+            "invalid config ({count} problem{}):",
+            if count == 1 { "" } else { "s" }
+        )?;
         for problem in self.0 {
             write!(f, "\n  {problem}")?;
         }
@@ -143,7 +147,10 @@ impl Config {
         path: &Path,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
-        let unreadable = |reason: String| ConfigError::Unreadable { path: path.to_owned(), reason };
+        let unreadable = |reason: String| ConfigError::Unreadable {
+            path: path.to_owned(),
+            reason,
+        };
         if !path.is_file() {
             return Err(unreadable("no such file".into()));
         }
@@ -158,7 +165,9 @@ impl Config {
             }
         }
         let merged = builder.build().map_err(|e| unreadable(e.to_string()))?;
-        let mut tree: Value = merged.try_deserialize().map_err(|e| unreadable(e.to_string()))?;
+        let mut tree: Value = merged
+            .try_deserialize()
+            .map_err(|e| unreadable(e.to_string()))?;
         apply_well_known_env(&mut tree, &env);
         Self::from_tree(&tree)
     }
@@ -198,11 +207,20 @@ fn override_key(name: &str) -> Option<String> {
 /// `[alerts.sms]` that the file declares: setting `TWILIO_AUTH_TOKEN` for another tool on the same
 /// machine must not switch SMS alerts on.
 fn apply_well_known_env(tree: &mut Value, env: &[(String, String)]) {
-    let lookup = |name: &str| env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-    let Some(root) = tree.as_object_mut() else { return };
+    let lookup = |name: &str| {
+        env.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let Some(root) = tree.as_object_mut() else {
+        return;
+    };
     for (var, key) in [("HEROKU_API_KEY", "api_key"), ("HEROKU_API_URL", "api_url")] {
         if let Some(value) = lookup(var) {
-            let heroku = root.entry("heroku").or_insert_with(|| Value::Object(Map::new()));
+            let heroku = root
+                .entry("heroku")
+                .or_insert_with(|| Value::Object(Map::new()));
             if let Some(heroku) = heroku.as_object_mut() {
                 heroku.insert(key.into(), Value::String(value));
             }
@@ -211,9 +229,12 @@ fn apply_well_known_env(tree: &mut Value, env: &[(String, String)]) {
     // On Heroku a web dyno must serve on $PORT; the page then faces the internet, so
     // `Validator::http` insists on a password.
     if let Some(port) = lookup("PORT") {
-        let http = root.entry("http").or_insert_with(|| Value::Object(Map::new()));
+        let http = root
+            .entry("http")
+            .or_insert_with(|| Value::Object(Map::new()));
         if let Some(http) = http.as_object_mut() {
-            http.entry("listen").or_insert_with(|| Value::String(format!("0.0.0.0:{port}")));
+            http.entry("listen")
+                .or_insert_with(|| Value::String(format!("0.0.0.0:{port}")));
         }
     }
     let sms = root
@@ -244,7 +265,11 @@ struct Validator {
 const SECRET_KEYS: &[&str] = &["api_key", "auth_token", "smtp_url", "password"];
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 fn show(value: &Value) -> String {
@@ -256,25 +281,40 @@ fn show(value: &Value) -> String {
 
 impl Validator {
     fn problem(&mut self, key: impl Into<String>, message: impl Into<String>) {
-        self.problems.push(Problem { key: key.into(), message: message.into() });
+        self.problems.push(Problem {
+            key: key.into(),
+            message: message.into(),
+        });
     }
 
     /// A value was there but wrong: name it (unless secret) and say what was expected.
     fn bad(&mut self, key: &str, value: &Value, expected: &str) {
         let secret = SECRET_KEYS.iter().any(|s| key.ends_with(s));
-        let shown = if secret { "[redacted]".to_owned() } else { show(value) };
+        let shown = if secret {
+            "[redacted]".to_owned()
+        } else {
+            show(value)
+        };
         self.problem(key, format!("{shown} is not valid: expected {expected}"));
     }
 
     /// The value at `path` as a table whose keys are all in `known`; unknown keys are reported.
-    fn table<'v>(&mut self, path: &str, value: &'v Value, known: &[&str]) -> Option<&'v Map<String, Value>> {
+    fn table<'v>(
+        &mut self,
+        path: &str,
+        value: &'v Value,
+        known: &[&str],
+    ) -> Option<&'v Map<String, Value>> {
         let Some(map) = value.as_object() else {
             self.bad(path, value, "a table");
             return None;
         };
         for key in map.keys() {
             if !known.contains(&key.as_str()) {
-                self.problem(join(path, key), format!("unknown key; expected one of: {}", known.join(", ")));
+                self.problem(
+                    join(path, key),
+                    format!("unknown key; expected one of: {}", known.join(", ")),
+                );
             }
         }
         Some(map)
@@ -295,12 +335,25 @@ impl Validator {
         }
     }
 
-    fn optional_string(&mut self, map: &Map<String, Value>, path: &str, key: &str) -> Option<String> {
-        map.contains_key(key).then(|| self.string(map, path, key)).flatten()
+    fn optional_string(
+        &mut self,
+        map: &Map<String, Value>,
+        path: &str,
+        key: &str,
+    ) -> Option<String> {
+        map.contains_key(key)
+            .then(|| self.string(map, path, key))
+            .flatten()
     }
 
     /// A non-negative integer; environment overrides arrive as strings, so `"3"` counts too.
-    fn count(&mut self, map: &Map<String, Value>, path: &str, key: &str, default: Option<u32>) -> Option<u32> {
+    fn count(
+        &mut self,
+        map: &Map<String, Value>,
+        path: &str,
+        key: &str,
+        default: Option<u32>,
+    ) -> Option<u32> {
         let full = join(path, key);
         let Some(value) = map.get(key) else {
             if default.is_none() {
@@ -319,7 +372,13 @@ impl Validator {
         parsed
     }
 
-    fn duration(&mut self, map: &Map<String, Value>, path: &str, key: &str, default: &str) -> Option<Duration> {
+    fn duration(
+        &mut self,
+        map: &Map<String, Value>,
+        path: &str,
+        key: &str,
+        default: &str,
+    ) -> Option<Duration> {
         let full = join(path, key);
         let Some(value) = map.get(key) else {
             return humantime::parse_duration(default).ok();
@@ -329,19 +388,31 @@ impl Validator {
             .and_then(|s| humantime::parse_duration(s.trim()).ok())
             .filter(|d| !d.is_zero());
         if parsed.is_none() {
-            self.bad(&full, value, "a positive duration such as \"500ms\", \"30s\", \"3m\" or \"1h\"");
+            self.bad(
+                &full,
+                value,
+                "a positive duration such as \"500ms\", \"30s\", \"3m\" or \"1h\"",
+            );
         }
         parsed
     }
 
-    fn url(&mut self, map: &Map<String, Value>, path: &str, key: &str, default: Option<&str>) -> Option<Url> {
+    fn url(
+        &mut self,
+        map: &Map<String, Value>,
+        path: &str,
+        key: &str,
+        default: Option<&str>,
+    ) -> Option<Url> {
         let full = join(path, key);
         let text = match (map.get(key), default) {
             (None, Some(default)) => default.to_owned(),
             _ => self.string(map, path, key)?,
         };
         match Url::parse(text.trim()) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => Some(url),
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => {
+                Some(url)
+            }
             _ => {
                 self.bad(&full, &Value::String(text), "an http:// or https:// URL");
                 None
@@ -349,7 +420,12 @@ impl Validator {
         }
     }
 
-    fn string_list(&mut self, map: &Map<String, Value>, path: &str, key: &str) -> Vec<(String, String)> {
+    fn string_list(
+        &mut self,
+        map: &Map<String, Value>,
+        path: &str,
+        key: &str,
+    ) -> Vec<(String, String)> {
         let full = join(path, key);
         match map.get(key) {
             None => {
@@ -383,25 +459,41 @@ impl Validator {
         let apps = self.apps(root.get("apps"));
         let alerts = match root.get("alerts") {
             Some(value) => self.alerts(value),
-            None => Some(AlertSettings { alert_every: Duration::from_secs(30 * 60), email: None, sms: None }),
+            None => Some(AlertSettings {
+                alert_every: Duration::from_secs(30 * 60),
+                email: None,
+                sms: None,
+            }),
         };
         let http = match root.get("http") {
             Some(value) => self.http(value),
             None => Some(HttpSettings::default()),
         };
-        Some(Config { heroku: heroku?, apps: apps?, alerts: alerts?, http: http? })
+        Some(Config {
+            heroku: heroku?,
+            apps: apps?,
+            alerts: alerts?,
+            http: http?,
+        })
     }
 
     fn heroku(&mut self, value: Option<&Value>) -> Option<HerokuSettings> {
         let Some(value) = value else {
-            self.problem("heroku.api_key", "missing; set it in [heroku] or in the HEROKU_API_KEY environment variable");
+            self.problem(
+                "heroku.api_key",
+                "missing; set it in [heroku] or in the HEROKU_API_KEY environment variable",
+            );
             return None;
         };
         let map = self.table("heroku", value, &["api_key", "api_url"])?;
         let api_key = match map.get("api_key") {
             Some(Value::String(key)) if !key.trim().is_empty() => Some(Secret::new(key.trim())),
             Some(other) => {
-                self.bad("heroku.api_key", other, "a Heroku API token (a non-empty string)");
+                self.bad(
+                    "heroku.api_key",
+                    other,
+                    "a Heroku API token (a non-empty string)",
+                );
                 None
             }
             None => {
@@ -413,7 +505,10 @@ impl Validator {
             }
         };
         let api_url = self.url(map, "heroku", "api_url", Some(DEFAULT_HEROKU_API_URL));
-        Some(HerokuSettings { api_key: api_key?, api_url: api_url? })
+        Some(HerokuSettings {
+            api_key: api_key?,
+            api_url: api_url?,
+        })
     }
 
     fn apps(&mut self, value: Option<&Value>) -> Option<Vec<AppSettings>> {
@@ -477,22 +572,36 @@ impl Validator {
         let max = self.count(map, path, "max", None);
         if let (Some(min), Some(max)) = (min, max) {
             if min > max {
-                self.problem(join(path, "min"), format!("{min} is greater than max ({max}); expected min <= max"));
+                self.problem(
+                    join(path, "min"),
+                    format!("{min} is greater than max ({max}); expected min <= max"),
+                );
             }
             if max == 0 {
-                self.problem(join(path, "max"), "0 would keep the app off for good; expected at least 1");
+                self.problem(
+                    join(path, "max"),
+                    "0 would keep the app off for good; expected at least 1",
+                );
             }
         }
         let step = self.count(map, path, "step", Some(1));
         if step == Some(0) {
-            self.bad(&join(path, "step"), &Value::from(0), "at least 1 dyno per step");
+            self.bad(
+                &join(path, "step"),
+                &Value::from(0),
+                "at least 1 dyno per step",
+            );
         }
         let timezone = match map.get("timezone") {
             None => Some(Tz::UTC),
             Some(value) => {
                 let parsed = value.as_str().and_then(|s| s.trim().parse::<Tz>().ok());
                 if parsed.is_none() {
-                    self.bad(&join(path, "timezone"), value, "an IANA time zone name such as \"Europe/Berlin\" or \"UTC\"");
+                    self.bad(
+                        &join(path, "timezone"),
+                        value,
+                        "an IANA time zone name such as \"Europe/Berlin\" or \"UTC\"",
+                    );
                 }
                 parsed
             }
@@ -543,7 +652,11 @@ impl Validator {
             Some(value) => {
                 let parsed = value.as_f64().filter(|p| p.is_finite() && *p >= 0.0);
                 if parsed.is_none() {
-                    self.bad(&join(path, "price_per_hour"), value, "a price in USD per dyno-hour, 0 or more");
+                    self.bad(
+                        &join(path, "price_per_hour"),
+                        value,
+                        "a price in USD per dyno-hour, 0 or more",
+                    );
                 }
                 parsed
             }
@@ -551,20 +664,32 @@ impl Validator {
         (size, price)
     }
 
-    fn rules(&mut self, map: &Map<String, Value>, path: &str, min: Option<u32>, max: Option<u32>) -> Option<Vec<Rule>> {
+    fn rules(
+        &mut self,
+        map: &Map<String, Value>,
+        path: &str,
+        min: Option<u32>,
+        max: Option<u32>,
+    ) -> Option<Vec<Rule>> {
         let key = join(path, "schedule");
         let items = match map.get("schedule") {
             None => return Some(Vec::new()),
             Some(Value::Array(items)) => items,
             Some(other) => {
-                self.bad(&key, other, "a list of { cron = \"…\", quantity = N } entries");
+                self.bad(
+                    &key,
+                    other,
+                    "a list of { cron = \"…\", quantity = N } entries",
+                );
                 return None;
             }
         };
         let mut rules = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let rule_path = format!("{key}[{i}]");
-            let Some(entry) = self.table(&rule_path, item, &["cron", "quantity"]) else { continue };
+            let Some(entry) = self.table(&rule_path, item, &["cron", "quantity"]) else {
+                continue;
+            };
             let cron = self.string(entry, &rule_path, "cron");
             let quantity = self.count(entry, &rule_path, "quantity", None);
             let in_range = match (quantity, min, max) {
@@ -581,7 +706,10 @@ impl Validator {
             match Rule::new(cron.trim(), quantity.unwrap_or(0)) {
                 Ok(rule) if in_range && quantity.is_some() => rules.push(rule),
                 Ok(_) => {}
-                Err(e) => self.problem(join(&rule_path, "cron"), format!("\"{cron}\" is not valid: {e}")),
+                Err(e) => self.problem(
+                    join(&rule_path, "cron"),
+                    format!("\"{cron}\" is not valid: {e}"),
+                ),
             }
         }
         (rules.len() == items.len()).then_some(rules)
@@ -591,7 +719,9 @@ impl Validator {
         let map = self.table(
             path,
             value,
-            &["url", "interval", "timeout", "slow", "fast", "failures", "calm", "headers"],
+            &[
+                "url", "interval", "timeout", "slow", "fast", "failures", "calm", "headers",
+            ],
         )?;
         let url = self.url(map, path, "url", None);
         let interval = self.duration(map, path, "interval", "30s");
@@ -603,41 +733,41 @@ impl Validator {
             self.bad(&join(path, "failures"), &Value::from(0), "at least 1 probe");
         }
         let calm = self.duration(map, path, "calm", "10m");
-        if let (Some(fast), Some(slow)) = (fast, slow) {
-            if fast >= slow {
-                self.problem(
-                    join(path, "fast"),
-                    format!(
-                        "{} is not below slow ({}); expected fast < slow",
-                        humantime::format_duration(fast),
-                        humantime::format_duration(slow)
-                    ),
-                );
-            }
+        if let (Some(fast), Some(slow)) = (fast, slow)
+            && fast >= slow
+        {
+            self.problem(
+                join(path, "fast"),
+                format!(
+                    "{} is not below slow ({}); expected fast < slow",
+                    humantime::format_duration(fast),
+                    humantime::format_duration(slow)
+                ),
+            );
         }
-        if let (Some(slow), Some(timeout)) = (slow, timeout) {
-            if slow > timeout {
-                self.problem(
-                    join(path, "slow"),
-                    format!(
-                        "{} is above timeout ({}); a probe that slow would already count as down",
-                        humantime::format_duration(slow),
-                        humantime::format_duration(timeout)
-                    ),
-                );
-            }
+        if let (Some(slow), Some(timeout)) = (slow, timeout)
+            && slow > timeout
+        {
+            self.problem(
+                join(path, "slow"),
+                format!(
+                    "{} is above timeout ({}); a probe that slow would already count as down",
+                    humantime::format_duration(slow),
+                    humantime::format_duration(timeout)
+                ),
+            );
         }
-        if let (Some(timeout), Some(interval)) = (timeout, interval) {
-            if timeout >= interval {
-                self.problem(
-                    join(path, "timeout"),
-                    format!(
-                        "{} is not below interval ({}); expected timeout < interval so probes never overlap",
-                        humantime::format_duration(timeout),
-                        humantime::format_duration(interval)
-                    ),
-                );
-            }
+        if let (Some(timeout), Some(interval)) = (timeout, interval)
+            && timeout >= interval
+        {
+            self.problem(
+                join(path, "timeout"),
+                format!(
+                    "{} is not below interval ({}); expected timeout < interval so probes never overlap",
+                    humantime::format_duration(timeout),
+                    humantime::format_duration(interval)
+                ),
+            );
         }
         let headers = match map.get("headers") {
             None => Some(Vec::new()),
@@ -664,9 +794,12 @@ impl Validator {
         let mut ok = true;
         for (name, value) in map {
             let key = join(path, name);
-            let valid_name = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            let valid_name =
+                !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
             match value.as_str() {
-                Some(v) if valid_name && !v.contains(['\r', '\n']) => headers.push((name.clone(), v.to_owned())),
+                Some(v) if valid_name && !v.contains(['\r', '\n']) => {
+                    headers.push((name.clone(), v.to_owned()))
+                }
                 _ => {
                     ok = false;
                     self.problem(key, "expected a header name of letters, digits and '-' with a one-line string value");
@@ -687,7 +820,11 @@ impl Validator {
             None => Some(None),
             Some(value) => self.sms(value).map(Some),
         };
-        Some(AlertSettings { alert_every: alert_every?, email: email?, sms: sms? })
+        Some(AlertSettings {
+            alert_every: alert_every?,
+            email: email?,
+            sms: sms?,
+        })
     }
 
     fn email(&mut self, value: &Value) -> Option<EmailConfig> {
@@ -697,7 +834,10 @@ impl Validator {
             Some(Value::String(url)) => match notify::check_smtp_url(&Secret::new(url.trim())) {
                 Ok(()) => Some(Secret::new(url.trim())),
                 Err(e) => {
-                    self.problem("alerts.email.smtp_url", format!("[redacted] is not valid: {e}"));
+                    self.problem(
+                        "alerts.email.smtp_url",
+                        format!("[redacted] is not valid: {e}"),
+                    );
                     None
                 }
             },
@@ -711,10 +851,10 @@ impl Validator {
             }
         };
         let from = self.string(map, PATH, "from");
-        if let Some(from) = &from {
-            if let Err(e) = notify::check_email_address(from) {
-                self.problem("alerts.email.from", format!("\"{from}\" is not valid: {e}"));
-            }
+        if let Some(from) = &from
+            && let Err(e) = notify::check_email_address(from)
+        {
+            self.problem("alerts.email.from", format!("\"{from}\" is not valid: {e}"));
         }
         let mut to = Vec::new();
         let mut ok = from.is_some();
@@ -729,7 +869,11 @@ impl Validator {
         }
         let from = from.filter(|f| notify::check_email_address(f).is_ok());
         (ok && !to.is_empty()).then_some(())?;
-        Some(EmailConfig { smtp_url: smtp_url?, from: from?, to })
+        Some(EmailConfig {
+            smtp_url: smtp_url?,
+            from: from?,
+            to,
+        })
     }
 
     fn sms(&mut self, value: &Value) -> Option<SmsConfig> {
@@ -737,18 +881,34 @@ impl Validator {
         let map = self.table(
             PATH,
             value,
-            &["account_sid", "auth_token", "from", "messaging_service_sid", "to", "api_url"],
+            &[
+                "account_sid",
+                "auth_token",
+                "from",
+                "messaging_service_sid",
+                "to",
+                "api_url",
+            ],
         )?;
         let account_sid = self.string(map, PATH, "account_sid");
-        if let Some(sid) = &account_sid {
-            if let Err(e) = notify::check_account_sid(sid) {
-                self.problem("alerts.sms.account_sid", format!("\"{sid}\" is not valid: {e}"));
-            }
+        if let Some(sid) = &account_sid
+            && let Err(e) = notify::check_account_sid(sid)
+        {
+            self.problem(
+                "alerts.sms.account_sid",
+                format!("\"{sid}\" is not valid: {e}"),
+            );
         }
         let auth_token = match map.get("auth_token") {
-            Some(Value::String(token)) if !token.trim().is_empty() => Some(Secret::new(token.trim())),
+            Some(Value::String(token)) if !token.trim().is_empty() => {
+                Some(Secret::new(token.trim()))
+            }
             Some(other) => {
-                self.bad("alerts.sms.auth_token", other, "a Twilio auth token (a non-empty string)");
+                self.bad(
+                    "alerts.sms.auth_token",
+                    other,
+                    "a Twilio auth token (a non-empty string)",
+                );
                 None
             }
             None => {
@@ -772,16 +932,25 @@ impl Validator {
             (None, Some(sid)) => match notify::check_messaging_service_sid(&sid) {
                 Ok(()) => Some(SmsSender::MessagingService(sid)),
                 Err(e) => {
-                    self.problem("alerts.sms.messaging_service_sid", format!("\"{sid}\" is not valid: {e}"));
+                    self.problem(
+                        "alerts.sms.messaging_service_sid",
+                        format!("\"{sid}\" is not valid: {e}"),
+                    );
                     None
                 }
             },
             (Some(_), Some(_)) => {
-                self.problem("alerts.sms.from", "set either from or messaging_service_sid, not both");
+                self.problem(
+                    "alerts.sms.from",
+                    "set either from or messaging_service_sid, not both",
+                );
                 None
             }
             (None, None) => {
-                self.problem("alerts.sms.from", "missing; set from (a phone number) or messaging_service_sid");
+                self.problem(
+                    "alerts.sms.from",
+                    "missing; set from (a phone number) or messaging_service_sid",
+                );
                 None
             }
         };
@@ -799,7 +968,13 @@ impl Validator {
         let api_url = self.url(map, PATH, "api_url", Some(DEFAULT_TWILIO_API_URL));
         let account_sid = account_sid.filter(|sid| notify::check_account_sid(sid).is_ok());
         (ok && !to.is_empty()).then_some(())?;
-        Some(SmsConfig { account_sid: account_sid?, auth_token: auth_token?, sender: sender?, to, api_url: api_url? })
+        Some(SmsConfig {
+            account_sid: account_sid?,
+            auth_token: auth_token?,
+            sender: sender?,
+            to,
+            api_url: api_url?,
+        })
     }
 
     fn http(&mut self, value: &Value) -> Option<HttpSettings> {
@@ -807,9 +982,15 @@ impl Validator {
         let listen = match map.get("listen") {
             None => None,
             Some(value) => {
-                let parsed = value.as_str().and_then(|s| s.trim().parse::<std::net::SocketAddr>().ok());
+                let parsed = value
+                    .as_str()
+                    .and_then(|s| s.trim().parse::<std::net::SocketAddr>().ok());
                 if parsed.is_none() {
-                    self.bad("http.listen", value, "an address and port such as \"127.0.0.1:9797\"");
+                    self.bad(
+                        "http.listen",
+                        value,
+                        "an address and port such as \"127.0.0.1:9797\"",
+                    );
                     return None;
                 }
                 parsed
@@ -823,14 +1004,15 @@ impl Validator {
                 return None;
             }
         };
-        if let Some(addr) = listen {
-            if !addr.ip().is_loopback() && password.is_none() {
-                self.problem(
-                    "http.password",
-                    format!("missing; required when http.listen ({addr}) is not a loopback address"),
-                );
-                return None;
-            }
+        if let Some(addr) = listen
+            && !addr.ip().is_loopback()
+            && password.is_none()
+        {
+            self.problem(
+                "http.password",
+                format!("missing; required when http.listen ({addr}) is not a loopback address"),
+            );
+            return None;
         }
         Some(HttpSettings { listen, password })
     }
@@ -867,7 +1049,10 @@ url = "https://my-app.herokuapp.com/"
 
     fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let (_dir, path) = write(text);
-        Config::load_with_env(&path, env.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+        Config::load_with_env(
+            &path,
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
     }
 
     fn problems(text: &str) -> Vec<Problem> {
@@ -909,12 +1094,22 @@ url = "https://my-app.herokuapp.com/"
     fn defaults_fill_what_the_file_leaves_out() {
         let config = load(GOOD, &[]).unwrap();
         let app = &config.apps[0];
-        assert_eq!((app.process.as_str(), app.step, app.timezone), ("web", 1, Tz::UTC));
+        assert_eq!(
+            (app.process.as_str(), app.step, app.timezone),
+            ("web", 1, Tz::UTC)
+        );
         assert_eq!(app.scale_out_cooldown, Duration::from_secs(120));
         assert_eq!(app.reconcile, Duration::from_secs(300));
         let probe = app.probe.as_ref().unwrap();
         assert_eq!(
-            (probe.interval, probe.timeout, probe.slow, probe.fast, probe.failures, probe.calm),
+            (
+                probe.interval,
+                probe.timeout,
+                probe.slow,
+                probe.fast,
+                probe.failures,
+                probe.calm
+            ),
             (
                 Duration::from_secs(30),
                 Duration::from_secs(10),
@@ -940,7 +1135,10 @@ url = "https://my-app.herokuapp.com/"
         )
         .unwrap();
         assert_eq!(config.apps[0].max, 5);
-        assert_eq!(config.apps[0].probe.as_ref().unwrap().calm, Duration::from_secs(180));
+        assert_eq!(
+            config.apps[0].probe.as_ref().unwrap().calm,
+            Duration::from_secs(180)
+        );
         assert_eq!(config.heroku.api_key.expose(), "from-env");
     }
 
@@ -965,15 +1163,26 @@ url = "https://my-app.herokuapp.com/"
             "apps[0].schedule[2].cron",
             "apps[0].probe.url",
         ] {
-            assert!(keys.iter().any(|k| k == expected), "{expected} missing from {keys:?}");
+            assert!(
+                keys.iter().any(|k| k == expected),
+                "{expected} missing from {keys:?}"
+            );
         }
     }
 
     #[test]
     fn messages_name_the_value_and_what_is_expected() {
-        let text = GOOD.replace("timezone", "").replace("max = 3", "max = 3\ntimezone = \"Mars/Olympus\"");
-        let problem = problems(&text).into_iter().find(|p| p.key == "apps[0].timezone").unwrap();
-        assert!(problem.message.contains("Mars/Olympus") && problem.message.contains("IANA"), "{problem}");
+        let text = GOOD
+            .replace("timezone", "")
+            .replace("max = 3", "max = 3\ntimezone = \"Mars/Olympus\"");
+        let problem = problems(&text)
+            .into_iter()
+            .find(|p| p.key == "apps[0].timezone")
+            .unwrap();
+        assert!(
+            problem.message.contains("Mars/Olympus") && problem.message.contains("IANA"),
+            "{problem}"
+        );
     }
 
     #[test]
@@ -984,14 +1193,20 @@ url = "https://my-app.herokuapp.com/"
         );
         let keys: Vec<String> = problems(&text).into_iter().map(|p| p.key).collect();
         assert!(keys.contains(&"apps[0].probe.fast".to_owned()), "{keys:?}");
-        assert!(keys.contains(&"apps[0].probe.timeout".to_owned()), "{keys:?}");
+        assert!(
+            keys.contains(&"apps[0].probe.timeout".to_owned()),
+            "{keys:?}"
+        );
     }
 
     #[test]
     fn a_missing_api_key_is_refused() {
         let text = GOOD.replace("api_key = \"01234567-89ab-4cde-8f01-23456789abcd\"", "");
         let problems = problems(&text);
-        assert!(problems.iter().any(|p| p.key == "heroku.api_key"), "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.key == "heroku.api_key"),
+            "{problems:?}"
+        );
     }
 
     #[test]
@@ -1002,7 +1217,10 @@ url = "https://my-app.herokuapp.com/"
         );
         let shown = ConfigError::Invalid(problems(&text)).to_string();
         assert!(!shown.contains("hunter2"), "{shown}");
-        assert!(shown.contains("alerts.email.smtp_url") && shown.contains("alerts.email.to[0]"), "{shown}");
+        assert!(
+            shown.contains("alerts.email.smtp_url") && shown.contains("alerts.email.to[0]"),
+            "{shown}"
+        );
         let config = load(GOOD, &[]).unwrap();
         assert!(!format!("{config:?}").contains("01234567-89ab"));
     }
@@ -1010,18 +1228,29 @@ url = "https://my-app.herokuapp.com/"
     #[test]
     fn sms_takes_exactly_one_sender() {
         let sms = "[alerts.sms]\naccount_sid = \"AC0123456789abcdef0123456789abcdef\"\nauth_token = \"t\"\nto = [\"+15555550100\"]\n";
-        let both = format!("{sms}from = \"+15005550006\"\nmessaging_service_sid = \"MG0123456789abcdef0123456789abcdef\"\n");
+        let both = format!(
+            "{sms}from = \"+15005550006\"\nmessaging_service_sid = \"MG0123456789abcdef0123456789abcdef\"\n"
+        );
         let text = GOOD.replace("[[apps]]", &format!("{both}\n[[apps]]"));
         assert!(problems(&text).iter().any(|p| p.key == "alerts.sms.from"));
         let one = format!("{sms}from = \"+15005550006\"\n");
         let config = load(&GOOD.replace("[[apps]]", &format!("{one}\n[[apps]]")), &[]).unwrap();
-        assert_eq!(config.alerts.sms.unwrap().sender, SmsSender::From("+15005550006".into()));
+        assert_eq!(
+            config.alerts.sms.unwrap().sender,
+            SmsSender::From("+15005550006".into())
+        );
     }
 
     #[test]
     fn override_keys_map_indices() {
-        assert_eq!(override_key("AUTOSCALED__APPS__0__PROBE__URL").as_deref(), Some("apps[0].probe.url"));
-        assert_eq!(override_key("AUTOSCALED__HEROKU__API_KEY").as_deref(), Some("heroku.api_key"));
+        assert_eq!(
+            override_key("AUTOSCALED__APPS__0__PROBE__URL").as_deref(),
+            Some("apps[0].probe.url")
+        );
+        assert_eq!(
+            override_key("AUTOSCALED__HEROKU__API_KEY").as_deref(),
+            Some("heroku.api_key")
+        );
         assert_eq!(override_key("AUTOSCALED_CONFIG"), None);
     }
 

@@ -83,9 +83,15 @@ impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Reason::Schedule { baseline } => write!(f, "schedule: baseline {baseline}"),
-            Reason::Down { detail, streak } => write!(f, "down: {detail} ({streak} in a row), fail-safe to max"),
+            Reason::Down { detail, streak } => {
+                write!(f, "down: {detail} ({streak} in a row), fail-safe to max")
+            }
             Reason::Slow { detail, streak } => write!(f, "slow: {detail} ({streak} in a row)"),
-            Reason::Calm { calm } => write!(f, "calm: every probe fast for {}", humantime::format_duration(*calm)),
+            Reason::Calm { calm } => write!(
+                f,
+                "calm: every probe fast for {}",
+                humantime::format_duration(*calm)
+            ),
         }
     }
 }
@@ -187,7 +193,13 @@ impl Decider {
         actions
     }
 
-    fn set_target(&mut self, to: u32, reason: Reason, now: DateTime<Utc>, actions: &mut Vec<Action>) {
+    fn set_target(
+        &mut self,
+        to: u32,
+        reason: Reason,
+        now: DateTime<Utc>,
+        actions: &mut Vec<Action>,
+    ) {
         let to = to.clamp(self.policy.min, self.policy.max);
         if to == self.target {
             return;
@@ -195,7 +207,11 @@ impl Decider {
         if self.target == 0 {
             self.started_from_zero = Some(now);
         }
-        actions.push(Action::Scale { from: self.target, to, reason });
+        actions.push(Action::Scale {
+            from: self.target,
+            to,
+            reason,
+        });
         self.target = to;
         self.calm_since = now;
     }
@@ -206,14 +222,23 @@ impl Decider {
             Some("the schedule keeps the app off (baseline 0)")
         } else if self.maintenance {
             Some("the app is in maintenance mode")
-        } else if self.started_from_zero.is_some_and(|t| elapsed(t, now) < BOOT_GRACE) {
+        } else if self
+            .started_from_zero
+            .is_some_and(|t| elapsed(t, now) < BOOT_GRACE)
+        {
             Some("its dynos are booting from zero")
         } else {
             None
         }
     }
 
-    fn observe(&mut self, class: Class, detail: String, now: DateTime<Utc>, actions: &mut Vec<Action>) {
+    fn observe(
+        &mut self,
+        class: Class,
+        detail: String,
+        now: DateTime<Utc>,
+        actions: &mut Vec<Action>,
+    ) {
         self.last_class = Some(class);
         match class {
             Class::Down => {
@@ -221,7 +246,9 @@ impl Decider {
                     self.down_streak = 0;
                     if !self.ignoring_noted {
                         self.ignoring_noted = true;
-                        actions.push(Action::Note(format!("down probe ({detail}) ignored: {why}")));
+                        actions.push(Action::Note(format!(
+                            "down probe ({detail}) ignored: {why}"
+                        )));
                     }
                     return;
                 }
@@ -234,11 +261,19 @@ impl Decider {
                     return;
                 }
                 let from = self.target;
-                let reason = Reason::Down { detail: detail.clone(), streak: self.down_streak };
+                let reason = Reason::Down {
+                    detail: detail.clone(),
+                    streak: self.down_streak,
+                };
                 self.set_target(self.policy.max, reason, now, actions);
                 if self.outage_since.is_none() {
                     self.outage_since = Some(now);
-                    actions.push(Action::Alert(Notice { kind: NoticeKind::Outage, detail, from, to: self.target }));
+                    actions.push(Action::Alert(Notice {
+                        kind: NoticeKind::Outage,
+                        detail,
+                        from,
+                        to: self.target,
+                    }));
                 }
             }
             Class::Slow => {
@@ -250,9 +285,15 @@ impl Decider {
                 let cooled = self
                     .last_scale_out
                     .is_none_or(|t| elapsed(t, now) >= self.policy.scale_out_cooldown);
-                if self.slow_streak >= self.policy.failures && cooled && self.target < self.policy.max {
+                if self.slow_streak >= self.policy.failures
+                    && cooled
+                    && self.target < self.policy.max
+                {
                     let to = self.target.saturating_add(self.policy.step);
-                    let reason = Reason::Slow { detail, streak: self.slow_streak };
+                    let reason = Reason::Slow {
+                        detail,
+                        streak: self.slow_streak,
+                    };
                     self.set_target(to, reason, now, actions);
                     self.last_scale_out = Some(now);
                 }
@@ -273,7 +314,10 @@ impl Decider {
 
     fn follow_schedule(&mut self, now: DateTime<Utc>, actions: &mut Vec<Action>) {
         let old = self.baseline;
-        let new = self.schedule.baseline_at(now).clamp(self.policy.min, self.policy.max);
+        let new = self
+            .schedule
+            .baseline_at(now)
+            .clamp(self.policy.min, self.policy.max);
         if new == old {
             return;
         }
@@ -288,7 +332,9 @@ impl Decider {
             // The app is meant to be off: down probes no longer count, so neither an outage nor a
             // recent slow spell could ever be waited out. Off means off, at once.
             if self.outage_since.take().is_some() {
-                actions.push(Action::Note("outage closed: the schedule turns the app off".into()));
+                actions.push(Action::Note(
+                    "outage closed: the schedule turns the app off".into(),
+                ));
             }
             self.set_target(0, reason, now, actions);
         } else if new > old {
@@ -303,15 +349,23 @@ impl Decider {
     /// An open outage counts as trouble however long ago its last down probe was: it closes only
     /// once a probe answers.
     fn troubled_within_calm(&self, now: DateTime<Utc>) -> bool {
-        self.outage_since.is_some() || self.last_trouble.is_some_and(|t| elapsed(t, now) < self.policy.calm)
+        self.outage_since.is_some()
+            || self
+                .last_trouble
+                .is_some_and(|t| elapsed(t, now) < self.policy.calm)
     }
 
     fn check_recovery(&mut self, now: DateTime<Utc>, actions: &mut Vec<Action>) {
-        let Some(since) = self.outage_since else { return };
-        let quiet = self.last_down.is_none_or(|t| elapsed(t, now) >= self.policy.calm);
+        let Some(since) = self.outage_since else {
+            return;
+        };
+        let quiet = self
+            .last_down
+            .is_none_or(|t| elapsed(t, now) >= self.policy.calm);
         if quiet && self.last_class.is_some_and(|c| c != Class::Down) {
             self.outage_since = None;
-            let lasted = humantime::format_duration(Duration::from_secs(elapsed(since, now).as_secs()));
+            let lasted =
+                humantime::format_duration(Duration::from_secs(elapsed(since, now).as_secs()));
             let detail = format!(
                 "up again: no down probe for {} (outage lasted {lasted})",
                 humantime::format_duration(self.policy.calm)
@@ -326,11 +380,16 @@ impl Decider {
     }
 
     fn step_in(&mut self, now: DateTime<Utc>, actions: &mut Vec<Action>) {
-        if self.outage_since.is_some() || self.target <= self.baseline || self.last_class != Some(Class::Fast) {
+        if self.outage_since.is_some()
+            || self.target <= self.baseline
+            || self.last_class != Some(Class::Fast)
+        {
             return;
         }
         if elapsed(self.calm_since, now) >= self.policy.calm {
-            let reason = Reason::Calm { calm: self.policy.calm };
+            let reason = Reason::Calm {
+                calm: self.policy.calm,
+            };
             self.set_target(self.target - 1, reason, now, actions);
         }
     }
@@ -370,7 +429,10 @@ mod tests {
     }
 
     fn probe(class: Class) -> Event {
-        Event::Probe { class, detail: format!("{class:?}") }
+        Event::Probe {
+            class,
+            detail: format!("{class:?}"),
+        }
     }
 
     fn scales(actions: &[Action]) -> Vec<(u32, u32)> {
@@ -395,15 +457,27 @@ mod tests {
 
     #[test]
     fn starts_at_the_baseline() {
-        assert_eq!(Decider::new(policy(), seed_schedule(1), at(12, 0, 0)).target(), 3);
-        assert_eq!(Decider::new(policy(), seed_schedule(1), at(23, 0, 0)).target(), 2);
-        assert_eq!(Decider::new(policy(), seed_schedule(1), at(4, 0, 0)).target(), 1);
+        assert_eq!(
+            Decider::new(policy(), seed_schedule(1), at(12, 0, 0)).target(),
+            3
+        );
+        assert_eq!(
+            Decider::new(policy(), seed_schedule(1), at(23, 0, 0)).target(),
+            2
+        );
+        assert_eq!(
+            Decider::new(policy(), seed_schedule(1), at(4, 0, 0)).target(),
+            1
+        );
     }
 
     #[test]
     fn down_probes_fail_safe_to_max_at_once_and_alert_once() {
         let mut d = Decider::new(policy(), seed_schedule(1), at(12, 0, 0));
-        assert!(d.handle(probe(Class::Down), at(12, 0, 30)).is_empty(), "one down probe is not enough");
+        assert!(
+            d.handle(probe(Class::Down), at(12, 0, 30)).is_empty(),
+            "one down probe is not enough"
+        );
         let actions = d.handle(probe(Class::Down), at(12, 1, 0));
         assert_eq!(scales(&actions), [(3, 5)]);
         assert_eq!(alerts(&actions), [NoticeKind::Outage]);
@@ -480,16 +554,26 @@ mod tests {
     fn baseline_falls_by_step_in_when_recently_slow() {
         let mut d = Decider::new(policy(), seed_schedule(1), at(21, 50, 0));
         d.handle(probe(Class::Slow), at(21, 55, 0));
-        assert!(scales(&d.handle(Event::Tick, at(22, 0, 0))).is_empty(), "slow 5 minutes ago");
+        assert!(
+            scales(&d.handle(Event::Tick, at(22, 0, 0))).is_empty(),
+            "slow 5 minutes ago"
+        );
         assert_eq!(d.snapshot().baseline, 2);
         d.handle(probe(Class::Fast), at(22, 4, 0));
-        assert_eq!(scales(&d.handle(probe(Class::Fast), at(22, 5, 0))), [(3, 2)], "a calm after the slow probe");
+        assert_eq!(
+            scales(&d.handle(probe(Class::Fast), at(22, 5, 0))),
+            [(3, 2)],
+            "a calm after the slow probe"
+        );
     }
 
     #[test]
     fn no_fail_safe_while_meant_to_be_off_or_in_maintenance() {
         let schedule = Schedule::new(
-            vec![Rule::new("0 7 * * *", 2).unwrap(), Rule::new("0 22 * * *", 0).unwrap()],
+            vec![
+                Rule::new("0 7 * * *", 2).unwrap(),
+                Rule::new("0 22 * * *", 0).unwrap(),
+            ],
             chrono_tz::UTC,
             0,
         );
@@ -499,7 +583,10 @@ mod tests {
         let first = d.handle(probe(Class::Down), at(23, 0, 30));
         assert!(matches!(first.as_slice(), [Action::Note(_)]), "{first:?}");
         for i in 1..10 {
-            assert!(d.handle(probe(Class::Down), at(23, 0, 30) + 30 * SEC * i).is_empty());
+            assert!(
+                d.handle(probe(Class::Down), at(23, 0, 30) + 30 * SEC * i)
+                    .is_empty()
+            );
         }
         // 07:00 starts the app; dynos boot for up to a minute without tripping the fail-safe.
         assert_eq!(scales(&d.handle(Event::Tick, at(7, 0, 0))), [(0, 2)]);
@@ -518,13 +605,30 @@ mod tests {
 
     #[test]
     fn reasons_read_well_in_a_log_line() {
-        let reason = Reason::Down { detail: "HTTP 503".into(), streak: 2 };
-        assert_eq!(reason.to_string(), "down: HTTP 503 (2 in a row), fail-safe to max");
-        assert_eq!(Reason::Calm { calm: Duration::from_secs(600) }.to_string(), "calm: every probe fast for 10m");
+        let reason = Reason::Down {
+            detail: "HTTP 503".into(),
+            streak: 2,
+        };
+        assert_eq!(
+            reason.to_string(),
+            "down: HTTP 503 (2 in a row), fail-safe to max"
+        );
+        assert_eq!(
+            Reason::Calm {
+                calm: Duration::from_secs(600)
+            }
+            .to_string(),
+            "calm: every probe fast for 10m"
+        );
     }
 
     fn arb_class() -> impl Strategy<Value = Class> {
-        prop_oneof![Just(Class::Down), Just(Class::Slow), Just(Class::Normal), Just(Class::Fast)]
+        prop_oneof![
+            Just(Class::Down),
+            Just(Class::Slow),
+            Just(Class::Normal),
+            Just(Class::Fast)
+        ]
     }
 
     fn arb_event() -> impl Strategy<Value = Event> {
@@ -536,16 +640,16 @@ mod tests {
     }
 
     fn arb_policy() -> impl Strategy<Value = Policy> {
-        (0u32..3, 0u32..5, 1u32..3, 1u32..4, 0u64..300, 1u64..900).prop_map(|(min, span, step, failures, cool, calm)| {
-            Policy {
+        (0u32..3, 0u32..5, 1u32..3, 1u32..4, 0u64..300, 1u64..900).prop_map(
+            |(min, span, step, failures, cool, calm)| Policy {
                 min,
                 max: (min + span).max(1),
                 step,
                 failures,
                 scale_out_cooldown: Duration::from_secs(cool),
                 calm: Duration::from_secs(calm),
-            }
-        })
+            },
+        )
     }
 
     fn arb_schedule(policy: Policy) -> impl Strategy<Value = Schedule> {

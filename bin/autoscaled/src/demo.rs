@@ -43,7 +43,11 @@ pub(crate) fn epoch() -> DateTime<Utc> {
 /// Requests a second at `t`: a day's curve, a slow spell mid-morning, a burst mid-afternoon.
 fn traffic(t: DateTime<Utc>) -> f64 {
     let hour = f64::from(t.hour()) + f64::from(t.minute()) / 60.0;
-    let day = if (6.0..22.0).contains(&hour) { (PI * (hour - 6.0) / 16.0).sin() } else { 0.0 };
+    let day = if (6.0..22.0).contains(&hour) {
+        (PI * (hour - 6.0) / 16.0).sin()
+    } else {
+        0.0
+    };
     let mut rps = 4.0 + 20.0 * day;
     if (10.0..11.0).contains(&hour) {
         rps += 9.0;
@@ -81,19 +85,21 @@ async fn handle(State(app): State<Arc<SimulatedApp>>) -> (StatusCode, &'static s
     let dynos = app.fake.quantity(APP, PROCESS).unwrap_or(0);
     match response_time(now, dynos) {
         Some(latency) => {
-            tokio::time::sleep(app.clock.to_real(latency)).await;
+            tokio::time::sleep(app.clock.real_duration(latency)).await;
             (StatusCode::OK, "ok\n")
         }
         None => {
             // Overloaded: hold the request well past any probe timeout.
-            tokio::time::sleep(app.clock.to_real(Duration::from_secs(300))).await;
+            tokio::time::sleep(app.clock.real_duration(Duration::from_secs(300))).await;
             (StatusCode::SERVICE_UNAVAILABLE, "overloaded\n")
         }
     }
 }
 
 async fn start_app(fake: Arc<FakeHeroku>, clock: Clock) -> anyhow::Result<SocketAddr> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot bind the simulated app")?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("cannot bind the simulated app")?;
     let addr = listener.local_addr()?;
     let router = axum::Router::new()
         .route("/", axum::routing::get(handle))
@@ -104,7 +110,11 @@ async fn start_app(fake: Arc<FakeHeroku>, clock: Clock) -> anyhow::Result<Socket
     Ok(addr)
 }
 
-fn demo_config(heroku_url: &str, app_addr: SocketAddr, listen: SocketAddr) -> Result<Config, Failure> {
+fn demo_config(
+    heroku_url: &str,
+    app_addr: SocketAddr,
+    listen: SocketAddr,
+) -> Result<Config, Failure> {
     let tree = json!({
         "heroku": { "api_key": TOKEN, "api_url": heroku_url },
         "apps": [{
@@ -139,11 +149,17 @@ pub(crate) fn run(clock: Clock, listen: SocketAddr) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::Fatal(e.into()))?;
-    runtime.block_on(demo(clock, listen)).map_err(Failure::Fatal)
+    runtime
+        .block_on(demo(clock, listen))
+        .map_err(Failure::Fatal)
 }
 
 async fn demo(clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
-    let fake = Arc::new(FakeHeroku::start(TOKEN).await.context("cannot start the fake Heroku API")?);
+    let fake = Arc::new(
+        FakeHeroku::start(TOKEN)
+            .await
+            .context("cannot start the fake Heroku API")?,
+    );
     fake.set_formation(APP, PROCESS, 1);
     let app_addr = start_app(fake.clone(), clock).await?;
     let config = demo_config(&fake.url(), app_addr, listen).map_err(|f| match f {
@@ -166,11 +182,14 @@ async fn demo(clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
     tokio::spawn(async move {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
-            _ = tokio::time::sleep(clock.to_real(Duration::from_secs(24 * 3600))) => {}
+            _ = tokio::time::sleep(clock.real_duration(Duration::from_secs(24 * 3600))) => {}
         }
         stop.cancel();
     });
-    let options = Options { dry_run: false, clock };
+    let options = Options {
+        dry_run: false,
+        clock,
+    };
     daemon::serve(config, client, options, Board::default(), shutdown.clone())
         .await
         .map_err(|f| match f {
@@ -178,7 +197,11 @@ async fn demo(clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
         })?;
     let dyno_hours = narrator.await.unwrap_or(0.0);
     let hours = (clock.now().min(end) - start).num_seconds() as f64 / 3600.0;
-    let calls = fake.requests().iter().filter(|r| r.method == "PATCH").count();
+    let calls = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PATCH")
+        .count();
     info!(
         target: "demo",
         "done: {dyno_hours:.1} dyno-hours against {:.1} at {MAX} dynos all day; {calls} scale calls",
@@ -188,14 +211,19 @@ async fn demo(clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
 }
 
 /// Prints the traffic and dynos every simulated hour, and integrates dyno-hours as it goes.
-async fn narrate(fake: Arc<FakeHeroku>, clock: Clock, end: DateTime<Utc>, shutdown: CancellationToken) -> f64 {
+async fn narrate(
+    fake: Arc<FakeHeroku>,
+    clock: Clock,
+    end: DateTime<Utc>,
+    shutdown: CancellationToken,
+) -> f64 {
     let step = Duration::from_secs(60);
     let mut dyno_hours = 0.0;
     let mut last_hour = None;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return dyno_hours,
-            _ = tokio::time::sleep(clock.to_real(step)) => {}
+            _ = tokio::time::sleep(clock.real_duration(step)) => {}
         }
         let now = clock.now();
         if now > end {
@@ -223,7 +251,10 @@ mod tests {
     use super::*;
 
     fn at(hour: u32, minute: u32) -> DateTime<Utc> {
-        epoch().with_hour(hour).and_then(|t| t.with_minute(minute)).unwrap()
+        epoch()
+            .with_hour(hour)
+            .and_then(|t| t.with_minute(minute))
+            .unwrap()
     }
 
     #[test]
@@ -232,9 +263,15 @@ mod tests {
         // saturated in the 15:00 burst until the fail-safe's 10 dynos, broken at 18:30.
         assert!(response_time(at(8, 0), 3).unwrap() < Duration::from_secs(7));
         let spell = response_time(at(10, 0), 3).unwrap();
-        assert!(spell >= Duration::from_secs(28) && spell < Duration::from_secs(45), "{spell:?}");
+        assert!(
+            spell >= Duration::from_secs(28) && spell < Duration::from_secs(45),
+            "{spell:?}"
+        );
         assert!(response_time(at(10, 30), 4).unwrap() < Duration::from_secs(25));
-        assert!(response_time(at(11, 30), 4).unwrap() < Duration::from_secs(7), "fast enough to step in");
+        assert!(
+            response_time(at(11, 30), 4).unwrap() < Duration::from_secs(7),
+            "fast enough to step in"
+        );
         assert!(response_time(at(15, 10), 3).is_none());
         assert!(response_time(at(15, 10), MAX).is_some());
         assert!(broken(at(18, 35)) && !broken(at(18, 45)));
@@ -242,7 +279,11 @@ mod tests {
 
     #[test]
     fn the_demo_config_is_valid() {
-        let config = demo_config("http://127.0.0.1:1", "127.0.0.1:2".parse().unwrap(), "127.0.0.1:0".parse().unwrap());
+        let config = demo_config(
+            "http://127.0.0.1:1",
+            "127.0.0.1:2".parse().unwrap(),
+            "127.0.0.1:0".parse().unwrap(),
+        );
         assert!(config.is_ok(), "{config:?}");
     }
 }

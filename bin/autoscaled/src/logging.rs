@@ -14,7 +14,11 @@ struct ClockTime(Option<Clock>);
 impl FormatTime for ClockTime {
     fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
         let now = self.0.map_or_else(chrono::Utc::now, |clock| clock.now());
-        write!(w, "{}", now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        write!(
+            w,
+            "{}",
+            now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        )
     }
 }
 
@@ -28,6 +32,10 @@ pub(crate) fn init(format: LogFormat, clock: Option<Clock>) {
     // A second init (only possible in tests) keeps the first subscriber; nothing to report.
     let _ = match format {
         LogFormat::Text => builder.with_ansi(false).try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
     };
 }

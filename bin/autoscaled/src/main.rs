@@ -50,7 +50,9 @@ fn main() -> ExitCode {
         Command::Run(args) => daemon::run(&cli.config, args),
         Command::Check(args) => check::run(&cli.config, args),
         Command::Plan(args) => plan::run(&cli.config, args),
-        Command::Demo(args) => demo::run(demo_clock.unwrap_or_else(daemon::Clock::real), args.listen),
+        Command::Demo(args) => {
+            demo::run(demo_clock.unwrap_or_else(daemon::Clock::real), args.listen)
+        }
         Command::Simulate(args) => simulate::run(&cli.config, args),
     };
     match outcome {

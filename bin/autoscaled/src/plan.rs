@@ -50,7 +50,11 @@ pub(crate) fn run(config: &Option<PathBuf>, args: PlanArgs) -> Result<(), Failur
     let out = PlanOut {
         from: rfc3339(from),
         to: rfc3339(to),
-        apps: config.apps.iter().map(|app| plan_app(app, from, to)).collect(),
+        apps: config
+            .apps
+            .iter()
+            .map(|app| plan_app(app, from, to))
+            .collect(),
     };
     if args.json {
         let json = serde_json::to_string_pretty(&out).map_err(|e| Failure::Fatal(e.into()))?;
@@ -77,7 +81,11 @@ fn plan_app(app: &AppSettings, from: DateTime<Utc>, to: DateTime<Utc>) -> AppPla
         .into_iter()
         .map(|change| ChangeOut {
             at: rfc3339(change.at),
-            local: change.at.with_timezone(&app.timezone).format("%a %Y-%m-%d %H:%M %Z").to_string(),
+            local: change
+                .at
+                .with_timezone(&app.timezone)
+                .format("%a %Y-%m-%d %H:%M %Z")
+                .to_string(),
             quantity: change.quantity,
         })
         .collect();
@@ -117,14 +125,28 @@ fn render(plan: &PlanOut, days: u32) -> String {
         } else {
             let _ = writeln!(out, "  changes in the next {days} days:");
             for change in &app.changes {
-                let _ = writeln!(out, "    {:<28} {}  -> {}", change.local, change.at, change.quantity);
+                let _ = writeln!(
+                    out,
+                    "    {:<28} {}  -> {}",
+                    change.local, change.at, change.quantity
+                );
             }
         }
-        let share = if app.max_dyno_hours > 0.0 { 100.0 * app.saved_dyno_hours / app.max_dyno_hours } else { 0.0 };
+        let share = if app.max_dyno_hours > 0.0 {
+            100.0 * app.saved_dyno_hours / app.max_dyno_hours
+        } else {
+            0.0
+        };
         let _ = writeln!(
             out,
             "  {days} days: {:.1} dyno-hours, ${:.2}; at max ({}) all the time: {:.1} dyno-hours, ${:.2}; saved: {:.1} dyno-hours, ${:.2} ({share:.0}%)",
-            app.dyno_hours, app.cost, app.max, app.max_dyno_hours, app.max_cost, app.saved_dyno_hours, app.saved_cost
+            app.dyno_hours,
+            app.cost,
+            app.max,
+            app.max_dyno_hours,
+            app.max_cost,
+            app.saved_dyno_hours,
+            app.saved_cost
         );
         let _ = writeln!(out);
     }

@@ -25,7 +25,13 @@ impl Alerter {
     }
 
     /// An outage or a recovery, from the decision logic.
-    pub(crate) fn decision(&self, app: &AppSettings, notice: Notice, at: DateTime<Utc>, figures: &probe::Summary) {
+    pub(crate) fn decision(
+        &self,
+        app: &AppSettings,
+        notice: Notice,
+        at: DateTime<Utc>,
+        figures: &probe::Summary,
+    ) {
         let kind = match notice.kind {
             NoticeKind::Outage => AlertKind::Outage,
             NoticeKind::Recovery => AlertKind::Recovery,
@@ -34,7 +40,10 @@ impl Alerter {
             NoticeKind::Outage => format!("down ({})", notice.detail),
             NoticeKind::Recovery => notice.detail,
         };
-        let scaling = (notice.from != notice.to).then_some(Scaling { from: notice.from, to: notice.to });
+        let scaling = (notice.from != notice.to).then_some(Scaling {
+            from: notice.from,
+            to: notice.to,
+        });
         let probe = (figures.count > 0).then(|| ProbeFigures {
             p50: figures.p50,
             p95: figures.p95,
@@ -53,14 +62,23 @@ impl Alerter {
         error: &heroku_api::Error,
         at: DateTime<Utc>,
     ) {
-        let kind = if error.is_credentials_rejected() { AlertKind::CredentialsRejected } else { AlertKind::ScaleFailed };
+        let kind = if error.is_credentials_rejected() {
+            AlertKind::CredentialsRejected
+        } else {
+            AlertKind::ScaleFailed
+        };
         let what = format!("could not set {} to {to}: {error}", app.process);
         let scaling = from.map(|from| Scaling { from, to });
         self.send(app, kind, what, scaling, None, at);
     }
 
     /// Heroku refused the API key: nothing can be scaled until someone replaces it.
-    pub(crate) fn credentials_rejected(&self, app: &AppSettings, error: &heroku_api::Error, at: DateTime<Utc>) {
+    pub(crate) fn credentials_rejected(
+        &self,
+        app: &AppSettings,
+        error: &heroku_api::Error,
+        at: DateTime<Utc>,
+    ) {
         let what = format!("Heroku rejected the API key: {error}");
         self.send(app, AlertKind::CredentialsRejected, what, None, None, at);
     }

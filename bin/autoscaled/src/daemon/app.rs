@@ -57,11 +57,21 @@ pub(super) struct Observed {
 #[derive(Debug, thiserror::Error)]
 pub(super) enum StartError {
     #[error("Heroku rejected the API key for app \"{app}\": {source}")]
-    CredentialsRejected { app: String, source: heroku_api::Error },
+    CredentialsRejected {
+        app: String,
+        source: heroku_api::Error,
+    },
     #[error("app \"{app}\" was not found on Heroku (or the API key cannot see it): {source}")]
-    AppNotFound { app: String, source: heroku_api::Error },
+    AppNotFound {
+        app: String,
+        source: heroku_api::Error,
+    },
     #[error("app \"{app}\" has no process type \"{process}\": {source}")]
-    ProcessNotFound { app: String, process: String, source: heroku_api::Error },
+    ProcessNotFound {
+        app: String,
+        process: String,
+        source: heroku_api::Error,
+    },
 }
 
 /// Reads the app and its formation, retrying through network trouble until it gets an answer or is
@@ -72,9 +82,16 @@ pub(super) async fn observe_at_start(ctx: &AppContext) -> Result<Option<Observed
     let mut wait = Duration::from_secs(1);
     loop {
         let attempt = async {
-            let info = ctx.client.app_info(app).await.map_err(|e| classify(e, app, None))?;
-            let formation =
-                ctx.client.formation_info(app, process).await.map_err(|e| classify(e, app, Some(process)))?;
+            let info = ctx
+                .client
+                .app_info(app)
+                .await
+                .map_err(|e| classify(e, app, None))?;
+            let formation = ctx
+                .client
+                .formation_info(app, process)
+                .await
+                .map_err(|e| classify(e, app, Some(process)))?;
             Ok::<_, Result<StartError, heroku_api::Error>>(Observed {
                 maintenance: info.maintenance,
                 actual: formation.quantity,
@@ -95,7 +112,11 @@ pub(super) async fn observe_at_start(ctx: &AppContext) -> Result<Option<Observed
     }
 }
 
-fn classify(error: heroku_api::Error, app: &str, process: Option<&str>) -> Result<StartError, heroku_api::Error> {
+fn classify(
+    error: heroku_api::Error,
+    app: &str,
+    process: Option<&str>,
+) -> Result<StartError, heroku_api::Error> {
     let app = app.to_owned();
     if error.is_credentials_rejected() {
         return Ok(StartError::CredentialsRejected { app, source: error });
@@ -103,7 +124,11 @@ fn classify(error: heroku_api::Error, app: &str, process: Option<&str>) -> Resul
     if matches!(error, heroku_api::Error::NotFound { .. }) {
         return Ok(match process {
             None => StartError::AppNotFound { app, source: error },
-            Some(process) => StartError::ProcessNotFound { app, process: process.to_owned(), source: error },
+            Some(process) => StartError::ProcessNotFound {
+                app,
+                process: process.to_owned(),
+                source: error,
+            },
         });
     }
     Err(error)
@@ -118,13 +143,17 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
         step: settings.step,
         failures: settings.probe.as_ref().map_or(1, |p| p.failures),
         scale_out_cooldown: settings.scale_out_cooldown,
-        calm: settings.probe.as_ref().map_or(Duration::from_secs(600), |p| p.calm),
+        calm: settings
+            .probe
+            .as_ref()
+            .map_or(Duration::from_secs(600), |p| p.calm),
     };
     let mut decider = Decider::new(policy, settings.schedule.clone(), ctx.clock.now());
     let (events_tx, mut events_rx) = mpsc::channel::<Event>(16);
     let (target_tx, target_rx) = watch::channel(decider.target());
     let (probe_tx, mut probe_rx) = mpsc::channel::<ProbeResult>(16);
-    ctx.board.update(ctx.index, |s| s.actual = Some(observed.actual));
+    ctx.board
+        .update(ctx.index, |s| s.actual = Some(observed.actual));
     ctx.board.record_sample(ctx.index, ctx.clock.now());
     info!(
         app = %settings.name, process = %settings.process, actual = observed.actual,
@@ -138,11 +167,11 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
     if let Some(probe) = &settings.probe {
         let config = ProbeConfig {
             url: probe.url.clone(),
-            interval: ctx.clock.to_real(probe.interval),
+            interval: ctx.clock.real_duration(probe.interval),
             thresholds: Thresholds {
-                timeout: ctx.clock.to_real(probe.timeout),
-                slow: ctx.clock.to_real(probe.slow),
-                fast: ctx.clock.to_real(probe.fast),
+                timeout: ctx.clock.real_duration(probe.timeout),
+                slow: ctx.clock.real_duration(probe.slow),
+                fast: ctx.clock.real_duration(probe.fast),
             },
             headers: probe.headers.clone(),
         };
@@ -153,7 +182,9 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
                     let _ = handle.await;
                 });
             }
-            Err(e) => error!(app = %settings.name, process = %settings.process, error = %e, "cannot start the probe"),
+            Err(e) => {
+                error!(app = %settings.name, process = %settings.process, error = %e, "cannot start the probe")
+            }
         }
     } else {
         drop(probe_tx);
@@ -183,7 +214,15 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
             match action {
                 Action::Scale { from, to, reason } => {
                     info!(app = %settings.name, process = %settings.process, from, to, reason = %reason, "scale");
-                    ctx.board.record_decision(ctx.index, DecisionView { at: now, from, to, reason: reason.to_string() });
+                    ctx.board.record_decision(
+                        ctx.index,
+                        DecisionView {
+                            at: now,
+                            from,
+                            to,
+                            reason: reason.to_string(),
+                        },
+                    );
                     let _ = target_tx.send(to);
                 }
                 Action::Alert(notice) => {
@@ -191,7 +230,9 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
                     let figures = stats.summary(Instant::now());
                     ctx.alerter.decision(&ctx.settings, notice, now, &figures);
                 }
-                Action::Note(text) => info!(app = %settings.name, process = %settings.process, "{text}"),
+                Action::Note(text) => {
+                    info!(app = %settings.name, process = %settings.process, "{text}")
+                }
             }
         }
         let snapshot = decider.snapshot();
@@ -201,7 +242,10 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
             s.target = snapshot.target;
             s.outage_since = snapshot.outage_since;
             s.maintenance = snapshot.maintenance;
-            s.next_change = next.map(|c| ChangeView { at: c.at, quantity: c.quantity });
+            s.next_change = next.map(|c| ChangeView {
+                at: c.at,
+                quantity: c.quantity,
+            });
         });
         ctx.board.record_sample(ctx.index, now);
     }
@@ -218,15 +262,22 @@ fn probe_event(ctx: &AppContext, result: &ProbeResult) -> Event {
     };
     let detail = match (ctx.clock.is_fast(), result.status, result.reason) {
         (false, _, _) => result.describe(),
-        (true, _, Some(DownReason::TimedOut(after))) => format!("timed out after {}", scaled(after)),
+        (true, _, Some(DownReason::TimedOut(after))) => {
+            format!("timed out after {}", scaled(after))
+        }
         (true, Some(status), None) => format!("HTTP {status} in {}", scaled(result.latency)),
         (true, _, _) => result.describe(),
     };
-    Event::Probe { class: result.class, detail }
+    Event::Probe {
+        class: result.class,
+        detail,
+    }
 }
 
 fn record_probe(ctx: &AppContext, result: &ProbeResult, event: &Event) {
-    let Event::Probe { class, detail } = event else { return };
+    let Event::Probe { class, detail } = event else {
+        return;
+    };
     let view = ProbeView {
         at: ctx.clock.now(),
         class: format!("{class:?}").to_lowercase(),
@@ -248,7 +299,7 @@ async fn ticker(ctx: AppContext, events: mpsc::Sender<Event>) {
             .and_then(|change| (change.at - now).to_std().ok())
             .unwrap_or(MAX_TICK);
         // The extra millisecond lands the tick just past the change, never a hair before it.
-        let wait = ctx.clock.to_real(until_change.min(MAX_TICK)) + Duration::from_millis(1);
+        let wait = ctx.clock.real_duration(until_change.min(MAX_TICK)) + Duration::from_millis(1);
         tokio::select! {
             _ = ctx.shutdown.cancelled() => return,
             _ = sleep(wait) => {}
@@ -268,11 +319,14 @@ struct Actuator {
 
 impl Actuator {
     fn new(ctx: &AppContext, events: mpsc::Sender<Event>) -> Actuator {
-        Actuator { ctx: ctx.clone(), events }
+        Actuator {
+            ctx: ctx.clone(),
+            events,
+        }
     }
 
     async fn run(self, mut actual: Option<u32>, mut target_rx: watch::Receiver<u32>) {
-        let reconcile = self.ctx.clock.to_real(self.ctx.settings.reconcile);
+        let reconcile = self.ctx.clock.real_duration(self.ctx.settings.reconcile);
         let mut next_reconcile = Instant::now() + reconcile;
         let mut retry_at: Option<Instant> = None;
         loop {
@@ -289,7 +343,7 @@ impl Actuator {
                     }
                     applied = self.apply(actual, target) => match applied {
                         Some(quantity) => actual = Some(quantity),
-                        None => retry_at = Some(Instant::now() + self.ctx.clock.to_real(SCALE_RETRY)),
+                        None => retry_at = Some(Instant::now() + self.ctx.clock.real_duration(SCALE_RETRY)),
                     },
                 }
                 continue;
@@ -319,18 +373,30 @@ impl Actuator {
             info!(app = %app, process = %process, from = ?actual, to = target, "dry run: formation left unchanged");
             return Some(target);
         }
-        let update = FormationUpdate { quantity: Some(target), dyno_size: None };
-        match self.ctx.client.formation_update(app, process, &update).await {
+        let update = FormationUpdate {
+            quantity: Some(target),
+            dyno_size: None,
+        };
+        match self
+            .ctx
+            .client
+            .formation_update(app, process, &update)
+            .await
+        {
             Ok(formation) => {
                 info!(app = %app, process = %process, from = ?actual, to = formation.quantity, "formation updated");
                 self.ctx.board.count_scale_call(self.ctx.index, true);
-                self.ctx.board.update(self.ctx.index, |s| s.actual = Some(formation.quantity));
+                self.ctx
+                    .board
+                    .update(self.ctx.index, |s| s.actual = Some(formation.quantity));
                 Some(formation.quantity)
             }
             Err(e) => {
                 error!(app = %app, process = %process, from = ?actual, to = target, error = %e, "scale call failed");
                 self.ctx.board.count_scale_call(self.ctx.index, false);
-                self.ctx.alerter.scale_failed(settings, actual, target, &e, self.ctx.clock.now());
+                self.ctx
+                    .alerter
+                    .scale_failed(settings, actual, target, &e, self.ctx.clock.now());
                 None
             }
         }
@@ -345,13 +411,17 @@ impl Actuator {
                 Ok(info) => {
                     let _ = self.events.try_send(Event::Maintenance(info.maintenance));
                 }
-                Err(e) => warn!(app = %app, process = %process, error = %e, "cannot read the app's info"),
+                Err(e) => {
+                    warn!(app = %app, process = %process, error = %e, "cannot read the app's info")
+                }
             }
         }
         match self.ctx.client.formation_info(app, process).await {
             Ok(formation) => {
                 let read = formation.quantity;
-                self.ctx.board.update(self.ctx.index, |s| s.actual = Some(read));
+                self.ctx
+                    .board
+                    .update(self.ctx.index, |s| s.actual = Some(read));
                 if read != target {
                     warn!(app = %app, process = %process, from = read, to = target, reason = "changed outside autoscaled; correcting", "scale");
                 }

@@ -20,12 +20,20 @@ pub(crate) struct Clock {
 impl Clock {
     /// Real time.
     pub(crate) fn real() -> Clock {
-        Clock { origin: Instant::now(), epoch: Utc::now(), speed: 1 }
+        Clock {
+            origin: Instant::now(),
+            epoch: Utc::now(),
+            speed: 1,
+        }
     }
 
     /// Time that starts at `epoch` and runs `speed` times faster than real time.
     pub(crate) fn fast(epoch: DateTime<Utc>, speed: u32) -> Clock {
-        Clock { origin: Instant::now(), epoch, speed: speed.max(1) }
+        Clock {
+            origin: Instant::now(),
+            epoch,
+            speed: speed.max(1),
+        }
     }
 
     /// The current instant in this clock's time.
@@ -35,7 +43,7 @@ impl Clock {
     }
 
     /// How long to wait in real time for `duration` of this clock's time to pass.
-    pub(crate) fn to_real(&self, duration: Duration) -> Duration {
+    pub(crate) fn real_duration(&self, duration: Duration) -> Duration {
         duration / self.speed
     }
 
@@ -56,10 +64,15 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_fast_clock_runs_speed_times_real_time() {
-        let epoch = DateTime::parse_from_rfc3339("2026-11-27T00:00:00Z").unwrap().with_timezone(&Utc);
+        let epoch = DateTime::parse_from_rfc3339("2026-11-27T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let clock = Clock::fast(epoch, 1800);
-        tokio::time::sleep(clock.to_real(Duration::from_secs(3600))).await;
+        tokio::time::sleep(clock.real_duration(Duration::from_secs(3600))).await;
         assert_eq!(clock.now(), epoch + TimeDelta::hours(1));
-        assert_eq!(clock.scaled(Duration::from_millis(2)), Duration::from_millis(3600));
+        assert_eq!(
+            clock.scaled(Duration::from_millis(2)),
+            Duration::from_millis(3600)
+        );
     }
 }

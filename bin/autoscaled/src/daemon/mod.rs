@@ -49,7 +49,10 @@ pub(crate) fn run(config: &Option<PathBuf>, args: RunArgs) -> Result<(), Failure
         let shutdown = CancellationToken::new();
         tokio::spawn(stop_on_signal(shutdown.clone()));
         let client = heroku_client(&config)?;
-        let options = Options { dry_run: args.dry_run, clock: Clock::real() };
+        let options = Options {
+            dry_run: args.dry_run,
+            clock: Clock::real(),
+        };
         serve(config, client, options, Board::default(), shutdown).await
     })
 }
@@ -97,7 +100,11 @@ pub(crate) async fn serve(
     let (alerter, notifier_task) = notifications(&config.alerts, shutdown.child_token())?;
     let mut contexts = Vec::new();
     for settings in config.apps {
-        let index = board.add(&settings.name, &settings.process, settings.schedule.baseline_at(options.clock.now()));
+        let index = board.add(
+            &settings.name,
+            &settings.process,
+            settings.schedule.baseline_at(options.clock.now()),
+        );
         contexts.push(app::AppContext {
             settings,
             client: client.clone(),
@@ -121,9 +128,14 @@ pub(crate) async fn serve(
                 alerter: alerter.clone(),
                 clock: options.clock,
             };
-            let (addr, task) = crate::http::start(listen, config.http.password.clone(), sources, shutdown.child_token())
-                .await
-                .map_err(|e| Failure::Fatal(e.into()))?;
+            let (addr, task) = crate::http::start(
+                listen,
+                config.http.password.clone(),
+                sources,
+                shutdown.child_token(),
+            )
+            .await
+            .map_err(|e| Failure::Fatal(e.into()))?;
             info!("status page: http://{addr}/");
             Some(task)
         }
@@ -142,7 +154,8 @@ pub(crate) async fn serve(
                     // Queued before the notifier stops: it still sends what is queued, so a revoked
                     // key reaches people rather than only a crashed process's log.
                     if let app::StartError::CredentialsRejected { source, .. } = &error {
-                        ctx.alerter.credentials_rejected(&ctx.settings, source, ctx.clock.now());
+                        ctx.alerter
+                            .credentials_rejected(&ctx.settings, source, ctx.clock.now());
                     }
                     let _ = fatal_tx.send(error).await;
                 }

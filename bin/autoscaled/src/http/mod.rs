@@ -212,7 +212,7 @@ async fn prometheus(State(state): State<AppState>) -> impl IntoResponse {
 
 async fn healthz(State(state): State<AppState>) -> Response {
     let clock = state.sources.clock;
-    let stale_after = clock.to_real(STALE_AFTER).max(STALE_AT_LEAST);
+    let stale_after = clock.real_duration(STALE_AFTER).max(STALE_AT_LEAST);
     let mut problems = Vec::new();
     for (app, process, beat) in state.sources.board.beats() {
         match beat {
