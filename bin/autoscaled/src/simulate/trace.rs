@@ -36,9 +36,15 @@ impl Trace {
             .map(|(_, l)| l.trim_start_matches('\u{feff}'))
             .unwrap_or("");
         if header != HEADER {
+            let shown: String = header.chars().take(60).collect();
+            let more = if shown.len() < header.len() {
+                "…"
+            } else {
+                ""
+            };
             return Err(problem(
                 1,
-                format!("expected the header `{HEADER}`, found `{header}`"),
+                format!("expected the header `{HEADER}`, found `{shown}{more}`"),
             ));
         }
         let mut start: Option<DateTime<Utc>> = None;
