@@ -4,7 +4,8 @@
 //! serving dynos into probe latencies and overload; the decisions come from the very
 //! [`Decider`](crate::decision::Decider) that `run` uses, told of each schedule change and each probe
 //! at its simulated instant. The same trace is replayed three times — autoscaled, the schedule alone,
-//! and a static formation at `max` — and a clairvoyant scaler (exactly enough dynos for each row) is
+//! and a static formation at `max` — and a clairvoyant scaler (the fewest dynos that keep each row
+//! from being slow) is
 //! computed beside them, so a user sees what the probe rules buy before trusting them.
 //!
 //! ```text
@@ -231,7 +232,7 @@ fn simulate(app: &AppSettings, trace: &Trace, model: &Model, daily: bool) -> Rep
     let autoscaled = model::replay(trace, model, decider(true), &cuts);
     let schedule_only = model::replay(trace, model, decider(false), &cuts);
     let static_max = model::replay(trace, model, Driver::Static(app.max), &cuts);
-    let clairvoyant = model::clairvoyant(trace, model.capacity, app.min, &cuts);
+    let clairvoyant = model::clairvoyant(trace, model, app.min, app.max, &cuts);
     let figures = |tally: &Tally| Figures::new(tally, app.price_per_hour);
     let days = daily.then(|| {
         let starts = std::iter::once(trace.start).chain(

@@ -250,14 +250,28 @@ impl Replay<'_> {
     }
 }
 
-/// The dynos a clairvoyant scaler runs: for each row exactly enough to serve it (ρ ≤ 1), never fewer
-/// than `min`, with no boot delay; in dyno-nanoseconds per part, as [`replay`] cuts them.
-pub(super) fn clairvoyant(trace: &Trace, capacity: f64, min: u32, cuts: &[i64]) -> Vec<i128> {
+/// The dynos a clairvoyant scaler runs: for each row, the fewest within `[min, max]` whose probe
+/// would answer within `slow` (ρ ≤ 1 − service time / slow), started and stopped exactly when the
+/// row begins and ends; in dyno-nanoseconds per part, as [`replay`] cuts them. It is the floor any
+/// rule that keeps the app from being slow pays.
+pub(super) fn clairvoyant(
+    trace: &Trace,
+    model: &Model,
+    min: u32,
+    max: u32,
+    cuts: &[i64],
+) -> Vec<i128> {
+    let utilisation = 1.0 - model.service_time.as_secs_f64() / model.thresholds.slow.as_secs_f64();
     let mut parts = vec![0i128; cuts.len() + 1];
     let mut part = 0;
     let mut now = 0i64;
     for row in 0..trace.counts.len() {
-        let needed = (trace.load(row) / capacity).ceil().max(f64::from(min)) as i128;
+        let needed = if utilisation > 0.0 {
+            let fewest = (trace.load(row) / (utilisation * model.capacity)).ceil();
+            fewest.clamp(f64::from(min), f64::from(max)) as i128
+        } else {
+            i128::from(max)
+        };
         let row_end = now.saturating_add(trace.step);
         while now < row_end {
             while cuts.get(part).is_some_and(|&cut| cut <= now) {

@@ -48,7 +48,8 @@ pub(super) struct Report {
     pub(super) autoscaled: Figures,
     pub(super) schedule_only: Figures,
     pub(super) static_max: Figures,
-    /// Exactly enough dynos for each row (never fewer than `min`), with no boot delay.
+    /// The fewest dynos in `[min, max]` that keep each row's probe latency within `slow`, moved
+    /// exactly at the rows' edges with no boot delay.
     pub(super) clairvoyant_dyno_hours: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) days: Option<Vec<Day>>,
@@ -89,6 +90,10 @@ fn share(part: f64, whole: f64) -> f64 {
     } else {
         0.0
     }
+}
+
+fn ratio(part: f64, whole: f64) -> f64 {
+    if whole > 0.0 { part / whole } else { 0.0 }
 }
 
 fn ms(d: std::time::Duration) -> String {
@@ -174,10 +179,18 @@ pub(super) fn render(report: &Report, app: &AppSettings, model: &Model) -> Strin
     }
     let _ = writeln!(
         out,
-        "  {:<20} {:>10.2} {:>10}   (exactly enough dynos for every row, no boot delay)",
+        "  {:<20} {:>10.2} {:>10}   (the fewest dynos that answer each row within slow, no boot delay)",
         "clairvoyant",
         report.clairvoyant_dyno_hours,
         format!("${:.2}", report.clairvoyant_dyno_hours * app.price_per_hour)
+    );
+    let auto = &report.autoscaled;
+    let _ = writeln!(
+        out,
+        "\n  autoscaled: {:.2}x the clairvoyant's dyno-hours, {:.0}% of static at max's; overloaded {:.2}% of the time",
+        ratio(auto.dyno_hours, report.clairvoyant_dyno_hours),
+        share(auto.dyno_hours, report.static_max.dyno_hours),
+        share(auto.overloaded_minutes, whole)
     );
     if let Some(days) = &report.days {
         let _ = writeln!(out);

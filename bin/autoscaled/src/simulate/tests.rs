@@ -87,10 +87,10 @@ fn a_static_formation_gives_its_dyno_hours_and_overloaded_minutes_exactly() {
         "0.5/s on two dynos answers in 133 ms, 3/s not at all"
     );
     assert_eq!(max.scale_calls, 0);
-    // Exactly enough: 1 dyno for 50 minutes, 3 for 10.
+    // Within slow (500 ms, ρ ≤ 0.8): 1 dyno for 0.5/s, 4 for 3/s, but never above max (2).
     assert_eq!(
         report.clairvoyant_dyno_hours,
-        super::report::round((50.0 + 30.0) / 60.0, 2)
+        super::report::round((50.0 + 2.0 * 10.0) / 60.0, 2)
     );
     assert_eq!(report.requests, 50 * 30 + 10 * 180);
     assert_eq!(report.peak_requests_per_second, 3.0);
