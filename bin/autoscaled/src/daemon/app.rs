@@ -23,7 +23,7 @@ use tracing::{debug, error, info, warn};
 use super::alerts::Alerter;
 use super::clock::Clock;
 use crate::config::AppSettings;
-use crate::decision::{Action, Decider, Event, Policy};
+use crate::decision::{Action, Decider, Event, Policy, Reason};
 use crate::status::{Board, ChangeView, DecisionView, ProbeView};
 
 /// The schedule is re-evaluated at least this often, even with no change due (level-triggered).
@@ -159,6 +159,17 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
         app = %settings.name, process = %settings.process, actual = observed.actual,
         baseline = decider.snapshot().baseline, maintenance = observed.maintenance, "started"
     );
+    if observed.actual != decider.target() {
+        // The start's decision is the schedule's: logged like any other, so every change of a
+        // formation has a line with its reason.
+        let reason = Reason::Schedule {
+            baseline: decider.snapshot().baseline,
+        };
+        info!(
+            app = %settings.name, process = %settings.process, from = observed.actual,
+            to = decider.target(), reason = %reason, "scale"
+        );
+    }
 
     let mut helpers = tokio::task::JoinSet::new();
     helpers.spawn(ticker(ctx.clone(), events_tx.clone()));
@@ -370,7 +381,7 @@ impl Actuator {
         let settings = &self.ctx.settings;
         let (app, process) = (&settings.name, &settings.process);
         if self.ctx.dry_run {
-            info!(app = %app, process = %process, from = ?actual, to = target, "dry run: formation left unchanged");
+            info!(app = %app, process = %process, from = actual, to = target, "dry run: formation left unchanged");
             return Some(target);
         }
         let update = FormationUpdate {
@@ -384,7 +395,7 @@ impl Actuator {
             .await
         {
             Ok(formation) => {
-                info!(app = %app, process = %process, from = ?actual, to = formation.quantity, "formation updated");
+                info!(app = %app, process = %process, from = actual, to = formation.quantity, "formation updated");
                 self.ctx.board.count_scale_call(self.ctx.index, true);
                 self.ctx
                     .board
@@ -392,7 +403,7 @@ impl Actuator {
                 Some(formation.quantity)
             }
             Err(e) => {
-                error!(app = %app, process = %process, from = ?actual, to = target, error = %e, "scale call failed");
+                error!(app = %app, process = %process, from = actual, to = target, error = %e, "scale call failed");
                 self.ctx.board.count_scale_call(self.ctx.index, false);
                 self.ctx
                     .alerter
