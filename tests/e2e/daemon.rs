@@ -66,6 +66,18 @@ async fn the_baseline_is_applied_at_start_and_a_manual_change_is_corrected() {
         Some("[redacted]"),
         "the fake checked the bearer token"
     );
+    let needles = [
+        "scale",
+        "app=e2e-base",
+        "process=web",
+        "from=1",
+        "to=2",
+        "reason=schedule: baseline 2",
+    ];
+    daemon.wait_for_line(&needles, SECOND).await;
+    daemon
+        .wait_for_line(&["formation updated", "from=1 to=2"], SECOND)
+        .await;
 
     // Someone scales by hand; the next reconcile (every second here) sets it back.
     fake.set_formation("e2e-base", "web", 5);
