@@ -144,7 +144,7 @@ pub(super) fn replay(trace: &Trace, model: &Model, driver: Driver, cuts: &[i64])
                 }
                 if probe_at == Some(at) {
                     next_probe = probe_step.and_then(|s| at.checked_add(s));
-                    let event = model.probe(trace.load(replay.row()), replay.serving());
+                    let event = model.probe(trace.load(replay.row()), replay.serving().0);
                     let actions = decider.handle(event, now);
                     replay.act(&actions);
                 }
@@ -170,9 +170,10 @@ struct Replay<'a> {
     trace: &'a Trace,
     model: &'a Model,
     boot: i64,
-    /// Each running dyno's start, oldest first, so the newest stop first and the serving ones are a
-    /// prefix.
-    dynos: Vec<i64>,
+    /// The running dynos as (start, how many started then), oldest first: the newest stop first,
+    /// and the serving ones are a prefix. Groups, not one entry per dyno, so a `max` of thousands
+    /// costs nothing.
+    dynos: Vec<(i64, u32)>,
     now: i64,
     cuts: &'a [i64],
     part: usize,
@@ -182,41 +183,55 @@ struct Replay<'a> {
 impl Replay<'_> {
     /// The formation before the trace: already serving at its first instant.
     fn start_with(&mut self, quantity: u32) {
-        let booted = self.boot.saturating_neg();
-        self.dynos = vec![booted; quantity as usize];
+        self.dynos.clear();
+        if quantity > 0 {
+            self.dynos.push((self.boot.saturating_neg(), quantity));
+        }
+    }
+
+    fn running(&self) -> u32 {
+        self.dynos
+            .iter()
+            .fold(0, |sum, &(_, count)| sum.saturating_add(count))
     }
 
     fn row(&self) -> usize {
         usize::try_from(self.now / self.trace.step).unwrap_or(usize::MAX)
     }
 
-    fn serving(&self) -> u32 {
-        let now = self.now;
-        let serving = self
-            .dynos
-            .partition_point(|&start| start.saturating_add(self.boot) <= now);
-        u32::try_from(serving).unwrap_or(u32::MAX)
+    /// The dynos serving now, and when the next booting group starts serving.
+    fn serving(&self) -> (u32, Option<i64>) {
+        let mut serving = 0u32;
+        for &(start, count) in &self.dynos {
+            let ready = start.saturating_add(self.boot);
+            if ready > self.now {
+                return (serving, Some(ready));
+            }
+            serving = serving.saturating_add(count);
+        }
+        (serving, None)
     }
 
     /// Integrates the figures from `now` to `to`.
     fn advance(&mut self, to: i64) {
         while self.now < to {
-            let serving = self.serving();
+            let (serving, next_ready) = self.serving();
             let row = self.row();
             let mut until =
                 to.min((self.now / self.trace.step + 1).saturating_mul(self.trace.step));
-            if let Some(&start) = self.dynos.get(serving as usize) {
-                until = until.min(start.saturating_add(self.boot));
+            if let Some(ready) = next_ready {
+                until = until.min(ready);
             }
             self.find_part();
             if let Some(&cut) = self.cuts.get(self.part) {
                 until = until.min(cut);
             }
             let span = until - self.now;
+            let running = self.running();
             let load = self.trace.load(row);
             let tally = &mut self.parts[self.part];
             tally.span += span;
-            tally.dyno_nanos += i128::from(span) * self.dynos.len() as i128;
+            tally.dyno_nanos += i128::from(span) * i128::from(running);
             if self.model.overloaded(load, serving) {
                 tally.overloaded += span;
             }
@@ -237,11 +252,22 @@ impl Replay<'_> {
     fn act(&mut self, actions: &[Action]) {
         for action in actions {
             if let Action::Scale { to, .. } = action {
-                let to = *to as usize;
-                if to < self.dynos.len() {
-                    self.dynos.truncate(to);
+                let running = self.running();
+                if *to > running {
+                    self.dynos.push((self.now, *to - running));
                 } else {
-                    self.dynos.resize(to, self.now);
+                    let mut surplus = running - *to;
+                    while surplus > 0 {
+                        let Some(newest) = self.dynos.last_mut() else {
+                            break;
+                        };
+                        let stopped = surplus.min(newest.1);
+                        newest.1 -= stopped;
+                        surplus -= stopped;
+                        if newest.1 == 0 {
+                            self.dynos.pop();
+                        }
+                    }
                 }
                 self.find_part();
                 self.parts[self.part].scale_calls += 1;

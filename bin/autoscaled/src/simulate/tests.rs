@@ -117,6 +117,45 @@ fn a_started_dyno_serves_only_after_its_boot_but_is_billed_from_its_start() {
 }
 
 #[test]
+fn a_scale_in_stops_the_newest_dynos_first_even_while_they_boot() {
+    // 1 dyno; the schedule starts 2 more at 00:10 (they would serve from 00:11:30) and stops one at
+    // 00:11: the one left is still booting, so 1.5 requests/s overload the old dyno until 00:11:30.
+    let app = app(json!({
+        "min": 1, "max": 3,
+        "schedule": [
+            { "cron": "0 0 * * *", "quantity": 1 },
+            { "cron": "10 0 * * *", "quantity": 3 },
+            { "cron": "11 0 * * *", "quantity": 2 },
+        ],
+    }));
+    let trace = minutes(&[90; 20]);
+    let schedule = simulate(&app, &trace, &model(&app, 1.0, 90 * SEC), false).schedule_only;
+    assert_eq!(schedule.overloaded_minutes, 11.5);
+    assert_eq!(schedule.scale_calls, 2);
+    assert_eq!(
+        schedule.dyno_hours,
+        super::report::round((10.0 + 3.0 + 2.0 * 9.0) / 60.0, 2)
+    );
+}
+
+#[test]
+fn a_formation_of_billions_costs_no_memory() {
+    let app = app(json!({}));
+    let trace = minutes(&[60; 60]);
+    let outcome = model::replay(
+        &trace,
+        &model(&app, 1.0, 30 * SEC),
+        Driver::Static(u32::MAX),
+        &[],
+    );
+    assert_eq!(
+        outcome.total.dyno_nanos,
+        i128::from(u32::MAX) * 3_600_000_000_000
+    );
+    assert_eq!(outcome.total.overloaded, 0);
+}
+
+#[test]
 fn a_step_of_load_forces_the_fail_safe_after_two_down_probes() {
     // 5 minutes at 0.5/s on 1 dyno (200 ms, fast), then 3/s: no answer. Probes every 30 s from
     // 00:00; down at 00:05:00 and 00:05:30, so the fail-safe sets max (4) at 00:05:30, and the 3
