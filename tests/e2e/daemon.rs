@@ -441,3 +441,36 @@ async fn json_logs_are_one_object_a_line_with_the_decision_fields() {
     );
     assert!(lines.iter().any(|l| l["message"] == "stopped"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn down_probes_change_nothing_while_the_app_is_in_maintenance() {
+    let server = AppServer::start().await;
+    server.set(Mode::Unavailable);
+    let fake = heroku("e2e-maint", 1).await;
+    fake.set_maintenance("e2e-maint", true);
+    let mut app = AppConfig::new("e2e-maint");
+    app.probe = Some(ProbeConfig::quick(server.url()));
+    let daemon = Daemon::run(&write_config(&fake.url(), &[app], &Alerts::default()));
+    daemon
+        .wait_for_line(
+            &["app=e2e-maint", "ignored: the app is in maintenance mode"],
+            10 * SECOND,
+        )
+        .await;
+    let seen = server.hits().len();
+    daemon
+        .wait_until("ten more failing probes", 5 * SECOND, || {
+            (server.hits().len() >= seen + 10).then_some(())
+        })
+        .await;
+    assert_eq!(patches(&fake, "e2e-maint"), Vec::<u64>::new());
+    let stdout = daemon.stdout();
+    assert_eq!(stdout.matches("ignored").count(), 1, "said once:\n{stdout}");
+    assert!(!stdout.contains("alert:"), "no alert:\n{stdout}");
+
+    // Maintenance ends (read at the next reconcile): the same failures now trigger the fail-safe.
+    fake.set_maintenance("e2e-maint", false);
+    quantity(&daemon, &fake, "e2e-maint", 3, 5 * SECOND).await;
+    let finished = daemon.stop().await;
+    assert!(finished.status.success(), "{finished:?}");
+}
