@@ -474,3 +474,34 @@ async fn down_probes_change_nothing_while_the_app_is_in_maintenance() {
     let finished = daemon.stop().await;
     assert!(finished.status.success(), "{finished:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_decides_and_logs_but_never_changes_a_formation() {
+    let fake = heroku("e2e-dry", 1).await;
+    let mut app = AppConfig::new("e2e-dry");
+    app.schedule = vec![("* * * * *", 2)];
+    let config = write_config(&fake.url(), &[app], &Alerts::default());
+    let daemon = Daemon::spawn(&["--config", config.to_str().unwrap(), "run", "--dry-run"]);
+    daemon
+        .wait_for_line(
+            &[
+                "dry run: formation left unchanged",
+                "app=e2e-dry",
+                "from=1",
+                "to=2",
+            ],
+            10 * SECOND,
+        )
+        .await;
+    // Two reconciles (every second) read the formation and still change nothing.
+    daemon
+        .wait_until("two reconciles", 5 * SECOND, || {
+            let reads = fake.requests().iter().filter(|r| r.method == "GET").count();
+            (reads >= 4).then_some(())
+        })
+        .await;
+    assert!(fake.requests().iter().all(|r| r.method == "GET"));
+    assert_eq!(fake.quantity("e2e-dry", "web"), Some(1));
+    let finished = daemon.stop().await;
+    assert!(finished.status.success(), "{finished:?}");
+}
