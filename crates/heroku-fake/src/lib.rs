@@ -145,7 +145,7 @@ impl Builder {
 
     /// Binds the socket and starts serving on the current tokio runtime.
     pub async fn start(self) -> Result<FakeHeroku, Error> {
-        let validators = schema::validators()?;
+        schema::ready()?;
         let listener = TcpListener::bind(self.addr)
             .await
             .map_err(|source| Error::Bind {
@@ -159,7 +159,6 @@ impl Builder {
         let shared = Arc::new(Shared {
             token: self.token,
             page_size: self.page_size,
-            validators,
             state: Mutex::new(State::new(self.rate_limit, self.refill_per_minute)),
             recorded: Notify::new(),
         });
@@ -176,7 +175,6 @@ impl Builder {
 struct Shared {
     token: String,
     page_size: usize,
-    validators: &'static schema::Validators,
     state: Mutex<State>,
     /// Woken on every recorded request.
     recorded: Notify,

@@ -393,13 +393,13 @@ fn invalid_params(message: String) -> Refusal {
 }
 
 /// Parses a PATCH body and checks it against a link schema.
-fn checked_body(body: &Bytes, validator: &jsonschema::Validator) -> Result<Value, Refusal> {
+fn checked_body(body: &Bytes, link: schema::Link) -> Result<Value, Refusal> {
     let value: Value = serde_json::from_slice(body).map_err(|_| Refusal {
         status: StatusCode::BAD_REQUEST,
         id: "bad_request",
         message: "Request body is not valid JSON.".to_owned(),
     })?;
-    match schema::violation(validator, &value) {
+    match schema::check(link, &value) {
         Some(message) => Err(invalid_params(message)),
         None => Ok(value),
     }
@@ -444,8 +444,7 @@ async fn formation_update(
     Path((app, process_type)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let change = match checked_body(&body, &shared.validators.formation_update)
-        .and_then(|v| requested_change(&v))
+    let change = match checked_body(&body, schema::Link::Update).and_then(|v| requested_change(&v))
     {
         Ok(change) => change,
         Err(refusal) => return refusal.into_response(),
@@ -465,7 +464,7 @@ async fn formation_batch_update(
     Path(app): Path<String>,
     body: Bytes,
 ) -> Response {
-    let body = match checked_body(&body, &shared.validators.formation_batch_update) {
+    let body = match checked_body(&body, schema::Link::BatchUpdate) {
         Ok(body) => body,
         Err(refusal) => return refusal.into_response(),
     };
