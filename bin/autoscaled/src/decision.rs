@@ -17,6 +17,8 @@ use chrono::{DateTime, Utc};
 use probe::Class;
 use schedule::Schedule;
 
+use crate::config::AppSettings;
+
 /// After an app is started from zero dynos, down probes are not trouble for this long: Heroku takes
 /// 20–60 s to boot a dyno, and a fail-safe to `max` for a planned start would wake people for nothing.
 const BOOT_GRACE: Duration = Duration::from_secs(60);
@@ -30,6 +32,24 @@ pub(crate) struct Policy {
     pub(crate) failures: u32,
     pub(crate) scale_out_cooldown: Duration,
     pub(crate) calm: Duration,
+}
+
+impl Policy {
+    /// The policy of one configured app. Without a probe only the schedule acts, so `failures` and
+    /// `calm` never come into play.
+    pub(crate) fn for_app(app: &AppSettings) -> Policy {
+        Policy {
+            min: app.min,
+            max: app.max,
+            step: app.step,
+            failures: app.probe.as_ref().map_or(1, |p| p.failures),
+            scale_out_cooldown: app.scale_out_cooldown,
+            calm: app
+                .probe
+                .as_ref()
+                .map_or(Duration::from_secs(600), |p| p.calm),
+        }
+    }
 }
 
 /// What the decider is told.

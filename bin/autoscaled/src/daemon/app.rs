@@ -137,17 +137,7 @@ fn classify(
 /// Runs the app's tasks until shutdown, starting from what was observed.
 pub(super) async fn run(ctx: AppContext, observed: Observed) {
     let settings = &ctx.settings;
-    let policy = Policy {
-        min: settings.min,
-        max: settings.max,
-        step: settings.step,
-        failures: settings.probe.as_ref().map_or(1, |p| p.failures),
-        scale_out_cooldown: settings.scale_out_cooldown,
-        calm: settings
-            .probe
-            .as_ref()
-            .map_or(Duration::from_secs(600), |p| p.calm),
-    };
+    let policy = Policy::for_app(settings);
     let mut decider = Decider::new(policy, settings.schedule.clone(), ctx.clock.now());
     let (events_tx, mut events_rx) = mpsc::channel::<Event>(16);
     let (target_tx, target_rx) = watch::channel(decider.target());

@@ -196,21 +196,6 @@ fn read_trace(path: &Path) -> Result<Trace, SimulateError> {
     })
 }
 
-/// The decision logic's limits and rhythms for `app`, as `run` sets them.
-fn policy(app: &AppSettings) -> Policy {
-    Policy {
-        min: app.min,
-        max: app.max,
-        step: app.step,
-        failures: app.probe.as_ref().map_or(1, |p| p.failures),
-        scale_out_cooldown: app.scale_out_cooldown,
-        calm: app
-            .probe
-            .as_ref()
-            .map_or(Duration::from_secs(600), |p| p.calm),
-    }
-}
-
 /// Replays `trace` three ways and sums up, by day too when `daily`.
 fn simulate(app: &AppSettings, trace: &Trace, model: &Model, daily: bool) -> Report {
     let cuts = if daily {
@@ -225,7 +210,11 @@ fn simulate(app: &AppSettings, trace: &Trace, model: &Model, daily: bool) -> Rep
         .map(|c| c.at)
         .collect::<Vec<_>>();
     let decider = |probes: bool| Driver::Decider {
-        decider: Box::new(Decider::new(policy(app), app.schedule.clone(), trace.start)),
+        decider: Box::new(Decider::new(
+            Policy::for_app(app),
+            app.schedule.clone(),
+            trace.start,
+        )),
         ticks: ticks.clone(),
         probe_every: app.probe.as_ref().filter(|_| probes).map(|p| p.interval),
     };
