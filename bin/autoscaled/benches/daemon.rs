@@ -49,7 +49,7 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        println!("autoscaled daemon benchmark (binary: {})", harness::BIN);
+        println!("autoscaled daemon benchmark (binary: {})", harness::bin());
         memory(1).await;
         memory(100).await;
         failsafe_latency().await;
