@@ -420,7 +420,23 @@ impl Dedup {
                 held: None,
             },
         );
+        // An outage and its recovery are one story: once one goes out, the other is news again, so
+        // an app that recovers and fails anew within the window never leaves people believing
+        // the recovery.
+        if let Some(other) = opposite(alert.kind) {
+            self.last
+                .remove(&(other, alert.app.clone(), alert.process.clone()));
+        }
         Some(previous.and_then(|w| w.held))
+    }
+}
+
+/// The alert that `kind` ends, if any.
+fn opposite(kind: AlertKind) -> Option<AlertKind> {
+    match kind {
+        AlertKind::Outage => Some(AlertKind::Recovery),
+        AlertKind::Recovery => Some(AlertKind::Outage),
+        _ => None,
     }
 }
 
@@ -459,12 +475,30 @@ mod tests {
     fn kinds_apps_and_processes_are_separate() {
         let mut d = Dedup::new(Duration::from_secs(30 * 60));
         assert!(d.admit(&alert(AlertKind::Outage, "a", 0)).is_some());
-        assert!(d.admit(&alert(AlertKind::Recovery, "a", 1)).is_some());
+        assert!(d.admit(&alert(AlertKind::ScaleFailed, "a", 1)).is_some());
         assert!(d.admit(&alert(AlertKind::Outage, "b", 2)).is_some());
         let mut worker = alert(AlertKind::Outage, "a", 3);
         worker.process = "worker".into();
         assert!(d.admit(&worker).is_some());
         assert!(d.admit(&alert(AlertKind::Outage, "a", 4)).is_none());
+    }
+
+    #[test]
+    fn a_new_outage_after_a_recovery_is_news_within_the_window() {
+        let mut d = Dedup::new(Duration::from_secs(30 * 60));
+        assert!(d.admit(&alert(AlertKind::Outage, "a", 0)).is_some());
+        assert!(d.admit(&alert(AlertKind::Recovery, "a", 12)).is_some());
+        assert!(
+            d.admit(&alert(AlertKind::Outage, "a", 15)).is_some(),
+            "the app is down again"
+        );
+        assert!(
+            d.admit(&alert(AlertKind::Recovery, "a", 27)).is_some(),
+            "and up again"
+        );
+        // Scale failures are repeats of one story until they stop.
+        assert!(d.admit(&alert(AlertKind::ScaleFailed, "a", 28)).is_some());
+        assert!(d.admit(&alert(AlertKind::ScaleFailed, "a", 29)).is_none());
     }
 
     #[test]

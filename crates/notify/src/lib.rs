@@ -6,7 +6,8 @@
 //! dispatcher task; [`Notifier::notify`] hands it an [`Alert`] and returns at once. Each channel
 //! and recipient is then sent to on its own, retried with backoff ([`RetryPolicy`]), and counted
 //! ([`Notifier::stats`]). The same [`AlertKind`] for the same app and process goes out at most once
-//! per `alert_every`; the next one says how many were held back.
+//! per `alert_every`; the next one says how many were held back. An outage and a recovery end each
+//! other's window: a new outage after a recovery is news, not a repeat.
 //!
 //! The `check_*` functions let a config loader refuse a bad address, phone number, SID or SMTP
 //! URL with a message that names it. Secrets (the SMTP URL, the Twilio auth token) are

@@ -20,7 +20,7 @@ async fn the_same_alert_is_held_back_within_alert_every_and_counted_in_the_next(
     notifier.notify(alert(AlertKind::Outage, "a", 3, 0)); // sent
     notifier.notify(alert(AlertKind::Outage, "a", 3, 17)); // held
     notifier.notify(alert(AlertKind::Outage, "a", 3, 25)); // held
-    notifier.notify(alert(AlertKind::Recovery, "a", 3, 26)); // another kind: sent
+    notifier.notify(alert(AlertKind::CredentialsRejected, "a", 3, 26)); // another kind: sent
     notifier.notify(alert(AlertKind::Outage, "b", 3, 27)); // another app: sent
     notifier.notify(alert(AlertKind::Outage, "a", 3, 30)); // window over: sent, says 2 held back
     notifier.notify(alert(AlertKind::Outage, "a", 3, 45)); // held again
