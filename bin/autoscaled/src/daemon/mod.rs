@@ -98,6 +98,10 @@ pub(crate) async fn serve(
     shutdown: CancellationToken,
 ) -> Result<(), Failure> {
     let (alerter, notifier_task) = notifications(&config.alerts, shutdown.child_token())?;
+    let probe_client = probe::Prober::client_builder()
+        .build()
+        .context("cannot build the probes' HTTP client")
+        .map_err(Failure::Fatal)?;
     let mut contexts = Vec::new();
     for settings in config.apps {
         let index = board.add(
@@ -114,6 +118,7 @@ pub(crate) async fn serve(
             board: board.clone(),
             index,
             shutdown: shutdown.child_token(),
+            probe_client: probe_client.clone(),
         });
     }
     if options.dry_run {
