@@ -3,7 +3,9 @@ use std::time::{Duration, Instant};
 use notify::{AlertKind, Notifier, Stats};
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{self, Logs, MailServer, SMTP_PASSWORD, Smtp, alert, assert_no_secret};
+use crate::support::{
+    self, Logs, MailServer, SMTP_PASSWORD, Smtp, SmtpOptions, alert, assert_no_secret,
+};
 use crate::{email_config, finish, from_number, quick, sms_config};
 
 #[tokio::test]
@@ -76,7 +78,7 @@ async fn email_arrives_with_subject_from_to_date_message_id_and_body() {
 #[tokio::test]
 async fn email_with_auth_plain_and_a_wrong_password_fails_once_without_showing_it() {
     let (logs, _guard) = Logs::capture();
-    let server = MailServer::start_with_auth("alerts", SMTP_PASSWORD);
+    let server = MailServer::start(SmtpOptions::default().with_auth("alerts", SMTP_PASSWORD));
     let shutdown = CancellationToken::new();
     let good = email_config(
         server.port,

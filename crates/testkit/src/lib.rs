@@ -1,0 +1,26 @@
+//! Test support for this workspace's integration tests: real servers on loopback.
+//!
+//! - [`Prism`]: Stoplight Prism serving Twilio's OpenAPI contract, on a free port, killed on drop;
+//! - [`MailServer`]: an SMTP server (mailin's engine) that keeps what it receives, with or without
+//!   AUTH PLAIN, accepting or refusing as [`SmtpOptions`] say; received mails come as [`Mail`],
+//!   headers and body decoded;
+//! - [`closed_port`]: a loopback port with nothing listening on it.
+//!
+//! This crate only serves tests (`publish = false`, a dev-dependency only). Where the test support
+//! itself cannot work (no free port, Prism not installed, a mail that is not one), it panics with
+//! `expect` and a message saying what went wrong: that fails the test using it loudly, which is
+//! what a test wants, rather than an error for every test to unwrap.
+
+mod prism;
+mod smtp;
+
+pub use prism::Prism;
+pub use smtp::{Mail, MailServer, Seen, Smtp, SmtpOptions};
+
+/// A loopback port with nothing listening on it.
+pub fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("cannot bind a free port on 127.0.0.1")
+        .port()
+}
