@@ -3,10 +3,11 @@
 use std::time::{Duration, Instant};
 
 use heroku_fake::{FakeHeroku, FaultOptions};
+use testkit::{Prism, closed_port};
 
 use crate::harness::{
-    API_KEY, Alerts, AppConfig, AppServer, Daemon, MAIL_TO, MailServer, Mode, Prism, ProbeConfig,
-    SMS_TO, SMTP_PASSWORD, SMTP_USER, closed_port, patches, write_config,
+    API_KEY, Alerts, AppConfig, AppServer, Daemon, MAIL_TO, Mode, ProbeConfig, SMS_TO,
+    SMTP_PASSWORD, SMTP_USER, mail_server, patches, write_config,
 };
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -120,7 +121,7 @@ async fn the_baseline_is_applied_at_start_and_a_manual_change_is_corrected() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outage_goes_to_max_with_email_and_sms_then_recovers_one_step_per_calm() {
-    let mail = MailServer::start();
+    let mail = mail_server();
     let prism = Prism::start().await;
     let server = AppServer::start().await;
     let fake = heroku("e2e-outage", 2).await;
@@ -130,7 +131,7 @@ async fn an_outage_goes_to_max_with_email_and_sms_then_recovers_one_step_per_cal
     app.probe = Some(ProbeConfig::quick(server.url()));
     let alerts = Alerts {
         smtp_port: Some(mail.port),
-        twilio_url: Some(prism.url.clone()),
+        twilio_url: Some(prism.origin()),
     };
     let daemon = Daemon::run(&write_config(&fake.url(), &[app], &alerts));
     probing(&daemon, &server).await;

@@ -1,12 +1,13 @@
 //! The parts the end-to-end tests (and the daemon benchmark) put around the built binary, all real
-//! and all on loopback: an app server whose behaviour is switched at runtime, an SMTP server that
-//! keeps what it receives, Stoplight Prism serving Twilio's contract, config files, and the binary
-//! itself as a child process whose output is captured line by line.
+//! and all on loopback: an app server whose behaviour is switched at runtime, config files, and the
+//! binary itself as a child process whose output is captured line by line. The SMTP server that
+//! keeps what it receives and Stoplight Prism serving Twilio's contract come from the workspace's
+//! testkit.
 //!
 //! The Heroku side is `heroku_fake::FakeHeroku`, used directly by the tests.
 
-use std::io::{BufRead, BufReader, Write as _};
-use std::net::{IpAddr, SocketAddr, TcpListener as StdListener};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use heroku_fake::FakeHeroku;
-use mailin::{AuthMechanism, Handler, Response, SessionBuilder};
+use testkit::{MailServer, SmtpOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -186,282 +187,10 @@ async fn answer(mut socket: TcpStream, mode: watch::Receiver<Mode>, hits: Arc<Mu
 
 // ---------------------------------------------------------------- SMTP
 
-/// An email as the SMTP server received it.
-#[derive(Debug, Clone)]
-pub(crate) struct Mail {
-    pub(crate) envelope_to: Vec<String>,
-    /// The Subject header, RFC 2047 words decoded.
-    pub(crate) subject: String,
-    /// The whole message as sent.
-    pub(crate) raw: String,
-}
-
-#[derive(Debug, Default)]
-struct Inbox {
-    mails: Vec<Mail>,
-    /// (authentication id, password) of every AUTH PLAIN.
-    logins: Vec<(String, String)>,
-}
-
-#[derive(Clone)]
-struct MailHandler {
-    inbox: Arc<Mutex<Inbox>>,
-    envelope_to: Vec<String>,
-    buffer: Vec<u8>,
-}
-
-impl Handler for MailHandler {
-    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, to: &[String]) -> Response {
-        self.envelope_to = to.to_vec();
-        self.buffer.clear();
-        mailin::response::OK
-    }
-
-    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        self.buffer.extend_from_slice(buf);
-        Ok(())
-    }
-
-    fn data_end(&mut self) -> Response {
-        let raw = String::from_utf8_lossy(&self.buffer).into_owned();
-        let subject = unfolded_header(&raw, "subject")
-            .map(|s| decode_words(&s))
-            .unwrap_or_default();
-        let envelope_to = std::mem::take(&mut self.envelope_to);
-        self.inbox.lock().unwrap().mails.push(Mail {
-            envelope_to,
-            subject,
-            raw,
-        });
-        mailin::response::OK
-    }
-
-    fn auth_plain(&mut self, _authz: &str, authn: &str, password: &str) -> Response {
-        self.inbox
-            .lock()
-            .unwrap()
-            .logins
-            .push((authn.to_owned(), password.to_owned()));
-        if authn == SMTP_USER && password == SMTP_PASSWORD {
-            mailin::response::AUTH_OK
-        } else {
-            mailin::response::INVALID_CREDENTIALS
-        }
-    }
-}
-
-/// An SMTP server on 127.0.0.1 that requires AUTH PLAIN as [`SMTP_USER`] / [`SMTP_PASSWORD`].
-///
-/// It is mailin's SMTP engine (the one inside mailin-embedded) on plain TCP: mailin-embedded offers
-/// AUTH only after STARTTLS, and a test certificate would not pass the daemon's certificate checks,
-/// which stay on.
-#[derive(Debug)]
-pub(crate) struct MailServer {
-    pub(crate) port: u16,
-    inbox: Arc<Mutex<Inbox>>,
-}
-
-impl MailServer {
-    pub(crate) fn start() -> MailServer {
-        let listener = StdListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let inbox = Arc::new(Mutex::new(Inbox::default()));
-        let handler = MailHandler {
-            inbox: Arc::clone(&inbox),
-            envelope_to: vec![],
-            buffer: vec![],
-        };
-        let mut builder = SessionBuilder::new("mail.test");
-        builder
-            .enable_auth(AuthMechanism::Plain)
-            .insecure_enable_plaintext_auth();
-        // The accept loop ends with the test process.
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let mut session = builder.build(IpAddr::from([127, 0, 0, 1]), handler.clone());
-                std::thread::spawn(move || {
-                    let mut writer = stream.try_clone().unwrap();
-                    let mut reader = BufReader::new(stream);
-                    if session.greeting().write_to(&mut writer).is_err() {
-                        return;
-                    }
-                    let mut line = Vec::new();
-                    loop {
-                        line.clear();
-                        match reader.read_until(b'\n', &mut line) {
-                            Ok(0) | Err(_) => return,
-                            Ok(_) => {}
-                        }
-                        let response = session.process(&line);
-                        if response.action != mailin::Action::NoReply
-                            && (response.write_to(&mut writer).is_err() || writer.flush().is_err())
-                        {
-                            return;
-                        }
-                        if response.action == mailin::Action::Close {
-                            return;
-                        }
-                    }
-                });
-            }
-        });
-        MailServer { port, inbox }
-    }
-
-    pub(crate) fn mails(&self) -> Vec<Mail> {
-        self.inbox.lock().unwrap().mails.clone()
-    }
-
-    pub(crate) fn logins(&self) -> Vec<(String, String)> {
-        self.inbox.lock().unwrap().logins.clone()
-    }
-}
-
-fn unfolded_header(raw: &str, name: &str) -> Option<String> {
-    let head = raw.split("\r\n\r\n").next()?;
-    let mut value: Option<String> = None;
-    for line in head.split("\r\n") {
-        match (&mut value, line.starts_with([' ', '\t'])) {
-            (Some(v), true) => v.push_str(line),
-            (Some(_), false) => break,
-            (None, _) => {
-                if let Some((n, v)) = line.split_once(':')
-                    && n.eq_ignore_ascii_case(name)
-                {
-                    value = Some(v.trim().to_owned());
-                }
-            }
-        }
-    }
-    value
-}
-
-/// Decodes RFC 2047 encoded words (`=?utf-8?b?...?=` or `?q?`), joining adjacent ones.
-fn decode_words(value: &str) -> String {
-    let mut out = String::new();
-    let mut rest = value;
-    while let Some(start) = rest.find("=?") {
-        let between = &rest[..start];
-        if !between.trim().is_empty() || out.is_empty() {
-            out.push_str(between);
-        }
-        let mut parts = rest[start + 2..].splitn(3, '?');
-        let (_charset, encoding, tail) = (
-            parts.next().unwrap(),
-            parts.next().unwrap(),
-            parts.next().unwrap(),
-        );
-        let end = tail.find("?=").unwrap();
-        let text = &tail[..end];
-        let bytes = if encoding.eq_ignore_ascii_case("b") {
-            base64::engine::general_purpose::STANDARD
-                .decode(text)
-                .unwrap()
-        } else {
-            quoted_printable::decode(text.replace('_', " "), quoted_printable::ParseMode::Robust)
-                .unwrap()
-        };
-        out.push_str(&String::from_utf8(bytes).unwrap());
-        rest = &tail[end + 2..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// A loopback port with nothing listening on it.
-pub(crate) fn closed_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-// ---------------------------------------------------------------- Twilio
-
-const CONTRACT: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/contracts/twilio_api_v2010.json"
-);
-const PRISM: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../scripts/node_modules/.bin/prism"
-);
-
-/// Stoplight Prism serving Twilio's OpenAPI file on a free loopback port: it answers 2xx only to a
-/// request the contract allows. Killed on drop.
-#[derive(Debug)]
-pub(crate) struct Prism {
-    child: Child,
-    pub(crate) url: String,
-}
-
-impl Prism {
-    pub(crate) async fn start() -> Prism {
-        assert!(
-            std::path::Path::new(CONTRACT).is_file(),
-            "Twilio's OpenAPI file is missing at {CONTRACT}: the shared/ folder must sit beside the repository"
-        );
-        assert!(
-            std::path::Path::new(PRISM).is_file(),
-            "Stoplight Prism is not installed at {PRISM}: run `npm ci --prefix scripts`"
-        );
-        // Another test may take the free port between our look and Prism's bind; Prism then exits
-        // and another port is tried.
-        for _ in 0..5 {
-            let port = closed_port();
-            let starting = tokio::task::spawn_blocking(move || Prism::start_on(port));
-            let started = tokio::time::timeout(Duration::from_secs(60), starting)
-                .await
-                .expect("Prism neither said it listens nor exited within 60 s")
-                .unwrap();
-            if let Some(prism) = started {
-                return prism;
-            }
-        }
-        panic!("Prism did not start on any of 5 ports");
-    }
-
-    /// Starts Prism on `port` and waits for the line saying it listens: `None` if it exits first.
-    fn start_on(port: u16) -> Option<Prism> {
-        let mut child = Command::new(PRISM)
-            .args([
-                "mock",
-                CONTRACT,
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "--errors",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("cannot start Prism: run `npm ci --prefix scripts`");
-        let stdout = child.stdout.take().unwrap();
-        let ready = format!("Prism is listening on http://127.0.0.1:{port}");
-        let mut lines = BufReader::new(stdout).lines();
-        let listening = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .any(|line| line.contains(&ready));
-        // Prism logs every request; drained so that it never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        let prism = Prism {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        listening.then_some(prism)
-    }
-}
-
-impl Drop for Prism {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// An SMTP server on 127.0.0.1 that requires AUTH PLAIN as [`SMTP_USER`] / [`SMTP_PASSWORD`] and
+/// accepts every mail.
+pub(crate) fn mail_server() -> MailServer {
+    MailServer::start(SmtpOptions::default().with_auth(SMTP_USER, SMTP_PASSWORD))
 }
 
 // ---------------------------------------------------------------- config files
