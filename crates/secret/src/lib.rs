@@ -84,7 +84,12 @@ mod tests {
         struct Holder {
             token: Secret,
         }
-        let shown = format!("{secret} {secret:?} {secret:#?} {:?}", Holder { token: secret.clone() });
+        let shown = format!(
+            "{secret} {secret:?} {secret:#?} {:?}",
+            Holder {
+                token: secret.clone()
+            }
+        );
         assert!(!shown.contains("hunter2"), "{shown}");
         assert_eq!(shown.matches(REDACTED).count(), 4);
     }
