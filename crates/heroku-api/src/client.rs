@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use rand::Rng;
 use reqwest::Method;
@@ -369,9 +369,19 @@ fn api_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ApiError {
         message,
         request_id: header(headers, "request-id"),
         retry_after: header(headers, RETRY_AFTER.as_str())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs),
+            .and_then(|v| retry_after(&v, SystemTime::now())),
     }
+}
+
+/// `Retry-After` in either of its forms (RFC 9110): seconds, or an HTTP date (a date already past
+/// means now).
+fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 #[cfg(test)]
@@ -406,6 +416,17 @@ mod tests {
             }
             other => panic!("expected a config error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = httpdate::parse_http_date("Fri, 27 Nov 2026 12:00:00 GMT").unwrap();
+        assert_eq!(retry_after(" 7 ", now), Some(Duration::from_secs(7)));
+        let later = retry_after("Fri, 27 Nov 2026 12:01:30 GMT", now);
+        assert_eq!(later, Some(Duration::from_secs(90)));
+        let past = retry_after("Fri, 27 Nov 2026 11:59:00 GMT", now);
+        assert_eq!(past, Some(Duration::ZERO));
+        assert_eq!(retry_after("soon", now), None);
     }
 
     #[test]

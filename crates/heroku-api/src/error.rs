@@ -16,7 +16,7 @@ pub struct ApiError {
     pub message: String,
     /// The response's `Request-Id` header.
     pub request_id: Option<String>,
-    /// The response's `Retry-After` header (seconds form).
+    /// The response's `Retry-After` header, in seconds or as an HTTP date.
     pub retry_after: Option<Duration>,
 }
 
