@@ -39,6 +39,24 @@ const DEFAULT_THRESHOLDS: Thresholds = Thresholds {
     fast: Duration::from_secs(1),
 };
 
+/// The dyno model for `app`: its probe's limits classify the modelled latencies.
+fn model_for(app: &AppSettings, capacity: f64, service_time: Duration, boot: Duration) -> Model {
+    let thresholds = app
+        .probe
+        .as_ref()
+        .map_or(DEFAULT_THRESHOLDS, |p| Thresholds {
+            timeout: p.timeout,
+            slow: p.slow,
+            fast: p.fast,
+        });
+    Model {
+        capacity,
+        service_time,
+        boot,
+        thresholds,
+    }
+}
+
 /// `run`'s config requires an API key; a replay never calls Heroku, so any value will do.
 const UNUSED_API_KEY: &str = "simulate-never-calls-heroku";
 
@@ -104,19 +122,7 @@ pub(crate) fn run(config: &Option<PathBuf>, args: SimulateArgs) -> Result<(), Fa
             first: report::rfc3339(trace.start),
             last: report::rfc3339(trace.end()),
         })?;
-    let model = Model {
-        capacity: args.capacity,
-        service_time: args.service_time,
-        boot: args.boot,
-        thresholds: app
-            .probe
-            .as_ref()
-            .map_or(DEFAULT_THRESHOLDS, |p| Thresholds {
-                timeout: p.timeout,
-                slow: p.slow,
-                fast: p.fast,
-            }),
-    };
+    let model = model_for(app, args.capacity, args.service_time, args.boot);
     let report = simulate(app, &window, &model, args.daily);
     if args.json {
         let json = serde_json::to_string_pretty(&report).map_err(|e| Failure::Fatal(e.into()))?;

@@ -25,20 +25,7 @@ fn probe(extra: Value) -> Value {
 }
 
 fn model(app: &AppSettings, capacity: f64, boot: Duration) -> Model {
-    let thresholds = app
-        .probe
-        .as_ref()
-        .map_or(DEFAULT_THRESHOLDS, |p| Thresholds {
-            timeout: p.timeout,
-            slow: p.slow,
-            fast: p.fast,
-        });
-    Model {
-        capacity,
-        service_time: Duration::from_millis(100),
-        boot,
-        thresholds,
-    }
+    model_for(app, capacity, Duration::from_millis(100), boot)
 }
 
 /// One row a minute from 2026-11-27 00:00 UTC, each row's requests a minute.
