@@ -453,6 +453,36 @@ impl Validator {
         }
     }
 
+    /// `value` when `check` accepts it; otherwise a problem at `key` naming the value.
+    fn checked(
+        &mut self,
+        key: &str,
+        value: String,
+        check: fn(&str) -> Result<(), notify::Error>,
+    ) -> Option<String> {
+        match check(&value) {
+            Ok(()) => Some(value),
+            Err(e) => {
+                self.problem(key, format!("\"{value}\" is not valid: {e}"));
+                None
+            }
+        }
+    }
+
+    /// The list at `key` (at least one entry), each entry checked; the bad ones are reported.
+    fn checked_list(
+        &mut self,
+        map: &Map<String, Value>,
+        path: &str,
+        key: &str,
+        check: fn(&str) -> Result<(), notify::Error>,
+    ) -> Vec<String> {
+        self.string_list(map, path, key)
+            .into_iter()
+            .filter_map(|(item_key, value)| self.checked(&item_key, value, check))
+            .collect()
+    }
+
     fn config(&mut self, tree: &Value) -> Option<Config> {
         let root = self.table("", tree, &["heroku", "apps", "alerts", "http"])?;
         let heroku = self.heroku(root.get("heroku"));
@@ -850,25 +880,10 @@ impl Validator {
                 None
             }
         };
-        let from = self.string(map, PATH, "from");
-        if let Some(from) = &from
-            && let Err(e) = notify::check_email_address(from)
-        {
-            self.problem("alerts.email.from", format!("\"{from}\" is not valid: {e}"));
-        }
-        let mut to = Vec::new();
-        let mut ok = from.is_some();
-        for (key, address) in self.string_list(map, PATH, "to") {
-            match notify::check_email_address(&address) {
-                Ok(()) => to.push(address),
-                Err(e) => {
-                    ok = false;
-                    self.problem(key, format!("\"{address}\" is not valid: {e}"));
-                }
-            }
-        }
-        let from = from.filter(|f| notify::check_email_address(f).is_ok());
-        (ok && !to.is_empty()).then_some(())?;
+        let from = self
+            .string(map, PATH, "from")
+            .and_then(|from| self.checked("alerts.email.from", from, notify::check_email_address));
+        let to = self.checked_list(map, PATH, "to", notify::check_email_address);
         Some(EmailConfig {
             smtp_url: smtp_url?,
             from: from?,
@@ -890,15 +905,9 @@ impl Validator {
                 "api_url",
             ],
         )?;
-        let account_sid = self.string(map, PATH, "account_sid");
-        if let Some(sid) = &account_sid
-            && let Err(e) = notify::check_account_sid(sid)
-        {
-            self.problem(
-                "alerts.sms.account_sid",
-                format!("\"{sid}\" is not valid: {e}"),
-            );
-        }
+        let account_sid = self
+            .string(map, PATH, "account_sid")
+            .and_then(|sid| self.checked("alerts.sms.account_sid", sid, notify::check_account_sid));
         let auth_token = match map.get("auth_token") {
             Some(Value::String(token)) if !token.trim().is_empty() => {
                 Some(Secret::new(token.trim()))
@@ -922,23 +931,16 @@ impl Validator {
         let from = self.optional_string(map, PATH, "from");
         let service = self.optional_string(map, PATH, "messaging_service_sid");
         let sender = match (from, service) {
-            (Some(from), None) => match notify::check_phone_number(&from) {
-                Ok(()) => Some(SmsSender::From(from)),
-                Err(e) => {
-                    self.problem("alerts.sms.from", format!("\"{from}\" is not valid: {e}"));
-                    None
-                }
-            },
-            (None, Some(sid)) => match notify::check_messaging_service_sid(&sid) {
-                Ok(()) => Some(SmsSender::MessagingService(sid)),
-                Err(e) => {
-                    self.problem(
-                        "alerts.sms.messaging_service_sid",
-                        format!("\"{sid}\" is not valid: {e}"),
-                    );
-                    None
-                }
-            },
+            (Some(from), None) => self
+                .checked("alerts.sms.from", from, notify::check_phone_number)
+                .map(SmsSender::From),
+            (None, Some(sid)) => self
+                .checked(
+                    "alerts.sms.messaging_service_sid",
+                    sid,
+                    notify::check_messaging_service_sid,
+                )
+                .map(SmsSender::MessagingService),
             (Some(_), Some(_)) => {
                 self.problem(
                     "alerts.sms.from",
@@ -954,20 +956,8 @@ impl Validator {
                 None
             }
         };
-        let mut to = Vec::new();
-        let mut ok = true;
-        for (key, number) in self.string_list(map, PATH, "to") {
-            match notify::check_phone_number(&number) {
-                Ok(()) => to.push(number),
-                Err(e) => {
-                    ok = false;
-                    self.problem(key, format!("\"{number}\" is not valid: {e}"));
-                }
-            }
-        }
+        let to = self.checked_list(map, PATH, "to", notify::check_phone_number);
         let api_url = self.url(map, PATH, "api_url", Some(DEFAULT_TWILIO_API_URL));
-        let account_sid = account_sid.filter(|sid| notify::check_account_sid(sid).is_ok());
-        (ok && !to.is_empty()).then_some(())?;
         Some(SmsConfig {
             account_sid: account_sid?,
             auth_token: auth_token?,
