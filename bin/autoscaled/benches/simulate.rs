@@ -5,8 +5,8 @@
 //! rows, 86,400 probes at 30 s) with `docs/simulate/worldcup98.toml` at 400 requests/s a dyno (so
 //! that its `max` of 10 carries the tournament's peak of 3,750/s), several times, and prints the
 //! median, fastest and slowest wall time of the whole process (reading and checking all 125,300 rows
-//! of the file included), then the month's figures. The trace is read from `../shared/traces/`
-//! beside the repository.
+//! of the file included), then the month's figures. The trace is the repository's
+//! `traces/worldcup98-requests-per-minute.csv`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,10 +19,10 @@ const CAPACITY: &str = "400";
 
 fn main() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let trace = repo.join("../shared/traces/worldcup98-requests-per-minute.csv");
+    let trace = repo.join("traces/worldcup98-requests-per-minute.csv");
     if !trace.is_file() {
         eprintln!(
-            "simulate bench: the World Cup 1998 trace is not at {}; it is expected in ../shared/traces/ beside the repository",
+            "simulate bench: the World Cup 1998 trace is not at {}; restore it with `git checkout traces`",
             trace.display()
         );
         std::process::exit(1);

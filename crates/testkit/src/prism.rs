@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use crate::closed_port;
 
-/// Twilio's OpenAPI file, in the `shared/` folder beside the repository.
+/// Twilio's OpenAPI file, copied into this crate (see `contracts/README.md`).
 const CONTRACT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/contracts/twilio_api_v2010.json"
+    "/contracts/twilio_api_v2010.json"
 );
 /// Prism as `npm ci --prefix scripts` installs it.
 const PRISM: &str = concat!(
@@ -34,7 +34,7 @@ impl Prism {
     pub async fn start() -> Prism {
         assert!(
             std::path::Path::new(CONTRACT).is_file(),
-            "Twilio's OpenAPI file is missing at {CONTRACT}: the shared/ folder must sit beside the repository"
+            "Twilio's OpenAPI file is missing at {CONTRACT}: restore it with `git checkout crates/testkit/contracts`"
         );
         assert!(
             std::path::Path::new(PRISM).is_file(),
