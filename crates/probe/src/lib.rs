@@ -43,4 +43,4 @@ mod stats;
 pub use classify::{Class, DownReason, Thresholds};
 pub use error::Error;
 pub use prober::{ProbeConfig, ProbeResult, Prober, USER_AGENT};
-pub use stats::{RollingStats, Summary};
+pub use stats::{RollingStats, Summary, percentile};

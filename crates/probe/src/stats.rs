@@ -95,8 +95,8 @@ impl RollingStats {
         Summary {
             count,
             down,
-            p50: nearest_rank(&up, 50),
-            p95: nearest_rank(&up, 95),
+            p50: percentile(&up, 50),
+            p95: percentile(&up, 95),
             max: up.last().copied(),
             down_share: if count == 0 {
                 0.0
@@ -113,8 +113,20 @@ impl RollingStats {
 }
 
 /// The `percent`th percentile of sorted values by the nearest-rank method: the smallest value with at
-/// least `percent`% of the values at or below it.
-fn nearest_rank(sorted: &[Duration], percent: usize) -> Option<Duration> {
+/// least `percent`% of the values at or below it; `None` when there are none.
+///
+/// The one percentile of the workspace: [`RollingStats`] and the status page's charts both use it.
+///
+/// ```
+/// use autoscaled_probe::percentile;
+///
+/// let sorted = [100, 200, 300, 400];
+/// assert_eq!(percentile(&sorted, 50), Some(200));
+/// assert_eq!(percentile(&sorted, 95), Some(400));
+/// assert_eq!(percentile::<u32>(&[], 50), None);
+/// ```
+#[must_use]
+pub fn percentile<T: Copy>(sorted: &[T], percent: usize) -> Option<T> {
     let rank = (sorted.len() * percent).div_ceil(100);
     sorted.get(rank.saturating_sub(1)).copied()
 }
@@ -153,11 +165,11 @@ mod tests {
     #[test]
     fn percentiles_use_nearest_rank() {
         let values: Vec<Duration> = (1..=100).map(ms).collect();
-        assert_eq!(nearest_rank(&values, 50), Some(ms(50)));
-        assert_eq!(nearest_rank(&values, 95), Some(ms(95)));
-        assert_eq!(nearest_rank(&values[..1], 95), Some(ms(1)));
-        assert_eq!(nearest_rank(&values[..3], 50), Some(ms(2)));
-        assert_eq!(nearest_rank(&[], 50), None);
+        assert_eq!(percentile(&values, 50), Some(ms(50)));
+        assert_eq!(percentile(&values, 95), Some(ms(95)));
+        assert_eq!(percentile(&values[..1], 95), Some(ms(1)));
+        assert_eq!(percentile(&values[..3], 50), Some(ms(2)));
+        assert_eq!(percentile::<Duration>(&[], 50), None);
     }
 
     #[test]
