@@ -21,9 +21,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::Failure;
+use crate::clock::Clock;
 use crate::config::Config;
-use crate::daemon::{self, Clock, Options};
-use crate::status::Board;
+use crate::daemon::{self, Options};
 
 const APP: &str = "demo-app";
 const PROCESS: &str = "web";
@@ -190,11 +190,17 @@ async fn demo(clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
         dry_run: false,
         clock,
     };
-    daemon::serve(config, client, options, Board::default(), shutdown.clone())
-        .await
-        .map_err(|f| match f {
-            Failure::Invalid(e) | Failure::Fatal(e) => e,
-        })?;
+    daemon::serve(
+        config,
+        client,
+        options,
+        status::Board::default(),
+        shutdown.clone(),
+    )
+    .await
+    .map_err(|f| match f {
+        Failure::Invalid(e) | Failure::Fatal(e) => e,
+    })?;
     let dyno_hours = narrator.await.unwrap_or(0.0);
     let hours = (clock.now().min(end) - start).num_seconds() as f64 / 3600.0;
     let calls = fake

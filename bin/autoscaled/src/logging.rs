@@ -5,7 +5,7 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::FormatTime;
 
 use crate::cli::LogFormat;
-use crate::daemon::Clock;
+use crate::clock::Clock;
 
 /// Stamps each line with the daemon's clock: real time for `run`, simulated time for the demo.
 #[derive(Debug, Clone, Copy)]

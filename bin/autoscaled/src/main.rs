@@ -6,15 +6,14 @@
 
 mod check;
 mod cli;
+mod clock;
 mod config;
 mod daemon;
 mod decision;
 mod demo;
-mod http;
 mod logging;
 mod plan;
 mod simulate;
-mod status;
 
 use std::process::ExitCode;
 
@@ -42,7 +41,7 @@ fn main() -> ExitCode {
     let command = cli.command.unwrap_or_default();
     // The demo's clock starts here, so its log lines carry simulated time from the first one.
     let demo_clock = match &command {
-        Command::Demo(args) => Some(daemon::Clock::fast(demo::epoch(), args.speed)),
+        Command::Demo(args) => Some(clock::Clock::fast(demo::epoch(), args.speed)),
         _ => None,
     };
     logging::init(cli.log_format, demo_clock);
@@ -51,7 +50,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(&cli.config, args),
         Command::Plan(args) => plan::run(&cli.config, args),
         Command::Demo(args) => {
-            demo::run(demo_clock.unwrap_or_else(daemon::Clock::real), args.listen)
+            demo::run(demo_clock.unwrap_or_else(clock::Clock::real), args.listen)
         }
         Command::Simulate(args) => simulate::run(&cli.config, args),
     };

@@ -21,10 +21,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
 use super::alerts::Alerter;
-use super::clock::Clock;
+use crate::clock::Clock;
 use crate::config::AppSettings;
-use crate::decision::{Action, Decider, Event, Policy, Reason};
-use crate::status::{Board, ChangeView, DecisionView, ProbeView};
+use crate::decision::{Action, Decider, Event, NoticeKind, Policy, Reason};
+use status::{AlertView, Board, ChangeView, DecisionView, ProbeView};
 
 /// The schedule is re-evaluated at least this often, even with no change due (level-triggered).
 const MAX_TICK: Duration = Duration::from_secs(60);
@@ -230,7 +230,16 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
                     let _ = target_tx.send(to);
                 }
                 Action::Alert(notice) => {
-                    ctx.board.record_notice(ctx.index, now, &notice);
+                    ctx.board.record_alert(
+                        ctx.index,
+                        AlertView {
+                            at: now,
+                            recovery: notice.kind == NoticeKind::Recovery,
+                            from: notice.from,
+                            to: notice.to,
+                            detail: notice.detail.clone(),
+                        },
+                    );
                     let figures = stats.summary(Instant::now());
                     ctx.alerter.decision(&ctx.settings, notice, now, &figures);
                 }
@@ -284,7 +293,7 @@ fn record_probe(ctx: &AppContext, result: &ProbeResult, event: &Event) {
     };
     let view = ProbeView {
         at: ctx.clock.now(),
-        class: format!("{class:?}").to_lowercase(),
+        class: status::class_name(*class).to_owned(),
         status: result.status,
         latency: ctx.clock.scaled(result.latency),
         detail: detail.clone(),

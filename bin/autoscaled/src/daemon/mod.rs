@@ -7,7 +7,6 @@
 
 mod alerts;
 mod app;
-mod clock;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,13 +18,13 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-pub(crate) use alerts::Alerter;
-pub(crate) use clock::Clock;
+use alerts::Alerter;
+use status::Board;
 
 use crate::Failure;
 use crate::cli::RunArgs;
-use crate::config::{AlertSettings, Config, config_path};
-use crate::status::Board;
+use crate::clock::Clock;
+use crate::config::{AlertSettings, AppSettings, Config, config_path};
 
 /// Heroku sends SIGKILL 30 s after SIGTERM; we promise 5 s, and keep a margin for the runtime's own
 /// teardown.
@@ -126,18 +125,20 @@ pub(crate) async fn serve(
     }
     let page = match config.http.listen {
         Some(listen) => {
-            let sources = crate::http::Sources {
+            let sources = status::Sources {
                 board: board.clone(),
-                apps: contexts.iter().map(|ctx| ctx.settings.clone()).collect(),
-                client: client.clone(),
-                alerter: alerter.clone(),
-                clock: options.clock,
+                apps: contexts.iter().map(|ctx| app_info(&ctx.settings)).collect(),
+                clock: std::sync::Arc::new(options.clock),
+                readings: std::sync::Arc::new(Readings {
+                    alerter: alerter.clone(),
+                    client: client.clone(),
+                }),
             };
-            let (addr, task) = crate::http::start(
+            let (addr, task) = status::start(
                 listen,
                 config.http.password.clone(),
                 sources,
-                shutdown.child_token(),
+                shutdown.child_token().cancelled_owned(),
             )
             .await
             .map_err(|e| Failure::Fatal(e.into()))?;
@@ -193,6 +194,42 @@ pub(crate) async fn serve(
             info!("stopped");
             Ok(())
         }
+    }
+}
+
+/// What the status page shows of an app besides the board.
+fn app_info(settings: &AppSettings) -> status::AppInfo {
+    status::AppInfo {
+        name: settings.name.clone(),
+        process: settings.process.clone(),
+        min: settings.min,
+        max: settings.max,
+        schedule: settings.schedule.clone(),
+        price_per_hour: settings.price_per_hour,
+    }
+}
+
+/// What `/metrics` reads at each scrape: the notifier's counts and Heroku's rate limit.
+#[derive(Debug)]
+struct Readings {
+    alerter: Alerter,
+    client: Client,
+}
+
+impl status::Readings for Readings {
+    fn alerts(&self) -> Option<status::AlertCounts> {
+        self.alerter.stats().map(|s| status::AlertCounts {
+            email_sent: s.email_sent,
+            email_failed: s.email_failed,
+            sms_sent: s.sms_sent,
+            sms_failed: s.sms_failed,
+            held_back: s.held_back,
+            dropped: s.dropped,
+        })
+    }
+
+    fn heroku_rate_limit_remaining(&self) -> Option<u32> {
+        self.client.rate_limit_remaining()
     }
 }
 

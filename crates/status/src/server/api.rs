@@ -8,9 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveTime, TimeDelta, TimeZone, Utc};
 use serde::Serialize;
 
-use super::Sources;
-use crate::config::AppSettings;
-use crate::status::{AppChart, AppStatus, ChangeView, HISTORY_SPAN};
+use crate::{AppChart, AppInfo, AppStatus, ChangeView, HISTORY_SPAN, Sources};
 
 /// How wide one interval of the charts is: 288 points over a day.
 const BUCKET: Duration = Duration::from_secs(300);
@@ -21,7 +19,7 @@ const LOOK_AHEAD: TimeDelta = TimeDelta::days(7);
 
 /// `/api/status`.
 #[derive(Debug, Serialize)]
-pub(super) struct StatusOut {
+pub(crate) struct StatusOut {
     /// The daemon's clock (simulated under `demo`).
     now: DateTime<Utc>,
     /// Whether `now` runs faster than real time (`autoscaled demo`).
@@ -58,7 +56,7 @@ struct CostOut {
 
 /// `/api/history`.
 #[derive(Debug, Serialize)]
-pub(super) struct HistoryOut {
+pub(crate) struct HistoryOut {
     now: DateTime<Utc>,
     /// The charts' window: `[from, now]`.
     from: DateTime<Utc>,
@@ -75,8 +73,9 @@ struct ChartOut {
     timezone: String,
 }
 
-pub(super) fn status(sources: &Sources) -> StatusOut {
+pub(crate) fn status(sources: &Sources) -> StatusOut {
     let now = sources.clock.now();
+    let fast = sources.clock.speed() > 1;
     let apps = sources
         .board
         .snapshot()
@@ -97,19 +96,19 @@ pub(super) fn status(sources: &Sources) -> StatusOut {
             cost_today: cost_today(sources, index, settings, now),
             min: settings.min,
             max: settings.max,
-            timezone: settings.timezone.name().to_owned(),
+            timezone: settings.schedule.timezone().name().to_owned(),
             status,
         })
         .collect();
     StatusOut {
         now,
-        simulated: sources.clock.is_fast(),
-        refresh_seconds: if sources.clock.is_fast() { 2 } else { 15 },
+        simulated: fast,
+        refresh_seconds: if fast { 2 } else { 15 },
         apps,
     }
 }
 
-pub(super) fn history(sources: &Sources) -> HistoryOut {
+pub(crate) fn history(sources: &Sources) -> HistoryOut {
     let now = sources.clock.now();
     let apps = sources
         .board
@@ -120,7 +119,7 @@ pub(super) fn history(sources: &Sources) -> HistoryOut {
             chart,
             min: settings.min,
             max: settings.max,
-            timezone: settings.timezone.name().to_owned(),
+            timezone: settings.schedule.timezone().name().to_owned(),
         })
         .collect();
     HistoryOut {
@@ -135,10 +134,9 @@ fn round(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
 }
 
-/// Today's bounds in the app's time zone.
-fn today(settings: &AppSettings, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
-    let tz = settings.timezone;
-    let date = now.with_timezone(&tz).date_naive();
+/// Today's bounds in the time zone `tz`.
+fn today<Z: TimeZone>(tz: &Z, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let date = now.with_timezone(tz).date_naive();
     // A time zone whose clocks skip midnight starts that day at the first instant after the gap.
     let midnight = |d: chrono::NaiveDate| {
         (0..4)
@@ -156,13 +154,8 @@ fn today(settings: &AppSettings, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime
     (start, end)
 }
 
-fn cost_today(
-    sources: &Sources,
-    index: usize,
-    settings: &AppSettings,
-    now: DateTime<Utc>,
-) -> CostOut {
-    let (from, to) = today(settings, now);
+fn cost_today(sources: &Sources, index: usize, settings: &AppInfo, now: DateTime<Utc>) -> CostOut {
+    let (from, to) = today(&settings.schedule.timezone(), now);
     let (covered_from, ran) = sources
         .board
         .actual_dyno_hours(index, from, now)
@@ -186,18 +179,7 @@ fn cost_today(
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
-    use crate::config::Config;
-
-    fn app(timezone: &str) -> AppSettings {
-        let tree = json!({
-            "heroku": { "api_key": "k", "api_url": "http://127.0.0.1:1" },
-            "apps": [{ "name": "shop", "min": 1, "max": 2, "timezone": timezone, "schedule": [] }],
-        });
-        Config::from_tree(&tree).unwrap().apps.remove(0)
-    }
 
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text)
@@ -207,13 +189,13 @@ mod tests {
 
     #[test]
     fn today_runs_midnight_to_midnight_in_the_apps_time_zone() {
-        let (from, to) = today(&app("Europe/Paris"), at("2026-11-27T23:30:00Z"));
+        let (from, to) = today(&chrono_tz::Europe::Paris, at("2026-11-27T23:30:00Z"));
         assert_eq!(
             (from, to),
             (at("2026-11-27T23:00:00Z"), at("2026-11-28T23:00:00Z"))
         );
         // The day clocks spring forward is 23 hours long.
-        let (from, to) = today(&app("America/New_York"), at("2026-03-08T12:00:00Z"));
+        let (from, to) = today(&chrono_tz::America::New_York, at("2026-03-08T12:00:00Z"));
         assert_eq!(
             (from, to),
             (at("2026-03-08T05:00:00Z"), at("2026-03-09T04:00:00Z"))

@@ -58,6 +58,17 @@ impl Clock {
     }
 }
 
+/// The status page shows every time in this clock's.
+impl status::Clock for Clock {
+    fn now(&self) -> DateTime<Utc> {
+        Clock::now(self)
+    }
+
+    fn speed(&self) -> u32 {
+        self.speed
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
