@@ -78,4 +78,5 @@ both!(
     lease_goes_to_one_holder_until_it_lapses,
     renew_keeps_only_leases_still_held,
     instances_heartbeat,
+    write_path_figures,
 );

@@ -454,3 +454,45 @@ pub(crate) async fn instances_heartbeat(db: Db) {
     assert_eq!(pruned.instances, 2);
     assert_eq!(store.live_instances(LONG).await.expect("read"), vec![]);
 }
+
+/// Not a check but figures (`--nocapture` shows them): the daemon's write path per app and minute,
+/// one history batch for its process types and a state save for each, timed over an hour of
+/// minutes.
+pub(crate) async fn write_path_figures(db: Db) {
+    let store = db.open(Access::Daemon).await;
+    let processes = ["web", "worker", "clock"];
+    let minutes = 60;
+    let started = std::time::Instant::now();
+    for m in 0..minutes {
+        let at = minute(10, 0) + TimeDelta::minutes(m);
+        let rows: Vec<HistoryRow> = processes
+            .iter()
+            .map(|process| row("shop", process, at, 12))
+            .collect();
+        store.write_history(&rows).await.expect("write");
+        for process in processes {
+            store
+                .save_app_state(&AppState {
+                    updated_at: at,
+                    ..state("shop", process, 3)
+                })
+                .await
+                .expect("save");
+        }
+    }
+    let per_minute = started.elapsed() / u32::try_from(minutes).expect("small");
+    let read = std::time::Instant::now();
+    let day = store
+        .history("shop", minute(0, 0), minute(23, 0))
+        .await
+        .expect("read");
+    println!(
+        "{}: one app, {} process types: {per_minute:?} per minute written (1 batch + {} saves); \
+         {} rows read in {:?}",
+        db.url().split(':').next().unwrap_or("?"),
+        processes.len(),
+        processes.len(),
+        day.len(),
+        read.elapsed()
+    );
+}
