@@ -13,6 +13,8 @@
 //! - [`Lease`]s for a fleet sharing PostgreSQL: [`Store::try_acquire`], [`Store::renew`],
 //!   [`Store::release`], with [`Store::heartbeat`] and [`Store::live_instances`].
 //!
+//! Times are kept to the microsecond, history minutes to the minute.
+//!
 //! Errors are one [`Error`]; none shows a password. After a successful open, a failing database
 //! only makes calls fail: log, and try again later.
 //!

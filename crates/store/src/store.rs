@@ -30,8 +30,9 @@ pub struct Store {
     db: Db,
     /// The URL, password redacted: all that `Debug` shows.
     url: String,
-    /// The daemon's claim on an SQLite file; `None` for PostgreSQL and read-only opens.
-    _lock: Option<File>,
+    /// The daemon's claim on an SQLite file, held until drop; `None` for PostgreSQL and read-only
+    /// opens.
+    lock: Option<File>,
 }
 
 /// One pool per backend, each with its own SQL: `sqlx::Any` would share one code path but neither
@@ -76,7 +77,7 @@ impl Store {
         Ok(Self {
             db,
             url: shown.url,
-            _lock: lock,
+            lock,
         })
     }
 
@@ -182,7 +183,7 @@ impl fmt::Debug for Store {
         // By hand: the pools' connect options hold the password.
         f.debug_struct("Store")
             .field("url", &self.url)
-            .field("daemon_lock", &self._lock.is_some())
+            .field("daemon_lock", &self.lock.is_some())
             .finish_non_exhaustive()
     }
 }

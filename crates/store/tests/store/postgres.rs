@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use autoscaled_store::{Access, Error, ProcessKey, Store};
 use futures_util::future::join_all;
+use sqlx::{Connection, PgConnection};
 
 use crate::Db;
 
@@ -81,6 +82,37 @@ async fn tls_modes_encrypt_without_verifying_unless_asked() {
         .await
         .expect_err("a self-signed certificate is not verified");
     assert!(matches!(error, Error::Open { .. }), "{error:?}");
+}
+
+/// A server that drops the daemon's connections (a restart, a failover) makes a call fail at most:
+/// the pool opens new ones and the next call works.
+#[tokio::test]
+async fn calls_recover_after_the_server_drops_the_connections() {
+    let db = Db::postgres();
+    let store = db.open(Access::Daemon).await;
+    store.heartbeat("a").await.expect("heartbeat");
+    let mut other = PgConnection::connect(db.url()).await.expect("connect");
+    let dropped: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut other)
+    .await
+    .expect("terminate");
+    assert!(
+        dropped.contains(&true),
+        "the store had no connection to drop"
+    );
+    let first = store.live_instances(Duration::from_secs(600)).await;
+    assert!(matches!(first, Ok(_) | Err(Error::Query(_))), "{first:?}");
+    assert_eq!(
+        store
+            .live_instances(Duration::from_secs(600))
+            .await
+            .expect("reconnected")
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
