@@ -11,9 +11,11 @@
 //! `expect` and a message saying what went wrong: that fails the test using it loudly, which is
 //! what a test wants, rather than an error for every test to unwrap.
 
+mod postgres;
 mod prism;
 mod smtp;
 
+pub use postgres::{POSTGRES_ENV, PostgresDb};
 pub use prism::Prism;
 pub use smtp::{Mail, MailServer, Seen, Smtp, SmtpOptions};
 

@@ -1,0 +1,49 @@
+//! The daemon's persistent state, in SQLite (one daemon, the default) or PostgreSQL (a fleet).
+//!
+//! Start with [`Store::open`]: a URL (`sqlite://PATH`, `postgres://...`) and an [`Access`]. The
+//! daemon opens with [`Access::Daemon`], which creates or migrates the schema and, for SQLite,
+//! refuses a second daemon on the same file; `autoscaled status` opens with [`Access::ReadOnly`],
+//! which works while the daemon runs. Then:
+//!
+//! - [`AppState`] per process type: [`Store::save_app_state`], [`Store::app_state`],
+//!   [`Store::app_states`];
+//! - [`Decision`]s, appended: [`Store::record_decision`], [`Store::decisions`];
+//! - [`HistoryRow`]s, one per minute: [`Store::write_history`] (a batch, in one transaction),
+//!   [`Store::history`], and [`Store::prune`] with [`RETENTION`];
+//! - [`Lease`]s for a fleet sharing PostgreSQL: [`Store::try_acquire`], [`Store::renew`],
+//!   [`Store::release`], with [`Store::heartbeat`] and [`Store::live_instances`].
+//!
+//! Times are kept to the microsecond, history minutes to the minute.
+//!
+//! Errors are one [`Error`]; none shows a password. After a successful open, a failing database
+//! only makes calls fail: log, and try again later.
+//!
+//! ```no_run
+//! use autoscaled_store::{Access, ProcessKey, Store};
+//!
+//! # async fn demo() -> Result<(), autoscaled_store::Error> {
+//! let store = Store::open("sqlite://autoscaled.db", Access::Daemon).await?;
+//! if let Some(state) = store.app_state(&ProcessKey::new("my-app", "web")).await? {
+//!     println!("web: {} dynos, {}", state.target, state.reason);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+mod convert;
+mod error;
+mod model;
+mod postgres;
+mod sqlite;
+mod store;
+mod target;
+
+pub use error::Error;
+pub use model::{AppState, Decision, HistoryRow, Instance, Lease, ProcessKey, Pruned};
+pub use store::{Access, Store};
+
+/// How long decisions and history are kept: pass `now - RETENTION` to [`Store::prune`].
+pub const RETENTION: chrono::TimeDelta = chrono::TimeDelta::days(7);
+
+/// The URL used when neither `DATABASE_URL` nor the config names one.
+pub const DEFAULT_URL: &str = "sqlite://autoscaled.db";

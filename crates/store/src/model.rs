@@ -1,0 +1,131 @@
+//! What the store keeps: plain data, no behaviour beyond the minute rounding the history needs.
+
+use chrono::{DateTime, Utc};
+
+/// One process type of one app, e.g. `("my-app", "web")`: the key of app state, history and leases.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProcessKey {
+    /// The Heroku app's name.
+    pub app: String,
+    /// The process type, e.g. `web` or `worker`.
+    pub process: String,
+}
+
+impl ProcessKey {
+    /// The key of `process` in `app`.
+    pub fn new(app: impl Into<String>, process: impl Into<String>) -> Self {
+        Self {
+            app: app.into(),
+            process: process.into(),
+        }
+    }
+}
+
+/// The daemon's state for one process type of one app: one row each, replaced on every save.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppState {
+    /// Which app and process type.
+    pub key: ProcessKey,
+    /// The dyno count last decided.
+    pub target: u32,
+    /// Why that target, as shown to people.
+    pub reason: String,
+    /// The schedule's baseline count at that time.
+    pub baseline: u32,
+    /// The dyno count Heroku last reported, if known.
+    pub actual: Option<u32>,
+    /// Since when the app has been down, while it is.
+    pub outage_since: Option<DateTime<Utc>>,
+    /// The decision logic's full serialized state (JSON; cooldown and calm clocks, ...). Opaque here.
+    pub decider: String,
+    /// The alerts' de-duplication state (JSON; which alert was sent when). Opaque here.
+    pub alerts: String,
+    /// When this state was saved.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One scaling decision, appended to a log kept [`RETENTION`](crate::RETENTION) long.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// When it was decided.
+    pub at: DateTime<Utc>,
+    /// Which app and process type.
+    pub key: ProcessKey,
+    /// The dyno count before.
+    pub from: u32,
+    /// The dyno count decided.
+    pub to: u32,
+    /// Why, as shown to people.
+    pub reason: String,
+}
+
+/// One minute of one process type's figures: at most one per minute, a later write replacing it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryRow {
+    /// Which app and process type.
+    pub key: ProcessKey,
+    /// The UTC minute; seconds and below are dropped when written.
+    pub minute: DateTime<Utc>,
+    /// Median probe latency, none without probes.
+    pub latency_p50_ms: Option<f64>,
+    /// 95th percentile probe latency, none without probes.
+    pub latency_p95_ms: Option<f64>,
+    /// Highest probe latency, none without probes.
+    pub latency_max_ms: Option<f64>,
+    /// Probes made in the minute.
+    pub probes: u32,
+    /// Of those, how many found the app down.
+    pub probes_down: u32,
+    /// Of those, how many were slow.
+    pub probes_slow: u32,
+    /// The dyno count Heroku reported, if known.
+    pub actual: Option<u32>,
+    /// The dyno count decided.
+    pub target: u32,
+    /// The schedule's baseline count.
+    pub baseline: u32,
+    /// Requests seen in the router logs, if they are read.
+    pub requests: Option<u64>,
+    /// Mean requests in flight from the router logs, if they are read.
+    pub in_flight: Option<f64>,
+}
+
+/// A lease on one process type, held by one instance of a fleet until `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The process type leased.
+    pub key: ProcessKey,
+    /// Who holds it (an instance id).
+    pub holder: String,
+    /// When it lapses unless renewed, on the database's clock.
+    pub expires_at: DateTime<Utc>,
+    /// Fencing token: raised each time the lease changes hands or is taken again after lapsing, so a
+    /// write carrying an older generation comes from a holder that has lost the lease.
+    pub generation: u64,
+}
+
+/// One instance of a fleet, as its last heartbeat shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    /// The id it gave.
+    pub instance_id: String,
+    /// Its last heartbeat, on the database's clock.
+    pub last_seen: DateTime<Utc>,
+}
+
+/// What [`Store::prune`](crate::Store::prune) deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pruned {
+    /// Decisions deleted.
+    pub decisions: u64,
+    /// History minutes deleted.
+    pub history: u64,
+    /// Fleet instances not seen since, deleted.
+    pub instances: u64,
+}
+
+/// `at` with its seconds and below dropped: the minute it falls in.
+pub(crate) fn minute_of(at: DateTime<Utc>) -> DateTime<Utc> {
+    let seconds = at.timestamp();
+    DateTime::from_timestamp(seconds - seconds.rem_euclid(60), 0).unwrap_or(at)
+}

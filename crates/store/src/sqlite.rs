@@ -1,0 +1,567 @@
+//! The SQLite backend: one daemon per file, a lock file beside it, times in microseconds.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Connection, Row};
+
+use crate::convert::{big_count, count, count_opt, from_micros, micros, to_i64, ttl_micros};
+use crate::model::{Instance, minute_of};
+use crate::target::Shown;
+use crate::{Access, AppState, Decision, Error, HistoryRow, Lease, ProcessKey, Pruned};
+
+/// The schema, one migration per version, applied in order.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_initial.sql")];
+
+/// SQLite's result code for "file is not a database".
+const SQLITE_NOTADB: &str = "26";
+
+/// A writer waits this long for another connection's write (the status command's reads never
+/// block it in WAL mode).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub(crate) struct Opened {
+    pub(crate) pool: SqlitePool,
+    /// Held, never read: the daemon's claim on the file, released when dropped.
+    pub(crate) lock: Option<File>,
+}
+
+/// Opens `path`: for the daemon, takes the lock and creates or migrates the schema; read-only,
+/// checks that the schema is there and current.
+pub(crate) async fn open(path: &Path, access: Access, shown: &Shown) -> Result<Opened, Error> {
+    let lock = match access {
+        Access::Daemon => Some(lock(path, shown)?),
+        Access::ReadOnly => None,
+    };
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .busy_timeout(BUSY_TIMEOUT);
+    let options = match access {
+        // WAL: the status command reads while the daemon writes, neither waiting on the other.
+        // NORMAL is durable in WAL mode but for the last commits on a power cut, which a state
+        // rewritten every minute can afford.
+        Access::Daemon => options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal),
+        Access::ReadOnly => {
+            if !path.exists() {
+                return Err(Error::Open {
+                    url: shown.url.clone(),
+                    reason: format!(
+                        "no database at {} (the daemon creates it at start)",
+                        path.display()
+                    ),
+                });
+            }
+            options.read_only(true)
+        }
+    };
+
+    let mut connection = SqliteConnection::connect_with(&options)
+        .await
+        .map_err(|error| open_error(error, shown))?;
+    let checked = match access {
+        Access::Daemon => migrate(&mut connection, shown).await,
+        Access::ReadOnly => match version(&mut connection, shown).await? {
+            found if found > latest() => Err(too_new(found, shown)),
+            found if found < latest() => Err(Error::NotMigrated {
+                url: shown.url.clone(),
+                found,
+                needed: latest(),
+            }),
+            _ => Ok(()),
+        },
+    };
+    // Closing a connection that worked is a formality; what matters is `checked`.
+    let _ = connection.close().await;
+    checked?;
+
+    // Two connections: the daemon's writes are serialised by SQLite anyway; the second lets a
+    // read proceed alongside one.
+    let pool = SqlitePoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(BUSY_TIMEOUT)
+        .connect_lazy_with(options);
+    Ok(Opened { pool, lock })
+}
+
+/// Claims the database for this daemon: an exclusive `flock` on `PATH.lock`, held while the store
+/// lives.
+///
+/// Not on the database file itself: SQLite locks it with POSIX `fcntl` locks, which the kernel
+/// drops for the whole process as soon as *any* descriptor of that file is closed, so a descriptor
+/// of our own on it would, when closed, silently release SQLite's locks (SQLite's "How To Corrupt
+/// An SQLite Database File", 2.2). A separate file has no such interplay, and `flock` (unlike
+/// `fcntl`) also refuses a second open within the same process. The lock file is left in place on
+/// exit: deleting it would race with a daemon that has just opened it.
+fn lock(path: &Path, shown: &Shown) -> Result<File, Error> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = PathBuf::from(lock_path);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .map_err(|error| Error::Open {
+            url: shown.url.clone(),
+            reason: format!(
+                "cannot create its lock file {}: {error}",
+                lock_path.display()
+            ),
+        })?;
+    // Called by path: from Rust 1.89 std's own `File::try_lock` would shadow the trait's method.
+    match fs4::FileExt::try_lock(&file) {
+        Ok(()) => Ok(file),
+        Err(fs4::TryLockError::WouldBlock) => Err(Error::Locked {
+            path: path.to_owned(),
+        }),
+        Err(fs4::TryLockError::Error(error)) => Err(Error::Open {
+            url: shown.url.clone(),
+            reason: format!("cannot lock {}: {error}", lock_path.display()),
+        }),
+    }
+}
+
+fn latest() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+fn too_new(found: i64, shown: &Shown) -> Error {
+    Error::TooNew {
+        url: shown.url.clone(),
+        found,
+        supported: latest(),
+    }
+}
+
+/// An error at open, told apart: a file that is not SQLite is not ours; the rest is "cannot open".
+fn open_error(error: sqlx::Error, shown: &Shown) -> Error {
+    if let sqlx::Error::Database(database) = &error
+        && database.code().as_deref() == Some(SQLITE_NOTADB)
+    {
+        return Error::NotOurs {
+            url: shown.url.clone(),
+            reason: "the file is not an SQLite database".into(),
+        };
+    }
+    Error::Open {
+        url: shown.url.clone(),
+        reason: shown.scrub(error),
+    }
+}
+
+/// The schema version: 0 for an empty database, an error for another program's.
+async fn version(connection: &mut SqliteConnection, shown: &Shown) -> Result<i64, Error> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+    )
+    .fetch_all(&mut *connection)
+    .await
+    .map_err(|error| open_error(error, shown))?;
+    if !tables.iter().any(|table| table == "autoscaled_schema") {
+        if tables.is_empty() {
+            return Ok(0);
+        }
+        return Err(Error::NotOurs {
+            url: shown.url.clone(),
+            reason: format!(
+                "an SQLite database of another program (tables {}), without autoscaled's schema",
+                tables.join(", ")
+            ),
+        });
+    }
+    let version: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM autoscaled_schema")
+        .fetch_one(&mut *connection)
+        .await
+        .map_err(|error| open_error(error, shown))?;
+    version.ok_or_else(|| Error::NotOurs {
+        url: shown.url.clone(),
+        reason: "its autoscaled_schema table holds no version".into(),
+    })
+}
+
+/// Brings the schema to the latest version in one transaction: all of it or none.
+async fn migrate(connection: &mut SqliteConnection, shown: &Shown) -> Result<(), Error> {
+    let mut transaction = connection
+        .begin()
+        .await
+        .map_err(|error| open_error(error, shown))?;
+    let found = version(&mut transaction, shown).await?;
+    if found > latest() {
+        return Err(too_new(found, shown));
+    }
+    for (version, sql) in (1..)
+        .zip(MIGRATIONS)
+        .skip(usize::try_from(found).unwrap_or(0))
+    {
+        let failed = |error: sqlx::Error| Error::Migrate {
+            url: shown.url.clone(),
+            version,
+            reason: shown.scrub(error),
+        };
+        sqlx::raw_sql(sql)
+            .execute(&mut *transaction)
+            .await
+            .map_err(failed)?;
+        sqlx::query("DELETE FROM autoscaled_schema")
+            .execute(&mut *transaction)
+            .await
+            .map_err(failed)?;
+        sqlx::query("INSERT INTO autoscaled_schema (version) VALUES (?1)")
+            .bind(version)
+            .execute(&mut *transaction)
+            .await
+            .map_err(failed)?;
+    }
+    transaction.commit().await.map_err(|error| Error::Migrate {
+        url: shown.url.clone(),
+        version: latest(),
+        reason: shown.scrub(error),
+    })
+}
+
+pub(crate) async fn save_app_state(pool: &SqlitePool, state: &AppState) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO autoscaled_app_state
+             (app, process, target, reason, baseline, actual, outage_since, decider, alerts, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (app, process) DO UPDATE SET
+             target = excluded.target, reason = excluded.reason, baseline = excluded.baseline,
+             actual = excluded.actual, outage_since = excluded.outage_since,
+             decider = excluded.decider, alerts = excluded.alerts, updated_at = excluded.updated_at",
+    )
+    .bind(&state.key.app)
+    .bind(&state.key.process)
+    .bind(i64::from(state.target))
+    .bind(&state.reason)
+    .bind(i64::from(state.baseline))
+    .bind(state.actual.map(i64::from))
+    .bind(state.outage_since.map(micros))
+    .bind(&state.decider)
+    .bind(&state.alerts)
+    .bind(micros(state.updated_at))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+const APP_STATE_COLUMNS: &str = "SELECT app, process, target, reason, baseline, actual, outage_since, decider, alerts, updated_at FROM autoscaled_app_state";
+
+fn app_state(row: &SqliteRow) -> Result<AppState, Error> {
+    Ok(AppState {
+        key: ProcessKey::new(
+            row.try_get::<String, _>("app")?,
+            row.try_get::<String, _>("process")?,
+        ),
+        target: count(row.try_get("target")?, "target")?,
+        reason: row.try_get("reason")?,
+        baseline: count(row.try_get("baseline")?, "baseline")?,
+        actual: count_opt(row.try_get("actual")?, "actual")?,
+        outage_since: row
+            .try_get::<Option<i64>, _>("outage_since")?
+            .map(|at| from_micros(at, "outage_since"))
+            .transpose()?,
+        decider: row.try_get("decider")?,
+        alerts: row.try_get("alerts")?,
+        updated_at: from_micros(row.try_get("updated_at")?, "updated_at")?,
+    })
+}
+
+pub(crate) async fn load_app_state(
+    pool: &SqlitePool,
+    key: &ProcessKey,
+) -> Result<Option<AppState>, Error> {
+    sqlx::query(&format!(
+        "{APP_STATE_COLUMNS} WHERE app = ?1 AND process = ?2"
+    ))
+    .bind(&key.app)
+    .bind(&key.process)
+    .fetch_optional(pool)
+    .await?
+    .as_ref()
+    .map(app_state)
+    .transpose()
+}
+
+pub(crate) async fn load_app_states(pool: &SqlitePool) -> Result<Vec<AppState>, Error> {
+    sqlx::query(&format!("{APP_STATE_COLUMNS} ORDER BY app, process"))
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(app_state)
+        .collect()
+}
+
+pub(crate) async fn record_decision(pool: &SqlitePool, decision: &Decision) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO autoscaled_decisions (at, app, process, from_count, to_count, reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .bind(micros(decision.at))
+    .bind(&decision.key.app)
+    .bind(&decision.key.process)
+    .bind(i64::from(decision.from))
+    .bind(i64::from(decision.to))
+    .bind(&decision.reason)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn decisions(
+    pool: &SqlitePool,
+    app: &str,
+    limit: u32,
+) -> Result<Vec<Decision>, Error> {
+    // `id` breaks ties between decisions of the same microsecond: the later insert is newer.
+    sqlx::query(
+        "SELECT at, app, process, from_count, to_count, reason FROM autoscaled_decisions
+         WHERE app = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
+    )
+    .bind(app)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(Decision {
+            at: from_micros(row.try_get("at")?, "at")?,
+            key: ProcessKey::new(
+                row.try_get::<String, _>("app")?,
+                row.try_get::<String, _>("process")?,
+            ),
+            from: count(row.try_get("from_count")?, "from_count")?,
+            to: count(row.try_get("to_count")?, "to_count")?,
+            reason: row.try_get("reason")?,
+        })
+    })
+    .collect()
+}
+
+pub(crate) async fn write_history(pool: &SqlitePool, rows: &[HistoryRow]) -> Result<(), Error> {
+    // One transaction for the batch: one fsync of the WAL rather than one per row.
+    let mut transaction = pool.begin().await?;
+    for row in rows {
+        sqlx::query(
+            "INSERT INTO autoscaled_history
+                 (app, process, minute, latency_p50_ms, latency_p95_ms, latency_max_ms, probes,
+                  probes_down, probes_slow, actual, target, baseline, requests, in_flight)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+             ON CONFLICT (app, minute, process) DO UPDATE SET
+                 latency_p50_ms = excluded.latency_p50_ms, latency_p95_ms = excluded.latency_p95_ms,
+                 latency_max_ms = excluded.latency_max_ms, probes = excluded.probes,
+                 probes_down = excluded.probes_down, probes_slow = excluded.probes_slow,
+                 actual = excluded.actual, target = excluded.target, baseline = excluded.baseline,
+                 requests = excluded.requests, in_flight = excluded.in_flight",
+        )
+        .bind(&row.key.app)
+        .bind(&row.key.process)
+        .bind(micros(minute_of(row.minute)))
+        .bind(row.latency_p50_ms)
+        .bind(row.latency_p95_ms)
+        .bind(row.latency_max_ms)
+        .bind(i64::from(row.probes))
+        .bind(i64::from(row.probes_down))
+        .bind(i64::from(row.probes_slow))
+        .bind(row.actual.map(i64::from))
+        .bind(i64::from(row.target))
+        .bind(i64::from(row.baseline))
+        .bind(row.requests.map(to_i64))
+        .bind(row.in_flight)
+        .execute(&mut *transaction)
+        .await?;
+    }
+    transaction.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn history(
+    pool: &SqlitePool,
+    app: &str,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<HistoryRow>, Error> {
+    sqlx::query(
+        "SELECT app, process, minute, latency_p50_ms, latency_p95_ms, latency_max_ms, probes,
+                probes_down, probes_slow, actual, target, baseline, requests, in_flight
+         FROM autoscaled_history WHERE app = ?1 AND minute >= ?2 AND minute < ?3
+         ORDER BY minute, process",
+    )
+    .bind(app)
+    .bind(micros(since))
+    .bind(micros(until))
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(HistoryRow {
+            key: ProcessKey::new(
+                row.try_get::<String, _>("app")?,
+                row.try_get::<String, _>("process")?,
+            ),
+            minute: from_micros(row.try_get("minute")?, "minute")?,
+            latency_p50_ms: row.try_get("latency_p50_ms")?,
+            latency_p95_ms: row.try_get("latency_p95_ms")?,
+            latency_max_ms: row.try_get("latency_max_ms")?,
+            probes: count(row.try_get("probes")?, "probes")?,
+            probes_down: count(row.try_get("probes_down")?, "probes_down")?,
+            probes_slow: count(row.try_get("probes_slow")?, "probes_slow")?,
+            actual: count_opt(row.try_get("actual")?, "actual")?,
+            target: count(row.try_get("target")?, "target")?,
+            baseline: count(row.try_get("baseline")?, "baseline")?,
+            requests: row
+                .try_get::<Option<i64>, _>("requests")?
+                .map(|requests| big_count(requests, "requests"))
+                .transpose()?,
+            in_flight: row.try_get("in_flight")?,
+        })
+    })
+    .collect()
+}
+
+pub(crate) async fn prune(pool: &SqlitePool, older_than: DateTime<Utc>) -> Result<Pruned, Error> {
+    let before = micros(older_than);
+    let mut transaction = pool.begin().await?;
+    let deleted = |sql: &'static str| sqlx::query(sql).bind(before);
+    let decisions = deleted("DELETE FROM autoscaled_decisions WHERE at < ?1")
+        .execute(&mut *transaction)
+        .await?
+        .rows_affected();
+    let history = deleted("DELETE FROM autoscaled_history WHERE minute < ?1")
+        .execute(&mut *transaction)
+        .await?
+        .rows_affected();
+    let instances = deleted("DELETE FROM autoscaled_instances WHERE last_seen < ?1")
+        .execute(&mut *transaction)
+        .await?
+        .rows_affected();
+    transaction.commit().await?;
+    Ok(Pruned {
+        decisions,
+        history,
+        instances,
+    })
+}
+
+// Leases: one daemon per SQLite file, so "the database's clock" is this machine's, read here.
+
+fn lease(row: &SqliteRow, key: ProcessKey) -> Result<Lease, Error> {
+    Ok(Lease {
+        key,
+        holder: row.try_get("holder")?,
+        expires_at: from_micros(row.try_get("expires_at")?, "expires_at")?,
+        generation: big_count(row.try_get("generation")?, "generation")?,
+    })
+}
+
+pub(crate) async fn try_acquire(
+    pool: &SqlitePool,
+    key: &ProcessKey,
+    holder: &str,
+    ttl: Duration,
+) -> Result<Option<Lease>, Error> {
+    let now = micros(Utc::now());
+    sqlx::query(
+        "INSERT INTO autoscaled_leases AS lease (app, process, holder, expires_at, generation)
+         VALUES (?1, ?2, ?3, ?5, 1)
+         ON CONFLICT (app, process) DO UPDATE SET
+             holder = excluded.holder,
+             expires_at = excluded.expires_at,
+             generation = CASE WHEN lease.holder = excluded.holder AND lease.expires_at > ?4
+                               THEN lease.generation ELSE lease.generation + 1 END
+         WHERE lease.holder = excluded.holder OR lease.expires_at <= ?4
+         RETURNING holder, expires_at, generation",
+    )
+    .bind(&key.app)
+    .bind(&key.process)
+    .bind(holder)
+    .bind(now)
+    .bind(now.saturating_add(ttl_micros(ttl)))
+    .fetch_optional(pool)
+    .await?
+    .map(|row| lease(&row, key.clone()))
+    .transpose()
+}
+
+pub(crate) async fn renew(
+    pool: &SqlitePool,
+    holder: &str,
+    ttl: Duration,
+) -> Result<Vec<ProcessKey>, Error> {
+    let now = micros(Utc::now());
+    let rows = sqlx::query(
+        "UPDATE autoscaled_leases SET expires_at = ?3
+         WHERE holder = ?1 AND expires_at > ?2
+         RETURNING app, process",
+    )
+    .bind(holder)
+    .bind(now)
+    .bind(now.saturating_add(ttl_micros(ttl)))
+    .fetch_all(pool)
+    .await?;
+    let mut keys = rows
+        .iter()
+        .map(|row| {
+            Ok(ProcessKey::new(
+                row.try_get::<String, _>("app")?,
+                row.try_get::<String, _>("process")?,
+            ))
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    keys.sort();
+    Ok(keys)
+}
+
+pub(crate) async fn release(pool: &SqlitePool, holder: &str) -> Result<(), Error> {
+    // The row stays, lapsed: deleting it would restart its generation at 1 and break fencing.
+    sqlx::query(
+        "UPDATE autoscaled_leases SET expires_at = ?2 WHERE holder = ?1 AND expires_at > ?2",
+    )
+    .bind(holder)
+    .bind(micros(Utc::now()))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn heartbeat(pool: &SqlitePool, instance_id: &str) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO autoscaled_instances (instance_id, last_seen) VALUES (?1, ?2)
+         ON CONFLICT (instance_id) DO UPDATE SET last_seen = excluded.last_seen",
+    )
+    .bind(instance_id)
+    .bind(micros(Utc::now()))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn live_instances(
+    pool: &SqlitePool,
+    within: Duration,
+) -> Result<Vec<Instance>, Error> {
+    sqlx::query(
+        "SELECT instance_id, last_seen FROM autoscaled_instances WHERE last_seen > ?1
+         ORDER BY instance_id",
+    )
+    .bind(micros(Utc::now()).saturating_sub(ttl_micros(within)))
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(Instance {
+            instance_id: row.try_get("instance_id")?,
+            last_seen: from_micros(row.try_get("last_seen")?, "last_seen")?,
+        })
+    })
+    .collect()
+}

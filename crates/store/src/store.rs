@@ -1,0 +1,189 @@
+use std::fmt;
+use std::fs::File;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgPool;
+use sqlx::sqlite::SqlitePool;
+
+use crate::model::Instance;
+use crate::target::{self, Shown, Target};
+use crate::{AppState, Decision, Error, HistoryRow, Lease, ProcessKey, Pruned};
+use crate::{postgres, sqlite};
+
+/// How a process uses the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// The daemon: creates and migrates the schema, writes. With SQLite, one daemon per file.
+    Daemon,
+    /// A reader such as `autoscaled status`: never migrates, never takes the daemon's lock, so it
+    /// works while the daemon runs. Its writes fail (SQLite opens the file read-only).
+    ReadOnly,
+}
+
+/// The daemon's persistent state: app state, decisions, per-minute history, fleet leases.
+///
+/// Every call is one short query or one transaction. A call that fails returns the error and
+/// leaves nothing half-written; the store keeps working and reconnects on a later call, so a
+/// caller logs the error and tries again later.
+pub struct Store {
+    db: Db,
+    /// The URL, password redacted: all that `Debug` shows.
+    url: String,
+    /// The daemon's claim on an SQLite file, held until drop; `None` for PostgreSQL and read-only
+    /// opens.
+    lock: Option<File>,
+}
+
+/// One pool per backend, each with its own SQL: `sqlx::Any` would share one code path but neither
+/// translates placeholders (`?1` against `$1`) nor decodes times, and the two differ where it
+/// matters anyway: time types, the clock leases run on, the migration lock.
+enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Dispatches `$call` to the backend's function of that name, passing the pool first.
+macro_rules! on_backend {
+    ($store:expr, $call:ident($($arg:expr),*)) => {
+        match &$store.db {
+            Db::Sqlite(pool) => sqlite::$call(pool, $($arg),*).await,
+            Db::Postgres(pool) => postgres::$call(pool, $($arg),*).await,
+        }
+    };
+}
+
+impl Store {
+    /// Opens the database at `url`: `postgres://...` or `postgresql://...` for PostgreSQL,
+    /// `sqlite://PATH` for an SQLite file.
+    ///
+    /// For [`Access::Daemon`] this creates the schema or migrates it to this build's version (in
+    /// one transaction), and for SQLite claims the file (a lock on `PATH.lock`): a second daemon
+    /// gets [`Error::Locked`]. [`Access::ReadOnly`] only checks that the schema is there and
+    /// current. Fails when the database cannot be reached or written ([`Error::Open`]), is not
+    /// ours ([`Error::NotOurs`]) or was migrated by a newer build ([`Error::TooNew`]).
+    pub async fn open(url: &str, access: Access) -> Result<Self, Error> {
+        let shown = Shown::new(url);
+        let (db, lock) = match target::parse(url, &shown)? {
+            Target::Sqlite(path) => {
+                let opened = sqlite::open(&path, access, &shown).await?;
+                (Db::Sqlite(opened.pool), opened.lock)
+            }
+            Target::Postgres(options) => {
+                let pool = postgres::open(*options, access, &shown).await?;
+                (Db::Postgres(pool), None)
+            }
+        };
+        Ok(Self {
+            db,
+            url: shown.url,
+            lock,
+        })
+    }
+
+    /// Closes the connections, waiting for queries under way. Dropping the store closes them too,
+    /// in the background; closing first lets SQLite checkpoint its log before the process exits.
+    pub async fn close(&self) {
+        match &self.db {
+            Db::Sqlite(pool) => pool.close().await,
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// Saves one process type's state, replacing what was saved for it.
+    pub async fn save_app_state(&self, state: &AppState) -> Result<(), Error> {
+        on_backend!(self, save_app_state(state))
+    }
+
+    /// The saved state of one process type, if any.
+    pub async fn app_state(&self, key: &ProcessKey) -> Result<Option<AppState>, Error> {
+        on_backend!(self, load_app_state(key))
+    }
+
+    /// Every saved state, by app then process type.
+    pub async fn app_states(&self) -> Result<Vec<AppState>, Error> {
+        on_backend!(self, load_app_states())
+    }
+
+    /// Appends a decision to the log.
+    pub async fn record_decision(&self, decision: &Decision) -> Result<(), Error> {
+        on_backend!(self, record_decision(decision))
+    }
+
+    /// The last `limit` decisions for `app`, newest first.
+    pub async fn decisions(&self, app: &str, limit: u32) -> Result<Vec<Decision>, Error> {
+        on_backend!(self, decisions(app, limit))
+    }
+
+    /// Writes minutes of history in one transaction. A row for a minute already written (same app,
+    /// process type and minute) replaces it; a minute's seconds are dropped.
+    pub async fn write_history(&self, rows: &[HistoryRow]) -> Result<(), Error> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        on_backend!(self, write_history(rows))
+    }
+
+    /// `app`'s history for the minutes in `[since, until)`, by minute then process type.
+    pub async fn history(
+        &self,
+        app: &str,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<HistoryRow>, Error> {
+        on_backend!(self, history(app, since, until))
+    }
+
+    /// Deletes decisions and history minutes from before `older_than`, and fleet instances not seen
+    /// since; call it with `now - RETENTION` now and then (hourly is plenty).
+    pub async fn prune(&self, older_than: DateTime<Utc>) -> Result<Pruned, Error> {
+        on_backend!(self, prune(older_than))
+    }
+
+    /// Takes the lease on `key` for `holder` until `ttl` from now, on the database's clock: when
+    /// no one holds it, when its holder let it lapse, or when `holder` already holds it (which
+    /// extends it). Returns the lease held, or `None` when another holder's lease is still running.
+    ///
+    /// The generation starts at 1 and rises by one each time the lease is taken after lapsing or
+    /// from another holder; renewing or re-taking a running lease keeps it.
+    pub async fn try_acquire(
+        &self,
+        key: &ProcessKey,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<Option<Lease>, Error> {
+        on_backend!(self, try_acquire(key, holder, ttl))
+    }
+
+    /// Extends every lease `holder` still holds (not lapsed) to `ttl` from now, and returns their
+    /// keys, sorted. A lease missing from the answer was lost: stop acting on it.
+    pub async fn renew(&self, holder: &str, ttl: Duration) -> Result<Vec<ProcessKey>, Error> {
+        on_backend!(self, renew(holder, ttl))
+    }
+
+    /// Lets `holder`'s leases lapse now, so others can take them at once (on shutdown). The rows
+    /// stay, keeping their generations rising.
+    pub async fn release(&self, holder: &str) -> Result<(), Error> {
+        on_backend!(self, release(holder))
+    }
+
+    /// Records that `instance_id` is alive, now on the database's clock.
+    pub async fn heartbeat(&self, instance_id: &str) -> Result<(), Error> {
+        on_backend!(self, heartbeat(instance_id))
+    }
+
+    /// The instances whose last heartbeat is less than `within` old, by id.
+    pub async fn live_instances(&self, within: Duration) -> Result<Vec<Instance>, Error> {
+        on_backend!(self, live_instances(within))
+    }
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // By hand: the pools' connect options hold the password.
+        f.debug_struct("Store")
+            .field("url", &self.url)
+            .field("daemon_lock", &self.lock.is_some())
+            .finish_non_exhaustive()
+    }
+}
