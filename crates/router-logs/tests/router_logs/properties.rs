@@ -88,7 +88,7 @@ fn recent_lines() -> impl Strategy<Value = Vec<(DateTime<Utc>, Owned)>> {
     proptest::collection::vec(
         (0..50_000_000i64, owned(5_000))
             .prop_map(|(micros_ago, line)| (now() - TimeDelta::microseconds(micros_ago), line)),
-        0..200,
+        0..80,
     )
 }
 
