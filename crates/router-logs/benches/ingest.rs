@@ -1,6 +1,7 @@
 //! Parsing and aggregating drain bodies on one core: lines a second, and the time to ingest one
 //! 1,000-line body (`parse_body` then `Aggregator::ingest`), p50 and p99. Then the time to compute
-//! the figures.
+//! the figures. Times are wall-clock, so on a shared machine the p99 includes being preempted: the
+//! load average is printed with them.
 //!
 //! `cargo bench -p autoscaled-router-logs --bench ingest` (env: `BODIES`, default 3000, one body of
 //! 1,000 router lines a second of simulated time, so ~1,000 requests a second for one app).
@@ -30,6 +31,12 @@ fn main() {
         .collect();
     let bytes: usize = samples.iter().map(Vec::len).sum::<usize>() / samples.len();
 
+    let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load_before = load_before
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut app = Aggregator::new();
     let mut times = Vec::with_capacity(bodies);
     let mut accepted = 0;
@@ -74,6 +81,16 @@ fn main() {
     figure_times.sort();
     let figures = app.figures(figures_at);
 
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load = load
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
+    println!(
+        "load average before and after: {load_before} / {load}, {} cores",
+        std::thread::available_parallelism().map_or(0, usize::from)
+    );
     println!(
         "bodies: {bodies} of {LINES} router lines ({bytes} bytes each), one core, after {WARM_UP} warm-up"
     );
