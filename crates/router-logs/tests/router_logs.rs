@@ -1,0 +1,11 @@
+//! Drain bodies as Heroku sends them, through parsing and aggregation.
+
+mod router_logs {
+    pub(crate) mod support;
+
+    mod aggregate;
+    mod framing;
+    mod lines;
+    mod properties;
+    mod seen;
+}
