@@ -16,7 +16,7 @@ use probe::Class;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::decision::{Notice, NoticeKind};
+use policy::{Notice, NoticeKind};
 
 /// How many decisions each app keeps for the status page.
 const RECENT_DECISIONS: usize = 50;
