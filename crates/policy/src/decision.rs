@@ -746,6 +746,94 @@ mod tests {
     }
 
     #[test]
+    fn entering_maintenance_closes_an_open_outage() {
+        // max 3, the evening's baseline: the outage leaves the target at the baseline, so only the
+        // open outage could hold back the 22:00 fall.
+        let policy = Policy { max: 3, ..policy() };
+        let mut d = Decider::new(policy, seed_schedule(1), at(21, 0, 0), None);
+        d.handle(probe(Class::Down), at(21, 0, 30));
+        let tripped = d.handle(probe(Class::Down), at(21, 1, 0));
+        assert_eq!(alerts(&tripped), [NoticeKind::Outage]);
+
+        let mut after = d.handle(Event::Maintenance(true), at(21, 5, 0));
+        assert_eq!(d.snapshot().outage_since, None, "{after:?}");
+        assert!(
+            after
+                .iter()
+                .any(|a| matches!(a, Action::Note(n) if n.contains("maintenance"))),
+            "{after:?}"
+        );
+        let mut t = at(21, 5, 0);
+        while t < at(23, 0, 0) {
+            t += 30 * SEC;
+            after.extend(d.handle(probe(Class::Down), t));
+        }
+        assert_eq!(
+            scales(&after),
+            [(3, 2)],
+            "the 22:00 fall applies as without an outage"
+        );
+        after.extend(d.handle(Event::Maintenance(false), t));
+        for _ in 0..60 {
+            t += 30 * SEC;
+            after.extend(d.handle(probe(Class::Fast), t));
+        }
+        assert!(alerts(&after).is_empty(), "no recovery to announce: {after:?}");
+    }
+
+    #[test]
+    fn ignored_down_probes_restart_the_calm() {
+        // Stepped out to 4 at 12:01; then maintenance with down probes until 12:30.
+        let mut d = Decider::new(policy(), seed_schedule(1), at(12, 0, 0), None);
+        d.handle(probe(Class::Slow), at(12, 0, 30));
+        d.handle(probe(Class::Slow), at(12, 1, 0));
+        assert_eq!(d.target(), 4);
+        d.handle(Event::Maintenance(true), at(12, 2, 0));
+        let mut t = at(12, 2, 0);
+        while t < at(12, 30, 0) {
+            t += 30 * SEC;
+            d.handle(probe(Class::Down), t);
+        }
+        d.handle(Event::Maintenance(false), t);
+        let mut steps = Vec::new();
+        for _ in 0..40 {
+            t += 30 * SEC;
+            if !scales(&d.handle(probe(Class::Fast), t)).is_empty() {
+                steps.push(t);
+            }
+        }
+        assert_eq!(
+            steps,
+            [at(12, 40, 0)],
+            "a calm of fast probes after the last down one"
+        );
+    }
+
+    #[test]
+    fn slow_probes_do_not_start_an_app_meant_to_be_off() {
+        let schedule = Schedule::new(
+            vec![
+                Rule::new("0 7 * * *", 2).unwrap(),
+                Rule::new("0 22 * * *", 0).unwrap(),
+            ],
+            chrono_tz::UTC,
+            0,
+        );
+        let policy = Policy { min: 0, ..policy() };
+        let mut d = Decider::new(policy, schedule, at(23, 0, 0), None);
+        let mut all = Vec::new();
+        for i in 1..10 {
+            all.extend(d.handle(probe(Class::Slow), at(23, 0, 0) + 30 * SEC * i));
+        }
+        assert!(scales(&all).is_empty(), "{all:?}");
+        assert_eq!(d.target(), 0);
+        assert!(
+            matches!(all.as_slice(), [Action::Note(n)] if n.contains("baseline 0")),
+            "said once: {all:?}"
+        );
+    }
+
+    #[test]
     fn reasons_read_well_in_a_log_line() {
         let reason = Reason::Down {
             detail: "HTTP 503".into(),
