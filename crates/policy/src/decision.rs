@@ -290,6 +290,16 @@ impl Decider {
                     self.state.maintenance = on;
                     self.state.down_streak = 0;
                     self.state.ignoring_noted = false;
+                    // Maintenance mode shuts the app on purpose and down probes stop counting,
+                    // so an open outage could never be seen to end: it would hold `max` and block
+                    // every baseline fall for the whole window. Closed here, like a schedule fall
+                    // to 0 closes it, without a recovery alert (nothing recovered; people put
+                    // the app in maintenance themselves), so the normal rules apply.
+                    if on && self.state.outage_since.take().is_some() {
+                        actions.push(Action::Note(
+                            "outage closed: the app is in maintenance mode".into(),
+                        ));
+                    }
                 }
             }
             Event::Probe { class, detail } => self.observe(class, detail, now, &mut actions),
@@ -958,9 +968,11 @@ mod tests {
                 t += SEC * gap as u32;
                 let in_outage = d.snapshot().outage_since.is_some();
                 let before = d.target();
-                let actions = d.handle(event, t);
-                let recovered = alerts(&actions).contains(&NoticeKind::Recovery);
-                if in_outage && !recovered && d.snapshot().baseline > 0 {
+                d.handle(event, t);
+                // An outage ends with a recovery, a schedule fall to 0 or maintenance mode; until
+                // then, the target only holds or rises.
+                let still_in_outage = d.snapshot().outage_since.is_some();
+                if in_outage && still_in_outage {
                     prop_assert!(d.target() >= before, "stepped in from {} to {} during an outage", before, d.target());
                 }
             }
