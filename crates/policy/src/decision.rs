@@ -362,6 +362,9 @@ impl Decider {
             Class::Down => {
                 if let Some(why) = self.down_is_expected(now) {
                     self.state.down_streak = 0;
+                    // Not trouble, but not a fast answer either: a step in needs a whole calm of
+                    // fast probes, counted from here.
+                    self.state.calm_since = now;
                     if !self.state.ignoring_noted {
                         self.state.ignoring_noted = true;
                         actions.push(Action::Note(format!(
