@@ -398,8 +398,20 @@ impl Decider {
                 }
             }
             Class::Slow => {
-                self.state.ignoring_noted = false;
                 self.state.down_streak = 0;
+                if self.state.baseline == 0 {
+                    // The app is meant to be off: whatever answers slowly, a step out would start
+                    // dynos nobody wants.
+                    self.state.slow_streak = 0;
+                    if !self.state.ignoring_noted {
+                        self.state.ignoring_noted = true;
+                        actions.push(Action::Note(format!(
+                            "slow probe ({detail}) ignored: the schedule keeps the app off (baseline 0)"
+                        )));
+                    }
+                    return;
+                }
+                self.state.ignoring_noted = false;
                 self.state.slow_streak += 1;
                 self.state.last_trouble = Some(now);
                 self.state.calm_since = now;
@@ -791,7 +803,10 @@ mod tests {
             t += 30 * SEC;
             after.extend(d.handle(probe(Class::Fast), t));
         }
-        assert!(alerts(&after).is_empty(), "no recovery to announce: {after:?}");
+        assert!(
+            alerts(&after).is_empty(),
+            "no recovery to announce: {after:?}"
+        );
     }
 
     #[test]
