@@ -73,6 +73,35 @@ pub(crate) struct ProbeSettings {
     pub(crate) headers: Vec<(String, String)>,
 }
 
+impl AppSettings {
+    /// The decision rules' limits for this app: the one place the config meets the rules. Without
+    /// a probe only the schedule acts, so `failures` and `calm` never come into play.
+    pub(crate) fn policy(&self) -> policy::Policy {
+        policy::Policy {
+            min: self.min,
+            max: self.max,
+            step: self.step,
+            failures: self.probe.as_ref().map_or(1, |p| p.failures),
+            scale_out_cooldown: self.scale_out_cooldown,
+            calm: self
+                .probe
+                .as_ref()
+                .map_or(Duration::from_secs(600), |p| p.calm),
+        }
+    }
+}
+
+impl ProbeSettings {
+    /// The limits that classify this probe's answers, measured or modelled.
+    pub(crate) fn thresholds(&self) -> policy::Thresholds {
+        policy::Thresholds {
+            timeout: self.timeout,
+            slow: self.slow,
+            fast: self.fast,
+        }
+    }
+}
+
 /// Where alerts go and how often.
 #[derive(Debug, Clone)]
 pub(crate) struct AlertSettings {

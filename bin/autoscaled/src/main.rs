@@ -2,14 +2,14 @@
 //!
 //! This file only parses the command line, runs the command and maps its outcome to an exit status
 //! (0 done, 1 fatal at start, 2 bad config or arguments). Start reading at [`cli`] for the commands,
-//! [`decision`] for the rules, and [`daemon`] for how `run` wires tasks together.
+//! [`daemon`] for how `run` wires tasks together; the rules themselves are the
+//! `autoscaled-policy` crate.
 
 mod check;
 mod cli;
 mod clock;
 mod config;
 mod daemon;
-mod decision;
 mod demo;
 mod logging;
 mod plan;

@@ -5,8 +5,8 @@
 //! `tokio::time::Instant` and returns a [`ProbeResult`] whose [`Class`] says whether the app is down,
 //! slow, normal or fast, and, when down, a [`DownReason`] fit for an alert. [`Prober::spawn`] probes
 //! every interval on a task and sends the results down a channel. The rule itself,
-//! [`Thresholds::classify`], is a pure function, so simulations feed modelled latencies through the
-//! same code. [`RollingStats`] summarises recent results (count, p50, p95, max, share down).
+//! [`Thresholds::classify`], is a pure function of `autoscaled-policy`, re-exported here, so
+//! simulations feed modelled latencies through the same code. [`RollingStats`] summarises recent results (count, p50, p95, max, share down).
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -35,12 +35,15 @@
 //! # }
 //! ```
 
-mod classify;
+mod down;
 mod error;
 mod prober;
 mod stats;
 
-pub use classify::{Class, DownReason, Thresholds};
+pub use down::DownReason;
 pub use error::Error;
+/// The classification rule, shared with the simulator: re-exported so `probe::Class` is the very
+/// type the decision rules take.
+pub use policy::{Class, Thresholds};
 pub use prober::{ProbeConfig, ProbeResult, Prober, USER_AGENT};
 pub use stats::{RollingStats, Summary, percentile};

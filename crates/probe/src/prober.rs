@@ -14,7 +14,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::classify::HumanDuration;
+use crate::down::HumanDuration;
 use crate::{Class, DownReason, Error, Thresholds};
 
 /// The `User-Agent` every probe sends unless a configured header replaces it.

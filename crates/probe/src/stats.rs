@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::classify::HumanDuration;
+use crate::down::HumanDuration;
 use crate::{Class, ProbeResult};
 
 /// Statistics over the probe results of the last `window`, for logs, alerts and charts.

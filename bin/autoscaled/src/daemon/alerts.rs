@@ -5,7 +5,7 @@ use notify::{Alert, AlertKind, Notifier, ProbeFigures, Scaling};
 use tracing::warn;
 
 use crate::config::AppSettings;
-use crate::decision::{Notice, NoticeKind};
+use policy::{Notice, NoticeKind};
 
 /// Hands alerts to the notifier without waiting: a slow mail server never delays a scale call.
 #[derive(Debug, Clone)]

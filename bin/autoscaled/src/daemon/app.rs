@@ -14,7 +14,9 @@
 use std::time::Duration;
 
 use heroku_api::{Client, FormationUpdate};
-use probe::{DownReason, ProbeConfig, ProbeResult, Prober, RollingStats, Thresholds};
+use policy::{Action, Decider, Event, NoticeKind, Reason, Thresholds};
+use probe::{DownReason, ProbeConfig, ProbeResult, Prober, RollingStats};
+use status::{AlertView, Board, ChangeView, DecisionView, ProbeView};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep, sleep_until};
 use tokio_util::sync::CancellationToken;
@@ -23,8 +25,6 @@ use tracing::{debug, error, info, warn};
 use super::alerts::Alerter;
 use crate::clock::Clock;
 use crate::config::AppSettings;
-use crate::decision::{Action, Decider, Event, NoticeKind, Policy, Reason};
-use status::{AlertView, Board, ChangeView, DecisionView, ProbeView};
 
 /// The schedule is re-evaluated at least this often, even with no change due (level-triggered).
 const MAX_TICK: Duration = Duration::from_secs(60);
@@ -140,8 +140,15 @@ fn classify(
 /// Runs the app's tasks until shutdown, starting from what was observed.
 pub(super) async fn run(ctx: AppContext, observed: Observed) {
     let settings = &ctx.settings;
-    let policy = Policy::for_app(settings);
-    let mut decider = Decider::new(policy, settings.schedule.clone(), ctx.clock.now());
+    // A formation above the baseline is stepped in, not cut; without a probe nothing would ever
+    // step it in, so then the schedule alone decides.
+    let observed_quantity = settings.probe.as_ref().map(|_| observed.actual);
+    let mut decider = Decider::new(
+        settings.policy(),
+        settings.schedule.clone(),
+        ctx.clock.now(),
+        observed_quantity,
+    );
     let (events_tx, mut events_rx) = mpsc::channel::<Event>(16);
     let (target_tx, target_rx) = watch::channel(decider.target());
     let (probe_tx, mut probe_rx) = mpsc::channel::<ProbeResult>(16);
@@ -169,13 +176,15 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
     helpers.spawn(Actuator::new(&ctx, events_tx.clone()).run(Some(observed.actual), target_rx));
     let mut stats = RollingStats::new(STATS_WINDOW, 4096);
     if let Some(probe) = &settings.probe {
+        // The prober measures on the real clock; a sped-up demo's limits shrink with it.
+        let limits = probe.thresholds();
         let config = ProbeConfig {
             url: probe.url.clone(),
             interval: ctx.clock.real_duration(probe.interval),
             thresholds: Thresholds {
-                timeout: ctx.clock.real_duration(probe.timeout),
-                slow: ctx.clock.real_duration(probe.slow),
-                fast: ctx.clock.real_duration(probe.fast),
+                timeout: ctx.clock.real_duration(limits.timeout),
+                slow: ctx.clock.real_duration(limits.slow),
+                fast: ctx.clock.real_duration(limits.fast),
             },
             headers: probe.headers.clone(),
         };

@@ -1,35 +1,23 @@
 //! `autoscaled simulate`: replays a traffic trace through the app's config on a simulated clock.
 //!
-//! The trace ([`trace`]) gives requests per fixed interval; the model ([`model`]) turns load and
-//! serving dynos into probe latencies and overload; the decisions come from the very
-//! [`Decider`](crate::decision::Decider) that `run` uses, told of each schedule change and each probe
-//! at its simulated instant. The same trace is replayed three times — autoscaled, the schedule alone,
-//! and a static formation at `max` — and a clairvoyant scaler (the fewest dynos that keep each row
-//! from being slow) is
-//! computed beside them, so a user sees what the probe rules buy before trusting them.
+//! This module is the command only: its arguments, choosing the app, reading the file, mapping the
+//! config onto the simulator's inputs and printing. The replay itself (the trace, the dyno model,
+//! the very decision rules `run` uses, the figures and their rendering) is
+//! [`policy::simulate`].
 //!
 //! ```text
 //! autoscaled simulate --trace traffic.csv --capacity 20 --service-time 100ms --boot 30s
 //! ```
 
-mod model;
-mod report;
-mod trace;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
-use chrono_tz::Tz;
-use probe::Thresholds;
+use policy::Thresholds;
+use policy::simulate::{self, Model, SimulatedApp, Trace, TraceError, rfc3339};
 
 use crate::Failure;
 use crate::cli::SimulateArgs;
 use crate::config::{AppSettings, Config, config_path};
-use crate::decision::{Decider, Policy};
-use model::{Driver, Model, Tally};
-use report::{Day, Figures, Report};
-use trace::Trace;
 
 /// The probe limits of the interface's defaults, for an app without a probe: its slow minutes are
 /// counted against what a default probe would call slow.
@@ -39,22 +27,32 @@ const DEFAULT_THRESHOLDS: Thresholds = Thresholds {
     fast: Duration::from_secs(1),
 };
 
-/// The dyno model for `app`: its probe's limits classify the modelled latencies.
-fn model_for(app: &AppSettings, capacity: f64, service_time: Duration, boot: Duration) -> Model {
-    let thresholds = app
-        .probe
-        .as_ref()
-        .map_or(DEFAULT_THRESHOLDS, |p| Thresholds {
-            timeout: p.timeout,
-            slow: p.slow,
-            fast: p.fast,
-        });
-    Model {
+/// The simulator's view of `app`, and the dyno model whose latencies its probe's limits classify.
+fn inputs_for(
+    app: &AppSettings,
+    capacity: f64,
+    service_time: Duration,
+    boot: Duration,
+) -> (SimulatedApp, Model) {
+    let simulated = SimulatedApp {
+        name: app.name.clone(),
+        process: app.process.clone(),
+        policy: app.policy(),
+        schedule: app.schedule.clone(),
+        probe_every: app.probe.as_ref().map(|p| p.interval),
+        dyno_size: app.dyno_size,
+        price_per_hour: app.price_per_hour,
+    };
+    let model = Model {
         capacity,
         service_time,
         boot,
-        thresholds,
-    }
+        thresholds: app
+            .probe
+            .as_ref()
+            .map_or(DEFAULT_THRESHOLDS, |p| p.thresholds()),
+    };
+    (simulated, model)
 }
 
 /// `run`'s config requires an API key; a replay never calls Heroku, so any value will do.
@@ -69,22 +67,9 @@ pub(crate) enum SimulateError {
         path: PathBuf,
         source: std::io::Error,
     },
-    /// The trace is malformed at a line.
-    #[error("trace {path}, line {line}: {message}")]
-    Trace {
-        path: PathBuf,
-        line: usize,
-        message: String,
-    },
-    /// No row of the trace falls in the window asked for.
-    #[error("trace {path} has no rows from {from} to {to} (it covers {first} to {last})")]
-    EmptyWindow {
-        path: PathBuf,
-        from: String,
-        to: String,
-        first: String,
-        last: String,
-    },
+    /// The trace is malformed at a line, or has no row in the window asked for.
+    #[error("trace {path}, {source}")]
+    Trace { path: PathBuf, source: TraceError },
     /// `--app` names no configured app.
     #[error("--app {wanted}: no such app in the config (apps: {available})")]
     NoSuchApp { wanted: String, available: String },
@@ -113,22 +98,17 @@ pub(crate) fn run(config: &Option<PathBuf>, args: SimulateArgs) -> Result<(), Fa
     let trace = read_trace(&args.trace)?;
     let window = trace
         .window(args.from, args.to)
-        .ok_or_else(|| SimulateError::EmptyWindow {
+        .map_err(|source| SimulateError::Trace {
             path: args.trace.clone(),
-            from: args
-                .from
-                .map_or_else(|| "its start".into(), report::rfc3339),
-            to: args.to.map_or_else(|| "its end".into(), report::rfc3339),
-            first: report::rfc3339(trace.start),
-            last: report::rfc3339(trace.end()),
+            source,
         })?;
-    let model = model_for(app, args.capacity, args.service_time, args.boot);
-    let report = simulate(app, &window, &model, args.daily);
+    let (simulated, model) = inputs_for(app, args.capacity, args.service_time, args.boot);
+    let report = simulate::simulate(&simulated, &window, &model, args.daily);
     if args.json {
-        let json = serde_json::to_string_pretty(&report).map_err(|e| Failure::Fatal(e.into()))?;
+        let json = report.to_json().map_err(|e| Failure::Fatal(e.into()))?;
         println!("{json}");
     } else {
-        print!("{}", report::render(&report, app, &model));
+        print!("{}", report.render(&simulated, &model));
     }
     Ok(())
 }
@@ -150,8 +130,8 @@ fn check_arguments(args: &SimulateArgs) -> Result<(), SimulateError> {
     {
         return Err(SimulateError::Argument(format!(
             "--from {} is not before --to {}",
-            report::rfc3339(from),
-            report::rfc3339(to)
+            rfc3339(from),
+            rfc3339(to)
         )));
     }
     Ok(())
@@ -195,127 +175,75 @@ fn read_trace(path: &Path) -> Result<Trace, SimulateError> {
         path: path.to_owned(),
         source,
     })?;
-    Trace::parse(&text).map_err(|p| SimulateError::Trace {
+    Trace::parse(&text).map_err(|source| SimulateError::Trace {
         path: path.to_owned(),
-        line: p.line,
-        message: p.message,
-    })
-}
-
-/// Replays `trace` three ways and sums up, by day too when `daily`.
-fn simulate(app: &AppSettings, trace: &Trace, model: &Model, daily: bool) -> Report {
-    let cuts = if daily {
-        local_midnights(trace, app.timezone)
-    } else {
-        Vec::new()
-    };
-    let ticks = app
-        .schedule
-        .changes(trace.start, trace.end())
-        .into_iter()
-        .map(|c| c.at)
-        .collect::<Vec<_>>();
-    let decider = |probes: bool| Driver::Decider {
-        decider: Box::new(Decider::new(
-            Policy::for_app(app),
-            app.schedule.clone(),
-            trace.start,
-        )),
-        ticks: ticks.clone(),
-        probe_every: app.probe.as_ref().filter(|_| probes).map(|p| p.interval),
-    };
-    let autoscaled = model::replay(trace, model, decider(true), &cuts);
-    let schedule_only = model::replay(trace, model, decider(false), &cuts);
-    let static_max = model::replay(trace, model, Driver::Static(app.max), &cuts);
-    let clairvoyant = model::clairvoyant(trace, model, app.min, app.max, &cuts);
-    let figures = |tally: &Tally| Figures::new(tally, app.price_per_hour);
-    let days = daily.then(|| {
-        let starts = std::iter::once(trace.start).chain(
-            cuts.iter()
-                .map(|&c| trace.start + TimeDelta::nanoseconds(c)),
-        );
-        starts
-            .enumerate()
-            .map(|(i, start)| {
-                let (requests, peak) = rows_in(trace, &cuts, i);
-                Day {
-                    date: start.with_timezone(&app.timezone).date_naive().to_string(),
-                    requests,
-                    peak_requests_per_second: report::round(peak, 2),
-                    autoscaled: figures(&autoscaled.parts[i]),
-                    schedule_only: figures(&schedule_only.parts[i]),
-                    static_max: figures(&static_max.parts[i]),
-                    clairvoyant_dyno_hours: report::dyno_hours(clairvoyant[i]),
-                }
-            })
-            .collect()
-    });
-    let (requests, peak) = rows_in(trace, &[], 0);
-    Report {
-        app: app.name.clone(),
-        process: app.process.clone(),
-        from: report::rfc3339(trace.start),
-        to: report::rfc3339(trace.end()),
-        requests,
-        peak_requests_per_second: report::round(peak, 2),
-        autoscaled: figures(&autoscaled.total),
-        schedule_only: figures(&schedule_only.total),
-        static_max: figures(&static_max.total),
-        clairvoyant_dyno_hours: report::dyno_hours(clairvoyant.iter().sum()),
-        days,
-    }
-}
-
-/// The requests and peak load of the rows that start in part `part` of `cuts`.
-fn rows_in(trace: &Trace, cuts: &[i64], part: usize) -> (u64, f64) {
-    let from = part
-        .checked_sub(1)
-        .and_then(|i| cuts.get(i))
-        .copied()
-        .unwrap_or(0);
-    let to = cuts.get(part).copied().unwrap_or(i64::MAX);
-    let mut requests = 0u64;
-    let mut peak = 0f64;
-    for (row, &count) in trace.counts.iter().enumerate() {
-        let at = i64::try_from(row)
-            .unwrap_or(i64::MAX)
-            .saturating_mul(trace.step);
-        if (from..to).contains(&at) {
-            requests = requests.saturating_add(count);
-            peak = peak.max(trace.load(row));
-        }
-    }
-    (requests, peak)
-}
-
-/// The offsets of the local midnights strictly inside the trace, where days begin in `tz`.
-fn local_midnights(trace: &Trace, tz: Tz) -> Vec<i64> {
-    let end = trace.len_nanos();
-    let mut cuts = Vec::new();
-    let mut date = trace.start.with_timezone(&tz).date_naive();
-    while let Some(next) = date.succ_opt() {
-        date = next;
-        let Some(midnight) = day_start(tz, date) else {
-            continue;
-        };
-        match (midnight - trace.start).num_nanoseconds() {
-            Some(offset) if offset > 0 && offset < end => cuts.push(offset),
-            Some(offset) if offset <= 0 => {}
-            _ => break,
-        }
-    }
-    cuts
-}
-
-/// The first instant of `date` in `tz` (midnight, or the end of a gap that swallows it).
-fn day_start(tz: Tz, date: NaiveDate) -> Option<DateTime<Utc>> {
-    (0..24).find_map(|hour| {
-        let local = date.and_hms_opt(hour, 0, 0)?;
-        tz.from_local_datetime(&local)
-            .earliest()
-            .map(|t| t.with_timezone(&Utc))
+        source,
     })
 }
 
 #[cfg(test)]
-mod tests;
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn app(name: &str, process: &str) -> AppSettings {
+        let app = json!({ "name": name, "process": process, "min": 1, "max": 4 });
+        let tree = json!({ "heroku": { "api_key": "k-0123456789" }, "apps": [app] });
+        Config::from_tree(&tree).unwrap().apps.remove(0)
+    }
+
+    #[test]
+    fn an_app_is_chosen_by_name_or_name_and_process() {
+        let apps = [app("shop", "web"), app("shop", "worker")];
+        assert_eq!(
+            choose_app(&apps, Some("shop:worker")).unwrap().process,
+            "worker"
+        );
+        assert!(matches!(
+            choose_app(&apps, Some("shop")),
+            Err(SimulateError::WhichApp { .. })
+        ));
+        assert!(matches!(
+            choose_app(&apps, None),
+            Err(SimulateError::WhichApp { .. })
+        ));
+        let error = choose_app(&apps, Some("nope")).unwrap_err().to_string();
+        assert!(error.contains("shop:web, shop:worker"), "{error}");
+        assert_eq!(choose_app(&apps[..1], None).unwrap().process, "web");
+    }
+
+    #[test]
+    fn a_bad_trace_is_refused_naming_the_file_and_line() {
+        let path =
+            std::env::temp_dir().join(format!("autoscaled-simulate-{}.csv", std::process::id()));
+        std::fs::write(
+            &path,
+            "timestamp_utc,requests\n2026-11-27 00:00:00,4\n2026-11-27 00:01:00,-4\n",
+        )
+        .unwrap();
+        let error = read_trace(&path).unwrap_err().to_string();
+        let _ = std::fs::remove_file(&path);
+        assert!(
+            error.contains(&format!("{}, line 3", path.display())) && error.contains("negative"),
+            "{error}"
+        );
+        let missing = read_trace(Path::new("/nonexistent/trace.csv"))
+            .unwrap_err()
+            .to_string();
+        assert!(missing.contains("/nonexistent/trace.csv"), "{missing}");
+    }
+
+    #[test]
+    fn the_simulator_gets_the_apps_rules_and_its_probes_limits() {
+        let (simulated, model) = inputs_for(
+            &app("shop", "web"),
+            20.0,
+            Duration::from_millis(100),
+            Duration::from_secs(30),
+        );
+        assert_eq!(simulated.probe_every, None);
+        assert_eq!((simulated.policy.min, simulated.policy.max), (1, 4));
+        assert_eq!(model.thresholds, DEFAULT_THRESHOLDS);
+    }
+}

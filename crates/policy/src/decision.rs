@@ -1,73 +1,75 @@
-//! The decision logic: state + event + time → actions. No I/O, no clock of its own.
+//! The decision rules: state + event + time → actions. No I/O, no clock of its own.
 //!
 //! [`Decider`] holds one app's process type: the baseline from its schedule, the target, and just
 //! enough probe history to apply the rules of the interface (fail-safe to `max` on `failures` down
 //! probes, step out on slow probes at most once per cooldown, step in by one per `calm` of fast probes,
 //! baseline rises at once and falls unless the app was recently in trouble). It returns what should be
-//! done as [`Action`]s; the runtime carries them out, `simulate` replays them on a model, and the tests
-//! check them directly.
+//! done as [`Action`]s; the runtime carries them out, the simulator replays them on a model, and the
+//! tests check them directly.
 //!
 //! Like a reconciler, it is level-triggered: every event, a schedule tick included, re-evaluates the
-//! baseline from the time it is given, so a restart or a missed tick never leaves a stale target.
+//! baseline from the time it is given, so a restart or a missed tick never leaves a stale target. What
+//! it has seen is a [`DeciderState`], plain data that survives a restart ([`Decider::state`],
+//! [`Decider::restore`]).
 
 use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use probe::Class;
 use schedule::Schedule;
+use serde::{Deserialize, Serialize};
 
-use crate::config::AppSettings;
+use crate::Class;
 
 /// After an app is started from zero dynos, down probes are not trouble for this long: Heroku takes
 /// 20–60 s to boot a dyno, and a fail-safe to `max` for a planned start would wake people for nothing.
 const BOOT_GRACE: Duration = Duration::from_secs(60);
 
-/// The limits and rhythms the rules work with, from the app's config.
+/// The limits and rhythms the rules work with; the runtime builds it from the app's config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Policy {
-    pub(crate) min: u32,
-    pub(crate) max: u32,
-    pub(crate) step: u32,
-    pub(crate) failures: u32,
-    pub(crate) scale_out_cooldown: Duration,
-    pub(crate) calm: Duration,
-}
-
-impl Policy {
-    /// The policy of one configured app. Without a probe only the schedule acts, so `failures` and
-    /// `calm` never come into play.
-    pub(crate) fn for_app(app: &AppSettings) -> Policy {
-        Policy {
-            min: app.min,
-            max: app.max,
-            step: app.step,
-            failures: app.probe.as_ref().map_or(1, |p| p.failures),
-            scale_out_cooldown: app.scale_out_cooldown,
-            calm: app
-                .probe
-                .as_ref()
-                .map_or(Duration::from_secs(600), |p| p.calm),
-        }
-    }
+pub struct Policy {
+    /// The fewest dynos, whatever the schedule says.
+    pub min: u32,
+    /// The most dynos; the fail-safe's target.
+    pub max: u32,
+    /// Dynos added by one step out on slow probes.
+    pub step: u32,
+    /// Consecutive down (or slow) probes that count as trouble.
+    pub failures: u32,
+    /// The least time between two steps out.
+    pub scale_out_cooldown: Duration,
+    /// How long every probe must be fast before a step in, and down-free before a recovery.
+    pub calm: Duration,
 }
 
 /// What the decider is told.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Event {
+pub enum Event {
     /// Time passed: re-evaluate the schedule.
     Tick,
     /// A probe answered (or did not); `detail` says how, for logs and alerts ("HTTP 503").
-    Probe { class: Class, detail: String },
+    Probe {
+        /// What the probe says, by [`Thresholds::classify`](crate::Thresholds::classify).
+        class: Class,
+        /// How it answered, in words.
+        detail: String,
+    },
     /// Whether the app is in maintenance mode, as read from the app's info.
     Maintenance(bool),
 }
 
 /// What the decider wants done.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Action {
+pub enum Action {
     /// Set the process type's quantity.
-    Scale { from: u32, to: u32, reason: Reason },
+    Scale {
+        /// The target before.
+        from: u32,
+        /// The new target.
+        to: u32,
+        /// Why, for the log line.
+        reason: Reason,
+    },
     /// Tell people.
     Alert(Notice),
     /// Worth a log line, nothing more (said once per stretch, not per probe).
@@ -76,27 +78,53 @@ pub(crate) enum Action {
 
 /// An alert the decider raises; the runtime turns it into email and SMS.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Notice {
-    pub(crate) kind: NoticeKind,
-    pub(crate) detail: String,
-    pub(crate) from: u32,
-    pub(crate) to: u32,
+pub struct Notice {
+    /// An outage or a recovery.
+    pub kind: NoticeKind,
+    /// What happened, in words ("HTTP 503", "up again: …").
+    pub detail: String,
+    /// The target before the decision that raised it.
+    pub from: u32,
+    /// The target after it (the same as `from` when nothing was scaled).
+    pub to: u32,
 }
 
-/// The alerts the decision logic raises.
+/// The alerts the decision rules raise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum NoticeKind {
+pub enum NoticeKind {
+    /// `failures` down probes in a row: the app is down.
     Outage,
+    /// No down probe for `calm` after an outage.
     Recovery,
 }
 
 /// Why the target changed; printed as the `reason=` of the decision's log line.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Reason {
-    Schedule { baseline: u32 },
-    Down { detail: String, streak: u32 },
-    Slow { detail: String, streak: u32 },
-    Calm { calm: Duration },
+pub enum Reason {
+    /// The schedule's baseline moved (or the process starts).
+    Schedule {
+        /// The baseline now.
+        baseline: u32,
+    },
+    /// The fail-safe: `streak` down probes in a row, the last one `detail`.
+    Down {
+        /// The last down probe, in words.
+        detail: String,
+        /// How many in a row.
+        streak: u32,
+    },
+    /// A step out: `streak` slow probes in a row, the last one `detail`.
+    Slow {
+        /// The last slow probe, in words.
+        detail: String,
+        /// How many in a row.
+        streak: u32,
+    },
+    /// A step in: every probe fast for `calm`.
+    Calm {
+        /// The policy's calm.
+        calm: Duration,
+    },
 }
 
 impl fmt::Display for Reason {
@@ -118,9 +146,17 @@ impl fmt::Display for Reason {
 
 /// One app's process type: its rules and what it has seen.
 #[derive(Debug, Clone)]
-pub(crate) struct Decider {
+pub struct Decider {
     policy: Policy,
     schedule: Schedule,
+    state: DeciderState,
+}
+
+/// What a [`Decider`] has seen, apart from its rules: plain data, so a runtime can store it
+/// (serde) and [`Decider::restore`] after a restart exactly where it left off. Opaque on purpose:
+/// only the decider reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeciderState {
     baseline: u32,
     target: u32,
     down_streak: u32,
@@ -143,11 +179,15 @@ pub(crate) struct Decider {
 
 /// A summary of the decider's state, for logs and the status page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Snapshot {
-    pub(crate) baseline: u32,
-    pub(crate) target: u32,
-    pub(crate) outage_since: Option<DateTime<Utc>>,
-    pub(crate) maintenance: bool,
+pub struct Snapshot {
+    /// The schedule's quantity now, within `[min, max]`.
+    pub baseline: u32,
+    /// The quantity the process type should have.
+    pub target: u32,
+    /// When the open outage began, if one is open.
+    pub outage_since: Option<DateTime<Utc>>,
+    /// Whether the app was last seen in maintenance mode.
+    pub maintenance: bool,
 }
 
 fn elapsed(since: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
@@ -155,15 +195,25 @@ fn elapsed(since: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
 }
 
 impl Decider {
-    /// Starts at `now` with the target at the baseline: a fresh process knows nothing of the past but
-    /// the schedule, so that is where it stands.
-    pub(crate) fn new(policy: Policy, schedule: Schedule, now: DateTime<Utc>) -> Decider {
+    /// Starts at `now` with nothing stored: the target is the schedule's baseline, or `observed` (the
+    /// quantity the process type has now, clamped to `max`) when that is higher.
+    ///
+    /// A quantity above the baseline was most likely set for load (by an earlier run that scaled
+    /// out, or by a person), so it is brought down by the step-in rule, one dyno per `calm` of fast
+    /// probes, never cut at once. Below the baseline, the baseline applies at once. Pass `None` when
+    /// the quantity is unknown, or when nothing probes the app: without fast probes no step in ever
+    /// comes, so only the schedule can be trusted.
+    pub fn new(
+        policy: Policy,
+        schedule: Schedule,
+        now: DateTime<Utc>,
+        observed: Option<u32>,
+    ) -> Decider {
         let baseline = schedule.baseline_at(now).clamp(policy.min, policy.max);
-        Decider {
-            policy,
-            schedule,
+        let target = observed.map_or(baseline, |q| q.clamp(baseline, policy.max));
+        let state = DeciderState {
             baseline,
-            target: baseline,
+            target,
             down_streak: 0,
             slow_streak: 0,
             last_class: None,
@@ -175,34 +225,81 @@ impl Decider {
             outage_since: None,
             maintenance: false,
             ignoring_noted: false,
+        };
+        Decider {
+            policy,
+            schedule,
+            state,
         }
     }
 
+    /// Picks up where [`state`](Self::state) left off, or starts afresh like [`new`](Self::new)
+    /// with `observed` when nothing was stored.
+    ///
+    /// A stored target wins over `observed`: it is what autoscaled decided, and a running process
+    /// corrects a formation changed outside it the same way. The stored quantities are clamped into
+    /// the policy's `[min, max]`, in case the config changed meanwhile. Nothing is re-evaluated
+    /// here (a constructor returns no actions): the next [`handle`](Self::handle), a
+    /// [`Event::Tick`] at least, catches up with the schedule and the time gone by.
+    pub fn restore(
+        policy: Policy,
+        schedule: Schedule,
+        state: Option<DeciderState>,
+        observed: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> Decider {
+        let Some(mut state) = state else {
+            return Decider::new(policy, schedule, now, observed);
+        };
+        state.baseline = state.baseline.clamp(policy.min, policy.max);
+        state.target = state.target.clamp(policy.min, policy.max);
+        Decider {
+            policy,
+            schedule,
+            state,
+        }
+    }
+
+    /// What the decider has seen, to store and [`restore`](Self::restore) after a restart.
+    pub fn state(&self) -> DeciderState {
+        self.state.clone()
+    }
+
     /// The quantity the process type should have now.
-    pub(crate) fn target(&self) -> u32 {
-        self.target
+    pub fn target(&self) -> u32 {
+        self.state.target
     }
 
     /// The state in brief.
-    pub(crate) fn snapshot(&self) -> Snapshot {
+    pub fn snapshot(&self) -> Snapshot {
         Snapshot {
-            baseline: self.baseline,
-            target: self.target,
-            outage_since: self.outage_since,
-            maintenance: self.maintenance,
+            baseline: self.state.baseline,
+            target: self.state.target,
+            outage_since: self.state.outage_since,
+            maintenance: self.state.maintenance,
         }
     }
 
     /// Takes in one event at `now` and returns what to do, in order.
-    pub(crate) fn handle(&mut self, event: Event, now: DateTime<Utc>) -> Vec<Action> {
+    pub fn handle(&mut self, event: Event, now: DateTime<Utc>) -> Vec<Action> {
         let mut actions = Vec::new();
         match event {
             Event::Tick => {}
             Event::Maintenance(on) => {
-                if on != self.maintenance {
-                    self.maintenance = on;
-                    self.down_streak = 0;
-                    self.ignoring_noted = false;
+                if on != self.state.maintenance {
+                    self.state.maintenance = on;
+                    self.state.down_streak = 0;
+                    self.state.ignoring_noted = false;
+                    // Maintenance mode shuts the app on purpose and down probes stop counting,
+                    // so an open outage could never be seen to end: it would hold `max` and block
+                    // every baseline fall for the whole window. Closed here, like a schedule fall
+                    // to 0 closes it, without a recovery alert (nothing recovered; people put
+                    // the app in maintenance themselves), so the normal rules apply.
+                    if on && self.state.outage_since.take().is_some() {
+                        actions.push(Action::Note(
+                            "outage closed: the app is in maintenance mode".into(),
+                        ));
+                    }
                 }
             }
             Event::Probe { class, detail } => self.observe(class, detail, now, &mut actions),
@@ -221,28 +318,29 @@ impl Decider {
         actions: &mut Vec<Action>,
     ) {
         let to = to.clamp(self.policy.min, self.policy.max);
-        if to == self.target {
+        if to == self.state.target {
             return;
         }
-        if self.target == 0 {
-            self.started_from_zero = Some(now);
+        if self.state.target == 0 {
+            self.state.started_from_zero = Some(now);
         }
         actions.push(Action::Scale {
-            from: self.target,
+            from: self.state.target,
             to,
             reason,
         });
-        self.target = to;
-        self.calm_since = now;
+        self.state.target = to;
+        self.state.calm_since = now;
     }
 
     /// Why down probes mean nothing right now, if they don't.
     fn down_is_expected(&self, now: DateTime<Utc>) -> Option<&'static str> {
-        if self.baseline == 0 {
+        if self.state.baseline == 0 {
             Some("the schedule keeps the app off (baseline 0)")
-        } else if self.maintenance {
+        } else if self.state.maintenance {
             Some("the app is in maintenance mode")
         } else if self
+            .state
             .started_from_zero
             .is_some_and(|t| elapsed(t, now) < BOOT_GRACE)
         {
@@ -259,81 +357,97 @@ impl Decider {
         now: DateTime<Utc>,
         actions: &mut Vec<Action>,
     ) {
-        self.last_class = Some(class);
+        self.state.last_class = Some(class);
         match class {
             Class::Down => {
                 if let Some(why) = self.down_is_expected(now) {
-                    self.down_streak = 0;
-                    if !self.ignoring_noted {
-                        self.ignoring_noted = true;
+                    self.state.down_streak = 0;
+                    // Not trouble, but not a fast answer either: a step in needs a whole calm of
+                    // fast probes, counted from here.
+                    self.state.calm_since = now;
+                    if !self.state.ignoring_noted {
+                        self.state.ignoring_noted = true;
                         actions.push(Action::Note(format!(
                             "down probe ({detail}) ignored: {why}"
                         )));
                     }
                     return;
                 }
-                self.down_streak += 1;
-                self.slow_streak = 0;
-                self.last_down = Some(now);
-                self.last_trouble = Some(now);
-                self.calm_since = now;
-                if self.down_streak < self.policy.failures {
+                self.state.down_streak += 1;
+                self.state.slow_streak = 0;
+                self.state.last_down = Some(now);
+                self.state.last_trouble = Some(now);
+                self.state.calm_since = now;
+                if self.state.down_streak < self.policy.failures {
                     return;
                 }
-                let from = self.target;
+                let from = self.state.target;
                 let reason = Reason::Down {
                     detail: detail.clone(),
-                    streak: self.down_streak,
+                    streak: self.state.down_streak,
                 };
                 self.set_target(self.policy.max, reason, now, actions);
-                if self.outage_since.is_none() {
-                    self.outage_since = Some(now);
+                if self.state.outage_since.is_none() {
+                    self.state.outage_since = Some(now);
                     actions.push(Action::Alert(Notice {
                         kind: NoticeKind::Outage,
                         detail,
                         from,
-                        to: self.target,
+                        to: self.state.target,
                     }));
                 }
             }
             Class::Slow => {
-                self.ignoring_noted = false;
-                self.down_streak = 0;
-                self.slow_streak += 1;
-                self.last_trouble = Some(now);
-                self.calm_since = now;
+                self.state.down_streak = 0;
+                if self.state.baseline == 0 {
+                    // The app is meant to be off: whatever answers slowly, a step out would start
+                    // dynos nobody wants.
+                    self.state.slow_streak = 0;
+                    if !self.state.ignoring_noted {
+                        self.state.ignoring_noted = true;
+                        actions.push(Action::Note(format!(
+                            "slow probe ({detail}) ignored: the schedule keeps the app off (baseline 0)"
+                        )));
+                    }
+                    return;
+                }
+                self.state.ignoring_noted = false;
+                self.state.slow_streak += 1;
+                self.state.last_trouble = Some(now);
+                self.state.calm_since = now;
                 let cooled = self
+                    .state
                     .last_scale_out
                     .is_none_or(|t| elapsed(t, now) >= self.policy.scale_out_cooldown);
-                if self.slow_streak >= self.policy.failures
+                if self.state.slow_streak >= self.policy.failures
                     && cooled
-                    && self.target < self.policy.max
+                    && self.state.target < self.policy.max
                 {
-                    let to = self.target.saturating_add(self.policy.step);
+                    let to = self.state.target.saturating_add(self.policy.step);
                     let reason = Reason::Slow {
                         detail,
-                        streak: self.slow_streak,
+                        streak: self.state.slow_streak,
                     };
                     self.set_target(to, reason, now, actions);
-                    self.last_scale_out = Some(now);
+                    self.state.last_scale_out = Some(now);
                 }
             }
             Class::Normal => {
-                self.ignoring_noted = false;
-                self.down_streak = 0;
-                self.slow_streak = 0;
-                self.calm_since = now;
+                self.state.ignoring_noted = false;
+                self.state.down_streak = 0;
+                self.state.slow_streak = 0;
+                self.state.calm_since = now;
             }
             Class::Fast => {
-                self.ignoring_noted = false;
-                self.down_streak = 0;
-                self.slow_streak = 0;
+                self.state.ignoring_noted = false;
+                self.state.down_streak = 0;
+                self.state.slow_streak = 0;
             }
         }
     }
 
     fn follow_schedule(&mut self, now: DateTime<Utc>, actions: &mut Vec<Action>) {
-        let old = self.baseline;
+        let old = self.state.baseline;
         let new = self
             .schedule
             .baseline_at(now)
@@ -341,27 +455,27 @@ impl Decider {
         if new == old {
             return;
         }
-        self.baseline = new;
+        self.state.baseline = new;
         if old == 0 || new == 0 {
             // Down probes were ignored, or are about to be: start counting afresh.
-            self.down_streak = 0;
-            self.ignoring_noted = false;
+            self.state.down_streak = 0;
+            self.state.ignoring_noted = false;
         }
         let reason = Reason::Schedule { baseline: new };
         if new == 0 {
             // The app is meant to be off: down probes no longer count, so neither an outage nor a
             // recent slow spell could ever be waited out. Off means off, at once.
-            if self.outage_since.take().is_some() {
+            if self.state.outage_since.take().is_some() {
                 actions.push(Action::Note(
                     "outage closed: the schedule turns the app off".into(),
                 ));
             }
             self.set_target(0, reason, now, actions);
         } else if new > old {
-            if self.target < new {
+            if self.state.target < new {
                 self.set_target(new, reason, now, actions);
             }
-        } else if self.target == old && !self.troubled_within_calm(now) {
+        } else if self.state.target == old && !self.troubled_within_calm(now) {
             self.set_target(new, reason, now, actions);
         }
     }
@@ -369,21 +483,23 @@ impl Decider {
     /// An open outage counts as trouble however long ago its last down probe was: it closes only
     /// once a probe answers.
     fn troubled_within_calm(&self, now: DateTime<Utc>) -> bool {
-        self.outage_since.is_some()
+        self.state.outage_since.is_some()
             || self
+                .state
                 .last_trouble
                 .is_some_and(|t| elapsed(t, now) < self.policy.calm)
     }
 
     fn check_recovery(&mut self, now: DateTime<Utc>, actions: &mut Vec<Action>) {
-        let Some(since) = self.outage_since else {
+        let Some(since) = self.state.outage_since else {
             return;
         };
         let quiet = self
+            .state
             .last_down
             .is_none_or(|t| elapsed(t, now) >= self.policy.calm);
-        if quiet && self.last_class.is_some_and(|c| c != Class::Down) {
-            self.outage_since = None;
+        if quiet && self.state.last_class.is_some_and(|c| c != Class::Down) {
+            self.state.outage_since = None;
             let lasted =
                 humantime::format_duration(Duration::from_secs(elapsed(since, now).as_secs()));
             let detail = format!(
@@ -393,24 +509,24 @@ impl Decider {
             actions.push(Action::Alert(Notice {
                 kind: NoticeKind::Recovery,
                 detail,
-                from: self.target,
-                to: self.target,
+                from: self.state.target,
+                to: self.state.target,
             }));
         }
     }
 
     fn step_in(&mut self, now: DateTime<Utc>, actions: &mut Vec<Action>) {
-        if self.outage_since.is_some()
-            || self.target <= self.baseline
-            || self.last_class != Some(Class::Fast)
+        if self.state.outage_since.is_some()
+            || self.state.target <= self.state.baseline
+            || self.state.last_class != Some(Class::Fast)
         {
             return;
         }
-        if elapsed(self.calm_since, now) >= self.policy.calm {
+        if elapsed(self.state.calm_since, now) >= self.policy.calm {
             let reason = Reason::Calm {
                 calm: self.policy.calm,
             };
-            self.set_target(self.target - 1, reason, now, actions);
+            self.set_target(self.state.target - 1, reason, now, actions);
         }
     }
 }
@@ -478,22 +594,22 @@ mod tests {
     #[test]
     fn starts_at_the_baseline() {
         assert_eq!(
-            Decider::new(policy(), seed_schedule(1), at(12, 0, 0)).target(),
+            Decider::new(policy(), seed_schedule(1), at(12, 0, 0), None).target(),
             3
         );
         assert_eq!(
-            Decider::new(policy(), seed_schedule(1), at(23, 0, 0)).target(),
+            Decider::new(policy(), seed_schedule(1), at(23, 0, 0), None).target(),
             2
         );
         assert_eq!(
-            Decider::new(policy(), seed_schedule(1), at(4, 0, 0)).target(),
+            Decider::new(policy(), seed_schedule(1), at(4, 0, 0), None).target(),
             1
         );
     }
 
     #[test]
     fn down_probes_fail_safe_to_max_at_once_and_alert_once() {
-        let mut d = Decider::new(policy(), seed_schedule(1), at(12, 0, 0));
+        let mut d = Decider::new(policy(), seed_schedule(1), at(12, 0, 0), None);
         assert!(
             d.handle(probe(Class::Down), at(12, 0, 30)).is_empty(),
             "one down probe is not enough"
@@ -507,7 +623,7 @@ mod tests {
 
     #[test]
     fn slow_probes_step_out_once_per_cooldown() {
-        let mut d = Decider::new(policy(), seed_schedule(1), at(12, 0, 0));
+        let mut d = Decider::new(policy(), seed_schedule(1), at(12, 0, 0), None);
         let mut all = Vec::new();
         for i in 0..10 {
             all.extend(d.handle(probe(Class::Slow), at(12, 0, 0) + 30 * SEC * (i + 1)));
@@ -519,7 +635,7 @@ mod tests {
 
     #[test]
     fn steps_in_one_per_calm_down_to_the_baseline_after_recovery() {
-        let mut d = Decider::new(policy(), seed_schedule(1), at(12, 0, 0));
+        let mut d = Decider::new(policy(), seed_schedule(1), at(12, 0, 0), None);
         d.handle(probe(Class::Down), at(12, 0, 30));
         d.handle(probe(Class::Down), at(12, 1, 0));
         assert_eq!(d.target(), 5);
@@ -535,7 +651,7 @@ mod tests {
         // so the first step waits for it and then for a further calm of fast probes.
         let when = |wanted: (u32, u32)| {
             let mut t = at(12, 1, 0);
-            let mut d2 = Decider::new(policy(), seed_schedule(1), at(12, 0, 0));
+            let mut d2 = Decider::new(policy(), seed_schedule(1), at(12, 0, 0), None);
             d2.handle(probe(Class::Down), at(12, 0, 30));
             d2.handle(probe(Class::Down), at(12, 1, 0));
             loop {
@@ -551,7 +667,7 @@ mod tests {
 
     #[test]
     fn a_normal_probe_is_neither_calm_nor_trouble() {
-        let mut d = Decider::new(policy(), seed_schedule(1), at(12, 0, 0));
+        let mut d = Decider::new(policy(), seed_schedule(1), at(12, 0, 0), None);
         d.handle(probe(Class::Slow), at(12, 0, 30));
         d.handle(probe(Class::Slow), at(12, 1, 0));
         assert_eq!(d.target(), 4);
@@ -564,7 +680,7 @@ mod tests {
 
     #[test]
     fn baseline_rises_at_once_and_falls_at_once_when_calm() {
-        let mut d = Decider::new(policy(), seed_schedule(1), at(6, 59, 0));
+        let mut d = Decider::new(policy(), seed_schedule(1), at(6, 59, 0), None);
         assert_eq!(d.target(), 1);
         assert_eq!(scales(&d.handle(Event::Tick, at(7, 0, 0))), [(1, 3)]);
         assert_eq!(scales(&d.handle(Event::Tick, at(22, 0, 0))), [(3, 2)]);
@@ -572,7 +688,7 @@ mod tests {
 
     #[test]
     fn baseline_falls_by_step_in_when_recently_slow() {
-        let mut d = Decider::new(policy(), seed_schedule(1), at(21, 50, 0));
+        let mut d = Decider::new(policy(), seed_schedule(1), at(21, 50, 0), None);
         d.handle(probe(Class::Slow), at(21, 55, 0));
         assert!(
             scales(&d.handle(Event::Tick, at(22, 0, 0))).is_empty(),
@@ -598,7 +714,7 @@ mod tests {
             0,
         );
         let policy = Policy { min: 0, ..policy() };
-        let mut d = Decider::new(policy, schedule, at(23, 0, 0));
+        let mut d = Decider::new(policy, schedule, at(23, 0, 0), None);
         assert_eq!(d.target(), 0);
         let first = d.handle(probe(Class::Down), at(23, 0, 30));
         assert!(matches!(first.as_slice(), [Action::Note(_)]), "{first:?}");
@@ -621,6 +737,128 @@ mod tests {
         d.handle(Event::Maintenance(false), at(9, 0, 0));
         d.handle(probe(Class::Down), at(9, 0, 30));
         assert_eq!(scales(&d.handle(probe(Class::Down), at(9, 1, 0))), [(2, 5)]);
+    }
+
+    #[test]
+    fn starts_from_an_observed_quantity_above_the_baseline_and_steps_it_in() {
+        let start = at(12, 0, 0);
+        let started = |observed| Decider::new(policy(), seed_schedule(1), start, observed).target();
+        assert_eq!(
+            started(Some(1)),
+            3,
+            "below the baseline: the baseline at once"
+        );
+        assert_eq!(started(Some(0)), 3);
+        assert_eq!(started(Some(9)), 5, "never above max");
+        assert_eq!(started(None), 3);
+
+        let mut d = Decider::new(policy(), seed_schedule(1), start, Some(5));
+        assert_eq!(d.target(), 5, "not cut at once");
+        assert!(d.handle(Event::Tick, start).is_empty());
+        let mut steps = Vec::new();
+        let mut t = start;
+        for _ in 0..60 {
+            t += 30 * SEC;
+            for step in scales(&d.handle(probe(Class::Fast), t)) {
+                steps.push((step, t));
+            }
+        }
+        assert_eq!(
+            steps,
+            [((5, 4), at(12, 10, 0)), ((4, 3), at(12, 20, 0))],
+            "one per calm of fast probes, down to the baseline"
+        );
+    }
+
+    #[test]
+    fn entering_maintenance_closes_an_open_outage() {
+        // max 3, the evening's baseline: the outage leaves the target at the baseline, so only the
+        // open outage could hold back the 22:00 fall.
+        let policy = Policy { max: 3, ..policy() };
+        let mut d = Decider::new(policy, seed_schedule(1), at(21, 0, 0), None);
+        d.handle(probe(Class::Down), at(21, 0, 30));
+        let tripped = d.handle(probe(Class::Down), at(21, 1, 0));
+        assert_eq!(alerts(&tripped), [NoticeKind::Outage]);
+
+        let mut after = d.handle(Event::Maintenance(true), at(21, 5, 0));
+        assert_eq!(d.snapshot().outage_since, None, "{after:?}");
+        assert!(
+            after
+                .iter()
+                .any(|a| matches!(a, Action::Note(n) if n.contains("maintenance"))),
+            "{after:?}"
+        );
+        let mut t = at(21, 5, 0);
+        while t < at(23, 0, 0) {
+            t += 30 * SEC;
+            after.extend(d.handle(probe(Class::Down), t));
+        }
+        assert_eq!(
+            scales(&after),
+            [(3, 2)],
+            "the 22:00 fall applies as without an outage"
+        );
+        after.extend(d.handle(Event::Maintenance(false), t));
+        for _ in 0..60 {
+            t += 30 * SEC;
+            after.extend(d.handle(probe(Class::Fast), t));
+        }
+        assert!(
+            alerts(&after).is_empty(),
+            "no recovery to announce: {after:?}"
+        );
+    }
+
+    #[test]
+    fn ignored_down_probes_restart_the_calm() {
+        // Stepped out to 4 at 12:01; then maintenance with down probes until 12:30.
+        let mut d = Decider::new(policy(), seed_schedule(1), at(12, 0, 0), None);
+        d.handle(probe(Class::Slow), at(12, 0, 30));
+        d.handle(probe(Class::Slow), at(12, 1, 0));
+        assert_eq!(d.target(), 4);
+        d.handle(Event::Maintenance(true), at(12, 2, 0));
+        let mut t = at(12, 2, 0);
+        while t < at(12, 30, 0) {
+            t += 30 * SEC;
+            d.handle(probe(Class::Down), t);
+        }
+        d.handle(Event::Maintenance(false), t);
+        let mut steps = Vec::new();
+        for _ in 0..40 {
+            t += 30 * SEC;
+            if !scales(&d.handle(probe(Class::Fast), t)).is_empty() {
+                steps.push(t);
+            }
+        }
+        assert_eq!(
+            steps,
+            [at(12, 40, 0)],
+            "a calm of fast probes after the last down one"
+        );
+    }
+
+    #[test]
+    fn slow_probes_do_not_start_an_app_meant_to_be_off() {
+        let schedule = Schedule::new(
+            vec![
+                Rule::new("0 7 * * *", 2).unwrap(),
+                Rule::new("0 22 * * *", 0).unwrap(),
+            ],
+            chrono_tz::UTC,
+            0,
+        );
+        let policy = Policy { min: 0, ..policy() };
+        let mut d = Decider::new(policy, schedule, at(23, 0, 0), None);
+        let mut all = Vec::new();
+        for i in 1..10 {
+            all.extend(d.handle(probe(Class::Slow), at(23, 0, 0) + 30 * SEC * i));
+        }
+        assert!(scales(&all).is_empty(), "{all:?}");
+        assert_eq!(d.target(), 0);
+        assert!(
+            matches!(all.as_slice(), [Action::Note(n)] if n.contains("baseline 0")),
+            "said once: {all:?}"
+        );
     }
 
     #[test]
@@ -697,7 +935,7 @@ mod tests {
         #[test]
         fn the_target_never_leaves_min_max_and_moves_only_by_scale_actions((policy, schedule, events) in arb_run()) {
             let mut t = at(0, 0, 0);
-            let mut d = Decider::new(policy, schedule, t);
+            let mut d = Decider::new(policy, schedule, t, None);
             for (gap, event) in events {
                 t += SEC * gap as u32;
                 let before = d.target();
@@ -718,7 +956,7 @@ mod tests {
         #[test]
         fn failures_down_probes_give_max_at_once((policy, schedule, events) in arb_run(), hour in 0u32..24) {
             let mut t = at(0, 0, 0);
-            let mut d = Decider::new(policy, schedule, t);
+            let mut d = Decider::new(policy, schedule, t, None);
             for (gap, event) in events {
                 t += SEC * gap as u32;
                 d.handle(event, t);
@@ -743,14 +981,16 @@ mod tests {
         #[test]
         fn no_step_in_during_an_outage((policy, schedule, events) in arb_run()) {
             let mut t = at(0, 0, 0);
-            let mut d = Decider::new(policy, schedule, t);
+            let mut d = Decider::new(policy, schedule, t, None);
             for (gap, event) in events {
                 t += SEC * gap as u32;
                 let in_outage = d.snapshot().outage_since.is_some();
                 let before = d.target();
-                let actions = d.handle(event, t);
-                let recovered = alerts(&actions).contains(&NoticeKind::Recovery);
-                if in_outage && !recovered && d.snapshot().baseline > 0 {
+                d.handle(event, t);
+                // An outage ends with a recovery, a schedule fall to 0 or maintenance mode; until
+                // then, the target only holds or rises.
+                let still_in_outage = d.snapshot().outage_since.is_some();
+                if in_outage && still_in_outage {
                     prop_assert!(d.target() >= before, "stepped in from {} to {} during an outage", before, d.target());
                 }
             }
@@ -759,12 +999,37 @@ mod tests {
         #[test]
         fn the_same_tick_twice_changes_nothing((policy, schedule, events) in arb_run()) {
             let mut t = at(0, 0, 0);
-            let mut d = Decider::new(policy, schedule, t);
+            let mut d = Decider::new(policy, schedule, t, None);
             for (gap, event) in events {
                 t += SEC * gap as u32;
                 d.handle(event, t);
                 let again = d.handle(Event::Tick, t);
                 prop_assert!(scales(&again).is_empty(), "a repeated tick scaled: {:?}", again);
+            }
+        }
+
+        #[test]
+        fn a_restored_decider_acts_exactly_like_one_that_never_stopped(
+            (policy, schedule, events) in arb_run(),
+            restart_before in 0usize..200,
+        ) {
+            let mut t = at(0, 0, 0);
+            let mut running = Decider::new(policy, schedule.clone(), t, None);
+            let mut restored: Option<Decider> = None;
+            for (i, (gap, event)) in events.into_iter().enumerate() {
+                t += SEC * gap as u32;
+                if i == restart_before {
+                    // As a store would keep it: serialised, read back by a new process.
+                    let stored = serde_json::to_string(&running.state()).unwrap();
+                    let state: DeciderState = serde_json::from_str(&stored).unwrap();
+                    let observed = Some(running.target());
+                    restored = Some(Decider::restore(policy, schedule.clone(), Some(state), observed, t));
+                }
+                let expected = running.handle(event.clone(), t);
+                if let Some(r) = restored.as_mut() {
+                    prop_assert_eq!(r.handle(event, t), expected);
+                    prop_assert_eq!(r.state(), running.state());
+                }
             }
         }
 
@@ -777,14 +1042,14 @@ mod tests {
             // With the app healthy (every probe fast, or no probe at all), the target is a function of the
             // schedule and the time alone: a process started at any instant agrees with one that ran all along.
             let mut t = at(0, 0, 0);
-            let mut running = Decider::new(policy, schedule.clone(), t);
+            let mut running = Decider::new(policy, schedule.clone(), t, None);
             let mut restarted: Option<Decider> = None;
             for (i, (gap, _)) in ticks.iter().enumerate() {
                 t += SEC * (*gap as u32) * 60;
                 let event = if fast { probe(Class::Fast) } else { Event::Tick };
                 running.handle(event.clone(), t);
                 if i == restart_after {
-                    restarted = Some(Decider::new(policy, schedule.clone(), t));
+                    restarted = Some(Decider::new(policy, schedule.clone(), t, None));
                 }
                 if let Some(r) = restarted.as_mut() {
                     r.handle(event, t);

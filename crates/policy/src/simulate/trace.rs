@@ -5,31 +5,56 @@
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 
+use super::rfc3339;
+
 /// The header every trace starts with.
-pub(super) const HEADER: &str = "timestamp_utc,requests";
+pub const HEADER: &str = "timestamp_utc,requests";
 
 /// Requests per fixed interval, from `start`, one count per row.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Trace {
+pub struct Trace {
     /// The first row's instant.
-    pub(super) start: DateTime<Utc>,
+    pub start: DateTime<Utc>,
     /// The rows' spacing, in nanoseconds (always positive).
-    pub(super) step: i64,
+    pub step: i64,
     /// Requests received in each row's interval.
-    pub(super) counts: Vec<u64>,
+    pub counts: Vec<u64>,
 }
 
-/// What is wrong with a trace, and on which line (1-based; the header is line 1).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Problem {
-    pub(super) line: usize,
-    pub(super) message: String,
+/// What is wrong with a trace, or with the window asked of it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TraceError {
+    /// The text is not a trace; `line` is 1-based, the header being line 1.
+    #[error("line {line}: {message}")]
+    Malformed {
+        /// Where to look.
+        line: usize,
+        /// What is wrong there and what is expected.
+        message: String,
+    },
+    /// No row falls in the window asked for.
+    #[error("no rows from {from} to {to} (it covers {first} to {last})")]
+    EmptyWindow {
+        /// The window's start, or "its start".
+        from: String,
+        /// The window's end, or "its end".
+        to: String,
+        /// The trace's first instant.
+        first: String,
+        /// The trace's end.
+        last: String,
+    },
 }
 
 impl Trace {
     /// Parses and checks a whole trace.
-    pub(super) fn parse(text: &str) -> Result<Trace, Problem> {
-        let problem = |line: usize, message: String| Problem { line, message };
+    ///
+    /// # Errors
+    ///
+    /// [`TraceError::Malformed`] at the first line that is wrong: a bad header, a row that is not
+    /// `timestamp,requests`, rows out of order or unevenly spaced, fewer than two rows.
+    pub fn parse(text: &str) -> Result<Trace, TraceError> {
+        let problem = |line: usize, message: String| TraceError::Malformed { line, message };
         let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim()));
         let header = lines
             .next()
@@ -117,12 +142,22 @@ impl Trace {
         })
     }
 
-    /// The rows whose instants fall in `[from, to)`, or `None` when no row does.
-    pub(super) fn window(
+    /// The rows whose instants fall in `[from, to)`; an open end keeps the trace's own.
+    ///
+    /// # Errors
+    ///
+    /// [`TraceError::EmptyWindow`] when no row does.
+    pub fn window(
         &self,
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
-    ) -> Option<Trace> {
+    ) -> Result<Trace, TraceError> {
+        let empty = || TraceError::EmptyWindow {
+            from: from.map_or_else(|| "its start".into(), rfc3339),
+            to: to.map_or_else(|| "its end".into(), rfc3339),
+            first: rfc3339(self.start),
+            last: rfc3339(self.end()),
+        };
         let index_at = |t: DateTime<Utc>| -> usize {
             let offset = (t - self.start)
                 .num_nanoseconds()
@@ -140,10 +175,13 @@ impl Trace {
         let first = from.map_or(0, index_at);
         let last = to.map_or(self.counts.len(), index_at);
         if first >= last {
-            return None;
+            return Err(empty());
         }
-        let skipped = i64::try_from(first).ok()?.checked_mul(self.step)?;
-        Some(Trace {
+        let skipped = i64::try_from(first)
+            .ok()
+            .and_then(|rows| rows.checked_mul(self.step))
+            .ok_or_else(empty)?;
+        Ok(Trace {
             start: self.start + TimeDelta::nanoseconds(skipped),
             step: self.step,
             counts: self.counts[first..last].to_vec(),
@@ -151,19 +189,19 @@ impl Trace {
     }
 
     /// The instant just after the last row's interval.
-    pub(super) fn end(&self) -> DateTime<Utc> {
+    pub fn end(&self) -> DateTime<Utc> {
         self.start + TimeDelta::nanoseconds(self.len_nanos())
     }
 
     /// The trace's length in nanoseconds.
-    pub(super) fn len_nanos(&self) -> i64 {
+    pub fn len_nanos(&self) -> i64 {
         i64::try_from(self.counts.len())
             .unwrap_or(i64::MAX)
             .saturating_mul(self.step)
     }
 
     /// The row's load, in requests a second.
-    pub(super) fn load(&self, row: usize) -> f64 {
+    pub fn load(&self, row: usize) -> f64 {
         self.counts.get(row).map_or(0.0, |&c| c as f64) * 1e9 / self.step as f64
     }
 }
@@ -201,8 +239,17 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
+    /// The line and message of a malformed trace.
+    struct Problem {
+        line: usize,
+        message: String,
+    }
+
     fn problem(text: &str) -> Problem {
-        Trace::parse(text).unwrap_err()
+        match Trace::parse(text).unwrap_err() {
+            TraceError::Malformed { line, message } => Problem { line, message },
+            other => panic!("not a parse error: {other}"),
+        }
     }
 
     #[test]
@@ -303,8 +350,12 @@ mod tests {
         assert_eq!((w.start, w.counts.as_slice()), (t(1, 0), &[2][..]));
         assert_eq!(trace.window(None, None).unwrap(), trace);
         assert_eq!(trace.window(Some(t(1, 0)), None).unwrap().counts, [2, 3]);
-        assert!(trace.window(Some(t(5, 0)), None).is_none());
-        assert!(trace.window(Some(t(1, 10)), Some(t(1, 50))).is_none());
-        assert!(trace.window(None, Some(t(0, 0))).is_none());
+        assert!(trace.window(Some(t(5, 0)), None).is_err());
+        assert!(trace.window(Some(t(1, 10)), Some(t(1, 50))).is_err());
+        let empty = trace.window(None, Some(t(0, 0))).unwrap_err().to_string();
+        assert_eq!(
+            empty,
+            "no rows from its start to 2026-11-27T10:00:00Z (it covers 2026-11-27T10:00:00Z to 2026-11-27T10:03:00Z)"
+        );
     }
 }

@@ -3,29 +3,75 @@
 use chrono::TimeZone;
 use serde_json::{Value, json};
 
+use super::model::Driver;
 use super::*;
+use crate::Thresholds;
 
 const SEC: Duration = Duration::from_secs(1);
 
-fn app(settings: Value) -> AppSettings {
-    let mut app = json!({ "name": "shop", "min": 1, "max": 4 });
-    if let (Some(app), Some(extra)) = (app.as_object_mut(), settings.as_object()) {
-        app.extend(extra.clone());
+/// An app as a config would give it: `min` 1, `max` 4 and the config's defaults unless `settings`
+/// says otherwise (`min`, `max`, `timezone`, `schedule`, `probe`).
+fn app(settings: Value) -> SimulatedApp {
+    let count = |key: &str, default: u32| {
+        settings[key]
+            .as_u64()
+            .map_or(default, |n| u32::try_from(n).unwrap())
+    };
+    let (min, max) = (count("min", 1), count("max", 4));
+    let timezone: Tz = settings["timezone"]
+        .as_str()
+        .map_or(chrono_tz::UTC, |tz| tz.parse().unwrap());
+    let rules = settings["schedule"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|rule| {
+            let quantity = u32::try_from(rule["quantity"].as_u64().unwrap()).unwrap();
+            schedule::Rule::new(rule["cron"].as_str().unwrap(), quantity).unwrap()
+        })
+        .collect();
+    SimulatedApp {
+        name: "shop".into(),
+        process: "web".into(),
+        policy: Policy {
+            min,
+            max,
+            step: 1,
+            failures: 2,
+            scale_out_cooldown: Duration::from_secs(120),
+            calm: Duration::from_secs(600),
+        },
+        schedule: Schedule::new(rules, timezone, min),
+        probe_every: settings.get("probe").map(|_| 30 * SEC),
+        dyno_size: DynoSize::Standard1X,
+        price_per_hour: DynoSize::Standard1X.price_per_hour(),
     }
-    let tree = json!({ "heroku": { "api_key": "k-0123456789" }, "apps": [app] });
-    Config::from_tree(&tree).unwrap().apps.remove(0)
 }
 
-fn probe(extra: Value) -> Value {
-    let mut probe = json!({ "url": "https://shop.example.com/", "slow": "500ms", "fast": "200ms" });
-    if let (Some(probe), Some(extra)) = (probe.as_object_mut(), extra.as_object()) {
-        probe.extend(extra.clone());
-    }
-    probe
+/// A probe of the app at 500 ms slow, 200 ms fast.
+fn probe() -> Value {
+    json!({ "slow": "500ms", "fast": "200ms" })
 }
 
-fn model(app: &AppSettings, capacity: f64, boot: Duration) -> Model {
-    model_for(app, capacity, Duration::from_millis(100), boot)
+/// The model at 100 ms service time; the probe's limits, or the interface's defaults (slow
+/// minutes counted at 5 s) for an app without a probe.
+fn model(app: &SimulatedApp, capacity: f64, boot: Duration) -> Model {
+    let ms = Duration::from_millis;
+    let (slow, fast) = if app.probe_every.is_some() {
+        (ms(500), ms(200))
+    } else {
+        (ms(5000), ms(1000))
+    };
+    Model {
+        capacity,
+        service_time: ms(100),
+        boot,
+        thresholds: Thresholds {
+            timeout: 10 * SEC,
+            slow,
+            fast,
+        },
+    }
 }
 
 /// One row a minute from 2026-11-27 00:00 UTC, each row's requests a minute.
@@ -39,7 +85,7 @@ fn minutes(per_minute: &[u64]) -> Trace {
 
 #[test]
 fn latencies_follow_the_queue_and_no_dyno_or_a_full_queue_gives_no_answer() {
-    let app = app(json!({ "probe": probe(json!({})) }));
+    let app = app(json!({ "probe": probe() }));
     let m = model(&app, 10.0, Duration::ZERO);
     assert_eq!(
         m.latency(5.0, 1),
@@ -61,13 +107,13 @@ fn a_static_formation_gives_its_dyno_hours_and_overloaded_minutes_exactly() {
     // are overloaded (3 > 2) in exactly those 10 minutes, and give no answer then.
     let mut rows = vec![30; 50];
     rows.extend([180; 10]);
-    let app = app(json!({ "min": 1, "max": 2, "probe": probe(json!({})) }));
+    let app = app(json!({ "min": 1, "max": 2, "probe": probe() }));
     let trace = minutes(&rows);
     let report = simulate(&app, &trace, &model(&app, 1.0, 30 * SEC), false);
     let max = report.static_max;
     assert_eq!(max.minutes, 60.0);
     assert_eq!(max.dyno_hours, 2.0);
-    assert_eq!(max.cost, super::report::round(2.0 * app.price_per_hour, 2));
+    assert_eq!(max.cost, report::round(2.0 * app.price_per_hour, 2));
     assert_eq!(max.overloaded_minutes, 10.0);
     assert_eq!(
         max.slow_minutes, 10.0,
@@ -77,7 +123,7 @@ fn a_static_formation_gives_its_dyno_hours_and_overloaded_minutes_exactly() {
     // Within slow (500 ms, ρ ≤ 0.8): 1 dyno for 0.5/s, 4 for 3/s, but never above max (2).
     assert_eq!(
         report.clairvoyant_dyno_hours,
-        super::report::round((50.0 + 2.0 * 10.0) / 60.0, 2)
+        report::round((50.0 + 2.0 * 10.0) / 60.0, 2)
     );
     assert_eq!(report.requests, 50 * 30 + 10 * 180);
     assert_eq!(report.peak_requests_per_second, 3.0);
@@ -121,7 +167,7 @@ fn a_scale_in_stops_the_newest_dynos_first_even_while_they_boot() {
     assert_eq!(schedule.scale_calls, 2);
     assert_eq!(
         schedule.dyno_hours,
-        super::report::round((10.0 + 3.0 + 2.0 * 9.0) / 60.0, 2)
+        report::round((10.0 + 3.0 + 2.0 * 9.0) / 60.0, 2)
     );
 }
 
@@ -149,17 +195,14 @@ fn a_step_of_load_forces_the_fail_safe_after_two_down_probes() {
     // new dynos serve from 00:06:00 (ρ = 0.75, 400 ms: normal, so no step in).
     let mut rows = vec![30; 5];
     rows.extend([180; 10]);
-    let app = app(json!({ "min": 1, "max": 4, "probe": probe(json!({ "fast": "200ms" })) }));
+    let app = app(json!({ "min": 1, "max": 4, "probe": probe() }));
     let trace = minutes(&rows);
     let report = simulate(&app, &trace, &model(&app, 1.0, 30 * SEC), false);
     let auto = report.autoscaled;
     assert_eq!(auto.scale_calls, 1);
     assert_eq!(auto.overloaded_minutes, 1.0);
     assert_eq!(auto.slow_minutes, 1.0);
-    assert_eq!(
-        auto.dyno_hours,
-        super::report::round((5.5 + 4.0 * 9.5) / 60.0, 2)
-    );
+    assert_eq!(auto.dyno_hours, report::round((5.5 + 4.0 * 9.5) / 60.0, 2));
     // The schedule alone stays at 1 dyno, overloaded for all 10 minutes.
     assert_eq!(report.schedule_only.overloaded_minutes, 10.0);
     assert_eq!(report.schedule_only.scale_calls, 0);
@@ -177,17 +220,14 @@ fn slow_probes_step_out_and_fast_ones_step_back_in() {
     // out to 2 dynos, where it answers in 174 ms (fast). A calm (10 minutes) later, at 00:10:30,
     // the decider steps back in; slow again at 00:11:00 and 00:11:30, out again; in at 00:21:30,
     // out at 00:22:30.
-    let app = app(json!({ "min": 1, "max": 4, "probe": probe(json!({})) }));
+    let app = app(json!({ "min": 1, "max": 4, "probe": probe() }));
     let trace = minutes(&[51; 30]);
     let report = simulate(&app, &trace, &model(&app, 1.0, Duration::ZERO), false);
     let auto = report.autoscaled;
     assert_eq!(auto.overloaded_minutes, 0.0);
     assert_eq!(auto.scale_calls, 5);
     assert_eq!(auto.slow_minutes, 2.5);
-    assert_eq!(
-        auto.dyno_hours,
-        super::report::round((2.5 + 2.0 * 27.5) / 60.0, 2)
-    );
+    assert_eq!(auto.dyno_hours, report::round((2.5 + 2.0 * 27.5) / 60.0, 2));
     assert_eq!(report.schedule_only.slow_minutes, 30.0);
 }
 
@@ -198,7 +238,7 @@ fn the_schedule_alone_is_read_in_the_apps_time_zone_and_split_by_local_day() {
     let app = app(json!({
         "min": 1, "max": 3, "timezone": "America/New_York",
         "schedule": [{ "cron": "0 9 * * *", "quantity": 3 }, { "cron": "0 17 * * *", "quantity": 1 }],
-        "probe": probe(json!({})),
+        "probe": probe(),
     }));
     let trace = minutes(&[0; 48 * 60]);
     let report = simulate(&app, &trace, &model(&app, 1.0, 30 * SEC), true);
@@ -231,7 +271,7 @@ fn the_schedule_alone_is_read_in_the_apps_time_zone_and_split_by_local_day() {
 fn a_day_of_world_cup_traffic_is_served_with_a_fraction_of_max() {
     // 12 May 1998: up to ~960 requests/s in a burst. 20 requests/s a dyno, max 10.
     let trace = Trace::parse(include_str!("../../../../traces/worldcup98-1998-05-12.csv")).unwrap();
-    let app = app(json!({ "min": 1, "max": 10, "probe": probe(json!({})) }));
+    let app = app(json!({ "min": 1, "max": 10, "probe": probe() }));
     let report = simulate(&app, &trace, &model(&app, 20.0, 30 * SEC), false);
     let (auto, max) = (report.autoscaled, report.static_max);
     assert_eq!(report.requests, 2_376_106);
@@ -253,14 +293,14 @@ fn a_day_of_world_cup_traffic_is_served_with_a_fraction_of_max() {
 
 #[test]
 fn the_json_has_the_keys_of_the_interface() {
-    let app = app(json!({ "probe": probe(json!({})) }));
+    let app = app(json!({ "probe": probe() }));
     let report = simulate(
         &app,
         &minutes(&[30; 10]),
         &model(&app, 1.0, 30 * SEC),
         false,
     );
-    let json = serde_json::to_value(&report).unwrap();
+    let json: Value = serde_json::from_str(&report.to_json().unwrap()).unwrap();
     let figures = [
         "minutes",
         "dyno_hours",
@@ -283,51 +323,6 @@ fn the_json_has_the_keys_of_the_interface() {
     assert_eq!(json["app"], "shop");
     assert_eq!(json["process"], "web");
     assert!(json.get("days").is_none());
-    let text = report::render(&report, &app, &model(&app, 1.0, 30 * SEC));
-    assert!(
-        text.contains("static at max (4)") && !text.contains("k-0123456789"),
-        "{text}"
-    );
-}
-
-#[test]
-fn an_app_is_chosen_by_name_or_name_and_process() {
-    let mut other = app(json!({}));
-    other.process = "worker".into();
-    let apps = [app(json!({})), other];
-    assert_eq!(
-        choose_app(&apps, Some("shop:worker")).unwrap().process,
-        "worker"
-    );
-    assert!(matches!(
-        choose_app(&apps, Some("shop")),
-        Err(SimulateError::WhichApp { .. })
-    ));
-    assert!(matches!(
-        choose_app(&apps, None),
-        Err(SimulateError::WhichApp { .. })
-    ));
-    let error = choose_app(&apps, Some("nope")).unwrap_err().to_string();
-    assert!(error.contains("shop:web, shop:worker"), "{error}");
-    assert_eq!(choose_app(&apps[..1], None).unwrap().process, "web");
-}
-
-#[test]
-fn a_bad_trace_is_refused_naming_the_file_and_line() {
-    let path = std::env::temp_dir().join(format!("autoscaled-simulate-{}.csv", std::process::id()));
-    std::fs::write(
-        &path,
-        "timestamp_utc,requests\n2026-11-27 00:00:00,4\n2026-11-27 00:01:00,-4\n",
-    )
-    .unwrap();
-    let error = read_trace(&path).unwrap_err().to_string();
-    let _ = std::fs::remove_file(&path);
-    assert!(
-        error.contains(&format!("{}, line 3", path.display())) && error.contains("negative"),
-        "{error}"
-    );
-    let missing = read_trace(Path::new("/nonexistent/trace.csv"))
-        .unwrap_err()
-        .to_string();
-    assert!(missing.contains("/nonexistent/trace.csv"), "{missing}");
+    let text = report.render(&app, &model(&app, 1.0, 30 * SEC));
+    assert!(text.contains("static at max (4)"), "{text}");
 }

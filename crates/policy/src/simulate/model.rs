@@ -7,29 +7,28 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
-use probe::{Class, Thresholds};
-
 use super::trace::Trace;
-use crate::decision::{Action, Decider, Event};
+use crate::{Action, Class, Decider, Event, Thresholds};
+use chrono::{DateTime, TimeDelta, Utc};
 
 /// What a dyno can do and how long it takes to start.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Model {
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Model {
     /// Requests a second one dyno serves.
-    pub(super) capacity: f64,
+    pub capacity: f64,
     /// A request's time on an idle dyno.
-    pub(super) service_time: Duration,
+    pub service_time: Duration,
     /// From a dyno's start to its first request.
-    pub(super) boot: Duration,
-    /// The probe's limits: `slow` also defines the slow minutes.
-    pub(super) thresholds: Thresholds,
+    pub boot: Duration,
+    /// The probe's limits: they classify the modelled latencies, and `slow` also defines the slow
+    /// minutes.
+    pub thresholds: Thresholds,
 }
 
 impl Model {
-    /// The probe latency with `serving` dynos under `load` requests a second; `None` when no answer
-    /// comes (no dyno serves, or the queue grows without bound).
-    pub(super) fn latency(&self, load: f64, serving: u32) -> Option<Duration> {
+    /// The probe latency with `serving` dynos under `load` requests a second, `service time / (1 − ρ)`;
+    /// `None` when no answer comes (no dyno serves, or the queue grows without bound).
+    pub fn latency(&self, load: f64, serving: u32) -> Option<Duration> {
         if serving == 0 {
             return None;
         }

@@ -1,0 +1,48 @@
+//! The pure decision rules of autoscaled, and the simulator that replays traffic through them.
+//!
+//! Nothing here does I/O or reads a clock: every function takes the time it is given. Start with
+//! [`Decider`]: built from a [`Policy`] (the app's limits and rhythms) and its
+//! [`Schedule`](schedule::Schedule), it takes an [`Event`] (a tick, a probe's [`Class`], maintenance
+//! mode) at an instant and returns the [`Action`]s to take: scale, alert, note. Like a reconciler
+//! it is level-triggered (each event re-reads the schedule at its instant) and idempotent (the
+//! same tick twice changes nothing). Its [`DeciderState`] is plain data that survives a restart.
+//!
+//! [`Thresholds::classify`] is the one rule that turns a probe's status and latency into a
+//! [`Class`]; the runtime's prober and the [`simulate`] module both call it. [`simulate`] replays a
+//! [`Trace`](simulate::Trace) of requests on a [`Model`](simulate::Model) of dynos and reports
+//! dyno-hours, cost and minutes overloaded or slow beside the schedule alone, a static formation
+//! at `max` and a clairvoyant scaler.
+//!
+//! ```
+//! use std::time::Duration;
+//! use autoscaled_policy::{Action, Class, Decider, Event, Policy};
+//! use chrono::{TimeZone, Utc};
+//! use schedule::{Rule, Schedule};
+//!
+//! let policy = Policy {
+//!     min: 1,
+//!     max: 5,
+//!     step: 1,
+//!     failures: 2,
+//!     scale_out_cooldown: Duration::from_secs(120),
+//!     calm: Duration::from_secs(600),
+//! };
+//! let schedule = Schedule::new(vec![Rule::new("0 7 * * *", 2).unwrap()], chrono_tz::UTC, 1);
+//! let noon = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
+//! let mut decider = Decider::new(policy, schedule, noon, None);
+//! assert_eq!(decider.target(), 2, "the baseline since 07:00");
+//!
+//! let down = || Event::Probe { class: Class::Down, detail: "HTTP 503".into() };
+//! assert!(decider.handle(down(), noon).is_empty(), "one down probe is not an outage");
+//! let actions = decider.handle(down(), noon + Duration::from_secs(30));
+//! assert!(matches!(actions[0], Action::Scale { from: 2, to: 5, .. }), "fail-safe to max");
+//! ```
+
+mod classify;
+mod decision;
+pub mod simulate;
+
+pub use classify::{Class, Thresholds};
+pub use decision::{
+    Action, Decider, DeciderState, Event, Notice, NoticeKind, Policy, Reason, Snapshot,
+};

@@ -1,0 +1,171 @@
+//! The simulator: replays a traffic trace through the decision rules on a simulated clock.
+//!
+//! The trace ([`Trace`]) gives requests per fixed interval; the model ([`Model`]) turns load and
+//! serving dynos into probe latencies and overload; the decisions come from the very [`Decider`]
+//! the runtime uses, told of each schedule change and each probe at its simulated instant. The same
+//! trace is replayed three times — autoscaled, the schedule alone, and a static formation at `max` —
+//! and a clairvoyant scaler (the fewest dynos that keep each row from being slow) is computed beside
+//! them, so a user sees what the probe rules buy before trusting them: [`simulate`] gives the
+//! [`Report`], [`Report::render`] and [`Report::to_json`] print it.
+
+mod model;
+mod report;
+mod trace;
+
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
+use chrono_tz::Tz;
+use schedule::{DynoSize, Schedule};
+
+use crate::{Decider, Policy};
+pub use model::Model;
+use model::{Driver, Tally};
+pub use report::{Day, Figures, Report};
+pub use trace::{HEADER, Trace, TraceError};
+
+/// The app a simulation replays: its rules and what its dynos cost.
+#[derive(Debug, Clone)]
+pub struct SimulatedApp {
+    /// The app's name, for the report.
+    pub name: String,
+    /// The process type, for the report.
+    pub process: String,
+    /// The decision rules' limits.
+    pub policy: Policy,
+    /// The baseline; its time zone is the one days are cut in.
+    pub schedule: Schedule,
+    /// How often the app is probed; `None` when it is not, and only the schedule acts.
+    pub probe_every: Option<Duration>,
+    /// For the report's text.
+    pub dyno_size: DynoSize,
+    /// USD per dyno-hour.
+    pub price_per_hour: f64,
+}
+
+/// Replays `trace` three ways on `model` and sums up, by day (in the schedule's time zone) too
+/// when `daily`.
+pub fn simulate(app: &SimulatedApp, trace: &Trace, model: &Model, daily: bool) -> Report {
+    let timezone = app.schedule.timezone();
+    let cuts = if daily {
+        local_midnights(trace, timezone)
+    } else {
+        Vec::new()
+    };
+    let ticks = app
+        .schedule
+        .changes(trace.start, trace.end())
+        .into_iter()
+        .map(|c| c.at)
+        .collect::<Vec<_>>();
+    // A replay starts from the formation the schedule wants, as if autoscaled had run before it.
+    let decider = |probes: bool| Driver::Decider {
+        decider: Box::new(Decider::new(
+            app.policy,
+            app.schedule.clone(),
+            trace.start,
+            None,
+        )),
+        ticks: ticks.clone(),
+        probe_every: app.probe_every.filter(|_| probes),
+    };
+    let autoscaled = model::replay(trace, model, decider(true), &cuts);
+    let schedule_only = model::replay(trace, model, decider(false), &cuts);
+    let static_max = model::replay(trace, model, Driver::Static(app.policy.max), &cuts);
+    let clairvoyant = model::clairvoyant(trace, model, app.policy.min, app.policy.max, &cuts);
+    let figures = |tally: &Tally| Figures::new(tally, app.price_per_hour);
+    let days = daily.then(|| {
+        let starts = std::iter::once(trace.start).chain(
+            cuts.iter()
+                .map(|&c| trace.start + TimeDelta::nanoseconds(c)),
+        );
+        starts
+            .enumerate()
+            .map(|(i, start)| {
+                let (requests, peak) = rows_in(trace, &cuts, i);
+                Day {
+                    date: start.with_timezone(&timezone).date_naive().to_string(),
+                    requests,
+                    peak_requests_per_second: report::round(peak, 2),
+                    autoscaled: figures(&autoscaled.parts[i]),
+                    schedule_only: figures(&schedule_only.parts[i]),
+                    static_max: figures(&static_max.parts[i]),
+                    clairvoyant_dyno_hours: report::dyno_hours(clairvoyant[i]),
+                }
+            })
+            .collect()
+    });
+    let (requests, peak) = rows_in(trace, &[], 0);
+    Report {
+        app: app.name.clone(),
+        process: app.process.clone(),
+        from: rfc3339(trace.start),
+        to: rfc3339(trace.end()),
+        requests,
+        peak_requests_per_second: report::round(peak, 2),
+        autoscaled: figures(&autoscaled.total),
+        schedule_only: figures(&schedule_only.total),
+        static_max: figures(&static_max.total),
+        clairvoyant_dyno_hours: report::dyno_hours(clairvoyant.iter().sum()),
+        days,
+    }
+}
+
+/// An instant as the report and its messages write it: RFC 3339 in UTC, to the second.
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The requests and peak load of the rows that start in part `part` of `cuts`.
+fn rows_in(trace: &Trace, cuts: &[i64], part: usize) -> (u64, f64) {
+    let from = part
+        .checked_sub(1)
+        .and_then(|i| cuts.get(i))
+        .copied()
+        .unwrap_or(0);
+    let to = cuts.get(part).copied().unwrap_or(i64::MAX);
+    let mut requests = 0u64;
+    let mut peak = 0f64;
+    for (row, &count) in trace.counts.iter().enumerate() {
+        let at = i64::try_from(row)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(trace.step);
+        if (from..to).contains(&at) {
+            requests = requests.saturating_add(count);
+            peak = peak.max(trace.load(row));
+        }
+    }
+    (requests, peak)
+}
+
+/// The offsets of the local midnights strictly inside the trace, where days begin in `tz`.
+fn local_midnights(trace: &Trace, tz: Tz) -> Vec<i64> {
+    let end = trace.len_nanos();
+    let mut cuts = Vec::new();
+    let mut date = trace.start.with_timezone(&tz).date_naive();
+    while let Some(next) = date.succ_opt() {
+        date = next;
+        let Some(midnight) = day_start(tz, date) else {
+            continue;
+        };
+        match (midnight - trace.start).num_nanoseconds() {
+            Some(offset) if offset > 0 && offset < end => cuts.push(offset),
+            Some(offset) if offset <= 0 => {}
+            _ => break,
+        }
+    }
+    cuts
+}
+
+/// The first instant of `date` in `tz` (midnight, or the end of a gap that swallows it).
+fn day_start(tz: Tz, date: NaiveDate) -> Option<DateTime<Utc>> {
+    (0..24).find_map(|hour| {
+        let local = date.and_hms_opt(hour, 0, 0)?;
+        tz.from_local_datetime(&local)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+    })
+}
+
+#[cfg(test)]
+mod tests;
