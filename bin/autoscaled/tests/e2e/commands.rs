@@ -5,7 +5,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use heroku_fake::FakeHeroku;
 
-use crate::harness::{API_KEY, Alerts, AppConfig, Daemon, SMTP_PASSWORD, write_config, write_file};
+use super::harness::{
+    API_KEY, Alerts, AppConfig, BIN, Daemon, SMTP_PASSWORD, write_config, write_file,
+};
 
 const WITHIN: Duration = Duration::from_secs(20);
 
@@ -19,7 +21,7 @@ async fn a_rejected_api_key_stops_the_start_with_status_1() {
         &Alerts::default(),
     );
 
-    let finished = Daemon::run(&config).finish(WITHIN).await;
+    let finished = Daemon::run(BIN, &config).finish(WITHIN).await;
     assert_eq!(finished.status.code(), Some(1), "{finished:?}");
     assert!(
         finished
@@ -41,7 +43,7 @@ async fn an_unknown_app_stops_the_start_with_status_1() {
     let apps = [AppConfig::new("e2e-known"), AppConfig::new("e2e-nowhere")];
     let config = write_config(&fake.url(), &apps, &Alerts::default());
 
-    let finished = Daemon::run(&config).finish(WITHIN).await;
+    let finished = Daemon::run(BIN, &config).finish(WITHIN).await;
     assert_eq!(finished.status.code(), Some(1), "{finished:?}");
     assert!(
         finished
@@ -84,10 +86,10 @@ smtp_url = "smtp://{}:{SMTP_PASSWORD}@127.0.0.1:25"
 from = "autoscaled <alerts@example.com>"
 to = ["not an address"]
 "#,
-            crate::harness::SMTP_USER
+            super::harness::SMTP_USER
         ),
     );
-    let finished = Daemon::spawn(&["--config", config.to_str().unwrap(), "check"])
+    let finished = Daemon::spawn(BIN, &["--config", config.to_str().unwrap(), "check"])
         .finish(WITHIN)
         .await;
     assert_eq!(finished.status.code(), Some(2), "{finished:?}");
@@ -122,7 +124,7 @@ async fn check_accepts_a_valid_config_and_shows_the_key_redacted() {
         &[AppConfig::new("e2e-good")],
         &Alerts::default(),
     );
-    let finished = Daemon::spawn(&["--config", config.to_str().unwrap(), "check"])
+    let finished = Daemon::spawn(BIN, &["--config", config.to_str().unwrap(), "check"])
         .finish(WITHIN)
         .await;
     assert_eq!(finished.status.code(), Some(0), "{finished:?}");
@@ -154,7 +156,7 @@ async fn plan_json_lists_the_baseline_and_its_changes() {
         "--days",
         "1",
     ];
-    let finished = Daemon::spawn(&args).finish(WITHIN).await;
+    let finished = Daemon::spawn(BIN, &args).finish(WITHIN).await;
     assert_eq!(finished.status.code(), Some(0), "{finished:?}");
 
     let plan: serde_json::Value = serde_json::from_str(&finished.stdout).unwrap();
