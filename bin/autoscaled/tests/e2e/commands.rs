@@ -140,6 +140,65 @@ async fn check_accepts_a_valid_config_and_shows_the_key_redacted() {
     );
 }
 
+/// A probe config whose URL carries a password and whose header a token.
+fn probe_with_secrets(url: &str) -> std::path::PathBuf {
+    write_file(
+        "toml",
+        &format!(
+            r#"
+[heroku]
+api_key = "{API_KEY}"
+api_url = "http://127.0.0.1:9"
+
+[[apps]]
+name = "e2e-secrets"
+min = 1
+max = 2
+
+[apps.probe]
+url = "{url}"
+headers = {{ Authorization = "Bearer t0k3n" }}
+"#
+        ),
+    )
+}
+
+#[tokio::test]
+async fn check_shows_neither_the_probe_password_nor_its_header_values() {
+    let config = probe_with_secrets("https://user:s3cret@my-app.example.com/health");
+    let finished = Daemon::spawn(BIN, &["--config", config.to_str().unwrap(), "check"])
+        .finish(WITHIN)
+        .await;
+    assert_eq!(finished.status.code(), Some(0), "{finished:?}");
+    let shown = format!("{}{}", finished.stdout, finished.stderr);
+    for secret in ["s3cret", "t0k3n"] {
+        assert!(!shown.contains(secret), "{secret} shown:\n{shown}");
+    }
+    for expected in [
+        "GET https://user:[redacted]@my-app.example.com/health",
+        "Authorization: [redacted]",
+    ] {
+        assert!(shown.contains(expected), "no {expected:?} in:\n{shown}");
+    }
+
+    // Not a URL: the message names the key and what is expected, and does not echo the value.
+    let config = probe_with_secrets("user:s3cret@my-app.example.com");
+    let finished = Daemon::spawn(BIN, &["--config", config.to_str().unwrap(), "check"])
+        .finish(WITHIN)
+        .await;
+    assert_eq!(finished.status.code(), Some(2), "{finished:?}");
+    let shown = format!("{}{}", finished.stdout, finished.stderr);
+    assert!(
+        !shown.contains("s3cret") && !shown.contains("t0k3n"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("apps[0].probe.url:")
+            && shown.contains("expected an http:// or https:// URL"),
+        "{shown}"
+    );
+}
+
 #[tokio::test]
 async fn plan_json_lists_the_baseline_and_its_changes() {
     let mut app = AppConfig::new("e2e-plan");
