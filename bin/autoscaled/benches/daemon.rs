@@ -1,5 +1,5 @@
 //! `cargo bench -p autoscaled --bench daemon`: what `autoscaled run` costs, measured on the built
-//! binary against the fake Heroku and a local app server (the end-to-end tests' harness).
+//! binary against the fake Heroku and a local app server (testkit's, as the end-to-end tests use).
 //!
 //! It prints:
 //! - resident memory (VmRSS, and the peak VmHWM, from `/proc/<pid>/status`) after 10 s of running
@@ -10,16 +10,19 @@
 //! - Platform API calls per app per hour in a steady state, counted at the fake over a window with
 //!   a short `reconcile` and scaled to the default `reconcile` of 5 minutes.
 
-#[allow(dead_code)] // Shared with the end-to-end tests, which use all of it; this uses a part.
-#[path = "../../../tests/e2e/harness.rs"]
-mod harness;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use heroku_fake::FakeHeroku;
+use testkit::config::{API_KEY, Alerts, AppConfig, ProbeConfig, write_config};
+use testkit::{AppServer, Daemon, Mode};
 
-use harness::{API_KEY, Alerts, AppConfig, AppServer, Daemon, Mode, ProbeConfig, write_config};
+/// The binary measured: `AUTOSCALED_BIN`, else the one cargo built alongside. Cargo builds that one
+/// with the dev-dependencies' features (the fake's schema check), so point `AUTOSCALED_BIN` at a
+/// plain `cargo build --release` to measure the binary as shipped (docs/benchmarks.md).
+fn bin() -> String {
+    std::env::var("AUTOSCALED_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_autoscaled").to_owned())
+}
 
 /// How long a daemon runs before its memory is read.
 const SETTLE: Duration = Duration::from_secs(10);
@@ -49,7 +52,7 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        println!("autoscaled daemon benchmark (binary: {})", harness::bin());
+        println!("autoscaled daemon benchmark (binary: {})", bin());
         memory(1).await;
         memory(100).await;
         failsafe_latency().await;
@@ -88,7 +91,10 @@ async fn memory(apps: usize) {
             app
         })
         .collect();
-    let daemon = Daemon::run(&write_config(&fake.url(), &configs, &Alerts::default()));
+    let daemon = Daemon::run(
+        bin(),
+        &write_config(&fake.url(), &configs, &Alerts::default()),
+    );
     daemon
         .wait_until("every app started", SETTLE, || {
             (daemon.stdout().matches(" started").count() >= apps).then_some(())
@@ -123,7 +129,10 @@ async fn failsafe_latency() {
         fast: "40ms",
         calm: "300ms",
     });
-    let daemon = Daemon::run(&write_config(&fake.url(), &[app], &Alerts::default()));
+    let daemon = Daemon::run(
+        bin(),
+        &write_config(&fake.url(), &[app], &Alerts::default()),
+    );
     daemon
         .wait_for_line(&["started"], Duration::from_secs(10))
         .await;
@@ -188,11 +197,10 @@ async fn api_calls() {
     for app in ["bench-probed", "bench-unprobed"] {
         fake.set_formation(app, "web", 1);
     }
-    let daemon = Daemon::run(&write_config(
-        &fake.url(),
-        &[probed, unprobed],
-        &Alerts::default(),
-    ));
+    let daemon = Daemon::run(
+        bin(),
+        &write_config(&fake.url(), &[probed, unprobed], &Alerts::default()),
+    );
     daemon
         .wait_until("both apps started", Duration::from_secs(10), || {
             (daemon.stdout().matches(" started").count() >= 2).then_some(())

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::anyhow;
 use chrono::Utc;
 use humantime::format_duration;
+use secret::{REDACTED, RedactedUrl};
 
 use crate::Failure;
 use crate::cli::CheckArgs;
@@ -43,7 +44,8 @@ fn describe(config: &Config, path: &std::path::Path) -> String {
     let _ = writeln!(
         out,
         "heroku: {} (API key {})",
-        config.heroku.api_url, config.heroku.api_key
+        RedactedUrl(&config.heroku.api_url),
+        config.heroku.api_key
     );
     let mut calls = 0.0;
     for app in &config.apps {
@@ -80,7 +82,7 @@ fn describe(config: &Config, path: &std::path::Path) -> String {
                 let _ = writeln!(
                     out,
                     "  probe: GET {} every {}; down after {} failures (timeout {}), slow >= {}, fast < {}, calm {}",
-                    p.url,
+                    RedactedUrl(&p.url),
                     format_duration(p.interval),
                     p.failures,
                     format_duration(p.timeout),
@@ -88,6 +90,15 @@ fn describe(config: &Config, path: &std::path::Path) -> String {
                     format_duration(p.fast),
                     format_duration(p.calm)
                 );
+                // Header values may be credentials: their names only.
+                if !p.headers.is_empty() {
+                    let names: Vec<String> = p
+                        .headers
+                        .iter()
+                        .map(|(name, _)| format!("{name}: {REDACTED}"))
+                        .collect();
+                    let _ = writeln!(out, "  probe headers: {}", names.join(", "));
+                }
             }
             None => {
                 let _ = writeln!(out, "  probe: none (the schedule alone sets the quantity)");

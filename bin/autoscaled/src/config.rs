@@ -14,7 +14,7 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use notify::{EmailConfig, SmsConfig, SmsSender};
 use schedule::{DynoSize, Rule, Schedule};
-use secret::Secret;
+use secret::{RedactedUrl, Secret};
 use serde_json::{Map, Value};
 use url::Url;
 
@@ -60,8 +60,9 @@ pub(crate) struct AppSettings {
     pub(crate) probe: Option<ProbeSettings>,
 }
 
-/// The HTTP probe of one app.
-#[derive(Debug, Clone)]
+/// The HTTP probe of one app. Its URL may carry a password or a token, and its headers
+/// credentials: `Debug` shows the URL redacted and the header names only.
+#[derive(Clone)]
 pub(crate) struct ProbeSettings {
     pub(crate) url: Url,
     pub(crate) interval: Duration,
@@ -99,6 +100,26 @@ impl ProbeSettings {
             slow: self.slow,
             fast: self.fast,
         }
+    }
+}
+
+impl fmt::Debug for ProbeSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(name, _)| (name.as_str(), secret::REDACTED))
+            .collect();
+        f.debug_struct("ProbeSettings")
+            .field("url", &RedactedUrl(&self.url))
+            .field("interval", &self.interval)
+            .field("timeout", &self.timeout)
+            .field("slow", &self.slow)
+            .field("fast", &self.fast)
+            .field("failures", &self.failures)
+            .field("calm", &self.calm)
+            .field("headers", &headers)
+            .finish()
     }
 }
 
@@ -290,8 +311,9 @@ struct Validator {
     problems: Vec<Problem>,
 }
 
-/// Keys whose values are never repeated back in a message.
-const SECRET_KEYS: &[&str] = &["api_key", "auth_token", "smtp_url", "password"];
+/// Keys whose values are never repeated back in a message (`headers`: a probe's, which may hold
+/// credentials).
+const SECRET_KEYS: &[&str] = &["api_key", "auth_token", "smtp_url", "password", "headers"];
 
 fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
@@ -438,12 +460,27 @@ impl Validator {
             (None, Some(default)) => default.to_owned(),
             _ => self.string(map, path, key)?,
         };
+        // A URL may carry a password or a token anywhere once it is not a valid http(s) one (in
+        // `user:pass@host`, `user` is the scheme): the message shows no more than the scheme.
         match Url::parse(text.trim()) {
             Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => {
                 Some(url)
             }
-            _ => {
-                self.bad(&full, &Value::String(text), "an http:// or https:// URL");
+            Ok(url) => {
+                self.problem(
+                    full,
+                    format!(
+                        "a URL of scheme \"{}\" is not valid: expected an http:// or https:// URL",
+                        url.scheme()
+                    ),
+                );
+                None
+            }
+            Err(e) => {
+                self.problem(
+                    full,
+                    format!("not a URL ({e}); expected an http:// or https:// URL"),
+                );
                 None
             }
         }
@@ -1257,6 +1294,53 @@ url = "https://my-app.herokuapp.com/"
         assert_eq!(
             config.alerts.sms.unwrap().sender,
             SmsSender::From("+15005550006".into())
+        );
+    }
+
+    #[test]
+    fn probe_secrets_show_neither_in_debug_nor_in_problems() {
+        let text = GOOD.replace(
+            "url = \"https://my-app.herokuapp.com/\"",
+            "url = \"https://user:s3cret@my-app.herokuapp.com/?key=k3y\"\nheaders = { Authorization = \"Bearer t0k3n\" }",
+        );
+        let config = load(&text, &[]).unwrap();
+        let shown = format!("{:?} {:#?}", config.apps[0].probe, config);
+        for secret in ["s3cret", "k3y", "t0k3n"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(
+            shown.contains("Authorization") && shown.contains("user:[redacted]@"),
+            "{shown}"
+        );
+
+        for (url, seen) in [
+            ("ftp://user:s3cret@my-app.herokuapp.com/", "scheme \"ftp\""),
+            ("https://user:s3cret@", "not a URL"),
+            ("user:s3cret", "scheme \"user\""),
+        ] {
+            let text = GOOD.replace("https://my-app.herokuapp.com/", url);
+            let problems = problems(&text);
+            let problem = problems
+                .iter()
+                .find(|p| p.key == "apps[0].probe.url")
+                .unwrap_or_else(|| panic!("no problem with {url}: {problems:?}"));
+            assert!(!problem.message.contains("s3cret"), "{problem:?}");
+            assert!(problem.message.contains(seen), "{problem:?}");
+            assert!(
+                problem
+                    .message
+                    .contains("expected an http:// or https:// URL"),
+                "{problem:?}"
+            );
+        }
+        let text = GOOD.replace(
+            "url = \"https://my-app.herokuapp.com/\"",
+            "url = \"https://my-app.herokuapp.com/\"\nheaders = \"Bearer t0k3n\"",
+        );
+        let shown = format!("{:?}", problems(&text));
+        assert!(
+            shown.contains("apps[0].probe.headers") && !shown.contains("t0k3n"),
+            "{shown}"
         );
     }
 

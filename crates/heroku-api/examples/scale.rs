@@ -1,7 +1,7 @@
-//! Scales one process type of one app: `HEROKU_API_KEY=... cargo run -p heroku-api --example scale --
+//! Scales one process type of one app: `HEROKU_API_KEY=... cargo run -p autoscaled-heroku-api --example scale --
 //! my-app web 2` (`HEROKU_API_URL` points it elsewhere, at a fake say).
 
-use heroku_api::{Client, DEFAULT_BASE_URL, FormationUpdate};
+use autoscaled_heroku_api::{Client, DEFAULT_BASE_URL, FormationUpdate};
 use secret::Secret;
 
 #[tokio::main(flavor = "current_thread")]

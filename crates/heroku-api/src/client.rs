@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use rand::Rng;
+use backon::Retryable;
 use reqwest::Method;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
 use secret::Secret;
@@ -268,30 +268,24 @@ impl Client {
     ) -> Result<Answer, Error> {
         let policy = &self.inner.retry;
         let started = Instant::now();
-        let mut attempt = 1;
-        loop {
-            let error = match self
-                .attempt(method.clone(), path, body.clone(), range)
-                .await
-            {
-                Ok(answer) => return Ok(answer),
-                Err(error) => error,
-            };
-            if !error.is_retryable() || attempt >= policy.max_attempts {
-                return Err(error);
-            }
-            let jitter = rand::rng().random::<f64>();
-            let wait =
-                wait_before_retry(policy, &error, attempt, jitter, self.rate_limit_remaining());
+        // The calls made so far, counted where a failed one is judged.
+        let mut attempt = 0;
+        (|| self.attempt(method.clone(), path, body.clone(), range))
+        .retry(policy.backoff())
+        .when(Error::is_retryable)
+        .adjust(|error, backoff| {
+            attempt += 1;
+            // No backoff left: the policy's attempts are spent.
+            let wait = wait_before_retry(backoff?, error, self.rate_limit_remaining());
             if started.elapsed() + wait > policy.max_elapsed {
                 tracing::warn!(%method, path, attempt, wait_ms = wait.as_millis(), %error,
                     "Heroku API call failed; not retrying, the wait would pass the retry time limit");
-                return Err(error);
+                return None;
             }
             tracing::warn!(%method, path, attempt, wait_ms = wait.as_millis(), %error, "Heroku API call failed; retrying");
-            tokio::time::sleep(wait).await;
-            attempt += 1;
-        }
+            Some(wait)
+        })
+        .await
     }
 
     async fn attempt(

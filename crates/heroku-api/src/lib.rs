@@ -13,8 +13,8 @@
 //! `Debug`, `Display`, error or log text.
 //!
 //! ```no_run
-//! # async fn scale() -> Result<(), heroku_api::Error> {
-//! use heroku_api::{Client, FormationUpdate};
+//! # async fn scale() -> Result<(), autoscaled_heroku_api::Error> {
+//! use autoscaled_heroku_api::{Client, FormationUpdate};
 //! use secret::Secret;
 //!
 //! let client = Client::new(Secret::new(std::env::var("HEROKU_API_KEY").unwrap_or_default()))?;

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use backon::ExponentialBuilder;
+
 use crate::Error;
 
 /// How failed calls are retried: transport failures, 429 and 5xx only, with exponential backoff and
@@ -47,27 +49,29 @@ impl RetryPolicy {
 /// minute, so this lets five come back rather than spending retries on an empty pool.
 pub(crate) const RATE_LIMIT_REFILL_WAIT: Duration = Duration::from_secs(4);
 
-/// The backoff before retry number `retry` (1 for the first), with `jitter` in `[0, 1)`: half of
-/// the exponential step is kept, half is random, so clients spread out yet never retry at once.
-pub(crate) fn backoff(policy: &RetryPolicy, retry: u32, jitter: f64) -> Duration {
-    let doublings = retry.saturating_sub(1).min(31);
-    let step = policy
-        .initial_backoff
-        .saturating_mul(1 << doublings)
-        .min(policy.max_backoff);
-    step / 2 + step.mul_f64(jitter.clamp(0.0, 1.0) / 2.0)
+impl RetryPolicy {
+    /// The computed waits between calls, as a `backon` builder: exponential from `initial_backoff`,
+    /// doubling, capped at `max_backoff`, one fewer than `max_attempts`. Each wait keeps half of its
+    /// step and draws the other half at random, so clients spread out yet never retry at once:
+    /// backon's jitter adds a random part up to the delay it is given, so it is given half the step.
+    pub(crate) fn backoff(&self) -> ExponentialBuilder {
+        ExponentialBuilder::default()
+            .with_min_delay(self.initial_backoff / 2)
+            .with_max_delay(self.max_backoff / 2)
+            .with_factor(2.0)
+            .with_jitter()
+            .with_max_times(self.max_attempts.saturating_sub(1) as usize)
+    }
 }
 
-/// How long to wait after `error` before retry number `retry`; `rate_limit_remaining` is the last
-/// `RateLimit-Remaining` seen.
+/// How long to wait after `error` instead of the computed `backoff`: a `Retry-After` the server
+/// sent wins when it asks for longer; a 429 that says nothing when `rate_limit_remaining` (the
+/// last `RateLimit-Remaining` seen) reads 0 waits for the pool to refill.
 pub(crate) fn wait_before_retry(
-    policy: &RetryPolicy,
+    backoff: Duration,
     error: &Error,
-    retry: u32,
-    jitter: f64,
     rate_limit_remaining: Option<u32>,
 ) -> Duration {
-    let backoff = backoff(policy, retry, jitter);
     match (error.retry_after(), error) {
         (Some(asked), _) => asked.max(backoff),
         (None, Error::RateLimited(_)) if rate_limit_remaining == Some(0) => {
@@ -79,6 +83,8 @@ pub(crate) fn wait_before_retry(
 
 #[cfg(test)]
 mod tests {
+    use backon::BackoffBuilder;
+
     use super::*;
     use crate::ApiError;
 
@@ -95,17 +101,26 @@ mod tests {
     #[test]
     fn backoff_doubles_within_jitter_and_stops_at_the_cap() {
         let policy = RetryPolicy::default();
-        let ms = |retry, jitter| backoff(&policy, retry, jitter).as_millis();
-        assert_eq!((ms(1, 0.0), ms(1, 0.999_999)), (250, 499));
-        assert_eq!((ms(2, 0.0), ms(3, 0.0), ms(4, 0.0)), (500, 1000, 2000));
-        assert_eq!((ms(6, 0.0), ms(6, 1.0)), (5000, 10_000));
-        assert_eq!(ms(40, 0.5), 7500);
+        for _ in 0..100 {
+            let waits: Vec<u128> = policy.backoff().build().map(|d| d.as_millis()).collect();
+            assert_eq!(waits.len(), 3, "{waits:?}");
+            for (wait, (low, high)) in waits.iter().zip([(250, 500), (500, 1000), (1000, 2000)]) {
+                assert!((low..high).contains(wait), "{waits:?}");
+            }
+            let capped = RetryPolicy {
+                max_attempts: 40,
+                ..policy
+            };
+            let late = capped.backoff().build().last().unwrap().as_millis();
+            assert!((5000..10_000).contains(&late), "{late}");
+        }
+        assert_eq!(RetryPolicy::never().backoff().build().next(), None);
     }
 
     #[test]
     fn retry_after_and_an_empty_budget_stretch_the_wait() {
-        let policy = RetryPolicy::default();
-        let wait = |e: &Error, remaining| wait_before_retry(&policy, e, 1, 0.0, remaining);
+        let backoff = Duration::from_millis(250);
+        let wait = |e: &Error, remaining| wait_before_retry(backoff, e, remaining);
         assert_eq!(wait(&error(429, Some(7)), Some(0)), Duration::from_secs(7));
         assert_eq!(wait(&error(503, Some(2)), None), Duration::from_secs(2));
         assert_eq!(wait(&error(429, None), Some(0)), RATE_LIMIT_REFILL_WAIT);
@@ -116,7 +131,7 @@ mod tests {
         assert_eq!(wait(&error(500, None), Some(0)), Duration::from_millis(250));
         // A Retry-After shorter than the backoff does not shorten it.
         assert_eq!(
-            wait_before_retry(&policy, &error(503, Some(1)), 4, 0.0, None),
+            wait_before_retry(Duration::from_secs(2), &error(503, Some(1)), None),
             Duration::from_secs(2)
         );
     }

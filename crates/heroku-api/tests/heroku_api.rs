@@ -10,7 +10,7 @@ mod heroku_api {
 
 use std::time::Duration;
 
-use ::heroku_api::{Client, RetryPolicy};
+use ::autoscaled_heroku_api::{Client, RetryPolicy};
 use heroku_fake::FakeHeroku;
 use secret::Secret;
 

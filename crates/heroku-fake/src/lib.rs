@@ -14,8 +14,8 @@
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), heroku_fake::Error> {
-//! use heroku_fake::FakeHeroku;
+//! # async fn main() -> Result<(), autoscaled_heroku_fake::Error> {
+//! use autoscaled_heroku_fake::FakeHeroku;
 //!
 //! let heroku = FakeHeroku::start("my-token").await?;
 //! heroku.set_formation("my-app", "web", 2);

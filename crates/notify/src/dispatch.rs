@@ -1,10 +1,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
+use backon::{ExponentialBuilder, Retryable};
 use chrono::{DateTime, Utc};
-use rand::Rng;
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
@@ -39,14 +39,16 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The wait after try number `attempt` (1-based): doubled each time, capped, and jittered
-    /// into its upper half so that sends failing together do not retry together.
-    fn delay(&self, attempt: u32) -> Duration {
-        let doubled = self
-            .first_delay
-            .saturating_mul(1 << attempt.saturating_sub(1).min(16));
-        let full = doubled.min(self.max_delay);
-        full.mul_f64(rand::rng().random_range(0.5..=1.0))
+    /// The waits between tries, as a `backon` builder: doubled each time, capped, and jittered into
+    /// their upper half so that sends failing together do not retry together (backon's jitter adds
+    /// a random part up to the delay it is given, so it is given half the step).
+    fn backoff(&self) -> ExponentialBuilder {
+        ExponentialBuilder::default()
+            .with_min_delay(self.first_delay / 2)
+            .with_max_delay(self.max_delay / 2)
+            .with_factor(2.0)
+            .with_jitter()
+            .with_max_times(self.attempts.max(1) as usize - 1)
     }
 }
 
@@ -340,33 +342,34 @@ impl Delivery {
     async fn run(self) {
         let (sent, failed) = self.channel.counters(&self.counters);
         let (channel, to) = (self.channel.name(), self.channel.recipient());
-        let attempts = self.retry.attempts.max(1);
-        for attempt in 1..=attempts {
-            let result =
-                match tokio::time::timeout(self.send_timeout, self.channel.send(&self.message))
-                    .await
-                {
-                    Ok(result) => result,
-                    Err(_) => Err(Error::Timeout(self.send_timeout)),
-                };
-            let err = match result {
-                Ok(()) => {
-                    bump(sent);
-                    info!(channel, to, app = %self.app, kind = %self.kind, attempt, "alert sent");
-                    return;
-                }
-                Err(err) => err,
-            };
-            if attempt == attempts || !err.is_transient() {
+        // The tries made so far, counted as each starts.
+        let attempt = AtomicU32::new(0);
+        let result = (|| async {
+            attempt.fetch_add(1, Ordering::Relaxed);
+            match tokio::time::timeout(self.send_timeout, self.channel.send(&self.message)).await {
+                Ok(result) => result,
+                Err(_) => Err(Error::Timeout(self.send_timeout)),
+            }
+        })
+        .retry(self.retry.backoff())
+        .when(Error::is_transient)
+        .notify(|err, wait| {
+            let attempt = attempt.load(Ordering::Relaxed);
+            warn!(channel, to, app = %self.app, kind = %self.kind, attempt, error = %err,
+                "alert send failed; retrying in {wait:?}");
+        })
+        .await;
+        let attempt = attempt.into_inner();
+        match result {
+            Ok(()) => {
+                bump(sent);
+                info!(channel, to, app = %self.app, kind = %self.kind, attempt, "alert sent");
+            }
+            Err(err) => {
                 bump(failed);
                 error!(channel, to, app = %self.app, kind = %self.kind, attempts = attempt, error = %err,
                     "alert not delivered; giving up");
-                return;
             }
-            let wait = self.retry.delay(attempt);
-            warn!(channel, to, app = %self.app, kind = %self.kind, attempt, error = %err,
-                "alert send failed; retrying in {wait:?}");
-            tokio::time::sleep(wait).await;
         }
     }
 }
@@ -442,6 +445,7 @@ fn opposite(kind: AlertKind) -> Option<AlertKind> {
 
 #[cfg(test)]
 mod tests {
+    use backon::BackoffBuilder;
     use chrono::TimeZone;
 
     use super::*;
@@ -511,18 +515,20 @@ mod tests {
     #[test]
     fn retry_delays_double_are_capped_and_jittered() {
         let p = RetryPolicy::default();
+        let many = RetryPolicy { attempts: 40, ..p };
         for _ in 0..100 {
-            let first = p.delay(1);
+            let waits: Vec<Duration> = p.backoff().build().collect();
+            assert_eq!(waits.len(), 2, "{waits:?}");
+            let (first, second) = (waits[0], waits[1]);
             assert!(
                 first >= Duration::from_millis(500) && first <= Duration::from_secs(1),
                 "{first:?}"
             );
-            let second = p.delay(2);
             assert!(
                 second >= Duration::from_secs(1) && second <= Duration::from_secs(2),
                 "{second:?}"
             );
-            let late = p.delay(40);
+            let late = many.backoff().build().last().unwrap();
             assert!(
                 late >= Duration::from_secs(2) && late <= Duration::from_secs(4),
                 "{late:?}"

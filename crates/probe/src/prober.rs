@@ -43,27 +43,11 @@ impl fmt::Debug for ProbeConfig {
             .map(|(name, _)| (name.as_str(), secret::REDACTED))
             .collect();
         f.debug_struct("ProbeConfig")
-            .field("url", &RedactedUrl(&self.url))
+            .field("url", &secret::RedactedUrl(&self.url))
             .field("interval", &self.interval)
             .field("thresholds", &self.thresholds)
             .field("headers", &headers)
             .finish()
-    }
-}
-
-struct RedactedUrl<'a>(&'a Url);
-
-impl fmt::Debug for RedactedUrl<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut url = self.0.clone();
-        if url.password().is_some() {
-            // Only fails for URLs that cannot have a password, which this one has.
-            let _ = url.set_password(Some(secret::REDACTED));
-        }
-        if url.query().is_some() {
-            url.set_query(Some(secret::REDACTED));
-        }
-        write!(f, "{:?}", url.as_str())
     }
 }
 

@@ -12,8 +12,24 @@
 //! assert_eq!(format!("{key} {key:?}"), "[redacted] [redacted]");
 //! assert_eq!(key.expose(), "01234567-89ab-4cde-8f01-23456789abcd");
 //! ```
+//!
+//! A URL may carry a secret too, as its password (`https://user:pass@host/`) or in its query
+//! (`?token=...`). [`RedactedUrl`] shows such a URL with both replaced by `[redacted]`, for every
+//! place a URL is printed:
+//!
+//! ```
+//! use autoscaled_secret::RedactedUrl;
+//!
+//! let url = url::Url::parse("https://user:s3cret@example.com/health?token=t0k3n").unwrap();
+//! assert_eq!(
+//!     RedactedUrl(&url).to_string(),
+//!     "https://user:[redacted]@example.com/health?[redacted]"
+//! );
+//! ```
 
 use std::fmt;
+
+use url::{Position, Url};
 
 /// What a [`Secret`] prints in place of its value.
 pub const REDACTED: &str = "[redacted]";
@@ -72,6 +88,39 @@ impl<'de> serde::Deserialize<'de> for Secret {
     }
 }
 
+/// A URL as it may be shown: its password and its query, if it has them, print as `[redacted]`;
+/// the scheme, user name, host, port, path and fragment print as they are. `Display` gives the
+/// URL, `Debug` the URL quoted.
+///
+/// The user name stays: it names an account without opening it, and tells which one is used.
+#[derive(Clone, Copy)]
+pub struct RedactedUrl<'a>(pub &'a Url);
+
+impl fmt::Display for RedactedUrl<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = self.0;
+        match url.password() {
+            Some(_) => write!(
+                f,
+                "{}{REDACTED}{}",
+                &url[..Position::BeforePassword],
+                &url[Position::AfterPassword..Position::AfterPath]
+            )?,
+            None => f.write_str(&url[..Position::AfterPath])?,
+        }
+        if url.query().is_some() {
+            write!(f, "?{REDACTED}")?;
+        }
+        f.write_str(&url[Position::AfterQuery..])
+    }
+}
+
+impl fmt::Debug for RedactedUrl<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{self}\"")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +141,35 @@ mod tests {
         );
         assert!(!shown.contains("hunter2"), "{shown}");
         assert_eq!(shown.matches(REDACTED).count(), 4);
+    }
+
+    #[test]
+    fn a_url_shows_neither_its_password_nor_its_query() {
+        let shown = |text: &str| {
+            let url = Url::parse(text).expect("a valid URL");
+            (
+                RedactedUrl(&url).to_string(),
+                format!("{:?}", RedactedUrl(&url)),
+            )
+        };
+        let (display, debug) = shown("https://user:s3cret@example.com:8443/up?key=t0k3n#top");
+        assert_eq!(
+            display,
+            "https://user:[redacted]@example.com:8443/up?[redacted]#top"
+        );
+        assert_eq!(debug, format!("\"{display}\""));
+        assert_eq!(
+            shown("http://example.com/health").0,
+            "http://example.com/health"
+        );
+        assert_eq!(
+            shown("https://user@example.com/").0,
+            "https://user@example.com/"
+        );
+        assert_eq!(
+            shown("https://:s3cret@example.com/").0,
+            "https://:[redacted]@example.com/"
+        );
     }
 
     #[test]

@@ -1,9 +1,17 @@
-//! Test support for this workspace's integration tests: real servers on loopback.
+//! Test support for this workspace's integration tests and benches: real servers and processes on
+//! loopback.
 //!
 //! - [`Prism`]: Stoplight Prism serving Twilio's OpenAPI contract, on a free port, killed on drop;
 //! - [`MailServer`]: an SMTP server (mailin's engine) that keeps what it receives, with or without
 //!   AUTH PLAIN, accepting or refusing as [`SmtpOptions`] say; received mails come as [`Mail`],
 //!   headers and body decoded;
+//! - [`AppServer`]: the probed app, its answers ([`Mode`]) switched by the test at runtime;
+//! - [`Daemon`]: the built `autoscaled` binary (its path given by the caller) as a child process,
+//!   its output captured, with bounded waits for log lines and a check at exit that no secret of
+//!   the [`config`] files was printed;
+//! - [`config`]: `autoscaled.toml` files for a set of apps, probes and alert channels;
+//! - [`PostgresDb`]: a fresh database on the PostgreSQL server `scripts/postgres` starts, dropped
+//!   after the test;
 //! - [`closed_port`]: a loopback port with nothing listening on it.
 //!
 //! This crate only serves tests (`publish = false`, a dev-dependency only). Where the test support
@@ -11,10 +19,15 @@
 //! `expect` and a message saying what went wrong: that fails the test using it loudly, which is
 //! what a test wants, rather than an error for every test to unwrap.
 
+mod app_server;
+pub mod config;
+mod daemon;
 mod postgres;
 mod prism;
 mod smtp;
 
+pub use app_server::{AppServer, Hit, Mode, SLOW_RESPONSE};
+pub use daemon::{Daemon, Finished};
 pub use postgres::{POSTGRES_ENV, PostgresDb};
 pub use prism::Prism;
 pub use smtp::{Mail, MailServer, Seen, Smtp, SmtpOptions};

@@ -4,7 +4,7 @@ use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::{IpAddr, TcpListener};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use base64::Engine as _;
+use mail_parser::{HeaderValue, MessageParser};
 use mailin::{AuthMechanism, Handler, Response, SessionBuilder};
 
 /// How the SMTP server treats what it is sent.
@@ -220,52 +220,33 @@ pub struct Mail {
 
 impl Mail {
     fn parse(raw: &[u8], envelope_to: Vec<String>) -> Mail {
+        // The MIME headers parsed (the body's decoding needs them), every other header read as
+        // unstructured text: unfolded, RFC 2047 words decoded, as a test compares them.
+        let message = MessageParser::new()
+            .with_mime_headers()
+            .default_header_text()
+            .parse(raw)
+            .expect("a mail received is a message");
         let raw = String::from_utf8(raw.to_vec()).expect("a mail received is UTF-8");
-        let (head, body) = raw
-            .split_once("\r\n\r\n")
-            .expect("a mail received has a blank line after its headers");
-        let mut headers: Vec<(String, String)> = Vec::new();
-        for line in head.split("\r\n") {
-            if line.starts_with([' ', '\t']) {
-                headers
-                    .last_mut()
-                    .expect("a mail received does not begin with a folded line")
-                    .1
-                    .push_str(line);
-            } else {
-                let (name, value) = line
-                    .split_once(':')
-                    .expect("a header line of a mail received has a colon");
-                headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
-            }
-        }
-        for (_, value) in &mut headers {
-            *value = decode_words(value);
-        }
-        let encoding = headers
+        let headers: Vec<(String, String)> = message
+            .headers()
             .iter()
-            .find(|(n, _)| n == "content-transfer-encoding")
-            .map(|(_, v)| v.to_ascii_lowercase())
-            .unwrap_or_default();
-        let body = match encoding.as_str() {
-            "base64" => String::from_utf8(
-                base64::engine::general_purpose::STANDARD
-                    .decode(body.replace("\r\n", ""))
-                    .expect("a base64 body is base64"),
-            )
-            .expect("a base64 body is UTF-8"),
-            "quoted-printable" => String::from_utf8(
-                quoted_printable::decode(body, quoted_printable::ParseMode::Strict)
-                    .expect("a quoted-printable body is quoted-printable"),
-            )
-            .expect("a quoted-printable body is UTF-8"),
-            _ => body.to_owned(),
-        };
-        let subject = headers
-            .iter()
-            .find(|(n, _)| n == "subject")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default();
+            .map(|header| {
+                let value = match header.value() {
+                    HeaderValue::Text(text) => text.to_string(),
+                    // A structured (MIME) header: its text as sent, unfolded.
+                    _ => raw[header.offset_start() as usize..header.offset_end() as usize]
+                        .replace("\r\n", "")
+                        .trim()
+                        .to_owned(),
+                };
+                (header.name().to_ascii_lowercase(), value)
+            })
+            .collect();
+        let body = message
+            .body_text(0)
+            .expect("a mail received has a text body");
+        let subject = message.subject().unwrap_or_default().to_owned();
         Mail {
             envelope_to,
             headers,
@@ -283,37 +264,4 @@ impl Mail {
             .map(|(_, v)| v.as_str())
             .unwrap_or_else(|| panic!("no {name} header in {:?}", self.headers))
     }
-}
-
-/// Decodes RFC 2047 encoded words (`=?utf-8?b?...?=` or `?q?`), joining adjacent ones.
-fn decode_words(value: &str) -> String {
-    let mut out = String::new();
-    let mut rest = value;
-    while let Some(start) = rest.find("=?") {
-        let between = &rest[..start];
-        if !between.trim().is_empty() || out.is_empty() {
-            out.push_str(between);
-        }
-        let mut parts = rest[start + 2..].splitn(3, '?');
-        let (_charset, encoding, tail) = match (parts.next(), parts.next(), parts.next()) {
-            (Some(charset), Some(encoding), Some(tail)) => (charset, encoding, tail),
-            _ => panic!("an encoded word without charset and encoding in {value:?}"),
-        };
-        let end = tail
-            .find("?=")
-            .unwrap_or_else(|| panic!("an encoded word without its end in {value:?}"));
-        let text = &tail[..end];
-        let bytes = if encoding.eq_ignore_ascii_case("b") {
-            base64::engine::general_purpose::STANDARD
-                .decode(text)
-                .expect("a b-encoded word is base64")
-        } else {
-            quoted_printable::decode(text.replace('_', " "), quoted_printable::ParseMode::Robust)
-                .expect("a q-encoded word is quoted-printable")
-        };
-        out.push_str(&String::from_utf8(bytes).expect("an encoded word is UTF-8"));
-        rest = &tail[end + 2..];
-    }
-    out.push_str(rest);
-    out
 }

@@ -28,8 +28,11 @@ use crate::config::AppSettings;
 
 /// The schedule is re-evaluated at least this often, even with no change due (level-triggered).
 const MAX_TICK: Duration = Duration::from_secs(60);
-/// How long after a failed scale call (already retried by the client) the actuator tries again.
-const SCALE_RETRY: Duration = Duration::from_secs(30);
+/// When the actuator tries a failed scale call (already retried by the client) again: 30 s after
+/// each failure, without end, until a call succeeds or a newer target supersedes it.
+const SCALE_RETRY: backon::ConstantBuilder = backon::ConstantBuilder::new()
+    .with_delay(Duration::from_secs(30))
+    .without_max_times();
 /// The window of probe results summarised in alerts.
 const STATS_WINDOW: Duration = Duration::from_secs(15 * 60);
 
@@ -82,36 +85,43 @@ pub(super) enum StartError {
 pub(super) async fn observe_at_start(ctx: &AppContext) -> Result<Option<Observed>, StartError> {
     let app = &ctx.settings.name;
     let process = &ctx.settings.process;
-    let mut wait = Duration::from_secs(1);
-    loop {
-        let attempt = async {
-            let info = ctx
-                .client
-                .app_info(app)
-                .await
-                .map_err(|e| classify(e, app, None))?;
-            let formation = ctx
-                .client
-                .formation_info(app, process)
-                .await
-                .map_err(|e| classify(e, app, Some(process)))?;
-            Ok::<_, Result<StartError, heroku_api::Error>>(Observed {
-                maintenance: info.maintenance,
-                actual: formation.quantity,
-            })
-        };
-        match attempt.await {
-            Ok(observed) => return Ok(Some(observed)),
-            Err(Ok(fatal)) => return Err(fatal),
-            Err(Err(transient)) => {
+    // 1 s doubling to a minute, without end: only a final answer or a stop ends the start.
+    let backoff = backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_secs(1))
+        .with_factor(2.0)
+        .with_max_delay(Duration::from_secs(60))
+        .without_max_times();
+    let attempt = || async {
+        let info = ctx
+            .client
+            .app_info(app)
+            .await
+            .map_err(|e| classify(e, app, None))?;
+        let formation = ctx
+            .client
+            .formation_info(app, process)
+            .await
+            .map_err(|e| classify(e, app, Some(process)))?;
+        Ok::<_, Result<StartError, heroku_api::Error>>(Observed {
+            maintenance: info.maintenance,
+            actual: formation.quantity,
+        })
+    };
+    let observed = backon::Retryable::retry(attempt, backoff)
+        .when(Result::is_err)
+        .notify(|transient, wait| {
+            if let Err(transient) = transient {
                 warn!(app = %app, process = %process, error = %transient, retry_in = ?wait, "cannot reach Heroku at start; retrying");
             }
-        }
-        tokio::select! {
-            _ = ctx.shutdown.cancelled() => return Ok(None),
-            _ = sleep(wait) => {}
-        }
-        wait = (wait * 2).min(Duration::from_secs(60));
+        });
+    tokio::select! {
+        _ = ctx.shutdown.cancelled() => Ok(None),
+        observed = observed => match observed {
+            Ok(observed) => Ok(Some(observed)),
+            Err(Ok(fatal)) => Err(fatal),
+            // Only after usize::MAX tries: the backoff has no end of its own.
+            Err(Err(_)) => Ok(None),
+        },
     }
 }
 
@@ -351,6 +361,7 @@ impl Actuator {
         let reconcile = self.ctx.clock.real_duration(self.ctx.settings.reconcile);
         let mut next_reconcile = Instant::now() + reconcile;
         let mut retry_at: Option<Instant> = None;
+        let mut scale_retry = backon::BackoffBuilder::build(SCALE_RETRY);
         loop {
             let target = *target_rx.borrow_and_update();
             if actual != Some(target) && retry_at.is_none() {
@@ -365,7 +376,7 @@ impl Actuator {
                     }
                     applied = self.apply(actual, target) => match applied {
                         Some(quantity) => actual = Some(quantity),
-                        None => retry_at = Some(Instant::now() + self.ctx.clock.real_duration(SCALE_RETRY)),
+                        None => retry_at = scale_retry.next().map(|wait| Instant::now() + self.ctx.clock.real_duration(wait)),
                     },
                 }
                 continue;

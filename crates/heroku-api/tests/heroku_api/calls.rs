@@ -1,6 +1,6 @@
 //! The calls, through the fake: what they send and what they return.
 
-use heroku_api::{BatchUpdate, Error, FormationUpdate};
+use autoscaled_heroku_api::{BatchUpdate, Error, FormationUpdate};
 use heroku_fake::FakeHeroku;
 
 use crate::{TOKEN, client, fake};

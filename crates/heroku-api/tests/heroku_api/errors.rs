@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use heroku_api::{BatchUpdate, Client, Error, FormationUpdate, RetryPolicy};
+use autoscaled_heroku_api::{BatchUpdate, Client, Error, FormationUpdate, RetryPolicy};
 use heroku_fake::FaultOptions;
 use secret::Secret;
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use heroku_api::{Error, FormationUpdate, RetryPolicy};
+use autoscaled_heroku_api::{Error, FormationUpdate, RetryPolicy};
 use heroku_fake::{FakeHeroku, FaultOptions};
 use tokio::time::Instant;
 
@@ -216,7 +216,7 @@ async fn an_unreachable_server_is_a_transport_error_after_the_retries() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let client = heroku_api::Client::builder(secret::Secret::new(TOKEN))
+    let client = autoscaled_heroku_api::Client::builder(secret::Secret::new(TOKEN))
         .base_url(url)
         .build()
         .unwrap();

@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use heroku_api::{BatchUpdate, FormationUpdate};
+use autoscaled_heroku_api::{BatchUpdate, FormationUpdate};
 use jsonschema::Validator;
 use serde_json::{Map, Value, json};
 

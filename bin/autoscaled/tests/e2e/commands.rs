@@ -5,7 +5,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use heroku_fake::FakeHeroku;
 
-use crate::harness::{API_KEY, Alerts, AppConfig, Daemon, SMTP_PASSWORD, write_config, write_file};
+use super::harness::{
+    API_KEY, Alerts, AppConfig, BIN, Daemon, SMTP_PASSWORD, write_config, write_file,
+};
 
 const WITHIN: Duration = Duration::from_secs(20);
 
@@ -19,7 +21,7 @@ async fn a_rejected_api_key_stops_the_start_with_status_1() {
         &Alerts::default(),
     );
 
-    let finished = Daemon::run(&config).finish(WITHIN).await;
+    let finished = Daemon::run(BIN, &config).finish(WITHIN).await;
     assert_eq!(finished.status.code(), Some(1), "{finished:?}");
     assert!(
         finished
@@ -41,7 +43,7 @@ async fn an_unknown_app_stops_the_start_with_status_1() {
     let apps = [AppConfig::new("e2e-known"), AppConfig::new("e2e-nowhere")];
     let config = write_config(&fake.url(), &apps, &Alerts::default());
 
-    let finished = Daemon::run(&config).finish(WITHIN).await;
+    let finished = Daemon::run(BIN, &config).finish(WITHIN).await;
     assert_eq!(finished.status.code(), Some(1), "{finished:?}");
     assert!(
         finished
@@ -84,10 +86,10 @@ smtp_url = "smtp://{}:{SMTP_PASSWORD}@127.0.0.1:25"
 from = "autoscaled <alerts@example.com>"
 to = ["not an address"]
 "#,
-            crate::harness::SMTP_USER
+            super::harness::SMTP_USER
         ),
     );
-    let finished = Daemon::spawn(&["--config", config.to_str().unwrap(), "check"])
+    let finished = Daemon::spawn(BIN, &["--config", config.to_str().unwrap(), "check"])
         .finish(WITHIN)
         .await;
     assert_eq!(finished.status.code(), Some(2), "{finished:?}");
@@ -122,7 +124,7 @@ async fn check_accepts_a_valid_config_and_shows_the_key_redacted() {
         &[AppConfig::new("e2e-good")],
         &Alerts::default(),
     );
-    let finished = Daemon::spawn(&["--config", config.to_str().unwrap(), "check"])
+    let finished = Daemon::spawn(BIN, &["--config", config.to_str().unwrap(), "check"])
         .finish(WITHIN)
         .await;
     assert_eq!(finished.status.code(), Some(0), "{finished:?}");
@@ -135,6 +137,65 @@ async fn check_accepts_a_valid_config_and_shows_the_key_redacted() {
         finished.stdout.contains("e2e-good web"),
         "{}",
         finished.stdout
+    );
+}
+
+/// A probe config whose URL carries a password and whose header a token.
+fn probe_with_secrets(url: &str) -> std::path::PathBuf {
+    write_file(
+        "toml",
+        &format!(
+            r#"
+[heroku]
+api_key = "{API_KEY}"
+api_url = "http://127.0.0.1:9"
+
+[[apps]]
+name = "e2e-secrets"
+min = 1
+max = 2
+
+[apps.probe]
+url = "{url}"
+headers = {{ Authorization = "Bearer t0k3n" }}
+"#
+        ),
+    )
+}
+
+#[tokio::test]
+async fn check_shows_neither_the_probe_password_nor_its_header_values() {
+    let config = probe_with_secrets("https://user:s3cret@my-app.example.com/health");
+    let finished = Daemon::spawn(BIN, &["--config", config.to_str().unwrap(), "check"])
+        .finish(WITHIN)
+        .await;
+    assert_eq!(finished.status.code(), Some(0), "{finished:?}");
+    let shown = format!("{}{}", finished.stdout, finished.stderr);
+    for secret in ["s3cret", "t0k3n"] {
+        assert!(!shown.contains(secret), "{secret} shown:\n{shown}");
+    }
+    for expected in [
+        "GET https://user:[redacted]@my-app.example.com/health",
+        "Authorization: [redacted]",
+    ] {
+        assert!(shown.contains(expected), "no {expected:?} in:\n{shown}");
+    }
+
+    // Not a URL: the message names the key and what is expected, and does not echo the value.
+    let config = probe_with_secrets("user:s3cret@my-app.example.com");
+    let finished = Daemon::spawn(BIN, &["--config", config.to_str().unwrap(), "check"])
+        .finish(WITHIN)
+        .await;
+    assert_eq!(finished.status.code(), Some(2), "{finished:?}");
+    let shown = format!("{}{}", finished.stdout, finished.stderr);
+    assert!(
+        !shown.contains("s3cret") && !shown.contains("t0k3n"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("apps[0].probe.url:")
+            && shown.contains("expected an http:// or https:// URL"),
+        "{shown}"
     );
 }
 
@@ -154,7 +215,7 @@ async fn plan_json_lists_the_baseline_and_its_changes() {
         "--days",
         "1",
     ];
-    let finished = Daemon::spawn(&args).finish(WITHIN).await;
+    let finished = Daemon::spawn(BIN, &args).finish(WITHIN).await;
     assert_eq!(finished.status.code(), Some(0), "{finished:?}");
 
     let plan: serde_json::Value = serde_json::from_str(&finished.stdout).unwrap();

@@ -9,7 +9,7 @@ use std::time::Duration;
 use heroku_fake::FakeHeroku;
 use prometheus_parse::{Scrape, Value};
 
-use crate::harness::{API_KEY, Alerts, AppConfig, Daemon, assert_no_secret, write_config};
+use super::harness::{API_KEY, Alerts, AppConfig, BIN, Daemon, assert_no_secret, write_config};
 
 const PAGE_PASSWORD: &str = "page-e2e-pass-never-shown-3b8e";
 
@@ -113,7 +113,7 @@ fn screenshots() -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_page_draws_both_charts_in_a_real_browser() {
     let browser = chromium();
-    let daemon = Daemon::spawn(&["demo", "--listen", "127.0.0.1:0"]);
+    let daemon = Daemon::spawn(BIN, &["demo", "--listen", "127.0.0.1:0"]);
     let url = page_url(&daemon).await;
 
     // Wait for ten simulated hours (20 s at 1800x): the step-out at 10:00 and the burst at 15:00.
@@ -217,7 +217,7 @@ async fn run_serves_the_page_behind_its_password_and_shows_no_secret() {
     text += &format!("\n[http]\nlisten = \"127.0.0.1:0\"\npassword = \"{PAGE_PASSWORD}\"\n");
     std::fs::write(&config, text).unwrap();
 
-    let daemon = Daemon::run(&config);
+    let daemon = Daemon::run(BIN, &config);
     let url = page_url(&daemon).await;
     daemon
         .wait_for_line(&["started", "e2e-page"], Duration::from_secs(20))

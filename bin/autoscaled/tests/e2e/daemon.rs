@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 use heroku_fake::{FakeHeroku, FaultOptions};
 use testkit::{Prism, closed_port};
 
-use crate::harness::{
-    API_KEY, Alerts, AppConfig, AppServer, Daemon, MAIL_TO, Mode, ProbeConfig, SMS_TO,
+use super::harness::{
+    API_KEY, Alerts, AppConfig, AppServer, BIN, Daemon, MAIL_TO, Mode, ProbeConfig, SMS_TO,
     SMTP_PASSWORD, SMTP_USER, mail_server, patches, write_config,
 };
 
@@ -52,7 +52,7 @@ async fn the_baseline_is_applied_at_start_and_a_manual_change_is_corrected() {
     let mut app = AppConfig::new("e2e-base");
     app.max = 5;
     app.schedule = vec![("* * * * *", 2)];
-    let daemon = Daemon::run(&write_config(&fake.url(), &[app], &Alerts::default()));
+    let daemon = Daemon::run(BIN, &write_config(&fake.url(), &[app], &Alerts::default()));
 
     quantity(&daemon, &fake, "e2e-base", 2, 10 * SECOND).await;
     let patch = fake
@@ -133,7 +133,7 @@ async fn an_outage_goes_to_max_with_email_and_sms_then_recovers_one_step_per_cal
         smtp_port: Some(mail.port),
         twilio_url: Some(prism.origin()),
     };
-    let daemon = Daemon::run(&write_config(&fake.url(), &[app], &alerts));
+    let daemon = Daemon::run(BIN, &write_config(&fake.url(), &[app], &alerts));
     probing(&daemon, &server).await;
     assert_eq!(
         patches(&fake, "e2e-outage"),
@@ -252,7 +252,7 @@ async fn an_outage_goes_to_max_with_email_and_sms_then_recovers_one_step_per_cal
         )
         .await;
     for mail in mail.mails() {
-        crate::harness::assert_no_secret("an alert email", &mail.raw);
+        super::harness::assert_no_secret("an alert email", &mail.raw);
     }
 
     let finished = daemon.stop().await;
@@ -265,7 +265,7 @@ async fn slow_probes_step_out_once_per_cooldown_up_to_max() {
     let fake = heroku("e2e-slow", 1).await;
     let mut app = AppConfig::new("e2e-slow");
     app.probe = Some(ProbeConfig::quick(server.url()));
-    let daemon = Daemon::run(&write_config(&fake.url(), &[app], &Alerts::default()));
+    let daemon = Daemon::run(BIN, &write_config(&fake.url(), &[app], &Alerts::default()));
     probing(&daemon, &server).await;
 
     server.set(Mode::Slow);
@@ -315,7 +315,7 @@ async fn heroku_503s_and_a_429_with_retry_after_are_survived() {
     app.probe = Some(ProbeConfig::quick(server.url()));
     // No reconcile during the test: every fault lands on the scale call.
     app.reconcile = "1h";
-    let daemon = Daemon::run(&write_config(&fake.url(), &[app], &Alerts::default()));
+    let daemon = Daemon::run(BIN, &write_config(&fake.url(), &[app], &Alerts::default()));
     probing(&daemon, &server).await;
 
     fake.fail_next(2, 503, FaultOptions::default());
@@ -373,7 +373,7 @@ async fn scaling_keeps_time_while_the_smtp_server_is_down() {
         smtp_port: Some(closed_port()),
         twilio_url: None,
     };
-    let daemon = Daemon::run(&write_config(&fake.url(), &[app], &alerts));
+    let daemon = Daemon::run(BIN, &write_config(&fake.url(), &[app], &alerts));
     probing(&daemon, &server).await;
 
     server.set(Mode::Refusing);
@@ -405,13 +405,16 @@ async fn json_logs_are_one_object_a_line_with_the_decision_fields() {
     let mut app = AppConfig::new("e2e-json");
     app.probe = Some(ProbeConfig::quick(server.url()));
     let config = write_config(&fake.url(), &[app], &Alerts::default());
-    let daemon = Daemon::spawn(&[
-        "--config",
-        config.to_str().unwrap(),
-        "--log-format",
-        "json",
-        "run",
-    ]);
+    let daemon = Daemon::spawn(
+        BIN,
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--log-format",
+            "json",
+            "run",
+        ],
+    );
     quantity(&daemon, &fake, "e2e-json", 3, 10 * SECOND).await;
     daemon
         .wait_for_line(&["\"message\":\"scale\""], SECOND)
@@ -451,7 +454,7 @@ async fn down_probes_change_nothing_while_the_app_is_in_maintenance() {
     fake.set_maintenance("e2e-maint", true);
     let mut app = AppConfig::new("e2e-maint");
     app.probe = Some(ProbeConfig::quick(server.url()));
-    let daemon = Daemon::run(&write_config(&fake.url(), &[app], &Alerts::default()));
+    let daemon = Daemon::run(BIN, &write_config(&fake.url(), &[app], &Alerts::default()));
     daemon
         .wait_for_line(
             &["app=e2e-maint", "ignored: the app is in maintenance mode"],
@@ -482,7 +485,10 @@ async fn a_dry_run_decides_and_logs_but_never_changes_a_formation() {
     let mut app = AppConfig::new("e2e-dry");
     app.schedule = vec![("* * * * *", 2)];
     let config = write_config(&fake.url(), &[app], &Alerts::default());
-    let daemon = Daemon::spawn(&["--config", config.to_str().unwrap(), "run", "--dry-run"]);
+    let daemon = Daemon::spawn(
+        BIN,
+        &["--config", config.to_str().unwrap(), "run", "--dry-run"],
+    );
     daemon
         .wait_for_line(
             &[

@@ -1,0 +1,18 @@
+//! End-to-end tests of the built `autoscaled` binary.
+//!
+//! Each test writes a config file, starts the binary as a child process and drives it through real
+//! servers on loopback: the fake Heroku Platform API (`heroku_fake`), an app server switched between
+//! fast, slow, 503 and refusing, an SMTP server, and Stoplight Prism serving Twilio's contract (the
+//! last three and the child process from the workspace's `testkit`). Every wait is a bounded poll on
+//! what those servers saw or what the binary logged; every run ends by checking that no secret
+//! reached stdout or stderr.
+//!
+//! One test binary, to keep link time down. Its modules live in `tests/e2e/`: a crate root looks
+//! for its modules beside itself, so they sit in the inline module `e2e`, whose folder that is.
+
+mod e2e {
+    mod commands;
+    mod daemon;
+    mod harness;
+    mod status_page;
+}
