@@ -38,22 +38,30 @@ async fn spawned_probes_come_every_interval_after_an_offset_and_stop_on_cancel()
         assert_eq!(result.class, Class::Fast, "{result:?}");
         starts.push(result.at);
     }
-    // The offset itself is below 200 ms (see the unit tests on a paused clock); the timer's
-    // millisecond granularity and a loaded machine's wake-up delay add a little.
+    // The exact offset and period are checked on a paused clock by the unit tests; here real
+    // probes against a real server must come at about the interval, and a loaded 2-core machine
+    // (a parallel test run, a build beside it) may wake the task a scheduler slice or two late.
+    // What must fail: a first probe that waits much longer than one interval, another period, or
+    // probes bunched together.
     let offset = starts[0] - spawned;
-    assert!(offset < ms(220), "first probe after {offset:?}");
+    assert!(offset < ms(200 + 250), "first probe after {offset:?}");
     for pair in starts.windows(2) {
         let gap = pair[1] - pair[0];
-        assert!(gap >= ms(195) && gap < ms(240), "gap {gap:?}");
+        assert!(gap >= ms(100) && gap < ms(400), "gap {gap:?}");
     }
+    let span = starts[3] - starts[0];
+    assert!(
+        span >= ms(3 * 195) && span < ms(3 * 200 + 300),
+        "3 periods in {span:?}"
+    );
 
     shutdown.cancel();
     let cancelled = Instant::now();
-    timeout(ms(50), task)
+    timeout(ms(500), task)
         .await
         .expect("stops promptly")
         .unwrap();
-    assert!(cancelled.elapsed() < ms(50));
+    assert!(cancelled.elapsed() < ms(500));
 }
 
 #[tokio::test]
