@@ -133,6 +133,7 @@ pub(crate) async fn serve(
                     alerter: alerter.clone(),
                     client: client.clone(),
                 }),
+                drains: status::Drains::off(),
             };
             let (addr, task) = status::start(
                 listen,
