@@ -36,7 +36,11 @@ fn body() -> Vec<u8> {
                 host: Some("shop.herokuapp.com"),
                 dyno: Some(&dyno),
                 connect: Some(Duration::from_millis(1)),
-                service: Some(Duration::from_millis(if h12 { 30_000 } else { 40 + (i as u64 * 37) % 200 })),
+                service: Some(Duration::from_millis(if h12 {
+                    30_000
+                } else {
+                    40 + (i as u64 * 37) % 200
+                })),
                 status: Some(if h12 { 503 } else { 200 }),
                 bytes: Some(4_096),
             };
@@ -136,5 +140,8 @@ fn main() {
         "figures after: {} requests in the last minute",
         figures.requests_last_minute
     );
-    println!("load average: before {load_before}, after {}", load_average());
+    println!(
+        "load average: before {load_before}, after {}",
+        load_average()
+    );
 }
