@@ -135,6 +135,12 @@ fn describe(config: &Config, path: &std::path::Path) -> String {
     if let Some(addr) = config.http.listen {
         let _ = writeln!(out, "status page: http://{addr}/");
     }
+    let drain = match (&config.http.drain_password, config.http.listen) {
+        (Some(_), Some(_)) => "on: POST /drain/<app> takes each app's router logs (password set)",
+        (Some(_), None) => "off: a drain password is set but http.listen is not",
+        (None, _) => "off (no http.drain_password / AUTOSCALED_DRAIN_PASSWORD)",
+    };
+    let _ = writeln!(out, "log drain: {drain}");
     out
 }
 

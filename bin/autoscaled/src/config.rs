@@ -20,6 +20,8 @@ use url::Url;
 
 /// The environment variable that names the config file when `--config` is not given.
 pub(crate) const CONFIG_ENV: &str = "AUTOSCALED_CONFIG";
+/// The variable that sets `[http] drain_password`, winning over the file.
+pub(crate) const DRAIN_PASSWORD_ENV: &str = "AUTOSCALED_DRAIN_PASSWORD";
 /// The prefix of the variables that override any key: `AUTOSCALED__APPS__0__MAX=5`.
 const OVERRIDE_PREFIX: &str = "AUTOSCALED__";
 const DEFAULT_CONFIG_PATH: &str = "autoscaled.toml";
@@ -137,6 +139,8 @@ pub(crate) struct HttpSettings {
     /// `None`: no HTTP server.
     pub(crate) listen: Option<std::net::SocketAddr>,
     pub(crate) password: Option<Secret>,
+    /// Guards `POST /drain/{app}` (Heroku's log drains); `None`: the drain is off (404).
+    pub(crate) drain_password: Option<Secret>,
 }
 
 /// Why a config could not be used.
@@ -274,6 +278,15 @@ fn apply_well_known_env(tree: &mut Value, env: &[(String, String)]) {
             if let Some(heroku) = heroku.as_object_mut() {
                 heroku.insert(key.into(), Value::String(value));
             }
+        }
+    }
+    // The drain password is set with `heroku config:set`, so its variable wins over the file.
+    if let Some(password) = lookup(DRAIN_PASSWORD_ENV) {
+        let http = root
+            .entry("http")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Some(http) = http.as_object_mut() {
+            http.insert("drain_password".into(), Value::String(password));
         }
     }
     // On Heroku a web dyno must serve on $PORT; the page then faces the internet, so
@@ -1034,7 +1047,7 @@ impl Validator {
     }
 
     fn http(&mut self, value: &Value) -> Option<HttpSettings> {
-        let map = self.table("http", value, &["listen", "password"])?;
+        let map = self.table("http", value, &["listen", "password", "drain_password"])?;
         let listen = match map.get("listen") {
             None => None,
             Some(value) => {
@@ -1060,6 +1073,20 @@ impl Validator {
                 return None;
             }
         };
+        // Not required off loopback: without it the drain is off (404 to everything), so no data
+        // is ever taken unauthenticated, and a `web` dyno that serves only the page needs none.
+        let drain_password = match map.get("drain_password") {
+            None => None,
+            Some(Value::String(p)) if !p.is_empty() => Some(Secret::new(p.as_str())),
+            Some(other) => {
+                self.bad(
+                    "http.drain_password",
+                    other,
+                    "a non-empty string (or set AUTOSCALED_DRAIN_PASSWORD)",
+                );
+                return None;
+            }
+        };
         if let Some(addr) = listen
             && !addr.ip().is_loopback()
             && password.is_none()
@@ -1070,7 +1097,11 @@ impl Validator {
             );
             return None;
         }
-        Some(HttpSettings { listen, password })
+        Some(HttpSettings {
+            listen,
+            password,
+            drain_password,
+        })
     }
 }
 
@@ -1355,6 +1386,32 @@ url = "https://my-app.herokuapp.com/"
             Some("heroku.api_key")
         );
         assert_eq!(override_key("AUTOSCALED_CONFIG"), None);
+    }
+
+    #[test]
+    fn the_drain_password_comes_from_the_file_or_its_variable_which_wins() {
+        let text = format!(
+            "{GOOD}\n[http]\nlisten = \"127.0.0.1:9797\"\ndrain_password = \"from-the-file\"\n"
+        );
+        let config = load(&text, &[]).unwrap();
+        assert_eq!(
+            config.http.drain_password.as_ref().map(Secret::expose),
+            Some("from-the-file")
+        );
+        let config = load(&text, &[(DRAIN_PASSWORD_ENV, "from-the-env")]).unwrap();
+        assert_eq!(
+            config.http.drain_password.as_ref().map(Secret::expose),
+            Some("from-the-env")
+        );
+        assert!(!format!("{config:?}").contains("from-the-env"));
+        let config = load(GOOD, &[]).unwrap();
+        assert!(config.http.drain_password.is_none(), "off unless set");
+        let empty = format!("{GOOD}\n[http]\ndrain_password = \"\"\n");
+        let problems = problems(&empty);
+        assert!(
+            problems.iter().any(|p| p.key == "http.drain_password"),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -33,6 +33,16 @@ const CAPACITY: f64 = 10.0;
 /// The app's response time with no queueing.
 const SERVICE_TIME: Duration = Duration::from_secs(3);
 const MAX: u32 = 10;
+/// The demo's drain password: its feeder posts router logs to its own `POST /drain/demo-app`.
+const DRAIN_PASSWORD: &str = "demo-drain-password";
+/// The router logs stand for this many requests for each request a second of the probe's model,
+/// so a dyno serves tens of requests a second, as a real one does.
+const ROUTED_PER_MODELLED: f64 = 4.0;
+/// A request's service time with no queueing, in the router logs.
+const ROUTED_SERVICE: Duration = Duration::from_millis(60);
+/// How often the feeder posts a drain body, in simulated time (Logplex posts about every second;
+/// fewer, larger bodies keep the demo's one thread free for the daemon).
+const DRAIN_EVERY: Duration = Duration::from_secs(5);
 
 /// The simulated day starts at 06:00 UTC today, just before the morning rise.
 pub(crate) fn epoch() -> DateTime<Utc> {
@@ -139,7 +149,7 @@ fn demo_config(
             },
         }],
         "alerts": { "alert_every": "30m" },
-        "http": { "listen": listen.to_string() },
+        "http": { "listen": listen.to_string(), "drain_password": DRAIN_PASSWORD },
     });
     Ok(Config::from_tree(&tree)?)
 }
@@ -161,6 +171,14 @@ async fn demo(clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
             .context("cannot start the fake Heroku API")?,
     );
     fake.set_formation(APP, PROCESS, 1);
+    // The feeder needs the status listener's port before the daemon binds it.
+    let listen = if listen.port() == 0 {
+        std::net::TcpListener::bind(listen)
+            .and_then(|l| l.local_addr())
+            .context("cannot pick a port for the status page")?
+    } else {
+        listen
+    };
     let app_addr = start_app(fake.clone(), clock).await?;
     let config = demo_config(&fake.url(), app_addr, listen).map_err(|f| match f {
         Failure::Invalid(e) | Failure::Fatal(e) => e,
@@ -178,6 +196,7 @@ async fn demo(clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
     let start = clock.now();
     let end = start + TimeDelta::days(1);
     let narrator = tokio::spawn(narrate(fake.clone(), clock, end, shutdown.clone()));
+    tokio::spawn(feed_drain(fake.clone(), clock, listen, shutdown.clone()));
     let stop = shutdown.clone();
     tokio::spawn(async move {
         tokio::select! {
@@ -214,6 +233,100 @@ async fn demo(clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
         hours * f64::from(MAX)
     );
     Ok(())
+}
+
+/// The router lines of the requests that completed in `(from, to]`, as Heroku would log them:
+/// arrivals spread evenly at the routed rate, 200s with service times growing with the load per
+/// dyno (`ROUTED_SERVICE / (1 - ρ)`, capped at the router's 30 s), H12 timeouts when overloaded
+/// and 503s while the deploy is broken.
+fn router_body(from: DateTime<Utc>, to: DateTime<Utc>, dynos: u32, seq: u64) -> Vec<u8> {
+    use router_logs::{At, ErrorCode, RouterLine};
+    let span = (to - from).as_seconds_f64().max(0.0);
+    let rps = traffic(to) * ROUTED_PER_MODELLED;
+    let n = (rps * span).round() as u64;
+    let utilisation = traffic(to) / (f64::from(dynos.max(1)) * CAPACITY);
+    let overloaded = dynos == 0 || utilisation >= 0.98;
+    let failing = broken(to);
+    let service = if overloaded {
+        Duration::from_secs(30)
+    } else {
+        ROUTED_SERVICE.div_f64(1.0 - utilisation)
+    };
+    let lines: Vec<String> = (0..n)
+        .map(|i| {
+            let at =
+                from + TimeDelta::microseconds(((i as f64 + 0.5) * span * 1e6 / n as f64) as i64);
+            let dyno = format!("web.{}", (seq + i) % u64::from(dynos.max(1)) + 1);
+            let (code, status, service) = if failing {
+                (None, 503, Duration::from_millis(4))
+            } else if overloaded {
+                (Some(ErrorCode::H12), 503, service)
+            } else {
+                // A little spread around the mean, as real requests have.
+                let jitter = 0.6 + 0.8 * (((seq + i) * 7919 % 100) as f64 / 100.0);
+                (None, 200, service.mul_f64(jitter))
+            };
+            let line = RouterLine {
+                at: if code.is_some() { At::Error } else { At::Info },
+                code,
+                method: Some("GET"),
+                path: Some("/"),
+                host: Some("demo-app.herokuapp.com"),
+                dyno: Some(&dyno),
+                connect: Some(Duration::from_millis(1)),
+                service: Some(service),
+                status: Some(status),
+                bytes: Some(if status == 200 { 5_120 } else { 0 }),
+            };
+            router_logs::router_line(at, &line)
+        })
+        .collect();
+    router_logs::frame(&lines)
+}
+
+/// Posts the simulated app's router logs to the demo's own drain every [`DRAIN_EVERY`], as a
+/// Logplex drain would, so the status page shows its requests a minute and in flight.
+async fn feed_drain(
+    fake: Arc<FakeHeroku>,
+    clock: Clock,
+    listen: SocketAddr,
+    shutdown: CancellationToken,
+) {
+    let client = reqwest::Client::new();
+    let url = format!("http://{listen}/drain/{APP}");
+    let mut last = clock.now();
+    let mut seq = 0u64;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(clock.real_duration(DRAIN_EVERY)) => {}
+        }
+        let now = clock.now();
+        let dynos = fake.quantity(APP, PROCESS).unwrap_or(0);
+        // Written off the runtime's one thread, which the daemon's probes time.
+        let from = last;
+        let Ok(body) =
+            tokio::task::spawn_blocking(move || router_body(from, now, dynos, seq)).await
+        else {
+            return;
+        };
+        last = now;
+        seq += 1;
+        let sent = client
+            .post(&url)
+            .basic_auth("autoscaled", Some(DRAIN_PASSWORD))
+            .header("content-type", "application/logplex-1")
+            .header("logplex-frame-id", format!("demo-{seq:016x}"))
+            .body(body)
+            .send()
+            .await;
+        if let Err(e) = sent
+            .map_err(anyhow::Error::from)
+            .and_then(|r| r.error_for_status().map(drop).map_err(anyhow::Error::from))
+        {
+            tracing::debug!(target: "demo", error = %e, "the drain refused a body");
+        }
+    }
 }
 
 /// Prints the traffic and dynos every simulated hour, and integrates dyno-hours as it goes.
@@ -281,6 +394,38 @@ mod tests {
         assert!(response_time(at(15, 10), 3).is_none());
         assert!(response_time(at(15, 10), MAX).is_some());
         assert!(broken(at(18, 35)) && !broken(at(18, 45)));
+    }
+
+    #[test]
+    fn the_drain_bodies_look_like_a_real_apps() {
+        let from = at(8, 0);
+        let body = router_body(from, from + TimeDelta::seconds(5), 3, 0);
+        let batch = router_logs::parse_body(&body).unwrap();
+        assert_eq!(batch.bad + batch.other, 0);
+        let per_dyno = batch.lines.len() as f64 / 5.0 / 3.0;
+        assert!(
+            (10.0..300.0).contains(&per_dyno),
+            "{per_dyno} requests/s per dyno"
+        );
+        for entry in &batch.lines {
+            let service = entry.line.service.unwrap();
+            assert!(
+                service >= Duration::from_millis(40) && service <= Duration::from_millis(400),
+                "{service:?}"
+            );
+            assert_eq!(entry.line.status, Some(200));
+        }
+        let failing = router_body(at(18, 35), at(18, 35) + TimeDelta::seconds(5), 3, 0);
+        let batch = router_logs::parse_body(&failing).unwrap();
+        assert!(batch.lines.iter().all(|e| e.line.status == Some(503)));
+        let overloaded = router_body(at(15, 10), at(15, 10) + TimeDelta::seconds(5), 3, 0);
+        let batch = router_logs::parse_body(&overloaded).unwrap();
+        assert!(
+            batch
+                .lines
+                .iter()
+                .all(|e| e.line.code == Some(router_logs::ErrorCode::H12))
+        );
     }
 
     #[test]

@@ -10,7 +10,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::history::{self, AppChart, HistoryStore, Marker, MarkerKind, Ring, Sample};
+use crate::drain::Drains;
+use crate::history::{self, AppChart, HistoryStore, Marker, MarkerKind, Ring, Sample, Traffic};
 use crate::metrics::{AppLabels, Families};
 
 /// How many decisions each app keeps for the status page.
@@ -28,6 +29,8 @@ pub struct Board {
     apps: Arc<Mutex<Vec<Entry>>>,
     families: Families,
     history_bytes: Gauge,
+    /// Where each sample takes the app's traffic figures; off until the server attaches them.
+    drains: Arc<Mutex<Drains>>,
 }
 
 /// Everything kept for one app.
@@ -231,18 +234,39 @@ impl Board {
     /// Takes a sample of the app's state at `at` for the charts (with the probe recorded since the
     /// last sample, if any), and notes that the decision task is alive.
     pub fn record_sample(&self, index: usize, at: DateTime<Utc>) {
+        let drains = self
+            .drains
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
         if let Some(entry) = self.lock().get_mut(index) {
             let status = &entry.status;
+            // Only the app's drain lock is taken under the board's (never the other way round).
+            let traffic = drains
+                .figures(&status.app, &status.process, at)
+                .map_or(Traffic::NONE, |f| {
+                    Traffic::new(f.requests_last_minute as f32, f.stable.in_flight as f32)
+                });
             let sample = Sample {
                 at_ms: at.timestamp_millis(),
                 probe: entry.pending_probe.take(),
                 actual: status.actual.map(small),
                 baseline: small(status.baseline),
                 target: small(status.target),
+                traffic,
             };
             entry.history.push(sample);
             entry.last_beat = Some(Instant::now());
         }
+    }
+
+    /// Has each sample from now on take the app's traffic figures (requests a minute, in flight)
+    /// from `drains`; [`server::router`](crate::server::router) does this with its sources' drains.
+    pub fn attach_drains(&self, drains: Drains) {
+        *self
+            .drains
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = drains;
     }
 
     /// A copy of every app's status.
@@ -376,7 +400,8 @@ mod tests {
             board.record_sample(i, at);
         }
         let bytes = board.history_bytes();
-        assert!(bytes < 1_000_000, "{bytes} bytes");
+        // 32-byte samples (24 before the drain's traffic figures) in a VecDeque that doubles.
+        assert!(bytes <= 1_100_000, "{bytes} bytes");
         let charts = board.charts(t0() + TimeDelta::hours(30), Duration::from_secs(300));
         assert_eq!(
             charts[0].buckets.len(),

@@ -12,7 +12,7 @@
 //! ```no_run
 //! use std::sync::Arc;
 //!
-//! use autoscaled_status::{AppInfo, Board, NoReadings, RealClock, Sources};
+//! use autoscaled_status::{AppInfo, Board, Drains, NoReadings, RealClock, Sources};
 //!
 //! # async fn demo(schedule: schedule::Schedule) -> Result<(), autoscaled_status::Error> {
 //! let board = Board::default();
@@ -30,6 +30,7 @@
 //!     }],
 //!     clock: Arc::new(RealClock),
 //!     readings: Arc::new(NoReadings),
+//!     drains: Drains::off(),
 //! };
 //! let listen = "127.0.0.1:9797".parse().expect("an address");
 //! let (addr, task) = autoscaled_status::start(listen, None, sources, std::future::pending()).await?;
@@ -40,6 +41,7 @@
 //! ```
 
 mod board;
+pub mod drain;
 mod history;
 mod metrics;
 pub mod server;
@@ -50,8 +52,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 pub use board::{AlertView, AppStatus, Board, ChangeView, DecisionView, ProbeView};
+pub use drain::Drains;
 pub use history::{
     AppChart, Bucket, HISTORY_CAP, HISTORY_SPAN, HistoryStore, Marker, MarkerKind, Ring, Sample,
+    Traffic,
 };
 pub use metrics::{LATENCY_BUCKETS, class_name};
 pub use server::{Password, start};
@@ -154,4 +158,6 @@ pub struct Sources {
     pub clock: Arc<dyn Clock>,
     /// What the daemon counts outside the board.
     pub readings: Arc<dyn Readings>,
+    /// The apps' log drains (`POST /drain/{app}`); [`Drains::off`] for none.
+    pub drains: Drains,
 }

@@ -133,6 +133,7 @@ pub(crate) async fn serve(
                     alerter: alerter.clone(),
                     client: client.clone(),
                 }),
+                drains: drains(&config.http, &contexts),
             };
             let (addr, task) = status::start(
                 listen,
@@ -198,6 +199,15 @@ pub(crate) async fn serve(
 }
 
 /// What the status page shows of an app besides the board.
+/// A drain per app name when a drain password is set, else none (`/drain/...` answers 404).
+fn drains(http: &crate::config::HttpSettings, contexts: &[app::AppContext]) -> status::Drains {
+    http.drain_password
+        .as_ref()
+        .map_or_else(status::Drains::off, |password| {
+            status::Drains::new(password, contexts.iter().map(|c| c.settings.name.clone()))
+        })
+}
+
 fn app_info(settings: &AppSettings) -> status::AppInfo {
     status::AppInfo {
         name: settings.name.clone(),

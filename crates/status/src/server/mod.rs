@@ -7,16 +7,21 @@
 //! | `/api/history` | JSON: the charts' data, in 5-minute intervals over the last 24 h | yes |
 //! | `/metrics` | Prometheus text exposition (the metrics are listed in the crate's README) | yes |
 //! | `/healthz` | 200 while every app's decision task runs, 503 otherwise | no |
+//! | `POST /drain/{app}` | a Logplex drain body of `app`'s router logs; 204 (see [`crate::drain`]) | the drain password |
 //!
 //! "auth" is HTTP basic auth with any user name and the [`Password`], when one is set (the daemon's
 //! config insists on one for a listener that is not on loopback). `/healthz` stays open so a load
 //! balancer or uptime checker needs no credentials; it tells nothing but "ok" or which app is stuck.
+//! `/drain/{app}` is guarded by the drain password only (Heroku's drain URL carries that one, never
+//! the page's), and answers 404 to everything when no drain password is set.
 //!
 //! Everything the page needs, its chart code included, is served from here: it works without
 //! internet. Times are the [`Clock`](crate::Clock)'s, so under `autoscaled demo` they are simulated.
 
 mod api;
 mod auth;
+#[cfg(test)]
+mod drain_tests;
 #[cfg(test)]
 mod tests;
 
@@ -25,11 +30,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest as _, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use prometheus_client::registry::Registry;
 use secret::Secret;
 use std::sync::Arc;
@@ -37,6 +42,7 @@ use tokio::task::JoinHandle;
 
 pub use auth::Password;
 
+use crate::drain::{Ingested, MAX_BODY, Refused};
 use crate::{Error, Sources};
 
 const PAGE_HTML: &str = include_str!("page.html");
@@ -90,7 +96,10 @@ pub async fn start(
 /// The page and its endpoints as an axum [`Router`], to serve or nest elsewhere; [`start`] serves it.
 pub fn router(sources: Sources, password: Option<Password>) -> Router {
     let (families, history_bytes) = sources.board.families();
-    let registry = families.registry(history_bytes.clone(), sources.readings.clone());
+    let mut registry = families.registry(history_bytes.clone(), sources.readings.clone());
+    sources.drains.register(&mut registry);
+    // Each sample of the charts' history takes the app's traffic figures from here on.
+    sources.board.attach_drains(sources.drains.clone());
     let state = AppState {
         sources,
         password: password.map(Arc::new),
@@ -106,25 +115,131 @@ pub fn router(sources: Sources, password: Option<Password>) -> Router {
             state.clone(),
             require_password,
         ));
+    // The drain is outside `guarded`: Heroku cannot send the page's password, only the drain's.
+    let drain = Router::new()
+        .route("/drain/{app}", post(drain))
+        .layer(DefaultBodyLimit::max(MAX_BODY));
     Router::new()
         .route("/healthz", get(healthz))
+        .merge(drain)
         .merge(guarded)
         .with_state(state)
 }
 
 async fn require_password(State(state): State<AppState>, request: Request, next: Next) -> Response {
     match &state.password {
-        Some(password) if !password.authorizes(request.headers()) => (
-            StatusCode::UNAUTHORIZED,
-            [(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"autoscaled\", charset=\"UTF-8\""),
-            )],
-            "a password is needed: HTTP basic auth, any user name\n",
-        )
-            .into_response(),
+        Some(password) if !password.authorizes(request.headers()) => {
+            ask_for_password("a password is needed: HTTP basic auth, any user name\n")
+        }
         _ => next.run(request).await,
     }
+}
+
+fn ask_for_password(text: &'static str) -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"autoscaled\", charset=\"UTF-8\""),
+        )],
+        text,
+    )
+        .into_response()
+}
+
+/// `POST /drain/{app}`: the password and the app are checked before the body is read; the body is
+/// read up to [`MAX_BODY`] (the route's [`DefaultBodyLimit`]), parsed, then added under the app's
+/// lock. Never waits on anything but the request itself.
+async fn drain(
+    State(state): State<AppState>,
+    Path(app): Path<String>,
+    request: Request,
+) -> Response {
+    let drains = &state.sources.drains;
+    if !drains.is_on() {
+        return (
+            StatusCode::NOT_FOUND,
+            "no drain: no drain password is set\n",
+        )
+            .into_response();
+    }
+    if !drains.authorizes(request.headers()) {
+        drains.refuse(Refused::Unauthorized);
+        return ask_for_password("the drain password is needed: HTTP basic auth, any user name\n");
+    }
+    if !drains.has_app(&app) {
+        drains.refuse(Refused::UnknownApp);
+        return (StatusCode::NOT_FOUND, "no such app in the config\n").into_response();
+    }
+    let headers = request.headers();
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        drains.refuse(Refused::TooLarge);
+        return too_large();
+    }
+    let frame_id = headers
+        .get("logplex-frame-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let count = headers
+        .get("logplex-msg-count")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let body = match axum::body::Bytes::from_request(request, &()).await {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            drains.refuse(Refused::TooLarge);
+            return too_large();
+        }
+        Err(rejection) => return rejection.into_response(),
+    };
+    match drains.ingest(&app, frame_id.as_deref(), &body, state.sources.clock.now()) {
+        Ok(Ingested::New {
+            accepted,
+            bad,
+            other,
+            dropped,
+        }) => {
+            let lines = accepted + bad + other;
+            if count.is_some_and(|n| n != lines) {
+                tracing::debug!(
+                    app,
+                    lines,
+                    msg_count = count,
+                    "drain body: Logplex-Msg-Count differs from the frames read"
+                );
+            }
+            if bad > 0 || dropped > 0 {
+                tracing::debug!(
+                    app,
+                    accepted,
+                    bad,
+                    other,
+                    dropped,
+                    "drain body with lines skipped"
+                );
+            }
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Ok(Ingested::Duplicate) => StatusCode::NO_CONTENT.into_response(),
+        Err(Refused::NotLogplex) => (
+            StatusCode::BAD_REQUEST,
+            "not a Logplex body: expected octet-counted syslog frames (application/logplex-1)\n",
+        )
+            .into_response(),
+        Err(_) => (StatusCode::NOT_FOUND, "no such app in the config\n").into_response(),
+    }
+}
+
+fn too_large() -> Response {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "a drain body is at most 1 MiB\n",
+    )
+        .into_response()
 }
 
 fn no_cache(content_type: &'static str) -> [(header::HeaderName, HeaderValue); 2] {

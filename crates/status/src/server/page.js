@@ -7,7 +7,7 @@ const H = 220, L = 46, R = 10, T = 14, B = 24;
 // The charts' width in SVG units, set to their width on screen so text stays at its CSS size.
 let W = 640;
 let last = null;
-const COLORS = { p50: "var(--p50)", p95: "var(--p95)", actual: "var(--actual)", target: "var(--target)", baseline: "var(--baseline)", down: "var(--down)", up: "var(--up)" };
+const COLORS = { rpm: "var(--p50)", flight: "var(--target)", p50: "var(--p50)", p95: "var(--p95)", actual: "var(--actual)", target: "var(--target)", baseline: "var(--baseline)", down: "var(--down)", up: "var(--up)" };
 let refreshes = 0;
 
 function esc(text) {
@@ -152,6 +152,23 @@ function dynoChart(history, app, from, to) {
   return svg("dynos", known.filter((b) => b.actual != null).length, body);
 }
 
+// Requests a minute or in flight from the app's log drain: drawn only where the drain had data.
+function trafficChart(history, app, from, to, field, color, kind) {
+  const known = app.buckets.filter((b) => b[field] != null);
+  const scale = niceScale(Math.max(0, ...known.map((b) => b[field])) * 1.1, 4);
+  const f = frame(from, to, scale.top);
+  const gap = history.bucket_seconds * 1000 * 1.5;
+  const label = (v) => v >= 10000 ? (v / 1000).toFixed(0) + "k" : String(Math.round(v * 10) / 10);
+  const body = axes(from, to, app.timezone, f, scale, label) + series(known, field, f, gap, false, color);
+  return svg(kind, known.length, body);
+}
+
+function trafficCharts(history, app, from, to) {
+  if (!app.buckets.some((b) => b.requests_per_minute != null)) return "";
+  return `<figure><figcaption>Requests a minute (log drain)</figcaption>${trafficChart(history, app, from, to, "requests_per_minute", COLORS.rpm, "requests")}</figure>
+        <figure><figcaption>Requests in flight (log drain)</figcaption>${trafficChart(history, app, from, to, "in_flight", COLORS.flight, "in-flight")}</figure>`;
+}
+
 function legend(items) {
   return `<div class="legend">${items.map(([color, name, dash]) => `<span><i style="border-top-color:${color};${dash ? "border-top-style:dashed" : ""}"></i>${esc(name)}</span>`).join("")}</div>`;
 }
@@ -210,6 +227,7 @@ function render(status, history) {
           ${legend([[COLORS.p50, "p50"], [COLORS.p95, "p95"], [COLORS.down, "down"]])}</figure>
         <figure><figcaption>Dynos</figcaption>${dynoChart(history, chart, from, now)}
           ${legend([[COLORS.actual, "actual"], [COLORS.target, "target", true], [COLORS.baseline, "baseline", true], [COLORS.p95, "▲▼ scale"]])}</figure>
+        ${trafficCharts(history, chart, from, now)}
       </div>
       ${facts(app)}
     </section>`;

@@ -71,6 +71,7 @@ fn sources(board: &Board, at: DateTime<Utc>) -> Sources {
         readings: Arc::new(Counted {
             api_key: Secret::from(API_KEY),
         }),
+        drains: crate::Drains::off(),
     }
 }
 
