@@ -87,6 +87,7 @@ impl AppSettings {
                 .probe
                 .as_ref()
                 .map_or(Duration::from_secs(600), |p| p.calm),
+            traffic: None,
         }
     }
 }
