@@ -72,6 +72,7 @@ fn model(app: &SimulatedApp, capacity: f64, boot: Duration) -> Model {
             slow,
             fast,
         },
+        traffic: TrafficModel::new(ServiceModel::PerDyno, 2),
     }
 }
 
