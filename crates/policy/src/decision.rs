@@ -693,13 +693,12 @@ impl Decider {
         let wanted = held.max(self.state.baseline).min(self.policy.max);
         if panicking && panic_demand > wanted.max(target) {
             self.set_target(panic_demand, Reason::Traffic(figures(true)), now, actions);
-        } else if wanted > target {
-            self.set_target(wanted, Reason::Traffic(figures(false)), now, actions);
-        } else if wanted < target
-            && !panicking
-            && self.state.outage_since.is_none()
-            && !self.troubled_within_calm(now)
-        {
+            return;
+        }
+        // Out at once; in only when not panicking, not in an outage and not troubled lately.
+        let may_move = wanted > target
+            || (!panicking && self.state.outage_since.is_none() && !self.troubled_within_calm(now));
+        if wanted != target && may_move {
             self.set_target(wanted, Reason::Traffic(figures(false)), now, actions);
         }
     }
