@@ -104,6 +104,17 @@ fn describe(config: &Config, path: &std::path::Path) -> String {
                 let _ = writeln!(out, "  probe: none (the schedule alone sets the quantity)");
             }
         }
+        if let Some(t) = &app.traffic {
+            let _ = writeln!(
+                out,
+                "  traffic: concurrency {} a dyno, utilisation {} (demand = in flight / {:.2}); in after {} of lower demand, panic at 2x in 6s, router errors from {} a minute",
+                t.concurrency,
+                t.utilisation,
+                f64::from(t.concurrency) * t.utilisation,
+                format_duration(policy::TrafficPolicy::DEFAULT_STABILISATION),
+                policy::TrafficPolicy::DEFAULT_TROUBLE_ERRORS
+            );
+        }
         let per_hour = calls_per_hour(app);
         calls += per_hour;
         let _ = writeln!(

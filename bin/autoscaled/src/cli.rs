@@ -131,9 +131,24 @@ pub(crate) struct SimulateArgs {
     /// Also give the figures day by day (in the app's time zone).
     #[arg(long)]
     pub(crate) daily: bool,
+    /// For an app with `[apps.traffic]`: the router-reported service time the replay feeds the
+    /// traffic rules: per-dyno (M/M/c, c = concurrency), pooled (M/M/(n c)), probe (the probe's
+    /// service-time / (1 - rho)) or busy-slots (service-time, no queueing).
+    #[arg(long, value_name = "MODEL", default_value = "per-dyno", value_parser = parse_service_model)]
+    pub(crate) traffic_model: policy::simulate::ServiceModel,
+    /// For an app with `[apps.traffic]`: replay with this stabilisation window instead of the
+    /// default (5m), to tune it.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub(crate) stabilisation: Option<std::time::Duration>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+/// Parses `--traffic-model`.
+fn parse_service_model(text: &str) -> Result<policy::simulate::ServiceModel, String> {
+    policy::simulate::ServiceModel::from_name(text)
+        .ok_or_else(|| format!("\"{text}\": expected per-dyno, pooled, probe or busy-slots"))
 }
 
 /// Parses an RFC 3339 instant for `--at`, `--from` and `--to`.

@@ -60,6 +60,15 @@ pub(crate) struct AppSettings {
     /// USD per dyno-hour; the published price of `dyno_size` unless the user gives one.
     pub(crate) price_per_hour: f64,
     pub(crate) probe: Option<ProbeSettings>,
+    /// `[apps.traffic]`: the traffic rules, fed by the router's log drain.
+    pub(crate) traffic: Option<TrafficSettings>,
+}
+
+/// `[apps.traffic]`: what one dyno serves at once, and how much of it to use.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct TrafficSettings {
+    pub(crate) concurrency: u32,
+    pub(crate) utilisation: f64,
 }
 
 /// The HTTP probe of one app. Its URL may carry a password or a token, and its headers
@@ -90,6 +99,9 @@ impl AppSettings {
                 .probe
                 .as_ref()
                 .map_or(Duration::from_secs(600), |p| p.calm),
+            traffic: self
+                .traffic
+                .map(|t| policy::TrafficPolicy::new(t.concurrency, t.utilisation)),
         }
     }
 }
@@ -668,6 +680,7 @@ impl Validator {
                 "reconcile",
                 "schedule",
                 "probe",
+                "traffic",
                 "dyno_size",
                 "price_per_hour",
             ],
@@ -723,6 +736,10 @@ impl Validator {
             None => Some(None),
             Some(value) => self.probe(&join(path, "probe"), value).map(Some),
         };
+        let traffic = match map.get("traffic") {
+            None => Some(None),
+            Some(value) => self.traffic(&join(path, "traffic"), value).map(Some),
+        };
         let (min, max, timezone, rules) = (min?, max?, timezone?, rules?);
         let schedule = Schedule::new(rules, timezone, min);
         Some(AppSettings {
@@ -738,6 +755,59 @@ impl Validator {
             dyno_size: dyno_size?,
             price_per_hour: price_per_hour?,
             probe: probe?,
+            traffic: traffic?,
+        })
+    }
+
+    fn traffic(&mut self, path: &str, value: &Value) -> Option<TrafficSettings> {
+        let map = self.table(path, value, &["concurrency", "utilisation"])?;
+        let concurrency = match map.get("concurrency") {
+            None => {
+                self.problem(
+                    join(path, "concurrency"),
+                    "missing; this key is required: the requests one dyno serves at once (Puma workers × threads, say)",
+                );
+                None
+            }
+            Some(value) => {
+                let parsed = match value {
+                    Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+                    Value::String(s) => s.trim().parse::<u32>().ok(),
+                    _ => None,
+                }
+                .filter(|&n| n >= 1);
+                if parsed.is_none() {
+                    self.bad(
+                        &join(path, "concurrency"),
+                        value,
+                        "a whole number of requests one dyno serves at once, 1 or more",
+                    );
+                }
+                parsed
+            }
+        };
+        let utilisation = match map.get("utilisation") {
+            None => Some(policy::TrafficPolicy::DEFAULT_UTILISATION),
+            Some(value) => {
+                let parsed = match value {
+                    Value::Number(n) => n.as_f64(),
+                    Value::String(s) => s.trim().parse::<f64>().ok(),
+                    _ => None,
+                }
+                .filter(|u| u.is_finite() && *u > 0.0 && *u <= 1.0);
+                if parsed.is_none() {
+                    self.bad(
+                        &join(path, "utilisation"),
+                        value,
+                        "a number above 0 and at most 1, the share of concurrency to aim for (e.g. 0.8)",
+                    );
+                }
+                parsed
+            }
+        };
+        Some(TrafficSettings {
+            concurrency: concurrency?,
+            utilisation: utilisation?,
         })
     }
 
@@ -1284,6 +1354,43 @@ url = "https://my-app.herokuapp.com/"
             keys.contains(&"apps[0].probe.timeout".to_owned()),
             "{keys:?}"
         );
+    }
+
+    #[test]
+    fn traffic_settings_are_checked_and_default_their_utilisation() {
+        let base = "[heroku]\napi_key = \"k\"\n[[apps]]\nname = \"a\"\nmin = 1\nmax = 3\n";
+        let config = load(&format!("{base}[apps.traffic]\nconcurrency = 4\n"), &[]).unwrap();
+        let traffic = config.apps[0].traffic.unwrap();
+        assert_eq!((traffic.concurrency, traffic.utilisation), (4, 0.8));
+        let policy = config.apps[0].policy().traffic.unwrap();
+        assert_eq!((policy.concurrency, policy.utilisation), (4, 0.8));
+        assert!(load(base, &[]).unwrap().apps[0].traffic.is_none());
+
+        let bad = problems(&format!(
+            "{base}[apps.traffic]\nconcurrency = 0\nutilisation = 1.5\nthreads = 5\n"
+        ));
+        let shown: Vec<String> = bad.iter().map(ToString::to_string).collect();
+        assert!(
+            shown
+                .iter()
+                .any(|p| p.starts_with("apps[0].traffic.concurrency: 0 is not valid")),
+            "{shown:?}"
+        );
+        assert!(
+            shown.iter().any(
+                |p| p.starts_with("apps[0].traffic.utilisation: 1.5 is not valid")
+                    && p.contains("at most 1")
+            ),
+            "{shown:?}"
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|p| p.starts_with("apps[0].traffic.threads: unknown key")),
+            "{shown:?}"
+        );
+        let missing = problems(&format!("{base}[apps.traffic]\nutilisation = 0.5\n"));
+        assert_eq!(missing[0].key, "apps[0].traffic.concurrency", "{missing:?}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod demo;
 mod logging;
 mod plan;
 mod simulate;
+mod traffic;
 
 use std::process::ExitCode;
 

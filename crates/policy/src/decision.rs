@@ -20,13 +20,14 @@ use schedule::Schedule;
 use serde::{Deserialize, Serialize};
 
 use crate::Class;
+use crate::traffic::{Traffic, TrafficFigures, TrafficPolicy, TrafficState};
 
 /// After an app is started from zero dynos, down probes are not trouble for this long: Heroku takes
 /// 20–60 s to boot a dyno, and a fail-safe to `max` for a planned start would wake people for nothing.
 const BOOT_GRACE: Duration = Duration::from_secs(60);
 
 /// The limits and rhythms the rules work with; the runtime builds it from the app's config.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Policy {
     /// The fewest dynos, whatever the schedule says.
     pub min: u32,
@@ -40,6 +41,8 @@ pub struct Policy {
     pub scale_out_cooldown: Duration,
     /// How long every probe must be fast before a step in, and down-free before a recovery.
     pub calm: Duration,
+    /// The traffic rules, when the app's router logs are read; `None`: the probe rules alone.
+    pub traffic: Option<TrafficPolicy>,
 }
 
 /// What the decider is told.
@@ -56,6 +59,9 @@ pub enum Event {
     },
     /// Whether the app is in maintenance mode, as read from the app's info.
     Maintenance(bool),
+    /// What the router's logs say about the app's traffic (ignored without
+    /// [`Policy::traffic`]).
+    Traffic(Traffic),
 }
 
 /// What the decider wants done.
@@ -125,6 +131,16 @@ pub enum Reason {
         /// The policy's calm.
         calm: Duration,
     },
+    /// The traffic rules: the demand its figures ask for (out at once, in after the
+    /// stabilisation window).
+    Traffic(TrafficFigures),
+    /// A step out: a burst of router errors H10/H12/H13, trouble like slow probes.
+    RouterErrors {
+        /// H10/H12/H13 errors in the last minute.
+        errors: u32,
+        /// The policy's threshold.
+        threshold: u32,
+    },
 }
 
 impl fmt::Display for Reason {
@@ -139,6 +155,11 @@ impl fmt::Display for Reason {
                 f,
                 "calm: every probe fast for {}",
                 humantime::format_duration(*calm)
+            ),
+            Reason::Traffic(figures) => figures.fmt(f),
+            Reason::RouterErrors { errors, threshold } => write!(
+                f,
+                "router errors: {errors} H10/H12/H13 in the last minute (trouble from {threshold})"
             ),
         }
     }
@@ -175,6 +196,9 @@ pub struct DeciderState {
     maintenance: bool,
     /// Whether the "down probes ignored" note was given for the current stretch.
     ignoring_noted: bool,
+    /// What the traffic rules remember; empty without them (and in states stored before them).
+    #[serde(default)]
+    traffic: TrafficState,
 }
 
 /// A summary of the decider's state, for logs and the status page.
@@ -225,6 +249,7 @@ impl Decider {
             outage_since: None,
             maintenance: false,
             ignoring_noted: false,
+            traffic: TrafficState::default(),
         };
         Decider {
             policy,
@@ -276,33 +301,52 @@ impl Decider {
             baseline: self.state.baseline,
             target: self.state.target,
             outage_since: self.state.outage_since,
-            maintenance: self.state.maintenance,
+            maintenance: self.in_maintenance(),
+        }
+    }
+
+    /// In maintenance mode: by the app's info, or by H80 router lines while the traffic is fresh.
+    fn in_maintenance(&self) -> bool {
+        self.state.maintenance || self.state.traffic.maintenance
+    }
+
+    /// Maintenance mode went on or off (`was` → [`in_maintenance`](Self::in_maintenance)).
+    fn maintenance_changed(&mut self, was: bool, actions: &mut Vec<Action>) {
+        let on = self.in_maintenance();
+        if on == was {
+            return;
+        }
+        self.state.down_streak = 0;
+        self.state.ignoring_noted = false;
+        // Maintenance mode shuts the app on purpose and down probes stop counting, so an open
+        // outage could never be seen to end: it would hold `max` and block every baseline fall for
+        // the whole window. Closed here, like a schedule fall to 0 closes it, without a recovery
+        // alert (nothing recovered; people put the app in maintenance themselves), so the normal
+        // rules apply.
+        if on && self.state.outage_since.take().is_some() {
+            actions.push(Action::Note(
+                "outage closed: the app is in maintenance mode".into(),
+            ));
         }
     }
 
     /// Takes in one event at `now` and returns what to do, in order.
     pub fn handle(&mut self, event: Event, now: DateTime<Utc>) -> Vec<Action> {
         let mut actions = Vec::new();
+        self.check_stale(now, &mut actions);
         match event {
             Event::Tick => {}
             Event::Maintenance(on) => {
-                if on != self.state.maintenance {
-                    self.state.maintenance = on;
-                    self.state.down_streak = 0;
-                    self.state.ignoring_noted = false;
-                    // Maintenance mode shuts the app on purpose and down probes stop counting,
-                    // so an open outage could never be seen to end: it would hold `max` and block
-                    // every baseline fall for the whole window. Closed here, like a schedule fall
-                    // to 0 closes it, without a recovery alert (nothing recovered; people put
-                    // the app in maintenance themselves), so the normal rules apply.
-                    if on && self.state.outage_since.take().is_some() {
-                        actions.push(Action::Note(
-                            "outage closed: the app is in maintenance mode".into(),
-                        ));
-                    }
-                }
+                let was = self.in_maintenance();
+                self.state.maintenance = on;
+                self.maintenance_changed(was, &mut actions);
             }
             Event::Probe { class, detail } => self.observe(class, detail, now, &mut actions),
+            Event::Traffic(traffic) => {
+                // The demand is weighed against the baseline of this instant.
+                self.follow_schedule(now, &mut actions);
+                self.observe_traffic(&traffic, now, &mut actions);
+            }
         }
         self.follow_schedule(now, &mut actions);
         self.check_recovery(now, &mut actions);
@@ -337,7 +381,7 @@ impl Decider {
     fn down_is_expected(&self, now: DateTime<Utc>) -> Option<&'static str> {
         if self.state.baseline == 0 {
             Some("the schedule keeps the app off (baseline 0)")
-        } else if self.state.maintenance {
+        } else if self.in_maintenance() {
             Some("the app is in maintenance mode")
         } else if self
             .state
@@ -476,7 +520,13 @@ impl Decider {
                 self.set_target(new, reason, now, actions);
             }
         } else if self.state.target == old && !self.troubled_within_calm(now) {
-            self.set_target(new, reason, now, actions);
+            // With fresh traffic data, not below what the traffic asks for.
+            let held = self.traffic_held(now);
+            if held > new && held < self.state.target {
+                self.set_target(held, reason, now, actions);
+            } else if held <= new {
+                self.set_target(new, reason, now, actions);
+            }
         }
     }
 
@@ -515,8 +565,148 @@ impl Decider {
         }
     }
 
+    /// Whether the traffic rules act: the app's traffic is read and its data is fresh.
+    fn traffic_fresh(&self) -> bool {
+        self.policy.traffic.is_some() && self.state.traffic.fresh
+    }
+
+    /// The largest traffic demand within the stabilisation window while the data is fresh, else 0.
+    fn traffic_held(&self, now: DateTime<Utc>) -> u32 {
+        match self.policy.traffic {
+            Some(traffic) if self.state.traffic.fresh => {
+                self.state.traffic.held(now, traffic.stabilisation)
+            }
+            _ => 0,
+        }
+    }
+
+    /// The data goes stale when no router line came for `stale_after`: said once, and the probe
+    /// rules alone act until it is fresh again.
+    fn check_stale(&mut self, now: DateTime<Utc>, actions: &mut Vec<Action>) {
+        let Some(traffic) = self.policy.traffic else {
+            return;
+        };
+        let state = &self.state.traffic;
+        if !state.fresh
+            || state
+                .last_at
+                .is_some_and(|at| elapsed(at, now) < traffic.stale_after)
+        {
+            return;
+        }
+        let was = self.in_maintenance();
+        let state = &mut self.state.traffic;
+        state.fresh = false;
+        state.recent.clear();
+        state.last_panic = None;
+        state.maintenance = false;
+        actions.push(Action::Note(format!(
+            "traffic data stale: no router line for {}; the probe rules alone act",
+            humantime::format_duration(traffic.stale_after)
+        )));
+        self.maintenance_changed(was, actions);
+    }
+
+    fn observe_traffic(&mut self, seen: &Traffic, now: DateTime<Utc>, actions: &mut Vec<Action>) {
+        let Some(policy) = self.policy.traffic else {
+            return;
+        };
+        if elapsed(seen.at, now) >= policy.stale_after {
+            // Old news: as if nothing came.
+            return;
+        }
+        let state = &mut self.state.traffic;
+        if state.last_at.is_none_or(|at| seen.at > at) {
+            state.last_at = Some(seen.at);
+        }
+        if !state.fresh {
+            state.fresh = true;
+            actions.push(Action::Note(format!(
+                "traffic data fresh: the traffic rules act ({} req/min)",
+                seen.requests_per_minute
+            )));
+        }
+        let was = self.in_maintenance();
+        self.state.traffic.maintenance = seen.maintenance;
+        self.maintenance_changed(was, actions);
+        if self.in_maintenance() {
+            // The router answers H80 itself: its figures say nothing about the dynos.
+            return;
+        }
+        let demand = policy.dynos_for(seen.in_flight);
+        let panic_demand = policy.dynos_for(seen.panic_in_flight);
+        if self.state.baseline == 0 {
+            // The app is meant to be off: the schedule wins over whatever traffic reaches it.
+            if demand.max(panic_demand) > 0 && !self.state.traffic.off_noted {
+                self.state.traffic.off_noted = true;
+                actions.push(Action::Note(format!(
+                    "traffic ({} req/min) ignored: the schedule keeps the app off (baseline 0)",
+                    seen.requests_per_minute
+                )));
+            }
+            return;
+        }
+        self.state.traffic.off_noted = false;
+
+        if seen.trouble_errors_last_minute >= policy.trouble_errors {
+            self.state.last_trouble = Some(now);
+            self.state.calm_since = now;
+            let cooled = self
+                .state
+                .last_scale_out
+                .is_none_or(|t| elapsed(t, now) >= self.policy.scale_out_cooldown);
+            if cooled && self.state.target < self.policy.max {
+                let to = self.state.target.saturating_add(self.policy.step);
+                let reason = Reason::RouterErrors {
+                    errors: seen.trouble_errors_last_minute,
+                    threshold: policy.trouble_errors,
+                };
+                self.set_target(to, reason, now, actions);
+                self.state.last_scale_out = Some(now);
+            }
+        }
+
+        let held = self.state.traffic.record(now, demand, policy.stabilisation);
+        let target = self.state.target;
+        if target > 0 && f64::from(panic_demand) >= policy.panic_threshold * f64::from(target) {
+            self.state.traffic.last_panic = Some(now);
+        }
+        let panicking = self
+            .state
+            .traffic
+            .last_panic
+            .is_some_and(|t| elapsed(t, now) < policy.panic_hold);
+        let figures = |panic: bool| TrafficFigures {
+            requests_per_minute: seen.requests_per_minute,
+            mean_service: seen.mean_service,
+            in_flight: if panic {
+                seen.panic_in_flight
+            } else {
+                seen.in_flight
+            },
+            concurrency: policy.concurrency,
+            utilisation: policy.utilisation,
+            demand: if panic { panic_demand } else { demand },
+            held: (!panic && held > demand).then_some((held, policy.stabilisation)),
+            panic,
+        };
+        let wanted = held.max(self.state.baseline).min(self.policy.max);
+        if panicking && panic_demand > wanted.max(target) {
+            self.set_target(panic_demand, Reason::Traffic(figures(true)), now, actions);
+            return;
+        }
+        // Out at once; in only when not panicking, not in an outage and not troubled lately.
+        let may_move = wanted > target
+            || (!panicking && self.state.outage_since.is_none() && !self.troubled_within_calm(now));
+        if wanted != target && may_move {
+            self.set_target(wanted, Reason::Traffic(figures(false)), now, actions);
+        }
+    }
+
     fn step_in(&mut self, now: DateTime<Utc>, actions: &mut Vec<Action>) {
+        // With fresh traffic data, the traffic rules move the target in.
         if self.state.outage_since.is_some()
+            || self.traffic_fresh()
             || self.state.target <= self.state.baseline
             || self.state.last_class != Some(Class::Fast)
         {
@@ -548,6 +738,7 @@ mod tests {
             failures: 2,
             scale_out_cooldown: Duration::from_secs(120),
             calm: Duration::from_secs(600),
+            traffic: None,
         }
     }
 
@@ -861,6 +1052,288 @@ mod tests {
         );
     }
 
+    fn traffic_policy() -> Policy {
+        Policy {
+            max: 10,
+            traffic: Some(TrafficPolicy::new(2, 0.8)),
+            ..policy()
+        }
+    }
+
+    /// Traffic seen at `at` (a second before `now` in the tests), `in_flight` requests in flight in
+    /// both windows, 100 ms mean service.
+    fn traffic(at: DateTime<Utc>, in_flight: f64) -> Event {
+        Event::Traffic(Traffic {
+            at,
+            requests_per_minute: (in_flight * 600.0) as u64,
+            arrivals_per_sec: in_flight * 10.0,
+            mean_service: Some(Duration::from_millis(100)),
+            in_flight,
+            panic_in_flight: in_flight,
+            trouble_errors_last_minute: 0,
+            maintenance: false,
+        })
+    }
+
+    fn seen(at: DateTime<Utc>, change: impl FnOnce(&mut Traffic)) -> Event {
+        let Event::Traffic(mut t) = traffic(at, 1.0) else {
+            unreachable!()
+        };
+        change(&mut t);
+        Event::Traffic(t)
+    }
+
+    #[test]
+    fn traffic_scales_out_at_once_and_says_why() {
+        let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(12, 0, 0), None);
+        let first = d.handle(traffic(at(12, 0, 0), 1.0), at(12, 0, 1));
+        assert!(
+            matches!(first.as_slice(), [Action::Note(n)] if n.contains("fresh")),
+            "{first:?}"
+        );
+        assert_eq!(d.target(), 3, "the baseline wins over a demand of 1");
+        let actions = d.handle(traffic(at(12, 0, 1), 6.5), at(12, 0, 2));
+        assert_eq!(scales(&actions), [(3, 5)]);
+        let Action::Scale { reason, .. } = &actions[0] else {
+            unreachable!()
+        };
+        assert_eq!(
+            reason.to_string(),
+            "traffic: 3900 req/min, mean 100ms, 6.5 in flight / (2 × 0.8) → 5"
+        );
+    }
+
+    #[test]
+    fn traffic_scales_in_only_after_the_stabilisation_window() {
+        let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(12, 0, 0), None);
+        d.handle(traffic(at(12, 0, 0), 9.0), at(12, 0, 1));
+        assert_eq!(d.target(), 6);
+        let mut steps = Vec::new();
+        let mut t = at(12, 0, 1);
+        while t < at(12, 10, 0) {
+            t += 5 * SEC;
+            for step in scales(&d.handle(traffic(t - SEC, 3.0), t)) {
+                steps.push((step, t));
+            }
+        }
+        assert_eq!(
+            steps,
+            [((6, 3), at(12, 5, 1))],
+            "to the largest demand of the last 5 minutes (2), not below the baseline (3)"
+        );
+    }
+
+    #[test]
+    fn a_sudden_jump_panics_and_holds_the_target() {
+        let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(4, 0, 0), None);
+        d.handle(traffic(at(4, 0, 0), 1.0), at(4, 0, 1));
+        assert_eq!(d.target(), 1);
+        // The 6 s window sees 8 in flight before the minute's average (2) moves much.
+        let jump = seen(at(4, 0, 2), |t| {
+            t.in_flight = 2.0;
+            t.panic_in_flight = 8.0;
+        });
+        let actions = d.handle(jump, at(4, 0, 3));
+        assert_eq!(scales(&actions), [(1, 5)]);
+        assert!(actions.iter().any(
+            |a| matches!(a, Action::Scale { reason, .. } if reason.to_string().contains("panic"))
+        ));
+        // Quiet again: no step in while panicking (60 s), then the stabilisation window.
+        let mut t = at(4, 0, 3);
+        let mut steps = Vec::new();
+        while t < at(4, 10, 0) {
+            t += 5 * SEC;
+            for step in scales(&d.handle(traffic(t - SEC, 0.5), t)) {
+                steps.push((step, t));
+            }
+        }
+        assert_eq!(
+            steps,
+            [((5, 2), at(4, 1, 3)), ((2, 1), at(4, 5, 3))],
+            "a minute of panic, then the largest stable demand of the window (2 at the jump)"
+        );
+    }
+
+    #[test]
+    fn h80_lines_are_maintenance_mode_while_seen() {
+        let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(12, 0, 0), None);
+        d.handle(traffic(at(12, 0, 0), 1.0), at(12, 0, 1));
+        let h80 = |at| seen(at, |t| t.maintenance = true);
+        d.handle(h80(at(12, 0, 1)), at(12, 0, 2));
+        assert!(d.snapshot().maintenance);
+        for i in 0..5 {
+            let t = at(12, 1, 0) + 30 * SEC * i;
+            d.handle(h80(t), t);
+            assert!(
+                scales(&d.handle(probe(Class::Down), t)).is_empty(),
+                "no fail-safe"
+            );
+        }
+        d.handle(traffic(at(12, 5, 0), 1.0), at(12, 5, 0));
+        assert!(!d.snapshot().maintenance, "H80 no longer seen");
+        d.handle(probe(Class::Down), at(12, 5, 30));
+        assert_eq!(
+            scales(&d.handle(probe(Class::Down), at(12, 6, 0))),
+            [(3, 10)]
+        );
+    }
+
+    #[test]
+    fn a_burst_of_router_errors_steps_out_like_slow_probes() {
+        let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(12, 0, 0), None);
+        d.handle(traffic(at(12, 0, 0), 1.0), at(12, 0, 1));
+        let errors = |at, n| seen(at, |t| t.trouble_errors_last_minute = n);
+        assert!(scales(&d.handle(errors(at(12, 0, 5), 9), at(12, 0, 6))).is_empty());
+        let actions = d.handle(errors(at(12, 0, 10), 10), at(12, 0, 11));
+        assert_eq!(scales(&actions), [(3, 4)]);
+        let Action::Scale { reason, .. } = &actions[0] else {
+            unreachable!()
+        };
+        assert!(
+            reason
+                .to_string()
+                .starts_with("router errors: 10 H10/H12/H13"),
+            "{reason}"
+        );
+        assert!(
+            scales(&d.handle(errors(at(12, 1, 0), 30), at(12, 1, 1))).is_empty(),
+            "once per cooldown"
+        );
+        assert_eq!(
+            scales(&d.handle(errors(at(12, 2, 10), 30), at(12, 2, 11))),
+            [(4, 5)]
+        );
+        // No step in within calm of the last burst, whatever the demand.
+        let mut t = at(12, 2, 11);
+        let mut steps = Vec::new();
+        while t < at(12, 20, 0) {
+            t += 10 * SEC;
+            for step in scales(&d.handle(traffic(t - SEC, 1.0), t)) {
+                steps.push((step, t));
+            }
+        }
+        assert_eq!(steps, [((5, 3), at(12, 12, 11))]);
+    }
+
+    #[test]
+    fn stale_traffic_leaves_the_probe_rules_alone_and_says_so_once() {
+        let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(12, 0, 0), None);
+        d.handle(traffic(at(12, 0, 0), 9.0), at(12, 0, 1));
+        assert_eq!(d.target(), 6);
+        // Fast probes do not step in while the traffic is fresh...
+        let mut notes = Vec::new();
+        let mut steps = Vec::new();
+        let mut t = at(12, 0, 1);
+        while t < at(12, 30, 0) {
+            t += 30 * SEC;
+            for action in d.handle(probe(Class::Fast), t) {
+                match action {
+                    Action::Note(n) => notes.push((n, t)),
+                    Action::Scale { from, to, .. } => steps.push(((from, to), t)),
+                    Action::Alert(_) => {}
+                }
+            }
+        }
+        // ...which it stops being 2 minutes after its last line; then one step per calm of fast
+        // probes, counted from the last change of the target.
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].0.contains("stale") && notes[0].1 == at(12, 2, 1),
+            "{notes:?}"
+        );
+        assert_eq!(
+            steps,
+            [
+                ((6, 5), at(12, 10, 1)),
+                ((5, 4), at(12, 20, 1)),
+                ((4, 3), at(12, 30, 1))
+            ]
+        );
+        // Fresh again: said once, and the traffic rules act.
+        let back = d.handle(traffic(at(12, 30, 0), 1.0), at(12, 30, 1));
+        assert!(
+            matches!(back.first(), Some(Action::Note(n)) if n.contains("fresh")),
+            "{back:?}"
+        );
+        assert!(
+            d.handle(traffic(at(12, 30, 1), 1.0), at(12, 30, 2))
+                .is_empty()
+        );
+        // Data that is itself 2 minutes old is no news.
+        let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(12, 0, 0), None);
+        assert!(
+            d.handle(traffic(at(11, 58, 0), 9.0), at(12, 0, 0))
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn traffic_never_starts_an_app_the_schedule_keeps_off() {
+        let schedule = Schedule::new(
+            vec![
+                Rule::new("0 7 * * *", 2).unwrap(),
+                Rule::new("0 22 * * *", 0).unwrap(),
+            ],
+            chrono_tz::UTC,
+            0,
+        );
+        let policy = Policy {
+            min: 0,
+            ..traffic_policy()
+        };
+        let mut d = Decider::new(policy, schedule, at(23, 0, 0), None);
+        let mut all = Vec::new();
+        for i in 1..10 {
+            let t = at(23, 0, 0) + 5 * SEC * i;
+            all.extend(d.handle(traffic(t, 9.0), t));
+        }
+        assert!(scales(&all).is_empty(), "{all:?}");
+        assert!(
+            all.iter()
+                .filter(|a| matches!(a, Action::Note(n) if n.contains("baseline 0")))
+                .count()
+                == 1,
+            "said once: {all:?}"
+        );
+        // At 07:00 the schedule starts it, and the traffic takes it from there.
+        assert_eq!(
+            scales(&d.handle(traffic(at(7, 0, 0), 9.0), at(7, 0, 0))),
+            [(0, 2), (2, 6)]
+        );
+    }
+
+    #[test]
+    fn the_fail_safe_still_sends_the_app_to_max_with_traffic_on() {
+        let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(12, 0, 0), None);
+        d.handle(traffic(at(12, 0, 0), 1.0), at(12, 0, 1));
+        d.handle(probe(Class::Down), at(12, 0, 30));
+        let tripped = d.handle(probe(Class::Down), at(12, 1, 0));
+        assert_eq!(scales(&tripped), [(3, 10)]);
+        assert_eq!(alerts(&tripped), [NoticeKind::Outage]);
+        // The traffic asks for less, but no step in during the outage, nor within calm after it.
+        let mut t = at(12, 1, 0);
+        let mut steps = Vec::new();
+        while t < at(12, 30, 0) {
+            t += 10 * SEC;
+            let mut actions = d.handle(traffic(t - SEC, 1.0), t);
+            if t.timestamp() % 30 == 0 {
+                actions.extend(d.handle(probe(Class::Fast), t));
+            }
+            for action in actions {
+                match action {
+                    Action::Scale { from, to, .. } => steps.push(((from, to), t)),
+                    Action::Alert(n) => steps.push(((n.from, n.to), t)),
+                    Action::Note(_) => {}
+                }
+            }
+        }
+        assert_eq!(
+            steps,
+            [((10, 10), at(12, 11, 0)), ((10, 3), at(12, 11, 10))],
+            "the recovery alert at 12:11, then the traffic's target"
+        );
+    }
+
     #[test]
     fn reasons_read_well_in_a_log_line() {
         let reason = Reason::Down {
@@ -889,25 +1362,74 @@ mod tests {
         ]
     }
 
+    /// Traffic seen `lag` seconds before the event's instant (up to 3 minutes: stale too). The
+    /// instant is not known here, so `at` is filled in by [`timed`].
+    fn arb_traffic() -> impl Strategy<Value = (u64, Traffic)> {
+        (
+            0u64..180,
+            0.0f64..20.0,
+            0.0f64..40.0,
+            prop_oneof![4 => Just(0u32), 1 => 0u32..30],
+            prop_oneof![5 => Just(false), 1 => Just(true)],
+        )
+            .prop_map(|(lag, in_flight, panic_in_flight, errors, maintenance)| {
+                let traffic = Traffic {
+                    at: at(0, 0, 0),
+                    requests_per_minute: (in_flight * 600.0) as u64,
+                    arrivals_per_sec: in_flight * 10.0,
+                    mean_service: Some(Duration::from_millis(100)),
+                    in_flight,
+                    panic_in_flight,
+                    trouble_errors_last_minute: errors,
+                    maintenance,
+                };
+                (lag, traffic)
+            })
+    }
+
     fn arb_event() -> impl Strategy<Value = Event> {
         prop_oneof![
             4 => arb_class().prop_map(probe),
             1 => Just(Event::Tick),
             1 => any::<bool>().prop_map(Event::Maintenance),
+            3 => arb_traffic().prop_map(|(lag, mut t)| {
+                // Encoded as the lag in seconds; `timed` sets the real instant.
+                t.at = at(0, 0, 0) - SEC * lag as u32;
+                Event::Traffic(t)
+            }),
         ]
     }
 
+    /// `event` at `now`: a traffic observation's `at` becomes `now` minus its lag.
+    fn timed(event: Event, now: DateTime<Utc>) -> Event {
+        match event {
+            Event::Traffic(mut t) => {
+                t.at = now - (at(0, 0, 0) - t.at);
+                Event::Traffic(t)
+            }
+            other => other,
+        }
+    }
+
     fn arb_policy() -> impl Strategy<Value = Policy> {
-        (0u32..3, 0u32..5, 1u32..3, 1u32..4, 0u64..300, 1u64..900).prop_map(
-            |(min, span, step, failures, cool, calm)| Policy {
-                min,
-                max: (min + span).max(1),
-                step,
-                failures,
-                scale_out_cooldown: Duration::from_secs(cool),
-                calm: Duration::from_secs(calm),
-            },
+        (
+            (0u32..3, 0u32..5, 1u32..3, 1u32..4, 0u64..300, 1u64..900),
+            proptest::option::of((1u32..8, 1u32..=10, 1u64..600)),
         )
+            .prop_map(
+                |((min, span, step, failures, cool, calm), traffic)| Policy {
+                    min,
+                    max: (min + span).max(1),
+                    step,
+                    failures,
+                    scale_out_cooldown: Duration::from_secs(cool),
+                    calm: Duration::from_secs(calm),
+                    traffic: traffic.map(|(concurrency, tenths, window)| TrafficPolicy {
+                        stabilisation: Duration::from_secs(window),
+                        ..TrafficPolicy::new(concurrency, f64::from(tenths) / 10.0)
+                    }),
+                },
+            )
     }
 
     fn arb_schedule(policy: Policy) -> impl Strategy<Value = Schedule> {
@@ -938,6 +1460,7 @@ mod tests {
             let mut d = Decider::new(policy, schedule, t, None);
             for (gap, event) in events {
                 t += SEC * gap as u32;
+                let event = timed(event, t);
                 let before = d.target();
                 let mut expected = before;
                 for action in d.handle(event, t) {
@@ -959,9 +1482,12 @@ mod tests {
             let mut d = Decider::new(policy, schedule, t, None);
             for (gap, event) in events {
                 t += SEC * gap as u32;
+                let event = timed(event, t);
                 d.handle(event, t);
             }
             d.handle(Event::Maintenance(false), t);
+            // And no H80 line seen lately: the traffic data goes stale after 2 minutes.
+            t += Duration::from_secs(120);
             t += Duration::from_secs(3600 * u64::from(hour));
             d.handle(Event::Tick, t);
             // A start from zero at that tick is given its boot grace first.
@@ -984,6 +1510,7 @@ mod tests {
             let mut d = Decider::new(policy, schedule, t, None);
             for (gap, event) in events {
                 t += SEC * gap as u32;
+                let event = timed(event, t);
                 let in_outage = d.snapshot().outage_since.is_some();
                 let before = d.target();
                 d.handle(event, t);
@@ -1002,6 +1529,7 @@ mod tests {
             let mut d = Decider::new(policy, schedule, t, None);
             for (gap, event) in events {
                 t += SEC * gap as u32;
+                let event = timed(event, t);
                 d.handle(event, t);
                 let again = d.handle(Event::Tick, t);
                 prop_assert!(scales(&again).is_empty(), "a repeated tick scaled: {:?}", again);
@@ -1018,6 +1546,7 @@ mod tests {
             let mut restored: Option<Decider> = None;
             for (i, (gap, event)) in events.into_iter().enumerate() {
                 t += SEC * gap as u32;
+                let event = timed(event, t);
                 if i == restart_before {
                     // As a store would keep it: serialised, read back by a new process.
                     let stored = serde_json::to_string(&running.state()).unwrap();

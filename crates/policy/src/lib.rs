@@ -26,6 +26,7 @@
 //!     failures: 2,
 //!     scale_out_cooldown: Duration::from_secs(120),
 //!     calm: Duration::from_secs(600),
+//!     traffic: None,
 //! };
 //! let schedule = Schedule::new(vec![Rule::new("0 7 * * *", 2).unwrap()], chrono_tz::UTC, 1);
 //! let noon = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
@@ -41,8 +42,10 @@
 mod classify;
 mod decision;
 pub mod simulate;
+mod traffic;
 
 pub use classify::{Class, Thresholds};
 pub use decision::{
     Action, Decider, DeciderState, Event, Notice, NoticeKind, Policy, Reason, Snapshot,
 };
+pub use traffic::{Traffic, TrafficFigures, TrafficPolicy};

@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use policy::Thresholds;
-use policy::simulate::{self, Model, SimulatedApp, Trace, TraceError, rfc3339};
+use policy::simulate::{
+    self, Model, ServiceModel, SimulatedApp, Trace, TraceError, TrafficModel, rfc3339,
+};
 
 use crate::Failure;
 use crate::cli::SimulateArgs;
@@ -33,6 +35,7 @@ fn inputs_for(
     capacity: f64,
     service_time: Duration,
     boot: Duration,
+    service: ServiceModel,
 ) -> (SimulatedApp, Model) {
     let simulated = SimulatedApp {
         name: app.name.clone(),
@@ -51,6 +54,7 @@ fn inputs_for(
             .probe
             .as_ref()
             .map_or(DEFAULT_THRESHOLDS, |p| p.thresholds()),
+        traffic: TrafficModel::new(service, app.traffic.map_or(1, |t| t.concurrency)),
     };
     (simulated, model)
 }
@@ -102,7 +106,17 @@ pub(crate) fn run(config: &Option<PathBuf>, args: SimulateArgs) -> Result<(), Fa
             path: args.trace.clone(),
             source,
         })?;
-    let (simulated, model) = inputs_for(app, args.capacity, args.service_time, args.boot);
+    let (simulated, model) = inputs_for(
+        app,
+        args.capacity,
+        args.service_time,
+        args.boot,
+        args.traffic_model,
+    );
+    let mut simulated = simulated;
+    if let (Some(window), Some(traffic)) = (args.stabilisation, simulated.policy.traffic.as_mut()) {
+        traffic.stabilisation = window;
+    }
     let report = simulate::simulate(&simulated, &window, &model, args.daily);
     if args.json {
         let json = report.to_json().map_err(|e| Failure::Fatal(e.into()))?;
@@ -241,6 +255,7 @@ mod tests {
             20.0,
             Duration::from_millis(100),
             Duration::from_secs(30),
+            ServiceModel::PerDyno,
         );
         assert_eq!(simulated.probe_every, None);
         assert_eq!((simulated.policy.min, simulated.policy.max), (1, 4));

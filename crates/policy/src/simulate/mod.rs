@@ -19,8 +19,8 @@ use chrono_tz::Tz;
 use schedule::{DynoSize, Schedule};
 
 use crate::{Decider, Policy};
-pub use model::Model;
 use model::{Driver, Tally};
+pub use model::{Model, ServiceModel, TrafficModel};
 pub use report::{Day, Figures, Report};
 pub use trace::{HEADER, Trace, TraceError};
 
@@ -68,6 +68,7 @@ pub fn simulate(app: &SimulatedApp, trace: &Trace, model: &Model, daily: bool) -
         )),
         ticks: ticks.clone(),
         probe_every: app.probe_every.filter(|_| probes),
+        traffic: probes && app.policy.traffic.is_some(),
     };
     let autoscaled = model::replay(trace, model, decider(true), &cuts);
     let schedule_only = model::replay(trace, model, decider(false), &cuts);

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use super::trace::Trace;
-use crate::{Action, Class, Decider, Event, Thresholds};
+use crate::{Action, Class, Decider, Event, Thresholds, Traffic};
 use chrono::{DateTime, TimeDelta, Utc};
 
 /// What a dyno can do and how long it takes to start.
@@ -23,6 +23,93 @@ pub struct Model {
     /// The probe's limits: they classify the modelled latencies, and `slow` also defines the slow
     /// minutes.
     pub thresholds: Thresholds,
+    /// What the router's logs would say, for an app with traffic rules.
+    pub traffic: TrafficModel,
+}
+
+/// How the replay derives the router's figures (`service=` times, errors) for the traffic rules.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrafficModel {
+    /// Which service time the router reports.
+    pub service: ServiceModel,
+    /// Requests one dyno serves at once (the traffic rules' `concurrency`); used by the Erlang C
+    /// models.
+    pub concurrency: u32,
+    /// From a request to the decider hearing of it: the drain's delivery delay.
+    pub delay: Duration,
+    /// How often the drain's figures reach the decider.
+    pub every: Duration,
+}
+
+impl TrafficModel {
+    /// The model of docs/simulate.md: per-dyno M/M/c, a 5 s delay, figures every 2 s.
+    pub fn new(service: ServiceModel, concurrency: u32) -> TrafficModel {
+        TrafficModel {
+            service,
+            concurrency: concurrency.max(1),
+            delay: Duration::from_secs(5),
+            every: Duration::from_secs(2),
+        }
+    }
+}
+
+/// The router-reported service time of a request while `n` dynos serve `λ` requests a second; in
+/// each, ρ = λ / (n × capacity), and with ρ ≥ 1 (or no dyno) nothing is answered: the router
+/// gives up at 30 s (H12), which is what the logs show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ServiceModel {
+    /// The probe's latency, `service time / (1 − ρ)`: the whole fleet as one single-server queue
+    /// (the contract read literally).
+    Probe,
+    /// Each dyno an M/M/c queue with c = `concurrency` slots, the router spreading requests at
+    /// random (Heroku's router does not pool them): `S (1 + C(c, a) / (c − a))`, a = c ρ, with
+    /// C the Erlang C probability of waiting.
+    #[default]
+    PerDyno,
+    /// The fleet as one M/M/(n c) queue, as if the router held requests until a slot is free.
+    Pooled,
+    /// Only the busy slots: `service time` whatever the load (no queueing counted).
+    BusySlots,
+}
+
+impl ServiceModel {
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            ServiceModel::Probe => "probe",
+            ServiceModel::PerDyno => "per-dyno",
+            ServiceModel::Pooled => "pooled",
+            ServiceModel::BusySlots => "busy-slots",
+        }
+    }
+
+    /// The model named `name` on the command line.
+    pub fn from_name(name: &str) -> Option<ServiceModel> {
+        [
+            ServiceModel::Probe,
+            ServiceModel::PerDyno,
+            ServiceModel::Pooled,
+            ServiceModel::BusySlots,
+        ]
+        .into_iter()
+        .find(|m| m.name() == name)
+    }
+}
+
+/// The router's timeout: a request unanswered this long is logged as H12.
+const ROUTER_TIMEOUT: f64 = 30.0;
+
+/// The Erlang C probability that a request waits, for `c` servers offered `a` erlangs (a < c).
+fn erlang_c(c: u32, a: f64) -> f64 {
+    // Σ_{k<c} a^k/k!, and a^c/c!, by running terms (no factorial overflow up to large c).
+    let mut term = 1.0;
+    let mut sum = 0.0;
+    for k in 0..c {
+        sum += term;
+        term *= a / f64::from(k + 1);
+    }
+    let last = term * f64::from(c) / (f64::from(c) - a);
+    last / (sum + last)
 }
 
 impl Model {
@@ -37,6 +124,27 @@ impl Model {
             return None;
         }
         Duration::try_from_secs_f64(self.service_time.as_secs_f64() / (1.0 - rho)).ok()
+    }
+
+    /// The router-reported mean service time in seconds, and whether requests go unanswered.
+    fn service(&self, load: f64, serving: u32) -> (f64, bool) {
+        if serving == 0 || load >= f64::from(serving) * self.capacity {
+            return (ROUTER_TIMEOUT, load > 0.0);
+        }
+        let base = self.service_time.as_secs_f64();
+        let rho = load / (f64::from(serving) * self.capacity);
+        let c = self.traffic.concurrency;
+        let waiting = |servers: u32| {
+            let a = f64::from(servers) * rho;
+            erlang_c(servers, a) / (f64::from(servers) - a)
+        };
+        let seconds = match self.traffic.service {
+            ServiceModel::Probe => base / (1.0 - rho),
+            ServiceModel::BusySlots => base,
+            ServiceModel::PerDyno => base * (1.0 + waiting(c)),
+            ServiceModel::Pooled => base * (1.0 + waiting(c.saturating_mul(serving))),
+        };
+        (seconds.min(ROUTER_TIMEOUT), false)
     }
 
     fn overloaded(&self, load: f64, serving: u32) -> bool {
@@ -71,6 +179,8 @@ pub(super) enum Driver {
         decider: Box<Decider>,
         ticks: Vec<DateTime<Utc>>,
         probe_every: Option<Duration>,
+        /// Whether the router's figures reach the decider ([`Model::traffic`]).
+        traffic: bool,
     },
     /// A fixed formation.
     Static(u32),
@@ -106,6 +216,7 @@ pub(super) fn replay(trace: &Trace, model: &Model, driver: Driver, cuts: &[i64])
         cuts,
         part: 0,
         parts: vec![Tally::default(); cuts.len() + 1],
+        history: None,
     };
     match driver {
         Driver::Static(quantity) => {
@@ -116,8 +227,16 @@ pub(super) fn replay(trace: &Trace, model: &Model, driver: Driver, cuts: &[i64])
             mut decider,
             ticks,
             probe_every,
+            traffic,
         } => {
             replay.start_with(decider.target());
+            let nanos = |d: Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+            let traffic_step = Some(nanos(model.traffic.every)).filter(|&s| traffic && s > 0);
+            let delay = nanos(model.traffic.delay);
+            if traffic_step.is_some() {
+                replay.history = Some(History::default());
+            }
+            let mut next_traffic = traffic_step.map(|_| 0i64);
             let ticks = ticks
                 .into_iter()
                 .filter_map(|t| (t - trace.start).num_nanoseconds());
@@ -129,10 +248,9 @@ pub(super) fn replay(trace: &Trace, model: &Model, driver: Driver, cuts: &[i64])
             loop {
                 let tick_at = next_tick.peek().copied().filter(|&t| t < end);
                 let probe_at = next_probe.filter(|&t| t < end);
-                let at = match (tick_at, probe_at) {
-                    (None, None) => break,
-                    (Some(t), None) | (None, Some(t)) => t,
-                    (Some(a), Some(b)) => a.min(b),
+                let traffic_at = next_traffic.filter(|&t| t < end);
+                let Some(at) = [tick_at, probe_at, traffic_at].into_iter().flatten().min() else {
+                    break;
                 };
                 replay.advance(at);
                 let now = trace.start + TimeDelta::nanoseconds(at);
@@ -146,6 +264,15 @@ pub(super) fn replay(trace: &Trace, model: &Model, driver: Driver, cuts: &[i64])
                     let event = model.probe(trace.load(replay.row()), replay.serving().0);
                     let actions = decider.handle(event, now);
                     replay.act(&actions);
+                }
+                if traffic_at == Some(at) {
+                    next_traffic = traffic_step.and_then(|s| at.checked_add(s));
+                    let seen = at - delay;
+                    if let Some(history) = replay.history.as_ref().filter(|_| seen > 0) {
+                        let traffic = history.traffic(seen, trace.start);
+                        let actions = decider.handle(Event::Traffic(traffic), now);
+                        replay.act(&actions);
+                    }
                 }
             }
             replay.advance(end);
@@ -177,6 +304,92 @@ struct Replay<'a> {
     cuts: &'a [i64],
     part: usize,
     parts: Vec<Tally>,
+    /// What the router logged, second by second, when the traffic rules read it.
+    history: Option<History>,
+}
+
+const NANOS: i64 = 1_000_000_000;
+
+/// The router's log, second by second: requests, request-seconds (requests × service time) and
+/// unanswered requests (H10/H12), for the last few minutes.
+#[derive(Debug, Default)]
+struct History {
+    /// The first second held.
+    first: i64,
+    seconds: std::collections::VecDeque<[f64; 3]>,
+}
+
+impl History {
+    /// Spreads `load` requests a second from `from` to `to` (nanoseconds), each answered in
+    /// `service` seconds, or not at all.
+    fn add(&mut self, from: i64, to: i64, load: f64, service: f64, unanswered: bool) {
+        let mut at = from;
+        while at < to {
+            let second = at / NANOS;
+            let until = to.min((second + 1) * NANOS);
+            let requests = load * (until - at) as f64 / NANOS as f64;
+            if self.seconds.is_empty() {
+                self.first = second;
+            }
+            while self.first + (self.seconds.len() as i64) <= second {
+                self.seconds.push_back([0.0; 3]);
+            }
+            if let Some(slot) = usize::try_from(second - self.first)
+                .ok()
+                .and_then(|i| self.seconds.get_mut(i))
+            {
+                slot[0] += requests;
+                slot[1] += requests * service;
+                if unanswered {
+                    slot[2] += requests;
+                }
+            }
+            at = until;
+        }
+        // Keep 5 minutes: more than the windows and the delay need.
+        while self.seconds.len() > 300 {
+            self.seconds.pop_front();
+            self.first += 1;
+        }
+    }
+
+    /// The sums over the `len` whole seconds before `end` (nanoseconds), and the seconds covered.
+    fn sums(&self, end: i64, len: i64) -> ([f64; 3], f64) {
+        let last = end / NANOS; // exclusive
+        let from = (last - len).max(self.first).max(0);
+        let mut sums = [0.0; 3];
+        for second in from..last {
+            if let Some(slot) = usize::try_from(second - self.first)
+                .ok()
+                .and_then(|i| self.seconds.get(i))
+            {
+                for (sum, value) in sums.iter_mut().zip(slot) {
+                    *sum += value;
+                }
+            }
+        }
+        (sums, ((last - from).max(1)) as f64)
+    }
+
+    /// What the router-logs aggregator would give at `seen` (nanoseconds from the trace's start):
+    /// a stable window of 60 s and a panic window of 6 s.
+    fn traffic(&self, seen: i64, start: DateTime<Utc>) -> Traffic {
+        let ([requests, busy, unanswered], span) = self.sums(seen, 60);
+        let ([_, panic_busy, _], panic_span) = self.sums(seen, 6);
+        let in_flight = busy / span;
+        Traffic {
+            at: start + TimeDelta::nanoseconds(seen),
+            requests_per_minute: (requests * 60.0 / span).round() as u64,
+            arrivals_per_sec: requests / span,
+            mean_service: (requests > 0.0)
+                .then(|| Duration::try_from_secs_f64(busy / requests).ok())
+                .flatten(),
+            in_flight,
+            panic_in_flight: panic_busy / panic_span,
+            trouble_errors_last_minute: (unanswered * 60.0 / span).round() as u32,
+            maintenance: false,
+        }
+    }
 }
 
 impl Replay<'_> {
@@ -236,6 +449,10 @@ impl Replay<'_> {
             }
             if self.model.slow(load, serving) {
                 tally.slow += span;
+            }
+            if let Some(history) = self.history.as_mut() {
+                let (service, unanswered) = self.model.service(load, serving);
+                history.add(self.now, until, load, service, unanswered);
             }
             self.now = until;
         }

@@ -166,6 +166,18 @@ impl Report {
             app.dyno_size,
             app.price_per_hour
         );
+        if let Some(traffic) = policy.traffic {
+            let _ = writeln!(
+                out,
+                "traffic: concurrency {}, utilisation {}, stabilisation {}; router figures every {}, {} late, service times by the {} model",
+                traffic.concurrency,
+                traffic.utilisation,
+                ms(traffic.stabilisation),
+                ms(model.traffic.every),
+                ms(model.traffic.delay),
+                model.traffic.service.name()
+            );
+        }
         let _ = writeln!(out);
         let _ = writeln!(
             out,

@@ -40,6 +40,7 @@ fn app(settings: Value) -> SimulatedApp {
             failures: 2,
             scale_out_cooldown: Duration::from_secs(120),
             calm: Duration::from_secs(600),
+            traffic: None,
         },
         schedule: Schedule::new(rules, timezone, min),
         probe_every: settings.get("probe").map(|_| 30 * SEC),
@@ -71,6 +72,7 @@ fn model(app: &SimulatedApp, capacity: f64, boot: Duration) -> Model {
             slow,
             fast,
         },
+        traffic: TrafficModel::new(ServiceModel::PerDyno, 2),
     }
 }
 
