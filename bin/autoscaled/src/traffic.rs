@@ -14,10 +14,6 @@ use router_logs::TrafficFigures;
 /// the decider treats as stale (the probe rules alone act). H10 (app crashed), H12 (request
 /// timeout) and H13 (connection closed without response) are the errors that count as trouble;
 /// H27 (the client hung up) and the others do not. H80 lines are maintenance mode.
-#[allow(
-    dead_code,
-    reason = "the daemon's drain endpoint calls it; that wiring is another branch's"
-)]
 pub(crate) fn observe(figures: &TrafficFigures, now: DateTime<Utc>) -> policy::Traffic {
     let errors = &figures.errors_last_minute;
     let trouble = errors

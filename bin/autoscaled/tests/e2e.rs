@@ -15,4 +15,5 @@ mod e2e {
     mod daemon;
     mod harness;
     mod status_page;
+    mod traffic;
 }

@@ -28,6 +28,9 @@ use crate::config::AppSettings;
 
 /// The schedule is re-evaluated at least this often, even with no change due (level-triggered).
 const MAX_TICK: Duration = Duration::from_secs(60);
+/// How often the decision task is handed the router-log figures: the drain's panic window is 6 s,
+/// so a sudden jump is seen within seconds, as Knative's autoscaler does.
+const TRAFFIC_EVERY: Duration = Duration::from_secs(2);
 /// When the actuator tries a failed scale call (already retried by the client) again: 30 s after
 /// each failure, without end, until a call succeeds or a newer target supersedes it.
 const SCALE_RETRY: backon::ConstantBuilder = backon::ConstantBuilder::new()
@@ -50,6 +53,8 @@ pub(super) struct AppContext {
     /// One HTTP client (and connection pool) for every app's prober: a client each costs about
     /// 170 KiB, which 100 apps would pay 100 times.
     pub(super) probe_client: reqwest::Client,
+    /// The router-log drains the status listener feeds; read, never awaited, by [`traffic_feed`].
+    pub(super) drains: status::Drains,
 }
 
 /// What Heroku said about the app at start.
@@ -183,6 +188,9 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
 
     let mut helpers = tokio::task::JoinSet::new();
     helpers.spawn(ticker(ctx.clone(), events_tx.clone()));
+    if settings.traffic.is_some() && ctx.drains.is_on() {
+        helpers.spawn(traffic_feed(ctx.clone(), events_tx.clone()));
+    }
     helpers.spawn(Actuator::new(&ctx, events_tx.clone()).run(Some(observed.actual), target_rx));
     let mut stats = RollingStats::new(STATS_WINDOW, 4096);
     if let Some(probe) = &settings.probe {
@@ -337,6 +345,34 @@ async fn ticker(ctx: AppContext, events: mpsc::Sender<Event>) {
             _ = sleep(wait) => {}
         }
         if events.send(Event::Tick).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Hands the decision task the app's router-log figures every [`TRAFFIC_EVERY`]. The figures are
+/// read from the drain's aggregator (a lock held for microseconds), so the decision task never
+/// waits on the drain; with no router line yet there is nothing to send, and the decider, seeing
+/// no fresh traffic, lets the probe rules act alone.
+async fn traffic_feed(ctx: AppContext, events: mpsc::Sender<Event>) {
+    let every = ctx.clock.real_duration(TRAFFIC_EVERY);
+    loop {
+        tokio::select! {
+            _ = ctx.shutdown.cancelled() => return,
+            _ = sleep(every) => {}
+        }
+        let now = ctx.clock.now();
+        let Some(figures) = ctx
+            .drains
+            .figures(&ctx.settings.name, &ctx.settings.process, now)
+        else {
+            continue;
+        };
+        // A full queue means the decision task is behind: this sample is dropped, the next one
+        // carries newer figures anyway.
+        if let Err(mpsc::error::TrySendError::Closed(_)) =
+            events.try_send(Event::Traffic(crate::traffic::observe(&figures, now)))
+        {
             return;
         }
     }

@@ -101,6 +101,7 @@ pub(crate) async fn serve(
         .build()
         .context("cannot build the probes' HTTP client")
         .map_err(Failure::Fatal)?;
+    let drains = drains(&config.http, &config.apps);
     let mut contexts = Vec::new();
     for settings in config.apps {
         let index = board.add(
@@ -118,6 +119,7 @@ pub(crate) async fn serve(
             index,
             shutdown: shutdown.child_token(),
             probe_client: probe_client.clone(),
+            drains: drains.clone(),
         });
     }
     if options.dry_run {
@@ -133,7 +135,7 @@ pub(crate) async fn serve(
                     alerter: alerter.clone(),
                     client: client.clone(),
                 }),
-                drains: drains(&config.http, &contexts),
+                drains,
             };
             let (addr, task) = status::start(
                 listen,
@@ -198,16 +200,16 @@ pub(crate) async fn serve(
     }
 }
 
-/// What the status page shows of an app besides the board.
 /// A drain per app name when a drain password is set, else none (`/drain/...` answers 404).
-fn drains(http: &crate::config::HttpSettings, contexts: &[app::AppContext]) -> status::Drains {
+fn drains(http: &crate::config::HttpSettings, apps: &[AppSettings]) -> status::Drains {
     http.drain_password
         .as_ref()
         .map_or_else(status::Drains::off, |password| {
-            status::Drains::new(password, contexts.iter().map(|c| c.settings.name.clone()))
+            status::Drains::new(password, apps.iter().map(|app| app.name.clone()))
         })
 }
 
+/// What the status page shows of an app besides the board.
 fn app_info(settings: &AppSettings) -> status::AppInfo {
     status::AppInfo {
         name: settings.name.clone(),

@@ -1,0 +1,272 @@
+//! Router logs posted to the running daemon's drain, as Heroku's Logplex would post them: traffic
+//! scales the app out, bad bodies are refused with the interface's codes, and H80 lines are
+//! maintenance mode.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use heroku_fake::FakeHeroku;
+use router_logs::{At, ErrorCode, RouterLine, frame, router_line};
+use testkit::closed_port;
+
+use super::harness::{
+    API_KEY, AppServer, BIN, Daemon, Mode, ProbeConfig, assert_no_secret, patches, write_file,
+};
+
+const SECOND: Duration = Duration::from_secs(1);
+const APP: &str = "busy-app";
+const DRAIN_PASSWORD: &str = "drain-s3cret-for-tests";
+
+/// A daemon for `APP` (baseline 1, `max` 6, `[apps.traffic] concurrency = 2`) with its status
+/// listener and drain on `port`, probing `probe` when given.
+fn start(fake: &FakeHeroku, port: u16, probe: Option<&ProbeConfig>) -> Daemon {
+    let mut toml = format!(
+        "[heroku]\napi_key = \"{API_KEY}\"\napi_url = \"{}\"\n\n[http]\nlisten = \"127.0.0.1:{port}\"\ndrain_password = \"{DRAIN_PASSWORD}\"\n\n[[apps]]\nname = \"{APP}\"\nmin = 1\nmax = 6\nreconcile = \"1m\"\nschedule = [{{ cron = \"0 0 1 1 *\", quantity = 1 }}]\n\n[apps.traffic]\nconcurrency = 2\n",
+        fake.url()
+    );
+    if let Some(p) = probe {
+        toml += &format!(
+            "\n[apps.probe]\nurl = \"{}\"\ninterval = \"{}\"\ntimeout = \"{}\"\nslow = \"{}\"\nfast = \"{}\"\nfailures = 2\ncalm = \"{}\"\n",
+            p.url, p.interval, p.timeout, p.slow, p.fast, p.calm
+        );
+    }
+    Daemon::run(BIN, &write_file("toml", &toml))
+}
+
+/// `per_second` requests a second over the `seconds` before `now`, each served in `service`, as
+/// one Logplex body.
+fn requests(now: DateTime<Utc>, seconds: u32, per_second: u32, service: Duration) -> Vec<u8> {
+    let mut lines = Vec::new();
+    for s in 0..seconds {
+        for r in 0..per_second {
+            let at = now - TimeDelta::seconds(i64::from(seconds - s))
+                + TimeDelta::milliseconds(i64::from(r * 1000 / per_second));
+            let line = RouterLine {
+                at: At::Info,
+                code: None,
+                method: Some("GET"),
+                path: Some("/"),
+                host: Some("busy-app.herokuapp.com"),
+                dyno: Some("web.1"),
+                connect: Some(Duration::from_millis(1)),
+                service: Some(service),
+                status: Some(200),
+                bytes: Some(1024),
+            };
+            lines.push(router_line(
+                at + TimeDelta::from_std(service).unwrap(),
+                &line,
+            ));
+        }
+    }
+    frame(&lines)
+}
+
+/// `count` H80 lines (maintenance mode) over the second before `now`.
+fn maintenance_pages(now: DateTime<Utc>, count: u32) -> Vec<u8> {
+    let lines: Vec<String> = (0..count)
+        .map(|i| {
+            let line = RouterLine {
+                at: At::Info,
+                code: Some(ErrorCode::H80),
+                method: Some("GET"),
+                path: Some("/"),
+                host: Some("busy-app.herokuapp.com"),
+                dyno: None,
+                connect: None,
+                service: None,
+                status: Some(503),
+                bytes: None,
+            };
+            router_line(
+                now - TimeDelta::milliseconds(1000 - i64::from(i * 1000 / count)),
+                &line,
+            )
+        })
+        .collect();
+    frame(&lines)
+}
+
+async fn post(port: u16, app: &str, password: Option<&str>, body: Vec<u8>) -> reqwest::StatusCode {
+    let mut request = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/drain/{app}"))
+        .header("Content-Type", "application/logplex-1")
+        .header("Logplex-Frame-Id", format!("{:x}", rand_id(&body)))
+        .body(body);
+    if let Some(password) = password {
+        request = request.basic_auth("autoscaled", Some(password));
+    }
+    request.send().await.unwrap().status()
+}
+
+/// A frame id that differs between bodies, as Logplex's do.
+fn rand_id(body: &[u8]) -> u64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut hasher);
+    Utc::now().timestamp_nanos_opt().hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Waits until the daemon's listener answers.
+async fn listening(daemon: &Daemon, port: u16) {
+    daemon.wait_for_line(&["started"], 10 * SECOND).await;
+    daemon
+        .wait_until("the status listener", 10 * SECOND, || {
+            std::net::TcpStream::connect(("127.0.0.1", port))
+                .is_ok()
+                .then_some(())
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traffic_from_the_drain_scales_the_app_out_with_its_figures_in_the_reason() {
+    let fake = FakeHeroku::start(API_KEY).await.unwrap();
+    fake.set_formation(APP, "web", 1);
+    let port = closed_port();
+    let daemon = start(&fake, port, None);
+    listening(&daemon, port).await;
+
+    // 40 requests a second for a minute, 200 ms each: 8 in flight, 8 / (2 × 0.8) → 5 dynos.
+    let body = requests(Utc::now(), 60, 40, Duration::from_millis(200));
+    assert!(body.len() < 1 << 20, "the body fits the 1 MiB limit");
+    assert_eq!(
+        post(port, APP, Some(DRAIN_PASSWORD), body).await,
+        reqwest::StatusCode::NO_CONTENT
+    );
+
+    daemon
+        .wait_until("the app at 5 dynos", 15 * SECOND, || {
+            (fake.quantity(APP, "web") == Some(5)).then_some(())
+        })
+        .await;
+    let line = daemon
+        .wait_for_line(&["scale", "to=5", "traffic:"], 5 * SECOND)
+        .await;
+    assert!(
+        line.contains("in flight"),
+        "the reason shows its figures: {line}"
+    );
+    assert_eq!(
+        patches(&fake, APP),
+        vec![5],
+        "one scale call, straight to the demand"
+    );
+
+    let finished = daemon.stop().await;
+    assert!(finished.status.success(), "{}", finished.stderr);
+    assert!(!finished.stdout.contains(DRAIN_PASSWORD));
+    assert_no_secret("stdout", &finished.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_drain_posts_are_refused_and_change_nothing() {
+    let fake = FakeHeroku::start(API_KEY).await.unwrap();
+    fake.set_formation(APP, "web", 1);
+    let port = closed_port();
+    let daemon = start(&fake, port, None);
+    listening(&daemon, port).await;
+    let busy = || requests(Utc::now(), 60, 40, Duration::from_millis(200));
+
+    assert_eq!(
+        post(port, APP, None, busy()).await,
+        reqwest::StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        post(port, APP, Some("not-the-password"), busy()).await,
+        reqwest::StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        post(port, "another-app", Some(DRAIN_PASSWORD), busy()).await,
+        reqwest::StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        post(
+            port,
+            APP,
+            Some(DRAIN_PASSWORD),
+            b"hello, not logplex".to_vec()
+        )
+        .await,
+        reqwest::StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        post(port, APP, Some(DRAIN_PASSWORD), vec![b'7'; (1 << 20) + 1]).await,
+        reqwest::StatusCode::PAYLOAD_TOO_LARGE
+    );
+
+    // Several feeds of the traffic task go by: none of the refused bodies counted.
+    tokio::time::sleep(5 * SECOND).await;
+    assert_eq!(patches(&fake, APP), Vec::<u64>::new());
+    assert_eq!(fake.quantity(APP, "web"), Some(1));
+
+    let finished = daemon.stop().await;
+    assert!(finished.status.success(), "{}", finished.stderr);
+    assert!(!finished.stdout.contains(DRAIN_PASSWORD));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h80_lines_are_maintenance_mode_and_down_probes_then_change_nothing() {
+    let fake = FakeHeroku::start(API_KEY).await.unwrap();
+    fake.set_formation(APP, "web", 1);
+    let app = AppServer::start().await;
+    let port = closed_port();
+    let daemon = start(&fake, port, Some(&ProbeConfig::quick(app.url())));
+    listening(&daemon, port).await;
+
+    // Heroku's router answers every request with its maintenance page (H80): the app is shut on
+    // purpose. Once the daemon has read that from the drain, the app's own answers turn to 503s,
+    // which the probe sees; nobody is to be woken, no dyno started.
+    let feeding = tokio::spawn(async move {
+        loop {
+            assert_eq!(
+                post(
+                    port,
+                    APP,
+                    Some(DRAIN_PASSWORD),
+                    maintenance_pages(Utc::now(), 20)
+                )
+                .await,
+                reqwest::StatusCode::NO_CONTENT
+            );
+            tokio::time::sleep(SECOND / 2).await;
+        }
+    });
+    let status = format!("http://127.0.0.1:{port}/api/status");
+    let mut in_maintenance = false;
+    for _ in 0..100 {
+        let body: serde_json::Value = reqwest::get(&status).await.unwrap().json().await.unwrap();
+        if body["apps"][0]["maintenance"] == serde_json::json!(true) {
+            in_maintenance = true;
+            break;
+        }
+        tokio::time::sleep(SECOND / 10).await;
+    }
+    assert!(
+        in_maintenance,
+        "the H80 lines never put the app in maintenance mode"
+    );
+    app.set(Mode::Unavailable);
+    let seen = app.hits().len();
+    daemon
+        .wait_until("down probes while the H80 lines come", 15 * SECOND, || {
+            (app.hits().len() >= seen + 8).then_some(())
+        })
+        .await;
+    feeding.abort();
+
+    assert_eq!(
+        patches(&fake, APP),
+        Vec::<u64>::new(),
+        "no fail-safe to max in maintenance mode"
+    );
+    let finished = daemon.stop().await;
+    assert!(finished.status.success(), "{}", finished.stderr);
+    assert!(
+        finished.stdout.contains("maintenance"),
+        "maintenance mode is logged:\n{}",
+        finished.stdout
+    );
+    assert!(!finished.stdout.contains("outage"), "{}", finished.stdout);
+}
