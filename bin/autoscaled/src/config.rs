@@ -33,6 +33,26 @@ pub(crate) struct Config {
     pub(crate) apps: Vec<AppSettings>,
     pub(crate) alerts: AlertSettings,
     pub(crate) http: HttpSettings,
+    pub(crate) state: StateSettings,
+}
+
+/// Where the daemon keeps its state: `DATABASE_URL`, else `[state] url`, else
+/// [`store::DEFAULT_URL`]. The URL may hold a password: `Debug` shows `[redacted]`.
+#[derive(Debug, Clone)]
+pub(crate) struct StateSettings {
+    pub(crate) url: Secret,
+}
+
+impl StateSettings {
+    /// The URL fit to print, its password `[redacted]`.
+    pub(crate) fn shown(&self) -> String {
+        store::redact_url(self.url.expose())
+    }
+
+    /// Whether the state is an SQLite file (one instance; wiped with a Heroku dyno's files).
+    pub(crate) fn is_sqlite(&self) -> bool {
+        self.url.expose().starts_with("sqlite:")
+    }
 }
 
 /// How to reach the Platform API.
@@ -285,6 +305,15 @@ fn apply_well_known_env(tree: &mut Value, env: &[(String, String)]) {
         if let Some(http) = http.as_object_mut() {
             http.entry("listen")
                 .or_insert_with(|| Value::String(format!("0.0.0.0:{port}")));
+        }
+    }
+    // As Heroku Postgres sets it: it wins over the file, so attaching a database is enough.
+    if let Some(url) = lookup("DATABASE_URL") {
+        let state = root
+            .entry("state")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Some(state) = state.as_object_mut() {
+            state.insert("url".into(), Value::String(url));
         }
     }
     let sms = root
@@ -550,7 +579,7 @@ impl Validator {
     }
 
     fn config(&mut self, tree: &Value) -> Option<Config> {
-        let root = self.table("", tree, &["heroku", "apps", "alerts", "http"])?;
+        let root = self.table("", tree, &["heroku", "apps", "alerts", "http", "state"])?;
         let heroku = self.heroku(root.get("heroku"));
         let apps = self.apps(root.get("apps"));
         let alerts = match root.get("alerts") {
@@ -565,11 +594,13 @@ impl Validator {
             Some(value) => self.http(value),
             None => Some(HttpSettings::default()),
         };
+        let state = self.state(root.get("state"));
         Some(Config {
             heroku: heroku?,
             apps: apps?,
             alerts: alerts?,
             http: http?,
+            state: state?,
         })
     }
 
@@ -1071,6 +1102,43 @@ impl Validator {
             return None;
         }
         Some(HttpSettings { listen, password })
+    }
+
+    /// `[state] url` (or `DATABASE_URL`, laid over it): shown only with its password redacted.
+    fn state(&mut self, value: Option<&Value>) -> Option<StateSettings> {
+        let url = match value {
+            None => None,
+            Some(value) => {
+                let map = self.table("state", value, &["url"])?;
+                match map.get("url") {
+                    None => None,
+                    Some(Value::String(url)) => Some(url.trim().to_owned()),
+                    Some(_) => {
+                        self.problem("state.url", "is not valid: expected a string such as \"sqlite://autoscaled.db\" or \"postgres://USER:PASSWORD@HOST:5432/DB\"");
+                        return None;
+                    }
+                }
+            }
+        };
+        let url = url.unwrap_or_else(|| store::DEFAULT_URL.to_owned());
+        let valid = !url.starts_with("sqlite::") && store::check_url(&url).is_ok();
+        if !valid {
+            let reason = match store::check_url(&url) {
+                Err(store::Error::Url { reason, .. }) => reason,
+                _ => "an in-memory database keeps nothing across a restart".into(),
+            };
+            self.problem(
+                "state.url",
+                format!(
+                    "\"{}\" is not valid ({reason}): expected sqlite://PATH, postgres://USER:PASSWORD@HOST:PORT/DB or postgresql://... (DATABASE_URL, when set, wins over [state] url)",
+                    store::redact_url(&url)
+                ),
+            );
+            return None;
+        }
+        Some(StateSettings {
+            url: Secret::new(url),
+        })
     }
 }
 

@@ -284,3 +284,29 @@ fn a_public_listener_needs_a_password() {
     let text = format!("{GOOD}\n[http]\nlisten = \"0.0.0.0:9797\"\n");
     assert!(problems(&text).iter().any(|p| p.key == "http.password"));
 }
+
+#[test]
+fn state_url_defaults_to_sqlite_and_database_url_wins() {
+    let config = load(GOOD, &[]).unwrap();
+    assert_eq!(config.state.url.expose(), store::DEFAULT_URL);
+    let text = format!("{GOOD}\n[state]\nurl = \"sqlite:///tmp/x.db\"\n");
+    let config = load(&text, &[]).unwrap();
+    assert_eq!(config.state.url.expose(), "sqlite:///tmp/x.db");
+    let config = load(&text, &[("DATABASE_URL", "postgres://u:hunter2@db:5432/d")]).unwrap();
+    assert_eq!(config.state.shown(), "postgres://u:[redacted]@db:5432/d");
+    assert!(!format!("{config:?}").contains("hunter2"));
+}
+
+#[test]
+fn a_bad_state_url_names_the_key_and_hides_the_password() {
+    let text = format!("{GOOD}\n[state]\nurl = \"mysql://u:hunter2@db/d\"\n");
+    let found = problems(&text);
+    let problem = found.iter().find(|p| p.key == "state.url").unwrap();
+    assert!(problem.message.contains("mysql://u:[redacted]@db/d"), "{problem:?}");
+    assert!(problem.message.contains("expected sqlite://PATH"), "{problem:?}");
+    assert!(!problem.message.contains("hunter2"));
+    let text = format!("{GOOD}\n[state]\nurl = \"sqlite://x.db\"\nuri = 1\n");
+    let found = problems(&text);
+    let problem = found.iter().find(|p| p.key == "state.uri").unwrap();
+    assert!(problem.message.contains("expected one of: url"), "{problem:?}");
+}
