@@ -190,11 +190,14 @@ async fn demo(clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
         dry_run: false,
         clock,
     };
+    // State in memory: the demo writes no file.
+    let store = store::Store::open(store::MEMORY_URL, store::Access::Daemon).await?;
     daemon::serve(
         config,
         client,
         options,
         status::Board::default(),
+        store,
         shutdown.clone(),
     )
     .await

@@ -1,6 +1,6 @@
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
@@ -593,7 +593,11 @@ mod tests {
         let (after, _task) = Notifier::spawn(config, CancellationToken::new()).unwrap();
         after.restore_sent_log("a", "web", &restored);
         after.notify(alert(AlertKind::Outage, "a", 10));
-        assert_eq!(after.stats().held_back, 1, "within alert_every of the one sent");
+        assert_eq!(
+            after.stats().held_back,
+            1,
+            "within alert_every of the one sent"
+        );
         after.notify(alert(AlertKind::Outage, "b", 10));
         assert_eq!(after.stats().held_back, 1, "another app is another story");
     }

@@ -35,13 +35,15 @@ mod error;
 mod model;
 mod persist;
 mod postgres;
+mod report;
 mod sqlite;
 mod store;
 mod target;
 
 pub use error::Error;
 pub use model::{AppState, Decision, HistoryRow, Instance, Lease, ProcessKey, Pruned};
-pub use persist::{Backlog, Persister, WriterOptions};
+pub use persist::{Backlog, MinuteFigures, Persister, WriterOptions};
+pub use report::{AppReport, DecisionReport, StatusReport};
 pub use store::{Access, Store};
 
 /// How long decisions and history are kept: pass `now - RETENTION` to [`Store::prune`].

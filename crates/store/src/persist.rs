@@ -309,3 +309,96 @@ impl Writer {
         Ok(())
     }
 }
+
+/// One process type's probe figures for the minute under way, turned into a [`HistoryRow`] once
+/// the minute is over.
+#[derive(Debug, Clone, Default)]
+pub struct MinuteFigures {
+    minute: Option<DateTime<Utc>>,
+    latencies_ms: Vec<f64>,
+    probes: u32,
+    down: u32,
+    slow: u32,
+}
+
+impl MinuteFigures {
+    /// Counts one probe in the current minute; `latency_ms` for probes that were answered.
+    pub fn probe(&mut self, latency_ms: Option<f64>, down: bool, slow: bool) {
+        self.probes += 1;
+        self.down += u32::from(down);
+        self.slow += u32::from(slow);
+        self.latencies_ms.extend(latency_ms);
+    }
+
+    /// When `now` is past the minute being counted, that minute's row (with the quantities given,
+    /// as they stand at its end), and a fresh count from `now`'s minute. The first call only
+    /// starts counting.
+    pub fn roll(
+        &mut self,
+        now: DateTime<Utc>,
+        key: &ProcessKey,
+        actual: Option<u32>,
+        target: u32,
+        baseline: u32,
+    ) -> Option<HistoryRow> {
+        let current = crate::model::minute_of(now);
+        let Some(minute) = self.minute.filter(|minute| *minute < current) else {
+            self.minute.get_or_insert(current);
+            return None;
+        };
+        let mut latencies = std::mem::take(&mut self.latencies_ms);
+        latencies.sort_by(f64::total_cmp);
+        let rank = |share: f64| {
+            let n = latencies.len();
+            (n > 0).then(|| latencies[((share * n as f64).ceil() as usize).clamp(1, n) - 1])
+        };
+        let row = HistoryRow {
+            key: key.clone(),
+            minute,
+            latency_p50_ms: rank(0.5),
+            latency_p95_ms: rank(0.95),
+            latency_max_ms: latencies.last().copied(),
+            probes: self.probes,
+            probes_down: self.down,
+            probes_slow: self.slow,
+            actual,
+            target,
+            baseline,
+            requests: None,
+            in_flight: None,
+        };
+        *self = MinuteFigures {
+            minute: Some(current),
+            ..MinuteFigures::default()
+        };
+        Some(row)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_minute_rolls_into_one_row_with_its_percentiles() {
+        let key = ProcessKey::new("app", "web");
+        let at =
+            |s: i64| DateTime::from_timestamp(1_800_000_000 - 1_800_000_000 % 60 + s, 0).unwrap();
+        let mut figures = MinuteFigures::default();
+        assert!(figures.roll(at(0), &key, Some(1), 1, 1).is_none());
+        for ms in 1..=100 {
+            figures.probe(Some(f64::from(ms)), false, ms > 90);
+        }
+        figures.probe(None, true, false);
+        assert!(figures.roll(at(59), &key, Some(1), 1, 1).is_none());
+        let row = figures.roll(at(61), &key, Some(2), 3, 1).expect("a row");
+        assert_eq!(row.minute, at(0));
+        assert_eq!((row.probes, row.probes_down, row.probes_slow), (101, 1, 10));
+        assert_eq!(row.latency_p50_ms, Some(50.0));
+        assert_eq!(row.latency_p95_ms, Some(95.0));
+        assert_eq!(row.latency_max_ms, Some(100.0));
+        assert_eq!((row.actual, row.target, row.baseline), (Some(2), 3, 1));
+        let empty = figures.roll(at(125), &key, None, 1, 1).expect("a row");
+        assert_eq!((empty.probes, empty.latency_p50_ms), (0, None));
+    }
+}

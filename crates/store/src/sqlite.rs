@@ -105,7 +105,10 @@ pub(crate) async fn open_memory(shown: &Shown) -> Result<Opened, Error> {
         .connect_with(options)
         .await
         .map_err(|error| open_error(error, shown))?;
-    let mut connection = pool.acquire().await.map_err(|error| open_error(error, shown))?;
+    let mut connection = pool
+        .acquire()
+        .await
+        .map_err(|error| open_error(error, shown))?;
     migrate(&mut connection, shown).await?;
     drop(connection);
     Ok(Opened { pool, lock: None })

@@ -302,11 +302,20 @@ fn a_bad_state_url_names_the_key_and_hides_the_password() {
     let text = format!("{GOOD}\n[state]\nurl = \"mysql://u:hunter2@db/d\"\n");
     let found = problems(&text);
     let problem = found.iter().find(|p| p.key == "state.url").unwrap();
-    assert!(problem.message.contains("mysql://u:[redacted]@db/d"), "{problem:?}");
-    assert!(problem.message.contains("expected sqlite://PATH"), "{problem:?}");
+    assert!(
+        problem.message.contains("mysql://u:[redacted]@db/d"),
+        "{problem:?}"
+    );
+    assert!(
+        problem.message.contains("expected sqlite://PATH"),
+        "{problem:?}"
+    );
     assert!(!problem.message.contains("hunter2"));
     let text = format!("{GOOD}\n[state]\nurl = \"sqlite://x.db\"\nuri = 1\n");
     let found = problems(&text);
     let problem = found.iter().find(|p| p.key == "state.uri").unwrap();
-    assert!(problem.message.contains("expected one of: url"), "{problem:?}");
+    assert!(
+        problem.message.contains("expected one of: url"),
+        "{problem:?}"
+    );
 }

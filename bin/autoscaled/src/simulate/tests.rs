@@ -30,8 +30,7 @@ fn an_app_is_chosen_by_name_or_name_and_process() {
 
 #[test]
 fn a_bad_trace_is_refused_naming_the_file_and_line() {
-    let path =
-        std::env::temp_dir().join(format!("autoscaled-simulate-{}.csv", std::process::id()));
+    let path = std::env::temp_dir().join(format!("autoscaled-simulate-{}.csv", std::process::id()));
     std::fs::write(
         &path,
         "timestamp_utc,requests\n2026-11-27 00:00:00,4\n2026-11-27 00:01:00,-4\n",
