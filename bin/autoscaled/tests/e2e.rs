@@ -14,5 +14,6 @@ mod e2e {
     mod commands;
     mod daemon;
     mod harness;
+    mod state;
     mod status_page;
 }

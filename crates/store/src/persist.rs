@@ -213,6 +213,9 @@ impl Writer {
 
     async fn run(mut self, stop: impl Future<Output = ()>) {
         tokio::pin!(stop);
+        // At once, so `autoscaled status` names this instance from the start; a failure shows
+        // again with the first write.
+        let _ = self.store.heartbeat(&self.options.instance_id).await;
         let start = Instant::now();
         let mut next_history = start + self.options.history_every;
         let mut next_prune = start + self.options.history_every;

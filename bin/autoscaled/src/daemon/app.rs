@@ -182,6 +182,7 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
         baseline: decider.snapshot().baseline,
     };
     let mut keeper = Keeper::start(&ctx, &decider, reason.to_string());
+    keeper.save(&ctx, &decider, ctx.clock.now(), true);
     ctx.board.update(ctx.index, |s| {
         s.target = decider.target();
         s.outage_since = decider.snapshot().outage_since;
