@@ -385,8 +385,7 @@ mod tests {
     #[test]
     fn a_minute_rolls_into_one_row_with_its_percentiles() {
         let key = ProcessKey::new("app", "web");
-        let at =
-            |s: i64| DateTime::from_timestamp(1_800_000_000 - 1_800_000_000 % 60 + s, 0).unwrap();
+        let at = |s: i64| DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap();
         let mut figures = MinuteFigures::default();
         assert!(figures.roll(at(0), &key, Some(1), 1, 1).is_none());
         for ms in 1..=100 {

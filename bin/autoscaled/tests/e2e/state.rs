@@ -155,7 +155,11 @@ async fn restart_during_an_outage(state_url: &str, stop: Stop) {
         [4, 3],
         "one dyno per calm"
     );
-    assert_eq!(mails_with(&mail, "web: down ("), 1, "no second outage email");
+    assert_eq!(
+        mails_with(&mail, "web: down ("),
+        1,
+        "no second outage email"
+    );
     assert_eq!(mails_with(&mail, "up again"), 1);
     let finished = second.stop().await;
     assert!(finished.status.success(), "{finished:?}");
