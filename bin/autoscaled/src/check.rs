@@ -47,6 +47,13 @@ fn describe(config: &Config, path: &std::path::Path) -> String {
         RedactedUrl(&config.heroku.api_url),
         config.heroku.api_key
     );
+    let _ = writeln!(out, "state: {}", config.state.shown());
+    if config.state.is_sqlite() && std::env::var_os("DYNO").is_some() {
+        let _ = writeln!(
+            out,
+            "warning: running on a Heroku dyno (DYNO is set) with an SQLite file: a dyno's files are wiped at every restart, so the state would be lost; attach Heroku Postgres (it sets DATABASE_URL)"
+        );
+    }
     let mut calls = 0.0;
     for app in &config.apps {
         let _ = writeln!(

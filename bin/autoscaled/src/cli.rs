@@ -1,4 +1,4 @@
-//! The command line: `run` (the default), `check`, `plan`, `demo` and `simulate`.
+//! The command line: `run` (the default), `check`, `plan`, `demo`, `simulate` and `status`.
 
 use std::path::PathBuf;
 
@@ -13,8 +13,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// also be set as `AUTOSCALED__SECTION__KEY` (e.g. `AUTOSCALED__APPS__0__MAX=5`); `HEROKU_API_KEY`,
 /// `HEROKU_API_URL`, `TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN` and `TWILIO_API_URL` win over the file.
 ///
+/// The daemon keeps its state (targets, open outages, decisions, history) in `DATABASE_URL`, else
+/// `[state] url`, else `sqlite://autoscaled.db`; `autoscaled status` shows it.
+///
 /// Exit status: 0 done (or stopped by SIGTERM/SIGINT), 1 fatal at start (credentials rejected, app not
-/// found), 2 bad config or arguments.
+/// found, state database unreachable or held by another instance), 2 bad config or arguments.
 #[derive(Debug, Parser)]
 #[command(name = "autoscaled", version, propagate_version = true)]
 pub(crate) struct Cli {
@@ -52,6 +55,25 @@ pub(crate) enum Command {
     Demo(DemoArgs),
     /// Replay a traffic trace through the config's rules on a model of dynos: cost and overload.
     Simulate(SimulateArgs),
+    /// Show each app's saved state from the database: baseline, target, actual, open outage, last
+    /// decisions, and which instance holds it.
+    ///
+    /// Reads the state database (`DATABASE_URL`, else `[state] url`, else sqlite://autoscaled.db)
+    /// without changing it, so it works while the daemon runs. Exit status: 0 shown; 1 the database
+    /// cannot be read (unreachable, missing, not migrated); 2 bad config or arguments.
+    Status(StatusArgs),
+}
+
+/// `autoscaled status`.
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// Print one JSON object instead of text:
+    /// {"apps":[{"app","process","baseline","target","actual","outage_since","reason","holder","decisions":[{"at","from","to","reason"}]}]}.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// How many recent decisions to show per app.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub(crate) decisions: u32,
 }
 
 impl Default for Command {

@@ -13,6 +13,7 @@ mod daemon;
 mod demo;
 mod logging;
 mod plan;
+mod report;
 mod simulate;
 mod traffic;
 
@@ -54,6 +55,7 @@ fn main() -> ExitCode {
             demo::run(demo_clock.unwrap_or_else(clock::Clock::real), args.listen)
         }
         Command::Simulate(args) => simulate::run(&cli.config, args),
+        Command::Status(args) => report::run(&cli.config, args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

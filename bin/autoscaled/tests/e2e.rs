@@ -14,6 +14,7 @@ mod e2e {
     mod commands;
     mod daemon;
     mod harness;
+    mod state;
     mod status_page;
     mod traffic;
 }

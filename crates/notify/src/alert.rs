@@ -7,7 +7,8 @@ use chrono_tz::Tz;
 use crate::gsm;
 
 /// What an alert is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum AlertKind {
     /// The app stopped answering its probe; autoscaled went to `max`.
@@ -74,7 +75,7 @@ impl ProbeFigures {
 
 /// Alerts of the same kind for the same app that were not sent because one went out less than
 /// `alert_every` before; the next alert that goes out reports them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HeldBack {
     /// How many were held back.
     pub count: u32,

@@ -1,6 +1,6 @@
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
@@ -119,8 +119,32 @@ fn bump(counter: &AtomicU64) {
 /// A handle to the alert dispatcher: cheap to clone, and [`Notifier::notify`] never waits.
 #[derive(Debug, Clone)]
 pub struct Notifier {
-    queue: mpsc::Sender<Alert>,
+    queue: mpsc::Sender<(Alert, Option<HeldBack>)>,
     counters: Arc<Counters>,
+    /// Shared with no task: admission happens in [`Notifier::notify`], so what
+    /// [`Notifier::sent_log`] reads includes every alert handed over so far.
+    dedup: Arc<Mutex<Dedup>>,
+}
+
+/// Which alerts of one app's process type went out when, and what was held back since: the
+/// de-duplication state, to store across a restart so that `alert_every` holds through it
+/// ([`Notifier::sent_log`], [`Notifier::restore_sent_log`]). Plain data (serde).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SentLog {
+    /// One entry per kind sent.
+    pub sent: Vec<Sent>,
+}
+
+/// The last alert of one kind that went out.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Sent {
+    /// Its kind.
+    pub kind: AlertKind,
+    /// Its time (the alert's own `at`).
+    pub at: DateTime<Utc>,
+    /// Alerts of that kind held back since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<HeldBack>,
 }
 
 impl Notifier {
@@ -154,25 +178,80 @@ impl Notifier {
         }
         let (queue, alerts) = mpsc::channel(QUEUE);
         let counters = Arc::new(Counters::default());
+        let dedup = Arc::new(Mutex::new(Dedup::new(config.alert_every)));
         let dispatcher = Dispatcher {
             channels,
-            dedup: Dedup::new(config.alert_every),
             retry: config.retry,
             send_timeout: config.send_timeout,
             counters: Arc::clone(&counters),
             in_flight: JoinSet::new(),
         };
         let task = tokio::spawn(dispatcher.run(alerts, shutdown, config.shutdown_grace));
-        Ok((Self { queue, counters }, task))
+        Ok((
+            Self {
+                queue,
+                counters,
+                dedup,
+            },
+            task,
+        ))
     }
 
-    /// Queues `alert` for every channel and recipient and returns at once. If the queue is full
-    /// or the dispatcher has stopped, the alert is dropped, logged and counted.
+    fn dedup(&self) -> MutexGuard<'_, Dedup> {
+        self.dedup
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// What went out for `app`'s `process`, and when: to store, and give back to
+    /// [`restore_sent_log`](Self::restore_sent_log) after a restart.
+    pub fn sent_log(&self, app: &str, process: &str) -> SentLog {
+        let dedup = self.dedup();
+        let mut sent: Vec<Sent> = dedup
+            .last
+            .iter()
+            .filter(|((_, a, p), _)| a == app && p == process)
+            .map(|((kind, _, _), window)| Sent {
+                kind: *kind,
+                at: window.sent_at,
+                held: window.held,
+            })
+            .collect();
+        sent.sort_by_key(|s| (s.at, s.kind.to_string()));
+        SentLog { sent }
+    }
+
+    /// Takes back what [`sent_log`](Self::sent_log) gave for `app`'s `process` before a restart,
+    /// so the same alert is not sent again within `alert_every`. Call it before that process type
+    /// raises any alert; it replaces what is known of it.
+    pub fn restore_sent_log(&self, app: &str, process: &str, log: &SentLog) {
+        let mut dedup = self.dedup();
+        dedup.last.retain(|(_, a, p), _| a != app || p != process);
+        for sent in &log.sent {
+            dedup.last.insert(
+                (sent.kind, app.to_owned(), process.to_owned()),
+                Window {
+                    sent_at: sent.at,
+                    held: sent.held,
+                },
+            );
+        }
+    }
+
+    /// Queues `alert` for every channel and recipient and returns at once, unless the same one
+    /// went out less than `alert_every` before (then it is held back, logged and counted). If the
+    /// queue is full or the dispatcher has stopped, the alert is dropped, logged and counted.
     pub fn notify(&self, alert: Alert) {
-        let reason = match self.queue.try_send(alert) {
+        let Some(held) = self.dedup().admit(&alert) else {
+            bump(&self.counters.held_back);
+            info!(app = %alert.app, process = %alert.process, kind = %alert.kind, what = %alert.what,
+                "alert held back: the same one went out less than alert_every ago");
+            return;
+        };
+        let reason = match self.queue.try_send((alert, held)) {
             Ok(()) => return,
-            Err(mpsc::error::TrySendError::Full(a)) => ("alert queue full", a),
-            Err(mpsc::error::TrySendError::Closed(a)) => ("notifier stopped", a),
+            Err(mpsc::error::TrySendError::Full((a, _))) => ("alert queue full", a),
+            Err(mpsc::error::TrySendError::Closed((a, _))) => ("notifier stopped", a),
         };
         bump(&self.counters.dropped);
         let (why, a) = reason;
@@ -240,7 +319,6 @@ struct Rendered {
 #[derive(Debug)]
 struct Dispatcher {
     channels: Vec<Channel>,
-    dedup: Dedup,
     retry: RetryPolicy,
     send_timeout: Duration,
     counters: Arc<Counters>,
@@ -250,7 +328,7 @@ struct Dispatcher {
 impl Dispatcher {
     async fn run(
         mut self,
-        mut alerts: mpsc::Receiver<Alert>,
+        mut alerts: mpsc::Receiver<(Alert, Option<HeldBack>)>,
         shutdown: CancellationToken,
         grace: Duration,
     ) {
@@ -259,15 +337,15 @@ impl Dispatcher {
                 () = shutdown.cancelled() => break,
                 Some(done) = self.in_flight.join_next(), if !self.in_flight.is_empty() => log_panic(done),
                 alert = alerts.recv() => match alert {
-                    Some(alert) => self.dispatch(alert),
+                    Some((alert, held)) => self.dispatch(alert, held),
                     None => break,
                 },
             }
         }
         // Alerts queued before the shutdown still go out: the last one may be the reason for it.
         alerts.close();
-        while let Ok(alert) = alerts.try_recv() {
-            self.dispatch(alert);
+        while let Ok((alert, held)) = alerts.try_recv() {
+            self.dispatch(alert, held);
         }
         let deadline = tokio::time::sleep(grace);
         tokio::pin!(deadline);
@@ -286,13 +364,7 @@ impl Dispatcher {
         }
     }
 
-    fn dispatch(&mut self, alert: Alert) {
-        let Some(held) = self.dedup.admit(&alert) else {
-            bump(&self.counters.held_back);
-            info!(app = %alert.app, process = %alert.process, kind = %alert.kind, what = %alert.what,
-                "alert held back: the same one went out less than alert_every ago");
-            return;
-        };
+    fn dispatch(&mut self, alert: Alert, held: Option<HeldBack>) {
         if self.channels.is_empty() {
             warn!(app = %alert.app, process = %alert.process, kind = %alert.kind, what = %alert.what,
                 "alert not sent: no email or SMS configured");
@@ -503,6 +575,31 @@ mod tests {
         // Scale failures are repeats of one story until they stop.
         assert!(d.admit(&alert(AlertKind::ScaleFailed, "a", 28)).is_some());
         assert!(d.admit(&alert(AlertKind::ScaleFailed, "a", 29)).is_none());
+    }
+
+    #[tokio::test]
+    async fn the_sent_log_survives_a_restart() {
+        let config = NotifyConfig::default();
+        let (before, _task) = Notifier::spawn(config.clone(), CancellationToken::new()).unwrap();
+        before.notify(alert(AlertKind::Outage, "a", 0));
+        before.notify(alert(AlertKind::Outage, "a", 5));
+        let log = before.sent_log("a", "web");
+        assert_eq!(log.sent.len(), 1);
+        assert_eq!(log.sent[0].held.map(|h| h.count), Some(1));
+        let json = serde_json::to_string(&log).unwrap();
+        let restored: SentLog = serde_json::from_str(&json).unwrap();
+        assert_eq!(restored, log);
+
+        let (after, _task) = Notifier::spawn(config, CancellationToken::new()).unwrap();
+        after.restore_sent_log("a", "web", &restored);
+        after.notify(alert(AlertKind::Outage, "a", 10));
+        assert_eq!(
+            after.stats().held_back,
+            1,
+            "within alert_every of the one sent"
+        );
+        after.notify(alert(AlertKind::Outage, "b", 10));
+        assert_eq!(after.stats().held_back, 1, "another app is another story");
     }
 
     #[test]

@@ -54,7 +54,7 @@ pub use check::{
     check_account_sid, check_email_address, check_messaging_service_sid, check_phone_number,
     check_smtp_url,
 };
-pub use dispatch::{Notifier, NotifyConfig, RetryPolicy, Stats};
+pub use dispatch::{Notifier, NotifyConfig, RetryPolicy, Sent, SentLog, Stats};
 pub use email::{EmailConfig, Mailer};
 pub use error::Error;
 pub use sms::{SmsConfig, SmsSender, Twilio};

@@ -33,13 +33,17 @@
 mod convert;
 mod error;
 mod model;
+mod persist;
 mod postgres;
+mod report;
 mod sqlite;
 mod store;
 mod target;
 
 pub use error::Error;
 pub use model::{AppState, Decision, HistoryRow, Instance, Lease, ProcessKey, Pruned};
+pub use persist::{Backlog, MinuteFigures, Persister, WriterOptions};
+pub use report::{AppReport, DecisionReport, StatusReport};
 pub use store::{Access, Store};
 
 /// How long decisions and history are kept: pass `now - RETENTION` to [`Store::prune`].
@@ -47,3 +51,20 @@ pub const RETENTION: chrono::TimeDelta = chrono::TimeDelta::days(7);
 
 /// The URL used when neither `DATABASE_URL` nor the config names one.
 pub const DEFAULT_URL: &str = "sqlite://autoscaled.db";
+
+/// An SQLite database in memory, for runs that must write no file (`autoscaled demo`): gone with
+/// the process, never locked, created afresh at each open.
+pub const MEMORY_URL: &str = "sqlite::memory:";
+
+/// `url` fit to print: its password (in the user info or a `password=` parameter) as `[redacted]`.
+/// Works on any text, even one that is not a URL.
+pub fn redact_url(url: &str) -> String {
+    target::Shown::new(url).url
+}
+
+/// Checks that `url` names a database this crate opens, without opening it: `Ok` or
+/// [`Error::Url`] saying why not (the URL redacted).
+pub fn check_url(url: &str) -> Result<(), Error> {
+    let shown = target::Shown::new(url);
+    target::parse(url, &shown).map(|_| ())
+}

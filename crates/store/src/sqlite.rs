@@ -92,6 +92,28 @@ pub(crate) async fn open(path: &Path, access: Access, shown: &Shown) -> Result<O
     Ok(Opened { pool, lock })
 }
 
+/// Opens a fresh database in memory, migrated: one connection, kept for the pool's whole life, so
+/// every query sees the same database (each connection to `:memory:` would get its own).
+pub(crate) async fn open_memory(shown: &Shown) -> Result<Opened, Error> {
+    let options = SqliteConnectOptions::new().in_memory(true);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .acquire_timeout(BUSY_TIMEOUT)
+        .connect_with(options)
+        .await
+        .map_err(|error| open_error(error, shown))?;
+    let mut connection = pool
+        .acquire()
+        .await
+        .map_err(|error| open_error(error, shown))?;
+    migrate(&mut connection, shown).await?;
+    drop(connection);
+    Ok(Opened { pool, lock: None })
+}
+
 /// Claims the database for this daemon: an exclusive `flock` on `PATH.lock`, held while the store
 /// lives.
 ///

@@ -69,6 +69,10 @@ impl Store {
                 let opened = sqlite::open(&path, access, &shown).await?;
                 (Db::Sqlite(opened.pool), opened.lock)
             }
+            Target::SqliteMemory => {
+                let opened = sqlite::open_memory(&shown).await?;
+                (Db::Sqlite(opened.pool), opened.lock)
+            }
             Target::Postgres(options) => {
                 let pool = postgres::open(*options, access, &shown).await?;
                 (Db::Postgres(pool), None)
@@ -79,6 +83,16 @@ impl Store {
             url: shown.url,
             lock,
         })
+    }
+
+    /// The URL it was opened with, password redacted.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Whether this is an SQLite database (file or memory), which one daemon holds alone.
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self.db, Db::Sqlite(_))
     }
 
     /// Closes the connections, waiting for queries under way. Dropping the store closes them too,

@@ -13,6 +13,8 @@ const REDACTED: &str = "[redacted]";
 pub(crate) enum Target {
     /// An SQLite file.
     Sqlite(PathBuf),
+    /// An SQLite database in memory (`sqlite::memory:`), gone with the process.
+    SqliteMemory,
     /// A PostgreSQL server.
     Postgres(Box<PgConnectOptions>),
 }
@@ -53,6 +55,9 @@ pub(crate) fn parse(url: &str, shown: &Shown) -> Result<Target, Error> {
         url: shown.url.clone(),
         reason,
     };
+    if url == crate::MEMORY_URL {
+        return Ok(Target::SqliteMemory);
+    }
     if let Some(path) = url.strip_prefix("sqlite://") {
         if path.is_empty() {
             return Err(invalid("no file path after sqlite://".into()));

@@ -93,8 +93,27 @@ pub struct Alerts {
     pub twilio_url: Option<String>,
 }
 
-/// Writes a config file for `apps` against the API at `heroku_url`, and returns its path.
+/// Writes a config file for `apps` against the API at `heroku_url`, its state in a fresh SQLite
+/// file of its own (so that tests never share, nor lock each other out of, a database), and
+/// returns its path.
 pub fn write_config(heroku_url: &str, apps: &[AppConfig], alerts: &Alerts) -> PathBuf {
+    write_config_with_state(heroku_url, apps, alerts, &temp_sqlite_url())
+}
+
+/// A `sqlite://` URL of a fresh file (not created) under the system's temporary directory.
+pub fn temp_sqlite_url() -> String {
+    let path = write_file("db", "");
+    std::fs::remove_file(&path).unwrap();
+    format!("sqlite://{}", path.display())
+}
+
+/// [`write_config`] with `[state] url = state_url`.
+pub fn write_config_with_state(
+    heroku_url: &str,
+    apps: &[AppConfig],
+    alerts: &Alerts,
+    state_url: &str,
+) -> PathBuf {
     let mut toml = format!("[heroku]\napi_key = \"{API_KEY}\"\napi_url = \"{heroku_url}\"\n");
     for app in apps {
         toml += &format!(
@@ -114,6 +133,7 @@ pub fn write_config(heroku_url: &str, apps: &[AppConfig], alerts: &Alerts) -> Pa
             );
         }
     }
+    toml += &format!("\n[state]\nurl = \"{state_url}\"\n");
     toml += "\n[alerts]\nalert_every = \"30m\"\n";
     if let Some(port) = alerts.smtp_port {
         toml += &format!(

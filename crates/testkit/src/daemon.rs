@@ -52,6 +52,8 @@ impl Daemon {
                 || name.starts_with("HEROKU_")
                 || name.starts_with("TWILIO_")
                 || name == "PORT"
+                || name == "DATABASE_URL"
+                || name == "DYNO"
             {
                 command.env_remove(name.as_ref());
             }

@@ -24,6 +24,28 @@ impl Alerter {
         self.notifier.as_ref().map(Notifier::stats)
     }
 
+    /// Which alerts of `app` went out when, as JSON to store (`{"sent":[]}` when only logging).
+    pub(crate) fn sent_log(&self, app: &AppSettings) -> String {
+        let log = self
+            .notifier
+            .as_ref()
+            .map(|n| n.sent_log(&app.name, &app.process))
+            .unwrap_or_default();
+        serde_json::to_string(&log).unwrap_or_default()
+    }
+
+    /// Takes back a stored [`sent_log`](Self::sent_log), so `alert_every` holds across a restart.
+    pub(crate) fn restore_sent_log(&self, app: &AppSettings, json: &str) {
+        let Some(notifier) = &self.notifier else {
+            return;
+        };
+        match serde_json::from_str::<notify::SentLog>(json) {
+            Ok(log) => notifier.restore_sent_log(&app.name, &app.process, &log),
+            Err(e) => warn!(app = %app.name, process = %app.process, error = %e,
+                "the stored alert log cannot be read; alerts may repeat once"),
+        }
+    }
+
     /// An outage or a recovery, from the decision logic.
     pub(crate) fn decision(
         &self,

@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
 use super::alerts::Alerter;
+use super::state::Keeper;
 use crate::clock::Clock;
 use crate::config::AppSettings;
 
@@ -55,6 +56,10 @@ pub(super) struct AppContext {
     pub(super) probe_client: reqwest::Client,
     /// The router-log drains the status listener feeds; read, never awaited, by [`traffic_feed`].
     pub(super) drains: status::Drains,
+    /// Writes to the database without waiting.
+    pub(super) persister: store::Persister,
+    /// What the database held for this app at start.
+    pub(super) stored: Option<store::AppState>,
 }
 
 /// What Heroku said about the app at start.
@@ -158,11 +163,15 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
     // A formation above the baseline is stepped in, not cut; without a probe nothing would ever
     // step it in, so then the schedule alone decides.
     let observed_quantity = settings.probe.as_ref().map(|_| observed.actual);
-    let mut decider = Decider::new(
+    // A stored state wins: a restart never cuts an app that was out of the baseline on purpose
+    // (stepped out, failed over, in an outage), and an open outage stays open without a second
+    // alert.
+    let mut decider = Decider::restore(
         settings.policy(),
         settings.schedule.clone(),
-        ctx.clock.now(),
+        super::state::stored_decider(&ctx),
         observed_quantity,
+        ctx.clock.now(),
     );
     let (events_tx, mut events_rx) = mpsc::channel::<Event>(16);
     let (target_tx, target_rx) = watch::channel(decider.target());
@@ -174,12 +183,29 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
         app = %settings.name, process = %settings.process, actual = observed.actual,
         baseline = decider.snapshot().baseline, maintenance = observed.maintenance, "started"
     );
+    let reason = Reason::Schedule {
+        baseline: decider.snapshot().baseline,
+    };
+    let mut keeper = Keeper::start(&ctx, &decider, reason.to_string());
+    keeper.save(&ctx, &decider, ctx.clock.now(), true);
+    ctx.board.update(ctx.index, |s| {
+        s.target = decider.target();
+        s.outage_since = decider.snapshot().outage_since;
+    });
     if observed.actual != decider.target() {
-        // The start's decision is the schedule's: logged like any other, so every change of a
-        // formation has a line with its reason.
-        let reason = Reason::Schedule {
-            baseline: decider.snapshot().baseline,
+        // The start's decision is the schedule's (or the stored one's): logged like any other, so
+        // every change of a formation has a line with its reason.
+        let reason = match &ctx.stored {
+            Some(stored) => format!("restored: {}", stored.reason),
+            None => reason.to_string(),
         };
+        keeper.scaled(
+            &ctx,
+            ctx.clock.now(),
+            observed.actual,
+            decider.target(),
+            reason.clone(),
+        );
         info!(
             app = %settings.name, process = %settings.process, from = observed.actual,
             to = decider.target(), reason = %reason, "scale"
@@ -230,6 +256,7 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
             _ = ctx.shutdown.cancelled() => break,
             Some(result) = probe_rx.recv() => {
                 stats.record(&result);
+                keeper.probe(&ctx, &result);
                 let event = probe_event(&ctx, &result);
                 if let Event::Probe { class, detail } = &event {
                     debug!(app = %settings.name, process = %settings.process, class = ?class, "probe: {detail}");
@@ -241,10 +268,14 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
             else => break,
         };
         let now = ctx.clock.now();
-        for action in decider.handle(event, now) {
+        keeper.roll_minute(&ctx, &decider, now);
+        let actions = decider.handle(event, now);
+        let decided = actions.iter().any(|a| !matches!(a, Action::Note(_)));
+        for action in actions {
             match action {
                 Action::Scale { from, to, reason } => {
                     info!(app = %settings.name, process = %settings.process, from, to, reason = %reason, "scale");
+                    keeper.scaled(&ctx, now, from, to, reason.to_string());
                     ctx.board.record_decision(
                         ctx.index,
                         DecisionView {
@@ -288,7 +319,9 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
             });
         });
         ctx.board.record_sample(ctx.index, now);
+        keeper.save(&ctx, &decider, now, decided);
     }
+    keeper.save(&ctx, &decider, ctx.clock.now(), false);
     ctx.shutdown.cancel();
     while helpers.join_next().await.is_some() {}
 }

@@ -7,8 +7,11 @@
 
 mod alerts;
 mod app;
+mod state;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -20,11 +23,12 @@ use tracing::{info, warn};
 
 use alerts::Alerter;
 use status::Board;
+use store::{Access, AppState, Persister, ProcessKey, Store, WriterOptions};
 
 use crate::Failure;
 use crate::cli::RunArgs;
 use crate::clock::Clock;
-use crate::config::{AlertSettings, AppSettings, Config, config_path};
+use crate::config::{AlertSettings, AppSettings, Config, StateSettings, config_path};
 
 /// Heroku sends SIGKILL 30 s after SIGTERM; we promise 5 s, and keep a margin for the runtime's own
 /// teardown.
@@ -45,6 +49,8 @@ pub(crate) fn run(config: &Option<PathBuf>, args: RunArgs) -> Result<(), Failure
         .context("cannot start the async runtime")
         .map_err(Failure::Fatal)?;
     runtime.block_on(async move {
+        // Before anything else: a daemon that cannot keep its state must not start scaling.
+        let store = open_store(&config.state).await?;
         let shutdown = CancellationToken::new();
         tokio::spawn(stop_on_signal(shutdown.clone()));
         let client = heroku_client(&config)?;
@@ -52,8 +58,27 @@ pub(crate) fn run(config: &Option<PathBuf>, args: RunArgs) -> Result<(), Failure
             dry_run: args.dry_run,
             clock: Clock::real(),
         };
-        serve(config, client, options, Board::default(), shutdown).await
+        serve(config, client, options, Board::default(), store, shutdown).await
     })
+}
+
+/// Opens the state database for the daemon: creates or migrates its schema, and with SQLite
+/// claims the file. Any failure is fatal at start, its message naming the URL (password
+/// redacted).
+pub(crate) async fn open_store(state: &StateSettings) -> Result<Store, Failure> {
+    match Store::open(state.url.expose(), Access::Daemon).await {
+        Ok(store) => {
+            info!(url = %store.url(), "state database open");
+            Ok(store)
+        }
+        Err(store::Error::Locked { path }) => Err(Failure::Fatal(anyhow::anyhow!(
+            "another autoscaled is already running on the state database {} (sqlite: one instance per file); stop it, or share PostgreSQL (DATABASE_URL) instead",
+            path.display()
+        ))),
+        Err(error) => Err(Failure::Fatal(
+            anyhow::Error::new(error).context("cannot open the state database"),
+        )),
+    }
 }
 
 /// The Platform API client for `config`.
@@ -94,9 +119,27 @@ pub(crate) async fn serve(
     client: Client,
     options: Options,
     board: Board,
+    store: Store,
     shutdown: CancellationToken,
 ) -> Result<(), Failure> {
     let (alerter, notifier_task) = notifications(&config.alerts, shutdown.child_token())?;
+    let mut stored: HashMap<ProcessKey, AppState> = store
+        .app_states()
+        .await
+        .context("cannot read the state database")
+        .map_err(Failure::Fatal)?
+        .into_iter()
+        .map(|state| (state.key.clone(), state))
+        .collect();
+    let writer_stop = CancellationToken::new();
+    let clock = options.clock;
+    let writer_options = WriterOptions {
+        instance_id: instance_id(),
+        now: Arc::new(move || clock.now()),
+        ..WriterOptions::default()
+    };
+    let (persister, writer) =
+        Persister::spawn(store, writer_options, writer_stop.clone().cancelled_owned());
     let probe_client = probe::Prober::client_builder()
         .build()
         .context("cannot build the probes' HTTP client")
@@ -110,7 +153,6 @@ pub(crate) async fn serve(
             settings.schedule.baseline_at(options.clock.now()),
         );
         contexts.push(app::AppContext {
-            settings,
             client: client.clone(),
             clock: options.clock,
             dry_run: options.dry_run,
@@ -120,6 +162,9 @@ pub(crate) async fn serve(
             shutdown: shutdown.child_token(),
             probe_client: probe_client.clone(),
             drains: drains.clone(),
+            persister: persister.clone(),
+            stored: stored.remove(&ProcessKey::new(&settings.name, &settings.process)),
+            settings,
         });
     }
     if options.dry_run {
@@ -180,6 +225,9 @@ pub(crate) async fn serve(
     shutdown.cancel();
     let stopped = tokio::time::timeout(STOP_WITHIN, async {
         while apps.join_next().await.is_some() {}
+        // The apps' last states are queued: the writer writes them, then closes the store.
+        writer_stop.cancel();
+        let _ = writer.await;
         if let Some(task) = notifier_task {
             let _ = task.await;
         }
@@ -207,6 +255,14 @@ fn drains(http: &crate::config::HttpSettings, apps: &[AppSettings]) -> status::D
         .map_or_else(status::Drains::off, |password| {
             status::Drains::new(password, apps.iter().map(|app| app.name.clone()))
         })
+}
+
+/// This instance's id in the database's heartbeats: the dyno's name on Heroku, with the process id.
+fn instance_id() -> String {
+    let host = std::env::var("DYNO")
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "autoscaled".into());
+    format!("{host}/{}", std::process::id())
 }
 
 /// What the status page shows of an app besides the board.

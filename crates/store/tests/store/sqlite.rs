@@ -168,3 +168,93 @@ async fn read_only_needs_a_database_the_daemon_made() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn memory_is_one_database_for_every_query_and_writes_no_file() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let before = std::env::current_dir().expect("cwd");
+    let store = Store::open(autoscaled_store::MEMORY_URL, Access::Daemon)
+        .await
+        .expect("open");
+    let state = autoscaled_store::AppState {
+        key: autoscaled_store::ProcessKey::new("app", "web"),
+        target: 3,
+        reason: "test".into(),
+        baseline: 1,
+        actual: Some(3),
+        outage_since: None,
+        decider: "{}".into(),
+        alerts: "{}".into(),
+        updated_at: chrono::Utc::now(),
+    };
+    // Concurrent queries: a pool of more than one connection would see two databases.
+    let (saved, read) = tokio::join!(store.save_app_state(&state), store.app_states());
+    saved.expect("save");
+    read.expect("read");
+    assert_eq!(store.app_states().await.expect("read").len(), 1);
+    assert!(store.is_sqlite());
+    assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
+    assert_eq!(std::env::current_dir().expect("cwd"), before);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn the_persister_writes_states_decisions_and_history_off_the_callers_path() {
+    use autoscaled_store::{Decision, HistoryRow, Persister, ProcessKey, WriterOptions};
+    let (_dir, url) = temp();
+    let store = Store::open(&url, Access::Daemon).await.expect("open");
+    let options = WriterOptions {
+        history_every: std::time::Duration::from_millis(50),
+        ..WriterOptions::default()
+    };
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (persister, task) = Persister::spawn(store, options, async {
+        let _ = stop_rx.await;
+    });
+    let key = ProcessKey::new("app", "web");
+    let now = chrono::Utc::now();
+    for target in [2, 3, 4] {
+        persister.save_state(autoscaled_store::AppState {
+            key: key.clone(),
+            target,
+            reason: "test".into(),
+            baseline: 1,
+            actual: None,
+            outage_since: None,
+            decider: "{}".into(),
+            alerts: "{}".into(),
+            updated_at: now,
+        });
+    }
+    persister.record_decision(Decision {
+        at: now,
+        key: key.clone(),
+        from: 1,
+        to: 4,
+        reason: "down".into(),
+    });
+    persister.write_history(HistoryRow {
+        key: key.clone(),
+        minute: now,
+        latency_p50_ms: None,
+        latency_p95_ms: None,
+        latency_max_ms: None,
+        probes: 0,
+        probes_down: 0,
+        probes_slow: 0,
+        actual: None,
+        target: 4,
+        baseline: 1,
+        requests: None,
+        in_flight: None,
+    });
+    let _ = stop_tx.send(());
+    task.await.expect("writer");
+    let store = Store::open(&url, Access::ReadOnly).await.expect("reopen");
+    let state = store.app_state(&key).await.expect("read").expect("saved");
+    assert_eq!(state.target, 4, "the latest state wins");
+    assert_eq!(store.decisions("app", 10).await.expect("read").len(), 1);
+    let hour = chrono::TimeDelta::hours(1);
+    let history = store.history("app", now - hour, now + hour).await;
+    assert_eq!(history.expect("read").len(), 1);
+}

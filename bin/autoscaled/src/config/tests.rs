@@ -1,0 +1,385 @@
+
+use super::*;
+
+const GOOD: &str = r#"
+[heroku]
+api_key = "01234567-89ab-4cde-8f01-23456789abcd"
+
+[[apps]]
+name = "my-app"
+min = 1
+max = 3
+schedule = [
+  { cron = "0 7 * * *",  quantity = 3 },
+  { cron = "0 22 * * *", quantity = 2 },
+  { cron = "0 3 * * *",  quantity = 1 },
+]
+
+[apps.probe]
+url = "https://my-app.herokuapp.com/"
+"#;
+
+fn write(text: &str) -> (tempdir::Dir, PathBuf) {
+    let dir = tempdir::Dir::new();
+    let path = dir.path().join("autoscaled.toml");
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let (_dir, path) = write(text);
+    Config::load_with_env(
+        &path,
+        env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+    )
+}
+
+fn problems(text: &str) -> Vec<Problem> {
+    match load(text, &[]) {
+        Err(ConfigError::Invalid(problems)) => problems,
+        other => panic!("expected problems, got {other:?}"),
+    }
+}
+
+/// A tiny temp dir so the tests need no extra crate.
+mod tempdir {
+    use std::path::{Path, PathBuf};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    pub(super) struct Dir(PathBuf);
+    impl Dir {
+        pub(super) fn new() -> Self {
+            static NEXT: AtomicUsize = AtomicUsize::new(0);
+            let path = std::env::temp_dir().join(format!(
+                "autoscaled-config-{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            ));
+            std::fs::create_dir_all(&path).unwrap();
+            Self(path)
+        }
+        pub(super) fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+#[test]
+fn defaults_fill_what_the_file_leaves_out() {
+    let config = load(GOOD, &[]).unwrap();
+    let app = &config.apps[0];
+    assert_eq!(
+        (app.process.as_str(), app.step, app.timezone),
+        ("web", 1, Tz::UTC)
+    );
+    assert_eq!(app.scale_out_cooldown, Duration::from_secs(120));
+    assert_eq!(app.reconcile, Duration::from_secs(300));
+    let probe = app.probe.as_ref().unwrap();
+    assert_eq!(
+        (
+            probe.interval,
+            probe.timeout,
+            probe.slow,
+            probe.fast,
+            probe.failures,
+            probe.calm
+        ),
+        (
+            Duration::from_secs(30),
+            Duration::from_secs(10),
+            Duration::from_secs(5),
+            Duration::from_secs(1),
+            2,
+            Duration::from_secs(600)
+        )
+    );
+    assert_eq!(config.heroku.api_url.as_str(), "https://api.heroku.com/");
+    assert_eq!(config.alerts.alert_every, Duration::from_secs(1800));
+}
+
+#[test]
+fn environment_overrides_the_file_and_heroku_api_key_wins() {
+    let config = load(
+        GOOD,
+        &[
+            ("AUTOSCALED__APPS__0__MAX", "5"),
+            ("AUTOSCALED__APPS__0__PROBE__CALM", "3m"),
+            ("HEROKU_API_KEY", "from-env"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(config.apps[0].max, 5);
+    assert_eq!(
+        config.apps[0].probe.as_ref().unwrap().calm,
+        Duration::from_secs(180)
+    );
+    assert_eq!(config.heroku.api_key.expose(), "from-env");
+}
+
+#[test]
+fn twilio_variables_fill_only_a_declared_sms_section() {
+    let config = load(GOOD, &[("TWILIO_AUTH_TOKEN", "tok")]).unwrap();
+    assert!(config.alerts.sms.is_none());
+}
+
+#[test]
+fn every_problem_is_reported_at_once_with_its_key() {
+    let text = GOOD
+        .replace("min = 1", "mni = 1\nmin = 4")
+        .replace("0 3 * * *", "0 3 * *")
+        .replace("quantity = 2", "quantity = -2")
+        .replace("https://my-app", "ftp://my-app");
+    let keys: Vec<String> = problems(&text).into_iter().map(|p| p.key).collect();
+    for expected in [
+        "apps[0].mni",
+        "apps[0].min",
+        "apps[0].schedule[1].quantity",
+        "apps[0].schedule[2].cron",
+        "apps[0].probe.url",
+    ] {
+        assert!(
+            keys.iter().any(|k| k == expected),
+            "{expected} missing from {keys:?}"
+        );
+    }
+}
+
+#[test]
+fn messages_name_the_value_and_what_is_expected() {
+    let text = GOOD
+        .replace("timezone", "")
+        .replace("max = 3", "max = 3\ntimezone = \"Mars/Olympus\"");
+    let problem = problems(&text)
+        .into_iter()
+        .find(|p| p.key == "apps[0].timezone")
+        .unwrap();
+    assert!(
+        problem.message.contains("Mars/Olympus") && problem.message.contains("IANA"),
+        "{problem}"
+    );
+}
+
+#[test]
+fn probe_thresholds_must_be_ordered() {
+    let text = GOOD.replace(
+            "url = \"https://my-app.herokuapp.com/\"",
+            "url = \"https://my-app.herokuapp.com/\"\nfast = \"5s\"\nslow = \"5s\"\ntimeout = \"30s\"\ninterval = \"30s\"",
+        );
+    let keys: Vec<String> = problems(&text).into_iter().map(|p| p.key).collect();
+    assert!(keys.contains(&"apps[0].probe.fast".to_owned()), "{keys:?}");
+    assert!(
+        keys.contains(&"apps[0].probe.timeout".to_owned()),
+        "{keys:?}"
+    );
+}
+
+#[test]
+fn traffic_settings_are_checked_and_default_their_utilisation() {
+    let base = "[heroku]\napi_key = \"k\"\n[[apps]]\nname = \"a\"\nmin = 1\nmax = 3\n";
+    let config = load(&format!("{base}[apps.traffic]\nconcurrency = 4\n"), &[]).unwrap();
+    let traffic = config.apps[0].traffic.unwrap();
+    assert_eq!((traffic.concurrency, traffic.utilisation), (4, 0.8));
+    let policy = config.apps[0].policy().traffic.unwrap();
+    assert_eq!((policy.concurrency, policy.utilisation), (4, 0.8));
+    assert!(load(base, &[]).unwrap().apps[0].traffic.is_none());
+
+    let bad = problems(&format!(
+        "{base}[apps.traffic]\nconcurrency = 0\nutilisation = 1.5\nthreads = 5\n"
+    ));
+    let shown: Vec<String> = bad.iter().map(ToString::to_string).collect();
+    assert!(
+        shown
+            .iter()
+            .any(|p| p.starts_with("apps[0].traffic.concurrency: 0 is not valid")),
+        "{shown:?}"
+    );
+    assert!(
+        shown.iter().any(
+            |p| p.starts_with("apps[0].traffic.utilisation: 1.5 is not valid")
+                && p.contains("at most 1")
+        ),
+        "{shown:?}"
+    );
+    assert!(
+        shown
+            .iter()
+            .any(|p| p.starts_with("apps[0].traffic.threads: unknown key")),
+        "{shown:?}"
+    );
+    let missing = problems(&format!("{base}[apps.traffic]\nutilisation = 0.5\n"));
+    assert_eq!(missing[0].key, "apps[0].traffic.concurrency", "{missing:?}");
+}
+
+#[test]
+fn a_missing_api_key_is_refused() {
+    let text = GOOD.replace("api_key = \"01234567-89ab-4cde-8f01-23456789abcd\"", "");
+    let problems = problems(&text);
+    assert!(
+        problems.iter().any(|p| p.key == "heroku.api_key"),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn secrets_are_never_echoed() {
+    let text = GOOD.replace(
+            "[[apps]]",
+            "[alerts.email]\nsmtp_url = \"gopher://user:hunter2@smtp.example.com\"\nfrom = \"a@b\"\nto = [\"nobody\"]\n\n[[apps]]",
+        );
+    let shown = ConfigError::Invalid(problems(&text)).to_string();
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(
+        shown.contains("alerts.email.smtp_url") && shown.contains("alerts.email.to[0]"),
+        "{shown}"
+    );
+    let config = load(GOOD, &[]).unwrap();
+    assert!(!format!("{config:?}").contains("01234567-89ab"));
+}
+
+#[test]
+fn sms_takes_exactly_one_sender() {
+    let sms = "[alerts.sms]\naccount_sid = \"AC0123456789abcdef0123456789abcdef\"\nauth_token = \"t\"\nto = [\"+15555550100\"]\n";
+    let both = format!(
+        "{sms}from = \"+15005550006\"\nmessaging_service_sid = \"MG0123456789abcdef0123456789abcdef\"\n"
+    );
+    let text = GOOD.replace("[[apps]]", &format!("{both}\n[[apps]]"));
+    assert!(problems(&text).iter().any(|p| p.key == "alerts.sms.from"));
+    let one = format!("{sms}from = \"+15005550006\"\n");
+    let config = load(&GOOD.replace("[[apps]]", &format!("{one}\n[[apps]]")), &[]).unwrap();
+    assert_eq!(
+        config.alerts.sms.unwrap().sender,
+        SmsSender::From("+15005550006".into())
+    );
+}
+
+#[test]
+fn probe_secrets_show_neither_in_debug_nor_in_problems() {
+    let text = GOOD.replace(
+            "url = \"https://my-app.herokuapp.com/\"",
+            "url = \"https://user:s3cret@my-app.herokuapp.com/?key=k3y\"\nheaders = { Authorization = \"Bearer t0k3n\" }",
+        );
+    let config = load(&text, &[]).unwrap();
+    let shown = format!("{:?} {:#?}", config.apps[0].probe, config);
+    for secret in ["s3cret", "k3y", "t0k3n"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    assert!(
+        shown.contains("Authorization") && shown.contains("user:[redacted]@"),
+        "{shown}"
+    );
+
+    for (url, seen) in [
+        ("ftp://user:s3cret@my-app.herokuapp.com/", "scheme \"ftp\""),
+        ("https://user:s3cret@", "not a URL"),
+        ("user:s3cret", "scheme \"user\""),
+    ] {
+        let text = GOOD.replace("https://my-app.herokuapp.com/", url);
+        let problems = problems(&text);
+        let problem = problems
+            .iter()
+            .find(|p| p.key == "apps[0].probe.url")
+            .unwrap_or_else(|| panic!("no problem with {url}: {problems:?}"));
+        assert!(!problem.message.contains("s3cret"), "{problem:?}");
+        assert!(problem.message.contains(seen), "{problem:?}");
+        assert!(
+            problem
+                .message
+                .contains("expected an http:// or https:// URL"),
+            "{problem:?}"
+        );
+    }
+    let text = GOOD.replace(
+        "url = \"https://my-app.herokuapp.com/\"",
+        "url = \"https://my-app.herokuapp.com/\"\nheaders = \"Bearer t0k3n\"",
+    );
+    let shown = format!("{:?}", problems(&text));
+    assert!(
+        shown.contains("apps[0].probe.headers") && !shown.contains("t0k3n"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn override_keys_map_indices() {
+    assert_eq!(
+        override_key("AUTOSCALED__APPS__0__PROBE__URL").as_deref(),
+        Some("apps[0].probe.url")
+    );
+    assert_eq!(
+        override_key("AUTOSCALED__HEROKU__API_KEY").as_deref(),
+        Some("heroku.api_key")
+    );
+    assert_eq!(override_key("AUTOSCALED_CONFIG"), None);
+}
+
+#[test]
+fn the_drain_password_comes_from_the_file_or_its_variable_which_wins() {
+    let text = format!(
+        "{GOOD}\n[http]\nlisten = \"127.0.0.1:9797\"\ndrain_password = \"from-the-file\"\n"
+    );
+    let config = load(&text, &[]).unwrap();
+    assert_eq!(
+        config.http.drain_password.as_ref().map(Secret::expose),
+        Some("from-the-file")
+    );
+    let config = load(&text, &[(DRAIN_PASSWORD_ENV, "from-the-env")]).unwrap();
+    assert_eq!(
+        config.http.drain_password.as_ref().map(Secret::expose),
+        Some("from-the-env")
+    );
+    assert!(!format!("{config:?}").contains("from-the-env"));
+    let config = load(GOOD, &[]).unwrap();
+    assert!(config.http.drain_password.is_none(), "off unless set");
+    let empty = format!("{GOOD}\n[http]\ndrain_password = \"\"\n");
+    let problems = problems(&empty);
+    assert!(
+        problems.iter().any(|p| p.key == "http.drain_password"),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn a_public_listener_needs_a_password() {
+    let text = format!("{GOOD}\n[http]\nlisten = \"0.0.0.0:9797\"\n");
+    assert!(problems(&text).iter().any(|p| p.key == "http.password"));
+}
+
+#[test]
+fn state_url_defaults_to_sqlite_and_database_url_wins() {
+    let config = load(GOOD, &[]).unwrap();
+    assert_eq!(config.state.url.expose(), store::DEFAULT_URL);
+    let text = format!("{GOOD}\n[state]\nurl = \"sqlite:///tmp/x.db\"\n");
+    let config = load(&text, &[]).unwrap();
+    assert_eq!(config.state.url.expose(), "sqlite:///tmp/x.db");
+    let config = load(&text, &[("DATABASE_URL", "postgres://u:hunter2@db:5432/d")]).unwrap();
+    assert_eq!(config.state.shown(), "postgres://u:[redacted]@db:5432/d");
+    assert!(!format!("{config:?}").contains("hunter2"));
+}
+
+#[test]
+fn a_bad_state_url_names_the_key_and_hides_the_password() {
+    let text = format!("{GOOD}\n[state]\nurl = \"mysql://u:hunter2@db/d\"\n");
+    let found = problems(&text);
+    let problem = found.iter().find(|p| p.key == "state.url").unwrap();
+    assert!(
+        problem.message.contains("mysql://u:[redacted]@db/d"),
+        "{problem:?}"
+    );
+    assert!(
+        problem.message.contains("expected sqlite://PATH"),
+        "{problem:?}"
+    );
+    assert!(!problem.message.contains("hunter2"));
+    let text = format!("{GOOD}\n[state]\nurl = \"sqlite://x.db\"\nuri = 1\n");
+    let found = problems(&text);
+    let problem = found.iter().find(|p| p.key == "state.uri").unwrap();
+    assert!(
+        problem.message.contains("expected one of: url"),
+        "{problem:?}"
+    );
+}

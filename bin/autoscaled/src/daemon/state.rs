@@ -1,0 +1,137 @@
+//! What one app's decision task keeps in the database, handed to the store's `Persister` so the
+//! task never waits on it: the state on every decision and otherwise at most once a minute when it
+//! changed, every scale decision, and one history row per minute.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use policy::{Decider, DeciderState};
+use probe::ProbeResult;
+use store::{AppState, Decision, MinuteFigures, ProcessKey};
+use tracing::{info, warn};
+
+use super::app::AppContext;
+
+/// A state that changed is saved at least this often even without a decision.
+const SAVE_EVERY: TimeDelta = TimeDelta::minutes(1);
+
+/// One app's link to the database.
+#[derive(Debug)]
+pub(super) struct Keeper {
+    key: ProcessKey,
+    /// Why the target is what it is: the last decision's reason.
+    reason: String,
+    saved_at: Option<DateTime<Utc>>,
+    /// What was last saved: decider, alerts, actual.
+    saved: Option<(String, String, Option<u32>)>,
+    minute: MinuteFigures,
+}
+
+/// The stored decider state of `ctx`'s app, if any and readable.
+pub(super) fn stored_decider(ctx: &AppContext) -> Option<DeciderState> {
+    let stored = ctx.stored.as_ref()?;
+    match serde_json::from_str(&stored.decider) {
+        Ok(state) => Some(state),
+        Err(error) => {
+            warn!(app = %ctx.settings.name, process = %ctx.settings.process, error = %error,
+                "the stored state cannot be read (from another version?); starting afresh");
+            None
+        }
+    }
+}
+
+impl Keeper {
+    /// Starts keeping `ctx`'s app; restores its alerts' de-duplication and logs what was restored.
+    pub(super) fn start(ctx: &AppContext, decider: &Decider, reason: String) -> Keeper {
+        let settings = &ctx.settings;
+        let mut reason = reason;
+        if let Some(stored) = &ctx.stored {
+            ctx.alerter.restore_sent_log(settings, &stored.alerts);
+            let snapshot = decider.snapshot();
+            info!(app = %settings.name, process = %settings.process, target = snapshot.target,
+                outage_since = ?snapshot.outage_since, saved_at = %stored.updated_at,
+                reason = %stored.reason, "restored the saved state");
+            reason = stored.reason.clone();
+        }
+        Keeper {
+            key: ProcessKey::new(&settings.name, &settings.process),
+            reason,
+            saved_at: None,
+            saved: None,
+            minute: MinuteFigures::default(),
+        }
+    }
+
+    /// Counts a probe in the minute's figures (the latency of answered probes only).
+    pub(super) fn probe(&mut self, ctx: &AppContext, result: &ProbeResult) {
+        let down = result.class == policy::Class::Down;
+        let latency = ctx.clock.scaled(result.latency).as_secs_f64() * 1000.0;
+        let slow = result.class == policy::Class::Slow;
+        self.minute.probe((!down).then_some(latency), down, slow);
+    }
+
+    /// Before an event at `now`: a minute that is over goes to the history, with the quantities
+    /// as they stood at its end.
+    pub(super) fn roll_minute(&mut self, ctx: &AppContext, decider: &Decider, now: DateTime<Utc>) {
+        let snapshot = decider.snapshot();
+        let actual = ctx.board.snapshot().get(ctx.index).and_then(|s| s.actual);
+        let row = self
+            .minute
+            .roll(now, &self.key, actual, snapshot.target, snapshot.baseline);
+        if let Some(row) = row {
+            ctx.persister.write_history(row);
+        }
+    }
+
+    /// A scale decision: appended to the log, and the reason for the target from now on.
+    pub(super) fn scaled(
+        &mut self,
+        ctx: &AppContext,
+        at: DateTime<Utc>,
+        from: u32,
+        to: u32,
+        reason: String,
+    ) {
+        ctx.persister.record_decision(Decision {
+            at,
+            key: self.key.clone(),
+            from,
+            to,
+            reason: reason.clone(),
+        });
+        self.reason = reason;
+    }
+
+    /// Saves the state when `decided`, or when it changed and the last save is a minute old.
+    pub(super) fn save(
+        &mut self,
+        ctx: &AppContext,
+        decider: &Decider,
+        now: DateTime<Utc>,
+        decided: bool,
+    ) {
+        let due = self.saved_at.is_none_or(|at| now - at >= SAVE_EVERY);
+        if !decided && !due {
+            return;
+        }
+        let state = serde_json::to_string(&decider.state()).unwrap_or_default();
+        let alerts = ctx.alerter.sent_log(&ctx.settings);
+        let actual = ctx.board.snapshot().get(ctx.index).and_then(|s| s.actual);
+        let now_saved = (state, alerts, actual);
+        if !decided && self.saved.as_ref() == Some(&now_saved) {
+            return;
+        }
+        let snapshot = decider.snapshot();
+        ctx.persister.save_state(AppState {
+            key: self.key.clone(),
+            target: snapshot.target,
+            reason: self.reason.clone(),
+            baseline: snapshot.baseline,
+            actual,
+            outage_since: snapshot.outage_since,
+            decider: now_saved.0.clone(),
+            alerts: now_saved.1.clone(),
+            updated_at: now,
+        });
+        self.saved = Some(now_saved);
+        self.saved_at = Some(now);
+    }
+}

@@ -1,0 +1,301 @@
+//! The daemon's state across restarts, on a real SQLite file and a real PostgreSQL server: a
+//! restart during an outage neither cuts the app to its baseline nor alerts again; a database
+//! that cannot be opened at start is fatal; one instance per SQLite file; `status --json`.
+
+use std::process::Command;
+use std::time::Duration;
+
+use heroku_fake::FakeHeroku;
+use testkit::config::{temp_sqlite_url, write_config_with_state};
+use testkit::{MailServer, PostgresDb, closed_port};
+
+use super::harness::{
+    API_KEY, Alerts, AppConfig, AppServer, BIN, Daemon, Mode, ProbeConfig, mail_server, patches,
+    write_config,
+};
+
+const SECOND: Duration = Duration::from_secs(1);
+
+/// How the first daemon ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Term,
+    Kill,
+}
+
+/// `autoscaled --config CONFIG status --json`, parsed; fails the test unless it exits 0.
+async fn status_json(config: &std::path::Path) -> serde_json::Value {
+    let run = Daemon::spawn(
+        BIN,
+        &["--config", config.to_str().unwrap(), "status", "--json"],
+    );
+    let finished = run.finish(20 * SECOND).await;
+    assert!(finished.status.success(), "{finished:?}");
+    serde_json::from_str(finished.stdout.trim()).expect("status --json prints JSON")
+}
+
+fn mails_with(mail: &MailServer, needle: &str) -> usize {
+    mail.mails()
+        .iter()
+        .filter(|m| m.subject.contains(needle))
+        .count()
+}
+
+/// An app at baseline 3 fails over to max 5; the daemon is stopped (`stop`) and started again on
+/// the same database with the app still down: no PATCH below 5, no second outage email. Then the
+/// app recovers: one recovery email and the usual step-in, one dyno per calm, to 3.
+async fn restart_during_an_outage(state_url: &str, stop: Stop) {
+    const APP: &str = "e2e-restart";
+    let mail = mail_server();
+    let server = AppServer::start().await;
+    let fake = FakeHeroku::start(API_KEY).await.unwrap();
+    fake.set_formation(APP, "web", 3);
+    let mut app = AppConfig::new(APP);
+    app.max = 5;
+    app.schedule = vec![("* * * * *", 3)];
+    app.probe = Some(ProbeConfig::quick(server.url()));
+    let alerts = Alerts {
+        smtp_port: Some(mail.port),
+        twilio_url: None,
+    };
+    let config = write_config_with_state(&fake.url(), &[app], &alerts, state_url);
+
+    let first = Daemon::run(BIN, &config);
+    first.wait_for_line(&["started"], 20 * SECOND).await;
+    server.set(Mode::Unavailable);
+    first
+        .wait_until("the fail-over to 5", 10 * SECOND, || {
+            (fake.quantity(APP, "web") == Some(5)).then_some(())
+        })
+        .await;
+    first
+        .wait_until("the outage email", 15 * SECOND, || {
+            (mails_with(&mail, "web: down (") == 1).then_some(())
+        })
+        .await;
+    // What the database holds before the stop: read by `status`, as people would.
+    let mut saved = serde_json::Value::Null;
+    for _ in 0..50 {
+        saved = status_json(&config).await;
+        if saved["apps"][0]["outage_since"].is_string() && saved["apps"][0]["target"] == 5 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let entry = &saved["apps"][0];
+    assert_eq!(entry["app"], APP, "{saved}");
+    assert_eq!(entry["process"], "web", "{saved}");
+    assert_eq!(
+        (entry["baseline"].clone(), entry["target"].clone()),
+        (3.into(), 5.into()),
+        "{saved}"
+    );
+    assert!(entry["outage_since"].is_string(), "{saved}");
+    assert!(entry["holder"].is_string(), "{saved}");
+    let decision = &entry["decisions"][0];
+    assert_eq!(
+        (decision["from"].clone(), decision["to"].clone()),
+        (3.into(), 5.into()),
+        "{saved}"
+    );
+    assert!(
+        decision["reason"].as_str().unwrap().starts_with("down"),
+        "{saved}"
+    );
+
+    match stop {
+        Stop::Term => {
+            let finished = first.stop().await;
+            assert!(finished.status.success(), "{finished:?}");
+        }
+        Stop::Kill => {
+            let killed = Command::new("kill")
+                .args(["-KILL", &first.pid().to_string()])
+                .status()
+                .unwrap();
+            assert!(killed.success());
+            let finished = first.finish(5 * SECOND).await;
+            assert!(!finished.status.success(), "{finished:?}");
+        }
+    }
+    let before_restart = patches(&fake, APP).len();
+
+    let second = Daemon::run(BIN, &config);
+    second
+        .wait_for_line(&["restored the saved state", "target=5"], 20 * SECOND)
+        .await;
+    second.wait_for_line(&["started"], 5 * SECOND).await;
+    // Enough 503s for an outage to be declared anew (2 failures), and two reconciles (every 1 s).
+    let seen = server.hits().len();
+    second
+        .wait_until("ten probes after the restart", 15 * SECOND, || {
+            (server.hits().len() >= seen + 10).then_some(())
+        })
+        .await;
+    assert_eq!(fake.quantity(APP, "web"), Some(5));
+    assert!(
+        patches(&fake, APP)[before_restart..].is_empty(),
+        "no formation update after the restart: {:?}",
+        patches(&fake, APP)
+    );
+
+    server.set(Mode::Fast);
+    second
+        .wait_until("the recovery email", 20 * SECOND, || {
+            (mails_with(&mail, "up again") == 1).then_some(())
+        })
+        .await;
+    second
+        .wait_until("the step-in to 3", 30 * SECOND, || {
+            (fake.quantity(APP, "web") == Some(3)).then_some(())
+        })
+        .await;
+    assert_eq!(
+        patches(&fake, APP)[before_restart..],
+        [4, 3],
+        "one dyno per calm"
+    );
+    assert_eq!(
+        mails_with(&mail, "web: down ("),
+        1,
+        "no second outage email"
+    );
+    assert_eq!(mails_with(&mail, "up again"), 1);
+    let finished = second.stop().await;
+    assert!(finished.status.success(), "{finished:?}");
+
+    let after = status_json(&config).await;
+    assert_eq!(after["apps"][0]["target"], 3, "{after}");
+    assert!(after["apps"][0]["outage_since"].is_null(), "{after}");
+    assert_eq!(after["apps"][0]["decisions"][0]["to"], 3, "{after}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_during_an_outage_keeps_max_and_alerts_once_on_sqlite() {
+    restart_during_an_outage(&temp_sqlite_url(), Stop::Term).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_9_during_an_outage_keeps_max_and_alerts_once_on_sqlite() {
+    restart_during_an_outage(&temp_sqlite_url(), Stop::Kill).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_during_an_outage_keeps_max_and_alerts_once_on_postgres() {
+    let db = PostgresDb::create();
+    restart_during_an_outage(db.url(), Stop::Term).await;
+}
+
+/// Runs the daemon on a state URL that cannot be opened, and returns its stderr after exit 1.
+async fn fatal_at_start(state_url: &str) -> String {
+    let fake = FakeHeroku::start(API_KEY).await.unwrap();
+    fake.set_formation("e2e-state", "web", 1);
+    let config = write_config_with_state(
+        &fake.url(),
+        &[AppConfig::new("e2e-state")],
+        &Alerts::default(),
+        state_url,
+    );
+    let finished = Daemon::run(BIN, &config).finish(30 * SECOND).await;
+    assert_eq!(finished.status.code(), Some(1), "{finished:?}");
+    assert!(
+        fake.requests().is_empty(),
+        "the database is opened before anything else"
+    );
+    finished.stderr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_postgres_at_start_is_fatal_with_its_password_redacted() {
+    let port = closed_port();
+    let url = format!("postgres://autoscaled:pg-pass-never-shown@127.0.0.1:{port}/state");
+    let stderr = fatal_at_start(&url).await;
+    assert!(
+        stderr.contains("cannot open the state database")
+            && stderr.contains(&format!(
+                "postgres://autoscaled:[redacted]@127.0.0.1:{port}/state"
+            )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("pg-pass-never-shown"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sqlite_path_under_a_regular_file_is_fatal() {
+    let file = super::harness::write_file("txt", "a regular file");
+    let url = format!("sqlite://{}/state.db", file.display());
+    let stderr = fatal_at_start(&url).await;
+    assert!(
+        stderr.contains("cannot open the state database") && stderr.contains(&url),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_that_is_not_our_database_is_fatal() {
+    let file = super::harness::write_file("db", &"not a database at all\n".repeat(100));
+    let url = format!("sqlite://{}", file.display());
+    let stderr = fatal_at_start(&url).await;
+    assert!(stderr.contains("is not an autoscaled database"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "not a database at all\n".repeat(100),
+        "left untouched"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_on_the_same_sqlite_file_is_refused() {
+    let fake = FakeHeroku::start(API_KEY).await.unwrap();
+    fake.set_formation("e2e-twice", "web", 1);
+    let config = write_config(
+        &fake.url(),
+        &[AppConfig::new("e2e-twice")],
+        &Alerts::default(),
+    );
+    let first = Daemon::run(BIN, &config);
+    first.wait_for_line(&["started"], 20 * SECOND).await;
+    let second = Daemon::run(BIN, &config).finish(20 * SECOND).await;
+    assert_eq!(second.status.code(), Some(1), "{second:?}");
+    assert!(
+        second
+            .stderr
+            .contains("another autoscaled is already running"),
+        "{}",
+        second.stderr
+    );
+    // The first goes on, and `status` reads beside it.
+    let status = status_json(&config).await;
+    assert_eq!(status["apps"][0]["app"], "e2e-twice", "{status}");
+    let finished = first.stop().await;
+    assert!(finished.status.success(), "{finished:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_is_exit_1_without_a_database_and_2_with_a_bad_config() {
+    let fake_url = "http://127.0.0.1:9";
+    let missing = temp_sqlite_url();
+    let config = write_config_with_state(
+        fake_url,
+        &[AppConfig::new("e2e-status")],
+        &Alerts::default(),
+        &missing,
+    );
+    let args = ["--config", config.to_str().unwrap(), "status"];
+    let finished = Daemon::spawn(BIN, &args).finish(20 * SECOND).await;
+    assert_eq!(finished.status.code(), Some(1), "{finished:?}");
+    assert!(
+        finished.stderr.contains("cannot read the state database"),
+        "{finished:?}"
+    );
+    let bad = write_config_with_state(
+        fake_url,
+        &[AppConfig::new("e2e-status")],
+        &Alerts::default(),
+        "mysql://u:p@h/d",
+    );
+    let args = ["--config", bad.to_str().unwrap(), "status", "--json"];
+    let finished = Daemon::spawn(BIN, &args).finish(20 * SECOND).await;
+    assert_eq!(finished.status.code(), Some(2), "{finished:?}");
+    assert!(finished.stderr.contains("state.url"), "{finished:?}");
+}
