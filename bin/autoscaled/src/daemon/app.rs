@@ -8,8 +8,8 @@
 //! ```
 //!
 //! The decision task owns the [`Decider`] and never waits on the network; the actuator owns every
-//! Platform API call and can be interrupted by a newer target, so a fail-safe never queues behind a
-//! slow or retrying call.
+//! Platform API call; a newer target interrupts its scale call or reconcile read in flight, so a
+//! fail-safe never queues behind a slow or retrying call.
 
 use std::time::Duration;
 
@@ -388,10 +388,20 @@ impl Actuator {
                     retry_at = None;
                 }
                 _ = sleep_until(next_reconcile) => {
-                    if let Some(read) = self.observe(target).await {
-                        actual = Some(read);
-                    }
                     next_reconcile = Instant::now() + reconcile;
+                    // A read (two calls, each up to 30 s with retries) must never hold back a
+                    // newer target: it is abandoned, and the next reconcile reads again.
+                    tokio::select! {
+                        biased;
+                        _ = self.ctx.shutdown.cancelled() => return,
+                        changed = target_rx.changed() => {
+                            if changed.is_err() { return }
+                            retry_at = None;
+                        }
+                        read = self.observe(target) => if let Some(read) = read {
+                            actual = Some(read);
+                        },
+                    }
                 }
                 _ = sleep_until(retry_at.unwrap_or_else(Instant::now)), if retry_at.is_some() => retry_at = None,
             }

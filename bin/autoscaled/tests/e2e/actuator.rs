@@ -1,0 +1,65 @@
+//! The actuator against the fake Heroku: what it calls, when, and what waits for what.
+
+use std::time::{Duration, Instant};
+
+use heroku_fake::FakeHeroku;
+
+use super::harness::{
+    API_KEY, Alerts, AppConfig, AppServer, BIN, Daemon, Mode, ProbeConfig, patches, write_config,
+};
+
+const SECOND: Duration = Duration::from_secs(1);
+
+/// A fresh fake Heroku holding `app`'s web formation at `quantity`.
+async fn heroku(app: &str, quantity: u32) -> FakeHeroku {
+    let fake = FakeHeroku::start(API_KEY).await.unwrap();
+    fake.set_formation(app, "web", quantity);
+    fake
+}
+
+/// Waits until the daemon has started the app and the app server has answered a few probes.
+async fn probing(daemon: &Daemon, app: &AppServer) {
+    daemon.wait_for_line(&["started"], 10 * SECOND).await;
+    let seen = app.hits().len();
+    daemon
+        .wait_until("two more probes", 5 * SECOND, || {
+            (app.hits().len() >= seen + 2).then_some(())
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fail_safe_interrupts_a_slow_reconcile_read() {
+    let server = AppServer::start().await;
+    let fake = heroku("e2e-slowread", 1).await;
+    let mut app = AppConfig::new("e2e-slowread");
+    app.probe = Some(ProbeConfig::quick(server.url()));
+    let daemon = Daemon::run(BIN, &write_config(&fake.url(), &[app], &Alerts::default()));
+    probing(&daemon, &server).await;
+
+    // The next call Heroku gets (a reconcile read, every second here) hangs for 15 s.
+    let before = fake.requests().len();
+    fake.delay_next(1, 15 * SECOND);
+    daemon
+        .wait_until("a read held by the fake", 5 * SECOND, || {
+            (fake.requests().len() > before).then_some(())
+        })
+        .await;
+    assert_eq!(fake.requests()[before].method, "GET");
+
+    server.set(Mode::Unavailable);
+    let down = Instant::now();
+    let at_max = daemon
+        .wait_until("the fail-safe at Heroku", 5 * SECOND, || {
+            (fake.quantity("e2e-slowread", "web") == Some(3)).then(Instant::now)
+        })
+        .await;
+    assert!(
+        at_max - down < 2 * SECOND,
+        "the fail-safe waited {:?} behind a read",
+        at_max - down
+    );
+    assert_eq!(patches(&fake, "e2e-slowread"), [3]);
+    let finished = daemon.stop().await;
+    assert!(finished.status.success(), "{finished:?}");
+}
