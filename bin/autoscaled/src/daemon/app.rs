@@ -28,10 +28,12 @@ use crate::config::AppSettings;
 
 /// The schedule is re-evaluated at least this often, even with no change due (level-triggered).
 const MAX_TICK: Duration = Duration::from_secs(60);
-/// When the actuator tries a failed scale call (already retried by the client) again: 30 s after
-/// each failure, without end, until a call succeeds or a newer target supersedes it.
+/// When the actuator tries a failed scale call (already retried by the client) again, or one that
+/// Heroku answered with another quantity than asked: 30 s after each, without end, until a call
+/// sets the target or a newer target supersedes it.
+const SCALE_RETRY_DELAY: Duration = Duration::from_secs(30);
 const SCALE_RETRY: backon::ConstantBuilder = backon::ConstantBuilder::new()
-    .with_delay(Duration::from_secs(30))
+    .with_delay(SCALE_RETRY_DELAY)
     .without_max_times();
 /// The window of probe results summarised in alerts.
 const STATS_WINDOW: Duration = Duration::from_secs(15 * 60);
@@ -374,10 +376,16 @@ impl Actuator {
                         if changed.is_err() { return }
                         continue;
                     }
-                    applied = self.apply(actual, target) => match applied {
-                        Some(quantity) => actual = Some(quantity),
-                        None => retry_at = scale_retry.next().map(|wait| Instant::now() + self.ctx.clock.real_duration(wait)),
-                    },
+                    applied = self.apply(actual, target) => {
+                        // Failed, or answered with another quantity (a plan limit, say): asking
+                        // again at once would get the same answer, so both wait the same delay.
+                        if applied != Some(target) {
+                            retry_at = scale_retry.next().map(|wait| Instant::now() + self.ctx.clock.real_duration(wait));
+                        }
+                        if let Some(quantity) = applied {
+                            actual = Some(quantity);
+                        }
+                    }
                 }
                 continue;
             }
@@ -427,8 +435,13 @@ impl Actuator {
             .await
         {
             Ok(formation) => {
-                info!(app = %app, process = %process, from = actual, to = formation.quantity, "formation updated");
-                self.ctx.board.count_scale_call(self.ctx.index, true);
+                let got = formation.quantity;
+                info!(app = %app, process = %process, from = actual, to = got, "formation updated");
+                if got != target {
+                    warn!(app = %app, process = %process, asked = target, got, retry_in = ?SCALE_RETRY_DELAY, "Heroku set another quantity than asked");
+                    self.ctx.alerter.scale_capped(settings, actual, target, got, self.ctx.clock.now());
+                }
+                self.ctx.board.count_scale_call(self.ctx.index, got == target);
                 self.ctx
                     .board
                     .update(self.ctx.index, |s| s.actual = Some(formation.quantity));

@@ -63,3 +63,38 @@ async fn a_fail_safe_interrupts_a_slow_reconcile_read() {
     let finished = daemon.stop().await;
     assert!(finished.status.success(), "{finished:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_quantity_than_asked_is_not_asked_again_at_once() {
+    let server = AppServer::start().await;
+    let fake = heroku("e2e-capped", 1).await;
+    // Heroku answers 200 with at most 2 dynos, whatever is asked.
+    fake.set_quantity_limit("e2e-capped", Some(2));
+    let mut app = AppConfig::new("e2e-capped");
+    app.probe = Some(ProbeConfig::quick(server.url()));
+    app.reconcile = "1h";
+    let daemon = Daemon::run(BIN, &write_config(&fake.url(), &[app], &Alerts::default()));
+    probing(&daemon, &server).await;
+
+    server.set(Mode::Unavailable);
+    daemon
+        .wait_until("the PATCH to max", 5 * SECOND, || {
+            (!patches(&fake, "e2e-capped").is_empty()).then_some(())
+        })
+        .await;
+    // The same answer would come again: no call for the retry delay (30 s), not one a millisecond.
+    tokio::time::sleep(2 * SECOND).await;
+    let sent = patches(&fake, "e2e-capped");
+    assert!(sent == [3], "{} PATCHes in 2 s: {sent:?}", sent.len());
+    daemon
+        .wait_for_line(
+            &["app=e2e-capped", "asked=3", "got=2", "Heroku set another quantity"],
+            SECOND,
+        )
+        .await;
+    daemon
+        .wait_for_line(&["alert:", "app=e2e-capped", "kind=scaling failed"], SECOND)
+        .await;
+    let finished = daemon.stop().await;
+    assert!(finished.status.success(), "{finished:?}");
+}
