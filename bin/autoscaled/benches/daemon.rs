@@ -42,6 +42,7 @@ fn steady_probe(url: String) -> ProbeConfig {
         slow: "500ms",
         fast: "200ms",
         calm: "10m",
+        failures: 2,
     }
 }
 
@@ -128,6 +129,7 @@ async fn failsafe_latency() {
         slow: "60ms",
         fast: "40ms",
         calm: "300ms",
+        failures: 2,
     });
     let daemon = Daemon::run(
         bin(),

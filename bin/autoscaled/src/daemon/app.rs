@@ -161,6 +161,16 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
         ctx.clock.now(),
         observed_quantity,
     );
+    if observed.maintenance {
+        // Known to the decider before any probe can reach it: as an event it could come after
+        // a probe, and with `failures = 1` that probe trips the fail-safe of an app shut on
+        // purpose. A fresh decider answers nothing; a restored one may close an outage.
+        for action in decider.handle(Event::Maintenance(true), ctx.clock.now()) {
+            if let Action::Note(text) = action {
+                info!(app = %settings.name, process = %settings.process, "{text}");
+            }
+        }
+    }
     let (events_tx, mut events_rx) = mpsc::channel::<Event>(16);
     let (target_tx, target_rx) = watch::channel(decider.target());
     let (probe_tx, mut probe_rx) = mpsc::channel::<ProbeResult>(16);
@@ -213,9 +223,6 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
         }
     } else {
         drop(probe_tx);
-    }
-    if observed.maintenance {
-        let _ = events_tx.send(Event::Maintenance(true)).await;
     }
     drop(events_tx);
 

@@ -98,3 +98,37 @@ async fn another_quantity_than_asked_is_not_asked_again_at_once() {
     let finished = daemon.stop().await;
     assert!(finished.status.success(), "{finished:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_in_maintenance_at_start_is_never_failed_over_by_its_first_probe() {
+    let server = AppServer::start().await;
+    server.set(Mode::Unavailable);
+    let fake = heroku("e2e-maintstart", 1).await;
+    fake.set_maintenance("e2e-maintstart", true);
+    let mut app = AppConfig::new("e2e-maintstart");
+    let mut probe = ProbeConfig::quick(server.url());
+    // One down probe trips the fail-safe, and probes come every 20 ms: the first may come at once.
+    probe.failures = 1;
+    probe.interval = "20ms";
+    probe.timeout = "15ms";
+    probe.slow = "10ms";
+    probe.fast = "5ms";
+    app.probe = Some(probe);
+    app.reconcile = "1h";
+    let daemon = Daemon::run(BIN, &write_config(&fake.url(), &[app], &Alerts::default()));
+    daemon
+        .wait_for_line(&["app=e2e-maintstart", "started"], 10 * SECOND)
+        .await;
+    let seen = server.hits().len();
+    daemon
+        .wait_until("ten more failing probes", 5 * SECOND, || {
+            (server.hits().len() >= seen + 10).then_some(())
+        })
+        .await;
+    assert_eq!(patches(&fake, "e2e-maintstart"), Vec::<u64>::new());
+    let stdout = daemon.stdout();
+    assert!(!stdout.contains("alert:"), "no alert:\n{stdout}");
+    assert!(!stdout.contains("reason=down"), "no fail-safe:\n{stdout}");
+    let finished = daemon.stop().await;
+    assert!(finished.status.success(), "{finished:?}");
+}
