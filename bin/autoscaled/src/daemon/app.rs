@@ -14,8 +14,8 @@
 use std::time::Duration;
 
 use heroku_api::{Client, FormationUpdate};
-use policy::{Action, Decider, Event, NoticeKind, Reason, Thresholds};
-use probe::{DownReason, ProbeConfig, ProbeResult, Prober, RollingStats};
+use policy::{Action, Decider, Event, NoticeKind, Reason};
+use probe::{DownReason, ProbeResult, Prober, RollingStats};
 use status::{AlertView, Board, ChangeView, DecisionView, ProbeView};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep, sleep_until};
@@ -74,6 +74,8 @@ pub(super) enum StartError {
         app: String,
         source: heroku_api::Error,
     },
+    #[error("the probe of app \"{app}\" cannot start: {source}")]
+    Probe { app: String, source: probe::Error },
     #[error("app \"{app}\" has no process type \"{process}\": {source}")]
     ProcessNotFound {
         app: String,
@@ -82,11 +84,27 @@ pub(super) enum StartError {
     },
 }
 
+/// The app's prober, if it is probed. It measures on the real clock: a sped-up demo's limits
+/// shrink with it.
+fn prober(ctx: &AppContext) -> Result<Option<Prober>, probe::Error> {
+    let Some(probe) = &ctx.settings.probe else {
+        return Ok(None);
+    };
+    let config = probe.probe_config(|d| ctx.clock.real_duration(d));
+    Prober::with_client(config, ctx.probe_client.clone()).map(Some)
+}
+
 /// Reads the app and its formation, retrying through network trouble until it gets an answer or is
 /// told to stop; credentials rejected and unknown apps are final.
 pub(super) async fn observe_at_start(ctx: &AppContext) -> Result<Option<Observed>, StartError> {
     let app = &ctx.settings.name;
     let process = &ctx.settings.process;
+    if let Err(source) = prober(ctx) {
+        return Err(StartError::Probe {
+            app: app.clone(),
+            source,
+        });
+    }
     // 1 s doubling to a minute, without end: only a final answer or a stop ends the start.
     let backoff = backon::ExponentialBuilder::default()
         .with_min_delay(Duration::from_secs(1))
@@ -197,32 +215,19 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
     helpers.spawn(ticker(ctx.clone(), events_tx.clone()));
     helpers.spawn(Actuator::new(&ctx, events_tx.clone()).run(Some(observed.actual), target_rx));
     let mut stats = RollingStats::new(STATS_WINDOW, 4096);
-    if let Some(probe) = &settings.probe {
-        // The prober measures on the real clock; a sped-up demo's limits shrink with it.
-        let limits = probe.thresholds();
-        let config = ProbeConfig {
-            url: probe.url.clone(),
-            interval: ctx.clock.real_duration(probe.interval),
-            thresholds: Thresholds {
-                timeout: ctx.clock.real_duration(limits.timeout),
-                slow: ctx.clock.real_duration(limits.slow),
-                fast: ctx.clock.real_duration(limits.fast),
-            },
-            headers: probe.headers.clone(),
-        };
-        match Prober::with_client(config, ctx.probe_client.clone()) {
-            Ok(prober) => {
-                let handle = prober.spawn(probe_tx, ctx.shutdown.child_token());
-                helpers.spawn(async move {
-                    let _ = handle.await;
-                });
-            }
-            Err(e) => {
-                error!(app = %settings.name, process = %settings.process, error = %e, "cannot start the probe")
-            }
+    // Checked by the config and again at start (`observe_at_start`): a probe that cannot start
+    // never gets this far.
+    match prober(&ctx) {
+        Ok(Some(prober)) => {
+            let handle = prober.spawn(probe_tx, ctx.shutdown.child_token());
+            helpers.spawn(async move {
+                let _ = handle.await;
+            });
         }
-    } else {
-        drop(probe_tx);
+        Ok(None) => drop(probe_tx),
+        Err(e) => {
+            error!(app = %settings.name, process = %settings.process, error = %e, "cannot start the probe")
+        }
     }
     drop(events_tx);
 
