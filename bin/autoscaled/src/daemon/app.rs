@@ -13,9 +13,9 @@
 
 use std::time::Duration;
 
-use heroku_api::{Client, FormationUpdate};
+use heroku_api::{Client, FormationUpdate, ReadPace};
 use policy::{Action, Decider, Event, NoticeKind, Reason};
-use probe::{DownReason, ProbeResult, Prober, RollingStats};
+use probe::{Class, DownReason, ProbeResult, Prober, RollingStats};
 use status::{AlertView, Board, ChangeView, DecisionView, ProbeView};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep, sleep_until};
@@ -213,7 +213,9 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
 
     let mut helpers = tokio::task::JoinSet::new();
     helpers.spawn(ticker(ctx.clone(), events_tx.clone()));
-    helpers.spawn(Actuator::new(&ctx, events_tx.clone()).run(Some(observed.actual), target_rx));
+    let (down_tx, down_rx) = watch::channel(false);
+    let actuator = Actuator::new(&ctx, events_tx.clone(), down_rx, observed.maintenance);
+    helpers.spawn(actuator.run(Some(observed.actual), target_rx));
     let mut stats = RollingStats::new(STATS_WINDOW, 4096);
     // Checked by the config and again at start (`observe_at_start`): a probe that cannot start
     // never gets this far.
@@ -236,6 +238,7 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
             _ = ctx.shutdown.cancelled() => break,
             Some(result) = probe_rx.recv() => {
                 stats.record(&result);
+                down_tx.send_if_modified(|down| { let now_down = result.class == Class::Down; std::mem::replace(down, now_down) != now_down });
                 let event = probe_event(&ctx, &result);
                 if let Event::Probe { class, detail } = &event {
                     debug!(app = %settings.name, process = %settings.process, class = ?class, "probe: {detail}");
@@ -356,32 +359,56 @@ async fn ticker(ctx: AppContext, events: mpsc::Sender<Event>) {
     }
 }
 
-/// Applies targets through the Platform API and re-reads the formation every `reconcile`.
+/// Applies targets through the Platform API and re-reads the formation every `reconcile`, and the
+/// app's info (maintenance mode) only when it can matter.
 #[derive(Debug)]
 struct Actuator {
     ctx: AppContext,
     events: mpsc::Sender<Event>,
+    /// Whether the latest probe was down, from the decision task.
+    down: watch::Receiver<bool>,
+    /// Maintenance mode as last read.
+    maintenance: bool,
+}
+
+/// What the actuator reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// The formation, and the app's info when it can matter.
+    Reconcile,
+    /// The app's info alone, at the first down probe of a streak.
+    Maintenance,
 }
 
 impl Actuator {
-    fn new(ctx: &AppContext, events: mpsc::Sender<Event>) -> Actuator {
+    fn new(
+        ctx: &AppContext,
+        events: mpsc::Sender<Event>,
+        down: watch::Receiver<bool>,
+        maintenance: bool,
+    ) -> Actuator {
         Actuator {
             ctx: ctx.clone(),
             events,
+            down,
+            maintenance,
         }
     }
 
-    async fn run(self, mut actual: Option<u32>, mut target_rx: watch::Receiver<u32>) {
+    async fn run(mut self, mut actual: Option<u32>, mut target_rx: watch::Receiver<u32>) {
         let reconcile = self.ctx.clock.real_duration(self.ctx.settings.reconcile);
+        let shutdown = self.ctx.shutdown.clone();
         let mut next_reconcile = Instant::now() + reconcile;
         let mut retry_at: Option<Instant> = None;
         let mut scale_retry = backon::BackoffBuilder::build(SCALE_RETRY);
+        let mut probing = self.ctx.settings.probe.is_some();
+        let mut pace = ReadPace::Every(reconcile);
         loop {
             let target = *target_rx.borrow_and_update();
             if actual != Some(target) && retry_at.is_none() {
                 tokio::select! {
                     biased;
-                    _ = self.ctx.shutdown.cancelled() => return,
+                    _ = shutdown.cancelled() => return,
                     changed = target_rx.changed() => {
                         // A newer target supersedes the call in flight: setting is idempotent, so the
                         // next call simply sets the newer quantity.
@@ -401,29 +428,69 @@ impl Actuator {
                 }
                 continue;
             }
+            let read = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                changed = target_rx.changed() => {
+                    if changed.is_err() { return }
+                    retry_at = None;
+                    continue;
+                }
+                changed = self.down.changed(), if probing => {
+                    probing = changed.is_ok();
+                    // The first down probe of a streak: maintenance mode must be known before
+                    // `failures` of them trip the fail-safe.
+                    if !(probing && *self.down.borrow_and_update()) { continue }
+                    Read::Maintenance
+                }
+                _ = sleep_until(next_reconcile) => Read::Reconcile,
+                _ = sleep_until(retry_at.unwrap_or_else(Instant::now)), if retry_at.is_some() => {
+                    retry_at = None;
+                    continue;
+                }
+            };
+            let now = Instant::now();
+            let budget = self.ctx.client.read_budget();
+            let paced = budget.pace(reconcile, now);
+            if paced != pace {
+                self.log_pace(paced, budget.estimate(now));
+                pace = paced;
+            }
+            if read == Read::Reconcile {
+                // While paused, the budget is looked at again every `reconcile`.
+                next_reconcile = now
+                    + match pace {
+                        ReadPace::Every(every) => every,
+                        ReadPace::Paused => reconcile,
+                    };
+            }
+            if pace == ReadPace::Paused {
+                continue;
+            }
+            // A read (each call up to 30 s with retries) must never hold back a newer target: it
+            // is abandoned, and the next reconcile reads again.
             tokio::select! {
-                _ = self.ctx.shutdown.cancelled() => return,
+                biased;
+                _ = shutdown.cancelled() => return,
                 changed = target_rx.changed() => {
                     if changed.is_err() { return }
                     retry_at = None;
                 }
-                _ = sleep_until(next_reconcile) => {
-                    next_reconcile = Instant::now() + reconcile;
-                    // A read (two calls, each up to 30 s with retries) must never hold back a
-                    // newer target: it is abandoned, and the next reconcile reads again.
-                    tokio::select! {
-                        biased;
-                        _ = self.ctx.shutdown.cancelled() => return,
-                        changed = target_rx.changed() => {
-                            if changed.is_err() { return }
-                            retry_at = None;
-                        }
-                        read = self.observe(target) => if let Some(read) = read {
-                            actual = Some(read);
-                        },
-                    }
-                }
-                _ = sleep_until(retry_at.unwrap_or_else(Instant::now)), if retry_at.is_some() => retry_at = None,
+                read = self.observe(read, target) => if let Some(read) = read {
+                    actual = Some(read);
+                },
+            }
+        }
+    }
+
+    fn log_pace(&self, pace: ReadPace, remaining: Option<u32>) {
+        let (app, process) = (&self.ctx.settings.name, &self.ctx.settings.process);
+        match pace {
+            ReadPace::Every(every) => {
+                let every = humantime::format_duration(self.ctx.clock.scaled(every));
+                info!(app = %app, process = %process, remaining, reads_every = %every, "Heroku API budget: reads paced");
+            }
+            ReadPace::Paused => {
+                warn!(app = %app, process = %process, remaining, "Heroku API budget nearly spent: reads paused, scale calls go on")
             }
         }
     }
@@ -451,9 +518,17 @@ impl Actuator {
                 info!(app = %app, process = %process, from = actual, to = got, "formation updated");
                 if got != target {
                     warn!(app = %app, process = %process, asked = target, got, retry_in = ?SCALE_RETRY_DELAY, "Heroku set another quantity than asked");
-                    self.ctx.alerter.scale_capped(settings, actual, target, got, self.ctx.clock.now());
+                    self.ctx.alerter.scale_capped(
+                        settings,
+                        actual,
+                        target,
+                        got,
+                        self.ctx.clock.now(),
+                    );
                 }
-                self.ctx.board.count_scale_call(self.ctx.index, got == target);
+                self.ctx
+                    .board
+                    .count_scale_call(self.ctx.index, got == target);
                 self.ctx
                     .board
                     .update(self.ctx.index, |s| s.actual = Some(formation.quantity));
@@ -470,19 +545,34 @@ impl Actuator {
         }
     }
 
-    /// Re-reads maintenance mode (only when probing: it matters for nothing else) and the quantity.
-    async fn observe(&self, target: u32) -> Option<u32> {
+    /// Re-reads maintenance mode when it can matter, and at a reconcile the quantity.
+    ///
+    /// Maintenance mode only changes what down probes do, so it is read at start, at the first
+    /// down probe of a streak, and at a reconcile only while probes are down or the app is in
+    /// maintenance; with `failures = 1` the first down probe already trips the fail-safe, so then
+    /// at every reconcile. Without a probe it matters for nothing.
+    async fn observe(&mut self, read: Read, target: u32) -> Option<u32> {
         let settings = &self.ctx.settings;
         let (app, process) = (&settings.name, &settings.process);
-        if settings.probe.is_some() {
+        let info_matters = settings.probe.as_ref().is_some_and(|probe| {
+            read == Read::Maintenance
+                || probe.failures == 1
+                || self.maintenance
+                || *self.down.borrow()
+        });
+        if info_matters {
             match self.ctx.client.app_info(app).await {
                 Ok(info) => {
+                    self.maintenance = info.maintenance;
                     let _ = self.events.try_send(Event::Maintenance(info.maintenance));
                 }
                 Err(e) => {
                     warn!(app = %app, process = %process, error = %e, "cannot read the app's info")
                 }
             }
+        }
+        if read == Read::Maintenance {
+            return None;
         }
         match self.ctx.client.formation_info(app, process).await {
             Ok(formation) => {
