@@ -14,7 +14,7 @@ use crate::cli::CheckArgs;
 use crate::config::{AppSettings, Config, config_path};
 
 /// The account-wide Platform API budget per hour (4,500 tokens, refilled at about 75 a minute).
-const API_BUDGET_PER_HOUR: f64 = 4500.0;
+const API_BUDGET_PER_HOUR: f64 = heroku_api::ACCOUNT_RATE_LIMIT as f64;
 
 pub(crate) fn run(config: &Option<PathBuf>, args: CheckArgs) -> Result<(), Failure> {
     let path = config_path(config.clone());
@@ -30,10 +30,16 @@ pub(crate) fn run(config: &Option<PathBuf>, args: CheckArgs) -> Result<(), Failu
     Ok(())
 }
 
-/// Platform API calls one app makes per hour in a steady state: one formation read per `reconcile`,
-/// plus an app-info read when probing (for maintenance mode).
+/// Platform API calls one app makes per hour in a steady state (every probe fine, not in
+/// maintenance): one formation read per `reconcile`, plus an app-info read for maintenance mode
+/// when probing with `failures = 1` (then the first down probe already trips the fail-safe, so it
+/// must be known in advance); with more failures it is read only once probes fail.
 fn calls_per_hour(app: &AppSettings) -> f64 {
-    let reads = if app.probe.is_some() { 2.0 } else { 1.0 };
+    let reads = if app.probe.as_ref().is_some_and(|p| p.failures == 1) {
+        2.0
+    } else {
+        1.0
+    };
     reads * 3600.0 / app.reconcile.as_secs_f64()
 }
 
@@ -148,7 +154,9 @@ fn describe(config: &Config, path: &std::path::Path) -> String {
     let share = 100.0 * calls / API_BUDGET_PER_HOUR;
     let _ = writeln!(
         out,
-        "API budget: ~{calls:.0} calls/hour in a steady state, {share:.1}% of the account's {API_BUDGET_PER_HOUR:.0}/hour"
+        "API budget: ~{calls:.0} calls/hour for the {} app(s) in a steady state, {share:.1}% of the account's {API_BUDGET_PER_HOUR:.0}/hour \
+         (shared with people; reads slow down as it runs low, scale calls come first)",
+        config.apps.len()
     );
     if let Some(addr) = config.http.listen {
         let _ = writeln!(out, "status page: http://{addr}/");

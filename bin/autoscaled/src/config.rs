@@ -137,6 +137,22 @@ impl ProbeSettings {
     }
 }
 
+impl ProbeSettings {
+    /// The prober's config, its durations passed through `time` (a sped-up clock's, say).
+    pub(crate) fn probe_config(&self, time: impl Fn(Duration) -> Duration) -> probe::ProbeConfig {
+        probe::ProbeConfig {
+            url: self.url.clone(),
+            interval: time(self.interval),
+            thresholds: policy::Thresholds {
+                timeout: time(self.timeout),
+                slow: time(self.slow),
+                fast: time(self.fast),
+            },
+            headers: self.headers.clone(),
+        }
+    }
+}
+
 impl fmt::Debug for ProbeSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let headers: Vec<(&str, &str)> = self
@@ -983,7 +999,7 @@ impl Validator {
             None => Some(Vec::new()),
             Some(value) => self.headers(&join(path, "headers"), value),
         };
-        Some(ProbeSettings {
+        let settings = ProbeSettings {
             url: url?,
             interval: interval?,
             timeout: timeout?,
@@ -992,7 +1008,23 @@ impl Validator {
             failures: failures.filter(|f| *f > 0)?,
             calm: calm?,
             headers: headers?,
-        })
+        };
+        // The prober's own checks, so that nothing it would refuse passes: an app must never
+        // run without the fail-safe its config asks for.
+        if let Err(e) = settings.probe_config(|d| d).check() {
+            let key = match &e {
+                probe::Error::Scheme { .. } | probe::Error::NoHost => join(path, "url"),
+                probe::Error::Timeout { .. } => join(path, "timeout"),
+                probe::Error::FastNotBelowSlow { .. } => join(path, "fast"),
+                probe::Error::HeaderName { name } | probe::Error::HeaderValue { name } => {
+                    join(&join(path, "headers"), name)
+                }
+                _ => path.to_owned(),
+            };
+            self.problem(key, e.to_string());
+            return None;
+        }
+        Some(settings)
     }
 
     fn headers(&mut self, path: &str, value: &Value) -> Option<Vec<(String, String)>> {

@@ -11,6 +11,7 @@
 //! for its modules beside itself, so they sit in the inline module `e2e`, whose folder that is.
 
 mod e2e {
+    mod actuator;
     mod commands;
     mod daemon;
     mod harness;

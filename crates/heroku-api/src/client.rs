@@ -12,6 +12,7 @@ use secret::Secret;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
+use crate::budget::ReadBudget;
 use crate::retry::{RetryPolicy, wait_before_retry};
 use crate::types::BatchBody;
 use crate::{ApiError, App, BatchUpdate, Error, Formation, FormationUpdate};
@@ -42,6 +43,7 @@ struct Inner {
     authorization: HeaderValue,
     retry: RetryPolicy,
     rate_limit_remaining: AtomicU64,
+    budget: ReadBudget,
 }
 
 impl fmt::Debug for Client {
@@ -63,6 +65,7 @@ pub struct ClientBuilder {
     timeout: Duration,
     connect_timeout: Duration,
     retry: RetryPolicy,
+    budget: ReadBudget,
 }
 
 impl ClientBuilder {
@@ -87,6 +90,14 @@ impl ClientBuilder {
     /// How failed calls are retried (default [`RetryPolicy::default`]).
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// The account's request budget: at most `limit` tokens, `refill_per_minute` given back a
+    /// minute (default Heroku's [`ACCOUNT_RATE_LIMIT`](crate::ACCOUNT_RATE_LIMIT) and
+    /// [`REFILL_PER_MINUTE`](crate::REFILL_PER_MINUTE)), for [`Client::read_budget`].
+    pub fn rate_limit(mut self, limit: u32, refill_per_minute: u32) -> Self {
+        self.budget = ReadBudget::new(limit, refill_per_minute);
         self
     }
 
@@ -119,6 +130,7 @@ impl ClientBuilder {
                 authorization,
                 retry: self.retry,
                 rate_limit_remaining: AtomicU64::new(UNKNOWN),
+                budget: self.budget,
             }),
         })
     }
@@ -180,12 +192,20 @@ impl Client {
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             retry: RetryPolicy::default(),
+            budget: ReadBudget::default(),
         }
     }
 
     /// The `RateLimit-Remaining` of the latest response: the account's request tokens left.
     pub fn rate_limit_remaining(&self) -> Option<u32> {
         u32::try_from(self.inner.rate_limit_remaining.load(Ordering::Relaxed)).ok()
+    }
+
+    /// The account's request budget as seen in every response so far, shared by the client's
+    /// clones: how far periodic reads should spread out ([`ReadBudget::pace`]). The client never
+    /// delays a call because of it.
+    pub fn read_budget(&self) -> &ReadBudget {
+        &self.inner.budget
     }
 
     /// `GET /apps/{app}`: an app by name or id.
@@ -317,6 +337,7 @@ impl Client {
             self.inner
                 .rate_limit_remaining
                 .store(u64::from(remaining), Ordering::Relaxed);
+            self.inner.budget.record(remaining, Instant::now());
         }
         let body = response
             .bytes()

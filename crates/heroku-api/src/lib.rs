@@ -7,7 +7,9 @@
 //! Every failure is an [`Error`] that keeps Heroku's error `id`, `message` and `Request-Id`, and says
 //! whether the token was refused ([`Error::is_credentials_rejected`]) or a retry may help
 //! ([`Error::is_retryable`]). Transport failures, 429 and 5xx are retried with exponential backoff,
-//! honouring `Retry-After`; [`Client::rate_limit_remaining`] reports the account's request budget.
+//! honouring `Retry-After`; [`Client::rate_limit_remaining`] reports the account's request budget,
+//! and [`Client::read_budget`] says how far periodic reads should spread out as it falls
+//! ([`ReadBudget`]: it never delays a call by itself).
 //!
 //! The API token is a [`secret::Secret`]: it is sent in the `Authorization` header and appears in no
 //! `Debug`, `Display`, error or log text.
@@ -27,11 +29,13 @@
 //! # }
 //! ```
 
+mod budget;
 mod client;
 mod error;
 mod retry;
 mod types;
 
+pub use budget::{ACCOUNT_RATE_LIMIT, REFILL_PER_MINUTE, ReadBudget, ReadPace};
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL};
 pub use error::{ApiError, Error};
 pub use retry::RetryPolicy;

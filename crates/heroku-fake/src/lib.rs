@@ -274,6 +274,13 @@ impl FakeHeroku {
         self.shared.state().app_mut(app).maintenance = on;
     }
 
+    /// Caps the quantity any update of the app's formations may set (`None` lifts the cap): a
+    /// larger quantity is answered `200` with the cap instead, as Heroku may answer another
+    /// quantity than asked (a plan's dyno limit, say). Creates the app if needed.
+    pub fn set_quantity_limit(&self, app: &str, limit: Option<u32>) {
+        self.shared.state().app_mut(app).quantity_limit = limit;
+    }
+
     /// Every request received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.state().requests.clone()

@@ -428,9 +428,10 @@ fn apply(
     process_type: &str,
     (quantity, size): (Option<u32>, Option<String>),
 ) -> Option<Value> {
+    let limit = app.quantity_limit.unwrap_or(u32::MAX);
     let formation = app.formation_mut(process_type)?;
     if let Some(quantity) = quantity {
-        formation.quantity = quantity;
+        formation.quantity = quantity.min(limit);
     }
     if let Some(size) = size {
         formation.size = size;

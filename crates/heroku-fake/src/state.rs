@@ -26,6 +26,9 @@ pub(crate) struct App {
     pub(crate) id: String,
     pub(crate) name: String,
     pub(crate) maintenance: bool,
+    /// The most dynos an update may set (a plan limit, say): a larger quantity is answered 200
+    /// with this one.
+    pub(crate) quantity_limit: Option<u32>,
     pub(crate) formations: Vec<Formation>,
 }
 
@@ -164,6 +167,7 @@ impl State {
                     id,
                     name: identity.to_owned(),
                     maintenance: false,
+                    quantity_limit: None,
                     formations: Vec::new(),
                 });
                 self.apps.len() - 1

@@ -51,6 +51,57 @@ impl fmt::Debug for ProbeConfig {
     }
 }
 
+impl ProbeConfig {
+    /// Whether a [`Prober`] accepts this config: the same checks [`Prober::new`] and
+    /// [`Prober::with_client`] make, so that a program can refuse a config before it runs.
+    ///
+    /// # Errors
+    /// When the config is invalid (see [`Error`]).
+    pub fn check(&self) -> Result<(), Error> {
+        self.checked_headers().map(|_| ())
+    }
+
+    /// The request headers, once every setting is checked.
+    fn checked_headers(&self) -> Result<HeaderMap, Error> {
+        match self.url.scheme() {
+            "http" | "https" => {}
+            other => {
+                return Err(Error::Scheme {
+                    scheme: other.to_owned(),
+                });
+            }
+        }
+        if self.url.host().is_none() {
+            return Err(Error::NoHost);
+        }
+        let Thresholds {
+            timeout,
+            slow,
+            fast,
+        } = self.thresholds;
+        if timeout.is_zero() || timeout >= self.interval {
+            return Err(Error::Timeout {
+                timeout,
+                interval: self.interval,
+            });
+        }
+        if fast >= slow {
+            return Err(Error::FastNotBelowSlow { fast, slow });
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+        for (name, value) in &self.headers {
+            let header_name = HeaderName::try_from(name.as_str())
+                .map_err(|_| Error::HeaderName { name: name.clone() })?;
+            let mut header_value = HeaderValue::try_from(value.as_str())
+                .map_err(|_| Error::HeaderValue { name: name.clone() })?;
+            header_value.set_sensitive(true);
+            headers.insert(header_name, header_value);
+        }
+        Ok(headers)
+    }
+}
+
 /// The outcome of one probe.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeResult {
@@ -161,41 +212,7 @@ impl Prober {
     /// # Errors
     /// When the config is invalid (see [`Error`]).
     pub fn with_client(config: ProbeConfig, client: reqwest::Client) -> Result<Self, Error> {
-        match config.url.scheme() {
-            "http" | "https" => {}
-            other => {
-                return Err(Error::Scheme {
-                    scheme: other.to_owned(),
-                });
-            }
-        }
-        if config.url.host().is_none() {
-            return Err(Error::NoHost);
-        }
-        let Thresholds {
-            timeout,
-            slow,
-            fast,
-        } = config.thresholds;
-        if timeout.is_zero() || timeout >= config.interval {
-            return Err(Error::Timeout {
-                timeout,
-                interval: config.interval,
-            });
-        }
-        if fast >= slow {
-            return Err(Error::FastNotBelowSlow { fast, slow });
-        }
-        let mut headers = HeaderMap::new();
-        headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
-        for (name, value) in &config.headers {
-            let header_name = HeaderName::try_from(name.as_str())
-                .map_err(|_| Error::HeaderName { name: name.clone() })?;
-            let mut header_value = HeaderValue::try_from(value.as_str())
-                .map_err(|_| Error::HeaderValue { name: name.clone() })?;
-            header_value.set_sensitive(true);
-            headers.insert(header_name, header_value);
-        }
+        let headers = config.checked_headers()?;
         Ok(Self {
             client,
             config,

@@ -36,6 +36,8 @@ pub struct ProbeConfig {
     pub fast: &'static str,
     /// `calm`.
     pub calm: &'static str,
+    /// `failures`.
+    pub failures: u32,
 }
 
 impl ProbeConfig {
@@ -49,6 +51,7 @@ impl ProbeConfig {
             slow: "60ms",
             fast: "40ms",
             calm: "2s",
+            failures: 2,
         }
     }
 }
@@ -128,8 +131,8 @@ pub fn write_config_with_state(
         toml += &format!("schedule = [{}]\n", rules.join(", "));
         if let Some(p) = &app.probe {
             toml += &format!(
-                "[apps.probe]\nurl = \"{}\"\ninterval = \"{}\"\ntimeout = \"{}\"\nslow = \"{}\"\nfast = \"{}\"\nfailures = 2\ncalm = \"{}\"\n",
-                p.url, p.interval, p.timeout, p.slow, p.fast, p.calm
+                "[apps.probe]\nurl = \"{}\"\ninterval = \"{}\"\ntimeout = \"{}\"\nslow = \"{}\"\nfast = \"{}\"\nfailures = {}\ncalm = \"{}\"\n",
+                p.url, p.interval, p.timeout, p.slow, p.fast, p.failures, p.calm
             );
         }
     }

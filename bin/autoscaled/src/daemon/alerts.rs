@@ -94,6 +94,24 @@ impl Alerter {
         self.send(app, kind, what, scaling, None, at);
     }
 
+    /// A scale call that Heroku answered with another quantity than asked (a plan's dyno limit,
+    /// say): the process type is not at its target, which people must know during an outage.
+    pub(crate) fn scale_capped(
+        &self,
+        app: &AppSettings,
+        from: Option<u32>,
+        to: u32,
+        got: u32,
+        at: DateTime<Utc>,
+    ) {
+        let what = format!(
+            "could not set {} to {to}: Heroku set {got} instead",
+            app.process
+        );
+        let scaling = from.map(|from| Scaling { from, to });
+        self.send(app, AlertKind::ScaleFailed, what, scaling, None, at);
+    }
+
     /// Heroku refused the API key: nothing can be scaled until someone replaces it.
     pub(crate) fn credentials_rejected(
         &self,

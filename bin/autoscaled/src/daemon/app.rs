@@ -8,14 +8,14 @@
 //! ```
 //!
 //! The decision task owns the [`Decider`] and never waits on the network; the actuator owns every
-//! Platform API call and can be interrupted by a newer target, so a fail-safe never queues behind a
-//! slow or retrying call.
+//! Platform API call; a newer target interrupts its scale call or reconcile read in flight, so a
+//! fail-safe never queues behind a slow or retrying call.
 
 use std::time::Duration;
 
-use heroku_api::{Client, FormationUpdate};
-use policy::{Action, Decider, Event, NoticeKind, Reason, Thresholds};
-use probe::{DownReason, ProbeConfig, ProbeResult, Prober, RollingStats};
+use heroku_api::{Client, FormationUpdate, ReadPace};
+use policy::{Action, Decider, Event, NoticeKind, Reason};
+use probe::{Class, DownReason, ProbeResult, Prober, RollingStats};
 use status::{AlertView, Board, ChangeView, DecisionView, ProbeView};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep, sleep_until};
@@ -32,10 +32,12 @@ const MAX_TICK: Duration = Duration::from_secs(60);
 /// How often the decision task is handed the router-log figures: the drain's panic window is 6 s,
 /// so a sudden jump is seen within seconds, as Knative's autoscaler does.
 const TRAFFIC_EVERY: Duration = Duration::from_secs(2);
-/// When the actuator tries a failed scale call (already retried by the client) again: 30 s after
-/// each failure, without end, until a call succeeds or a newer target supersedes it.
+/// When the actuator tries a failed scale call (already retried by the client) again, or one that
+/// Heroku answered with another quantity than asked: 30 s after each, without end, until a call
+/// sets the target or a newer target supersedes it.
+const SCALE_RETRY_DELAY: Duration = Duration::from_secs(30);
 const SCALE_RETRY: backon::ConstantBuilder = backon::ConstantBuilder::new()
-    .with_delay(Duration::from_secs(30))
+    .with_delay(SCALE_RETRY_DELAY)
     .without_max_times();
 /// The window of probe results summarised in alerts.
 const STATS_WINDOW: Duration = Duration::from_secs(15 * 60);
@@ -82,6 +84,8 @@ pub(super) enum StartError {
         app: String,
         source: heroku_api::Error,
     },
+    #[error("the probe of app \"{app}\" cannot start: {source}")]
+    Probe { app: String, source: probe::Error },
     #[error("app \"{app}\" has no process type \"{process}\": {source}")]
     ProcessNotFound {
         app: String,
@@ -90,11 +94,27 @@ pub(super) enum StartError {
     },
 }
 
+/// The app's prober, if it is probed. It measures on the real clock: a sped-up demo's limits
+/// shrink with it.
+fn prober(ctx: &AppContext) -> Result<Option<Prober>, probe::Error> {
+    let Some(probe) = &ctx.settings.probe else {
+        return Ok(None);
+    };
+    let config = probe.probe_config(|d| ctx.clock.real_duration(d));
+    Prober::with_client(config, ctx.probe_client.clone()).map(Some)
+}
+
 /// Reads the app and its formation, retrying through network trouble until it gets an answer or is
 /// told to stop; credentials rejected and unknown apps are final.
 pub(super) async fn observe_at_start(ctx: &AppContext) -> Result<Option<Observed>, StartError> {
     let app = &ctx.settings.name;
     let process = &ctx.settings.process;
+    if let Err(source) = prober(ctx) {
+        return Err(StartError::Probe {
+            app: app.clone(),
+            source,
+        });
+    }
     // 1 s doubling to a minute, without end: only a final answer or a stop ends the start.
     let backoff = backon::ExponentialBuilder::default()
         .with_min_delay(Duration::from_secs(1))
@@ -173,6 +193,16 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
         observed_quantity,
         ctx.clock.now(),
     );
+    if observed.maintenance {
+        // Known to the decider before any probe can reach it: as an event it could come after
+        // a probe, and with `failures = 1` that probe trips the fail-safe of an app shut on
+        // purpose. A fresh decider answers nothing; a restored one may close an outage.
+        for action in decider.handle(Event::Maintenance(true), ctx.clock.now()) {
+            if let Action::Note(text) = action {
+                info!(app = %settings.name, process = %settings.process, "{text}");
+            }
+        }
+    }
     let (events_tx, mut events_rx) = mpsc::channel::<Event>(16);
     let (target_tx, target_rx) = watch::channel(decider.target());
     let (probe_tx, mut probe_rx) = mpsc::channel::<ProbeResult>(16);
@@ -217,37 +247,23 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
     if settings.traffic.is_some() && ctx.drains.is_on() {
         helpers.spawn(traffic_feed(ctx.clone(), events_tx.clone()));
     }
-    helpers.spawn(Actuator::new(&ctx, events_tx.clone()).run(Some(observed.actual), target_rx));
+    let (down_tx, down_rx) = watch::channel(false);
+    let actuator = Actuator::new(&ctx, events_tx.clone(), down_rx, observed.maintenance);
+    helpers.spawn(actuator.run(Some(observed.actual), target_rx));
     let mut stats = RollingStats::new(STATS_WINDOW, 4096);
-    if let Some(probe) = &settings.probe {
-        // The prober measures on the real clock; a sped-up demo's limits shrink with it.
-        let limits = probe.thresholds();
-        let config = ProbeConfig {
-            url: probe.url.clone(),
-            interval: ctx.clock.real_duration(probe.interval),
-            thresholds: Thresholds {
-                timeout: ctx.clock.real_duration(limits.timeout),
-                slow: ctx.clock.real_duration(limits.slow),
-                fast: ctx.clock.real_duration(limits.fast),
-            },
-            headers: probe.headers.clone(),
-        };
-        match Prober::with_client(config, ctx.probe_client.clone()) {
-            Ok(prober) => {
-                let handle = prober.spawn(probe_tx, ctx.shutdown.child_token());
-                helpers.spawn(async move {
-                    let _ = handle.await;
-                });
-            }
-            Err(e) => {
-                error!(app = %settings.name, process = %settings.process, error = %e, "cannot start the probe")
-            }
+    // Checked by the config and again at start (`observe_at_start`): a probe that cannot start
+    // never gets this far.
+    match prober(&ctx) {
+        Ok(Some(prober)) => {
+            let handle = prober.spawn(probe_tx, ctx.shutdown.child_token());
+            helpers.spawn(async move {
+                let _ = handle.await;
+            });
         }
-    } else {
-        drop(probe_tx);
-    }
-    if observed.maintenance {
-        let _ = events_tx.send(Event::Maintenance(true)).await;
+        Ok(None) => drop(probe_tx),
+        Err(e) => {
+            error!(app = %settings.name, process = %settings.process, error = %e, "cannot start the probe")
+        }
     }
     drop(events_tx);
 
@@ -257,6 +273,7 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
             Some(result) = probe_rx.recv() => {
                 stats.record(&result);
                 keeper.probe(&ctx, &result);
+                down_tx.send_if_modified(|down| { let now_down = result.class == Class::Down; std::mem::replace(down, now_down) != now_down });
                 let event = probe_event(&ctx, &result);
                 if let Event::Probe { class, detail } = &event {
                     debug!(app = %settings.name, process = %settings.process, class = ?class, "probe: {detail}");
@@ -411,58 +428,138 @@ async fn traffic_feed(ctx: AppContext, events: mpsc::Sender<Event>) {
     }
 }
 
-/// Applies targets through the Platform API and re-reads the formation every `reconcile`.
+/// Applies targets through the Platform API and re-reads the formation every `reconcile`, and the
+/// app's info (maintenance mode) only when it can matter.
 #[derive(Debug)]
 struct Actuator {
     ctx: AppContext,
     events: mpsc::Sender<Event>,
+    /// Whether the latest probe was down, from the decision task.
+    down: watch::Receiver<bool>,
+    /// Maintenance mode as last read.
+    maintenance: bool,
+}
+
+/// What the actuator reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// The formation, and the app's info when it can matter.
+    Reconcile,
+    /// The app's info alone, at the first down probe of a streak.
+    Maintenance,
 }
 
 impl Actuator {
-    fn new(ctx: &AppContext, events: mpsc::Sender<Event>) -> Actuator {
+    fn new(
+        ctx: &AppContext,
+        events: mpsc::Sender<Event>,
+        down: watch::Receiver<bool>,
+        maintenance: bool,
+    ) -> Actuator {
         Actuator {
             ctx: ctx.clone(),
             events,
+            down,
+            maintenance,
         }
     }
 
-    async fn run(self, mut actual: Option<u32>, mut target_rx: watch::Receiver<u32>) {
+    async fn run(mut self, mut actual: Option<u32>, mut target_rx: watch::Receiver<u32>) {
         let reconcile = self.ctx.clock.real_duration(self.ctx.settings.reconcile);
+        let shutdown = self.ctx.shutdown.clone();
         let mut next_reconcile = Instant::now() + reconcile;
         let mut retry_at: Option<Instant> = None;
         let mut scale_retry = backon::BackoffBuilder::build(SCALE_RETRY);
+        let mut probing = self.ctx.settings.probe.is_some();
+        let mut pace = ReadPace::Every(reconcile);
         loop {
             let target = *target_rx.borrow_and_update();
             if actual != Some(target) && retry_at.is_none() {
                 tokio::select! {
                     biased;
-                    _ = self.ctx.shutdown.cancelled() => return,
+                    _ = shutdown.cancelled() => return,
                     changed = target_rx.changed() => {
                         // A newer target supersedes the call in flight: setting is idempotent, so the
                         // next call simply sets the newer quantity.
                         if changed.is_err() { return }
                         continue;
                     }
-                    applied = self.apply(actual, target) => match applied {
-                        Some(quantity) => actual = Some(quantity),
-                        None => retry_at = scale_retry.next().map(|wait| Instant::now() + self.ctx.clock.real_duration(wait)),
-                    },
+                    applied = self.apply(actual, target) => {
+                        // Failed, or answered with another quantity (a plan limit, say): asking
+                        // again at once would get the same answer, so both wait the same delay.
+                        if applied != Some(target) {
+                            retry_at = scale_retry.next().map(|wait| Instant::now() + self.ctx.clock.real_duration(wait));
+                        }
+                        if let Some(quantity) = applied {
+                            actual = Some(quantity);
+                        }
+                    }
                 }
                 continue;
             }
+            let read = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                changed = target_rx.changed() => {
+                    if changed.is_err() { return }
+                    retry_at = None;
+                    continue;
+                }
+                changed = self.down.changed(), if probing => {
+                    probing = changed.is_ok();
+                    // The first down probe of a streak: maintenance mode must be known before
+                    // `failures` of them trip the fail-safe.
+                    if !(probing && *self.down.borrow_and_update()) { continue }
+                    Read::Maintenance
+                }
+                _ = sleep_until(next_reconcile) => Read::Reconcile,
+                _ = sleep_until(retry_at.unwrap_or_else(Instant::now)), if retry_at.is_some() => {
+                    retry_at = None;
+                    continue;
+                }
+            };
+            let now = Instant::now();
+            let budget = self.ctx.client.read_budget();
+            let paced = budget.pace(reconcile, now);
+            if paced != pace {
+                self.log_pace(paced, budget.estimate(now));
+                pace = paced;
+            }
+            if read == Read::Reconcile {
+                // While paused, the budget is looked at again every `reconcile`.
+                next_reconcile = now
+                    + match pace {
+                        ReadPace::Every(every) => every,
+                        ReadPace::Paused => reconcile,
+                    };
+            }
+            if pace == ReadPace::Paused {
+                continue;
+            }
+            // A read (each call up to 30 s with retries) must never hold back a newer target: it
+            // is abandoned, and the next reconcile reads again.
             tokio::select! {
-                _ = self.ctx.shutdown.cancelled() => return,
+                biased;
+                _ = shutdown.cancelled() => return,
                 changed = target_rx.changed() => {
                     if changed.is_err() { return }
                     retry_at = None;
                 }
-                _ = sleep_until(next_reconcile) => {
-                    if let Some(read) = self.observe(target).await {
-                        actual = Some(read);
-                    }
-                    next_reconcile = Instant::now() + reconcile;
-                }
-                _ = sleep_until(retry_at.unwrap_or_else(Instant::now)), if retry_at.is_some() => retry_at = None,
+                read = self.observe(read, target) => if let Some(read) = read {
+                    actual = Some(read);
+                },
+            }
+        }
+    }
+
+    fn log_pace(&self, pace: ReadPace, remaining: Option<u32>) {
+        let (app, process) = (&self.ctx.settings.name, &self.ctx.settings.process);
+        match pace {
+            ReadPace::Every(every) => {
+                let every = humantime::format_duration(self.ctx.clock.scaled(every));
+                info!(app = %app, process = %process, remaining, reads_every = %every, "Heroku API budget: reads paced");
+            }
+            ReadPace::Paused => {
+                warn!(app = %app, process = %process, remaining, "Heroku API budget nearly spent: reads paused, scale calls go on")
             }
         }
     }
@@ -486,8 +583,21 @@ impl Actuator {
             .await
         {
             Ok(formation) => {
-                info!(app = %app, process = %process, from = actual, to = formation.quantity, "formation updated");
-                self.ctx.board.count_scale_call(self.ctx.index, true);
+                let got = formation.quantity;
+                info!(app = %app, process = %process, from = actual, to = got, "formation updated");
+                if got != target {
+                    warn!(app = %app, process = %process, asked = target, got, retry_in = ?SCALE_RETRY_DELAY, "Heroku set another quantity than asked");
+                    self.ctx.alerter.scale_capped(
+                        settings,
+                        actual,
+                        target,
+                        got,
+                        self.ctx.clock.now(),
+                    );
+                }
+                self.ctx
+                    .board
+                    .count_scale_call(self.ctx.index, got == target);
                 self.ctx
                     .board
                     .update(self.ctx.index, |s| s.actual = Some(formation.quantity));
@@ -504,19 +614,34 @@ impl Actuator {
         }
     }
 
-    /// Re-reads maintenance mode (only when probing: it matters for nothing else) and the quantity.
-    async fn observe(&self, target: u32) -> Option<u32> {
+    /// Re-reads maintenance mode when it can matter, and at a reconcile the quantity.
+    ///
+    /// Maintenance mode only changes what down probes do, so it is read at start, at the first
+    /// down probe of a streak, and at a reconcile only while probes are down or the app is in
+    /// maintenance; with `failures = 1` the first down probe already trips the fail-safe, so then
+    /// at every reconcile. Without a probe it matters for nothing.
+    async fn observe(&mut self, read: Read, target: u32) -> Option<u32> {
         let settings = &self.ctx.settings;
         let (app, process) = (&settings.name, &settings.process);
-        if settings.probe.is_some() {
+        let info_matters = settings.probe.as_ref().is_some_and(|probe| {
+            read == Read::Maintenance
+                || probe.failures == 1
+                || self.maintenance
+                || *self.down.borrow()
+        });
+        if info_matters {
             match self.ctx.client.app_info(app).await {
                 Ok(info) => {
+                    self.maintenance = info.maintenance;
                     let _ = self.events.try_send(Event::Maintenance(info.maintenance));
                 }
                 Err(e) => {
                     warn!(app = %app, process = %process, error = %e, "cannot read the app's info")
                 }
             }
+        }
+        if read == Read::Maintenance {
+            return None;
         }
         match self.ctx.client.formation_info(app, process).await {
             Ok(formation) => {

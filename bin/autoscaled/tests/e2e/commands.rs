@@ -251,3 +251,41 @@ async fn plan_json_lists_the_baseline_and_its_changes() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_probe_the_prober_would_refuse_is_a_config_error() {
+    // Every key is well-formed for the config's own checks, but an HTTP header value may hold no
+    // control character: the prober refuses this one, and the app would have run without its
+    // fail-safe.
+    let config = write_file(
+        "toml",
+        &format!(
+            r#"
+[heroku]
+api_key = "{API_KEY}"
+api_url = "http://127.0.0.1:9"
+
+[[apps]]
+name = "e2e-badheader"
+min = 1
+max = 2
+
+[apps.probe]
+url = "http://127.0.0.1:9/"
+headers = {{ X-Token = "s3cr3t\u0007bell" }}
+"#
+        ),
+    );
+    for command in ["check", "run"] {
+        let finished = Daemon::spawn(BIN, &["--config", config.to_str().unwrap(), command])
+            .finish(WITHIN)
+            .await;
+        assert_eq!(finished.status.code(), Some(2), "{command}: {finished:?}");
+        assert!(
+            finished.stderr.contains("apps[0].probe.headers.X-Token:"),
+            "{command}: {}",
+            finished.stderr
+        );
+        assert!(!finished.stderr.contains("s3cr3t"), "{}", finished.stderr);
+    }
+}

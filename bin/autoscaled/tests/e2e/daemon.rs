@@ -318,8 +318,17 @@ async fn heroku_503s_and_a_429_with_retry_after_are_survived() {
     let daemon = Daemon::run(BIN, &write_config(&fake.url(), &[app], &Alerts::default()));
     probing(&daemon, &server).await;
 
-    fake.fail_next(2, 503, FaultOptions::default());
     server.set(Mode::Unavailable);
+    // The first down probe reads maintenance mode at once (the start read it first); the faults
+    // wait for the scale call.
+    daemon
+        .wait_until("the maintenance read", 5 * SECOND, || {
+            let reads = fake.requests();
+            let reads = reads.iter().filter(|r| r.path == "/apps/e2e-retry");
+            (reads.count() >= 2).then_some(())
+        })
+        .await;
+    fake.fail_next(2, 503, FaultOptions::default());
     daemon
         .wait_until("two failed PATCHes", 5 * SECOND, || {
             (patches(&fake, "e2e-retry").len() >= 2).then_some(())
