@@ -1,5 +1,14 @@
 //! `autoscaled`: keeps Heroku apps at the right number of dynos, on a schedule and by probing them.
 //!
+//! For each app, `run` joins crates with channels ([`daemon`], one decision task per app):
+//!
+//! ```text
+//!  probe (autoscaled-probe) ─────────┐
+//!  drain traffic (router-logs) ──────┼─> decision (autoscaled-policy) ─target─> actuator ─> Heroku
+//!  schedule tick (autoscaled-schedule)┘        │                                 (heroku-api)
+//!                                              └─> notify, store, the status board (never awaited)
+//! ```
+//!
 //! This file only parses the command line, runs the command and maps its outcome to an exit status
 //! (0 done, 1 fatal at start, 2 bad config or arguments). Start reading at [`cli`] for the commands,
 //! [`daemon`] for how `run` wires tasks together; the rules themselves are the
