@@ -21,8 +21,9 @@ const DRAIN_PASSWORD: &str = "drain-s3cret-for-tests";
 /// listener and drain on `port`, probing `probe` when given.
 fn start(fake: &FakeHeroku, port: u16, probe: Option<&ProbeConfig>) -> Daemon {
     let mut toml = format!(
-        "[heroku]\napi_key = \"{API_KEY}\"\napi_url = \"{}\"\n\n[http]\nlisten = \"127.0.0.1:{port}\"\ndrain_password = \"{DRAIN_PASSWORD}\"\n\n[[apps]]\nname = \"{APP}\"\nmin = 1\nmax = 6\nreconcile = \"1m\"\nschedule = [{{ cron = \"0 0 1 1 *\", quantity = 1 }}]\n\n[apps.traffic]\nconcurrency = 2\n",
-        fake.url()
+        "[heroku]\napi_key = \"{API_KEY}\"\napi_url = \"{}\"\n\n[state]\nurl = \"{}\"\n\n[http]\nlisten = \"127.0.0.1:{port}\"\ndrain_password = \"{DRAIN_PASSWORD}\"\n\n[[apps]]\nname = \"{APP}\"\nmin = 1\nmax = 6\nreconcile = \"1m\"\nschedule = [{{ cron = \"0 0 1 1 *\", quantity = 1 }}]\n\n[apps.traffic]\nconcurrency = 2\n",
+        fake.url(),
+        testkit::config::temp_sqlite_url()
     );
     if let Some(p) = probe {
         toml += &format!(
@@ -268,5 +269,9 @@ async fn h80_lines_are_maintenance_mode_and_down_probes_then_change_nothing() {
         "maintenance mode is logged:\n{}",
         finished.stdout
     );
-    assert!(!finished.stdout.contains("outage"), "{}", finished.stdout);
+    assert!(
+        !finished.stdout.contains("kind=outage") && !finished.stdout.contains("fail-safe"),
+        "{}",
+        finished.stdout
+    );
 }
