@@ -40,27 +40,19 @@ fn demo_config(
     app_addr: SocketAddr,
     listen: SocketAddr,
 ) -> Result<Config, Failure> {
+    // Wide probe thresholds: at 1800x, tokio's 1 ms timer tick is about 2 s of simulated time.
     let tree = json!({
         "heroku": { "api_key": TOKEN, "api_url": heroku_url },
         "apps": [{
-            "name": APP,
-            "process": PROCESS,
-            "min": 1,
-            "max": MAX,
+            "name": APP, "process": PROCESS, "min": 1, "max": MAX,
             "schedule": [
                 { "cron": "0 7 * * *", "quantity": 3 },
                 { "cron": "0 22 * * *", "quantity": 2 },
                 { "cron": "0 3 * * *", "quantity": 1 },
             ],
             "probe": {
-                "url": format!("http://{app_addr}/"),
-                // Wide thresholds: at 1800x, tokio's 1 ms timer tick is about 2 s of simulated time.
-                "interval": "1m",
-                "timeout": "55s",
-                "slow": "25s",
-                "fast": "10s",
-                "failures": 2,
-                "calm": "10m",
+                "url": format!("http://{app_addr}/"), "interval": "1m", "timeout": "55s",
+                "slow": "25s", "fast": "10s", "failures": 2, "calm": "10m",
             },
         }],
         "alerts": { "alert_every": "30m" },
@@ -101,12 +93,8 @@ async fn demo(clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
         status::Clock::speed(&clock),
     );
     let app_addr = app.start().await?;
-    let config = demo_config(&fake.url(), app_addr, listen).map_err(|f| match f {
-        Failure::Invalid(e) | Failure::Fatal(e) => e,
-    })?;
-    let client = daemon::heroku_client(&config).map_err(|f| match f {
-        Failure::Invalid(e) | Failure::Fatal(e) => e,
-    })?;
+    let config = demo_config(&fake.url(), app_addr, listen).map_err(fatal)?;
+    let client = daemon::heroku_client(&config).map_err(fatal)?;
     info!(
         target: "demo",
         "a simulated day of {APP}: fake Heroku at {}, the app at http://{app_addr}/; 3 dynos from 07:00, 2 from 22:00, 1 from 03:00; a slow spell at 10:00, a burst at 15:00, a bad deploy at 18:30",
@@ -121,13 +109,7 @@ async fn demo(clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
         format!("http://{listen}/drain/{APP}"),
         DRAIN_PASSWORD.to_owned(),
     );
-    let stop = shutdown.clone();
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = stop.cancelled() => {}
-            _ = feeder => {}
-        }
-    });
+    tokio::spawn(shutdown.clone().run_until_cancelled_owned(feeder));
     let stop = shutdown.clone();
     tokio::spawn(async move {
         tokio::select! {
@@ -151,9 +133,7 @@ async fn demo(clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
         shutdown.clone(),
     )
     .await
-    .map_err(|f| match f {
-        Failure::Invalid(e) | Failure::Fatal(e) => e,
-    })?;
+    .map_err(fatal)?;
     let dyno_hours = narrator.await.unwrap_or(0.0);
     let hours = (clock.now().min(end) - start).num_seconds() as f64 / 3600.0;
     let calls = fake
@@ -167,6 +147,13 @@ async fn demo(clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
         hours * f64::from(MAX)
     );
     Ok(())
+}
+
+/// The error of a failure: the demo's are all fatal.
+fn fatal(failure: Failure) -> anyhow::Error {
+    match failure {
+        Failure::Invalid(e) | Failure::Fatal(e) => e,
+    }
 }
 
 /// Prints the traffic and dynos every simulated hour, and integrates dyno-hours as it goes.
@@ -192,16 +179,8 @@ async fn narrate(
         dyno_hours += f64::from(dynos) * step.as_secs_f64() / 3600.0;
         if last_hour != Some(now.hour()) {
             last_hour = Some(now.hour());
-            let day = app.config();
-            let state = if day.broken(now) {
-                "failing (bad deploy)".to_owned()
-            } else {
-                match day.response_time(now, dynos) {
-                    Some(latency) => format!("responses in {:.1} s", latency.as_secs_f64()),
-                    None => "overloaded".to_owned(),
-                }
-            };
-            info!(target: "demo", "{:02}:00 traffic {:.0} req/s, {dynos} dynos, {state}", now.hour(), day.traffic(now));
+            let state = app.config().health(now, dynos);
+            info!(target: "demo", "{:02}:00 traffic {:.0} req/s, {dynos} dynos, {state}", now.hour(), app.config().traffic(now));
         }
     }
 }

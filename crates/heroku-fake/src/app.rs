@@ -116,6 +116,18 @@ impl AppConfig {
         (dynos > 0 && utilisation < 0.98).then(|| self.service_time.div_f64(1.0 - utilisation))
     }
 
+    /// How the app fares at `t` with `dynos` running, in words: `failing (bad deploy)`,
+    /// `responses in 3.1 s` or `overloaded`.
+    pub fn health(&self, t: DateTime<Utc>, dynos: u32) -> String {
+        if self.broken(t) {
+            return "failing (bad deploy)".to_owned();
+        }
+        match self.response_time(t, dynos) {
+            Some(latency) => format!("responses in {:.1} s", latency.as_secs_f64()),
+            None => "overloaded".to_owned(),
+        }
+    }
+
     /// The router lines of the requests that completed in `(from, to]` with `dynos` running, framed
     /// as a Logplex drain body: arrivals spread evenly at the routed rate, 200s with service times
     /// growing with the load per dyno (`routed_service / (1 - ρ)`, capped at the router's 30 s), H12
