@@ -35,14 +35,10 @@ pub(crate) fn epoch() -> DateTime<Utc> {
     Utc::now().date_naive().and_time(six).and_utc()
 }
 
-fn demo_config(
-    heroku_url: &str,
-    app_addr: SocketAddr,
-    listen: SocketAddr,
-) -> Result<Config, Failure> {
+fn demo_config(heroku: &str, app: SocketAddr, listen: SocketAddr) -> anyhow::Result<Config> {
     // Wide probe thresholds: at 1800x, tokio's 1 ms timer tick is about 2 s of simulated time.
     let tree = json!({
-        "heroku": { "api_key": TOKEN, "api_url": heroku_url },
+        "heroku": { "api_key": TOKEN, "api_url": heroku },
         "apps": [{
             "name": APP, "process": PROCESS, "min": 1, "max": MAX,
             "schedule": [
@@ -51,7 +47,7 @@ fn demo_config(
                 { "cron": "0 3 * * *", "quantity": 1 },
             ],
             "probe": {
-                "url": format!("http://{app_addr}/"), "interval": "1m", "timeout": "55s",
+                "url": format!("http://{app}/"), "interval": "1m", "timeout": "55s",
                 "slow": "25s", "fast": "10s", "failures": 2, "calm": "10m",
             },
         }],
@@ -72,11 +68,8 @@ pub(crate) fn run(clock: Clock, listen: SocketAddr) -> Result<(), Failure> {
 }
 
 async fn demo(clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
-    let fake = Arc::new(
-        FakeHeroku::start(TOKEN)
-            .await
-            .context("cannot start the fake Heroku API")?,
-    );
+    let fake = FakeHeroku::start(TOKEN).await;
+    let fake = Arc::new(fake.context("cannot start the fake Heroku API")?);
     fake.set_formation(APP, PROCESS, 1);
     // The feeder needs the status listener's port before the daemon binds it.
     let listen = if listen.port() == 0 {
@@ -93,22 +86,16 @@ async fn demo(clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
         status::Clock::speed(&clock),
     );
     let app_addr = app.start().await?;
-    let config = demo_config(&fake.url(), app_addr, listen).map_err(fatal)?;
+    let config = demo_config(&fake.url(), app_addr, listen)?;
     let client = daemon::heroku_client(&config).map_err(fatal)?;
-    info!(
-        target: "demo",
-        "a simulated day of {APP}: fake Heroku at {}, the app at http://{app_addr}/; 3 dynos from 07:00, 2 from 22:00, 1 from 03:00; a slow spell at 10:00, a burst at 15:00, a bad deploy at 18:30",
-        fake.url()
-    );
+    info!(target: "demo", "a simulated day of {APP}: fake Heroku at {}, the app at http://{app_addr}/; 3 dynos from 07:00, 2 from 22:00, 1 from 03:00; a slow spell at 10:00, a burst at 15:00, a bad deploy at 18:30", fake.url());
 
     let shutdown = CancellationToken::new();
     let start = clock.now();
     let end = start + TimeDelta::days(1);
     let narrator = tokio::spawn(narrate(app.clone(), clock, end, shutdown.clone()));
-    let feeder = app.feed_drain(
-        format!("http://{listen}/drain/{APP}"),
-        DRAIN_PASSWORD.to_owned(),
-    );
+    let drain = format!("http://{listen}/drain/{APP}");
+    let feeder = app.feed_drain(drain, DRAIN_PASSWORD.to_owned());
     tokio::spawn(shutdown.clone().run_until_cancelled_owned(feeder));
     let stop = shutdown.clone();
     tokio::spawn(async move {
@@ -141,11 +128,8 @@ async fn demo(clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
         .iter()
         .filter(|r| r.method == "PATCH")
         .count();
-    info!(
-        target: "demo",
-        "done: {dyno_hours:.1} dyno-hours against {:.1} at {MAX} dynos all day; {calls} scale calls",
-        hours * f64::from(MAX)
-    );
+    let all_day = hours * f64::from(MAX);
+    info!(target: "demo", "done: {dyno_hours:.1} dyno-hours against {all_day:.1} at {MAX} dynos all day; {calls} scale calls");
     Ok(())
 }
 
