@@ -9,6 +9,9 @@
 //! can be read and changed while it runs; every request is recorded, and faults (an error status, a
 //! delay, a dropped connection) can be injected for the next calls.
 //!
+//! [`app::SimulatedApp`] is an app behind the fake: it answers on loopback as an app with the
+//! fake's formation would at a simulated time of day, and posts its router logs to a drain.
+//!
 //! Start with [`FakeHeroku::start`] (or [`FakeHeroku::builder`]), then point a client at
 //! [`FakeHeroku::url`].
 //!
@@ -25,6 +28,7 @@
 //! # }
 //! ```
 
+pub mod app;
 mod schema;
 mod server;
 mod state;
