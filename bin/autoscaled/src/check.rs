@@ -11,10 +11,7 @@ use secret::{REDACTED, RedactedUrl};
 
 use crate::Failure;
 use crate::cli::CheckArgs;
-use crate::config::{AppSettings, Config, config_path};
-
-/// The account-wide Platform API budget per hour (4,500 tokens, refilled at about 75 a minute).
-const API_BUDGET_PER_HOUR: f64 = heroku_api::ACCOUNT_RATE_LIMIT as f64;
+use crate::config::{Config, config_path};
 
 pub(crate) fn run(config: &Option<PathBuf>, args: CheckArgs) -> Result<(), Failure> {
     let path = config_path(config.clone());
@@ -28,19 +25,6 @@ pub(crate) fn run(config: &Option<PathBuf>, args: CheckArgs) -> Result<(), Failu
         runtime.block_on(check_online(&config))?;
     }
     Ok(())
-}
-
-/// Platform API calls one app makes per hour in a steady state (every probe fine, not in
-/// maintenance): one formation read per `reconcile`, plus an app-info read for maintenance mode
-/// when probing with `failures = 1` (then the first down probe already trips the fail-safe, so it
-/// must be known in advance); with more failures it is read only once probes fail.
-fn calls_per_hour(app: &AppSettings) -> f64 {
-    let reads = if app.probe.as_ref().is_some_and(|p| p.failures == 1) {
-        2.0
-    } else {
-        1.0
-    };
-    reads * 3600.0 / app.reconcile.as_secs_f64()
 }
 
 fn describe(config: &Config, path: &std::path::Path) -> String {
@@ -128,7 +112,10 @@ fn describe(config: &Config, path: &std::path::Path) -> String {
                 policy::TrafficPolicy::DEFAULT_TROUBLE_ERRORS
             );
         }
-        let per_hour = calls_per_hour(app);
+        let per_hour = heroku_api::steady_calls_per_hour(
+            app.reconcile,
+            app.probe.as_ref().map(|p| p.failures),
+        );
         calls += per_hour;
         let _ = writeln!(
             out,
@@ -151,12 +138,13 @@ fn describe(config: &Config, path: &std::path::Path) -> String {
         "alerts: email {email}; sms {sms}; the same alert at most every {}",
         format_duration(alerts.alert_every)
     );
-    let share = 100.0 * calls / API_BUDGET_PER_HOUR;
+    let share = heroku_api::budget_share(calls);
     let _ = writeln!(
         out,
-        "API budget: ~{calls:.0} calls/hour for the {} app(s) in a steady state, {share:.1}% of the account's {API_BUDGET_PER_HOUR:.0}/hour \
+        "API budget: ~{calls:.0} calls/hour for the {} app(s) in a steady state, {share:.1}% of the account's {}/hour \
          (shared with people; reads slow down as it runs low, scale calls come first)",
-        config.apps.len()
+        config.apps.len(),
+        heroku_api::ACCOUNT_RATE_LIMIT
     );
     if let Some(addr) = config.http.listen {
         let _ = writeln!(out, "status page: http://{addr}/");

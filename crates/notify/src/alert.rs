@@ -106,6 +106,126 @@ pub struct Alert {
 }
 
 impl Alert {
+    /// An alert of `kind` about `app`'s `process` at `at`, without scaling or probe figures;
+    /// `timezone` is the app's, for the local time beside UTC.
+    pub fn new(
+        kind: AlertKind,
+        app: &str,
+        process: &str,
+        what: String,
+        at: DateTime<Utc>,
+        timezone: Tz,
+    ) -> Alert {
+        Alert {
+            kind,
+            app: app.to_owned(),
+            process: process.to_owned(),
+            what,
+            scaling: None,
+            probe: None,
+            at,
+            timezone,
+        }
+    }
+
+    /// The app stopped answering its probe for `reason` (`HTTP 503`): `down (HTTP 503)`.
+    pub fn outage(
+        app: &str,
+        process: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+        timezone: Tz,
+    ) -> Alert {
+        let what = format!("down ({reason})");
+        Alert::new(AlertKind::Outage, app, process, what, at, timezone)
+    }
+
+    /// The app answers its probe again; `what` says how (`answering again`).
+    pub fn recovery(
+        app: &str,
+        process: &str,
+        what: &str,
+        at: DateTime<Utc>,
+        timezone: Tz,
+    ) -> Alert {
+        Alert::new(
+            AlertKind::Recovery,
+            app,
+            process,
+            what.to_owned(),
+            at,
+            timezone,
+        )
+    }
+
+    /// A call setting `process` to `to` dynos still failed with `error` after the retries; an
+    /// [`AlertKind::CredentialsRejected`] when `credentials_rejected`, else a
+    /// [`AlertKind::ScaleFailed`].
+    pub fn scale_failed(
+        app: &str,
+        process: &str,
+        to: u32,
+        error: &dyn fmt::Display,
+        credentials_rejected: bool,
+        at: DateTime<Utc>,
+        timezone: Tz,
+    ) -> Alert {
+        let kind = if credentials_rejected {
+            AlertKind::CredentialsRejected
+        } else {
+            AlertKind::ScaleFailed
+        };
+        let what = format!("could not set {process} to {to}: {error}");
+        Alert::new(kind, app, process, what, at, timezone)
+    }
+
+    /// Heroku answered a call setting `process` to `to` dynos with `got` instead (a plan's dyno
+    /// limit, say): an [`AlertKind::ScaleFailed`].
+    pub fn scale_capped(
+        app: &str,
+        process: &str,
+        to: u32,
+        got: u32,
+        at: DateTime<Utc>,
+        timezone: Tz,
+    ) -> Alert {
+        let what = format!("could not set {process} to {to}: Heroku set {got} instead");
+        Alert::new(AlertKind::ScaleFailed, app, process, what, at, timezone)
+    }
+
+    /// Heroku refused the API key with `error`: nothing can be scaled until someone replaces it.
+    pub fn credentials_rejected(
+        app: &str,
+        process: &str,
+        error: &dyn fmt::Display,
+        at: DateTime<Utc>,
+        timezone: Tz,
+    ) -> Alert {
+        let what = format!("Heroku rejected the API key: {error}");
+        Alert::new(
+            AlertKind::CredentialsRejected,
+            app,
+            process,
+            what,
+            at,
+            timezone,
+        )
+    }
+
+    /// With the change from `from` to `to` dynos made (or tried); none when `from` is `None`.
+    #[must_use]
+    pub fn scaled(mut self, from: Option<u32>, to: u32) -> Alert {
+        self.scaling = from.map(|from| Scaling { from, to });
+        self
+    }
+
+    /// With the probe's figures, when it ran at least once (`count > 0`).
+    #[must_use]
+    pub fn with_probe(mut self, probe: ProbeFigures) -> Alert {
+        self.probe = (probe.count > 0).then_some(probe);
+        self
+    }
+
     /// The email subject, e.g. `[autoscaled] my-app web: down (HTTP 503), scaled 1 → 3`.
     pub fn subject(&self) -> String {
         let mut s = format!(
@@ -421,5 +541,49 @@ mod tests {
             count: 4,
         });
         assert!(a.sms_text(None).contains("100% down of 4"));
+    }
+
+    #[test]
+    fn builders_compose_what_happened() {
+        let at = outage().at;
+        let tz = chrono_tz::America::New_York;
+        let figures = outage().probe.unwrap();
+        let built = Alert::outage("my-app", "web", "HTTP 503", at, tz)
+            .scaled(Some(1), 3)
+            .with_probe(figures);
+        assert_eq!(built, outage());
+
+        let recovery = Alert::recovery("my-app", "web", "answering again", at, tz).scaled(None, 1);
+        assert_eq!(
+            (recovery.kind, recovery.what.as_str(), recovery.scaling),
+            (AlertKind::Recovery, "answering again", None)
+        );
+
+        let failed = Alert::scale_failed("my-app", "web", 3, &"HTTP 429", false, at, tz);
+        assert_eq!(failed.kind, AlertKind::ScaleFailed);
+        assert_eq!(failed.what, "could not set web to 3: HTTP 429");
+        let rejected = Alert::scale_failed("my-app", "web", 3, &"HTTP 401", true, at, tz);
+        assert_eq!(rejected.kind, AlertKind::CredentialsRejected);
+
+        let capped = Alert::scale_capped("my-app", "web", 5, 4, at, tz);
+        assert_eq!(capped.kind, AlertKind::ScaleFailed);
+        assert_eq!(capped.what, "could not set web to 5: Heroku set 4 instead");
+
+        let key = Alert::credentials_rejected("my-app", "web", &"HTTP 401", at, tz);
+        assert_eq!(key.kind, AlertKind::CredentialsRejected);
+        assert_eq!(key.what, "Heroku rejected the API key: HTTP 401");
+    }
+
+    #[test]
+    fn probe_figures_only_when_the_probe_ran() {
+        let at = outage().at;
+        let none = ProbeFigures {
+            p50: None,
+            p95: None,
+            share_down: 0.0,
+            count: 0,
+        };
+        let alert = Alert::outage("my-app", "web", "timeout", at, chrono_tz::UTC).with_probe(none);
+        assert_eq!(alert.probe, None);
     }
 }

@@ -57,6 +57,10 @@ use chrono_tz::Tz;
 use croner::parser::{CronParser, Seconds, Year};
 use croner::{Cron, JobType};
 
+mod plan;
+
+pub use plan::{Plan, PlanCost, PlannedChange};
+
 /// How far back a firing still sets the baseline.
 const LOOK_BACK: TimeDelta = TimeDelta::days(366);
 

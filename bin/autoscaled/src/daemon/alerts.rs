@@ -1,7 +1,7 @@
 //! Turns the daemon's notices into alerts: logged always, sent when channels are configured.
 
 use chrono::{DateTime, Utc};
-use notify::{Alert, AlertKind, Notifier, ProbeFigures, Scaling};
+use notify::{Alert, Notifier, ProbeFigures};
 use tracing::warn;
 
 use crate::config::AppSettings;
@@ -54,25 +54,18 @@ impl Alerter {
         at: DateTime<Utc>,
         figures: &probe::Summary,
     ) {
-        let kind = match notice.kind {
-            NoticeKind::Outage => AlertKind::Outage,
-            NoticeKind::Recovery => AlertKind::Recovery,
+        let (name, process, tz) = (&app.name, &app.process, app.timezone);
+        let alert = match notice.kind {
+            NoticeKind::Outage => Alert::outage(name, process, &notice.detail, at, tz),
+            NoticeKind::Recovery => Alert::recovery(name, process, &notice.detail, at, tz),
         };
-        let what = match notice.kind {
-            NoticeKind::Outage => format!("down ({})", notice.detail),
-            NoticeKind::Recovery => notice.detail,
-        };
-        let scaling = (notice.from != notice.to).then_some(Scaling {
-            from: notice.from,
-            to: notice.to,
-        });
-        let probe = (figures.count > 0).then(|| ProbeFigures {
+        let changed = (notice.from != notice.to).then_some(notice.from);
+        self.send(alert.scaled(changed, notice.to).with_probe(ProbeFigures {
             p50: figures.p50,
             p95: figures.p95,
             share_down: figures.down_share,
             count: u32::try_from(figures.count).unwrap_or(u32::MAX),
-        });
-        self.send(app, kind, what, scaling, probe, at);
+        }));
     }
 
     /// A scale call that still failed after the client's retries.
@@ -84,14 +77,17 @@ impl Alerter {
         error: &heroku_api::Error,
         at: DateTime<Utc>,
     ) {
-        let kind = if error.is_credentials_rejected() {
-            AlertKind::CredentialsRejected
-        } else {
-            AlertKind::ScaleFailed
-        };
-        let what = format!("could not set {} to {to}: {error}", app.process);
-        let scaling = from.map(|from| Scaling { from, to });
-        self.send(app, kind, what, scaling, None, at);
+        let rejected = error.is_credentials_rejected();
+        let alert = Alert::scale_failed(
+            &app.name,
+            &app.process,
+            to,
+            error,
+            rejected,
+            at,
+            app.timezone,
+        );
+        self.send(alert.scaled(from, to));
     }
 
     /// A scale call that Heroku answered with another quantity than asked (a plan's dyno limit,
@@ -104,12 +100,8 @@ impl Alerter {
         got: u32,
         at: DateTime<Utc>,
     ) {
-        let what = format!(
-            "could not set {} to {to}: Heroku set {got} instead",
-            app.process
-        );
-        let scaling = from.map(|from| Scaling { from, to });
-        self.send(app, AlertKind::ScaleFailed, what, scaling, None, at);
+        let alert = Alert::scale_capped(&app.name, &app.process, to, got, at, app.timezone);
+        self.send(alert.scaled(from, to));
     }
 
     /// Heroku refused the API key: nothing can be scaled until someone replaces it.
@@ -119,30 +111,18 @@ impl Alerter {
         error: &heroku_api::Error,
         at: DateTime<Utc>,
     ) {
-        let what = format!("Heroku rejected the API key: {error}");
-        self.send(app, AlertKind::CredentialsRejected, what, None, None, at);
+        let (name, process) = (&app.name, &app.process);
+        self.send(Alert::credentials_rejected(
+            name,
+            process,
+            error,
+            at,
+            app.timezone,
+        ));
     }
 
-    fn send(
-        &self,
-        app: &AppSettings,
-        kind: AlertKind,
-        what: String,
-        scaling: Option<Scaling>,
-        probe: Option<ProbeFigures>,
-        at: DateTime<Utc>,
-    ) {
-        let alert = Alert {
-            kind,
-            app: app.name.clone(),
-            process: app.process.clone(),
-            what,
-            scaling,
-            probe,
-            at,
-            timezone: app.timezone,
-        };
-        warn!(app = %app.name, process = %app.process, kind = %kind, "alert: {}", alert.subject());
+    fn send(&self, alert: Alert) {
+        warn!(app = %alert.app, process = %alert.process, kind = %alert.kind, "alert: {}", alert.subject());
         if let Some(notifier) = &self.notifier {
             notifier.notify(alert);
         }
