@@ -318,25 +318,22 @@ fn apply_well_known_env(tree: &mut Value, env: &[(String, String)]) {
     let Some(root) = tree.as_object_mut() else {
         return;
     };
-    for (var, key) in [("HEROKU_API_KEY", "api_key"), ("HEROKU_API_URL", "api_url")] {
-        if let Some(value) = lookup(var) {
-            let heroku = root
-                .entry("heroku")
-                .or_insert_with(|| Value::Object(Map::new()));
-            if let Some(heroku) = heroku.as_object_mut() {
-                heroku.insert(key.into(), Value::String(value));
-            }
-        }
-    }
-    // The drain password is set with `heroku config:set`, so its variable wins over the file.
-    if let Some(password) = lookup(DRAIN_PASSWORD_ENV) {
-        let http = root
-            .entry("http")
+    // `section.key` from `var`, over what the file says.
+    let mut set = |section: &str, key: &str, var: &str| {
+        let Some(value) = lookup(var) else { return };
+        let table = root
+            .entry(section)
             .or_insert_with(|| Value::Object(Map::new()));
-        if let Some(http) = http.as_object_mut() {
-            http.insert("drain_password".into(), Value::String(password));
+        if let Some(table) = table.as_object_mut() {
+            table.insert(key.into(), Value::String(value));
         }
-    }
+    };
+    set("heroku", "api_key", "HEROKU_API_KEY");
+    set("heroku", "api_url", "HEROKU_API_URL");
+    // The drain password is set with `heroku config:set`, so its variable wins over the file.
+    set("http", "drain_password", DRAIN_PASSWORD_ENV);
+    // As Heroku Postgres sets it: it wins over the file, so attaching a database is enough.
+    set("state", "url", "DATABASE_URL");
     // On Heroku a web dyno must serve on $PORT; the page then faces the internet, so
     // `Validator::http` insists on a password.
     if let Some(port) = lookup("PORT") {
@@ -346,15 +343,6 @@ fn apply_well_known_env(tree: &mut Value, env: &[(String, String)]) {
         if let Some(http) = http.as_object_mut() {
             http.entry("listen")
                 .or_insert_with(|| Value::String(format!("0.0.0.0:{port}")));
-        }
-    }
-    // As Heroku Postgres sets it: it wins over the file, so attaching a database is enough.
-    if let Some(url) = lookup("DATABASE_URL") {
-        let state = root
-            .entry("state")
-            .or_insert_with(|| Value::Object(Map::new()));
-        if let Some(state) = state.as_object_mut() {
-            state.insert("url".into(), Value::String(url));
         }
     }
     let sms = root
