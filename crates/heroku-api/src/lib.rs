@@ -33,6 +33,7 @@ mod budget;
 mod client;
 mod error;
 mod retry;
+mod start;
 mod types;
 
 pub use budget::{
@@ -42,4 +43,5 @@ pub use budget::{
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL};
 pub use error::{ApiError, Error};
 pub use retry::RetryPolicy;
+pub use start::{Snapshot, SnapshotError};
 pub use types::{App, AppRef, BatchUpdate, DynoSize, Formation, FormationUpdate};

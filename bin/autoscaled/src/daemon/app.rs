@@ -74,24 +74,11 @@ pub(super) struct Observed {
 /// Why an app cannot be run at all.
 #[derive(Debug, thiserror::Error)]
 pub(super) enum StartError {
-    #[error("Heroku rejected the API key for app \"{app}\": {source}")]
-    CredentialsRejected {
-        app: String,
-        source: heroku_api::Error,
-    },
-    #[error("app \"{app}\" was not found on Heroku (or the API key cannot see it): {source}")]
-    AppNotFound {
-        app: String,
-        source: heroku_api::Error,
-    },
+    /// Credentials rejected, app or process type not found.
+    #[error(transparent)]
+    Heroku(heroku_api::SnapshotError),
     #[error("the probe of app \"{app}\" cannot start: {source}")]
     Probe { app: String, source: probe::Error },
-    #[error("app \"{app}\" has no process type \"{process}\": {source}")]
-    ProcessNotFound {
-        app: String,
-        process: String,
-        source: heroku_api::Error,
-    },
 }
 
 /// The app's prober, if it is probed. It measures on the real clock: a sped-up demo's limits
@@ -122,59 +109,26 @@ pub(super) async fn observe_at_start(ctx: &AppContext) -> Result<Option<Observed
         .with_max_delay(Duration::from_secs(60))
         .without_max_times();
     let attempt = || async {
-        let info = ctx
-            .client
-            .app_info(app)
-            .await
-            .map_err(|e| classify(e, app, None))?;
-        let formation = ctx
-            .client
-            .formation_info(app, process)
-            .await
-            .map_err(|e| classify(e, app, Some(process)))?;
-        Ok::<_, Result<StartError, heroku_api::Error>>(Observed {
-            maintenance: info.maintenance,
-            actual: formation.quantity,
+        let snapshot = ctx.client.snapshot(app, process).await?;
+        Ok(Observed {
+            maintenance: snapshot.maintenance,
+            actual: snapshot.quantity,
         })
     };
     let observed = backon::Retryable::retry(attempt, backoff)
-        .when(Result::is_err)
+        .when(|error: &heroku_api::SnapshotError| !error.is_final())
         .notify(|transient, wait| {
-            if let Err(transient) = transient {
-                warn!(app = %app, process = %process, error = %transient, retry_in = ?wait, "cannot reach Heroku at start; retrying");
-            }
+            warn!(app = %app, process = %process, error = %transient, retry_in = ?wait, "cannot reach Heroku at start; retrying");
         });
     tokio::select! {
         _ = ctx.shutdown.cancelled() => Ok(None),
         observed = observed => match observed {
             Ok(observed) => Ok(Some(observed)),
-            Err(Ok(fatal)) => Err(fatal),
+            Err(fatal) if fatal.is_final() => Err(StartError::Heroku(fatal)),
             // Only after usize::MAX tries: the backoff has no end of its own.
-            Err(Err(_)) => Ok(None),
+            Err(_) => Ok(None),
         },
     }
-}
-
-fn classify(
-    error: heroku_api::Error,
-    app: &str,
-    process: Option<&str>,
-) -> Result<StartError, heroku_api::Error> {
-    let app = app.to_owned();
-    if error.is_credentials_rejected() {
-        return Ok(StartError::CredentialsRejected { app, source: error });
-    }
-    if matches!(error, heroku_api::Error::NotFound { .. }) {
-        return Ok(match process {
-            None => StartError::AppNotFound { app, source: error },
-            Some(process) => StartError::ProcessNotFound {
-                app,
-                process: process.to_owned(),
-                source: error,
-            },
-        });
-    }
-    Err(error)
 }
 
 /// Runs the app's tasks until shutdown, starting from what was observed.

@@ -207,7 +207,10 @@ pub(crate) async fn serve(
                 Err(error) => {
                     // Queued before the notifier stops: it still sends what is queued, so a revoked
                     // key reaches people rather than only a crashed process's log.
-                    if let app::StartError::CredentialsRejected { source, .. } = &error {
+                    if let app::StartError::Heroku(
+                        heroku_api::SnapshotError::CredentialsRejected { source, .. },
+                    ) = &error
+                    {
                         ctx.alerter
                             .credentials_rejected(&ctx.settings, source, ctx.clock.now());
                     }

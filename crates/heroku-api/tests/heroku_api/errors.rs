@@ -4,7 +4,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use autoscaled_heroku_api::{BatchUpdate, Client, Error, FormationUpdate, RetryPolicy};
+use autoscaled_heroku_api::{
+    BatchUpdate, Client, Error, FormationUpdate, RetryPolicy, Snapshot, SnapshotError,
+};
 use heroku_fake::FaultOptions;
 use secret::Secret;
 
@@ -87,6 +89,47 @@ async fn an_unknown_app_or_process_type_is_not_found_with_herokus_message() {
         "{error:?}"
     );
     assert_eq!(fake.requests().len(), 2, "a 404 is never retried");
+}
+
+#[tokio::test]
+async fn a_snapshot_says_which_failures_are_final_at_start() {
+    let fake = fake().await;
+    let client = client(&fake);
+    let snapshot = client.snapshot("my-app", "web").await.unwrap();
+    assert_eq!(
+        snapshot,
+        Snapshot {
+            maintenance: false,
+            quantity: 1
+        }
+    );
+
+    let error = client.snapshot("no-such-app", "web").await.unwrap_err();
+    assert!(matches!(error, SnapshotError::AppNotFound { .. }) && error.is_final());
+    assert!(
+        error.to_string().starts_with(
+            "app \"no-such-app\" was not found on Heroku (or the API key cannot see it): "
+        ),
+        "{error}"
+    );
+    let error = client.snapshot("my-app", "worker").await.unwrap_err();
+    assert!(matches!(error, SnapshotError::ProcessNotFound { .. }) && error.is_final());
+    assert!(
+        error
+            .to_string()
+            .starts_with("app \"my-app\" has no process type \"worker\": "),
+        "{error}"
+    );
+
+    fake.fail_next(1, 401, fault("unauthorized"));
+    let error = client.snapshot("my-app", "web").await.unwrap_err();
+    assert!(matches!(error, SnapshotError::CredentialsRejected { .. }) && error.is_final());
+    assert!(
+        error
+            .to_string()
+            .starts_with("Heroku rejected the API key for app \"my-app\": "),
+        "{error}"
+    );
 }
 
 #[tokio::test]
