@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono_tz::Tz;
-use notify::{EmailConfig, SmsConfig, SmsSender};
+use notify::{EmailConfig, SmsConfig};
 use schedule::{DynoSize, Rule, Schedule};
 use secret::{RedactedUrl, Secret};
 use serde_json::{Map, Value};
@@ -26,7 +26,6 @@ pub(crate) const DRAIN_PASSWORD_ENV: &str = "AUTOSCALED_DRAIN_PASSWORD";
 const OVERRIDE_PREFIX: &str = "AUTOSCALED__";
 const DEFAULT_CONFIG_PATH: &str = "autoscaled.toml";
 const DEFAULT_HEROKU_API_URL: &str = "https://api.heroku.com";
-const DEFAULT_TWILIO_API_URL: &str = "https://api.twilio.com";
 
 /// A validated configuration: everything `run`, `check`, `plan` and `simulate` need.
 #[derive(Debug, Clone)]
@@ -444,17 +443,6 @@ impl Validator {
         }
     }
 
-    fn optional_string(
-        &mut self,
-        map: &Map<String, Value>,
-        path: &str,
-        key: &str,
-    ) -> Option<String> {
-        map.contains_key(key)
-            .then(|| self.string(map, path, key))
-            .flatten()
-    }
-
     /// A non-negative integer; environment overrides arrive as strings, so `"3"` counts too.
     fn count(
         &mut self,
@@ -542,69 +530,6 @@ impl Validator {
                 None
             }
         }
-    }
-
-    fn string_list(
-        &mut self,
-        map: &Map<String, Value>,
-        path: &str,
-        key: &str,
-    ) -> Vec<(String, String)> {
-        let full = join(path, key);
-        match map.get(key) {
-            None => {
-                self.problem(full, "missing; list at least one recipient");
-                Vec::new()
-            }
-            Some(Value::Array(items)) if !items.is_empty() => items
-                .iter()
-                .enumerate()
-                .filter_map(|(i, item)| {
-                    let item_key = format!("{full}[{i}]");
-                    match item.as_str() {
-                        Some(s) => Some((item_key, s.trim().to_owned())),
-                        None => {
-                            self.bad(&item_key, item, "a string");
-                            None
-                        }
-                    }
-                })
-                .collect(),
-            Some(other) => {
-                self.bad(&full, other, "a non-empty list of strings");
-                Vec::new()
-            }
-        }
-    }
-
-    /// `value` when `check` accepts it; otherwise a problem at `key` naming the value.
-    fn checked(
-        &mut self,
-        key: &str,
-        value: String,
-        check: fn(&str) -> Result<(), notify::Error>,
-    ) -> Option<String> {
-        match check(&value) {
-            Ok(()) => Some(value),
-            Err(e) => {
-                self.problem(key, format!("\"{value}\" is not valid: {e}"));
-                None
-            }
-        }
-    }
-
-    /// The list at `key` (at least one entry), each entry checked; the bad ones are reported.
-    fn checked_list(
-        &mut self,
-        map: &Map<String, Value>,
-        path: &str,
-        key: &str,
-        check: fn(&str) -> Result<(), notify::Error>,
-    ) -> Vec<String> {
-        self.string_list(map, path, key)
-            .into_iter()
-            .filter_map(|(item_key, value)| self.checked(&item_key, value, check))
-            .collect()
     }
 
     fn config(&mut self, tree: &Value) -> Option<Config> {
@@ -1057,113 +982,45 @@ impl Validator {
         })
     }
 
+    /// Each of `notify`'s problems, named by its field, under the table at `path`.
+    fn field_problems<T>(
+        &mut self,
+        path: &str,
+        built: Result<T, Vec<notify::FieldProblem>>,
+    ) -> Option<T> {
+        built
+            .map_err(|problems| {
+                for (field, message) in problems {
+                    self.problem(join(path, &field), message);
+                }
+            })
+            .ok()
+    }
+
     fn email(&mut self, value: &Value) -> Option<EmailConfig> {
         const PATH: &str = "alerts.email";
         let map = self.table(PATH, value, &["smtp_url", "from", "to"])?;
-        let smtp_url = match map.get("smtp_url") {
-            Some(Value::String(url)) => match notify::check_smtp_url(&Secret::new(url.trim())) {
-                Ok(()) => Some(Secret::new(url.trim())),
-                Err(e) => {
-                    self.problem(
-                        "alerts.email.smtp_url",
-                        format!("[redacted] is not valid: {e}"),
-                    );
-                    None
-                }
-            },
-            Some(other) => {
-                self.bad("alerts.email.smtp_url", other, "an smtp:// or smtps:// URL");
-                None
-            }
-            None => {
-                self.problem("alerts.email.smtp_url", "missing; this key is required");
-                None
-            }
-        };
-        let from = self
-            .string(map, PATH, "from")
-            .and_then(|from| self.checked("alerts.email.from", from, notify::check_email_address));
-        let to = self.checked_list(map, PATH, "to", notify::check_email_address);
-        Some(EmailConfig {
-            smtp_url: smtp_url?,
-            from: from?,
-            to,
-        })
+        let email = EmailConfig::from_values(map.get("smtp_url"), map.get("from"), map.get("to"));
+        self.field_problems(PATH, email)
     }
 
     fn sms(&mut self, value: &Value) -> Option<SmsConfig> {
         const PATH: &str = "alerts.sms";
-        let map = self.table(
-            PATH,
-            value,
-            &[
-                "account_sid",
-                "auth_token",
-                "from",
-                "messaging_service_sid",
-                "to",
-                "api_url",
-            ],
-        )?;
-        let account_sid = self
-            .string(map, PATH, "account_sid")
-            .and_then(|sid| self.checked("alerts.sms.account_sid", sid, notify::check_account_sid));
-        let auth_token = match map.get("auth_token") {
-            Some(Value::String(token)) if !token.trim().is_empty() => {
-                Some(Secret::new(token.trim()))
-            }
-            Some(other) => {
-                self.bad(
-                    "alerts.sms.auth_token",
-                    other,
-                    "a Twilio auth token (a non-empty string)",
-                );
-                None
-            }
-            None => {
-                self.problem(
-                    "alerts.sms.auth_token",
-                    "missing; set it in [alerts.sms] or in the TWILIO_AUTH_TOKEN environment variable",
-                );
-                None
-            }
-        };
-        let from = self.optional_string(map, PATH, "from");
-        let service = self.optional_string(map, PATH, "messaging_service_sid");
-        let sender = match (from, service) {
-            (Some(from), None) => self
-                .checked("alerts.sms.from", from, notify::check_phone_number)
-                .map(SmsSender::From),
-            (None, Some(sid)) => self
-                .checked(
-                    "alerts.sms.messaging_service_sid",
-                    sid,
-                    notify::check_messaging_service_sid,
-                )
-                .map(SmsSender::MessagingService),
-            (Some(_), Some(_)) => {
-                self.problem(
-                    "alerts.sms.from",
-                    "set either from or messaging_service_sid, not both",
-                );
-                None
-            }
-            (None, None) => {
-                self.problem(
-                    "alerts.sms.from",
-                    "missing; set from (a phone number) or messaging_service_sid",
-                );
-                None
-            }
-        };
-        let to = self.checked_list(map, PATH, "to", notify::check_phone_number);
-        let api_url = self.url(map, PATH, "api_url", Some(DEFAULT_TWILIO_API_URL));
+        let keys = [
+            "account_sid",
+            "auth_token",
+            "from",
+            "messaging_service_sid",
+            "to",
+        ];
+        let map = self.table(PATH, value, &[&keys[..], &["api_url"]].concat())?;
+        let [sid, token, from, service, to] = keys.map(|key| map.get(key));
+        let sms = SmsConfig::from_values(sid, token, from, service, to);
+        let sms = self.field_problems(PATH, sms);
+        let api_url = self.url(map, PATH, "api_url", Some(notify::DEFAULT_TWILIO_API_URL));
         Some(SmsConfig {
-            account_sid: account_sid?,
-            auth_token: auth_token?,
-            sender: sender?,
-            to,
             api_url: api_url?,
+            ..sms?
         })
     }
 

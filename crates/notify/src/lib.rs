@@ -43,6 +43,7 @@
 
 mod alert;
 mod check;
+mod config;
 mod dispatch;
 mod email;
 mod error;
@@ -54,6 +55,7 @@ pub use check::{
     check_account_sid, check_email_address, check_messaging_service_sid, check_phone_number,
     check_smtp_url,
 };
+pub use config::{DEFAULT_TWILIO_API_URL, FieldProblem};
 pub use dispatch::{Notifier, NotifyConfig, RetryPolicy, Sent, SentLog, Stats};
 pub use email::{EmailConfig, Mailer};
 pub use error::Error;

@@ -1,3 +1,5 @@
+use notify::SmsSender;
+
 use super::*;
 
 const GOOD: &str = r#"
