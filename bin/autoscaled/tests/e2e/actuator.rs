@@ -1,32 +1,13 @@
 //! The actuator against the fake Heroku: what it calls, when, and what waits for what.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use heroku_fake::FakeHeroku;
 
 use super::harness::{
-    API_KEY, Alerts, AppConfig, AppServer, BIN, Daemon, Mode, ProbeConfig, patches, write_config,
+    Alerts, AppConfig, AppServer, BIN, Daemon, Mode, ProbeConfig, SECOND, heroku, patches, probing,
+    write_config,
 };
-
-const SECOND: Duration = Duration::from_secs(1);
-
-/// A fresh fake Heroku holding `app`'s web formation at `quantity`.
-async fn heroku(app: &str, quantity: u32) -> FakeHeroku {
-    let fake = FakeHeroku::start(API_KEY).await.unwrap();
-    fake.set_formation(app, "web", quantity);
-    fake
-}
-
-/// Waits until the daemon has started the app and the app server has answered a few probes.
-async fn probing(daemon: &Daemon, app: &AppServer) {
-    daemon.wait_for_line(&["started"], 10 * SECOND).await;
-    let seen = app.hits().len();
-    daemon
-        .wait_until("two more probes", 5 * SECOND, || {
-            (app.hits().len() >= seen + 2).then_some(())
-        })
-        .await;
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fail_safe_interrupts_a_slow_reconcile_read() {

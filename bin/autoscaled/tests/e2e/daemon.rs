@@ -6,29 +6,9 @@ use heroku_fake::{FakeHeroku, FaultOptions};
 use testkit::{Prism, closed_port};
 
 use super::harness::{
-    API_KEY, Alerts, AppConfig, AppServer, BIN, Daemon, MAIL_TO, Mode, ProbeConfig, SMS_TO,
-    SMTP_PASSWORD, SMTP_USER, mail_server, patches, write_config,
+    Alerts, AppConfig, AppServer, BIN, Daemon, MAIL_TO, Mode, ProbeConfig, SECOND, SMS_TO,
+    SMTP_PASSWORD, SMTP_USER, heroku, mail_server, patches, probing, write_config,
 };
-
-const SECOND: Duration = Duration::from_secs(1);
-
-/// A fresh fake Heroku holding `app`'s web formation at `quantity`.
-async fn heroku(app: &str, quantity: u32) -> FakeHeroku {
-    let fake = FakeHeroku::start(API_KEY).await.unwrap();
-    fake.set_formation(app, "web", quantity);
-    fake
-}
-
-/// Waits until the daemon has started the app and the app server has answered a few probes.
-async fn probing(daemon: &Daemon, app: &AppServer) {
-    daemon.wait_for_line(&["started"], 10 * SECOND).await;
-    let seen = app.hits().len();
-    daemon
-        .wait_until("two more probes", 5 * SECOND, || {
-            (app.hits().len() >= seen + 2).then_some(())
-        })
-        .await;
-}
 
 /// Waits until the fake holds `quantity` and returns when that was seen.
 async fn quantity(

@@ -11,6 +11,9 @@ pub(crate) use testkit::config::{
 pub(crate) use testkit::{AppServer, Daemon, Mode};
 use testkit::{MailServer, SmtpOptions};
 
+/// The unit of the tests' bounded waits.
+pub(crate) const SECOND: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The binary under test, built by cargo alongside this test.
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_autoscaled");
 
@@ -33,4 +36,22 @@ pub(crate) fn patches(fake: &FakeHeroku, app: &str) -> Vec<u64> {
                 .unwrap()
         })
         .collect()
+}
+
+/// A fresh fake Heroku holding `app`'s web formation at `quantity`.
+pub(crate) async fn heroku(app: &str, quantity: u32) -> FakeHeroku {
+    let fake = FakeHeroku::start(API_KEY).await.unwrap();
+    fake.set_formation(app, "web", quantity);
+    fake
+}
+
+/// Waits until the daemon has started the app and the app server has answered a few probes.
+pub(crate) async fn probing(daemon: &Daemon, app: &AppServer) {
+    daemon.wait_for_line(&["started"], 10 * SECOND).await;
+    let seen = app.hits().len();
+    daemon
+        .wait_until("two more probes", 5 * SECOND, || {
+            (app.hits().len() >= seen + 2).then_some(())
+        })
+        .await;
 }
