@@ -66,6 +66,11 @@ pub struct AppStatus {
     pub outage_since: Option<DateTime<Utc>>,
     /// Whether the app is in maintenance mode.
     pub maintenance: bool,
+    /// The instance of the fleet that decides and scales it, when known.
+    pub holder: Option<String>,
+    /// Whether another instance holds it: this one's figures for it are then stale, and its
+    /// decision task idle on purpose.
+    pub elsewhere: bool,
     /// The most recent changes of target, oldest first.
     pub decisions: VecDeque<DecisionView>,
 }
@@ -155,6 +160,8 @@ impl Board {
             next_change: None,
             outage_since: None,
             maintenance: false,
+            holder: None,
+            elsewhere: false,
             decisions: VecDeque::with_capacity(RECENT_DECISIONS),
         };
         let labels = Families::labels(app, process);

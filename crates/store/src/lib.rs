@@ -11,7 +11,11 @@
 //! - [`HistoryRow`]s, one per minute: [`Store::write_history`] (a batch, in one transaction),
 //!   [`Store::history`], and [`Store::prune`] with [`RETENTION`];
 //! - [`Lease`]s for a fleet sharing PostgreSQL: [`Store::try_acquire`], [`Store::renew`],
-//!   [`Store::release`], with [`Store::heartbeat`] and [`Store::live_instances`].
+//!   [`Store::release`], [`Store::release_one`], [`Store::leases`], with [`Store::heartbeat`], [`Store::leave`] and
+//!   [`Store::live_instances`]; states written under a lease's [`Fence`]
+//!   ([`Store::save_app_state_fenced`]);
+//! - the [`Fleet`] coordinator, one per instance, which uses them to give each process type to
+//!   exactly one live instance (its docs say how, and the limits).
 //!
 //! Times are kept to the microsecond, history minutes to the minute.
 //!
@@ -32,6 +36,7 @@
 
 mod convert;
 mod error;
+mod fleet;
 mod model;
 mod persist;
 mod postgres;
@@ -41,7 +46,8 @@ mod store;
 mod target;
 
 pub use error::Error;
-pub use model::{AppState, Decision, HistoryRow, Instance, Lease, ProcessKey, Pruned};
+pub use fleet::{Fleet, FleetOptions, Grant, Tenants};
+pub use model::{AppState, Decision, Fence, HistoryRow, Instance, Lease, ProcessKey, Pruned};
 pub use persist::{Backlog, MinuteFigures, Persister, WriterOptions};
 pub use report::{AppReport, DecisionReport, StatusReport};
 pub use store::{Access, Store};

@@ -104,6 +104,16 @@ pub struct Lease {
     pub generation: u64,
 }
 
+/// What a state write carries to prove its writer still holds the lease: see
+/// [`Store::save_app_state_fenced`](crate::Store::save_app_state_fenced).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    /// The instance that took the lease.
+    pub holder: String,
+    /// The lease's generation when it was taken.
+    pub generation: u64,
+}
+
 /// One instance of a fleet, as its last heartbeat shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {

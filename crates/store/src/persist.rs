@@ -26,7 +26,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 use tracing::{info, warn};
 
-use crate::{AppState, Decision, Error, HistoryRow, ProcessKey, RETENTION, Store};
+use crate::{AppState, Decision, Error, Fence, HistoryRow, ProcessKey, RETENTION, Store};
 
 /// How the writer task runs.
 #[derive(Clone)]
@@ -101,6 +101,10 @@ struct Shared {
 #[derive(Debug, Default)]
 struct Pending {
     states: BTreeMap<ProcessKey, AppState>,
+    /// The lease each fleet-held process type's state is written under.
+    fences: BTreeMap<ProcessKey, Fence>,
+    /// Whether the writer has states taken out and not yet written.
+    writing_states: bool,
     decisions: VecDeque<Decision>,
     history: VecDeque<HistoryRow>,
     dropped: u64,
@@ -131,6 +135,7 @@ impl Persister {
             store,
             options,
             down: false,
+            stopping: false,
         };
         let task = tokio::spawn(writer.run(stop));
         (Persister { shared }, task)
@@ -147,6 +152,29 @@ impl Persister {
     pub fn save_state(&self, state: AppState) {
         self.lock().states.insert(state.key.clone(), state);
         self.shared.wake.notify_one();
+    }
+
+    /// Writes `key`'s states from now on only under `fence` (see
+    /// [`Store::save_app_state_fenced`]): a state the lease no longer covers is dropped, logged.
+    pub fn fence(&self, key: ProcessKey, fence: Fence) {
+        self.lock().fences.insert(key, fence);
+    }
+
+    /// Waits until no state is waiting to be written or being written, at most `within`: before
+    /// a lease is handed back, so the next holder reads the last state.
+    pub async fn settled(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            let pending = {
+                let pending = self.lock();
+                !pending.states.is_empty() || pending.writing_states
+            };
+            if !pending || Instant::now() >= deadline {
+                return;
+            }
+            self.shared.wake.notify_one();
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Queues a decision to be appended.
@@ -201,6 +229,8 @@ struct Writer {
     options: WriterOptions,
     /// Whether the last write failed (logged once, until one succeeds).
     down: bool,
+    /// Whether it is writing what is left before stopping.
+    stopping: bool,
 }
 
 impl Writer {
@@ -260,6 +290,8 @@ impl Writer {
                 }
             }
         }
+        // No heartbeat from now on: the fleet coordinator has said this instance left.
+        self.stopping = true;
         let last = tokio::time::timeout(self.options.final_flush, self.flush(true, false)).await;
         match last {
             Ok(Ok(())) => {}
@@ -274,18 +306,34 @@ impl Writer {
     /// Writes what is pending: states and decisions always, history rows (one batch, with a
     /// heartbeat) when `history`, and prunes when `prune`. What fails is put back.
     async fn flush(&mut self, history: bool, prune: bool) -> Result<(), Error> {
-        let states = std::mem::take(&mut self.take().states);
+        let states = {
+            let mut pending = self.take();
+            pending.writing_states = true;
+            std::mem::take(&mut pending.states)
+        };
         let mut states = states.into_values();
         while let Some(state) = states.next() {
-            if let Err(error) = self.store.save_app_state(&state).await {
-                let mut pending = self.take();
-                for unsaved in std::iter::once(state).chain(states) {
-                    // A newer state queued meanwhile wins.
-                    pending.states.entry(unsaved.key.clone()).or_insert(unsaved);
+            let fence = self.take().fences.get(&state.key).cloned();
+            let saved = match &fence {
+                Some(fence) => self.store.save_app_state_fenced(&state, fence).await,
+                None => self.store.save_app_state(&state).await.map(|()| true),
+            };
+            match saved {
+                Ok(true) => {}
+                Ok(false) => info!(app = %state.key.app, process = %state.key.process,
+                    "state not saved: another instance holds the app now"),
+                Err(error) => {
+                    let mut pending = self.take();
+                    pending.writing_states = false;
+                    for unsaved in std::iter::once(state).chain(states) {
+                        // A newer state queued meanwhile wins.
+                        pending.states.entry(unsaved.key.clone()).or_insert(unsaved);
+                    }
+                    return Err(error);
                 }
-                return Err(error);
             }
         }
+        self.take().writing_states = false;
         loop {
             let Some(decision) = self.take().decisions.pop_front() else {
                 break;
@@ -304,7 +352,9 @@ impl Writer {
                 }
                 return Err(error);
             }
-            self.store.heartbeat(&self.options.instance_id).await?;
+            if !self.stopping {
+                self.store.heartbeat(&self.options.instance_id).await?;
+            }
         }
         if prune {
             self.store.prune((self.options.now)() - RETENTION).await?;

@@ -9,7 +9,7 @@ use sqlx::{Connection, Row};
 use crate::convert::{big_count, count, count_opt, to_i64};
 use crate::model::{Instance, minute_of};
 use crate::target::Shown;
-use crate::{Access, AppState, Decision, Error, HistoryRow, Lease, ProcessKey, Pruned};
+use crate::{Access, AppState, Decision, Error, Fence, HistoryRow, Lease, ProcessKey, Pruned};
 
 /// The schema, one migration per version, applied in order.
 const MIGRATIONS: &[&str] = &[include_str!("../migrations/postgres/0001_initial.sql")];
@@ -149,29 +149,60 @@ async fn migrate(connection: &mut PgConnection, shown: &Shown) -> Result<(), Err
     transaction.commit().await.map_err(failed(latest()))
 }
 
+/// The upsert of a state: `INSERT INTO ... (columns)`, then the rows, then this.
+const STATE_INSERT: &str = "INSERT INTO autoscaled_app_state
+    (app, process, target, reason, baseline, actual, outage_since, decider, alerts, updated_at)";
+const STATE_UPSERT: &str = "ON CONFLICT (app, process) DO UPDATE SET
+    target = excluded.target, reason = excluded.reason, baseline = excluded.baseline,
+    actual = excluded.actual, outage_since = excluded.outage_since,
+    decider = excluded.decider, alerts = excluded.alerts, updated_at = excluded.updated_at";
+
+/// `sql` with the state's ten values bound as `$1` to `$10`.
+fn bind_state<'q>(
+    sql: &'q str,
+    state: &'q AppState,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    sqlx::query(sql)
+        .bind(&state.key.app)
+        .bind(&state.key.process)
+        .bind(i64::from(state.target))
+        .bind(&state.reason)
+        .bind(i64::from(state.baseline))
+        .bind(state.actual.map(i64::from))
+        .bind(state.outage_since)
+        .bind(&state.decider)
+        .bind(&state.alerts)
+        .bind(state.updated_at)
+}
+
 pub(crate) async fn save_app_state(pool: &PgPool, state: &AppState) -> Result<(), Error> {
-    sqlx::query(
-        "INSERT INTO autoscaled_app_state
-             (app, process, target, reason, baseline, actual, outage_since, decider, alerts, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-         ON CONFLICT (app, process) DO UPDATE SET
-             target = excluded.target, reason = excluded.reason, baseline = excluded.baseline,
-             actual = excluded.actual, outage_since = excluded.outage_since,
-             decider = excluded.decider, alerts = excluded.alerts, updated_at = excluded.updated_at",
-    )
-    .bind(&state.key.app)
-    .bind(&state.key.process)
-    .bind(i64::from(state.target))
-    .bind(&state.reason)
-    .bind(i64::from(state.baseline))
-    .bind(state.actual.map(i64::from))
-    .bind(state.outage_since)
-    .bind(&state.decider)
-    .bind(&state.alerts)
-    .bind(state.updated_at)
-    .execute(pool)
-    .await?;
+    let sql =
+        format!("{STATE_INSERT} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) {STATE_UPSERT}");
+    bind_state(&sql, state).execute(pool).await?;
     Ok(())
+}
+
+pub(crate) async fn save_app_state_fenced(
+    pool: &PgPool,
+    state: &AppState,
+    fence: &Fence,
+) -> Result<bool, Error> {
+    // FOR SHARE: a take-over committing while this runs is waited for and seen (the row is
+    // re-read under the lock), so a stale write cannot slip in between the check and the upsert.
+    let sql = format!(
+        "{STATE_INSERT} SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
+         WHERE EXISTS (SELECT 1 FROM autoscaled_leases
+                       WHERE app = $1 AND process = $2 AND holder = $11 AND generation = $12
+                       FOR SHARE)
+         {STATE_UPSERT}"
+    );
+    let written = bind_state(&sql, state)
+        .bind(&fence.holder)
+        .bind(to_i64(fence.generation))
+        .execute(pool)
+        .await?
+        .rows_affected();
+    Ok(written > 0)
 }
 
 const APP_STATE_COLUMNS: &str = "SELECT app, process, target, reason, baseline, actual, outage_since, decider, alerts, updated_at FROM autoscaled_app_state";
@@ -436,6 +467,43 @@ pub(crate) async fn release(pool: &PgPool, holder: &str) -> Result<(), Error> {
     .bind(holder)
     .execute(pool)
     .await?;
+    Ok(())
+}
+
+pub(crate) async fn release_one(
+    pool: &PgPool,
+    key: &ProcessKey,
+    holder: &str,
+) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE autoscaled_leases SET expires_at = clock_timestamp()
+         WHERE app = $1 AND process = $2 AND holder = $3 AND expires_at > clock_timestamp()",
+    )
+    .bind(&key.app)
+    .bind(&key.process)
+    .bind(holder)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn leases(pool: &PgPool) -> Result<Vec<Lease>, Error> {
+    sqlx::query(
+        "SELECT app, process, holder, expires_at, generation FROM autoscaled_leases
+         WHERE expires_at > clock_timestamp() ORDER BY app, process",
+    )
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|row| lease(row, key(row)?))
+    .collect()
+}
+
+pub(crate) async fn leave(pool: &PgPool, instance_id: &str) -> Result<(), Error> {
+    sqlx::query("DELETE FROM autoscaled_instances WHERE instance_id = $1")
+        .bind(instance_id)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 

@@ -14,7 +14,7 @@ use sqlx::{Connection, Row};
 use crate::convert::{big_count, count, count_opt, from_micros, micros, to_i64, ttl_micros};
 use crate::model::{Instance, minute_of};
 use crate::target::Shown;
-use crate::{Access, AppState, Decision, Error, HistoryRow, Lease, ProcessKey, Pruned};
+use crate::{Access, AppState, Decision, Error, Fence, HistoryRow, Lease, ProcessKey, Pruned};
 
 /// The schema, one migration per version, applied in order.
 const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_initial.sql")];
@@ -251,29 +251,59 @@ async fn migrate(connection: &mut SqliteConnection, shown: &Shown) -> Result<(),
     })
 }
 
+/// The upsert of a state: `INSERT INTO ... (columns)`, then the rows, then this.
+const STATE_INSERT: &str = "INSERT INTO autoscaled_app_state
+    (app, process, target, reason, baseline, actual, outage_since, decider, alerts, updated_at)";
+const STATE_UPSERT: &str = "ON CONFLICT (app, process) DO UPDATE SET
+    target = excluded.target, reason = excluded.reason, baseline = excluded.baseline,
+    actual = excluded.actual, outage_since = excluded.outage_since,
+    decider = excluded.decider, alerts = excluded.alerts, updated_at = excluded.updated_at";
+
+/// `sql` with the state's ten values bound as `?1` to `?10`.
+fn bind_state<'q>(
+    sql: &'q str,
+    state: &'q AppState,
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    sqlx::query(sql)
+        .bind(&state.key.app)
+        .bind(&state.key.process)
+        .bind(i64::from(state.target))
+        .bind(&state.reason)
+        .bind(i64::from(state.baseline))
+        .bind(state.actual.map(i64::from))
+        .bind(state.outage_since.map(micros))
+        .bind(&state.decider)
+        .bind(&state.alerts)
+        .bind(micros(state.updated_at))
+}
+
 pub(crate) async fn save_app_state(pool: &SqlitePool, state: &AppState) -> Result<(), Error> {
-    sqlx::query(
-        "INSERT INTO autoscaled_app_state
-             (app, process, target, reason, baseline, actual, outage_since, decider, alerts, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-         ON CONFLICT (app, process) DO UPDATE SET
-             target = excluded.target, reason = excluded.reason, baseline = excluded.baseline,
-             actual = excluded.actual, outage_since = excluded.outage_since,
-             decider = excluded.decider, alerts = excluded.alerts, updated_at = excluded.updated_at",
-    )
-    .bind(&state.key.app)
-    .bind(&state.key.process)
-    .bind(i64::from(state.target))
-    .bind(&state.reason)
-    .bind(i64::from(state.baseline))
-    .bind(state.actual.map(i64::from))
-    .bind(state.outage_since.map(micros))
-    .bind(&state.decider)
-    .bind(&state.alerts)
-    .bind(micros(state.updated_at))
-    .execute(pool)
-    .await?;
+    let sql =
+        format!("{STATE_INSERT} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) {STATE_UPSERT}");
+    bind_state(&sql, state).execute(pool).await?;
     Ok(())
+}
+
+pub(crate) async fn save_app_state_fenced(
+    pool: &SqlitePool,
+    state: &AppState,
+    fence: &Fence,
+) -> Result<bool, Error> {
+    // `WHERE true` before `ON CONFLICT`: SQLite's parser needs it after an INSERT ... SELECT.
+    let sql = format!(
+        "{STATE_INSERT} SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10
+         WHERE EXISTS (SELECT 1 FROM autoscaled_leases
+                       WHERE app = ?1 AND process = ?2 AND holder = ?11 AND generation = ?12)
+           AND true
+         {STATE_UPSERT}"
+    );
+    let written = bind_state(&sql, state)
+        .bind(&fence.holder)
+        .bind(to_i64(fence.generation))
+        .execute(pool)
+        .await?
+        .rows_affected();
+    Ok(written > 0)
 }
 
 const APP_STATE_COLUMNS: &str = "SELECT app, process, target, reason, baseline, actual, outage_since, decider, alerts, updated_at FROM autoscaled_app_state";
@@ -552,6 +582,51 @@ pub(crate) async fn release(pool: &SqlitePool, holder: &str) -> Result<(), Error
     .bind(micros(Utc::now()))
     .execute(pool)
     .await?;
+    Ok(())
+}
+
+pub(crate) async fn release_one(
+    pool: &SqlitePool,
+    key: &ProcessKey,
+    holder: &str,
+) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE autoscaled_leases SET expires_at = ?4
+         WHERE app = ?1 AND process = ?2 AND holder = ?3 AND expires_at > ?4",
+    )
+    .bind(&key.app)
+    .bind(&key.process)
+    .bind(holder)
+    .bind(micros(Utc::now()))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn leases(pool: &SqlitePool) -> Result<Vec<Lease>, Error> {
+    sqlx::query(
+        "SELECT app, process, holder, expires_at, generation FROM autoscaled_leases
+         WHERE expires_at > ?1 ORDER BY app, process",
+    )
+    .bind(micros(Utc::now()))
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|row| {
+        let key = ProcessKey::new(
+            row.try_get::<String, _>("app")?,
+            row.try_get::<String, _>("process")?,
+        );
+        lease(row, key)
+    })
+    .collect()
+}
+
+pub(crate) async fn leave(pool: &SqlitePool, instance_id: &str) -> Result<(), Error> {
+    sqlx::query("DELETE FROM autoscaled_instances WHERE instance_id = ?1")
+        .bind(instance_id)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 

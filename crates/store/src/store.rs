@@ -1,5 +1,6 @@
 use std::fmt;
 use std::fs::File;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -8,7 +9,7 @@ use sqlx::sqlite::SqlitePool;
 
 use crate::model::Instance;
 use crate::target::{self, Shown, Target};
-use crate::{AppState, Decision, Error, HistoryRow, Lease, ProcessKey, Pruned};
+use crate::{AppState, Decision, Error, Fence, HistoryRow, Lease, ProcessKey, Pruned};
 use crate::{postgres, sqlite};
 
 /// How a process uses the store.
@@ -23,21 +24,24 @@ pub enum Access {
 
 /// The daemon's persistent state: app state, decisions, per-minute history, fleet leases.
 ///
-/// Every call is one short query or one transaction. A call that fails returns the error and
+/// Cloning is cheap and shares the connections (and the SQLite claim, held until the last clone
+/// drops): the writer task and the fleet coordinator each hold one. Every call is one short query or one transaction. A call that fails returns the error and
 /// leaves nothing half-written; the store keeps working and reconnects on a later call, so a
 /// caller logs the error and tries again later.
+#[derive(Clone)]
 pub struct Store {
     db: Db,
     /// The URL, password redacted: all that `Debug` shows.
     url: String,
     /// The daemon's claim on an SQLite file, held until drop; `None` for PostgreSQL and read-only
     /// opens.
-    lock: Option<File>,
+    lock: Option<Arc<File>>,
 }
 
 /// One pool per backend, each with its own SQL: `sqlx::Any` would share one code path but neither
 /// translates placeholders (`?1` against `$1`) nor decodes times, and the two differ where it
 /// matters anyway: time types, the clock leases run on, the migration lock.
+#[derive(Clone)]
 enum Db {
     Sqlite(SqlitePool),
     Postgres(PgPool),
@@ -81,7 +85,7 @@ impl Store {
         Ok(Self {
             db,
             url: shown.url,
-            lock,
+            lock: lock.map(Arc::new),
         })
     }
 
@@ -107,6 +111,18 @@ impl Store {
     /// Saves one process type's state, replacing what was saved for it.
     pub async fn save_app_state(&self, state: &AppState) -> Result<(), Error> {
         on_backend!(self, save_app_state(state))
+    }
+
+    /// Saves one process type's state only while `fence` still names the lease on it: the same
+    /// holder and generation, lapsed or not, as long as no one took it since. Returns whether it
+    /// was saved. A holder that was paused past its lease (a long GC-like stall, a frozen VM)
+    /// thus never overwrites the state of the instance that took the app over.
+    pub async fn save_app_state_fenced(
+        &self,
+        state: &AppState,
+        fence: &Fence,
+    ) -> Result<bool, Error> {
+        on_backend!(self, save_app_state_fenced(state, fence))
     }
 
     /// The saved state of one process type, if any.
@@ -179,6 +195,23 @@ impl Store {
     /// stay, keeping their generations rising.
     pub async fn release(&self, holder: &str) -> Result<(), Error> {
         on_backend!(self, release(holder))
+    }
+
+    /// Lets `holder`'s lease on `key` lapse now, if it holds it, so another instance can take it
+    /// at once (an app handed back to even out the fleet).
+    pub async fn release_one(&self, key: &ProcessKey, holder: &str) -> Result<(), Error> {
+        on_backend!(self, release_one(key, holder))
+    }
+
+    /// Every lease still running (not lapsed), on the database's clock, by key.
+    pub async fn leases(&self) -> Result<Vec<Lease>, Error> {
+        on_backend!(self, leases())
+    }
+
+    /// Forgets `instance_id`'s heartbeat, so the fleet stops counting it at once (on shutdown,
+    /// after [`Store::release`]).
+    pub async fn leave(&self, instance_id: &str) -> Result<(), Error> {
+        on_backend!(self, leave(instance_id))
     }
 
     /// Records that `instance_id` is alive, now on the database's clock.

@@ -3,10 +3,13 @@
 //! PostgreSQL tests fail, saying so).
 //!
 //! `cases` holds the tests every backend must pass; `both!` runs each against both. Tests proper to
-//! one backend (files and locks; TLS and unreachable servers) are in `sqlite` and `postgres`.
+//! one backend (files and locks; TLS and unreachable servers) are in `sqlite` and `postgres`; `fleet`
+//! (leases in use: fencing, coordinators sharing apps) runs on both through `fleet!`.
 
 #[path = "store/cases.rs"]
 mod cases;
+#[path = "store/fleet.rs"]
+mod fleet;
 #[path = "store/postgres.rs"]
 mod postgres;
 #[path = "store/sqlite.rs"]
@@ -79,4 +82,28 @@ both!(
     renew_keeps_only_leases_still_held,
     instances_heartbeat,
     write_path_figures,
+);
+
+/// Runs each named case of `fleet` against both backends, as `both!` does for `cases`.
+macro_rules! fleet {
+    ($($case:ident),* $(,)?) => {
+        mod fleet_on_sqlite {
+            $(#[tokio::test]
+            async fn $case() {
+                crate::fleet::$case(crate::Db::sqlite()).await;
+            })*
+        }
+        mod fleet_on_postgres {
+            $(#[tokio::test]
+            async fn $case() {
+                crate::fleet::$case(crate::Db::postgres()).await;
+            })*
+        }
+    };
+}
+
+fleet!(
+    fenced_writes_stop_once_the_lease_moves_on,
+    coordinators_share_the_keys_one_holder_each,
+    an_instance_that_cannot_renew_stops_before_its_lease_can_pass_on,
 );

@@ -11,7 +11,7 @@
 //!   the [`config`] files was printed;
 //! - [`config`]: `autoscaled.toml` files for a set of apps, probes and alert channels;
 //! - [`PostgresDb`]: a fresh database on the PostgreSQL server `scripts/postgres` starts, dropped
-//!   after the test;
+//!   after the test; [`PostgresCluster`]: a server of the test's own, which it may stop and start;
 //! - [`closed_port`]: a loopback port with nothing listening on it.
 //!
 //! This crate only serves tests (`publish = false`, a dev-dependency only). Where the test support
@@ -28,7 +28,7 @@ mod smtp;
 
 pub use app_server::{AppServer, Hit, Mode, SLOW_RESPONSE};
 pub use daemon::{Daemon, Finished};
-pub use postgres::{POSTGRES_ENV, PostgresDb};
+pub use postgres::{POSTGRES_ENV, PostgresCluster, PostgresDb};
 pub use prism::Prism;
 pub use smtp::{Mail, MailServer, Seen, Smtp, SmtpOptions};
 

@@ -81,6 +81,78 @@ pub(super) enum StartError {
     Probe { app: String, source: probe::Error },
 }
 
+/// The store's key of an app's process type.
+pub(super) fn key(settings: &AppSettings) -> store::ProcessKey {
+    store::ProcessKey::new(&settings.name, &settings.process)
+}
+
+/// The configured apps, started and stopped by the fleet coordinator as this instance takes and
+/// loses their leases.
+#[derive(Debug)]
+pub(super) struct Apps {
+    contexts: Vec<AppContext>,
+    fatal: mpsc::Sender<StartError>,
+    instance: String,
+}
+
+impl Apps {
+    pub(super) fn new(
+        contexts: Vec<AppContext>,
+        fatal: mpsc::Sender<StartError>,
+        instance: String,
+    ) -> Apps {
+        Apps {
+            contexts,
+            fatal,
+            instance,
+        }
+    }
+}
+
+impl store::Tenants for Apps {
+    fn start(&mut self, grant: store::Grant) -> tokio::task::JoinHandle<()> {
+        let Some(template) = self.contexts.iter().find(|c| key(&c.settings) == grant.key) else {
+            return tokio::spawn(async {});
+        };
+        let ctx = AppContext {
+            shutdown: grant.stop,
+            stored: grant.state,
+            ..template.clone()
+        };
+        let fatal = self.fatal.clone();
+        tokio::spawn(async move {
+            match observe_at_start(&ctx).await {
+                Ok(Some(observed)) => run(ctx, observed).await,
+                Ok(None) => {}
+                Err(error) => {
+                    // Queued before the notifier stops: it still sends what is queued, so a
+                    // revoked key reaches people rather than only a crashed process's log.
+                    if let StartError::Heroku(heroku_api::SnapshotError::CredentialsRejected {
+                        source,
+                        ..
+                    }) = &error
+                    {
+                        let now = ctx.clock.now();
+                        ctx.alerter.credentials_rejected(&ctx.settings, source, now);
+                    }
+                    let _ = fatal.send(error).await;
+                }
+            }
+        })
+    }
+
+    fn holders(&mut self, holders: &std::collections::BTreeMap<store::ProcessKey, String>) {
+        for ctx in &self.contexts {
+            let holder = holders.get(&key(&ctx.settings)).cloned();
+            let elsewhere = holder.as_ref().is_some_and(|h| *h != self.instance);
+            ctx.board.update(ctx.index, |s| {
+                s.holder = holder;
+                s.elsewhere = elsewhere;
+            });
+        }
+    }
+}
+
 /// The app's prober, if it is probed. It measures on the real clock: a sped-up demo's limits
 /// shrink with it.
 fn prober(ctx: &AppContext) -> Result<Option<Prober>, probe::Error> {

@@ -9,7 +9,6 @@ mod alerts;
 mod app;
 mod state;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,13 +16,12 @@ use std::time::Duration;
 use anyhow::Context as _;
 use heroku_api::Client;
 use notify::{Notifier, NotifyConfig};
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use alerts::Alerter;
 use status::Board;
-use store::{Access, AppState, Persister, ProcessKey, Store, WriterOptions};
+use store::{Access, Fleet, FleetOptions, Persister, Store, WriterOptions};
 
 use crate::Failure;
 use crate::cli::RunArgs;
@@ -123,18 +121,12 @@ pub(crate) async fn serve(
     shutdown: CancellationToken,
 ) -> Result<(), Failure> {
     let (alerter, notifier_task) = notifications(&config.alerts, shutdown.child_token())?;
-    let mut stored: HashMap<ProcessKey, AppState> = store
-        .app_states()
-        .await
-        .context("cannot read the state database")
-        .map_err(Failure::Fatal)?
-        .into_iter()
-        .map(|state| (state.key.clone(), state))
-        .collect();
     let writer_stop = CancellationToken::new();
     let clock = options.clock;
+    let instance = instance_id();
+    let fleet_store = store.clone();
     let writer_options = WriterOptions {
-        instance_id: instance_id(),
+        instance_id: instance.clone(),
         now: Arc::new(move || clock.now()),
         ..WriterOptions::default()
     };
@@ -163,7 +155,8 @@ pub(crate) async fn serve(
             probe_client: probe_client.clone(),
             drains: drains.clone(),
             persister: persister.clone(),
-            stored: stored.remove(&ProcessKey::new(&settings.name, &settings.process)),
+            // Read fresh when this instance takes the app's lease: another may have held it.
+            stored: None,
             settings,
         });
     }
@@ -196,30 +189,12 @@ pub(crate) async fn serve(
         None => None,
     };
 
-    let mut apps = JoinSet::new();
+    // Every instance, SQLite's one included, takes the apps through leases: one code path.
     let (fatal_tx, mut fatal_rx) = tokio::sync::mpsc::channel(contexts.len().max(1));
-    for ctx in contexts {
-        let fatal_tx = fatal_tx.clone();
-        apps.spawn(async move {
-            match app::observe_at_start(&ctx).await {
-                Ok(Some(observed)) => app::run(ctx, observed).await,
-                Ok(None) => {}
-                Err(error) => {
-                    // Queued before the notifier stops: it still sends what is queued, so a revoked
-                    // key reaches people rather than only a crashed process's log.
-                    if let app::StartError::Heroku(
-                        heroku_api::SnapshotError::CredentialsRejected { source, .. },
-                    ) = &error
-                    {
-                        ctx.alerter
-                            .credentials_rejected(&ctx.settings, source, ctx.clock.now());
-                    }
-                    let _ = fatal_tx.send(error).await;
-                }
-            }
-        });
-    }
-    drop(fatal_tx);
+    let keys = contexts.iter().map(|ctx| app::key(&ctx.settings)).collect();
+    let fleet = Fleet::new(fleet_store, persister, keys, FleetOptions::new(&instance));
+    let apps = app::Apps::new(contexts, fatal_tx, instance);
+    let coordinator = tokio::spawn(fleet.run(apps, shutdown.clone()));
 
     let fatal = tokio::select! {
         _ = shutdown.cancelled() => None,
@@ -227,8 +202,8 @@ pub(crate) async fn serve(
     };
     shutdown.cancel();
     let stopped = tokio::time::timeout(STOP_WITHIN, async {
-        while apps.join_next().await.is_some() {}
-        // The apps' last states are queued: the writer writes them, then closes the store.
+        // It stops the apps and releases their leases once their last states are written.
+        let _ = coordinator.await;
         writer_stop.cancel();
         let _ = writer.await;
         if let Some(task) = notifier_task {

@@ -284,12 +284,23 @@ async fn prometheus(State(state): State<AppState>) -> impl IntoResponse {
     (no_cache("text/plain; version=0.0.4; charset=utf-8"), text)
 }
 
-/// `/healthz`: whether every app's decision task has started and acted lately.
+/// `/healthz`: whether every app this instance decides for has started and acted lately (apps
+/// another instance of the fleet holds are that one's to answer for).
 fn health(sources: &Sources) -> (StatusCode, String) {
     let speed = sources.clock.speed().max(1);
     let stale_after = (STALE_AFTER / speed).max(STALE_AT_LEAST);
     let mut problems = Vec::new();
-    for (app, process, beat) in sources.board.beats() {
+    let elsewhere: Vec<bool> = sources
+        .board
+        .snapshot()
+        .iter()
+        .map(|s| s.elsewhere)
+        .collect();
+    for (index, (app, process, beat)) in sources.board.beats().into_iter().enumerate() {
+        if elsewhere.get(index).copied().unwrap_or(false) {
+            // Another instance of the fleet decides for it: its health is that one's to say.
+            continue;
+        }
         match beat {
             None => problems.push(format!("{app} {process}: not started yet")),
             Some(ago) if ago > stale_after => {

@@ -183,6 +183,7 @@ function pills(app) {
   if (app.outage_since) out.push(`<span class="pill bad">down since ${esc(hhmm(app.timezone, Date.parse(app.outage_since)))}</span>`);
   else if (app.maintenance) out.push(`<span class="pill">maintenance mode</span>`);
   else out.push(`<span class="pill good">up</span>`);
+  if (app.holder) out.push(`<span class="pill">${app.elsewhere ? "held by" : "decided here,"} ${esc(app.holder)}</span>`);
   const p = app.last_probe;
   if (p) out.push(`<span class="pill${p.class === "down" ? " bad" : ""}">last probe ${esc(hhmm(app.timezone, Date.parse(p.at)))}: ${esc(p.class)}, ${esc(p.detail)}</span>`);
   return `<div class="pills">${out.join("")}</div>`;

@@ -159,6 +159,21 @@ async fn healthz_is_200_only_while_the_decision_task_runs() {
             .unwrap()
             .contains("late worker: not started yet")
     );
+
+    // Held by another instance of the fleet: not this one's to start, nor to answer for.
+    let i = served.board.snapshot().len() - 1;
+    served.board.update(i, |s| {
+        s.holder = Some("web.2/42".into());
+        s.elsewhere = true;
+    });
+    assert_eq!(get(served.addr, "/healthz").await.status(), 200);
+    let api: serde_json::Value = get(served.addr, "/api/status").await.json().await.unwrap();
+    let late = &api["apps"][i];
+    assert_eq!(
+        (late["holder"].as_str(), late["elsewhere"].as_bool()),
+        (Some("web.2/42"), Some(true)),
+        "{api}"
+    );
 }
 
 #[tokio::test(start_paused = true)]

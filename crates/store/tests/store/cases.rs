@@ -15,7 +15,7 @@ fn at(hour: u32, minute: u32, second: u32) -> DateTime<Utc> {
         + TimeDelta::microseconds(123_456)
 }
 
-fn state(app: &str, process: &str, target: u32) -> AppState {
+pub(crate) fn state(app: &str, process: &str, target: u32) -> AppState {
     AppState {
         key: ProcessKey::new(app, process),
         target,
