@@ -14,6 +14,7 @@ mod e2e {
     mod actuator;
     mod commands;
     mod daemon;
+    mod fleet;
     mod harness;
     mod state;
     mod status_page;

@@ -300,7 +300,10 @@ impl Fleet {
             Ok(leases) => leases,
             Err(failed) => return self.trouble(&failed),
         };
-        let live = match self.call(self.store.live_instances(ttl)).await {
+        // Shorter than a lease: a dead instance stops counting (and so lowers no one's share)
+        // before its last leases lapse, so they are taken at the first round they are free.
+        let within = ttl.saturating_sub(self.options.margin);
+        let live = match self.call(self.store.live_instances(within)).await {
             Ok(live) => live,
             Err(failed) => return self.trouble(&failed),
         };

@@ -1,12 +1,13 @@
 //! What `autoscaled status` shows: each process type's saved state and its last decisions.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::{Error, Store};
+use crate::{Error, ProcessKey, Store};
 
 /// Every saved process type, as `autoscaled status` prints it: `Display` for people, `Serialize`
 /// for `--json` (`{"apps":[{"app","process","baseline","target","actual","outage_since","reason",
@@ -36,7 +37,7 @@ pub struct AppReport {
     pub outage_since: Option<DateTime<Utc>>,
     /// Why the target.
     pub reason: String,
-    /// Which instance holds it: with SQLite the one instance; with PostgreSQL the live ones.
+    /// The instance that holds its lease (decides and scales it), if a live one does.
     pub holder: Option<String>,
     /// When the state was saved.
     pub updated_at: DateTime<Utc>,
@@ -58,24 +59,28 @@ pub struct DecisionReport {
 }
 
 impl Store {
-    /// Every saved state with its last `decisions` decisions; instances count as holders while
-    /// their heartbeat is less than `live_within` old.
+    /// Every saved state with its last `decisions` decisions and the instance holding it; an
+    /// instance counts as a holder while its heartbeat is less than `live_within` old.
     pub async fn status_report(
         &self,
         decisions: u32,
         live_within: Duration,
     ) -> Result<StatusReport, Error> {
-        let holder = if self.is_sqlite() {
-            Some("the one instance (SQLite: one daemon per file)".to_owned())
-        } else {
-            let ids: Vec<String> = self
-                .live_instances(live_within)
-                .await?
-                .into_iter()
-                .map(|i| i.instance_id)
-                .collect();
-            (!ids.is_empty()).then(|| ids.join(", "))
-        };
+        // The lease table says who holds what; an instance whose heartbeat stopped holds nothing,
+        // even while a lease it took has not lapsed yet.
+        let live: Vec<String> = self
+            .live_instances(live_within)
+            .await?
+            .into_iter()
+            .map(|i| i.instance_id)
+            .collect();
+        let holders: BTreeMap<ProcessKey, String> = self
+            .leases()
+            .await?
+            .into_iter()
+            .filter(|lease| live.contains(&lease.holder))
+            .map(|lease| (lease.key, lease.holder))
+            .collect();
         let mut apps = Vec::new();
         for state in self.app_states().await? {
             // Decisions are kept per app; this process type's are among the app's latest.
@@ -92,6 +97,7 @@ impl Store {
                     reason: d.reason,
                 })
                 .collect();
+            let holder = holders.get(&state.key).cloned();
             apps.push(AppReport {
                 app: state.key.app,
                 process: state.key.process,
@@ -100,7 +106,7 @@ impl Store {
                 actual: state.actual,
                 outage_since: state.outage_since,
                 reason: state.reason,
-                holder: holder.clone(),
+                holder,
                 updated_at: state.updated_at,
                 decisions: recent,
             });

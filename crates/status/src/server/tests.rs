@@ -167,11 +167,15 @@ async fn healthz_is_200_only_while_the_decision_task_runs() {
         s.elsewhere = true;
     });
     assert_eq!(get(served.addr, "/healthz").await.status(), 200);
+    // And `/api/status` says who holds each app.
+    served
+        .board
+        .update(0, |s| s.holder = Some("web.1/7".into()));
     let api: serde_json::Value = get(served.addr, "/api/status").await.json().await.unwrap();
-    let late = &api["apps"][i];
+    let shop = &api["apps"][0];
     assert_eq!(
-        (late["holder"].as_str(), late["elsewhere"].as_bool()),
-        (Some("web.2/42"), Some(true)),
+        (shop["holder"].as_str(), shop["elsewhere"].as_bool()),
+        (Some("web.1/7"), Some(false)),
         "{api}"
     );
 }
