@@ -68,7 +68,10 @@ pub(crate) async fn open(path: &Path, access: Access, shown: &Shown) -> Result<O
         .await
         .map_err(|error| open_error(error, shown))?;
     let checked = match access {
-        Access::Daemon => migrate(&mut connection, shown).await,
+        Access::Daemon => match migrate(&mut connection, shown).await {
+            Ok(()) => lapse_dead_leases(&mut connection, shown).await,
+            failed => failed,
+        },
         Access::ReadOnly => match version(&mut connection, shown).await? {
             found if found > latest() => Err(too_new(found, shown)),
             found if found < latest() => Err(Error::NotMigrated {
@@ -90,6 +93,18 @@ pub(crate) async fn open(path: &Path, access: Access, shown: &Shown) -> Result<O
         .acquire_timeout(BUSY_TIMEOUT)
         .connect_lazy_with(options);
     Ok(Opened { pool, lock })
+}
+
+/// Lets every lease in the file lapse: this daemon holds the file's lock, so any lease still
+/// running is a dead daemon's (killed before it released them), and its apps are this one's at
+/// once rather than when those leases run out.
+async fn lapse_dead_leases(connection: &mut SqliteConnection, shown: &Shown) -> Result<(), Error> {
+    sqlx::query("UPDATE autoscaled_leases SET expires_at = ?1 WHERE expires_at > ?1")
+        .bind(micros(Utc::now()))
+        .execute(connection)
+        .await
+        .map_err(|error| open_error(error, shown))?;
+    Ok(())
 }
 
 /// Opens a fresh database in memory, migrated: one connection, kept for the pool's whole life, so

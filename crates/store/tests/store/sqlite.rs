@@ -46,12 +46,23 @@ async fn a_second_daemon_is_refused_while_readers_work() {
         .expect("read-only open");
     assert_eq!(reader.app_states().await.expect("read"), vec![]);
 
-    // Once the first daemon is gone, another may start.
+    // Once the first daemon is gone, another may start; the leases the first left running (as a
+    // `kill -9` leaves them) lapse at once: the lock proves their holder dead.
+    let web = autoscaled_store::ProcessKey::new("shop", "web");
+    let long = std::time::Duration::from_secs(600);
+    let first = daemon
+        .try_acquire(&web, "first", long)
+        .await
+        .expect("acquire");
+    assert!(first.is_some());
     daemon.close().await;
     drop(daemon);
-    Store::open(&url, Access::Daemon)
+    let next = Store::open(&url, Access::Daemon)
         .await
         .expect("open after the first closed");
+    assert_eq!(next.leases().await.expect("leases"), vec![]);
+    let taken = next.try_acquire(&web, "next", long).await.expect("acquire");
+    assert_eq!(taken.map(|lease| lease.generation), Some(2));
 }
 
 #[tokio::test]
