@@ -218,6 +218,39 @@ async fn a_fleet_of_three_has_one_writer_per_app_and_fails_over_a_kill_9_in_seco
         );
     }
 
+    // Nor do they add reads: in the steady state each app costs one formation read per reconcile
+    // (2 s here) from its one holder, as with a single instance (the `a_healthy_probed...` test
+    // measures that figure per hour at the default reconcile).
+    fleet.fake.clear_requests();
+    let since = std::time::Instant::now();
+    let server = &fleet.servers[0];
+    let seen = server.hits().len();
+    daemons[holders[0]]
+        .wait_until("ten seconds of probes", 30 * SECOND, || {
+            (server.hits().len() >= seen + 20).then_some(())
+        })
+        .await;
+    let window = since.elapsed();
+    let requests = fleet.fake.requests();
+    let reconciles = window.as_secs_f64() / 2.0;
+    for app in APPS {
+        let reads = requests
+            .iter()
+            .filter(|r| {
+                r.path.starts_with(&format!("/apps/{app}/")) || r.path == format!("/apps/{app}")
+            })
+            .count();
+        println!(
+            "fleet: {app}: {reads} Heroku calls in {window:.1?} ({:.0} an hour at a 2 s reconcile; one a reconcile: {:.0})",
+            reads as f64 * 3600.0 / window.as_secs_f64(),
+            3600.0 / 2.0
+        );
+        assert!(
+            reads as f64 <= reconciles + 1.0,
+            "{app}: {reads} calls in {window:?}"
+        );
+    }
+
     // Each app's status, as any instance tells it, names its holder.
     let status = Daemon::spawn(
         BIN,
