@@ -79,7 +79,7 @@ async fn fleet(state_url: &str, mail: Option<&MailServer>) -> Fleet {
 }
 
 /// One stretch of time an instance acted on an app: from `lease taken` to the line ending it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Tenure {
     instance: usize,
     from: DateTime<Utc>,
@@ -143,9 +143,11 @@ fn assert_one_writer(logs: &[String], killed: &[Option<DateTime<Utc>>]) {
             let ended = pair[0].until.unwrap_or(DateTime::<Utc>::MAX_UTC);
             assert!(
                 ended <= pair[1].from,
-                "{app} had two writers: {:?} then {:?}",
-                pair[0],
-                pair[1]
+                "{app} had two writers: instance {} from {} to {ended}, instance {} from {}",
+                pair[0].instance,
+                pair[0].from,
+                pair[1].instance,
+                pair[1].from
             );
         }
     }
