@@ -247,8 +247,10 @@ async fn a_fleet_of_three_has_one_writer_per_app_and_fails_over_a_kill_9_in_seco
             reads as f64 * 3600.0 / window.as_secs_f64(),
             3600.0 / 2.0
         );
+        // One more at each end of the window, and one app-info read should a late probe on a
+        // loaded machine count as down; three instances reading it would be three times this.
         assert!(
-            reads as f64 <= reconciles + 1.0,
+            reads as f64 <= reconciles + 2.0,
             "{app}: {reads} calls in {window:?}"
         );
     }
