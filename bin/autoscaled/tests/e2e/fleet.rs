@@ -16,8 +16,8 @@ use testkit::config::write_config_with_state;
 use testkit::{MailServer, PostgresCluster, PostgresDb};
 
 use super::harness::{
-    API_KEY, Alerts, AppConfig, AppServer, BIN, Daemon, Mode, ProbeConfig, SECOND, mail_server,
-    patches,
+    API_KEY, Alerts, AppConfig, AppServer, BIN, Daemon, HEAVY, Mode, ProbeConfig, SECOND,
+    mail_server, patches,
 };
 
 const APPS: [&str; 6] = [
@@ -205,6 +205,7 @@ fn outage_mails(mail: &MailServer, app: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fleet_of_three_has_one_writer_per_app_and_fails_over_a_kill_9_in_seconds() {
+    let _alone = HEAVY.lock().await;
     let db = PostgresDb::create();
     let mail = mail_server();
     let fleet = fleet(db.url(), Some(&mail)).await;
@@ -346,6 +347,7 @@ async fn a_fleet_of_three_has_one_writer_per_app_and_fails_over_a_kill_9_in_seco
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_stopped_for_20_s_never_gives_an_app_two_writers_and_scaling_resumes() {
+    let _alone = HEAVY.lock().await;
     let cluster = PostgresCluster::start();
     let fleet = fleet(&cluster.url(), None).await;
     let daemons: Vec<Daemon> = (0..3).map(|_| Daemon::run(BIN, &fleet.config)).collect();

@@ -14,6 +14,11 @@ use testkit::{MailServer, SmtpOptions};
 /// The unit of the tests' bounded waits.
 pub(crate) const SECOND: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// Taken by the tests that load the machine most (three daemons and a database at once) and by the
+/// demo's, whose sped-up clock turns a starved second into minutes of late probes: on two cores,
+/// none of them runs beside another.
+pub(crate) static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The binary under test, built by cargo alongside this test.
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_autoscaled");
 

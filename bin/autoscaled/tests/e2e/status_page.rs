@@ -112,6 +112,7 @@ fn screenshots() -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_page_draws_both_charts_in_a_real_browser() {
+    let _alone = super::harness::HEAVY.lock().await;
     let browser = chromium();
     let daemon = Daemon::spawn(BIN, &["demo", "--listen", "127.0.0.1:0"]);
     let url = page_url(&daemon).await;
