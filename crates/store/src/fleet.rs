@@ -24,8 +24,10 @@
 //! - Limits: a request already on the wire when its app is stopped may still reach Heroku (the
 //!   margin covers the few milliseconds that takes, not a request stuck for seconds in a proxy); a
 //!   process frozen for longer than the margin between its deadline check and a call it sends
-//!   could act once late (fencing then keeps the state right, not that call). With SQLite, one
-//!   instance holds the file and so every lease.
+//!   could act once late (fencing then keeps the state right, not that call).
+//! - With SQLite, one instance holds the file's lock and so every lease: no lease can pass on, so a
+//!   database that fails never stops its apps (they go on from memory), and a lease that lapsed
+//!   meanwhile is taken again without restarting them.
 //!
 //! On acquiring, the app's state is read fresh from the database (the last holder's outage, alerts
 //! sent, cooldowns) and handed to [`Tenants::start`]. On a hand-back the app's tasks are stopped and
@@ -123,6 +125,9 @@ pub struct Fleet {
     free_before: BTreeSet<ProcessKey>,
     /// Whether the last database call failed (logged once, until one succeeds).
     down: bool,
+    /// Whether this instance is the only one there can be (SQLite: it holds the file's lock), so
+    /// a lease can never pass to another and a database that fails never stops its apps.
+    exclusive: bool,
 }
 
 impl std::fmt::Debug for Fleet {
@@ -159,13 +164,14 @@ impl Fleet {
         options: FleetOptions,
     ) -> Self {
         Self {
-            store,
             persister,
             options,
             keys,
             held: BTreeMap::new(),
             free_before: BTreeSet::new(),
             down: false,
+            exclusive: store.is_sqlite(),
+            store,
         }
     }
 
@@ -222,14 +228,24 @@ impl Fleet {
     fn trouble(&mut self, failed: &CallFailed) {
         if !self.down {
             self.down = true;
-            warn!(instance = %self.options.instance_id, error = %failed,
-                "fleet: cannot reach the database; apps stop before their leases can pass on");
+            if self.exclusive {
+                warn!(instance = %self.options.instance_id, error = %failed,
+                    "fleet: cannot reach the database; the apps go on from memory");
+            } else {
+                warn!(instance = %self.options.instance_id, error = %failed,
+                    "fleet: cannot reach the database; apps stop before their leases can pass on");
+            }
         }
         self.expire();
     }
 
     /// Stops acting on every app whose lease may be about to lapse.
     fn expire(&mut self) {
+        // Alone by the file's lock, no one can take a lease over: a database that fails must not
+        // stop scaling and alerts, so the apps go on from memory (the State section's promise).
+        if self.exclusive {
+            return;
+        }
         let now = Instant::now();
         let lapsing: Vec<ProcessKey> = self
             .held
@@ -282,6 +298,22 @@ impl Fleet {
             .cloned()
             .collect();
         for key in lost {
+            if self.exclusive {
+                // Lapsed while the file could not be written: taken again under its new
+                // generation, its tasks (and what they hold in memory) untouched.
+                match self.call(self.store.try_acquire(&key, &id, ttl)).await {
+                    Ok(Some(lease)) => {
+                        let fence = Fence {
+                            holder: id.clone(),
+                            generation: lease.generation,
+                        };
+                        self.persister.fence(key.clone(), fence);
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(failed) => return self.trouble(&failed),
+                }
+            }
             self.lose(&key, "lease lost");
         }
         for key in &renewed {

@@ -105,5 +105,5 @@ macro_rules! fleet {
 fleet!(
     fenced_writes_stop_once_the_lease_moves_on,
     coordinators_share_the_keys_one_holder_each,
-    an_instance_that_cannot_renew_stops_before_its_lease_can_pass_on,
+    an_instance_that_cannot_renew_stops_in_time_unless_alone_on_sqlite,
 );
