@@ -25,9 +25,14 @@
 //!   margin covers the few milliseconds that takes, not a request stuck for seconds in a proxy); a
 //!   process frozen for longer than the margin between its deadline check and a call it sends
 //!   could act once late (fencing then keeps the state right, not that call).
-//! - With SQLite, one instance holds the file's lock and so every lease: no lease can pass on, so a
-//!   database that fails never stops its apps (they go on from memory), and a lease that lapsed
-//!   meanwhile is taken again without restarting them.
+//! - An instance alone never stops for a database that fails: its apps go on from memory, and a
+//!   lease that lapsed meanwhile is taken again without restarting them (or, if another instance
+//!   took it, stopped then). With SQLite it is always alone (it holds the file's lock). With
+//!   PostgreSQL it is alone when no other instance was live at its last round: a database down
+//!   for everyone lets no one take a lease over, so going on is safe. The limit: an instance that
+//!   starts while a lone instance is cut off from a database the newcomer still reaches takes the
+//!   lapsed leases, and both act until the lone one reaches the database again and stops. A fleet
+//!   member (another instance live) stops in time instead: two writers are worse than a pause.
 //!
 //! On acquiring, the app's state is read fresh from the database (the last holder's outage, alerts
 //! sent, cooldowns) and handed to [`Tenants::start`]. On a hand-back the app's tasks are stopped and
@@ -125,9 +130,10 @@ pub struct Fleet {
     free_before: BTreeSet<ProcessKey>,
     /// Whether the last database call failed (logged once, until one succeeds).
     down: bool,
-    /// Whether this instance is the only one there can be (SQLite: it holds the file's lock), so
-    /// a lease can never pass to another and a database that fails never stops its apps.
-    exclusive: bool,
+    /// Whether no other instance acts beside this one: always with SQLite (it holds the file's
+    /// lock), and with PostgreSQL when no other instance was live at the last round. Then a
+    /// database that fails does not stop its apps (see the module's docs).
+    alone: bool,
 }
 
 impl std::fmt::Debug for Fleet {
@@ -170,7 +176,7 @@ impl Fleet {
             held: BTreeMap::new(),
             free_before: BTreeSet::new(),
             down: false,
-            exclusive: store.is_sqlite(),
+            alone: store.is_sqlite(),
             store,
         }
     }
@@ -228,7 +234,7 @@ impl Fleet {
     fn trouble(&mut self, failed: &CallFailed) {
         if !self.down {
             self.down = true;
-            if self.exclusive {
+            if self.alone {
                 warn!(instance = %self.options.instance_id, error = %failed,
                     "fleet: cannot reach the database; the apps go on from memory");
             } else {
@@ -241,9 +247,9 @@ impl Fleet {
 
     /// Stops acting on every app whose lease may be about to lapse.
     fn expire(&mut self) {
-        // Alone by the file's lock, no one can take a lease over: a database that fails must not
-        // stop scaling and alerts, so the apps go on from memory (the State section's promise).
-        if self.exclusive {
+        // Alone, a database that fails must not stop scaling and alerts: the apps go on from
+        // memory (see the module's docs for why that is safe, and its one limit).
+        if self.alone {
             return;
         }
         let now = Instant::now();
@@ -298,7 +304,7 @@ impl Fleet {
             .cloned()
             .collect();
         for key in lost {
-            if self.exclusive {
+            if self.alone {
                 // Lapsed while the file could not be written: taken again under its new
                 // generation, its tasks (and what they hold in memory) untouched.
                 match self.call(self.store.try_acquire(&key, &id, ttl)).await {
@@ -345,6 +351,8 @@ impl Fleet {
             .map(|lease| (lease.key, lease.holder))
             .collect();
         tenants.holders(&holders);
+        self.alone =
+            self.store.is_sqlite() || live.iter().all(|instance| instance.instance_id == id);
 
         let mut counts: HashMap<String, usize> = live
             .into_iter()

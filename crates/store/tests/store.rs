@@ -105,5 +105,11 @@ macro_rules! fleet {
 fleet!(
     fenced_writes_stop_once_the_lease_moves_on,
     coordinators_share_the_keys_one_holder_each,
-    an_instance_that_cannot_renew_stops_in_time_unless_alone_on_sqlite,
+    a_lone_instance_goes_on_when_its_database_fails,
 );
+
+#[tokio::test]
+async fn fleet_member_that_cannot_renew_stops_before_its_lease_can_pass_on() {
+    fleet::a_fleet_member_that_cannot_renew_stops_before_its_lease_can_pass_on(Db::postgres())
+        .await;
+}

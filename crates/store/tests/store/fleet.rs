@@ -284,7 +284,7 @@ pub(crate) async fn coordinators_share_the_keys_one_holder_each(db: Db) {
     );
 }
 
-pub(crate) async fn an_instance_that_cannot_renew_stops_in_time_unless_alone_on_sqlite(db: Db) {
+pub(crate) async fn a_lone_instance_goes_on_when_its_database_fails(db: Db) {
     let store = db.open(Access::Daemon).await;
     let keys = vec![ProcessKey::new("shop", "web")];
     let record = Record::default();
@@ -295,27 +295,54 @@ pub(crate) async fn an_instance_that_cannot_renew_stops_in_time_unless_alone_on_
         record.acting().get("a") == Some(&1)
     })
     .await;
-    // The database goes away for this instance: every call fails from now on.
+    store.close().await;
+    // No one else can take its lease: it goes on from memory, past the point where a fleet
+    // member would have stopped.
+    tokio::time::sleep(2 * ttl).await;
+    assert_eq!(
+        record.acting().get("a"),
+        Some(&1),
+        "a lone instance stopped"
+    );
+}
+
+/// PostgreSQL only: with SQLite there is never another instance.
+pub(crate) async fn a_fleet_member_that_cannot_renew_stops_before_its_lease_can_pass_on(db: Db) {
+    let store = db.open(Access::Daemon).await;
+    let keys = vec![
+        ProcessKey::new("shop", "web"),
+        ProcessKey::new("blog", "web"),
+    ];
+    let record = Record::default();
+    let options = quick("a");
+    let ttl = options.ttl;
+    let (_stop_a, _a) = coordinator(&store, &keys, options, &record);
+    // b on connections of its own, which stay up.
+    let other = db.open(Access::Daemon).await;
+    let (_stop_b, _b) = coordinator(&other, &keys, quick("b"), &record);
+    let one_each = BTreeMap::from([("a".to_owned(), 1), ("b".to_owned(), 1)]);
+    wait_until("one key each", 20 * Duration::from_secs(1), || {
+        record.acting() == one_each
+    })
+    .await;
+    // The database goes away for a alone: every call it makes fails from now on.
     let lost = Instant::now();
     store.close().await;
-    if store.is_sqlite() {
-        // Alone by the file's lock, no lease can pass on: the app goes on from memory, past the
-        // point where a fleet member would have stopped.
-        tokio::time::sleep(2 * ttl).await;
-        assert_eq!(
-            record.acting().get("a"),
-            Some(&1),
-            "a lone instance stopped"
-        );
-        return;
-    }
     wait_until("a stopping", 10 * Duration::from_secs(1), || {
-        record.acting().is_empty()
+        !record.acting().contains_key("a")
     })
     .await;
     assert!(
         lost.elapsed() < ttl,
         "stopped {:?} after the database went, the lease runs {ttl:?}",
         lost.elapsed()
+    );
+    wait_until("b taking a's key over", 10 * Duration::from_secs(1), || {
+        record.acting().get("b") == Some(&2)
+    })
+    .await;
+    assert_eq!(
+        record.overlaps.lock().unwrap().clone(),
+        Vec::<String>::new()
     );
 }
