@@ -83,7 +83,9 @@ fn heroku_timestamp(t: &[u8]) -> Option<DateTime<Utc>> {
         while t.get(end).is_some_and(u8::is_ascii_digit) {
             end += 1;
         }
-        let digits = u32::try_from(end - start).ok().filter(|d| (1..=9).contains(d))?;
+        let digits = u32::try_from(end - start)
+            .ok()
+            .filter(|d| (1..=9).contains(d))?;
         nanos = number(start, end)? * 10u32.pow(9 - digits);
     }
     let offset = match t.get(end..)? {
@@ -99,7 +101,11 @@ fn heroku_timestamp(t: &[u8]) -> Option<DateTime<Utc>> {
         _ => return None,
     };
     let local = date.and_hms_nano_opt(number(11, 13)?, number(14, 16)?, number(17, 19)?, nanos)?;
-    Some(local.checked_sub_signed(TimeDelta::seconds(offset))?.and_utc())
+    Some(
+        local
+            .checked_sub_signed(TimeDelta::seconds(offset))?
+            .and_utc(),
+    )
 }
 
 /// Space-separated header fields: each call takes one non-empty field and the single space after it
