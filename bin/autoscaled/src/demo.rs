@@ -3,8 +3,9 @@
 //! It starts the fake Platform API and its simulated app ([`heroku_fake::app`]) on loopback, then runs
 //! the real daemon ([`crate::daemon::serve`]) against them on a fast [`Clock`]. The app's response time
 //! grows with its load per dyno, and its traffic follows a day's curve with a slow spell, a burst and a
-//! bad deploy, so the log shows every kind of decision: schedule changes, step-out, fail-safe, recovery,
-//! step-in, and the alerts that would be sent; its router logs feed the daemon's drain.
+//! bad deploy. Its router logs feed the daemon's drain, so the log shows every kind of decision:
+//! schedule changes, scaling out and in on the traffic, fail-safe, recovery, and the alerts that
+//! would be sent.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,7 +37,8 @@ pub(crate) fn epoch() -> DateTime<Utc> {
 }
 
 fn demo_config(heroku: &str, app: SocketAddr, listen: SocketAddr) -> anyhow::Result<Config> {
-    // Wide probe thresholds: at 1800x, tokio's 1 ms timer tick is about 2 s of simulated time.
+    // The probe reads the app's own time (`Server-Timing`): `slow` and `fast` 5x and 2x its 100 ms,
+    // as for a real app; the timeout stays wide, as it is a real round trip (1 ms is 1.8 s at 1800x).
     let tree = json!({
         "heroku": { "api_key": TOKEN, "api_url": heroku },
         "apps": [{
@@ -48,8 +50,9 @@ fn demo_config(heroku: &str, app: SocketAddr, listen: SocketAddr) -> anyhow::Res
             ],
             "probe": {
                 "url": format!("http://{app}/"), "interval": "1m", "timeout": "55s",
-                "slow": "25s", "fast": "10s", "failures": 2, "calm": "10m",
+                "slow": "500ms", "fast": "200ms", "failures": 2, "calm": "10m",
             },
+            "traffic": { "concurrency": 1 },
         }],
         "alerts": { "alert_every": "30m" },
         "http": { "listen": listen.to_string(), "drain_password": DRAIN_PASSWORD },

@@ -1,10 +1,13 @@
 //! A simulated app behind the fake Heroku: it answers requests as an app with the fake's formation
 //! would at a (possibly sped-up) time of day, and posts its router logs to a drain as Logplex would.
 //!
-//! Its response time grows with its load per dyno (`service_time / (1 - ρ)`); at or near saturation
-//! requests are held well past any probe timeout, and while the traffic's [`Traffic::broken`] says
-//! so every request fails with a 503. [`Traffic::day`] is a day's curve with a slow spell at 10:00,
-//! a burst at 15:00 and a bad deploy at 18:30.
+//! Its response time grows with its load per dyno (`service_time / (1 - ρ)`: one request at a time a
+//! dyno, requests spread over the dynos); at or near saturation requests are held well past any
+//! probe timeout, and while the traffic's [`Traffic::broken`] says so every request fails with a
+//! 503. Each answer says its modelled time in a `Server-Timing` header, in real time (divided by the
+//! speed), which a sped-up prober reads instead of a loopback round trip times the speed. Its router
+//! lines follow the same model. [`Traffic::day`] is a day's curve with a slow spell at 10:00, a
+//! burst at 15:00 and a bad deploy at 18:30.
 
 use std::f64::consts::PI;
 use std::fmt;
@@ -14,6 +17,7 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
 
 use crate::{Error, FakeHeroku};
@@ -69,33 +73,30 @@ pub struct AppConfig {
     pub process: String,
     /// Requests a second one dyno serves.
     pub capacity: f64,
-    /// A request's response time with no queueing.
+    /// A request's response time with no queueing, in its answers and its router lines.
     pub service_time: Duration,
     /// Its traffic.
     pub traffic: Traffic,
     /// The router logs stand for this many requests for each request a second of [`Traffic::rps`],
     /// so a dyno serves tens of requests a second, as a real one does.
     pub routed_per_modelled: f64,
-    /// A request's service time with no queueing, in the router logs.
-    pub routed_service: Duration,
     /// How often [`SimulatedApp::feed_drain`] posts a body, in the app's time.
     pub drain_every: Duration,
 }
 
 impl AppConfig {
-    /// `app`'s `process` on [`Traffic::day`]: 10 requests a second a dyno, 3 s with no queueing,
-    /// one routed request for each modelled one at 60 ms, a drain body every 5 s. One for one: at
-    /// the demo's 1800x clock every routed request a simulated second is 1,800 router lines a real
-    /// second to write and parse, on the same two cores as the daemon whose probes the demo times.
+    /// `app`'s `process` on [`Traffic::day`]: 10 requests a second a dyno, one at a time (100 ms
+    /// each with no queueing), one routed request for each modelled one, a drain body every 5 s.
+    /// One for one: at the demo's 1800x clock every routed request a simulated second is 1,800
+    /// router lines a real second to write and parse, on the same two cores as the daemon.
     pub fn day(app: &str, process: &str) -> AppConfig {
         AppConfig {
             app: app.to_owned(),
             process: process.to_owned(),
             capacity: 10.0,
-            service_time: Duration::from_secs(3),
+            service_time: Duration::from_millis(100),
             traffic: Traffic::day(),
             routed_per_modelled: 1.0,
-            routed_service: Duration::from_millis(60),
             drain_every: Duration::from_secs(5),
         }
     }
@@ -119,20 +120,20 @@ impl AppConfig {
     }
 
     /// How the app fares at `t` with `dynos` running, in words: `failing (bad deploy)`,
-    /// `responses in 3.1 s` or `overloaded`.
+    /// `responses in 180 ms` or `overloaded`.
     pub fn health(&self, t: DateTime<Utc>, dynos: u32) -> String {
         if self.broken(t) {
             return "failing (bad deploy)".to_owned();
         }
         match self.response_time(t, dynos) {
-            Some(latency) => format!("responses in {:.1} s", latency.as_secs_f64()),
+            Some(latency) => format!("responses in {} ms", latency.as_millis()),
             None => "overloaded".to_owned(),
         }
     }
 
     /// The router lines of the requests that completed in `(from, to]` with `dynos` running, framed
     /// as a Logplex drain body: arrivals spread evenly at the routed rate, 200s with service times
-    /// growing with the load per dyno (`routed_service / (1 - ρ)`, capped at the router's 30 s), H12
+    /// growing with the load per dyno (`service_time / (1 - ρ)`, capped at the router's 30 s), H12
     /// timeouts when overloaded and 503s while broken. `seq` numbers the body, to vary the dynos
     /// and the spread.
     pub fn router_body(
@@ -152,7 +153,7 @@ impl AppConfig {
         let service = if overloaded {
             Duration::from_secs(30)
         } else {
-            self.routed_service.div_f64(1.0 - utilisation)
+            self.service_time.div_f64(1.0 - utilisation)
         };
         let host = format!("{}.herokuapp.com", self.app);
         let lines: Vec<String> = (0..n)
@@ -305,20 +306,23 @@ impl SimulatedApp {
     }
 }
 
-async fn handle(State(app): State<Arc<SimulatedApp>>) -> (StatusCode, &'static str) {
+async fn handle(State(app): State<Arc<SimulatedApp>>) -> Response {
     let now = app.now();
     if app.config.broken(now) {
-        return (StatusCode::SERVICE_UNAVAILABLE, "bad deploy\n");
+        return (StatusCode::SERVICE_UNAVAILABLE, "bad deploy\n").into_response();
     }
     match app.config.response_time(now, app.dynos()) {
         Some(latency) => {
-            tokio::time::sleep(app.real(latency)).await;
-            (StatusCode::OK, "ok\n")
+            let real = app.real(latency);
+            tokio::time::sleep(real).await;
+            // The modelled time, exact: the timer's millisecond tick, times the speed, is seconds.
+            let timing = format!("app;dur={:.6}", real.as_secs_f64() * 1e3);
+            (StatusCode::OK, [("server-timing", timing)], "ok\n").into_response()
         }
         None => {
             // Overloaded: hold the request well past any probe timeout.
             tokio::time::sleep(app.real(Duration::from_secs(300))).await;
-            (StatusCode::SERVICE_UNAVAILABLE, "overloaded\n")
+            (StatusCode::SERVICE_UNAVAILABLE, "overloaded\n").into_response()
         }
     }
 }

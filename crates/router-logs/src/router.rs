@@ -156,31 +156,49 @@ impl<'a> RouterLine<'a> {
             status: None,
             bytes: None,
         };
-        let mut rest = text;
+        // One pass over the bytes, each looked at once: a drain body is thousands of these lines,
+        // and searching each word for its space, then its `=`, then its value's end cost three
+        // scans and a `memchr` call apiece. Every index cut at is an ASCII byte (space, `=`, `"`),
+        // so every slice is on a character boundary.
+        let bytes = text.as_bytes();
+        let len = bytes.len();
+        let mut i = 0;
         loop {
-            rest = rest.trim_start_matches(' ');
-            if rest.is_empty() {
+            while i < len && bytes[i] == b' ' {
+                i += 1;
+            }
+            if i == len {
                 break;
             }
-            let word_end = rest.find(' ').unwrap_or(rest.len());
-            let Some(eq) = rest[..word_end].find('=') else {
-                rest = &rest[word_end..];
+            let start = i;
+            while i < len && bytes[i] != b'=' && bytes[i] != b' ' {
+                i += 1;
+            }
+            if i == len || bytes[i] == b' ' {
+                // A word without `=`.
                 continue;
-            };
-            let key = &rest[..eq];
-            let after = &rest[eq + 1..];
-            let (value, next) = if let Some(quoted) = after.strip_prefix('"') {
-                let close = quoted.find('"').ok_or(BadLine)?;
-                let next = &quoted[close + 1..];
-                if !(next.is_empty() || next.starts_with(' ')) {
+            }
+            let key = &text[start..i];
+            i += 1;
+            let value = if bytes.get(i) == Some(&b'"') {
+                let open = i + 1;
+                let close = open
+                    + bytes[open..]
+                        .iter()
+                        .position(|&b| b == b'"')
+                        .ok_or(BadLine)?;
+                i = close + 1;
+                if i < len && bytes[i] != b' ' {
                     return Err(BadLine);
                 }
-                (&quoted[..close], next)
+                &text[open..close]
             } else {
-                let end = after.find(' ').unwrap_or(after.len());
-                (&after[..end], &after[end..])
+                let open = i;
+                while i < len && bytes[i] != b' ' {
+                    i += 1;
+                }
+                &text[open..i]
             };
-            rest = next;
             let value = (!value.is_empty()).then_some(value);
             match key {
                 "at" => {

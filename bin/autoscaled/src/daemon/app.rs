@@ -154,13 +154,18 @@ impl store::Tenants for Apps {
 }
 
 /// The app's prober, if it is probed. It measures on the real clock: a sped-up demo's limits
-/// shrink with it.
+/// shrink with it, and its simulated app's own time (`Server-Timing`) stands for the loopback's.
 fn prober(ctx: &AppContext) -> Result<Option<Prober>, probe::Error> {
     let Some(probe) = &ctx.settings.probe else {
         return Ok(None);
     };
     let config = probe.probe_config(|d| ctx.clock.real_duration(d));
-    Prober::with_client(config, ctx.probe_client.clone()).map(Some)
+    let prober = Prober::with_client(config, ctx.probe_client.clone())?;
+    Ok(Some(if ctx.clock.is_fast() {
+        prober.server_timed()
+    } else {
+        prober
+    }))
 }
 
 /// Reads the app and its formation, retrying through network trouble until it gets an answer or is

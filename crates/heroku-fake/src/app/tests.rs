@@ -13,22 +13,27 @@ fn at(hour: u32, minute: u32) -> DateTime<Utc> {
 
 #[test]
 fn the_day_has_a_slow_spell_a_burst_and_an_outage() {
-    // Fast enough at the baseline in the morning, slow in the 10:00 spell at 3 dynos,
-    // saturated in the 15:00 burst until 10 dynos, broken at 18:30.
+    // A real app's figures: fast (under 200 ms) at the baseline in the morning, slow (500 ms or
+    // more) in the 10:00 spell at 3 dynos, saturated in the 15:00 burst until 10 dynos, broken at
+    // 18:30.
     let app = day();
-    assert!(app.response_time(at(8, 0), 3).unwrap() < Duration::from_secs(7));
+    let morning = app.response_time(at(8, 0), 3).unwrap();
+    assert!(
+        morning >= Duration::from_millis(100) && morning < Duration::from_millis(200),
+        "{morning:?}"
+    );
     let spell = app.response_time(at(10, 0), 3).unwrap();
     assert!(
-        spell >= Duration::from_secs(28) && spell < Duration::from_secs(45),
+        spell >= Duration::from_millis(500) && spell < Duration::from_secs(2),
         "{spell:?}"
     );
-    assert!(app.response_time(at(10, 30), 4).unwrap() < Duration::from_secs(25));
-    assert!(
-        app.response_time(at(11, 30), 4).unwrap() < Duration::from_secs(7),
-        "fast enough to step in"
-    );
+    assert!(app.response_time(at(10, 30), 7).unwrap() < Duration::from_millis(200));
     assert!(app.response_time(at(15, 10), 3).is_none());
     assert!(app.response_time(at(15, 10), 10).is_some());
+    assert_eq!(
+        app.health(at(8, 0), 3),
+        format!("responses in {} ms", morning.as_millis())
+    );
     assert!(app.broken(at(18, 35)) && !app.broken(at(18, 45)));
 }
 
@@ -62,5 +67,25 @@ fn the_drain_bodies_look_like_a_real_apps() {
             .lines
             .iter()
             .all(|e| e.line.code == Some(router_logs::ErrorCode::H12))
+    );
+}
+
+#[tokio::test]
+async fn an_answer_says_its_modelled_time_in_real_time() {
+    let fake = Arc::new(FakeHeroku::start("token").await.unwrap());
+    fake.set_formation("demo-app", "web", 3);
+    let app = SimulatedApp::new(fake, day(), || at(8, 0), 1800);
+    let addr = app.start().await.unwrap();
+    let response = reqwest::get(format!("http://{addr}/")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let timing = response.headers()["server-timing"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let millis: f64 = timing.strip_prefix("app;dur=").unwrap().parse().unwrap();
+    let modelled = app.config().response_time(at(8, 0), 3).unwrap();
+    assert!(
+        (millis * 1800.0 - modelled.as_secs_f64() * 1e3).abs() < 0.01,
+        "{timing} against {modelled:?} at 1800x"
     );
 }

@@ -33,6 +33,36 @@ async fn a_server_answering_after_a_delay_gets_the_class_of_that_delay() {
 }
 
 #[tokio::test]
+async fn a_server_timed_prober_takes_the_apps_own_time_and_a_plain_one_measures() {
+    // The server answers at once but says it spent 450 ms: slow for a server-timed prober, fast
+    // for one that measures.
+    let t = thresholds(1000, 300, 100);
+    let addr = answer(
+        200,
+        Duration::ZERO,
+        "Server-Timing: app;desc=\"render\";dur=450.5\r\n",
+    )
+    .await;
+    let told = prober(addr, t).server_timed().probe().await;
+    assert_eq!(told.class, Class::Slow, "{told:?}");
+    assert_eq!(told.latency, Duration::from_micros(450_500));
+    let addr = answer(200, Duration::ZERO, "Server-Timing: app;dur=450\r\n").await;
+    let measured = prober(addr, t).probe().await;
+    assert_eq!(measured.class, Class::Fast, "{measured:?}");
+    // Without the header, or with a bad one, a server-timed prober measures.
+    for header in [
+        "",
+        "Server-Timing: app;dur=-5\r\n",
+        "Server-Timing: app;dur=soon\r\n",
+    ] {
+        let addr = answer(200, ms(150), header).await;
+        let result = prober(addr, t).server_timed().probe().await;
+        assert_eq!(result.class, Class::Normal, "{header:?}: {result:?}");
+        assert!(result.latency >= ms(150), "{result:?}");
+    }
+}
+
+#[tokio::test]
 async fn statuses_from_200_to_399_are_up_and_others_down() {
     let t = thresholds(1000, 300, 100);
     for (status, class) in [
