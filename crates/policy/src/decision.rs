@@ -633,8 +633,19 @@ impl Decider {
             // The router answers H80 itself: its figures say nothing about the dynos.
             return;
         }
-        let demand = policy.dynos_for(seen.in_flight);
-        let panic_demand = policy.dynos_for(seen.panic_in_flight);
+        // Heroku's service= includes the dyno's own queue, so in flight counts queued requests
+        // too: busy slots are in flight × the app's own (unqueued) time over the mean now.
+        let unqueued = self.state.traffic.unqueued(seen, now);
+        let share = match (unqueued, seen.mean_service) {
+            (Some(own), Some(mean)) if !mean.is_zero() => {
+                (own.as_secs_f64() / mean.as_secs_f64()).min(1.0)
+            }
+            _ => 1.0,
+        };
+        let busy = seen.in_flight * share;
+        let demand = policy.dynos_for(busy, seen.in_flight);
+        // The 6 s window's mean is too noisy for the share: it counts through the in-flight term.
+        let panic_demand = policy.dynos_for(0.0, seen.panic_in_flight);
         if self.state.baseline == 0 {
             // The app is meant to be off: the schedule wins over whatever traffic reaches it.
             if demand.max(panic_demand) > 0 && !self.state.traffic.off_noted {
@@ -679,11 +690,13 @@ impl Decider {
         let figures = |panic: bool| TrafficFigures {
             requests_per_minute: seen.requests_per_minute,
             mean_service: seen.mean_service,
+            unqueued,
             in_flight: if panic {
                 seen.panic_in_flight
             } else {
                 seen.in_flight
             },
+            busy,
             concurrency: policy.concurrency,
             utilisation: policy.utilisation,
             demand: if panic { panic_demand } else { demand },
@@ -1099,7 +1112,54 @@ mod tests {
         };
         assert_eq!(
             reason.to_string(),
-            "traffic: 3900 req/min, mean 100ms, 6.5 in flight / (2 × 0.8) → 5"
+            "traffic: 3900 req/min, mean 100ms, unqueued 100ms, \
+             max(6.5 busy / (2 × 0.8), 6.5 in flight / (2 × 3)) → 5"
+        );
+    }
+
+    #[test]
+    fn busy_slots_leave_the_dynos_own_queue_out() {
+        let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(4, 0, 0), None);
+        d.handle(traffic(at(4, 0, 0), 1.0), at(4, 0, 1));
+        assert_eq!(d.target(), 1);
+        // Twice the in flight at twice the mean: the same arrivals queueing, 2 busy slots of 4.
+        let queued = seen(at(4, 0, 2), |t| {
+            t.in_flight = 4.0;
+            t.mean_service = Some(Duration::from_millis(200));
+        });
+        let actions = d.handle(queued, at(4, 0, 3));
+        assert_eq!(scales(&actions), [(1, 2)], "2 / 1.6, not 4 / 1.6");
+        let Action::Scale { reason, .. } = &actions[0] else {
+            unreachable!()
+        };
+        assert!(
+            reason.to_string().contains("unqueued 100ms, max(2.0 busy"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn the_queue_term_scales_out_when_every_request_got_slower() {
+        let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(4, 0, 0), None);
+        d.handle(traffic(at(4, 0, 0), 1.0), at(4, 0, 1));
+        // From now on every request takes 600 ms, not 100: the estimate (100 ms) is too low for a
+        // day and counts 6 busy slots of 36 in flight, but 36 in flight need 36 / (2 × 3) dynos.
+        let slower = |at| {
+            seen(at, |t| {
+                t.in_flight = 36.0;
+                t.mean_service = Some(Duration::from_millis(600));
+            })
+        };
+        let actions = d.handle(slower(at(4, 0, 2)), at(4, 0, 3));
+        assert_eq!(scales(&actions), [(1, 6)], "{actions:?}");
+        let Action::Scale { reason, .. } = &actions[0] else {
+            unreachable!()
+        };
+        assert!(
+            reason
+                .to_string()
+                .ends_with("max(6.0 busy / (2 × 0.8), 36.0 in flight / (2 × 3)) → 6"),
+            "{reason}"
         );
     }
 
@@ -1128,13 +1188,14 @@ mod tests {
         let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(4, 0, 0), None);
         d.handle(traffic(at(4, 0, 0), 1.0), at(4, 0, 1));
         assert_eq!(d.target(), 1);
-        // The 6 s window sees 8 in flight before the minute's average (2) moves much.
+        // The 6 s window sees 24 in flight before the minute's average (2) moves much; it counts
+        // through the in-flight term only: 24 / (2 × 3).
         let jump = seen(at(4, 0, 2), |t| {
             t.in_flight = 2.0;
-            t.panic_in_flight = 8.0;
+            t.panic_in_flight = 24.0;
         });
         let actions = d.handle(jump, at(4, 0, 3));
-        assert_eq!(scales(&actions), [(1, 5)]);
+        assert_eq!(scales(&actions), [(1, 4)]);
         assert!(actions.iter().any(
             |a| matches!(a, Action::Scale { reason, .. } if reason.to_string().contains("panic"))
         ));
@@ -1149,7 +1210,7 @@ mod tests {
         }
         assert_eq!(
             steps,
-            [((5, 2), at(4, 1, 3)), ((2, 1), at(4, 5, 3))],
+            [((4, 2), at(4, 1, 3)), ((2, 1), at(4, 5, 3))],
             "a minute of panic, then the largest stable demand of the window (2 at the jump)"
         );
     }
@@ -1371,20 +1432,26 @@ mod tests {
             0.0f64..40.0,
             prop_oneof![4 => Just(0u32), 1 => 0u32..30],
             prop_oneof![5 => Just(false), 1 => Just(true)],
+            50u64..400,
         )
-            .prop_map(|(lag, in_flight, panic_in_flight, errors, maintenance)| {
-                let traffic = Traffic {
-                    at: at(0, 0, 0),
-                    requests_per_minute: (in_flight * 600.0) as u64,
-                    arrivals_per_sec: in_flight * 10.0,
-                    mean_service: Some(Duration::from_millis(100)),
-                    in_flight,
-                    panic_in_flight,
-                    trouble_errors_last_minute: errors,
-                    maintenance,
-                };
-                (lag, traffic)
-            })
+            .prop_map(
+                |(lag, in_flight, panic_in_flight, errors, maintenance, mean)| {
+                    // Means that vary move the unqueued estimate, which a restart must keep.
+                    let mean = Duration::from_millis(mean);
+                    let arrivals = in_flight / mean.as_secs_f64();
+                    let traffic = Traffic {
+                        at: at(0, 0, 0),
+                        requests_per_minute: (arrivals * 60.0) as u64,
+                        arrivals_per_sec: arrivals,
+                        mean_service: Some(mean),
+                        in_flight,
+                        panic_in_flight,
+                        trouble_errors_last_minute: errors,
+                        maintenance,
+                    };
+                    (lag, traffic)
+                },
+            )
     }
 
     fn arb_event() -> impl Strategy<Value = Event> {

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, DurationRound, Utc};
 use serde::{Deserialize, Serialize};
 
 /// One observation of an app's traffic, as the router's log drain gives it.
@@ -61,6 +61,19 @@ impl TrafficPolicy {
     pub const DEFAULT_STABILISATION: Duration = Duration::from_secs(300);
     /// H10/H12/H13 errors in the last minute that count as trouble.
     pub const DEFAULT_TROUBLE_ERRORS: u32 = 10;
+    /// Requests in flight one dyno may hold, its own queue included, as a multiple of
+    /// `concurrency`: the demand is never below `in_flight / (concurrency × QUEUE_FACTOR)`, so a
+    /// real queue scales out even when the unqueued estimate is too low (an app grown slower for
+    /// good, until the estimate ages out). Why 3: Heroku's `service=` includes the dyno's queue,
+    /// so in flight is the number in an M/M/2 system, L = 2ρ / (1 − ρ²); L = 2 × 3 = 6 gives
+    /// 6ρ² + 2ρ − 6 = 0, ρ = 0.85. Whatever the estimate says, no dyno stays much above ρ 0.85.
+    pub const QUEUE_FACTOR: f64 = 3.0;
+    /// The unqueued service time is the lowest mean seen within this window, so an app that became
+    /// slower for good is estimated right again within a day.
+    pub const SERVICE_WINDOW: Duration = Duration::from_secs(24 * 3600);
+    /// A minute counts toward the unqueued estimate only with this many requests in it: a few
+    /// cheap requests at night would bias it low.
+    pub const ESTIMATE_MIN_REQUESTS: u64 = 20;
 
     /// The rules for `concurrency` and `utilisation`, every other limit at its default.
     pub fn new(concurrency: u32, utilisation: f64) -> TrafficPolicy {
@@ -80,10 +93,12 @@ impl TrafficPolicy {
         f64::from(self.concurrency.max(1)) * self.utilisation
     }
 
-    /// Dynos for `in_flight` requests: `in_flight / (concurrency × utilisation)`, rounded up (a
-    /// hair of floating-point noise above a whole number does not add a dyno).
-    pub fn dynos_for(&self, in_flight: f64) -> u32 {
-        let exact = in_flight / self.per_dyno();
+    /// Dynos for `busy` busy slots and `in_flight` requests in flight (queues included): the more
+    /// of `busy / (concurrency × utilisation)` and `in_flight / (concurrency × QUEUE_FACTOR)`,
+    /// rounded up (a hair of floating-point noise above a whole number does not add a dyno).
+    pub fn dynos_for(&self, busy: f64, in_flight: f64) -> u32 {
+        let slots = f64::from(self.concurrency.max(1));
+        let exact = (busy / self.per_dyno()).max(in_flight / (slots * TrafficPolicy::QUEUE_FACTOR));
         if !exact.is_finite() || exact <= 0.0 {
             return 0;
         }
@@ -103,8 +118,13 @@ pub struct TrafficFigures {
     pub requests_per_minute: u64,
     /// The mean service time over the stable window.
     pub mean_service: Option<Duration>,
+    /// The app's own service time, unqueued: the lowest qualifying mean within the service window;
+    /// `None` before one was seen.
+    pub unqueued: Option<Duration>,
     /// Requests in flight, stable window (or panic window when `panic`).
     pub in_flight: f64,
+    /// Busy slots: `in_flight` × unqueued / mean (the stable window; unused when `panic`).
+    pub busy: f64,
     /// The policy's concurrency.
     pub concurrency: u32,
     /// The policy's utilisation.
@@ -124,16 +144,34 @@ impl fmt::Display for TrafficFigures {
             || "no requests".to_owned(),
             |m| format!("{}ms", m.as_millis()),
         );
-        let window = if self.panic { "panic: " } else { "" };
-        write!(
-            f,
-            "traffic: {window}{} req/min, mean {mean}, {:.1} in flight / ({} × {}) → {}",
-            self.requests_per_minute,
+        let unqueued = self
+            .unqueued
+            .map_or_else(|| "none yet".to_owned(), |m| format!("{}ms", m.as_millis()));
+        let queued = format!(
+            "{:.1} in flight / ({} × {})",
             self.in_flight,
             self.concurrency,
-            self.utilisation,
-            self.demand
-        )?;
+            TrafficPolicy::QUEUE_FACTOR
+        );
+        if self.panic {
+            // The panic window counts only through the in-flight term.
+            write!(
+                f,
+                "traffic: panic: {} req/min, mean {mean}, {queued} → {}",
+                self.requests_per_minute, self.demand
+            )?;
+        } else {
+            write!(
+                f,
+                "traffic: {} req/min, mean {mean}, unqueued {unqueued}, \
+                 max({:.1} busy / ({} × {}), {queued}) → {}",
+                self.requests_per_minute,
+                self.busy,
+                self.concurrency,
+                self.utilisation,
+                self.demand
+            )?;
+        }
         if let Some((held, window)) = self.held {
             write!(
                 f,
@@ -161,6 +199,10 @@ pub(crate) struct TrafficState {
     pub(crate) maintenance: bool,
     /// Whether "traffic ignored at baseline 0" was said for the current stretch.
     pub(crate) off_noted: bool,
+    /// The lowest qualifying mean service time of each hour within the service window: (the hour's
+    /// start, its lowest mean), oldest first, at most 24 entries whatever the rate of observations.
+    #[serde(default)]
+    pub(crate) fastest: Vec<(DateTime<Utc>, Duration)>,
 }
 
 impl TrafficState {
@@ -172,6 +214,28 @@ impl TrafficState {
         }
         self.recent.push((now, demand));
         self.largest(now, window)
+    }
+
+    /// Notes `seen`'s mean service time at `now` when its minute had enough requests, forgets the
+    /// hours older than [`TrafficPolicy::SERVICE_WINDOW`], and returns the unqueued estimate: the
+    /// lowest mean kept, or `None` before one qualified.
+    pub(crate) fn unqueued(&mut self, seen: &Traffic, now: DateTime<Utc>) -> Option<Duration> {
+        let hour = now
+            .duration_trunc(chrono::TimeDelta::hours(1))
+            .unwrap_or(now);
+        let qualifies = seen.requests_per_minute >= TrafficPolicy::ESTIMATE_MIN_REQUESTS;
+        if let Some(mean) = seen.mean_service.filter(|m| qualifies && !m.is_zero()) {
+            match self.fastest.last_mut() {
+                // A clock stepped back adds to the newest hour rather than growing the list.
+                Some((at, lowest)) if *at >= hour => *lowest = (*lowest).min(mean),
+                _ => self.fastest.push((hour, mean)),
+            }
+        }
+        let horizon = chrono::TimeDelta::from_std(TrafficPolicy::SERVICE_WINDOW)
+            .unwrap_or(chrono::TimeDelta::MAX);
+        self.fastest
+            .retain(|&(at, _)| now.signed_duration_since(at) < horizon);
+        self.fastest.iter().map(|&(_, m)| m).min()
     }
 
     /// The largest demand within `window` before `now` (0 when none), without forgetting.
@@ -203,12 +267,108 @@ mod tests {
     #[test]
     fn demand_rounds_up_but_not_on_noise() {
         let p = TrafficPolicy::new(2, 0.8);
-        assert_eq!(p.dynos_for(0.0), 0);
-        assert_eq!(p.dynos_for(0.1), 1);
-        assert_eq!(p.dynos_for(3.2), 2);
-        assert_eq!(p.dynos_for(3.2 + 1e-12), 2);
-        assert_eq!(p.dynos_for(3.3), 3);
-        assert_eq!(p.dynos_for(f64::NAN), 0);
+        assert_eq!(p.dynos_for(0.0, 0.0), 0);
+        assert_eq!(p.dynos_for(0.1, 0.1), 1);
+        assert_eq!(p.dynos_for(3.2, 3.2), 2);
+        assert_eq!(p.dynos_for(3.2 + 1e-12, 3.2), 2);
+        assert_eq!(p.dynos_for(3.3, 3.3), 3);
+        assert_eq!(p.dynos_for(f64::NAN, f64::NAN), 0);
+    }
+
+    #[test]
+    fn a_queue_scales_out_whatever_the_busy_slots() {
+        let p = TrafficPolicy::new(2, 0.8);
+        assert_eq!(p.dynos_for(1.0, 12.0), 2, "12 / (2 × 3)");
+        assert_eq!(p.dynos_for(1.0, 12.1), 3);
+        assert_eq!(p.dynos_for(4.0, 6.0), 3, "busy slots win: 4 / 1.6");
+    }
+
+    const MS: fn(u64) -> Duration = Duration::from_millis;
+
+    fn t0() -> DateTime<Utc> {
+        "2026-01-01T00:00:00Z".parse().unwrap()
+    }
+
+    /// A minute of `per_minute` requests at a mean of `mean_ms`.
+    fn minute(per_minute: u64, mean_ms: u64) -> Traffic {
+        let mean = MS(mean_ms);
+        let arrivals = per_minute as f64 / 60.0;
+        Traffic {
+            at: t0(),
+            requests_per_minute: per_minute,
+            arrivals_per_sec: arrivals,
+            mean_service: Some(mean),
+            in_flight: arrivals * mean.as_secs_f64(),
+            panic_in_flight: arrivals * mean.as_secs_f64(),
+            trouble_errors_last_minute: 0,
+            maintenance: false,
+        }
+    }
+
+    #[test]
+    fn the_estimate_is_the_lowest_mean_of_busy_enough_minutes() {
+        let m = |n: i64| t0() + chrono::TimeDelta::minutes(n);
+        let mut state = TrafficState::default();
+        assert_eq!(
+            state.unqueued(&minute(5, 40), m(0)),
+            None,
+            "5 requests: too few"
+        );
+        assert_eq!(state.unqueued(&minute(600, 300), m(1)), Some(MS(300)));
+        assert_eq!(state.unqueued(&minute(600, 120), m(2)), Some(MS(120)));
+        assert_eq!(
+            state.unqueued(&minute(900, 450), m(3)),
+            Some(MS(120)),
+            "queueing"
+        );
+        assert_eq!(
+            state.unqueued(&minute(19, 10), m(4)),
+            Some(MS(120)),
+            "19: too few"
+        );
+        let mut none = minute(0, 0);
+        none.mean_service = None;
+        assert_eq!(state.unqueued(&none, m(5)), Some(MS(120)));
+        assert_eq!(state.fastest.len(), 1, "one bucket for the hour");
+    }
+
+    #[test]
+    fn hourly_buckets_age_out_so_a_slower_app_is_estimated_within_a_day() {
+        let h = |n: i64| t0() + chrono::TimeDelta::minutes(n * 60 + 30);
+        let mut state = TrafficState::default();
+        assert_eq!(state.unqueued(&minute(600, 100), h(0)), Some(MS(100)));
+        // From the next hour on the app is slower for good: every request takes 250 ms at least.
+        for hour in 1..24 {
+            assert_eq!(state.unqueued(&minute(600, 250), h(hour)), Some(MS(100)));
+        }
+        assert_eq!(state.fastest.len(), 24);
+        assert_eq!(
+            state.unqueued(&minute(600, 260), h(24)),
+            Some(MS(250)),
+            "the 100 ms hour left the window"
+        );
+        assert_eq!(state.fastest.len(), 24, "never more than a day of hours");
+        for hour in 25..200 {
+            state.unqueued(&minute(600, 250), h(hour));
+        }
+        assert_eq!(state.fastest.len(), 24);
+    }
+
+    #[test]
+    fn the_estimate_survives_a_serde_round_trip() {
+        let mut state = TrafficState::default();
+        state.unqueued(&minute(600, 120), t0());
+        state.unqueued(&minute(600, 90), t0() + chrono::TimeDelta::hours(1));
+        let json = serde_json::to_string(&state).unwrap();
+        let mut back: TrafficState = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, state);
+        let later = t0() + chrono::TimeDelta::hours(2);
+        assert_eq!(back.unqueued(&minute(600, 200), later), Some(MS(90)));
+        let old: TrafficState = serde_json::from_str(
+            r#"{"last_at":null,"fresh":false,"recent":[],"last_panic":null,"maintenance":false,"off_noted":false}"#,
+        )
+        .unwrap();
+        assert!(old.fastest.is_empty(), "a state stored before the estimate");
     }
 
     #[test]
@@ -230,16 +390,19 @@ mod tests {
         let figures = TrafficFigures {
             requests_per_minute: 1520,
             mean_service: Some(Duration::from_millis(180)),
+            unqueued: Some(Duration::from_millis(120)),
             in_flight: 4.56,
+            busy: 3.04,
             concurrency: 2,
             utilisation: 0.8,
-            demand: 3,
+            demand: 2,
             held: None,
             panic: false,
         };
         assert_eq!(
             figures.to_string(),
-            "traffic: 1520 req/min, mean 180ms, 4.6 in flight / (2 × 0.8) → 3"
+            "traffic: 1520 req/min, mean 180ms, unqueued 120ms, \
+             max(3.0 busy / (2 × 0.8), 4.6 in flight / (2 × 3)) → 2"
         );
     }
 }
