@@ -62,14 +62,15 @@ impl RollingStats {
 
     /// Adds one result, dropping those that fell out of the window or over the cap.
     pub fn record(&mut self, result: &ProbeResult) {
+        // Room is made before the push, so the buffer never outgrows `max_samples`.
+        while self.samples.len() >= self.max_samples {
+            self.samples.pop_front();
+        }
         self.samples.push_back(Sample {
             at: result.at,
             latency: result.latency,
             down: result.class == Class::Down,
         });
-        while self.samples.len() > self.max_samples {
-            self.samples.pop_front();
-        }
         while self
             .samples
             .front()
@@ -170,6 +171,21 @@ mod tests {
         assert_eq!(percentile(&values[..1], 95), Some(ms(1)));
         assert_eq!(percentile(&values[..3], 50), Some(ms(2)));
         assert_eq!(percentile::<Duration>(&[], 50), None);
+    }
+
+    #[test]
+    fn the_buffer_never_grows_past_the_cap() {
+        let start = Instant::now();
+        let mut stats = RollingStats::new(Duration::from_secs(3600), 128);
+        let capacity = stats.samples.capacity();
+        for i in 0..1000u64 {
+            let at = start + Duration::from_secs(i);
+            stats.record(&ProbeResult::answered(&T, 200, ms(i), at));
+        }
+        assert_eq!(stats.samples.len(), 128);
+        assert_eq!(stats.samples.capacity(), capacity, "no reallocation at the cap");
+        let summary = stats.summary(start + Duration::from_secs(999));
+        assert_eq!((summary.count, summary.max), (128, Some(ms(999))));
     }
 
     #[test]
