@@ -1,5 +1,6 @@
 use std::fmt;
 use std::fs::File;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -26,18 +27,23 @@ pub enum Access {
 /// Every call is one short query or one transaction. A call that fails returns the error and
 /// leaves nothing half-written; the store keeps working and reconnects on a later call, so a
 /// caller logs the error and tries again later.
+///
+/// A clone shares the connections (and the daemon's claim on an SQLite file): one clone can write
+/// while another reads.
+#[derive(Clone)]
 pub struct Store {
     db: Db,
     /// The URL, password redacted: all that `Debug` shows.
     url: String,
     /// The daemon's claim on an SQLite file, held until drop; `None` for PostgreSQL and read-only
     /// opens.
-    lock: Option<File>,
+    lock: Option<Arc<File>>,
 }
 
 /// One pool per backend, each with its own SQL: `sqlx::Any` would share one code path but neither
 /// translates placeholders (`?1` against `$1`) nor decodes times, and the two differ where it
 /// matters anyway: time types, the clock leases run on, the migration lock.
+#[derive(Clone)]
 enum Db {
     Sqlite(SqlitePool),
     Postgres(PgPool),
@@ -81,7 +87,7 @@ impl Store {
         Ok(Self {
             db,
             url: shown.url,
-            lock,
+            lock: lock.map(Arc::new),
         })
     }
 
