@@ -183,7 +183,11 @@ mod tests {
             stats.record(&ProbeResult::answered(&T, 200, ms(i), at));
         }
         assert_eq!(stats.samples.len(), 128);
-        assert_eq!(stats.samples.capacity(), capacity, "no reallocation at the cap");
+        assert_eq!(
+            stats.samples.capacity(),
+            capacity,
+            "no reallocation at the cap"
+        );
         let summary = stats.summary(start + Duration::from_secs(999));
         assert_eq!((summary.count, summary.max), (128, Some(ms(999))));
     }

@@ -531,7 +531,9 @@ mod tests {
     /// A board whose minutes go to an SQLite database in memory, written every 10 ms; the store
     /// to read it back, and the sender whose drop stops the writer.
     async fn kept() -> (Board, Store, tokio::sync::oneshot::Sender<()>) {
-        let store = Store::open(store::MEMORY_URL, Access::Daemon).await.unwrap();
+        let store = Store::open(store::MEMORY_URL, Access::Daemon)
+            .await
+            .unwrap();
         let options = WriterOptions {
             history_every: Duration::from_millis(10),
             ..WriterOptions::default()
@@ -546,7 +548,13 @@ mod tests {
     }
 
     /// Waits until the store holds `minutes` rows of `app` in `[since, until)`.
-    async fn written(store: &Store, app: &str, since: DateTime<Utc>, until: DateTime<Utc>, minutes: usize) {
+    async fn written(
+        store: &Store,
+        app: &str,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        minutes: usize,
+    ) {
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
             let rows = store.history(app, since, until).await.unwrap();
@@ -581,9 +589,19 @@ mod tests {
         }
         let bytes = board.history_bytes();
         assert!(bytes < 4_096, "{bytes} bytes");
-        assert_eq!(bytes, bytes_after_an_hour, "as much after 30 hours as after one");
+        assert_eq!(
+            bytes, bytes_after_an_hour,
+            "as much after 30 hours as after one"
+        );
         let end = t0() + TimeDelta::hours(30);
-        written(&store, "my-app", end - TimeDelta::hours(24), end, 24 * 60 - 1).await;
+        written(
+            &store,
+            "my-app",
+            end - TimeDelta::hours(24),
+            end,
+            24 * 60 - 1,
+        )
+        .await;
         let charts = board.charts(end, Span::Day).await;
         assert_eq!(
             charts[0].buckets.len(),
@@ -592,7 +610,12 @@ mod tests {
         );
         let week = board.charts(end, Span::Week).await;
         assert_eq!(week[0].buckets.len(), 30, "30 hours of hours");
-        assert!(week[0].buckets.iter().all(|b| b.probes > 0 && b.p50 == Some(120.0)));
+        assert!(
+            week[0]
+                .buckets
+                .iter()
+                .all(|b| b.probes > 0 && b.p50 == Some(120.0))
+        );
     }
 
     #[tokio::test]

@@ -211,7 +211,10 @@ pub(crate) fn dyno_hours(
 
 /// `stored` (oldest first) followed by the rows of `recent` newer than its last: the minutes the
 /// store has not written yet are only in memory.
-pub(crate) fn joined(mut stored: Vec<HistoryRow>, recent: &VecDeque<HistoryRow>) -> Vec<HistoryRow> {
+pub(crate) fn joined(
+    mut stored: Vec<HistoryRow>,
+    recent: &VecDeque<HistoryRow>,
+) -> Vec<HistoryRow> {
     let last = stored.last().map(|r| r.minute);
     stored.extend(
         recent
@@ -228,8 +231,9 @@ mod tests {
 
     use super::*;
 
+    /// `minute` minutes after 2027-01-15T08:00:00Z, the start of an hour.
     fn at(minute: i64) -> DateTime<Utc> {
-        DateTime::from_timestamp(1_800_000_000 - 1_800_000_000 % 3600 + minute * 60, 0).unwrap()
+        DateTime::from_timestamp(1_800_000_000 + minute * 60, 0).unwrap()
     }
 
     fn row(minute: i64, p50: f64, p95: f64) -> HistoryRow {
@@ -268,7 +272,10 @@ mod tests {
         let buckets = buckets(&rows, TimeDelta::minutes(5));
         assert_eq!(buckets.len(), 2, "{buckets:?}");
         assert_eq!(buckets[0].t, at(0).timestamp_millis());
-        assert_eq!((buckets[0].p50, buckets[0].p95), (Some(102.0), Some(9_000.0)));
+        assert_eq!(
+            (buckets[0].p50, buckets[0].p95),
+            (Some(102.0), Some(9_000.0))
+        );
         assert_eq!((buckets[0].probes, buckets[0].down), (300, 3));
         assert_eq!(buckets[0].actual, Some(3), "the last minute's quantity");
         assert_eq!(

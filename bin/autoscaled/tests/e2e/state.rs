@@ -228,9 +228,11 @@ async fn a_database_that_fails_while_running_stops_neither_scaling_nor_alerts() 
     daemon.wait_for_line(&[AWAY], 20 * SECOND).await;
     let seen = server.hits().len();
     daemon
-        .wait_until("more probes while the database is away", 10 * SECOND, || {
-            (server.hits().len() >= seen + 10).then_some(())
-        })
+        .wait_until(
+            "more probes while the database is away",
+            10 * SECOND,
+            || (server.hits().len() >= seen + 10).then_some(()),
+        )
         .await;
 
     db.restore();
@@ -264,7 +266,8 @@ async fn api_history_serves_the_minutes_written_before_a_restart() {
     fake.set_formation(APP, "web", 1);
     let mut app = AppConfig::new(APP);
     app.probe = Some(ProbeConfig::quick(server.url()));
-    let config = write_config_with_state(&fake.url(), &[app], &Alerts::default(), &temp_sqlite_url());
+    let config =
+        write_config_with_state(&fake.url(), &[app], &Alerts::default(), &temp_sqlite_url());
     let mut text = std::fs::read_to_string(&config).unwrap();
     text += "\n[http]\nlisten = \"127.0.0.1:0\"\n";
     std::fs::write(&config, text).unwrap();
@@ -332,7 +335,11 @@ async fn alert_every_holds_through_a_restart_and_then_lets_the_alert_go_again() 
     let config = write_config_with_state(&fake.url(), &[app], &alerts, &temp_sqlite_url());
     let text = std::fs::read_to_string(&config).unwrap();
     assert!(text.contains("alert_every = \"30m\""), "{text}");
-    std::fs::write(&config, text.replace("alert_every = \"30m\"", "alert_every = \"20s\"")).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("alert_every = \"30m\"", "alert_every = \"20s\""),
+    )
+    .unwrap();
     let capped_mails = || {
         mail.mails()
             .iter()
@@ -354,14 +361,16 @@ async fn alert_every_holds_through_a_restart_and_then_lets_the_alert_go_again() 
     second
         .wait_for_line(&["Heroku set another quantity than asked"], 20 * SECOND)
         .await;
-    second
-        .wait_for_line(&["alert held back"], 5 * SECOND)
-        .await;
+    second.wait_for_line(&["alert held back"], 5 * SECOND).await;
     assert!(
         sent_at.elapsed() < 20 * SECOND,
         "the machine is too slow for this test's alert_every"
     );
-    assert_eq!(capped_mails(), 1, "held back within alert_every of the first");
+    assert_eq!(
+        capped_mails(),
+        1,
+        "held back within alert_every of the first"
+    );
     // The actuator asks again 30 s after a capped answer: past alert_every, so it goes out.
     second
         .wait_until("the capped alert again", 60 * SECOND, || {

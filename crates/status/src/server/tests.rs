@@ -138,7 +138,10 @@ async fn serve(password: bool) -> Served {
         .len()
         < 60
     {
-        assert!(std::time::Instant::now() < deadline, "the hour is not written");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the hour is not written"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     board.record_decision(
