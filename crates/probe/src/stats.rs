@@ -20,10 +20,12 @@ pub struct RollingStats {
     samples: VecDeque<Sample>,
 }
 
+/// 24 bytes: a daemon keeps a hundred of these per app.
 #[derive(Debug, Clone, Copy)]
 struct Sample {
     at: Instant,
-    latency: Duration,
+    /// Microseconds, saturating at 71 minutes (far past any probe's timeout).
+    latency_us: u32,
     down: bool,
 }
 
@@ -68,7 +70,7 @@ impl RollingStats {
         }
         self.samples.push_back(Sample {
             at: result.at,
-            latency: result.latency,
+            latency_us: u32::try_from(result.latency.as_micros()).unwrap_or(u32::MAX),
             down: result.class == Class::Down,
         });
         while self
@@ -88,7 +90,7 @@ impl RollingStats {
         for sample in self.samples.iter().filter(|s| self.in_window(s.at, now)) {
             count += 1;
             if !sample.down {
-                up.push(sample.latency);
+                up.push(Duration::from_micros(u64::from(sample.latency_us)));
             }
         }
         up.sort_unstable();

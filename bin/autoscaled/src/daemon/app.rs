@@ -222,7 +222,7 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
         }
     }
     drop(events_tx);
-
+    let (mut next, mut search_at) = (None, chrono::DateTime::<chrono::Utc>::MIN_UTC);
     loop {
         let event = tokio::select! {
             _ = ctx.shutdown.cancelled() => break,
@@ -279,13 +279,20 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
             }
         }
         let snapshot = decider.snapshot();
-        let next = settings.schedule.next_change_after(now);
+        // Searched again only once it has passed: a cron search (nine years ahead when the
+        // baseline never changes) at every probe cost more than the rest of the event.
+        if now >= search_at {
+            next = settings.schedule.next_change_after(now);
+            search_at = next
+                .as_ref()
+                .map_or(chrono::DateTime::<chrono::Utc>::MAX_UTC, |c| c.at);
+        }
         ctx.board.update(ctx.index, |s| {
             s.baseline = snapshot.baseline;
             s.target = snapshot.target;
             s.outage_since = snapshot.outage_since;
             s.maintenance = snapshot.maintenance;
-            s.next_change = next.map(|c| ChangeView {
+            s.next_change = next.as_ref().map(|c| ChangeView {
                 at: c.at,
                 quantity: c.quantity,
             });
