@@ -1,9 +1,16 @@
 //! `cargo bench -p autoscaled --bench daemon`: what `autoscaled run` costs, measured on the built
 //! binary against the fake Heroku and a local app server (testkit's, as the end-to-end tests use).
+//! `cargo bench -p autoscaled --bench daemon -- steady` (or `memory`, `failsafe`, `calls`) runs
+//! one part.
 //!
 //! It prints:
 //! - resident memory (VmRSS, and the peak VmHWM, from `/proc/<pid>/status`) after 10 s of running
 //!   with one probed app and with 100 probed apps;
+//! - the steady state of 1,000 apps probed every second (the goal of issue #13: under 50 MiB
+//!   resident, growing under 0.5 MiB a minute over 3 minutes, under 25% of one core): after a
+//!   warm-up, resident memory (VmRSS from `/proc/<pid>/status`) sampled every 5 s over 3 minutes,
+//!   its growth a minute (the least-squares slope of the samples, and end minus start), and the
+//!   CPU the daemon used meanwhile (utime + stime from `/proc/<pid>/stat`) as a share of one core;
 //! - the fail-safe latency: from the arrival at the app server of the second failing probe (the one
 //!   that triggers the fail-safe) to the arrival of the scale call at the fake Heroku, both stamped
 //!   on this process's monotonic clock, over 20 outages (the first failing probe reads maintenance
@@ -25,8 +32,17 @@ fn bin() -> String {
     std::env::var("AUTOSCALED_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_autoscaled").to_owned())
 }
 
-/// How long a daemon runs before its memory is read.
+/// How long a daemon runs before its memory is read, in the small memory runs.
 const SETTLE: Duration = Duration::from_secs(10);
+/// The steady state measured: this many apps, each probed every second.
+const STEADY_APPS: usize = 1_000;
+/// How long all of them may take to start (the fake Heroku answers each app's first reads).
+const START_WITHIN: Duration = Duration::from_secs(180);
+/// How long they run before the window: the first minutes' rows written, the pools grown.
+const WARM_UP: Duration = Duration::from_secs(60);
+/// The measurement window, and how often memory is read within it.
+const WINDOW: Duration = Duration::from_secs(180);
+const SAMPLE_EVERY: Duration = Duration::from_secs(5);
 /// Outages timed for the fail-safe latency.
 const OUTAGES: usize = 20;
 /// The window over which steady-state API calls are counted, and the `reconcile` used meanwhile.
@@ -48,6 +64,9 @@ fn steady_probe(url: String) -> ProbeConfig {
 }
 
 fn main() {
+    // The first argument that is not a flag picks a part, as libtest's filter does.
+    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let runs = |part: &str| only.as_deref().is_none_or(|only| part.contains(only));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -55,11 +74,121 @@ fn main() {
         .unwrap();
     runtime.block_on(async {
         println!("autoscaled daemon benchmark (binary: {})", bin());
-        memory(1).await;
-        memory(100).await;
-        failsafe_latency().await;
-        api_calls().await;
+        if runs("memory") {
+            memory(1).await;
+            memory(100).await;
+        }
+        if runs("steady") {
+            steady_state(STEADY_APPS).await;
+        }
+        if runs("failsafe") {
+            failsafe_latency().await;
+        }
+        if runs("calls") {
+            api_calls().await;
+        }
     });
+}
+
+/// VmRSS of `pid`, in MiB.
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kib as f64 / 1024.0
+}
+
+/// The CPU time `pid` has used, user and system, in clock ticks (`/proc/<pid>/stat` fields 14
+/// and 15, counted after the command name, which may hold spaces).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // Field 3 (the state) is the first after the name.
+    fields[14 - 3].parse::<u64>().unwrap() + fields[15 - 3].parse::<u64>().unwrap()
+}
+
+/// Clock ticks a second, as `/proc/<pid>/stat` counts them.
+fn ticks_per_second() -> f64 {
+    let out = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// The least-squares slope of `points`.
+fn slope(points: &[(f64, f64)]) -> f64 {
+    let n = points.len() as f64;
+    let (sx, sy) = points
+        .iter()
+        .fold((0.0, 0.0), |(sx, sy), (x, y)| (sx + x, sy + y));
+    let (mx, my) = (sx / n, sy / n);
+    let (num, den) = points.iter().fold((0.0, 0.0), |(num, den), (x, y)| {
+        (num + (x - mx) * (y - my), den + (x - mx) * (x - mx))
+    });
+    num / den
+}
+
+async fn steady_state(apps: usize) {
+    let fake = FakeHeroku::start(API_KEY).await.unwrap();
+    let server = AppServer::start().await;
+    let configs: Vec<AppConfig> = (0..apps)
+        .map(|i| {
+            let name = format!("bench-{i}");
+            fake.set_formation(&name, "web", 1);
+            let mut app = AppConfig::new(&name);
+            app.reconcile = "5m";
+            app.probe = Some(steady_probe(format!("{}{name}", server.url())));
+            app
+        })
+        .collect();
+    let daemon = Daemon::run(
+        bin(),
+        &write_config(&fake.url(), &configs, &Alerts::default()),
+    );
+    let started = Instant::now();
+    daemon
+        .wait_until("every app started", START_WITHIN, || {
+            (daemon.stdout().matches(" started").count() >= apps).then_some(())
+        })
+        .await;
+    let start_took = started.elapsed();
+    // A warm-up and a measurement window, not waits for a condition.
+    tokio::time::sleep(WARM_UP).await;
+    let pid = daemon.pid();
+    let probes_before = server.hits().len();
+    let (cpu_before, window_start) = (cpu_ticks(pid), Instant::now());
+    let mut samples = vec![(0.0, rss_mib(pid))];
+    while window_start.elapsed() < WINDOW {
+        tokio::time::sleep(SAMPLE_EVERY).await;
+        let minutes = window_start.elapsed().as_secs_f64() / 60.0;
+        samples.push((minutes, rss_mib(pid)));
+    }
+    let seconds = window_start.elapsed().as_secs_f64();
+    let cpu = (cpu_ticks(pid) - cpu_before) as f64 / ticks_per_second() / seconds * 100.0;
+    let probes = server.hits().len() - probes_before;
+    let finished = daemon.stop().await;
+    assert!(finished.status.success());
+
+    let (first, last) = (samples[0].1, samples[samples.len() - 1].1);
+    let peak = samples.iter().map(|s| s.1).fold(0.0, f64::max);
+    let minutes = seconds / 60.0;
+    println!(
+        "steady state, {apps} apps probed every second (all started in {:.0} s, then {} s of \
+         warm-up), over {minutes:.1} minutes: VmRSS {first:.1} MiB at the start, {last:.1} at the \
+         end, {peak:.1} at most; growth {:.2} MiB/min (slope of {} samples), {:.2} MiB/min (end \
+         minus start); CPU {cpu:.1}% of one core; {:.0} probes/s served",
+        start_took.as_secs_f64(),
+        WARM_UP.as_secs(),
+        slope(&samples),
+        samples.len(),
+        (last - first) / minutes,
+        probes as f64 / seconds,
+    );
 }
 
 /// VmRSS, VmHWM, RssAnon and RssFile of `pid`, in KiB.

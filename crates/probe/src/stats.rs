@@ -20,10 +20,12 @@ pub struct RollingStats {
     samples: VecDeque<Sample>,
 }
 
+/// 24 bytes: a daemon keeps a hundred of these per app.
 #[derive(Debug, Clone, Copy)]
 struct Sample {
     at: Instant,
-    latency: Duration,
+    /// Microseconds, saturating at 71 minutes (far past any probe's timeout).
+    latency_us: u32,
     down: bool,
 }
 
@@ -62,14 +64,15 @@ impl RollingStats {
 
     /// Adds one result, dropping those that fell out of the window or over the cap.
     pub fn record(&mut self, result: &ProbeResult) {
-        self.samples.push_back(Sample {
-            at: result.at,
-            latency: result.latency,
-            down: result.class == Class::Down,
-        });
-        while self.samples.len() > self.max_samples {
+        // Room is made before the push, so the buffer never outgrows `max_samples`.
+        while self.samples.len() >= self.max_samples {
             self.samples.pop_front();
         }
+        self.samples.push_back(Sample {
+            at: result.at,
+            latency_us: u32::try_from(result.latency.as_micros()).unwrap_or(u32::MAX),
+            down: result.class == Class::Down,
+        });
         while self
             .samples
             .front()
@@ -87,7 +90,7 @@ impl RollingStats {
         for sample in self.samples.iter().filter(|s| self.in_window(s.at, now)) {
             count += 1;
             if !sample.down {
-                up.push(sample.latency);
+                up.push(Duration::from_micros(u64::from(sample.latency_us)));
             }
         }
         up.sort_unstable();
@@ -170,6 +173,25 @@ mod tests {
         assert_eq!(percentile(&values[..1], 95), Some(ms(1)));
         assert_eq!(percentile(&values[..3], 50), Some(ms(2)));
         assert_eq!(percentile::<Duration>(&[], 50), None);
+    }
+
+    #[test]
+    fn the_buffer_never_grows_past_the_cap() {
+        let start = Instant::now();
+        let mut stats = RollingStats::new(Duration::from_secs(3600), 128);
+        let capacity = stats.samples.capacity();
+        for i in 0..1000u64 {
+            let at = start + Duration::from_secs(i);
+            stats.record(&ProbeResult::answered(&T, 200, ms(i), at));
+        }
+        assert_eq!(stats.samples.len(), 128);
+        assert_eq!(
+            stats.samples.capacity(),
+            capacity,
+            "no reallocation at the cap"
+        );
+        let summary = stats.summary(start + Duration::from_secs(999));
+        assert_eq!((summary.count, summary.max), (128, Some(ms(999))));
     }
 
     #[test]

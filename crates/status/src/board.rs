@@ -1,36 +1,60 @@
 //! What the daemon knows right now, per app: written by its tasks, read by the status page.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use probe::Class;
 use prometheus_client::metrics::gauge::Gauge;
 use serde::Serialize;
+use store::{HistoryRow, MinuteFigures, Persister, ProcessKey, Store};
 use tokio::time::Instant;
 
 use crate::drain::Drains;
-use crate::history::{self, AppChart, HistoryStore, Marker, MarkerKind, Ring, Sample, Traffic};
+use crate::history::{self, AppChart, Marker, MarkerKind, Span};
 use crate::metrics::{AppLabels, Families};
 
 /// How many decisions each app keeps for the status page.
-const RECENT_DECISIONS: usize = 50;
+const RECENT_DECISIONS: usize = 20;
+/// How many outage and recovery alerts each app keeps for the charts' markers.
+const RECENT_ALERTS: usize = 20;
+/// How many finished minutes each app keeps until the store surely has them: the store writes
+/// history in batches, a minute of the clock's time apart.
+const RECENT_MINUTES: usize = 5;
+/// The most scale decisions read back from the store for one chart.
+const MARKERS: u32 = 1_000;
 
 /// The live state of every app, cheap to clone and share between tasks.
 ///
 /// The app tasks write here as they go (a probe result, a decision, the quantity Heroku reported);
 /// readers take a consistent copy with [`Board::snapshot`] and the charts' data with
 /// [`Board::charts`]; the Prometheus families behind `/metrics` are updated as it is written.
-/// Everything is bounded, so a process that runs for weeks holds the same memory as one that runs
-/// for minutes (see [`Ring`]).
+///
+/// The board keeps only what is needed now: per app its status, the figures of the minute under
+/// way, the last few finished minutes, decisions and alerts. Each finished minute goes to the
+/// store given to [`Board::keep_history`], and the charts read the history back from it, so a
+/// process that runs for weeks holds the same memory as one that runs for minutes, and the charts
+/// survive a restart.
 #[derive(Debug, Clone, Default)]
 pub struct Board {
     apps: Arc<Mutex<Vec<Entry>>>,
     families: Families,
     history_bytes: Gauge,
-    /// Where each sample takes the app's traffic figures; off until the server attaches them.
+    /// Where each minute takes the app's traffic figures; off until the server attaches them.
     drains: Arc<Mutex<Drains>>,
+    /// Where finished minutes go and the charts read from; unset, the charts show the last few
+    /// minutes only.
+    kept: Arc<OnceLock<Kept>>,
+}
+
+/// The store behind the history.
+#[derive(Debug)]
+struct Kept {
+    /// What the charts read.
+    store: Store,
+    /// What the minutes are written through, never waiting on the database.
+    writer: Persister,
 }
 
 /// Everything kept for one app.
@@ -38,9 +62,13 @@ pub struct Board {
 struct Entry {
     status: AppStatus,
     labels: AppLabels,
-    history: Box<dyn HistoryStore>,
-    /// The probe recorded since the last sample, if any, as the next sample will hold it.
-    pending_probe: Option<(f32, Class)>,
+    key: ProcessKey,
+    /// The probes of the minute under way.
+    minute: MinuteFigures,
+    /// The last finished minutes, oldest first.
+    recent: VecDeque<HistoryRow>,
+    /// The last outage and recovery alerts, oldest first.
+    alerts: VecDeque<Marker>,
     /// When the decision task last finished handling an event, in real (monotonic) time.
     last_beat: Option<Instant>,
 }
@@ -132,24 +160,17 @@ fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64() * 1000.0)
 }
 
-fn small(n: u32) -> u16 {
-    u16::try_from(n).unwrap_or(u16::MAX)
+/// Keeps at most `cap` items, dropping the oldest.
+fn push_bounded<T>(items: &mut VecDeque<T>, item: T, cap: usize) {
+    if items.len() >= cap {
+        items.pop_front();
+    }
+    items.push_back(item);
 }
 
 impl Board {
-    /// Adds an app, with its history in memory, and returns its index for the writers below.
+    /// Adds an app and returns its index for the writers below.
     pub fn add(&self, app: &str, process: &str, baseline: u32) -> usize {
-        self.add_with_history(app, process, baseline, Box::new(Ring::default()))
-    }
-
-    /// Adds an app whose history is kept in `history`, and returns its index.
-    pub fn add_with_history(
-        &self,
-        app: &str,
-        process: &str,
-        baseline: u32,
-        history: Box<dyn HistoryStore>,
-    ) -> usize {
         let status = AppStatus {
             app: app.to_owned(),
             process: process.to_owned(),
@@ -171,11 +192,19 @@ impl Board {
         apps.push(Entry {
             status,
             labels,
-            history,
-            pending_probe: None,
+            key: ProcessKey::new(app, process),
+            minute: MinuteFigures::default(),
+            recent: VecDeque::new(),
+            alerts: VecDeque::new(),
             last_beat: None,
         });
         apps.len() - 1
+    }
+
+    /// Sends each finished minute to `writer` and reads the charts from `store` from now on (the
+    /// same database, one writing, one reading). A second call changes nothing.
+    pub fn keep_history(&self, store: Store, writer: Persister) {
+        let _ = self.kept.set(Kept { store, writer });
     }
 
     /// Changes one app's status in place.
@@ -186,28 +215,23 @@ impl Board {
         }
     }
 
-    /// Records a decision, keeping the most recent ones, and marks it on the charts.
+    /// The quantity Heroku last reported for one app, if known.
+    #[must_use]
+    pub fn actual(&self, index: usize) -> Option<u32> {
+        self.lock().get(index).and_then(|e| e.status.actual)
+    }
+
+    /// Records a decision, keeping the most recent ones (the store keeps them all).
     pub fn record_decision(&self, index: usize, decision: DecisionView) {
         if let Some(entry) = self.lock().get_mut(index) {
-            entry.history.mark(Marker {
-                t: decision.at.timestamp_millis(),
-                kind: MarkerKind::Scale,
-                from: decision.from,
-                to: decision.to,
-                reason: decision.reason.clone(),
-            });
-            let decisions = &mut entry.status.decisions;
-            if decisions.len() == RECENT_DECISIONS {
-                decisions.pop_front();
-            }
-            decisions.push_back(decision);
+            push_bounded(&mut entry.status.decisions, decision, RECENT_DECISIONS);
         }
     }
 
-    /// Marks an outage or recovery alert on the charts.
+    /// Marks an outage or recovery alert on the charts, keeping the most recent ones.
     pub fn record_alert(&self, index: usize, alert: AlertView) {
         if let Some(entry) = self.lock().get_mut(index) {
-            entry.history.mark(Marker {
+            let marker = Marker {
                 t: alert.at.timestamp_millis(),
                 kind: if alert.recovery {
                     MarkerKind::Recovery
@@ -217,16 +241,22 @@ impl Board {
                 from: alert.from,
                 to: alert.to,
                 reason: alert.detail,
-            });
+            };
+            push_bounded(&mut entry.alerts, marker, RECENT_ALERTS);
         }
     }
 
-    /// Records a probe result: the last probe shown, the metrics, and the next sample.
+    /// Records a probe result: the last probe shown, the metrics, and the minute's figures (after
+    /// closing the minute before, if the probe is the first of a new one).
     pub fn record_probe(&self, index: usize, class: Class, view: ProbeView) {
+        self.roll_minute(index, view.at);
         if let Some(entry) = self.lock().get_mut(index) {
             let seconds = view.latency.as_secs_f64();
             self.families.probe(&entry.labels, class, seconds);
-            entry.pending_probe = Some(((seconds * 1000.0) as f32, class));
+            let latency = (class != Class::Down).then_some(seconds * 1000.0);
+            entry
+                .minute
+                .probe(latency, class == Class::Down, class == Class::Slow);
             entry.status.last_probe = Some(view);
         }
     }
@@ -238,36 +268,49 @@ impl Board {
         }
     }
 
-    /// Takes a sample of the app's state at `at` for the charts (with the probe recorded since the
-    /// last sample, if any), and notes that the decision task is alive.
-    pub fn record_sample(&self, index: usize, at: DateTime<Utc>) {
+    /// When `at` is past the minute being counted, closes that minute with the quantities as they
+    /// stand (call it before handling an event of `at`) and the drain's traffic figures, keeps it
+    /// among the recent ones and hands it to the store. The first call only starts counting.
+    pub fn roll_minute(&self, index: usize, at: DateTime<Utc>) {
         let drains = self
             .drains
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone();
+        let mut apps = self.lock();
+        let Some(entry) = apps.get_mut(index) else {
+            return;
+        };
+        let status = &entry.status;
+        let Some(mut row) = entry.minute.roll(
+            at,
+            &entry.key,
+            status.actual,
+            status.target,
+            status.baseline,
+        ) else {
+            return;
+        };
+        // Only the app's drain lock is taken under the board's (never the other way round).
+        if let Some(figures) = drains.figures(&status.app, &status.process, at) {
+            row.requests = Some(figures.requests_last_minute);
+            row.in_flight = Some(figures.stable.in_flight);
+        }
+        push_bounded(&mut entry.recent, row.clone(), RECENT_MINUTES);
+        drop(apps);
+        if let Some(kept) = self.kept.get() {
+            kept.writer.write_history(row);
+        }
+    }
+
+    /// Notes that the app's decision task is alive: it just handled an event.
+    pub fn beat(&self, index: usize) {
         if let Some(entry) = self.lock().get_mut(index) {
-            let status = &entry.status;
-            // Only the app's drain lock is taken under the board's (never the other way round).
-            let traffic = drains
-                .figures(&status.app, &status.process, at)
-                .map_or(Traffic::NONE, |f| {
-                    Traffic::new(f.requests_last_minute as f32, f.stable.in_flight as f32)
-                });
-            let sample = Sample {
-                at_ms: at.timestamp_millis(),
-                probe: entry.pending_probe.take(),
-                actual: status.actual.map(small),
-                baseline: small(status.baseline),
-                target: small(status.target),
-                traffic,
-            };
-            entry.history.push(sample);
             entry.last_beat = Some(Instant::now());
         }
     }
 
-    /// Has each sample from now on take the app's traffic figures (requests a minute, in flight)
+    /// Has each minute from now on take the app's traffic figures (requests a minute, in flight)
     /// from `drains`; [`server::router`](crate::server::router) does this with its sources' drains.
     pub fn attach_drains(&self, drains: Drains) {
         *self
@@ -298,40 +341,134 @@ impl Board {
             .collect()
     }
 
-    /// The memory the histories hold, in bytes, summed over every app.
+    /// The memory the history takes in the board, in bytes, summed over every app: the minutes
+    /// under way, the recent minutes and alerts kept until the store has them.
     #[must_use]
     pub fn history_bytes(&self) -> usize {
-        self.lock().iter().map(|e| e.history.bytes()).sum()
+        let row = |r: &HistoryRow| size_of::<HistoryRow>() + r.key.app.len() + r.key.process.len();
+        self.lock()
+            .iter()
+            .map(|e| {
+                e.minute.bytes()
+                    + e.recent.iter().map(row).sum::<usize>()
+                    + e.alerts
+                        .iter()
+                        .map(|m| size_of::<Marker>() + m.reason.capacity())
+                        .sum::<usize>()
+            })
+            .sum()
+    }
+
+    /// One app's minutes in `[since, until)`, oldest first: the store's, then those it does not
+    /// have yet. A store that cannot be read is logged at debug level (its writer reports it) and
+    /// leaves the recent minutes only.
+    async fn minutes(
+        &self,
+        index: usize,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Option<(ProcessKey, Vec<HistoryRow>)> {
+        let (key, recent) = {
+            let apps = self.lock();
+            let entry = apps.get(index)?;
+            (entry.key.clone(), entry.recent.clone())
+        };
+        let mut stored = Vec::new();
+        if let Some(kept) = self.kept.get() {
+            match kept.store.history(&key.app, since, until).await {
+                Ok(rows) => stored = rows,
+                Err(error) => {
+                    tracing::debug!(app = %key.app, error = %error, "cannot read the history")
+                }
+            }
+        }
+        stored.retain(|r| r.key.process == key.process);
+        let mut rows = history::joined(stored, &recent);
+        rows.retain(|r| r.minute >= since && r.minute < until);
+        Some((key, rows))
     }
 
     /// Dyno-hours the app ran at its actual quantity between `from` and `to`, as far as the history
     /// covers that window; also returns the instant the history's coverage starts (at or after
-    /// `from`), or `None` when it has no sample before `to`.
-    #[must_use]
-    pub fn actual_dyno_hours(
+    /// `from`), or `None` when it has no minute before `to`.
+    pub async fn actual_dyno_hours(
         &self,
         index: usize,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Option<(DateTime<Utc>, f64)> {
-        let apps = self.lock();
-        history::dyno_hours(apps.get(index)?.history.as_ref(), from, to)
+        let (_, rows) = self.minutes(index, from, to).await?;
+        history::dyno_hours(&rows, from, to)
     }
 
-    /// Each app's history over `[now - HISTORY_SPAN, now]` in intervals of `bucket` (aligned on
-    /// multiples of `bucket` since the Unix epoch).
-    #[must_use]
-    pub fn charts(&self, now: DateTime<Utc>, bucket: Duration) -> Vec<AppChart> {
-        self.lock()
-            .iter()
-            .map(|entry| {
-                let (buckets, markers) = history::chart(entry.history.as_ref(), now, bucket);
-                AppChart {
-                    app: entry.status.app.clone(),
-                    process: entry.status.process.clone(),
-                    buckets,
-                    markers,
-                }
+    /// Each app's history over the `span` before `now`, in the span's intervals, and the markers
+    /// in that window: the scale decisions from the store (and those it does not have yet), the
+    /// recent alerts.
+    pub async fn charts(&self, now: DateTime<Utc>, span: Span) -> Vec<AppChart> {
+        let since = now - span.length();
+        let since_ms = since.timestamp_millis();
+        let count = self.lock().len();
+        let mut charts = Vec::with_capacity(count);
+        for index in 0..count {
+            let Some((key, rows)) = self.minutes(index, since, now + span.bucket()).await else {
+                continue;
+            };
+            let mut markers = self.stored_decisions(&key).await;
+            let (recent, alerts) = {
+                let apps = self.lock();
+                let Some(entry) = apps.get(index) else {
+                    continue;
+                };
+                (entry.status.decisions.clone(), entry.alerts.clone())
+            };
+            let last = markers.last().map(|m| m.t);
+            markers.extend(
+                recent
+                    .into_iter()
+                    .filter(|d| last.is_none_or(|last| d.at.timestamp_millis() > last))
+                    .map(|d| Marker {
+                        t: d.at.timestamp_millis(),
+                        kind: MarkerKind::Scale,
+                        from: d.from,
+                        to: d.to,
+                        reason: d.reason,
+                    }),
+            );
+            markers.extend(alerts);
+            markers.retain(|m| m.t >= since_ms);
+            markers.sort_by_key(|m| m.t);
+            charts.push(AppChart {
+                app: key.app,
+                process: key.process,
+                buckets: history::buckets(&rows, span.bucket()),
+                markers,
+            });
+        }
+        charts
+    }
+
+    /// The scale decisions the store has for `key`, oldest first.
+    async fn stored_decisions(&self, key: &ProcessKey) -> Vec<Marker> {
+        let Some(kept) = self.kept.get() else {
+            return Vec::new();
+        };
+        let decisions = match kept.store.decisions(&key.app, MARKERS).await {
+            Ok(decisions) => decisions,
+            Err(error) => {
+                tracing::debug!(app = %key.app, error = %error, "cannot read the decisions");
+                return Vec::new();
+            }
+        };
+        decisions
+            .into_iter()
+            .rev()
+            .filter(|d| d.key.process == key.process)
+            .map(|d| Marker {
+                t: d.at.timestamp_millis(),
+                kind: MarkerKind::Scale,
+                from: d.from,
+                to: d.to,
+                reason: d.reason,
             })
             .collect()
     }
@@ -357,6 +494,7 @@ mod tests {
     use super::*;
     use crate::NoReadings;
     use crate::metrics::render;
+    use store::{Access, WriterOptions};
 
     fn t0() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-27T00:00:00Z")
@@ -397,44 +535,114 @@ mod tests {
         );
     }
 
-    #[test]
-    fn history_stays_bounded_through_the_board() {
+    /// A board whose minutes go to an SQLite database in memory, written every 10 ms; the store
+    /// to read it back, and the sender whose drop stops the writer.
+    async fn kept() -> (Board, Store, tokio::sync::oneshot::Sender<()>) {
+        let store = Store::open(store::MEMORY_URL, Access::Daemon)
+            .await
+            .unwrap();
+        let options = WriterOptions {
+            history_every: Duration::from_millis(10),
+            ..WriterOptions::default()
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (writer, _) = Persister::spawn(store.clone(), options, async {
+            let _ = stopped.await;
+        });
         let board = Board::default();
+        board.keep_history(store.clone(), writer);
+        (board, store, stop)
+    }
+
+    /// Waits until the store holds `minutes` rows of `app` in `[since, until)`.
+    async fn written(
+        store: &Store,
+        app: &str,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        minutes: usize,
+    ) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let rows = store.history(app, since, until).await.unwrap();
+            if rows.len() >= minutes {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} of {minutes} minutes written",
+                rows.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn memory_stays_flat_and_the_charts_read_the_store() {
+        let (board, store, _stop) = kept().await;
         let i = board.add("my-app", "web", 2);
+        board.update(i, |s| s.actual = Some(2));
+        let mut bytes_after_an_hour = 0;
+        // 30 hours of a probe every 5 s.
         for n in 0..(30 * 3600 / 5) {
             let at = t0() + TimeDelta::seconds(5 * n);
             board.record_probe(i, Class::Fast, probe(at, Class::Fast, 120));
-            board.record_sample(i, at);
+            board.roll_minute(i, at);
+            board.beat(i);
+            // The twelfth probe of a minute each time, so the minute's figures compare.
+            if n == 3600 / 5 + 11 {
+                bytes_after_an_hour = board.history_bytes();
+            }
         }
         let bytes = board.history_bytes();
-        // 32-byte samples (24 before the drain's traffic figures) in a VecDeque that doubles.
-        assert!(bytes <= 1_100_000, "{bytes} bytes");
-        let charts = board.charts(t0() + TimeDelta::hours(30), Duration::from_secs(300));
+        assert!(bytes < 4_096, "{bytes} bytes");
+        assert_eq!(
+            bytes, bytes_after_an_hour,
+            "as much after 30 hours as after one"
+        );
+        let end = t0() + TimeDelta::hours(30);
+        written(
+            &store,
+            "my-app",
+            end - TimeDelta::hours(24),
+            end,
+            24 * 60 - 1,
+        )
+        .await;
+        let charts = board.charts(end, Span::Day).await;
         assert_eq!(
             charts[0].buckets.len(),
             24 * 12,
             "24 hours of 5-minute intervals"
         );
+        let week = board.charts(end, Span::Week).await;
+        assert_eq!(week[0].buckets.len(), 30, "30 hours of hours");
+        assert!(
+            week[0]
+                .buckets
+                .iter()
+                .all(|b| b.probes > 0 && b.p50 == Some(120.0))
+        );
     }
 
-    #[test]
-    fn charts_bucket_latencies_and_quantities() {
-        let board = Board::default();
+    #[tokio::test]
+    async fn charts_bucket_latencies_and_quantities() {
+        let (board, store, _stop) = kept().await;
         let i = board.add("my-app", "web", 1);
         board.update(i, |s| s.actual = Some(1));
-        // Bucket 1: ten answered probes of 100..=1000 ms and one down probe.
+        // Interval 1: ten answered probes of 100..=1000 ms, one a minute for the first two
+        // minutes, and one down probe.
         for n in 0..10u64 {
             let at = t0() + TimeDelta::seconds(n as i64 * 10);
             board.record_probe(i, Class::Fast, probe(at, Class::Fast, 100 * (n + 1)));
-            board.record_sample(i, at);
         }
         board.record_probe(
             i,
             Class::Down,
             probe(t0() + TimeDelta::seconds(100), Class::Down, 10_000),
         );
-        board.record_sample(i, t0() + TimeDelta::seconds(100));
-        // Bucket 2, after a decision: only ticks.
+        // Interval 2, after a decision: only ticks.
+        board.roll_minute(i, t0() + TimeDelta::minutes(5));
         board.update(i, |s| {
             s.target = 3;
             s.actual = Some(3);
@@ -458,15 +666,17 @@ mod tests {
                 detail: "up again".into(),
             },
         );
-        board.record_sample(i, t0() + TimeDelta::minutes(5));
-        board.record_sample(i, t0() + TimeDelta::minutes(6));
+        board.roll_minute(i, t0() + TimeDelta::minutes(6));
+        board.roll_minute(i, t0() + TimeDelta::minutes(7));
+        written(&store, "my-app", t0(), t0() + TimeDelta::hours(1), 4).await;
 
         let now = t0() + TimeDelta::minutes(10);
-        let charts = board.charts(now, Duration::from_secs(300));
+        let charts = board.charts(now, Span::Day).await;
         let buckets = &charts[0].buckets;
         assert_eq!(buckets.len(), 2, "{buckets:?}");
         assert_eq!((buckets[0].probes, buckets[0].down), (11, 1));
-        assert_eq!(buckets[0].p50, Some(500.0));
+        // Minute 0 held 100..=600 ms (median 300), minute 1 700..=1000 ms and a down probe.
+        assert_eq!(buckets[0].p50, Some(300.0));
         assert_eq!(buckets[0].p95, Some(1000.0));
         assert_eq!(buckets[0].actual, Some(1));
         assert_eq!(buckets[1].p50, None);
@@ -478,9 +688,33 @@ mod tests {
         let kinds: Vec<_> = charts[0].markers.iter().map(|m| m.kind).collect();
         assert_eq!(kinds, [MarkerKind::Scale, MarkerKind::Recovery]);
 
-        // A day later the same samples have left the window.
-        let later = board.charts(now + TimeDelta::hours(25), Duration::from_secs(300));
+        // A day later the same minutes have left the window; the week still shows them.
+        let later = board.charts(now + TimeDelta::hours(25), Span::Day).await;
         assert!(later[0].buckets.is_empty() && later[0].markers.is_empty());
+        let week = board.charts(now + TimeDelta::hours(25), Span::Week).await;
+        assert_eq!(week[0].buckets.len(), 1);
+        assert_eq!(week[0].buckets[0].probes, 11);
+
+        // The cost reads the same minutes: 1 dyno for 5 minutes, then 3.
+        let (covered, hours) = board
+            .actual_dyno_hours(i, t0(), t0() + TimeDelta::minutes(15))
+            .await
+            .unwrap();
+        assert_eq!(covered, t0());
+        assert!((hours - (5.0 + 30.0) / 60.0).abs() < 1e-9, "{hours}");
+    }
+
+    #[tokio::test]
+    async fn without_a_store_the_charts_show_the_last_minutes() {
+        let board = Board::default();
+        let i = board.add("my-app", "web", 1);
+        for minute in 0..20 {
+            let at = t0() + TimeDelta::minutes(minute);
+            board.record_probe(i, Class::Fast, probe(at, Class::Fast, 100));
+        }
+        let charts = board.charts(t0() + TimeDelta::minutes(20), Span::Day).await;
+        let probes: u32 = charts[0].buckets.iter().map(|b| b.probes).sum();
+        assert_eq!(probes, RECENT_MINUTES as u32);
     }
 
     #[test]
@@ -532,36 +766,12 @@ mod tests {
         );
     }
 
-    #[test]
-    fn dyno_hours_follow_the_actual_quantity() {
-        let board = Board::default();
-        let i = board.add("my-app", "web", 1);
-        board.update(i, |s| s.actual = Some(2));
-        board.record_sample(i, t0() + TimeDelta::hours(1));
-        board.update(i, |s| s.actual = Some(4));
-        board.record_sample(i, t0() + TimeDelta::hours(2));
-        let (covered, hours) = board
-            .actual_dyno_hours(i, t0(), t0() + TimeDelta::hours(3))
-            .unwrap();
-        assert_eq!(covered, t0() + TimeDelta::hours(1));
-        assert!((hours - 6.0).abs() < 1e-9, "{hours}");
-        let (_, part) = board
-            .actual_dyno_hours(i, t0() + TimeDelta::minutes(90), t0() + TimeDelta::hours(3))
-            .unwrap();
-        assert!((part - 5.0).abs() < 1e-9, "{part}");
-        assert!(
-            board
-                .actual_dyno_hours(i, t0(), t0() + TimeDelta::minutes(30))
-                .is_none()
-        );
-    }
-
     #[tokio::test(start_paused = true)]
     async fn beats_say_how_long_ago_the_decision_task_acted() {
         let board = Board::default();
         let i = board.add("my-app", "web", 1);
         assert_eq!(board.beats()[0].2, None);
-        board.record_sample(i, t0());
+        board.beat(i);
         tokio::time::advance(Duration::from_secs(7)).await;
         assert_eq!(board.beats()[0].2, Some(Duration::from_secs(7)));
     }

@@ -1,87 +1,59 @@
-//! The history behind the charts: samples at probe resolution and the markers drawn over them.
+//! The history behind the charts: the store's per-minute [`HistoryRow`]s gathered into the
+//! intervals of a [`Span`], and the markers drawn over them.
 //!
-//! [`HistoryStore`] is the interface a [`Board`](crate::Board) keeps each app's history behind;
-//! [`Ring`] is the in-memory one it uses by default, bounded by [`HISTORY_SPAN`] and [`HISTORY_CAP`].
-//! [`chart`] and [`dyno_hours`] read any store.
+//! Nothing here keeps history: the [`Board`](crate::Board) counts the minute under way, hands each
+//! finished minute to the store, and the charts read the rows back, so they survive a restart and
+//! the memory they take does not grow with the uptime.
 
 use std::collections::VecDeque;
-use std::fmt;
-use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use probe::Class;
 use serde::Serialize;
+use store::HistoryRow;
 
-/// How far back the charts reach.
+/// How far back the charts reach by default: the last day.
 pub const HISTORY_SPAN: TimeDelta = TimeDelta::hours(24);
-/// The most samples one app keeps, whatever its probe interval: a probe a second plus the ticks
-/// between them for a day fits, so the span, not the cap, is what normally trims.
-pub const HISTORY_CAP: usize = 100_000;
-/// The most markers (scale events, outages, recoveries) one app keeps.
-const MARKER_CAP: usize = 1_000;
 
-/// One moment of an app's history: the probe taken then, if any, and the quantities after the
-/// decision task handled it, and the drain's traffic figures then. Kept small (32 bytes) because a
-/// day holds thousands.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Sample {
-    /// When, in milliseconds since the Unix epoch (the daemon's clock).
-    pub at_ms: i64,
-    /// Latency in milliseconds of the clock's time, and the probe's class.
-    pub probe: Option<(f32, Class)>,
-    /// The quantity Heroku last reported; `None` until first read.
-    pub actual: Option<u16>,
-    /// The schedule's quantity.
-    pub baseline: u16,
-    /// The quantity autoscaled wants.
-    pub target: u16,
-    /// Requests a minute and requests in flight from the app's drain, if it has drain data.
-    pub traffic: Traffic,
+/// The windows the charts offer: the last day or the last week, each in intervals wide enough to
+/// stay under 300 points.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub enum Span {
+    /// The last 24 hours in 5-minute intervals (288).
+    #[default]
+    #[serde(rename = "24h")]
+    Day,
+    /// The last 7 days in 1-hour intervals (168), as long as the store keeps history.
+    #[serde(rename = "7d")]
+    Week,
 }
 
-/// Requests a minute and requests in flight at a [`Sample`], from the app's log drain; or none,
-/// for an app without drain data. Two `f32`s (none is NaN inside), so a sample stays 32 bytes.
-#[derive(Debug, Clone, Copy)]
-pub struct Traffic {
-    per_minute: f32,
-    in_flight: f32,
-}
-
-impl Traffic {
-    /// No drain data.
-    pub const NONE: Traffic = Traffic {
-        per_minute: f32::NAN,
-        in_flight: f32::NAN,
-    };
-
-    /// `per_minute` requests over the last minute and `in_flight` requests in flight on average.
+impl Span {
+    /// `24h` or `7d`, as `/api/history?span=` takes them; `None` for anything else.
     #[must_use]
-    pub fn new(per_minute: f32, in_flight: f32) -> Traffic {
-        if per_minute.is_nan() || in_flight.is_nan() {
-            return Traffic::NONE;
-        }
-        Traffic {
-            per_minute,
-            in_flight,
+    pub fn parse(text: &str) -> Option<Span> {
+        match text {
+            "24h" => Some(Span::Day),
+            "7d" => Some(Span::Week),
+            _ => None,
         }
     }
 
-    /// Requests a minute and in flight, if there was drain data.
+    /// How far back the window reaches.
     #[must_use]
-    pub fn get(self) -> Option<(f32, f32)> {
-        (!self.per_minute.is_nan()).then_some((self.per_minute, self.in_flight))
+    pub fn length(self) -> TimeDelta {
+        match self {
+            Span::Day => HISTORY_SPAN,
+            Span::Week => store::RETENTION,
+        }
     }
-}
 
-impl PartialEq for Traffic {
-    fn eq(&self, other: &Self) -> bool {
-        self.get() == other.get()
-    }
-}
-
-impl Default for Traffic {
-    fn default() -> Self {
-        Traffic::NONE
+    /// How wide one interval is.
+    #[must_use]
+    pub fn bucket(self) -> TimeDelta {
+        match self {
+            Span::Day => TimeDelta::minutes(5),
+            Span::Week => TimeDelta::hours(1),
+        }
     }
 }
 
@@ -112,94 +84,28 @@ pub enum MarkerKind {
     Recovery,
 }
 
-/// Where one app's history is kept. The [`Board`](crate::Board) calls it under its lock, so an
-/// implementation needs no locking of its own, and must not block for long.
-pub trait HistoryStore: Send + fmt::Debug {
-    /// Appends a sample (samples come in time order), trimming what the store no longer keeps.
-    fn push(&mut self, sample: Sample);
-    /// Adds a marker.
-    fn mark(&mut self, marker: Marker);
-    /// Calls `visit` with every sample at or after `from_ms`, oldest first.
-    fn samples_since(&self, from_ms: i64, visit: &mut dyn FnMut(&Sample));
-    /// The markers at or after `from_ms`, oldest first.
-    fn markers_since(&self, from_ms: i64) -> Vec<Marker>;
-    /// The memory this store holds, in bytes (for `autoscaled_history_bytes`).
-    fn bytes(&self) -> usize;
-}
-
-/// The in-memory history: the samples of the last [`HISTORY_SPAN`], at most [`HISTORY_CAP`] of
-/// them, and at most 1,000 markers.
-#[derive(Debug, Default)]
-pub struct Ring {
-    samples: VecDeque<Sample>,
-    markers: VecDeque<Marker>,
-}
-
-impl HistoryStore for Ring {
-    fn push(&mut self, sample: Sample) {
-        let oldest = sample.at_ms - HISTORY_SPAN.num_milliseconds();
-        while self.samples.front().is_some_and(|s| s.at_ms < oldest)
-            || self.samples.len() >= HISTORY_CAP
-        {
-            self.samples.pop_front();
-        }
-        self.samples.push_back(sample);
-        while self.markers.front().is_some_and(|m| m.t < oldest) {
-            self.markers.pop_front();
-        }
-    }
-
-    fn mark(&mut self, marker: Marker) {
-        if self.markers.len() >= MARKER_CAP {
-            self.markers.pop_front();
-        }
-        self.markers.push_back(marker);
-    }
-
-    fn samples_since(&self, from_ms: i64, visit: &mut dyn FnMut(&Sample)) {
-        let first = self.samples.partition_point(|s| s.at_ms < from_ms);
-        self.samples.range(first..).for_each(visit);
-    }
-
-    fn markers_since(&self, from_ms: i64) -> Vec<Marker> {
-        self.markers
-            .iter()
-            .filter(|m| m.t >= from_ms)
-            .cloned()
-            .collect()
-    }
-
-    fn bytes(&self) -> usize {
-        self.samples.capacity() * size_of::<Sample>()
-            + self.markers.capacity() * size_of::<Marker>()
-            + self
-                .markers
-                .iter()
-                .map(|m| m.reason.capacity())
-                .sum::<usize>()
-    }
-}
-
-/// One interval of a chart.
+/// One interval of a chart, gathered from the minutes in it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Bucket {
     /// The interval's start, in milliseconds since the Unix epoch (clock time).
     pub t: i64,
-    /// Median latency of the probes that answered, in milliseconds.
+    /// Median latency of the probes that answered, in milliseconds: the median of the minutes'
+    /// medians.
     pub p50: Option<f64>,
-    /// 95th percentile latency of the probes that answered, in milliseconds.
+    /// 95th percentile latency of the probes that answered, in milliseconds: the highest of the
+    /// minutes' 95th percentiles, so a bad minute is never averaged away.
     pub p95: Option<f64>,
     /// Probes in the interval.
     pub probes: u32,
     /// Of which were down.
     pub down: u32,
-    /// The actual quantity at the interval's last sample.
+    /// The actual quantity at the interval's last minute.
     pub actual: Option<u32>,
-    /// The baseline at the interval's last sample.
+    /// The baseline at the interval's last minute.
     pub baseline: u32,
-    /// The target at the interval's last sample.
+    /// The target at the interval's last minute.
     pub target: u32,
-    /// Requests a minute from the app's drain, averaged over the interval's samples that have
+    /// Requests a minute from the app's drain, averaged over the interval's minutes that have
     /// drain data; `None` without any.
     pub requests_per_minute: Option<f64>,
     /// Requests in flight from the app's drain (the stable window's, by Little's law), averaged
@@ -214,245 +120,216 @@ pub struct AppChart {
     pub app: String,
     /// Its process type.
     pub process: String,
-    /// Only the intervals that have samples, oldest first.
+    /// Only the intervals that have minutes, oldest first.
     pub buckets: Vec<Bucket>,
     /// The markers in the window, oldest first.
     pub markers: Vec<Marker>,
 }
 
-/// The intervals of `store` over `[now - HISTORY_SPAN, now]`, `bucket` wide (aligned on multiples of
-/// `bucket` since the Unix epoch, so an interval keeps its bounds from one request to the next),
-/// and the markers in that window.
-pub(crate) fn chart(
-    store: &dyn HistoryStore,
-    now: DateTime<Utc>,
-    bucket: Duration,
-) -> (Vec<Bucket>, Vec<Marker>) {
-    let width = i64::try_from(bucket.as_millis()).unwrap_or(i64::MAX).max(1);
-    let start = now.timestamp_millis() - HISTORY_SPAN.num_milliseconds();
-    let mut buckets: Vec<Bucket> = Vec::new();
-    let mut latencies: Vec<f32> = Vec::new();
-    let mut traffic = TrafficSum::default();
-    store.samples_since(start, &mut |sample| {
-        let t = sample.at_ms.div_euclid(width) * width;
-        if buckets.last().is_none_or(|b| b.t != t) {
-            close(&mut buckets, &mut latencies, &mut traffic);
-            buckets.push(Bucket {
-                t,
-                p50: None,
-                p95: None,
-                probes: 0,
-                down: 0,
-                actual: None,
-                baseline: 0,
-                target: 0,
-                requests_per_minute: None,
-                in_flight: None,
-            });
-        }
-        if let Some((per_minute, in_flight)) = sample.traffic.get() {
-            traffic.samples += 1;
-            traffic.per_minute += f64::from(per_minute);
-            traffic.in_flight += f64::from(in_flight);
-        }
-        if let Some(b) = buckets.last_mut() {
-            b.actual = sample.actual.map(u32::from);
-            b.baseline = u32::from(sample.baseline);
-            b.target = u32::from(sample.target);
-            if let Some((latency, class)) = sample.probe {
-                b.probes += 1;
-                if class == Class::Down {
-                    b.down += 1;
-                } else {
-                    latencies.push(latency);
-                }
-            }
-        }
-    });
-    close(&mut buckets, &mut latencies, &mut traffic);
-    (buckets, store.markers_since(start))
-}
-
-/// The drain figures of one interval's samples, summed for their means.
-#[derive(Default)]
-struct TrafficSum {
-    samples: u32,
-    per_minute: f64,
-    in_flight: f64,
-}
-
-/// Fills in the last bucket's percentiles from the latencies gathered for it, and its traffic
-/// means.
-fn close(buckets: &mut [Bucket], latencies: &mut Vec<f32>, traffic: &mut TrafficSum) {
-    if let Some(b) = buckets.last_mut() {
-        latencies.sort_by(f32::total_cmp);
-        b.p50 = probe::percentile(latencies, 50).map(f64::from);
-        b.p95 = probe::percentile(latencies, 95).map(f64::from);
-        if traffic.samples > 0 {
-            let n = f64::from(traffic.samples);
-            b.requests_per_minute = Some(((traffic.per_minute / n) * 10.0).round() / 10.0);
-            b.in_flight = Some(((traffic.in_flight / n) * 100.0).round() / 100.0);
-        }
+/// `rows` (one process type's, oldest first) in intervals `width` wide, aligned on multiples of
+/// `width` since the Unix epoch so an interval keeps its bounds from one request to the next.
+pub(crate) fn buckets(rows: &[HistoryRow], width: TimeDelta) -> Vec<Bucket> {
+    let width = width.num_milliseconds().max(1);
+    let mut out: Vec<Bucket> = Vec::new();
+    let mut start = 0;
+    while start < rows.len() {
+        let t = rows[start].minute.timestamp_millis().div_euclid(width) * width;
+        let len = rows[start..]
+            .iter()
+            .take_while(|r| r.minute.timestamp_millis().div_euclid(width) * width == t)
+            .count();
+        out.push(bucket(t, &rows[start..start + len]));
+        start += len;
     }
-    latencies.clear();
-    *traffic = TrafficSum::default();
+    out
 }
 
-/// Dyno-hours run at the actual quantity between `from` and `to`, as far as `store` covers that
-/// window; also returns the instant the coverage starts (at or after `from`), or `None` when it has
-/// no sample before `to`. Before Heroku's quantity is known, the target is taken as what ran.
+/// One interval from its minutes (at least one).
+fn bucket(t: i64, minutes: &[HistoryRow]) -> Bucket {
+    let mut medians: Vec<f64> = minutes.iter().filter_map(|r| r.latency_p50_ms).collect();
+    medians.sort_by(f64::total_cmp);
+    let p95 = minutes
+        .iter()
+        .filter_map(|r| r.latency_p95_ms)
+        .max_by(f64::total_cmp);
+    let mean = |values: Vec<f64>, scale: f64| {
+        (!values.is_empty()).then(|| {
+            let mean = values.iter().sum::<f64>() / values.len() as f64;
+            (mean * scale).round() / scale
+        })
+    };
+    let last = minutes.last();
+    Bucket {
+        t,
+        p50: (!medians.is_empty()).then(|| medians[(medians.len() - 1) / 2]),
+        p95,
+        probes: minutes.iter().map(|r| r.probes).sum(),
+        down: minutes.iter().map(|r| r.probes_down).sum(),
+        actual: last.and_then(|r| r.actual),
+        baseline: last.map_or(0, |r| r.baseline),
+        target: last.map_or(0, |r| r.target),
+        requests_per_minute: mean(
+            minutes
+                .iter()
+                .filter_map(|r| r.requests.map(|n| n as f64))
+                .collect(),
+            10.0,
+        ),
+        in_flight: mean(minutes.iter().filter_map(|r| r.in_flight).collect(), 100.0),
+    }
+}
+
+/// Dyno-hours run at the actual quantity between `from` and `to`, as far as `rows` (one process
+/// type's, oldest first) cover that window: each minute's quantity holds until the next row, the
+/// last one until `to`. Also returns the instant the coverage starts (at or after `from`), or
+/// `None` when no row comes before `to`. Before Heroku's quantity is known, the target is taken
+/// as what ran.
 pub(crate) fn dyno_hours(
-    store: &dyn HistoryStore,
+    rows: &[HistoryRow],
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Option<(DateTime<Utc>, f64)> {
     let (from_ms, to_ms) = (from.timestamp_millis(), to.timestamp_millis());
     let mut covered_from: Option<i64> = None;
     let mut dyno_ms = 0.0;
-    // Each sample holds until the next one; the last, until `to`.
-    let mut previous: Option<Sample> = None;
-    let mut add = |sample: &Sample, end: i64| {
-        let end = end.min(to_ms);
-        let start = sample.at_ms.max(from_ms);
+    let ends = rows
+        .iter()
+        .skip(1)
+        .map(|r| r.minute.timestamp_millis())
+        .chain([to_ms]);
+    for (row, end) in rows.iter().zip(ends) {
+        let (start, end) = (row.minute.timestamp_millis().max(from_ms), end.min(to_ms));
         if end > start {
-            let quantity = sample.actual.unwrap_or(sample.target);
+            let quantity = row.actual.unwrap_or(row.target);
             covered_from = Some(covered_from.map_or(start, |c| c.min(start)));
             dyno_ms += f64::from(quantity) * (end - start) as f64;
         }
-    };
-    // The sample before `from` covers its start, so every sample is visited.
-    store.samples_since(i64::MIN, &mut |sample| {
-        if let Some(prev) = previous.replace(*sample) {
-            add(&prev, sample.at_ms);
-        }
-    });
-    if let Some(last) = previous {
-        add(&last, to_ms);
     }
     let covered = DateTime::from_timestamp_millis(covered_from?)?;
     Some((covered, dyno_ms / 3_600_000.0))
 }
 
+/// `stored` (oldest first) followed by the rows of `recent` newer than its last: the minutes the
+/// store has not written yet are only in memory.
+pub(crate) fn joined(
+    mut stored: Vec<HistoryRow>,
+    recent: &VecDeque<HistoryRow>,
+) -> Vec<HistoryRow> {
+    let last = stored.last().map(|r| r.minute);
+    stored.extend(
+        recent
+            .iter()
+            .filter(|r| last.is_none_or(|last| r.minute > last))
+            .cloned(),
+    );
+    stored
+}
+
 #[cfg(test)]
 mod tests {
+    use store::ProcessKey;
+
     use super::*;
 
-    fn sample(at_ms: i64) -> Sample {
-        Sample {
-            at_ms,
-            probe: Some((120.0, Class::Fast)),
+    /// `minute` minutes after 2027-01-15T08:00:00Z, the start of an hour.
+    fn at(minute: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + minute * 60, 0).unwrap()
+    }
+
+    fn row(minute: i64, p50: f64, p95: f64) -> HistoryRow {
+        HistoryRow {
+            key: ProcessKey::new("my-app", "web"),
+            minute: at(minute),
+            latency_p50_ms: Some(p50),
+            latency_p95_ms: Some(p95),
+            latency_max_ms: Some(p95),
+            probes: 60,
+            probes_down: 0,
+            probes_slow: 0,
             actual: Some(2),
-            baseline: 2,
             target: 2,
-            traffic: Traffic::NONE,
+            baseline: 2,
+            requests: None,
+            in_flight: None,
         }
     }
 
     #[test]
-    fn a_sample_is_small() {
-        // 24 bytes before the drain's traffic figures (two f32s) were added.
-        assert!(size_of::<Sample>() <= 32, "{} bytes", size_of::<Sample>());
-    }
-
-    #[test]
-    fn buckets_average_the_traffic_of_samples_that_have_it() {
-        let mut ring = Ring::default();
-        ring.push(sample(0));
-        for (at, per_minute, in_flight) in [(1_000, 600.0, 1.0), (2_000, 1200.0, 2.0)] {
-            ring.push(Sample {
-                traffic: Traffic::new(per_minute, in_flight),
-                ..sample(at)
-            });
-        }
-        ring.push(sample(400_000));
-        let now = DateTime::from_timestamp_millis(600_000).unwrap();
-        let (buckets, _) = chart(&ring, now, Duration::from_secs(300));
-        assert_eq!(buckets.len(), 2);
-        assert_eq!(buckets[0].requests_per_minute, Some(900.0));
-        assert_eq!(buckets[0].in_flight, Some(1.5));
+    fn an_interval_takes_the_median_of_medians_and_the_worst_p95() {
+        let mut rows: Vec<HistoryRow> = (0..5)
+            .map(|m| row(m, 100.0 + m as f64, 200.0 + m as f64))
+            .collect();
+        rows[1].latency_p95_ms = Some(9_000.0);
+        rows[2].probes_down = 3;
+        rows[4].actual = Some(3);
+        rows[4].requests = Some(600);
+        rows[4].in_flight = Some(1.5);
+        rows.push(HistoryRow {
+            latency_p50_ms: None,
+            latency_p95_ms: None,
+            ..row(7, 0.0, 0.0)
+        });
+        let buckets = buckets(&rows, TimeDelta::minutes(5));
+        assert_eq!(buckets.len(), 2, "{buckets:?}");
+        assert_eq!(buckets[0].t, at(0).timestamp_millis());
         assert_eq!(
-            (buckets[1].requests_per_minute, buckets[1].in_flight),
-            (None, None)
+            (buckets[0].p50, buckets[0].p95),
+            (Some(102.0), Some(9_000.0))
         );
-        assert_eq!(Traffic::NONE.get(), None);
-        assert_eq!(Traffic::new(f32::NAN, 1.0), Traffic::NONE);
+        assert_eq!((buckets[0].probes, buckets[0].down), (300, 3));
+        assert_eq!(buckets[0].actual, Some(3), "the last minute's quantity");
+        assert_eq!(
+            (buckets[0].requests_per_minute, buckets[0].in_flight),
+            (Some(600.0), Some(1.5)),
+            "the mean over the minutes with drain data"
+        );
+        assert_eq!(buckets[1].t, at(5).timestamp_millis());
+        assert_eq!((buckets[1].p50, buckets[1].p95), (None, None));
+        assert_eq!(buckets[1].requests_per_minute, None);
     }
 
     #[test]
-    fn history_holds_24_hours_whatever_the_run_length() {
-        // 30 hours of a probe every 5 s plus a tick a minute, with a decision every 10 minutes.
-        let mut ring = Ring::default();
-        let step = 5_000;
-        for n in 0..(30 * 3600 / 5) {
-            let at = n * step;
-            ring.push(sample(at));
-            if n % 12 == 0 {
-                ring.push(Sample {
-                    probe: None,
-                    ..sample(at)
-                });
-            }
-            if n % 120 == 0 {
-                ring.mark(Marker {
-                    t: at,
-                    kind: MarkerKind::Scale,
-                    from: 2,
-                    to: 3,
-                    reason: "slow".into(),
-                });
-            }
-        }
-        let span = ring.samples.back().unwrap().at_ms - ring.samples.front().unwrap().at_ms;
-        assert!(span <= HISTORY_SPAN.num_milliseconds(), "span {span} ms");
-        assert!(
-            span >= HISTORY_SPAN.num_milliseconds() - 5_000,
-            "span {span} ms"
-        );
-        let per_day = 24 * 3600 / 5 + 24 * 60;
-        assert!(
-            ring.samples.len() <= per_day + 1,
-            "{} samples",
-            ring.samples.len()
-        );
-        assert!(
-            ring.markers.len() <= 24 * 6 + 1,
-            "{} markers",
-            ring.markers.len()
-        );
-        let bytes = ring.bytes();
-        println!(
-            "history after 30 h at 5 s: {} samples, {} markers, {bytes} bytes",
-            ring.samples.len(),
-            ring.markers.len()
-        );
-        // 19,720 samples of 32 bytes in a VecDeque that doubles: 1 MiB (it was under 1,000,000
-        // with 24-byte samples, before the drain's traffic figures).
-        assert!(bytes <= 1_100_000, "{bytes} bytes");
+    fn a_week_is_gathered_in_hours() {
+        let rows: Vec<HistoryRow> = (0..7 * 24 * 60)
+            .step_by(5)
+            .map(|m| row(m, 100.0, 200.0))
+            .collect();
+        let buckets = buckets(&rows, Span::Week.bucket());
+        assert_eq!(buckets.len(), 7 * 24);
+        assert_eq!(buckets[0].probes, 12 * 60);
+        assert_eq!(Span::parse("7d"), Some(Span::Week));
+        assert_eq!(Span::parse("24h"), Some(Span::Day));
+        assert_eq!(Span::parse("1y"), None);
     }
 
     #[test]
-    fn the_cap_bounds_history_even_at_a_tiny_interval() {
-        let mut ring = Ring::default();
-        for n in 0..(HISTORY_CAP as i64 + 5_000) {
-            ring.push(sample(100 * n));
-        }
-        assert_eq!(ring.samples.len(), HISTORY_CAP);
-        let bytes = ring.bytes();
-        println!("history at the cap: {HISTORY_CAP} samples, {bytes} bytes");
-        assert!(
-            bytes <= 2 * HISTORY_CAP * size_of::<Sample>() + 64 * 1024,
-            "{bytes} bytes"
-        );
+    fn dyno_hours_follow_the_actual_quantity_of_each_minute() {
+        let mut rows = vec![row(60, 0.0, 0.0), row(120, 0.0, 0.0)];
+        rows[1].actual = Some(4);
+        let (covered, hours) = dyno_hours(&rows, at(0), at(180)).unwrap();
+        assert_eq!(covered, at(60));
+        assert!((hours - 6.0).abs() < 1e-9, "{hours}");
+        let (_, part) = dyno_hours(&rows, at(90), at(180)).unwrap();
+        assert!((part - 5.0).abs() < 1e-9, "{part}");
+        assert!(dyno_hours(&rows, at(0), at(30)).is_none());
     }
 
     #[test]
-    fn samples_since_starts_at_the_first_sample_in_the_window() {
-        let mut ring = Ring::default();
-        for at in [0, 10, 20, 30] {
-            ring.push(sample(at));
-        }
-        let mut seen = Vec::new();
-        ring.samples_since(15, &mut |s| seen.push(s.at_ms));
-        assert_eq!(seen, [20, 30]);
+    fn recent_minutes_follow_the_stored_ones_once() {
+        let stored = vec![row(0, 1.0, 1.0), row(1, 1.0, 1.0)];
+        let recent: VecDeque<HistoryRow> = (1..4).map(|m| row(m, 2.0, 2.0)).collect();
+        let minutes: Vec<_> = joined(stored, &recent)
+            .iter()
+            .map(|r| (r.minute, r.latency_p50_ms))
+            .collect();
+        assert_eq!(
+            minutes,
+            [
+                (at(0), Some(1.0)),
+                (at(1), Some(1.0)),
+                (at(2), Some(2.0)),
+                (at(3), Some(2.0))
+            ]
+        );
     }
 }

@@ -2,12 +2,14 @@
 //! Prometheus metrics, and the HTTP server for the page, its JSON and `/metrics`.
 //!
 //! Start with [`Board`]: the daemon's tasks write to it as they go (a probe, a decision, the
-//! quantity Heroku reported, a sample per tick), and it keeps everything bounded. [`start`] serves
+//! quantity Heroku reported, the end of each minute), and it keeps only what is needed now. [`start`] serves
 //! it (see [`server`] for the endpoints), given [`Sources`]: the board, an [`AppInfo`] per app, a
 //! [`Clock`] and the [`Readings`] the daemon counts elsewhere (alerts, Heroku's rate limit). The
 //! crate is handed all it shows and knows nothing of the daemon, the config or Heroku.
 //!
-//! Each app's history sits behind [`HistoryStore`]; [`Ring`] keeps it in memory.
+//! The history behind the charts lives in the daemon's store (the `autoscaled-store` crate): the
+//! board hands it one row per app and minute ([`Board::keep_history`]) and the charts read the
+//! rows back, over the last day or week ([`Span`]).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -53,10 +55,7 @@ use chrono::{DateTime, Utc};
 
 pub use board::{AlertView, AppStatus, Board, ChangeView, DecisionView, ProbeView};
 pub use drain::Drains;
-pub use history::{
-    AppChart, Bucket, HISTORY_CAP, HISTORY_SPAN, HistoryStore, Marker, MarkerKind, Ring, Sample,
-    Traffic,
-};
+pub use history::{AppChart, Bucket, HISTORY_SPAN, Marker, MarkerKind, Span};
 pub use metrics::{LATENCY_BUCKETS, class_name};
 pub use server::{Password, start};
 

@@ -383,6 +383,11 @@ impl MinuteFigures {
         self.latencies_ms.extend(latency_ms);
     }
 
+    /// The memory these figures hold, in bytes.
+    pub fn bytes(&self) -> usize {
+        size_of::<Self>() + self.latencies_ms.capacity() * size_of::<f64>()
+    }
+
     /// When `now` is past the minute being counted, that minute's row (with the quantities given,
     /// as they stand at its end), and a fresh count from `now`'s minute. The first call only
     /// starts counting.

@@ -25,8 +25,9 @@ pub enum Access {
 /// The daemon's persistent state: app state, decisions, per-minute history, fleet leases.
 ///
 /// Cloning is cheap and shares the connections (and the SQLite claim, held until the last clone
-/// drops): the writer task and the fleet coordinator each hold one. Every call is one short query or one transaction. A call that fails returns the error and
-/// leaves nothing half-written; the store keeps working and reconnects on a later call, so a
+/// drops): the writer task, the fleet coordinator and the status page each hold one. Every call is
+/// one short query or one transaction. A call that fails returns the error and leaves nothing
+/// half-written; the store keeps working and reconnects on a later call, so a
 /// caller logs the error and tries again later.
 #[derive(Clone)]
 pub struct Store {

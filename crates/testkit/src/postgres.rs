@@ -53,6 +53,27 @@ impl PostgresDb {
     pub fn url(&self) -> &str {
         &self.url
     }
+
+    /// Takes the database away as a fail-over would, leaving the server up for every other test:
+    /// no new connection is allowed, and every open one is ended.
+    pub fn cut_off(&self) {
+        psql(
+            &self.admin_url,
+            &format!(
+                "ALTER DATABASE {0} ALLOW_CONNECTIONS false; \
+                 SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{0}'",
+                self.name
+            ),
+        );
+    }
+
+    /// Brings the database back after [`cut_off`](Self::cut_off).
+    pub fn restore(&self) {
+        psql(
+            &self.admin_url,
+            &format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", self.name),
+        );
+    }
 }
 
 impl Drop for PostgresDb {

@@ -128,10 +128,14 @@ pub(crate) async fn serve(
     let writer_options = WriterOptions {
         instance_id: instance.clone(),
         now: Arc::new(move || clock.now()),
+        // A minute of the clock's time: the demo's charts read minutes the writer has written.
+        history_every: clock.real_duration(Duration::from_secs(60)),
         ..WriterOptions::default()
     };
+    let reader = store.clone();
     let (persister, writer) =
         Persister::spawn(store, writer_options, writer_stop.clone().cancelled_owned());
+    board.keep_history(reader, persister.clone());
     let probe_client = probe::Prober::client_builder()
         .build()
         .context("cannot build the probes' HTTP client")

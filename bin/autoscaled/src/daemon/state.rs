@@ -1,11 +1,10 @@
 //! What one app's decision task keeps in the database, handed to the store's `Persister` so the
 //! task never waits on it: the state on every decision and otherwise at most once a minute when it
-//! changed, every scale decision, and one history row per minute.
+//! changed, and every scale decision. (The board hands the store one history row per minute.)
 
 use chrono::{DateTime, TimeDelta, Utc};
 use policy::{Decider, DeciderState};
-use probe::ProbeResult;
-use store::{AppState, Decision, MinuteFigures, ProcessKey};
+use store::{AppState, Decision, ProcessKey};
 use tracing::{info, warn};
 
 use super::app::AppContext;
@@ -22,7 +21,6 @@ pub(super) struct Keeper {
     saved_at: Option<DateTime<Utc>>,
     /// What was last saved: decider, alerts, actual.
     saved: Option<(String, String, Option<u32>)>,
-    minute: MinuteFigures,
 }
 
 /// The stored decider state of `ctx`'s app, if any and readable.
@@ -56,28 +54,6 @@ impl Keeper {
             reason,
             saved_at: None,
             saved: None,
-            minute: MinuteFigures::default(),
-        }
-    }
-
-    /// Counts a probe in the minute's figures (the latency of answered probes only).
-    pub(super) fn probe(&mut self, ctx: &AppContext, result: &ProbeResult) {
-        let down = result.class == policy::Class::Down;
-        let latency = ctx.clock.scaled(result.latency).as_secs_f64() * 1000.0;
-        let slow = result.class == policy::Class::Slow;
-        self.minute.probe((!down).then_some(latency), down, slow);
-    }
-
-    /// Before an event at `now`: a minute that is over goes to the history, with the quantities
-    /// as they stood at its end.
-    pub(super) fn roll_minute(&mut self, ctx: &AppContext, decider: &Decider, now: DateTime<Utc>) {
-        let snapshot = decider.snapshot();
-        let actual = ctx.board.snapshot().get(ctx.index).and_then(|s| s.actual);
-        let row = self
-            .minute
-            .roll(now, &self.key, actual, snapshot.target, snapshot.baseline);
-        if let Some(row) = row {
-            ctx.persister.write_history(row);
         }
     }
 
@@ -114,7 +90,7 @@ impl Keeper {
         }
         let state = serde_json::to_string(&decider.state()).unwrap_or_default();
         let alerts = ctx.alerter.sent_log(&ctx.settings);
-        let actual = ctx.board.snapshot().get(ctx.index).and_then(|s| s.actual);
+        let actual = ctx.board.actual(ctx.index);
         let now_saved = (state, alerts, actual);
         if !decided && self.saved.as_ref() == Some(&now_saved) {
             return;

@@ -1,10 +1,13 @@
 //! The daemon's state across restarts, on a real SQLite file and a real PostgreSQL server: a
-//! restart during an outage neither cuts the app to its baseline nor alerts again; a database
-//! that cannot be opened at start is fatal; one instance per SQLite file; `status --json`.
+//! restart during an outage neither cuts the app to its baseline nor alerts again; the charts'
+//! history survives a restart; a database that fails while running stops neither scaling nor
+//! alerts and is written again once back; a database that cannot be opened at start is fatal; one
+//! instance per SQLite file; `status --json`.
 
 use std::process::Command;
 use std::time::Duration;
 
+use chrono::Timelike as _;
 use heroku_fake::FakeHeroku;
 use testkit::config::{temp_sqlite_url, write_config_with_state};
 use testkit::{MailServer, PostgresDb, closed_port};
@@ -184,6 +187,199 @@ async fn a_kill_9_during_an_outage_keeps_max_and_alerts_once_on_sqlite() {
 async fn a_restart_during_an_outage_keeps_max_and_alerts_once_on_postgres() {
     let db = PostgresDb::create();
     restart_during_an_outage(db.url(), Stop::Term).await;
+}
+
+/// A PostgreSQL database taken away while the daemon runs (connections refused, sessions ended):
+/// the app still fails over to max and the outage email still goes out; the failure is logged
+/// once; once the database is back, the outage is written and `status` reads it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_fails_while_running_stops_neither_scaling_nor_alerts() {
+    const APP: &str = "e2e-db-away";
+    const AWAY: &str = "cannot write to the database";
+    let db = PostgresDb::create();
+    let mail = mail_server();
+    let server = AppServer::start().await;
+    let fake = FakeHeroku::start(API_KEY).await.unwrap();
+    fake.set_formation(APP, "web", 1);
+    let mut app = AppConfig::new(APP);
+    app.max = 4;
+    app.probe = Some(ProbeConfig::quick(server.url()));
+    let alerts = Alerts {
+        smtp_port: Some(mail.port),
+        twilio_url: None,
+    };
+    let config = write_config_with_state(&fake.url(), &[app], &alerts, db.url());
+    let daemon = Daemon::run(BIN, &config);
+    daemon.wait_for_line(&["started"], 20 * SECOND).await;
+
+    db.cut_off();
+    server.set(Mode::Unavailable);
+    daemon
+        .wait_until("the fail-over to 4", 10 * SECOND, || {
+            (fake.quantity(APP, "web") == Some(4)).then_some(())
+        })
+        .await;
+    daemon
+        .wait_until("the outage email", 15 * SECOND, || {
+            (mails_with(&mail, "web: down (") == 1).then_some(())
+        })
+        .await;
+    // The decision's write fails at once (the writer is woken by it), and later tries fail too.
+    daemon.wait_for_line(&[AWAY], 20 * SECOND).await;
+    let seen = server.hits().len();
+    daemon
+        .wait_until(
+            "more probes while the database is away",
+            10 * SECOND,
+            || (server.hits().len() >= seen + 10).then_some(()),
+        )
+        .await;
+
+    db.restore();
+    // The writer tries again every 15 s.
+    daemon
+        .wait_for_line(&["database is back"], 40 * SECOND)
+        .await;
+    assert_eq!(
+        daemon.stdout().matches(AWAY).count(),
+        1,
+        "logged once:\n{}",
+        daemon.stdout()
+    );
+    let saved = status_json(&config).await;
+    let entry = &saved["apps"][0];
+    assert_eq!(entry["target"], 4, "{saved}");
+    assert!(entry["outage_since"].is_string(), "{saved}");
+    assert_eq!(entry["decisions"][0]["to"], 4, "{saved}");
+    assert_eq!(fake.quantity(APP, "web"), Some(4));
+    let finished = daemon.stop().await;
+    assert!(finished.status.success(), "{finished:?}");
+}
+
+/// The charts' history is read from the database: what one daemon wrote, the next one serves at
+/// `/api/history`, over 24 hours and over 7 days.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_history_serves_the_minutes_written_before_a_restart() {
+    const APP: &str = "e2e-history";
+    let server = AppServer::start().await;
+    let fake = FakeHeroku::start(API_KEY).await.unwrap();
+    fake.set_formation(APP, "web", 1);
+    let mut app = AppConfig::new(APP);
+    app.probe = Some(ProbeConfig::quick(server.url()));
+    let config =
+        write_config_with_state(&fake.url(), &[app], &Alerts::default(), &temp_sqlite_url());
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text += "\n[http]\nlisten = \"127.0.0.1:0\"\n";
+    std::fs::write(&config, text).unwrap();
+
+    // A minute is written once it is over: run into the next minute, then stop.
+    let first = Daemon::run(BIN, &config);
+    first.wait_for_line(&["started"], 20 * SECOND).await;
+    let began = chrono::Utc::now();
+    let next_minute = began + chrono::TimeDelta::seconds(61 - i64::from(began.second()));
+    let seen = server.hits().len();
+    first
+        .wait_until("probes in the next minute", 90 * SECOND, || {
+            (chrono::Utc::now() > next_minute && server.hits().len() >= seen + 5).then_some(())
+        })
+        .await;
+    let finished = first.stop().await;
+    assert!(finished.status.success(), "{finished:?}");
+
+    let second = Daemon::run(BIN, &config);
+    let url = super::status_page::page_url(&second).await;
+    for (span, bucket) in [("24h", 300), ("7d", 3600)] {
+        let history: serde_json::Value = reqwest::get(format!("{url}api/history?span={span}"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(history["span"], span, "{history}");
+        assert_eq!(history["bucket_seconds"], bucket, "{history}");
+        let buckets = history["apps"][0]["buckets"].as_array().unwrap();
+        let before: Vec<_> = buckets
+            .iter()
+            .filter(|b| b["t"].as_i64().unwrap() <= began.timestamp_millis())
+            .collect();
+        assert!(
+            before.iter().any(|b| b["probes"].as_u64().unwrap() > 0
+                && b["p50"].is_number()
+                && b["actual"] == 1),
+            "the minute before the restart, in {span}: {history}"
+        );
+    }
+    let finished = second.stop().await;
+    assert!(finished.status.success(), "{finished:?}");
+}
+
+/// `alert_every` holds through a restart: an alert sent just before it is held back when the new
+/// process meets the same trouble, and goes out again once `alert_every` has passed. The trouble:
+/// Heroku caps the formation at 4 while the schedule asks for 5, so every scale call (at start,
+/// then every 30 s) ends in a "Heroku set 4 instead" alert.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alert_every_holds_through_a_restart_and_then_lets_the_alert_go_again() {
+    const APP: &str = "e2e-alert-every";
+    const CAPPED: &str = "Heroku set 4 instead";
+    let mail = mail_server();
+    let fake = FakeHeroku::start(API_KEY).await.unwrap();
+    fake.set_formation(APP, "web", 1);
+    fake.set_quantity_limit(APP, Some(4));
+    let mut app = AppConfig::new(APP);
+    app.max = 5;
+    app.schedule = vec![("* * * * *", 5)];
+    let alerts = Alerts {
+        smtp_port: Some(mail.port),
+        twilio_url: None,
+    };
+    let config = write_config_with_state(&fake.url(), &[app], &alerts, &temp_sqlite_url());
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("alert_every = \"30m\""), "{text}");
+    std::fs::write(
+        &config,
+        text.replace("alert_every = \"30m\"", "alert_every = \"20s\""),
+    )
+    .unwrap();
+    let capped_mails = || {
+        mail.mails()
+            .iter()
+            .filter(|m| m.body.contains(CAPPED) || m.subject.contains(CAPPED))
+            .count()
+    };
+
+    let first = Daemon::run(BIN, &config);
+    first
+        .wait_until("the first capped alert", 20 * SECOND, || {
+            (capped_mails() == 1).then_some(())
+        })
+        .await;
+    let sent_at = std::time::Instant::now();
+    let finished = first.stop().await;
+    assert!(finished.status.success(), "{finished:?}");
+
+    let second = Daemon::run(BIN, &config);
+    second
+        .wait_for_line(&["Heroku set another quantity than asked"], 20 * SECOND)
+        .await;
+    second.wait_for_line(&["alert held back"], 5 * SECOND).await;
+    assert!(
+        sent_at.elapsed() < 20 * SECOND,
+        "the machine is too slow for this test's alert_every"
+    );
+    assert_eq!(
+        capped_mails(),
+        1,
+        "held back within alert_every of the first"
+    );
+    // The actuator asks again 30 s after a capped answer: past alert_every, so it goes out.
+    second
+        .wait_until("the capped alert again", 60 * SECOND, || {
+            (capped_mails() == 2).then_some(())
+        })
+        .await;
+    assert!(sent_at.elapsed() >= 20 * SECOND);
+    let finished = second.stop().await;
+    assert!(finished.status.success(), "{finished:?}");
 }
 
 /// Runs the daemon on a state URL that cannot be opened, and returns its stderr after exit 1.

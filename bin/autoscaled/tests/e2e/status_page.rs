@@ -14,7 +14,7 @@ use super::harness::{API_KEY, Alerts, AppConfig, BIN, Daemon, assert_no_secret, 
 const PAGE_PASSWORD: &str = "page-e2e-pass-never-shown-3b8e";
 
 /// The URL the daemon printed for its status page.
-async fn page_url(daemon: &Daemon) -> String {
+pub(super) async fn page_url(daemon: &Daemon) -> String {
     let line = daemon
         .wait_for_line(&["status page"], Duration::from_secs(20))
         .await;

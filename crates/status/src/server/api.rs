@@ -3,15 +3,11 @@
 //! Nothing here reads the config's secrets or the probe's URL and headers (which may carry tokens):
 //! only names, quantities, times and what the decision logic said.
 
-use std::time::Duration;
-
 use chrono::{DateTime, NaiveTime, TimeDelta, TimeZone, Utc};
 use serde::Serialize;
 
-use crate::{AppChart, AppInfo, AppStatus, ChangeView, HISTORY_SPAN, Sources};
+use crate::{AppChart, AppInfo, AppStatus, ChangeView, Sources, Span};
 
-/// How wide one interval of the charts is: 288 points over a day.
-const BUCKET: Duration = Duration::from_secs(300);
 /// How many coming schedule changes the page lists.
 const NEXT_CHANGES: usize = 5;
 /// How far ahead those changes are looked for.
@@ -60,7 +56,9 @@ pub(crate) struct HistoryOut {
     now: DateTime<Utc>,
     /// The charts' window: `[from, now]`.
     from: DateTime<Utc>,
-    bucket_seconds: u64,
+    /// Which window: `24h` or `7d`.
+    span: Span,
+    bucket_seconds: i64,
     apps: Vec<ChartOut>,
 }
 
@@ -73,16 +71,18 @@ struct ChartOut {
     timezone: String,
 }
 
-pub(crate) fn status(sources: &Sources) -> StatusOut {
+pub(crate) async fn status(sources: &Sources) -> StatusOut {
     let now = sources.clock.now();
     let fast = sources.clock.speed() > 1;
-    let apps = sources
+    let mut apps = Vec::with_capacity(sources.apps.len());
+    for (index, (status, settings)) in sources
         .board
         .snapshot()
         .into_iter()
         .zip(&sources.apps)
         .enumerate()
-        .map(|(index, (status, settings))| AppOut {
+    {
+        apps.push(AppOut {
             next_changes: settings
                 .schedule
                 .changes(now, now + LOOK_AHEAD)
@@ -93,13 +93,13 @@ pub(crate) fn status(sources: &Sources) -> StatusOut {
                     quantity: c.quantity,
                 })
                 .collect(),
-            cost_today: cost_today(sources, index, settings, now),
+            cost_today: cost_today(sources, index, settings, now).await,
             min: settings.min,
             max: settings.max,
             timezone: settings.schedule.timezone().name().to_owned(),
             status,
-        })
-        .collect();
+        });
+    }
     StatusOut {
         now,
         simulated: fast,
@@ -108,11 +108,12 @@ pub(crate) fn status(sources: &Sources) -> StatusOut {
     }
 }
 
-pub(crate) fn history(sources: &Sources) -> HistoryOut {
+pub(crate) async fn history(sources: &Sources, span: Span) -> HistoryOut {
     let now = sources.clock.now();
     let apps = sources
         .board
-        .charts(now, BUCKET)
+        .charts(now, span)
+        .await
         .into_iter()
         .zip(&sources.apps)
         .map(|(chart, settings)| ChartOut {
@@ -124,8 +125,9 @@ pub(crate) fn history(sources: &Sources) -> HistoryOut {
         .collect();
     HistoryOut {
         now,
-        from: now - HISTORY_SPAN,
-        bucket_seconds: BUCKET.as_secs(),
+        from: now - span.length(),
+        span,
+        bucket_seconds: span.bucket().num_seconds(),
         apps,
     }
 }
@@ -154,11 +156,17 @@ fn today<Z: TimeZone>(tz: &Z, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Ut
     (start, end)
 }
 
-fn cost_today(sources: &Sources, index: usize, settings: &AppInfo, now: DateTime<Utc>) -> CostOut {
+async fn cost_today(
+    sources: &Sources,
+    index: usize,
+    settings: &AppInfo,
+    now: DateTime<Utc>,
+) -> CostOut {
     let (from, to) = today(&settings.schedule.timezone(), now);
     let (covered_from, ran) = sources
         .board
         .actual_dyno_hours(index, from, now)
+        .await
         .unwrap_or((now, 0.0));
     let schedule = &settings.schedule;
     let dyno_hours =

@@ -4,7 +4,7 @@
 //! | --- | --- | --- |
 //! | `/` (and `/page.js`) | the page: per app, 24 h charts of response time and dynos, the coming schedule changes, the cost today | yes |
 //! | `/api/status` | JSON: per app the baseline, target, actual, last probe, recent decisions, next changes, cost today | yes |
-//! | `/api/history` | JSON: the charts' data, in 5-minute intervals over the last 24 h | yes |
+//! | `/api/history` | JSON: the charts' data, read from the store: `?span=24h` (the default) in 5-minute intervals, `?span=7d` in hours | yes |
 //! | `/metrics` | Prometheus text exposition (the metrics are listed in the crate's README) | yes |
 //! | `/healthz` | 200 while every app's decision task runs, 503 otherwise | no |
 //! | `POST /drain/{app}` | a Logplex drain body of `app`'s router logs; 204 (see [`crate::drain`]) | the drain password |
@@ -30,7 +30,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRequest as _, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest as _, Path, RawQuery, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -43,7 +43,7 @@ use tokio::task::JoinHandle;
 pub use auth::Password;
 
 use crate::drain::{Ingested, MAX_BODY, Refused};
-use crate::{Error, Sources};
+use crate::{Error, Sources, Span};
 
 const PAGE_HTML: &str = include_str!("page.html");
 const PAGE_JS: &str = include_str!("page.js");
@@ -258,11 +258,20 @@ async fn script() -> impl IntoResponse {
 }
 
 async fn status(State(state): State<AppState>) -> Response {
-    json(&api::status(&state.sources))
+    json(&api::status(&state.sources).await)
 }
 
-async fn history(State(state): State<AppState>) -> Response {
-    json(&api::history(&state.sources))
+/// `/api/history?span=24h|7d`; no span is `24h`.
+async fn history(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let asked = query
+        .as_deref()
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("span="));
+    let Some(span) = asked.map_or(Some(Span::default()), Span::parse) else {
+        return (StatusCode::BAD_REQUEST, "span is 24h or 7d\n").into_response();
+    };
+    json(&api::history(&state.sources, span).await)
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Response {

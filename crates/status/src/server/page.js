@@ -9,6 +9,9 @@ let W = 640;
 let last = null;
 const COLORS = { rpm: "var(--p50)", flight: "var(--target)", p50: "var(--p50)", p95: "var(--p95)", actual: "var(--actual)", target: "var(--target)", baseline: "var(--baseline)", down: "var(--down)", up: "var(--up)" };
 let refreshes = 0;
+let timer = null;
+// The charts' window: "24h" or "7d", as api/history takes it; kept in the address's #fragment.
+let span = location.hash === "#7d" ? "7d" : "24h";
 
 function esc(text) {
   return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
@@ -90,13 +93,15 @@ function axes(from, to, tz, f, scale, label) {
     out += `<line x1="${L}" x2="${W - R}" y1="${y}" y2="${y}" stroke="var(--line)"/>`;
     out += `<text x="${L - 4}" y="${y}" dy="4" text-anchor="end">${esc(label(v))}</text>`;
   }
-  const hour = 3600e3;
+  const hour = 3600e3, week = to - from > 2 * 24 * hour;
   for (let t = Math.ceil(from / hour) * hour; t <= to; t += hour) {
     const text = hhmm(tz, t);
-    if (Number(text.slice(0, 2)) % (W < 480 ? 6 : 3) !== 0) continue;
+    // A day's ticks every 3 hours (6 on a phone); a week's at each midnight, named by weekday.
+    if (week ? text !== "00:00" : Number(text.slice(0, 2)) % (W < 480 ? 6 : 3) !== 0) continue;
+    const label = week ? formatter(tz, { weekday: "short" }).format(new Date(t)) : text;
     const x = f.x(t).toFixed(1);
     out += `<line x1="${x}" x2="${x}" y1="${T}" y2="${H - B}" stroke="var(--line)"/>`;
-    out += `<text x="${x}" y="${H - 6}" text-anchor="middle">${esc(text)}</text>`;
+    out += `<text x="${x}" y="${H - 6}" text-anchor="middle">${esc(label)}</text>`;
   }
   return out;
 }
@@ -248,7 +253,7 @@ async function refresh() {
   const state = document.getElementById("state");
   let wait = 15;
   try {
-    const [status, history] = await Promise.all([fetchJson("api/status"), fetchJson("api/history")]);
+    const [status, history] = await Promise.all([fetchJson("api/status"), fetchJson(`api/history?span=${span}`)]);
     wait = status.refresh_seconds || wait;
     render(status, history);
     refreshes += 1;
@@ -259,8 +264,26 @@ async function refresh() {
     state.className = "error";
     state.textContent = `cannot reach autoscaled (${e.message}); retrying`;
   }
-  setTimeout(refresh, wait * 1000);
+  timer = setTimeout(refresh, wait * 1000);
 }
 
+// The window buttons: the chosen one is pressed; a click fetches the other window at once.
+function showSpan() {
+  for (const button of document.querySelectorAll("#span button")) {
+    button.setAttribute("aria-pressed", String(button.dataset.span === span));
+  }
+}
+
+document.getElementById("span").addEventListener("click", (e) => {
+  const chosen = e.target.dataset && e.target.dataset.span;
+  if (!chosen || chosen === span) return;
+  span = chosen;
+  window.history.replaceState(null, "", chosen === "7d" ? "#7d" : "#");
+  showSpan();
+  clearTimeout(timer);
+  refresh();
+});
+
 window.addEventListener("resize", () => last && render(...last));
+showSpan();
 refresh();

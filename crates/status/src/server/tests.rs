@@ -86,10 +86,30 @@ struct Served {
     addr: SocketAddr,
     board: Board,
     _shutdown: oneshot::Sender<()>,
+    _writer_stop: oneshot::Sender<()>,
+}
+
+/// A board whose minutes go to an SQLite database in memory, written every 10 ms; the sender
+/// whose drop stops the writer.
+async fn kept_board() -> (Board, store::Store, oneshot::Sender<()>) {
+    let store = store::Store::open(store::MEMORY_URL, store::Access::Daemon)
+        .await
+        .unwrap();
+    let options = store::WriterOptions {
+        history_every: Duration::from_millis(10),
+        ..store::WriterOptions::default()
+    };
+    let (stop, stopped) = oneshot::channel::<()>();
+    let (writer, _) = store::Persister::spawn(store.clone(), options, async {
+        let _ = stopped.await;
+    });
+    let board = Board::default();
+    board.keep_history(store.clone(), writer);
+    (board, store, stop)
 }
 
 async fn serve(password: bool) -> Served {
-    let board = Board::default();
+    let (board, store, writer_stop) = kept_board().await;
     let i = board.add("shop", "web", 3);
     board.update(i, |s| s.actual = Some(3));
     for minute in 0..60 {
@@ -107,7 +127,22 @@ async fn serve(password: bool) -> Served {
             detail: format!("HTTP 200 in {millis} ms"),
         };
         board.record_probe(i, class, view);
-        board.record_sample(i, at);
+        board.beat(i);
+    }
+    board.roll_minute(i, t0() + TimeDelta::hours(1));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while store
+        .history("shop", t0(), t0() + TimeDelta::hours(1))
+        .await
+        .unwrap()
+        .len()
+        < 60
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the hour is not written"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     board.record_decision(
         i,
@@ -135,6 +170,7 @@ async fn serve(password: bool) -> Served {
         addr,
         board,
         _shutdown: stop,
+        _writer_stop: writer_stop,
     }
 }
 
@@ -185,7 +221,7 @@ async fn healthz_notices_a_stuck_decision_task() {
     let board = Board::default();
     let i = board.add("shop", "web", 1);
     let sources = sources(&board, t0());
-    board.record_sample(i, t0());
+    board.beat(i);
     let status = || health(&sources).0;
     assert_eq!(status(), 200);
     tokio::time::advance(Duration::from_secs(179)).await;
@@ -197,7 +233,7 @@ async fn healthz_notices_a_stuck_decision_task() {
             .1
             .contains("shop web: no decision for 181 s")
     );
-    board.record_sample(i, t0() + TimeDelta::minutes(3));
+    board.beat(i);
     assert_eq!(status(), 200);
 }
 
@@ -286,6 +322,38 @@ async fn api_history_gives_5_minute_intervals_with_percentiles_and_markers() {
     assert_eq!(buckets[1]["actual"], 3);
     assert_eq!(app["markers"][0]["kind"], "scale");
     assert_eq!(app["timezone"], "UTC");
+}
+
+#[tokio::test]
+async fn api_history_gives_a_week_in_hours_and_refuses_other_spans() {
+    let served = serve(false).await;
+    let body: serde_json::Value = get(served.addr, "/api/history?span=7d")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["span"], "7d");
+    assert_eq!(body["bucket_seconds"], 3600);
+    assert!(
+        body["from"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-11-20T10:00:0"),
+        "{}",
+        body["from"]
+    );
+    let buckets = body["apps"][0]["buckets"].as_array().unwrap();
+    assert_eq!(buckets.len(), 1, "an hour of minutes in one interval");
+    assert_eq!(buckets[0]["probes"], 60);
+    assert_eq!(buckets[0]["p95"], 6000.0);
+    let day: serde_json::Value = get(served.addr, "/api/history?span=24h")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(day["span"], "24h");
+    let refused = get(served.addr, "/api/history?span=1y").await;
+    assert_eq!(refused.status(), 400);
 }
 
 #[tokio::test]
@@ -435,7 +503,8 @@ async fn metrics_parse_as_prometheus_text_with_every_series() {
     let Some(Value::Gauge(bytes)) = value(&scrape, "autoscaled_history_bytes", &[]) else {
         panic!("no history_bytes")
     };
-    assert!((60.0 * 24.0..100_000.0).contains(&bytes), "{bytes}");
+    // The minute under way and the last five: the store holds the rest.
+    assert!((500.0..4_096.0).contains(&bytes), "{bytes}");
     for name in [
         "autoscaled_probes_total",
         "autoscaled_actual_dynos",
