@@ -635,7 +635,11 @@ impl Decider {
         }
         // Heroku's service= includes the dyno's own queue, so in flight counts queued requests
         // too: busy slots are in flight × the app's own (unqueued) time over the mean now.
-        let unqueued = self.state.traffic.unqueued(seen, now);
+        // An app in an outage or throwing router errors answers fast with errors, not with its
+        // own service time.
+        let learn = self.state.outage_since.is_none()
+            && seen.trouble_errors_last_minute < policy.trouble_errors;
+        let unqueued = self.state.traffic.unqueued(seen, now, learn);
         let share = match (unqueued, seen.mean_service) {
             (Some(own), Some(mean)) if !mean.is_zero() => {
                 (own.as_secs_f64() / mean.as_secs_f64()).min(1.0)

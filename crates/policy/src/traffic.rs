@@ -216,14 +216,20 @@ impl TrafficState {
         self.largest(now, window)
     }
 
-    /// Notes `seen`'s mean service time at `now` when its minute had enough requests, forgets the
-    /// hours older than [`TrafficPolicy::SERVICE_WINDOW`], and returns the unqueued estimate: the
-    /// lowest mean kept, or `None` before one qualified.
-    pub(crate) fn unqueued(&mut self, seen: &Traffic, now: DateTime<Utc>) -> Option<Duration> {
+    /// Notes `seen`'s mean service time at `now` when its minute had enough requests and `learn`
+    /// (the app is healthy: fast errors of an app in trouble would set the estimate low for a
+    /// day), forgets the hours older than [`TrafficPolicy::SERVICE_WINDOW`], and returns the
+    /// unqueued estimate: the lowest mean kept, or `None` before one qualified.
+    pub(crate) fn unqueued(
+        &mut self,
+        seen: &Traffic,
+        now: DateTime<Utc>,
+        learn: bool,
+    ) -> Option<Duration> {
         let hour = now
             .duration_trunc(chrono::TimeDelta::hours(1))
             .unwrap_or(now);
-        let qualifies = seen.requests_per_minute >= TrafficPolicy::ESTIMATE_MIN_REQUESTS;
+        let qualifies = learn && seen.requests_per_minute >= TrafficPolicy::ESTIMATE_MIN_REQUESTS;
         if let Some(mean) = seen.mean_service.filter(|m| qualifies && !m.is_zero()) {
             match self.fastest.last_mut() {
                 // A clock stepped back adds to the newest hour rather than growing the list.
@@ -310,46 +316,54 @@ mod tests {
         let m = |n: i64| t0() + chrono::TimeDelta::minutes(n);
         let mut state = TrafficState::default();
         assert_eq!(
-            state.unqueued(&minute(5, 40), m(0)),
+            state.unqueued(&minute(5, 40), m(0), true),
             None,
             "5 requests: too few"
         );
-        assert_eq!(state.unqueued(&minute(600, 300), m(1)), Some(MS(300)));
-        assert_eq!(state.unqueued(&minute(600, 120), m(2)), Some(MS(120)));
+        assert_eq!(state.unqueued(&minute(600, 300), m(1), true), Some(MS(300)));
+        assert_eq!(state.unqueued(&minute(600, 120), m(2), true), Some(MS(120)));
         assert_eq!(
-            state.unqueued(&minute(900, 450), m(3)),
+            state.unqueued(&minute(900, 450), m(3), true),
             Some(MS(120)),
             "queueing"
         );
         assert_eq!(
-            state.unqueued(&minute(19, 10), m(4)),
+            state.unqueued(&minute(19, 10), m(4), true),
             Some(MS(120)),
             "19: too few"
         );
         let mut none = minute(0, 0);
         none.mean_service = None;
-        assert_eq!(state.unqueued(&none, m(5)), Some(MS(120)));
+        assert_eq!(state.unqueued(&none, m(5), true), Some(MS(120)));
         assert_eq!(state.fastest.len(), 1, "one bucket for the hour");
+        assert_eq!(
+            state.unqueued(&minute(600, 4), m(6), false),
+            Some(MS(120)),
+            "fast errors of an app in trouble teach nothing"
+        );
     }
 
     #[test]
     fn hourly_buckets_age_out_so_a_slower_app_is_estimated_within_a_day() {
         let h = |n: i64| t0() + chrono::TimeDelta::minutes(n * 60 + 30);
         let mut state = TrafficState::default();
-        assert_eq!(state.unqueued(&minute(600, 100), h(0)), Some(MS(100)));
+        assert_eq!(state.unqueued(&minute(600, 100), h(0), true), Some(MS(100)));
         // From the next hour on the app is slower for good: every request takes 250 ms at least.
         for hour in 1..24 {
-            assert_eq!(state.unqueued(&minute(600, 250), h(hour)), Some(MS(100)));
+            assert_eq!(
+                state.unqueued(&minute(600, 250), h(hour), true),
+                Some(MS(100))
+            );
         }
         assert_eq!(state.fastest.len(), 24);
         assert_eq!(
-            state.unqueued(&minute(600, 260), h(24)),
+            state.unqueued(&minute(600, 260), h(24), true),
             Some(MS(250)),
             "the 100 ms hour left the window"
         );
         assert_eq!(state.fastest.len(), 24, "never more than a day of hours");
         for hour in 25..200 {
-            state.unqueued(&minute(600, 250), h(hour));
+            state.unqueued(&minute(600, 250), h(hour), true);
         }
         assert_eq!(state.fastest.len(), 24);
     }
@@ -357,13 +371,13 @@ mod tests {
     #[test]
     fn the_estimate_survives_a_serde_round_trip() {
         let mut state = TrafficState::default();
-        state.unqueued(&minute(600, 120), t0());
-        state.unqueued(&minute(600, 90), t0() + chrono::TimeDelta::hours(1));
+        state.unqueued(&minute(600, 120), t0(), true);
+        state.unqueued(&minute(600, 90), t0() + chrono::TimeDelta::hours(1), true);
         let json = serde_json::to_string(&state).unwrap();
         let mut back: TrafficState = serde_json::from_str(&json).unwrap();
         assert_eq!(back, state);
         let later = t0() + chrono::TimeDelta::hours(2);
-        assert_eq!(back.unqueued(&minute(600, 200), later), Some(MS(90)));
+        assert_eq!(back.unqueued(&minute(600, 200), later, true), Some(MS(90)));
         let old: TrafficState = serde_json::from_str(
             r#"{"last_at":null,"fresh":false,"recent":[],"last_panic":null,"maintenance":false,"off_noted":false}"#,
         )

@@ -11,6 +11,7 @@
 //! Platform API call; a newer target interrupts its scale call or reconcile read in flight, so a
 //! fail-safe never queues behind a slow or retrying call.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use heroku_api::{Client, FormationUpdate, ReadPace};
@@ -47,7 +48,9 @@ const STATS_CAP: usize = 128;
 /// Everything one app's tasks share.
 #[derive(Debug, Clone)]
 pub(super) struct AppContext {
-    pub(super) settings: AppSettings,
+    /// Shared, not copied: each of the app's tasks holds a context, and a schedule's parsed rules
+    /// cost kilobytes, which 1,000 apps would pay five times over.
+    pub(super) settings: Arc<AppSettings>,
     pub(super) client: Client,
     pub(super) clock: Clock,
     pub(super) dry_run: bool,

@@ -161,7 +161,7 @@ pub(crate) async fn serve(
             persister: persister.clone(),
             // Read fresh when this instance takes the app's lease: another may have held it.
             stored: None,
-            settings,
+            settings: Arc::new(settings),
         });
     }
     if options.dry_run {
