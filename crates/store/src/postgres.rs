@@ -8,6 +8,7 @@ use sqlx::{Connection, Row};
 
 use crate::convert::{big_count, count, count_opt, to_i64};
 use crate::model::{Instance, minute_of};
+use crate::store::{STATE_INSERT, STATE_UPSERT};
 use crate::target::Shown;
 use crate::{Access, AppState, Decision, Error, Fence, HistoryRow, Lease, ProcessKey, Pruned};
 
@@ -148,14 +149,6 @@ async fn migrate(connection: &mut PgConnection, shown: &Shown) -> Result<(), Err
     }
     transaction.commit().await.map_err(failed(latest()))
 }
-
-/// The upsert of a state: `INSERT INTO ... (columns)`, then the rows, then this.
-const STATE_INSERT: &str = "INSERT INTO autoscaled_app_state
-    (app, process, target, reason, baseline, actual, outage_since, decider, alerts, updated_at)";
-const STATE_UPSERT: &str = "ON CONFLICT (app, process) DO UPDATE SET
-    target = excluded.target, reason = excluded.reason, baseline = excluded.baseline,
-    actual = excluded.actual, outage_since = excluded.outage_since,
-    decider = excluded.decider, alerts = excluded.alerts, updated_at = excluded.updated_at";
 
 /// `sql` with the state's ten values bound as `$1` to `$10`.
 fn bind_state<'q>(

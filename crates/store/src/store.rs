@@ -48,6 +48,15 @@ enum Db {
     Postgres(PgPool),
 }
 
+/// The upsert of a state, the same SQL on both backends: `INSERT INTO ... (columns)`, then the
+/// rows in the backend's placeholders, then this.
+pub(crate) const STATE_INSERT: &str = "INSERT INTO autoscaled_app_state
+    (app, process, target, reason, baseline, actual, outage_since, decider, alerts, updated_at)";
+pub(crate) const STATE_UPSERT: &str = "ON CONFLICT (app, process) DO UPDATE SET
+    target = excluded.target, reason = excluded.reason, baseline = excluded.baseline,
+    actual = excluded.actual, outage_since = excluded.outage_since,
+    decider = excluded.decider, alerts = excluded.alerts, updated_at = excluded.updated_at";
+
 /// Dispatches `$call` to the backend's function of that name, passing the pool first.
 macro_rules! on_backend {
     ($store:expr, $call:ident($($arg:expr),*)) => {
