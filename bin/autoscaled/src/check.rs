@@ -18,10 +18,7 @@ pub(crate) fn run(config: &Option<PathBuf>, args: CheckArgs) -> Result<(), Failu
     let config = Config::load(&path)?;
     print!("{}", describe(&config, &path));
     if args.online {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Failure::Fatal(e.into()))?;
+        let runtime = crate::runtime()?;
         runtime.block_on(check_online(&config))?;
     }
     Ok(())

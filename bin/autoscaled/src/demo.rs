@@ -61,10 +61,7 @@ fn demo_config(heroku: &str, app: SocketAddr, listen: SocketAddr) -> anyhow::Res
 }
 
 pub(crate) fn run(clock: Clock, listen: SocketAddr) -> Result<(), Failure> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Fatal(e.into()))?;
+    let runtime = crate::runtime()?;
     runtime
         .block_on(demo(clock, listen))
         .map_err(Failure::Fatal)

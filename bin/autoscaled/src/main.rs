@@ -47,6 +47,17 @@ impl From<config::ConfigError> for Failure {
     }
 }
 
+/// The runtime of every command that does I/O: one thread is plenty for an autoscaler, and a
+/// `clock` dyno has few cores to share.
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Failure::Fatal(anyhow::Error::new(e).context("cannot start the async runtime"))
+        })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or_default();

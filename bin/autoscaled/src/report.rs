@@ -15,11 +15,7 @@ const LIVE_WITHIN: Duration = Duration::from_secs(180);
 
 pub(crate) fn run(config: &Option<PathBuf>, args: StatusArgs) -> Result<(), Failure> {
     let config = Config::load(&config_path(config.clone()))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-        .map_err(Failure::Fatal)?;
+    let runtime = crate::runtime()?;
     let report = runtime.block_on(async {
         let store = Store::open(config.state.url.expose(), Access::ReadOnly)
             .await

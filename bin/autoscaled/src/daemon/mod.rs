@@ -41,11 +41,7 @@ pub(crate) struct Options {
 
 pub(crate) fn run(config: &Option<PathBuf>, args: RunArgs) -> Result<(), Failure> {
     let config = Config::load(&config_path(config.clone()))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-        .map_err(Failure::Fatal)?;
+    let runtime = crate::runtime()?;
     runtime.block_on(async move {
         // Before anything else: a daemon that cannot keep its state must not start scaling.
         let store = open_store(&config.state).await?;
