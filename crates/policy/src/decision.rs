@@ -1079,6 +1079,26 @@ mod tests {
 
     /// Traffic seen at `at` (a second before `now` in the tests), `in_flight` requests in flight in
     /// both windows, 100 ms mean service.
+    /// The scale steps `d` takes, each with its time, fed `in_flight` requests in flight (data a
+    /// second old) every `every` after `from` until `until`.
+    fn traffic_steps(
+        d: &mut Decider,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        every: Duration,
+        in_flight: f64,
+    ) -> Vec<((u32, u32), DateTime<Utc>)> {
+        let mut steps = Vec::new();
+        let mut t = from;
+        while t < until {
+            t += every;
+            for step in scales(&d.handle(traffic(t - SEC, in_flight), t)) {
+                steps.push((step, t));
+            }
+        }
+        steps
+    }
+
     fn traffic(at: DateTime<Utc>, in_flight: f64) -> Event {
         Event::Traffic(Traffic {
             at,
@@ -1172,14 +1192,7 @@ mod tests {
         let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(12, 0, 0), None);
         d.handle(traffic(at(12, 0, 0), 9.0), at(12, 0, 1));
         assert_eq!(d.target(), 6);
-        let mut steps = Vec::new();
-        let mut t = at(12, 0, 1);
-        while t < at(12, 10, 0) {
-            t += 5 * SEC;
-            for step in scales(&d.handle(traffic(t - SEC, 3.0), t)) {
-                steps.push((step, t));
-            }
-        }
+        let steps = traffic_steps(&mut d, at(12, 0, 1), at(12, 10, 0), 5 * SEC, 3.0);
         assert_eq!(
             steps,
             [((6, 3), at(12, 5, 1))],
@@ -1204,14 +1217,7 @@ mod tests {
             |a| matches!(a, Action::Scale { reason, .. } if reason.to_string().contains("panic"))
         ));
         // Quiet again: no step in while panicking (60 s), then the stabilisation window.
-        let mut t = at(4, 0, 3);
-        let mut steps = Vec::new();
-        while t < at(4, 10, 0) {
-            t += 5 * SEC;
-            for step in scales(&d.handle(traffic(t - SEC, 0.5), t)) {
-                steps.push((step, t));
-            }
-        }
+        let steps = traffic_steps(&mut d, at(4, 0, 3), at(4, 10, 0), 5 * SEC, 0.5);
         assert_eq!(
             steps,
             [((4, 2), at(4, 1, 3)), ((2, 1), at(4, 5, 3))],
@@ -1269,14 +1275,7 @@ mod tests {
             [(4, 5)]
         );
         // No step in within calm of the last burst, whatever the demand.
-        let mut t = at(12, 2, 11);
-        let mut steps = Vec::new();
-        while t < at(12, 20, 0) {
-            t += 10 * SEC;
-            for step in scales(&d.handle(traffic(t - SEC, 1.0), t)) {
-                steps.push((step, t));
-            }
-        }
+        let steps = traffic_steps(&mut d, at(12, 2, 11), at(12, 20, 0), 10 * SEC, 1.0);
         assert_eq!(steps, [((5, 3), at(12, 12, 11))]);
     }
 
