@@ -133,7 +133,9 @@ fn slope(points: &[(f64, f64)]) -> f64 {
     num / den
 }
 
-async fn steady_state(apps: usize) {
+/// The daemon running `apps` apps, each probed every second on `server`, once every app has
+/// started (within `within`); the fake and the server must outlive it.
+async fn probed_apps(apps: usize, within: Duration) -> (FakeHeroku, AppServer, Daemon) {
     let fake = FakeHeroku::start(API_KEY).await.unwrap();
     let server = AppServer::start().await;
     let configs: Vec<AppConfig> = (0..apps)
@@ -150,12 +152,17 @@ async fn steady_state(apps: usize) {
         bin(),
         &write_config(&fake.url(), &configs, &Alerts::default()),
     );
-    let started = Instant::now();
     daemon
-        .wait_until("every app started", START_WITHIN, || {
+        .wait_until("every app started", within, || {
             (daemon.stdout().matches(" started").count() >= apps).then_some(())
         })
         .await;
+    (fake, server, daemon)
+}
+
+async fn steady_state(apps: usize) {
+    let started = Instant::now();
+    let (_fake, server, daemon) = probed_apps(apps, START_WITHIN).await;
     let start_took = started.elapsed();
     // A warm-up and a measurement window, not waits for a condition.
     tokio::time::sleep(WARM_UP).await;
@@ -210,27 +217,7 @@ fn memory_of(pid: u32) -> [u64; 4] {
 }
 
 async fn memory(apps: usize) {
-    let fake = FakeHeroku::start(API_KEY).await.unwrap();
-    let server = AppServer::start().await;
-    let configs: Vec<AppConfig> = (0..apps)
-        .map(|i| {
-            let name = format!("bench-{i}");
-            fake.set_formation(&name, "web", 1);
-            let mut app = AppConfig::new(&name);
-            app.reconcile = "5m";
-            app.probe = Some(steady_probe(format!("{}{name}", server.url())));
-            app
-        })
-        .collect();
-    let daemon = Daemon::run(
-        bin(),
-        &write_config(&fake.url(), &configs, &Alerts::default()),
-    );
-    daemon
-        .wait_until("every app started", SETTLE, || {
-            (daemon.stdout().matches(" started").count() >= apps).then_some(())
-        })
-        .await;
+    let (_fake, server, daemon) = probed_apps(apps, SETTLE).await;
     // A measurement window, not a wait for a condition: memory after a steady stretch of probing.
     tokio::time::sleep(SETTLE).await;
     let [rss, hwm, anon, file] = memory_of(daemon.pid()).map(|kib| kib as f64 / 1024.0);
