@@ -1,7 +1,9 @@
 //! An app server on loopback whose answers a test switches at runtime: fast, slow, 503, or refusing
 //! connections. It records every request it received, stamped on this process's monotonic clock.
+//! It closes each connection after its answer, unless started with
+//! [`start_keep_alive`](AppServer::start_keep_alive).
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -47,13 +49,27 @@ pub struct AppServer {
 }
 
 impl AppServer {
-    /// Binds a free port on 127.0.0.1 and answers [`Mode::Fast`] until told otherwise.
+    /// Binds a free port on 127.0.0.1 and answers [`Mode::Fast`] until told otherwise, one request
+    /// a connection.
     pub async fn start() -> AppServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        AppServer::bind(Ipv4Addr::LOCALHOST, false).await
+    }
+
+    /// Like [`start`](Self::start), but keeps each connection open for the client's next request,
+    /// as Heroku's router does for the clients of an app: what a prober costs in a steady state.
+    /// In [`Mode::Refusing`] an open connection is hung up at its next request. It listens on
+    /// every address of the port, so that [`url_on`](Self::url_on) can give each app its own host
+    /// (and so its own connection) on loopback; only for benches on a closed machine.
+    pub async fn start_keep_alive() -> AppServer {
+        AppServer::bind(Ipv4Addr::UNSPECIFIED, true).await
+    }
+
+    async fn bind(ip: Ipv4Addr, keep_alive: bool) -> AppServer {
+        let listener = TcpListener::bind((ip, 0)).await.unwrap();
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, listener.local_addr().unwrap().port()));
         let (mode, mode_rx) = watch::channel(Mode::Fast);
         let hits = Arc::new(Mutex::new(Vec::new()));
-        let task = tokio::spawn(serve_app(listener, mode_rx, Arc::clone(&hits)));
+        let task = tokio::spawn(serve_app(listener, mode_rx, Arc::clone(&hits), keep_alive));
         AppServer {
             addr,
             mode,
@@ -65,6 +81,14 @@ impl AppServer {
     /// The URL to probe.
     pub fn url(&self) -> String {
         format!("http://{}/", self.addr)
+    }
+
+    /// The URL to probe through the loopback address `host` (any 127.x.y.z): a server started
+    /// with [`start_keep_alive`](Self::start_keep_alive) answers on each, and an HTTP client
+    /// pools connections by host, so each host costs the client its own connection, as each app
+    /// on Heroku does.
+    pub fn url_on(&self, host: Ipv4Addr) -> String {
+        format!("http://{}/", SocketAddr::from((host, self.addr.port())))
     }
 
     /// Switches how it answers from now on.
@@ -90,6 +114,7 @@ async fn serve_app(
     listener: TcpListener,
     mut mode: watch::Receiver<Mode>,
     hits: Arc<Mutex<Vec<Hit>>>,
+    keep_alive: bool,
 ) {
     let addr = listener.local_addr().unwrap();
     let mut listener = Some(listener);
@@ -98,7 +123,7 @@ async fn serve_app(
             Some(open) => tokio::select! {
                 accepted = open.accept() => {
                     if let Ok((socket, _)) = accepted {
-                        tokio::spawn(answer(socket, mode.clone(), Arc::clone(&hits)));
+                        tokio::spawn(answer(socket, mode.clone(), Arc::clone(&hits), keep_alive));
                     }
                     listener = Some(open);
                 }
@@ -123,35 +148,51 @@ async fn serve_app(
     }
 }
 
-async fn answer(mut socket: TcpStream, mode: watch::Receiver<Mode>, hits: Arc<Mutex<Vec<Hit>>>) {
-    let mut head = Vec::new();
+async fn answer(
+    mut socket: TcpStream,
+    mode: watch::Receiver<Mode>,
+    hits: Arc<Mutex<Vec<Hit>>>,
+    keep_alive: bool,
+) {
+    // Bytes read past one request's head: the start of the next (a probe's GET has no body).
+    let mut received = Vec::new();
     let mut chunk = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        match socket.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => head.extend_from_slice(&chunk[..n]),
+    loop {
+        let end = loop {
+            if let Some(at) = received.windows(4).position(|w| w == b"\r\n\r\n") {
+                break at + 4;
+            }
+            match socket.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => received.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head: Vec<u8> = received.drain(..end).collect();
+        let at = Instant::now();
+        let mode = *mode.borrow();
+        let path = String::from_utf8_lossy(&head)
+            .split(' ')
+            .nth(1)
+            .unwrap_or("/")
+            .to_owned();
+        hits.lock().unwrap().push(Hit { at, mode, path });
+        let status = match mode {
+            Mode::Fast => "200 OK",
+            Mode::Slow => {
+                tokio::time::sleep(SLOW_RESPONSE).await;
+                "200 OK"
+            }
+            Mode::Unavailable => "503 Service Unavailable",
+            // Accepted (or kept open) just before the switch: hang up unanswered.
+            Mode::Refusing => return,
+        };
+        let connection = if keep_alive { "keep-alive" } else { "close" };
+        let response = format!(
+            "HTTP/1.1 {status}\r\nContent-Length: 3\r\nConnection: {connection}\r\n\r\nok\n"
+        );
+        if socket.write_all(response.as_bytes()).await.is_err() || !keep_alive {
+            let _ = socket.shutdown().await;
+            return;
         }
     }
-    let at = Instant::now();
-    let mode = *mode.borrow();
-    let path = String::from_utf8_lossy(&head)
-        .split(' ')
-        .nth(1)
-        .unwrap_or("/")
-        .to_owned();
-    hits.lock().unwrap().push(Hit { at, mode, path });
-    let status = match mode {
-        Mode::Fast => "200 OK",
-        Mode::Slow => {
-            tokio::time::sleep(SLOW_RESPONSE).await;
-            "200 OK"
-        }
-        Mode::Unavailable => "503 Service Unavailable",
-        // Accepted just before the switch: hang up unanswered.
-        Mode::Refusing => return,
-    };
-    let response =
-        format!("HTTP/1.1 {status}\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n");
-    let _ = socket.write_all(response.as_bytes()).await;
-    let _ = socket.shutdown().await;
 }

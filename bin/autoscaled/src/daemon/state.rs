@@ -76,7 +76,8 @@ impl Keeper {
         self.reason = reason;
     }
 
-    /// Saves the state when `decided`, or when it changed and the last save is a minute old.
+    /// Saves the state when `decided`, or when it changed since the last save, looked at once a
+    /// minute.
     pub(super) fn save(
         &mut self,
         ctx: &AppContext,
@@ -92,6 +93,9 @@ impl Keeper {
         let alerts = ctx.alerter.sent_log(&ctx.settings);
         let actual = ctx.board.actual(ctx.index);
         let now_saved = (state, alerts, actual);
+        // Checked at most once a minute, changed or not: serialising the state at every probe
+        // once a minute had passed cost more than the rest of the event.
+        self.saved_at = Some(now);
         if !decided && self.saved.as_ref() == Some(&now_saved) {
             return;
         }
@@ -108,6 +112,5 @@ impl Keeper {
             updated_at: now,
         });
         self.saved = Some(now_saved);
-        self.saved_at = Some(now);
     }
 }
