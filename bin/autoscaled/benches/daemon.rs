@@ -11,6 +11,9 @@
 //!   warm-up, resident memory (VmRSS from `/proc/<pid>/status`) sampled every 5 s over 3 minutes,
 //!   its growth a minute (the least-squares slope of the samples, and end minus start), and the
 //!   CPU the daemon used meanwhile (utime + stime from `/proc/<pid>/stat`) as a share of one core;
+//!   three times: each app its own host with connections kept open (as on Heroku), one host with
+//!   connections kept open, and one host closing each connection (as issue #13 measured);
+//!   `-- steady-HostPerApp` (or `steady-OneHost`, `steady-OneHostClosing`) runs one;
 //! - the fail-safe latency: from the arrival at the app server of the second failing probe (the one
 //!   that triggers the fail-safe) to the arrival of the scale call at the fake Heroku, both stamped
 //!   on this process's monotonic clock, over 20 outages (the first failing probe reads maintenance
@@ -18,6 +21,7 @@
 //! - Platform API calls per app per hour in a steady state (every probe fast), counted at the fake
 //!   over a window with a short `reconcile` and scaled to the default `reconcile` of 5 minutes.
 
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -78,8 +82,14 @@ fn main() {
             memory(1).await;
             memory(100).await;
         }
-        if runs("steady") {
-            steady_state(STEADY_APPS).await;
+        for serving in [
+            Serving::HostPerApp,
+            Serving::OneHost,
+            Serving::OneHostClosing,
+        ] {
+            if runs("steady") || runs(&format!("steady-{serving:?}")) {
+                steady_state(STEADY_APPS, serving).await;
+            }
         }
         if runs("failsafe") {
             failsafe_latency().await;
@@ -133,18 +143,47 @@ fn slope(points: &[(f64, f64)]) -> f64 {
     num / den
 }
 
-/// The daemon running `apps` apps, each probed every second on `server`, once every app has
-/// started (within `within`); the fake and the server must outlive it.
-async fn probed_apps(apps: usize, within: Duration) -> (FakeHeroku, AppServer, Daemon) {
+/// How the probed apps are served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Serving {
+    /// Each app its own host (127.0.0.1, 127.0.0.2, … on one server) that keeps connections open,
+    /// as on Heroku, where the router keeps a client's connection alive (55 s idle, 90 s on
+    /// Router 2.0): the daemon holds a connection an app, as it would in production.
+    HostPerApp,
+    /// One host that keeps connections open: the daemon's pool shares a few connections among
+    /// every app, so memory and CPU are the daemon's own, without the connections' buffers.
+    OneHost,
+    /// One host that closes each connection after its answer, as the figures in issue #13 were
+    /// measured: every probe pays a TCP connection's set-up and tear-down in the kernel.
+    OneHostClosing,
+}
+
+/// The daemon running `apps` apps, each probed every second, served as `serving` says, once every
+/// app has started (within `within`); the fake and the server must outlive it.
+async fn probed_apps(
+    apps: usize,
+    serving: Serving,
+    within: Duration,
+) -> (FakeHeroku, AppServer, Daemon) {
     let fake = FakeHeroku::start(API_KEY).await.unwrap();
-    let server = AppServer::start().await;
+    let server = match serving {
+        Serving::OneHostClosing => AppServer::start().await,
+        Serving::HostPerApp | Serving::OneHost => AppServer::start_keep_alive().await,
+    };
     let configs: Vec<AppConfig> = (0..apps)
         .map(|i| {
             let name = format!("bench-{i}");
             fake.set_formation(&name, "web", 1);
             let mut app = AppConfig::new(&name);
             app.reconcile = "5m";
-            app.probe = Some(steady_probe(format!("{}{name}", server.url())));
+            let url = match serving {
+                // 127.0.0.1, 127.0.0.2, … 127.0.3.250 for 1,000 apps.
+                Serving::HostPerApp => {
+                    server.url_on(Ipv4Addr::new(127, 0, (i / 250) as u8, (i % 250 + 1) as u8))
+                }
+                Serving::OneHost | Serving::OneHostClosing => server.url(),
+            };
+            app.probe = Some(steady_probe(format!("{url}{name}")));
             app
         })
         .collect();
@@ -160,9 +199,9 @@ async fn probed_apps(apps: usize, within: Duration) -> (FakeHeroku, AppServer, D
     (fake, server, daemon)
 }
 
-async fn steady_state(apps: usize) {
+async fn steady_state(apps: usize, serving: Serving) {
     let started = Instant::now();
-    let (_fake, server, daemon) = probed_apps(apps, START_WITHIN).await;
+    let (_fake, server, daemon) = probed_apps(apps, serving, START_WITHIN).await;
     let start_took = started.elapsed();
     // A warm-up and a measurement window, not waits for a condition.
     tokio::time::sleep(WARM_UP).await;
@@ -185,7 +224,7 @@ async fn steady_state(apps: usize) {
     let peak = samples.iter().map(|s| s.1).fold(0.0, f64::max);
     let minutes = seconds / 60.0;
     println!(
-        "steady state, {apps} apps probed every second (all started in {:.0} s, then {} s of \
+        "steady state, {apps} apps probed every second, {serving:?} (all started in {:.0} s, then {} s of \
          warm-up), over {minutes:.1} minutes: VmRSS {first:.1} MiB at the start, {last:.1} at the \
          end, {peak:.1} at most; growth {:.2} MiB/min (slope of {} samples), {:.2} MiB/min (end \
          minus start); CPU {cpu:.1}% of one core; {:.0} probes/s served",
@@ -217,7 +256,7 @@ fn memory_of(pid: u32) -> [u64; 4] {
 }
 
 async fn memory(apps: usize) {
-    let (_fake, server, daemon) = probed_apps(apps, SETTLE).await;
+    let (_fake, server, daemon) = probed_apps(apps, Serving::HostPerApp, SETTLE).await;
     // A measurement window, not a wait for a condition: memory after a steady stretch of probing.
     tokio::time::sleep(SETTLE).await;
     let [rss, hwm, anon, file] = memory_of(daemon.pid()).map(|kib| kib as f64 / 1024.0);

@@ -194,7 +194,7 @@ impl Board {
             labels,
             key: ProcessKey::new(app, process),
             minute: MinuteFigures::default(),
-            recent: VecDeque::new(),
+            recent: VecDeque::with_capacity(RECENT_MINUTES),
             alerts: VecDeque::new(),
             last_beat: None,
         });
