@@ -43,6 +43,7 @@ const STEADY_APPS: usize = 1_000;
 /// How long all of them may take to start (the fake Heroku answers each app's first reads).
 const START_WITHIN: Duration = Duration::from_secs(180);
 /// How long they run before the window: the first minutes' rows written, the pools grown.
+/// Env `WARM_UP` (seconds) sets another, to see whether a growth levels off.
 const WARM_UP: Duration = Duration::from_secs(60);
 /// The measurement window, and how often memory is read within it.
 const WINDOW: Duration = Duration::from_secs(180);
@@ -204,7 +205,11 @@ async fn steady_state(apps: usize, serving: Serving) {
     let (_fake, server, daemon) = probed_apps(apps, serving, START_WITHIN).await;
     let start_took = started.elapsed();
     // A warm-up and a measurement window, not waits for a condition.
-    tokio::time::sleep(WARM_UP).await;
+    let warm_up = std::env::var("WARM_UP")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(WARM_UP, Duration::from_secs);
+    tokio::time::sleep(warm_up).await;
     let pid = daemon.pid();
     let probes_before = server.hits().len();
     let (cpu_before, window_start) = (cpu_ticks(pid), Instant::now());
@@ -229,7 +234,7 @@ async fn steady_state(apps: usize, serving: Serving) {
          end, {peak:.1} at most; growth {:.2} MiB/min (slope of {} samples), {:.2} MiB/min (end \
          minus start); CPU {cpu:.1}% of one core; {:.0} probes/s served",
         start_took.as_secs_f64(),
-        WARM_UP.as_secs(),
+        warm_up.as_secs(),
         slope(&samples),
         samples.len(),
         (last - first) / minutes,

@@ -45,5 +45,5 @@ pub use error::Error;
 /// The classification rule, shared with the simulator: re-exported so `probe::Class` is the very
 /// type the decision rules take.
 pub use policy::{Class, Thresholds};
-pub use prober::{ProbeConfig, ProbeResult, Prober, USER_AGENT};
+pub use prober::{IDLE_CONNECTION, ProbeConfig, ProbeResult, Prober, USER_AGENT};
 pub use stats::{RollingStats, Summary, percentile};

@@ -20,6 +20,12 @@ use crate::{Class, DownReason, Error, Thresholds};
 /// The `User-Agent` every probe sends unless a configured header replaces it.
 pub const USER_AGENT: &str = concat!("autoscaled-probe/", env!("CARGO_PKG_VERSION"));
 
+/// How long a connection to an app may stay idle between probes before the client drops it: below
+/// the 55 s after which Heroku's router closes an idle client connection (90 s on Router 2.0), so
+/// a probe is never sent on a connection the router is closing, which would read as a down probe.
+/// Probes more often than this reuse their connection: no TCP or TLS set-up a probe.
+pub const IDLE_CONNECTION: Duration = Duration::from_secs(50);
+
 /// What to probe and how often.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ProbeConfig {
@@ -188,14 +194,16 @@ impl fmt::Debug for Prober {
 
 impl Prober {
     /// The client settings a probe needs: redirects not followed (a 3xx is an answer), no proxy from
-    /// the environment (a proxy would be measured, not the app), TLS certificates verified. Add to it
-    /// (e.g. a DNS resolver or a root certificate), build it, and pass it to
+    /// the environment (a proxy would be measured, not the app), TLS certificates verified, and a
+    /// connection kept between probes for at most [`IDLE_CONNECTION`]. Add to it (e.g. a DNS
+    /// resolver or a root certificate), build it, and pass it to
     /// [`with_client`](Self::with_client).
     pub fn client_builder() -> reqwest::ClientBuilder {
         reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .user_agent(USER_AGENT)
+            .pool_idle_timeout(IDLE_CONNECTION)
     }
 
     /// A prober with its own client.
