@@ -1107,6 +1107,7 @@ mod tests {
             mean_service: Some(Duration::from_millis(100)),
             in_flight,
             panic_in_flight: in_flight,
+            panic_arrivals_per_sec: in_flight * 10.0,
             trouble_errors_last_minute: 0,
             maintenance: false,
         })
@@ -1449,6 +1450,7 @@ mod tests {
                         mean_service: Some(mean),
                         in_flight,
                         panic_in_flight,
+                        panic_arrivals_per_sec: panic_in_flight / mean.as_secs_f64(),
                         trouble_errors_last_minute: errors,
                         maintenance,
                     };

@@ -26,6 +26,8 @@ pub struct Traffic {
     pub in_flight: f64,
     /// Requests in flight over the panic window (6 s), the same way.
     pub panic_in_flight: f64,
+    /// Arrivals a second over the panic window (6 s).
+    pub panic_arrivals_per_sec: f64,
     /// Router errors H10 (app crashed), H12 (request timeout) and H13 (connection closed without
     /// response) in the last minute.
     pub trouble_errors_last_minute: u32,
@@ -306,6 +308,7 @@ mod tests {
             mean_service: Some(mean),
             in_flight: arrivals * mean.as_secs_f64(),
             panic_in_flight: arrivals * mean.as_secs_f64(),
+            panic_arrivals_per_sec: arrivals,
             trouble_errors_last_minute: 0,
             maintenance: false,
         }
