@@ -90,6 +90,28 @@ impl TrafficPolicy {
         }
     }
 
+    /// The requests in flight predicted at `m` dynos from `busy` busy slots and `in_flight`
+    /// requests in flight measured at `n`: the queueing seen (in flight / busy) scaled by
+    /// (1 − ρ at n) / (1 − ρ at m), ρ = busy / (dynos × concurrency). Exact for one slot a dyno
+    /// (M/M/1), an overestimate for more (M/M/2's queue grows as 1 / (1 − ρ²)), which is the safe
+    /// side for a scale in; infinite when `m` dynos could not carry the busy slots.
+    pub fn in_flight_at(&self, busy: f64, in_flight: f64, n: u32, m: u32) -> f64 {
+        let slots = f64::from(self.concurrency.max(1));
+        if busy <= 0.0 || n == 0 {
+            return in_flight;
+        }
+        if m == 0 {
+            return f64::INFINITY;
+        }
+        let rho_n = (busy / (f64::from(n) * slots)).min(1.0);
+        let rho_m = busy / (f64::from(m) * slots);
+        if rho_m >= 1.0 {
+            return f64::INFINITY;
+        }
+        let queueing = (in_flight / busy).max(1.0);
+        busy * (queueing * (1.0 - rho_n) / (1.0 - rho_m)).max(1.0)
+    }
+
     /// Requests in flight one dyno is meant to carry: `concurrency × utilisation`.
     pub fn per_dyno(&self) -> f64 {
         f64::from(self.concurrency.max(1)) * self.utilisation
@@ -111,6 +133,18 @@ impl TrafficPolicy {
             needed as u32
         }
     }
+}
+
+/// Why a scale in stops above the demand it would follow: one dyno fewer would ask for more again
+/// (hysteresis).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InStop {
+    /// The dynos the last 6 s of arrivals ask for (busy slots from the panic window's arrivals ×
+    /// the unqueued estimate): the stable window lags a step in the load by up to a minute.
+    pub fresh: u32,
+    /// The requests in flight predicted at one dyno fewer than the new target
+    /// ([`TrafficPolicy::in_flight_at`]).
+    pub predicted: f64,
 }
 
 /// The traffic figures behind a decision, for its `reason=`.
@@ -136,6 +170,8 @@ pub struct TrafficFigures {
     /// The largest demand within the stabilisation window, when it holds the target above
     /// `demand`.
     pub held: Option<(u32, Duration)>,
+    /// When a scale in stops above the held demand: why it goes no lower.
+    pub stop: Option<InStop>,
     /// Whether the panic window's figures decided (a sudden jump).
     pub panic: bool,
 }
@@ -179,6 +215,13 @@ impl fmt::Display for TrafficFigures {
                 f,
                 ", held at {held}, the largest within {}",
                 humantime::format_duration(window)
+            )?;
+        }
+        if let Some(stop) = self.stop {
+            write!(
+                f,
+                "; in no further: the last 6 s ask {}, one dyno fewer would hold {:.1} in flight",
+                stop.fresh, stop.predicted
             )?;
         }
         Ok(())
@@ -414,6 +457,7 @@ mod tests {
             utilisation: 0.8,
             demand: 2,
             held: None,
+            stop: None,
             panic: false,
         };
         assert_eq!(
