@@ -719,8 +719,10 @@ impl Decider {
             return;
         }
         if wanted > target {
-            // Out at once.
-            self.set_target(wanted, Reason::Traffic(figures(false, None)), now, actions);
+            // Out at once, once the load is beyond the tolerance (or the baseline rose).
+            if self.state.baseline > target || policy.beyond(busy, seen.in_flight, target) {
+                self.set_target(wanted, Reason::Traffic(figures(false, None)), now, actions);
+            }
             return;
         }
         // In only when not panicking, not in an outage and not troubled lately...
@@ -1238,6 +1240,20 @@ mod tests {
             ),
             "{}",
             in_steps[0].1
+        );
+    }
+
+    #[test]
+    fn a_load_within_the_tolerance_does_not_scale_out() {
+        let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(12, 0, 0), None);
+        // 3 dynos carry 3 × 2 × 0.8 = 4.8 busy slots; 5.0 is past that, but within 1.0625 × 4.8.
+        let within = traffic_steps(&mut d, at(12, 0, 0), at(12, 10, 0), 2 * SEC, 5.0);
+        assert!(within.is_empty(), "{within:?}");
+        let beyond = d.handle(traffic(at(12, 10, 1), 5.2), at(12, 10, 2));
+        assert_eq!(
+            scales(&beyond),
+            [(3, 4)],
+            "to the demand at 0.8: 5.2 / 1.6 → 4"
         );
     }
 
