@@ -598,6 +598,7 @@ impl Decider {
         let state = &mut self.state.traffic;
         state.fresh = false;
         state.recent.clear();
+        state.queued_out = None;
         state.last_panic = None;
         state.maintenance = false;
         actions.push(Action::Note(format!(
@@ -722,6 +723,9 @@ impl Decider {
             // Out at once, once the load is beyond the tolerance (or the baseline rose).
             if self.state.baseline > target || policy.beyond(busy, seen.in_flight, target) {
                 self.set_target(wanted, Reason::Traffic(figures(false, None)), now, actions);
+                // Remember when the queue, not the busy slots, asked for it.
+                self.state.traffic.queued_out = (policy.dynos_for(busy, 0.0) <= target)
+                    .then_some((now, target, (busy * 1000.0).round() as u64));
             }
             return;
         }
@@ -744,6 +748,16 @@ impl Decider {
             policy.dynos_for(busy, predicted) <= m
         };
         let mut to = wanted.max(fresh);
+        // Nor back to a count the queue sent it out from, while the load is about the same.
+        let queued_out = self
+            .state
+            .traffic
+            .queued_out
+            .map(|(_, from, then)| (from, then as f64 / 1000.0))
+            .filter(|&(_, then)| busy >= then * (1.0 - TrafficPolicy::QUEUED_OUT_MARGIN));
+        if let Some((from, _)) = queued_out {
+            to = to.max(from.saturating_add(1));
+        }
         while to < target && !settles(to) {
             to += 1;
         }
@@ -753,7 +767,16 @@ impl Decider {
         let stop = (to > wanted).then(|| InStop {
             fresh,
             predicted: policy.in_flight_at(busy, seen.in_flight, target, to - 1),
+            queued_out: queued_out.filter(|&(from, _)| from.saturating_add(1) == to),
         });
+        if self
+            .state
+            .traffic
+            .queued_out
+            .is_some_and(|(_, from, _)| to <= from)
+        {
+            self.state.traffic.queued_out = None;
+        }
         self.set_target(to, Reason::Traffic(figures(false, stop)), now, actions);
     }
 
@@ -1162,9 +1185,18 @@ mod tests {
     /// queueing the rest (M/M/1, like the demo's app), with `arrivals` requests a second spread
     /// over `dynos`.
     fn one_slot_dynos(at: DateTime<Utc>, arrivals: f64, dynos: u32) -> Event {
-        let rho = arrivals * 0.1 / f64::from(dynos);
+        one_slot_dynos_at(at, arrivals, dynos, 0.1)
+    }
+
+    /// The same, each request taking `service` seconds on an idle dyno.
+    fn one_slot_dynos_at(at: DateTime<Utc>, arrivals: f64, dynos: u32, service: f64) -> Event {
+        let rho = arrivals * service / f64::from(dynos);
         // Overloaded, requests wait for the router's 30 s timeout.
-        let mean = if rho < 1.0 { 0.1 / (1.0 - rho) } else { 30.0 };
+        let mean = if rho < 1.0 {
+            service / (1.0 - rho)
+        } else {
+            30.0
+        };
         Event::Traffic(Traffic {
             at,
             requests_per_minute: (arrivals * 60.0) as u64,
@@ -1207,6 +1239,42 @@ mod tests {
         assert_eq!(steps.len(), 1, "one step out, then steady: {steps:#?}");
         assert_eq!(steps[0].0, (2, 3), "{steps:#?}");
         assert_eq!(d.target(), 3);
+    }
+
+    #[test]
+    fn no_scale_in_back_to_where_the_queue_sent_it_out_from() {
+        // The app became twice as slow (200 ms) while the estimate still says 100 ms: the busy
+        // slots ask for 1 dyno, the queue at 2 for 3; at 3 the queue asks for only 2 again.
+        let policy = Policy {
+            max: 10,
+            traffic: Some(TrafficPolicy::new(1, 0.8)),
+            ..policy()
+        };
+        let mut d = Decider::new(policy, seed_schedule(1), at(4, 0, 0), Some(2));
+        d.handle(one_slot_dynos_at(at(4, 0, 0), 8.0, 1000, 0.1), at(4, 0, 1));
+        let mut steps = Vec::new();
+        let mut t = at(4, 0, 1);
+        while t < at(5, 0, 0) {
+            t += 2 * SEC;
+            let seen = one_slot_dynos_at(t - SEC, 8.0, d.target(), 0.2);
+            for action in d.handle(seen, t) {
+                if let Action::Scale { from, to, reason } = action {
+                    steps.push(((from, to), t, reason.to_string()));
+                }
+            }
+        }
+        assert_eq!(steps.len(), 1, "one step out, then steady: {steps:#?}");
+        assert_eq!(steps[0].0, (2, 3), "{steps:#?}");
+        // Once the load falls by more than the margin, it steps in: to 2, and to 1, where the
+        // queue asks for 2 once more; from then on it stays at 2.
+        let mut t = at(5, 0, 0);
+        let mut later = Vec::new();
+        while t < at(6, 0, 0) {
+            t += 2 * SEC;
+            let seen = one_slot_dynos_at(t - SEC, 4.0, d.target(), 0.2);
+            later.extend(scales(&d.handle(seen, t)));
+        }
+        assert_eq!(later, [(3, 2), (2, 1), (1, 2)], "{later:?}");
     }
 
     #[test]

@@ -78,6 +78,10 @@ impl TrafficPolicy {
     /// docs/simulate.md together: 0.05 saves less, HPA's 0.1 lets the Wikipedia steps overload
     /// longer.
     pub const OUT_TOLERANCE: f64 = 0.0625;
+    /// After the in-flight term scaled out from a count the busy slots alone were content with,
+    /// the target returns to that count only once the busy slots fell this share below what they
+    /// were then: the queue seen there is evidence the estimate is too low for this load.
+    pub const QUEUED_OUT_MARGIN: f64 = 0.1;
     /// The unqueued service time is the lowest mean seen within this window, so an app that became
     /// slower for good is estimated right again within a day.
     pub const SERVICE_WINDOW: Duration = Duration::from_secs(24 * 3600);
@@ -164,6 +168,9 @@ pub struct InStop {
     /// The requests in flight predicted at one dyno fewer than the new target
     /// ([`TrafficPolicy::in_flight_at`]).
     pub predicted: f64,
+    /// When the in-flight term last scaled out from the new target's count at about this load:
+    /// that count and the busy slots then.
+    pub queued_out: Option<(u32, f64)>,
 }
 
 /// The traffic figures behind a decision, for its `reason=`.
@@ -242,6 +249,9 @@ impl fmt::Display for TrafficFigures {
                 "; in no further: the last 6 s ask {}, one dyno fewer would hold {:.1} in flight",
                 stop.fresh, stop.predicted
             )?;
+            if let Some((from, busy)) = stop.queued_out {
+                write!(f, ", the queue sent it out from {from} at {busy:.1} busy")?;
+            }
         }
         Ok(())
     }
@@ -267,6 +277,12 @@ pub(crate) struct TrafficState {
     /// start, its lowest mean), oldest first, at most 24 entries whatever the rate of observations.
     #[serde(default)]
     pub(crate) fastest: Vec<(DateTime<Utc>, Duration)>,
+    /// The last scale out the in-flight term made, when the busy slots alone did not ask for it:
+    /// (when, the count it left, the busy slots then). No scale in returns to that count while
+    /// the busy slots stay within [`TrafficPolicy::QUEUED_OUT_MARGIN`] of then (in thousandths,
+    /// so the state stays `Eq`).
+    #[serde(default)]
+    pub(crate) queued_out: Option<(DateTime<Utc>, u32, u64)>,
 }
 
 impl TrafficState {
