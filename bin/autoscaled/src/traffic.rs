@@ -29,6 +29,7 @@ pub(crate) fn observe(figures: &TrafficFigures, now: DateTime<Utc>) -> policy::T
         mean_service: figures.stable.mean_service,
         in_flight: figures.stable.in_flight,
         panic_in_flight: figures.panic.in_flight,
+        panic_arrivals_per_sec: figures.panic.arrivals_per_sec,
         trouble_errors_last_minute: u32::try_from(trouble).unwrap_or(u32::MAX),
         maintenance: figures.maintenance,
     }

@@ -20,7 +20,7 @@ use schedule::Schedule;
 use serde::{Deserialize, Serialize};
 
 use crate::Class;
-use crate::traffic::{Traffic, TrafficFigures, TrafficPolicy, TrafficState};
+use crate::traffic::{InStop, Traffic, TrafficFigures, TrafficPolicy, TrafficState};
 
 /// After an app is started from zero dynos, down probes are not trouble for this long: Heroku takes
 /// 20–60 s to boot a dyno, and a fail-safe to `max` for a planned start would wake people for nothing.
@@ -598,6 +598,7 @@ impl Decider {
         let state = &mut self.state.traffic;
         state.fresh = false;
         state.recent.clear();
+        state.queued_out = None;
         state.last_panic = None;
         state.maintenance = false;
         actions.push(Action::Note(format!(
@@ -691,7 +692,7 @@ impl Decider {
             .traffic
             .last_panic
             .is_some_and(|t| elapsed(t, now) < policy.panic_hold);
-        let figures = |panic: bool| TrafficFigures {
+        let figures = |panic: bool, stop: Option<InStop>| TrafficFigures {
             requests_per_minute: seen.requests_per_minute,
             mean_service: seen.mean_service,
             unqueued,
@@ -705,19 +706,78 @@ impl Decider {
             utilisation: policy.utilisation,
             demand: if panic { panic_demand } else { demand },
             held: (!panic && held > demand).then_some((held, policy.stabilisation)),
+            stop,
             panic,
         };
         let wanted = held.max(self.state.baseline).min(self.policy.max);
         if panicking && panic_demand > wanted.max(target) {
-            self.set_target(panic_demand, Reason::Traffic(figures(true)), now, actions);
+            self.set_target(
+                panic_demand,
+                Reason::Traffic(figures(true, None)),
+                now,
+                actions,
+            );
             return;
         }
-        // Out at once; in only when not panicking, not in an outage and not troubled lately.
-        let may_move = wanted > target
-            || (!panicking && self.state.outage_since.is_none() && !self.troubled_within_calm(now));
-        if wanted != target && may_move {
-            self.set_target(wanted, Reason::Traffic(figures(false)), now, actions);
+        if wanted > target {
+            // Out at once, once the load is beyond the tolerance (or the baseline rose).
+            if self.state.baseline > target || policy.beyond(busy, seen.in_flight, target) {
+                self.set_target(wanted, Reason::Traffic(figures(false, None)), now, actions);
+                // Remember when the queue, not the busy slots, asked for it.
+                self.state.traffic.queued_out = (policy.dynos_for(busy, 0.0) <= target)
+                    .then_some((now, target, (busy * 1000.0).round() as u64));
+            }
+            return;
         }
+        // In only when not panicking, not in an outage and not troubled lately...
+        if wanted == target
+            || panicking
+            || self.state.outage_since.is_some()
+            || self.troubled_within_calm(now)
+        {
+            return;
+        }
+        // ...and not to a count that would ask for more again at once (hysteresis): not below
+        // what the last 6 s of arrivals ask for (the stable window lags a rise by up to a minute),
+        // nor where the queue predicted there would bring the in-flight term above it.
+        let fresh = unqueued.map_or(0, |own| {
+            policy.dynos_for(seen.panic_arrivals_per_sec * own.as_secs_f64(), 0.0)
+        });
+        let settles = |m: u32| {
+            let predicted = policy.in_flight_at(busy, seen.in_flight, target, m);
+            policy.dynos_for(busy, predicted) <= m
+        };
+        let mut to = wanted.max(fresh);
+        // Nor back to a count the queue sent it out from, while the load is about the same.
+        let queued_out = self
+            .state
+            .traffic
+            .queued_out
+            .map(|(_, from, then)| (from, then as f64 / 1000.0))
+            .filter(|&(_, then)| busy >= then * (1.0 - TrafficPolicy::QUEUED_OUT_MARGIN));
+        if let Some((from, _)) = queued_out {
+            to = to.max(from.saturating_add(1));
+        }
+        while to < target && !settles(to) {
+            to += 1;
+        }
+        if to >= target {
+            return;
+        }
+        let stop = (to > wanted).then(|| InStop {
+            fresh,
+            predicted: policy.in_flight_at(busy, seen.in_flight, target, to - 1),
+            queued_out: queued_out.filter(|&(from, _)| from.saturating_add(1) == to),
+        });
+        if self
+            .state
+            .traffic
+            .queued_out
+            .is_some_and(|(_, from, _)| to <= from)
+        {
+            self.state.traffic.queued_out = None;
+        }
+        self.set_target(to, Reason::Traffic(figures(false, stop)), now, actions);
     }
 
     fn step_in(&mut self, now: DateTime<Utc>, actions: &mut Vec<Action>) {
@@ -1107,6 +1167,7 @@ mod tests {
             mean_service: Some(Duration::from_millis(100)),
             in_flight,
             panic_in_flight: in_flight,
+            panic_arrivals_per_sec: in_flight * 10.0,
             trouble_errors_last_minute: 0,
             maintenance: false,
         })
@@ -1118,6 +1179,150 @@ mod tests {
         };
         change(&mut t);
         Event::Traffic(t)
+    }
+
+    /// What the router reports for an app whose dynos serve one request at a time in 100 ms,
+    /// queueing the rest (M/M/1, like the demo's app), with `arrivals` requests a second spread
+    /// over `dynos`.
+    fn one_slot_dynos(at: DateTime<Utc>, arrivals: f64, dynos: u32) -> Event {
+        one_slot_dynos_at(at, arrivals, dynos, 0.1)
+    }
+
+    /// The same, each request taking `service` seconds on an idle dyno.
+    fn one_slot_dynos_at(at: DateTime<Utc>, arrivals: f64, dynos: u32, service: f64) -> Event {
+        let rho = arrivals * service / f64::from(dynos);
+        // Overloaded, requests wait for the router's 30 s timeout.
+        let mean = if rho < 1.0 {
+            service / (1.0 - rho)
+        } else {
+            30.0
+        };
+        Event::Traffic(Traffic {
+            at,
+            requests_per_minute: (arrivals * 60.0) as u64,
+            arrivals_per_sec: arrivals,
+            mean_service: Some(Duration::from_secs_f64(mean)),
+            in_flight: arrivals * mean,
+            panic_in_flight: arrivals * mean,
+            panic_arrivals_per_sec: arrivals,
+            trouble_errors_last_minute: 0,
+            maintenance: false,
+        })
+    }
+
+    #[test]
+    fn steady_traffic_at_the_boundary_does_not_flap() {
+        // The demo's flap: 15.6 requests a second at 100 ms on one-slot dynos are 1.56 busy
+        // slots, 2 dynos at 0.8; but at 2 dynos each is at ρ 0.78 and holds 3.5 in flight, so the
+        // in-flight term asks for 3; at 3 the busy slots ask for 2 again once the window passed.
+        let policy = Policy {
+            max: 10,
+            traffic: Some(TrafficPolicy::new(1, 0.8)),
+            ..policy()
+        };
+        let mut d = Decider::new(policy, seed_schedule(1), at(4, 0, 0), Some(2));
+        // The same load without a queue first (as if spread over many dynos), so the unqueued
+        // estimate is the app's own 100 ms.
+        d.handle(one_slot_dynos(at(4, 0, 0), 15.6, 1000), at(4, 0, 1));
+        assert_eq!(d.target(), 2);
+        let mut steps = Vec::new();
+        let mut t = at(4, 0, 1);
+        while t < at(5, 0, 0) {
+            t += 2 * SEC;
+            let seen = one_slot_dynos(t - SEC, 15.6, d.target());
+            for action in d.handle(seen, t) {
+                if let Action::Scale { from, to, reason } = action {
+                    steps.push(((from, to), t, reason.to_string()));
+                }
+            }
+        }
+        assert_eq!(steps.len(), 1, "one step out, then steady: {steps:#?}");
+        assert_eq!(steps[0].0, (2, 3), "{steps:#?}");
+        assert_eq!(d.target(), 3);
+    }
+
+    #[test]
+    fn no_scale_in_back_to_where_the_queue_sent_it_out_from() {
+        // The app became twice as slow (200 ms) while the estimate still says 100 ms: the busy
+        // slots ask for 1 dyno, the queue at 2 for 3; at 3 the queue asks for only 2 again.
+        let policy = Policy {
+            max: 10,
+            traffic: Some(TrafficPolicy::new(1, 0.8)),
+            ..policy()
+        };
+        let mut d = Decider::new(policy, seed_schedule(1), at(4, 0, 0), Some(2));
+        d.handle(one_slot_dynos_at(at(4, 0, 0), 8.0, 1000, 0.1), at(4, 0, 1));
+        let mut steps = Vec::new();
+        let mut t = at(4, 0, 1);
+        while t < at(5, 0, 0) {
+            t += 2 * SEC;
+            let seen = one_slot_dynos_at(t - SEC, 8.0, d.target(), 0.2);
+            for action in d.handle(seen, t) {
+                if let Action::Scale { from, to, reason } = action {
+                    steps.push(((from, to), t, reason.to_string()));
+                }
+            }
+        }
+        assert_eq!(steps.len(), 1, "one step out, then steady: {steps:#?}");
+        assert_eq!(steps[0].0, (2, 3), "{steps:#?}");
+        // Once the load falls by more than the margin, it steps in: to 2, and to 1, where the
+        // queue asks for 2 once more; from then on it stays at 2.
+        let mut t = at(5, 0, 0);
+        let mut later = Vec::new();
+        while t < at(6, 0, 0) {
+            t += 2 * SEC;
+            let seen = one_slot_dynos_at(t - SEC, 4.0, d.target(), 0.2);
+            later.extend(scales(&d.handle(seen, t)));
+        }
+        assert_eq!(later, [(3, 2), (2, 1), (1, 2)], "{later:?}");
+    }
+
+    #[test]
+    fn a_scale_in_stops_where_the_last_seconds_ask_for_more() {
+        let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(4, 0, 0), Some(6));
+        d.handle(traffic(at(4, 0, 0), 9.6), at(4, 0, 1));
+        // The stable window says 1.6 in flight (1 dyno) while the last 6 s already carry 4.8
+        // requests a second more: 6.4 busy slots, 4 dynos.
+        let mut in_steps = Vec::new();
+        let mut t = at(4, 0, 1);
+        while t < at(4, 10, 0) {
+            t += 2 * SEC;
+            let seen = seen(t - SEC, |s| {
+                s.in_flight = 1.6;
+                s.requests_per_minute = 960;
+                s.arrivals_per_sec = 16.0;
+                s.panic_in_flight = 6.4;
+                s.panic_arrivals_per_sec = 64.0;
+            });
+            for action in d.handle(seen, t) {
+                if let Action::Scale { from, to, reason } = action {
+                    in_steps.push(((from, to), reason.to_string()));
+                }
+            }
+        }
+        assert_eq!(in_steps.len(), 1, "{in_steps:#?}");
+        assert_eq!(in_steps[0].0, (6, 4));
+        assert!(
+            in_steps[0].1.ends_with(
+                "; in no further: the last 6 s ask 4, one dyno fewer would hold 1.9 in flight"
+            ),
+            "{}",
+            in_steps[0].1
+        );
+    }
+
+    #[test]
+    fn a_load_within_the_tolerance_does_not_scale_out() {
+        let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(12, 0, 0), None);
+        // 3 dynos carry 3 × 2 × 0.8 = 4.8 busy slots; 5.0 is past that, but within 1.0625 × 4.8.
+        let within = traffic_steps(&mut d, at(12, 0, 0), at(12, 10, 0), 2 * SEC, 5.0);
+        assert!(within.is_empty(), "{within:?}");
+        let beyond = d.handle(traffic(at(12, 10, 1), 5.2), at(12, 10, 2));
+        assert_eq!(
+            scales(&beyond),
+            [(3, 4)],
+            "to the demand at 0.8: 5.2 / 1.6 → 4"
+        );
     }
 
     #[test]
@@ -1449,6 +1654,7 @@ mod tests {
                         mean_service: Some(mean),
                         in_flight,
                         panic_in_flight,
+                        panic_arrivals_per_sec: panic_in_flight / mean.as_secs_f64(),
                         trouble_errors_last_minute: errors,
                         maintenance,
                     };

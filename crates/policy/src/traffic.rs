@@ -26,6 +26,8 @@ pub struct Traffic {
     pub in_flight: f64,
     /// Requests in flight over the panic window (6 s), the same way.
     pub panic_in_flight: f64,
+    /// Arrivals a second over the panic window (6 s).
+    pub panic_arrivals_per_sec: f64,
     /// Router errors H10 (app crashed), H12 (request timeout) and H13 (connection closed without
     /// response) in the last minute.
     pub trouble_errors_last_minute: u32,
@@ -68,6 +70,18 @@ impl TrafficPolicy {
     /// so in flight is the number in an M/M/2 system, L = 2ρ / (1 − ρ²); L = 2 × 3 = 6 gives
     /// 6ρ² + 2ρ − 6 = 0, ρ = 0.85. Whatever the estimate says, no dyno stays much above ρ 0.85.
     pub const QUEUE_FACTOR: f64 = 3.0;
+    /// The traffic rules scale out only once the busy slots are more than this share above what
+    /// the target carries at `utilisation`, and then to the demand at `utilisation`: a deadband
+    /// (Kubernetes' HPA has a 10% one, both ways) so a load at the edge between two counts neither
+    /// flaps nor holds one more dyno for a whole stabilisation window on every flicker.
+    /// At the default `utilisation`, 0.8 × 1.0625 = 0.85. Chosen on the three traces of
+    /// docs/simulate.md together: 0.05 saves less, HPA's 0.1 lets the Wikipedia steps overload
+    /// longer.
+    pub const OUT_TOLERANCE: f64 = 0.0625;
+    /// After the in-flight term scaled out from a count the busy slots alone were content with,
+    /// the target returns to that count only once the busy slots fell this share below what they
+    /// were then: the queue seen there is evidence the estimate is too low for this load.
+    pub const QUEUED_OUT_MARGIN: f64 = 0.1;
     /// The unqueued service time is the lowest mean seen within this window, so an app that became
     /// slower for good is estimated right again within a day.
     pub const SERVICE_WINDOW: Duration = Duration::from_secs(24 * 3600);
@@ -86,6 +100,39 @@ impl TrafficPolicy {
             stale_after: Duration::from_secs(120),
             trouble_errors: TrafficPolicy::DEFAULT_TROUBLE_ERRORS,
         }
+    }
+
+    /// The requests in flight predicted at `m` dynos from `busy` busy slots and `in_flight`
+    /// requests in flight measured at `n`: the queueing seen (in flight / busy) scaled by
+    /// (1 − ρ at n) / (1 − ρ at m), ρ = busy / (dynos × concurrency). Exact for one slot a dyno
+    /// (M/M/1), an overestimate for more (M/M/2's queue grows as 1 / (1 − ρ²)), which is the safe
+    /// side for a scale in; infinite when `m` dynos could not carry the busy slots.
+    pub fn in_flight_at(&self, busy: f64, in_flight: f64, n: u32, m: u32) -> f64 {
+        let slots = f64::from(self.concurrency.max(1));
+        if busy <= 0.0 || n == 0 {
+            return in_flight;
+        }
+        if m == 0 {
+            return f64::INFINITY;
+        }
+        let rho_n = (busy / (f64::from(n) * slots)).min(1.0);
+        let rho_m = busy / (f64::from(m) * slots);
+        if rho_m >= 1.0 {
+            return f64::INFINITY;
+        }
+        let queueing = (in_flight / busy).max(1.0);
+        busy * (queueing * (1.0 - rho_n) / (1.0 - rho_m)).max(1.0)
+    }
+
+    /// Whether `busy` busy slots and `in_flight` requests in flight call for more than `dynos`:
+    /// busy slots beyond `dynos × concurrency × utilisation × (1 + OUT_TOLERANCE)`, or the
+    /// in-flight term ([`dynos_for`](Self::dynos_for)) above `dynos`.
+    pub fn beyond(&self, busy: f64, in_flight: f64, dynos: u32) -> bool {
+        let tolerant = TrafficPolicy {
+            utilisation: self.utilisation * (1.0 + TrafficPolicy::OUT_TOLERANCE),
+            ..*self
+        };
+        tolerant.dynos_for(busy, in_flight) > dynos
     }
 
     /// Requests in flight one dyno is meant to carry: `concurrency × utilisation`.
@@ -111,6 +158,21 @@ impl TrafficPolicy {
     }
 }
 
+/// Why a scale in stops above the demand it would follow: one dyno fewer would ask for more again
+/// (hysteresis).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InStop {
+    /// The dynos the last 6 s of arrivals ask for (busy slots from the panic window's arrivals ×
+    /// the unqueued estimate): the stable window lags a step in the load by up to a minute.
+    pub fresh: u32,
+    /// The requests in flight predicted at one dyno fewer than the new target
+    /// ([`TrafficPolicy::in_flight_at`]).
+    pub predicted: f64,
+    /// When the in-flight term last scaled out from the new target's count at about this load:
+    /// that count and the busy slots then.
+    pub queued_out: Option<(u32, f64)>,
+}
+
 /// The traffic figures behind a decision, for its `reason=`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrafficFigures {
@@ -134,6 +196,8 @@ pub struct TrafficFigures {
     /// The largest demand within the stabilisation window, when it holds the target above
     /// `demand`.
     pub held: Option<(u32, Duration)>,
+    /// When a scale in stops above the held demand: why it goes no lower.
+    pub stop: Option<InStop>,
     /// Whether the panic window's figures decided (a sudden jump).
     pub panic: bool,
 }
@@ -179,6 +243,16 @@ impl fmt::Display for TrafficFigures {
                 humantime::format_duration(window)
             )?;
         }
+        if let Some(stop) = self.stop {
+            write!(
+                f,
+                "; in no further: the last 6 s ask {}, one dyno fewer would hold {:.1} in flight",
+                stop.fresh, stop.predicted
+            )?;
+            if let Some((from, busy)) = stop.queued_out {
+                write!(f, ", the queue sent it out from {from} at {busy:.1} busy")?;
+            }
+        }
         Ok(())
     }
 }
@@ -203,6 +277,12 @@ pub(crate) struct TrafficState {
     /// start, its lowest mean), oldest first, at most 24 entries whatever the rate of observations.
     #[serde(default)]
     pub(crate) fastest: Vec<(DateTime<Utc>, Duration)>,
+    /// The last scale out the in-flight term made, when the busy slots alone did not ask for it:
+    /// (when, the count it left, the busy slots then). No scale in returns to that count while
+    /// the busy slots stay within [`TrafficPolicy::QUEUED_OUT_MARGIN`] of then (in thousandths,
+    /// so the state stays `Eq`).
+    #[serde(default)]
+    pub(crate) queued_out: Option<(DateTime<Utc>, u32, u64)>,
 }
 
 impl TrafficState {
@@ -306,6 +386,7 @@ mod tests {
             mean_service: Some(mean),
             in_flight: arrivals * mean.as_secs_f64(),
             panic_in_flight: arrivals * mean.as_secs_f64(),
+            panic_arrivals_per_sec: arrivals,
             trouble_errors_last_minute: 0,
             maintenance: false,
         }
@@ -411,6 +492,7 @@ mod tests {
             utilisation: 0.8,
             demand: 2,
             held: None,
+            stop: None,
             panic: false,
         };
         assert_eq!(

@@ -38,6 +38,10 @@ fn the_aggregators_figures_map_onto_a_traffic_observation() {
     assert_eq!(traffic.requests_per_minute, figures.requests_last_minute);
     assert_eq!(traffic.in_flight, figures.stable.in_flight);
     assert_eq!(traffic.panic_in_flight, figures.panic.in_flight);
+    assert_eq!(
+        traffic.panic_arrivals_per_sec,
+        figures.panic.arrivals_per_sec
+    );
     assert_eq!(traffic.mean_service, figures.stable.mean_service);
     assert_eq!(
         traffic.trouble_errors_last_minute, 2,

@@ -375,7 +375,7 @@ impl History {
     /// a stable window of 60 s and a panic window of 6 s.
     fn traffic(&self, seen: i64, start: DateTime<Utc>) -> Traffic {
         let ([requests, busy, unanswered], span) = self.sums(seen, 60);
-        let ([_, panic_busy, _], panic_span) = self.sums(seen, 6);
+        let ([panic_requests, panic_busy, _], panic_span) = self.sums(seen, 6);
         let in_flight = busy / span;
         Traffic {
             at: start + TimeDelta::nanoseconds(seen),
@@ -386,6 +386,7 @@ impl History {
                 .flatten(),
             in_flight,
             panic_in_flight: panic_busy / panic_span,
+            panic_arrivals_per_sec: panic_requests / panic_span,
             trouble_errors_last_minute: (unanswered * 60.0 / span).round() as u32,
             maintenance: false,
         }
