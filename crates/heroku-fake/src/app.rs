@@ -193,6 +193,9 @@ impl AppConfig {
     }
 }
 
+/// How many periods of router lines a drain feeder that fell behind still sends at once.
+const CATCH_UP: u32 = 4;
+
 /// An app whose dynos are the fake's formation, living in the time `now` gives, `speed` times
 /// faster than real time.
 pub struct SimulatedApp {
@@ -273,14 +276,20 @@ impl SimulatedApp {
         let client = reqwest::Client::new();
         let mut last = self.now();
         let mut seq = 0u64;
+        // A cadence, not a sleep after each post: at the demo's speed a post takes seconds of the
+        // app's time, and sleeping after it stretched each period well past `drain_every`.
+        let mut cadence = tokio::time::interval(self.real(self.config.drain_every));
+        cadence.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        cadence.tick().await;
         loop {
-            tokio::time::sleep(self.real(self.config.drain_every)).await;
+            cadence.tick().await;
             let now = self.now();
             let dynos = self.dynos();
-            // Written off the runtime's thread, which a current-thread caller may be timing. A feeder
-            // that fell behind sends the last `drain_every` only, as Logplex drops what a slow
-            // drain cannot take: a backlog would only make bigger bodies and fall further behind.
-            let from = last.max(now - self.config.drain_every);
+            // Written off the runtime's thread, which a current-thread caller may be timing. Every
+            // request since the last body is sent, but a feeder that fell far behind sends the
+            // last `CATCH_UP` periods only, as Logplex drops what a slow drain cannot take: a
+            // backlog would only make bigger bodies and fall further behind.
+            let from = last.max(now - self.config.drain_every * CATCH_UP);
             let app = self.clone();
             let Ok(body) =
                 tokio::task::spawn_blocking(move || app.config.router_body(from, now, dynos, seq))
