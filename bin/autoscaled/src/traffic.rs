@@ -31,6 +31,8 @@ pub(crate) fn observe(figures: &TrafficFigures, now: DateTime<Utc>) -> policy::T
         panic_in_flight: figures.panic.in_flight,
         panic_arrivals_per_sec: figures.panic.arrivals_per_sec,
         trouble_errors_last_minute: u32::try_from(trouble).unwrap_or(u32::MAX),
+        server_errors_last_minute: u32::try_from(figures.server_errors_last_minute)
+            .unwrap_or(u32::MAX),
         maintenance: figures.maintenance,
     }
 }

@@ -636,10 +636,13 @@ impl Decider {
         }
         // Heroku's service= includes the dyno's own queue, so in flight counts queued requests
         // too: busy slots are in flight × the app's own (unqueued) time over the mean now.
-        // An app in an outage or throwing router errors answers fast with errors, not with its
-        // own service time.
+        // An app in an outage, throwing router errors or answering with its own 5xx (a bad
+        // deploy, before probes trip the fail-safe) answers fast with errors, not with its own
+        // service time.
         let learn = self.state.outage_since.is_none()
-            && seen.trouble_errors_last_minute < policy.trouble_errors;
+            && seen.trouble_errors_last_minute < policy.trouble_errors
+            && f64::from(seen.server_errors_last_minute)
+                < TrafficPolicy::ESTIMATE_MAX_SERVER_ERRORS * seen.requests_per_minute as f64;
         let unqueued = self.state.traffic.unqueued(seen, now, learn);
         let share = match (unqueued, seen.mean_service) {
             (Some(own), Some(mean)) if !mean.is_zero() => {
@@ -1169,6 +1172,7 @@ mod tests {
             panic_in_flight: in_flight,
             panic_arrivals_per_sec: in_flight * 10.0,
             trouble_errors_last_minute: 0,
+            server_errors_last_minute: 0,
             maintenance: false,
         })
     }
@@ -1206,6 +1210,7 @@ mod tests {
             panic_in_flight: arrivals * mean,
             panic_arrivals_per_sec: arrivals,
             trouble_errors_last_minute: 0,
+            server_errors_last_minute: 0,
             maintenance: false,
         })
     }
@@ -1360,6 +1365,34 @@ mod tests {
         assert_eq!(scales(&actions), [(1, 2)], "2 / 1.6, not 4 / 1.6");
         let Action::Scale { reason, .. } = &actions[0] else {
             unreachable!()
+        };
+        assert!(
+            reason.to_string().contains("unqueued 100ms, max(2.0 busy"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn an_apps_own_fast_errors_do_not_teach_the_unqueued_estimate() {
+        let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(4, 0, 0), None);
+        d.handle(traffic(at(4, 0, 0), 1.0), at(4, 0, 1));
+        // A bad deploy: every request a 503 in 4 ms, before any probe has tripped the fail-safe.
+        let failing = seen(at(4, 0, 2), |t| {
+            t.in_flight = 0.04;
+            t.mean_service = Some(Duration::from_millis(4));
+            t.server_errors_last_minute = u32::try_from(t.requests_per_minute).unwrap();
+        });
+        d.handle(failing, at(4, 0, 3));
+        // Fixed: the same queueing as `busy_slots_leave_the_dynos_own_queue_out` still counts 2
+        // busy slots of 4 in flight, against the 100 ms learnt before; had the 4 ms been learnt,
+        // it would be 0.08 busy and the in-flight term alone would act.
+        let queued = seen(at(4, 0, 4), |t| {
+            t.in_flight = 4.0;
+            t.mean_service = Some(Duration::from_millis(200));
+        });
+        let actions = d.handle(queued, at(4, 0, 5));
+        let Some(Action::Scale { reason, .. }) = actions.first() else {
+            panic!("no scale: {actions:?}")
         };
         assert!(
             reason.to_string().contains("unqueued 100ms, max(2.0 busy"),
@@ -1656,6 +1689,7 @@ mod tests {
                         panic_in_flight,
                         panic_arrivals_per_sec: panic_in_flight / mean.as_secs_f64(),
                         trouble_errors_last_minute: errors,
+                        server_errors_last_minute: errors,
                         maintenance,
                     };
                     (lag, traffic)

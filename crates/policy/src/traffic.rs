@@ -31,6 +31,10 @@ pub struct Traffic {
     /// Router errors H10 (app crashed), H12 (request timeout) and H13 (connection closed without
     /// response) in the last minute.
     pub trouble_errors_last_minute: u32,
+    /// Requests of the last minute the app itself answered with a 5xx status: a bad deploy's
+    /// errors come back fast and would teach the unqueued estimate a service time the app does
+    /// not have.
+    pub server_errors_last_minute: u32,
     /// Whether the router answered with H80 (maintenance mode) lately.
     pub maintenance: bool,
 }
@@ -88,6 +92,8 @@ impl TrafficPolicy {
     /// A minute counts toward the unqueued estimate only with this many requests in it: a few
     /// cheap requests at night would bias it low.
     pub const ESTIMATE_MIN_REQUESTS: u64 = 20;
+    /// Nor with this share of its requests or more answered 5xx by the app itself.
+    pub const ESTIMATE_MAX_SERVER_ERRORS: f64 = 0.05;
 
     /// The rules for `concurrency` and `utilisation`, every other limit at its default.
     pub fn new(concurrency: u32, utilisation: f64) -> TrafficPolicy {
@@ -388,6 +394,7 @@ mod tests {
             panic_in_flight: arrivals * mean.as_secs_f64(),
             panic_arrivals_per_sec: arrivals,
             trouble_errors_last_minute: 0,
+            server_errors_last_minute: 0,
             maintenance: false,
         }
     }

@@ -62,7 +62,10 @@ struct Bucket {
     service_ms: u64,
     histogram: [u32; BINS],
     errors: ErrorCounts,
-    maintenance: u64,
+    /// Requests the app itself answered with a 5xx (no router error code). This and
+    /// `maintenance` are `u32`s so that the two share the 8 bytes `maintenance` alone took.
+    server_errors: u32,
+    maintenance: u32,
 }
 
 impl Bucket {
@@ -74,6 +77,7 @@ impl Bucket {
             service_ms: 0,
             histogram: [0; BINS],
             errors: ErrorCounts::default(),
+            server_errors: 0,
             maintenance: 0,
         }
     }
@@ -189,6 +193,9 @@ pub struct TrafficFigures {
     pub requests_last_minute: u64,
     /// Error codes of the requests that arrived in the last 60 s.
     pub errors_last_minute: ErrorCounts,
+    /// Requests that arrived in the last 60 s and that the app itself answered with a 5xx status
+    /// (a bad deploy's fast 503s, say; router errors are in `errors_last_minute`).
+    pub server_errors_last_minute: u64,
     /// Whether an H80 (maintenance mode) request arrived in the last 60 s: the router, not the
     /// dynos, answers, so the figures say nothing about the app.
     pub maintenance: bool,
@@ -280,10 +287,13 @@ impl Aggregator {
                 *count = count.saturating_add(1);
             }
             match line.code {
-                Some(ErrorCode::H80) => bucket.maintenance += 1,
+                Some(ErrorCode::H80) => bucket.maintenance = bucket.maintenance.saturating_add(1),
                 Some(code) => bucket.errors.count(code),
                 // An error line without a code still failed: count it with the others.
                 None if line.at == At::Error => bucket.errors.other += 1,
+                None if line.status.is_some_and(|status| status >= 500) => {
+                    bucket.server_errors = bucket.server_errors.saturating_add(1);
+                }
                 None => {}
             }
             let logged = entry.timestamp.min(now);
@@ -304,11 +314,12 @@ impl Aggregator {
                 .filter(move |b| b.second <= now_second && b.second > now_second - span)
         };
         let mut errors = ErrorCounts::default();
-        let mut requests_last_minute = 0;
+        let (mut requests_last_minute, mut server_errors_last_minute) = (0, 0);
         let mut maintenance = false;
         for bucket in in_last(MINUTE) {
             errors.add(&bucket.errors);
             requests_last_minute += bucket.requests;
+            server_errors_last_minute += u64::from(bucket.server_errors);
             maintenance |= bucket.maintenance > 0;
         }
         TrafficFigures {
@@ -316,6 +327,7 @@ impl Aggregator {
             panic: window(self.panic, in_last(self.panic)),
             requests_last_minute,
             errors_last_minute: errors,
+            server_errors_last_minute,
             maintenance,
             newest: self.newest,
         }

@@ -388,6 +388,8 @@ impl History {
             panic_in_flight: panic_busy / panic_span,
             panic_arrivals_per_sec: panic_requests / panic_span,
             trouble_errors_last_minute: (unanswered * 60.0 / span).round() as u32,
+            // The model's app never answers with its own errors.
+            server_errors_last_minute: 0,
             maintenance: false,
         }
     }

@@ -55,6 +55,7 @@ fn steady_traffic_gives_rate_service_and_in_flight() {
     assert!((f.panic.arrivals_per_sec - 1.0).abs() < 1e-9);
     assert_eq!(f.requests_last_minute, 60);
     assert_eq!(f.errors_last_minute, ErrorCounts::default());
+    assert_eq!(f.server_errors_last_minute, 0);
     assert!(!f.maintenance);
     assert_eq!(f.newest, Some(now));
 }
@@ -161,9 +162,23 @@ fn error_codes_and_maintenance_over_the_last_minute() {
             ..served(5)
         },
     ));
+    // The app's own fast 503s (a bad deploy): no router code, counted apart.
+    for _ in 0..2 {
+        lines.push((
+            now,
+            RouterLine {
+                status: Some(503),
+                ..served(4)
+            },
+        ));
+    }
     let mut app = Aggregator::new();
     app.ingest(&batch(lines), now);
     let f = app.figures(now);
+    assert_eq!(
+        f.server_errors_last_minute, 2,
+        "only the app's own 5xx answers"
+    );
     assert_eq!(
         f.errors_last_minute,
         ErrorCounts {
@@ -176,7 +191,7 @@ fn error_codes_and_maintenance_over_the_last_minute() {
     );
     assert_eq!(f.errors_last_minute.total(), 8);
     assert!(f.maintenance);
-    assert_eq!(f.requests_last_minute, 10);
+    assert_eq!(f.requests_last_minute, 12);
     assert!(!app.figures(now + TimeDelta::seconds(62)).maintenance);
 }
 
