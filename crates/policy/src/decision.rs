@@ -1140,8 +1140,40 @@ mod tests {
         }
     }
 
-    /// Traffic seen at `at` (a second before `now` in the tests), `in_flight` requests in flight in
-    /// both windows, 100 ms mean service.
+    /// [`traffic_policy`] for dynos that serve one request at a time.
+    fn one_slot_policy() -> Policy {
+        Policy {
+            traffic: Some(TrafficPolicy::new(1, 0.8)),
+            ..traffic_policy()
+        }
+    }
+
+    /// A scale step a decider took: from and to, when, and its reason.
+    type Step = ((u32, u32), DateTime<Utc>, String);
+
+    /// The scale steps `d` takes fed `seen(at, target)` every `every` after `from` until `until`:
+    /// data a second old, for the target `d` has then.
+    fn fed_steps(
+        d: &mut Decider,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        every: Duration,
+        mut seen: impl FnMut(DateTime<Utc>, u32) -> Event,
+    ) -> Vec<Step> {
+        let mut steps = Vec::new();
+        let mut t = from;
+        while t < until {
+            t += every;
+            let event = seen(t - SEC, d.target());
+            for action in d.handle(event, t) {
+                if let Action::Scale { from, to, reason } = action {
+                    steps.push(((from, to), t, reason.to_string()));
+                }
+            }
+        }
+        steps
+    }
+
     /// The scale steps `d` takes, each with its time, fed `in_flight` requests in flight (data a
     /// second old) every `every` after `from` until `until`.
     fn traffic_steps(
@@ -1151,17 +1183,14 @@ mod tests {
         every: Duration,
         in_flight: f64,
     ) -> Vec<((u32, u32), DateTime<Utc>)> {
-        let mut steps = Vec::new();
-        let mut t = from;
-        while t < until {
-            t += every;
-            for step in scales(&d.handle(traffic(t - SEC, in_flight), t)) {
-                steps.push((step, t));
-            }
-        }
-        steps
+        fed_steps(d, from, until, every, |at, _| traffic(at, in_flight))
+            .into_iter()
+            .map(|(step, t, _)| (step, t))
+            .collect()
     }
 
+    /// Traffic seen at `at` (a second before `now` in the tests), `in_flight` requests in flight in
+    /// both windows, 100 ms mean service.
     fn traffic(at: DateTime<Utc>, in_flight: f64) -> Event {
         Event::Traffic(Traffic {
             at,
@@ -1220,27 +1249,14 @@ mod tests {
         // The demo's flap: 15.6 requests a second at 100 ms on one-slot dynos are 1.56 busy
         // slots, 2 dynos at 0.8; but at 2 dynos each is at ρ 0.78 and holds 3.5 in flight, so the
         // in-flight term asks for 3; at 3 the busy slots ask for 2 again once the window passed.
-        let policy = Policy {
-            max: 10,
-            traffic: Some(TrafficPolicy::new(1, 0.8)),
-            ..policy()
-        };
-        let mut d = Decider::new(policy, seed_schedule(1), at(4, 0, 0), Some(2));
+        let mut d = Decider::new(one_slot_policy(), seed_schedule(1), at(4, 0, 0), Some(2));
         // The same load without a queue first (as if spread over many dynos), so the unqueued
         // estimate is the app's own 100 ms.
         d.handle(one_slot_dynos(at(4, 0, 0), 15.6, 1000), at(4, 0, 1));
         assert_eq!(d.target(), 2);
-        let mut steps = Vec::new();
-        let mut t = at(4, 0, 1);
-        while t < at(5, 0, 0) {
-            t += 2 * SEC;
-            let seen = one_slot_dynos(t - SEC, 15.6, d.target());
-            for action in d.handle(seen, t) {
-                if let Action::Scale { from, to, reason } = action {
-                    steps.push(((from, to), t, reason.to_string()));
-                }
-            }
-        }
+        let steps = fed_steps(&mut d, at(4, 0, 1), at(5, 0, 0), 2 * SEC, |at, target| {
+            one_slot_dynos(at, 15.6, target)
+        });
         assert_eq!(steps.len(), 1, "one step out, then steady: {steps:#?}");
         assert_eq!(steps[0].0, (2, 3), "{steps:#?}");
         assert_eq!(d.target(), 3);
@@ -1250,35 +1266,22 @@ mod tests {
     fn no_scale_in_back_to_where_the_queue_sent_it_out_from() {
         // The app became twice as slow (200 ms) while the estimate still says 100 ms: the busy
         // slots ask for 1 dyno, the queue at 2 for 3; at 3 the queue asks for only 2 again.
-        let policy = Policy {
-            max: 10,
-            traffic: Some(TrafficPolicy::new(1, 0.8)),
-            ..policy()
-        };
-        let mut d = Decider::new(policy, seed_schedule(1), at(4, 0, 0), Some(2));
+        let mut d = Decider::new(one_slot_policy(), seed_schedule(1), at(4, 0, 0), Some(2));
         d.handle(one_slot_dynos_at(at(4, 0, 0), 8.0, 1000, 0.1), at(4, 0, 1));
-        let mut steps = Vec::new();
-        let mut t = at(4, 0, 1);
-        while t < at(5, 0, 0) {
-            t += 2 * SEC;
-            let seen = one_slot_dynos_at(t - SEC, 8.0, d.target(), 0.2);
-            for action in d.handle(seen, t) {
-                if let Action::Scale { from, to, reason } = action {
-                    steps.push(((from, to), t, reason.to_string()));
-                }
-            }
-        }
+        let steps = fed_steps(&mut d, at(4, 0, 1), at(5, 0, 0), 2 * SEC, |at, target| {
+            one_slot_dynos_at(at, 8.0, target, 0.2)
+        });
         assert_eq!(steps.len(), 1, "one step out, then steady: {steps:#?}");
         assert_eq!(steps[0].0, (2, 3), "{steps:#?}");
         // Once the load falls by more than the margin, it steps in: to 2, and to 1, where the
         // queue asks for 2 once more; from then on it stays at 2.
-        let mut t = at(5, 0, 0);
-        let mut later = Vec::new();
-        while t < at(6, 0, 0) {
-            t += 2 * SEC;
-            let seen = one_slot_dynos_at(t - SEC, 4.0, d.target(), 0.2);
-            later.extend(scales(&d.handle(seen, t)));
-        }
+        let later: Vec<(u32, u32)> =
+            fed_steps(&mut d, at(5, 0, 0), at(6, 0, 0), 2 * SEC, |at, target| {
+                one_slot_dynos_at(at, 4.0, target, 0.2)
+            })
+            .into_iter()
+            .map(|(step, ..)| step)
+            .collect();
         assert_eq!(later, [(3, 2), (2, 1), (1, 2)], "{later:?}");
     }
 
@@ -1288,31 +1291,23 @@ mod tests {
         d.handle(traffic(at(4, 0, 0), 9.6), at(4, 0, 1));
         // The stable window says 1.6 in flight (1 dyno) while the last 6 s already carry 4.8
         // requests a second more: 6.4 busy slots, 4 dynos.
-        let mut in_steps = Vec::new();
-        let mut t = at(4, 0, 1);
-        while t < at(4, 10, 0) {
-            t += 2 * SEC;
-            let seen = seen(t - SEC, |s| {
+        let in_steps = fed_steps(&mut d, at(4, 0, 1), at(4, 10, 0), 2 * SEC, |at, _| {
+            seen(at, |s| {
                 s.in_flight = 1.6;
                 s.requests_per_minute = 960;
                 s.arrivals_per_sec = 16.0;
                 s.panic_in_flight = 6.4;
                 s.panic_arrivals_per_sec = 64.0;
-            });
-            for action in d.handle(seen, t) {
-                if let Action::Scale { from, to, reason } = action {
-                    in_steps.push(((from, to), reason.to_string()));
-                }
-            }
-        }
+            })
+        });
         assert_eq!(in_steps.len(), 1, "{in_steps:#?}");
         assert_eq!(in_steps[0].0, (6, 4));
         assert!(
-            in_steps[0].1.ends_with(
+            in_steps[0].2.ends_with(
                 "; in no further: the last 6 s ask 4, one dyno fewer would hold 1.9 in flight"
             ),
             "{}",
-            in_steps[0].1
+            in_steps[0].2
         );
     }
 
