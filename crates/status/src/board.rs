@@ -160,6 +160,17 @@ fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64() * 1000.0)
 }
 
+/// A scale decision's marker on the charts, whether it comes from the store or the board.
+fn scale_marker(at: DateTime<Utc>, from: u32, to: u32, reason: String) -> Marker {
+    Marker {
+        t: at.timestamp_millis(),
+        kind: MarkerKind::Scale,
+        from,
+        to,
+        reason,
+    }
+}
+
 /// Keeps at most `cap` items, dropping the oldest.
 fn push_bounded<T>(items: &mut VecDeque<T>, item: T, cap: usize) {
     if items.len() >= cap {
@@ -272,11 +283,6 @@ impl Board {
     /// stand (call it before handling an event of `at`) and the drain's traffic figures, keeps it
     /// among the recent ones and hands it to the store. The first call only starts counting.
     pub fn roll_minute(&self, index: usize, at: DateTime<Utc>) {
-        let drains = self
-            .drains
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
         let mut apps = self.lock();
         let Some(entry) = apps.get_mut(index) else {
             return;
@@ -291,7 +297,13 @@ impl Board {
         ) else {
             return;
         };
-        // Only the app's drain lock is taken under the board's (never the other way round).
+        // Read only when a minute closes, not at every event. The drains' locks are only ever
+        // taken under the board's, never the other way round.
+        let drains = self
+            .drains
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
         if let Some(figures) = drains.figures(&status.app, &status.process, at) {
             row.requests = Some(figures.requests_last_minute);
             row.in_flight = Some(figures.stable.in_flight);
@@ -426,13 +438,7 @@ impl Board {
                 recent
                     .into_iter()
                     .filter(|d| last.is_none_or(|last| d.at.timestamp_millis() > last))
-                    .map(|d| Marker {
-                        t: d.at.timestamp_millis(),
-                        kind: MarkerKind::Scale,
-                        from: d.from,
-                        to: d.to,
-                        reason: d.reason,
-                    }),
+                    .map(|d| scale_marker(d.at, d.from, d.to, d.reason)),
             );
             markers.extend(alerts);
             markers.retain(|m| m.t >= since_ms);
@@ -463,13 +469,7 @@ impl Board {
             .into_iter()
             .rev()
             .filter(|d| d.key.process == key.process)
-            .map(|d| Marker {
-                t: d.at.timestamp_millis(),
-                kind: MarkerKind::Scale,
-                from: d.from,
-                to: d.to,
-                reason: d.reason,
-            })
+            .map(|d| scale_marker(d.at, d.from, d.to, d.reason))
             .collect()
     }
 

@@ -313,14 +313,17 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
                 if let Event::Probe { class, detail } = &event {
                     debug!(app = %settings.name, process = %settings.process, class = ?class, "probe: {detail}");
                 }
+                // Closes the minute before, if this probe starts a new one.
                 record_probe(&ctx, &result, &event);
                 event
             }
-            Some(event) = events_rx.recv() => event,
+            Some(event) = events_rx.recv() => {
+                ctx.board.roll_minute(ctx.index, ctx.clock.now());
+                event
+            }
             else => break,
         };
         let now = ctx.clock.now();
-        ctx.board.roll_minute(ctx.index, now);
         let actions = decider.handle(event, now);
         let decided = actions.iter().any(|a| !matches!(a, Action::Note(_)));
         for action in actions {
