@@ -44,6 +44,27 @@ fn mails_with(mail: &MailServer, needle: &str) -> usize {
         .count()
 }
 
+/// Waits for `daemon` to fail `app`'s web dynos over to `max` at the fake, and for its one outage
+/// email.
+async fn failed_over_with_one_email(
+    daemon: &Daemon,
+    fake: &FakeHeroku,
+    mail: &MailServer,
+    app: &str,
+    max: u32,
+) {
+    daemon
+        .wait_until(&format!("the fail-over to {max}"), 10 * SECOND, || {
+            (fake.quantity(app, "web") == Some(max)).then_some(())
+        })
+        .await;
+    daemon
+        .wait_until("the outage email", 15 * SECOND, || {
+            (mails_with(mail, "web: down (") == 1).then_some(())
+        })
+        .await;
+}
+
 /// An app at baseline 3 fails over to max 5; the daemon is stopped (`stop`) and started again on
 /// the same database with the app still down: no PATCH below 5, no second outage email. Then the
 /// app recovers: one recovery email and the usual step-in, one dyno per calm, to 3.
@@ -66,16 +87,7 @@ async fn restart_during_an_outage(state_url: &str, stop: Stop) {
     let first = Daemon::run(BIN, &config);
     first.wait_for_line(&["started"], 20 * SECOND).await;
     server.set(Mode::Unavailable);
-    first
-        .wait_until("the fail-over to 5", 10 * SECOND, || {
-            (fake.quantity(APP, "web") == Some(5)).then_some(())
-        })
-        .await;
-    first
-        .wait_until("the outage email", 15 * SECOND, || {
-            (mails_with(&mail, "web: down (") == 1).then_some(())
-        })
-        .await;
+    failed_over_with_one_email(&first, &fake, &mail, APP, 5).await;
     // What the database holds before the stop: read by `status`, as people would.
     let mut saved = serde_json::Value::Null;
     for _ in 0..50 {
@@ -214,16 +226,7 @@ async fn a_database_that_fails_while_running_stops_neither_scaling_nor_alerts() 
 
     db.cut_off();
     server.set(Mode::Unavailable);
-    daemon
-        .wait_until("the fail-over to 4", 10 * SECOND, || {
-            (fake.quantity(APP, "web") == Some(4)).then_some(())
-        })
-        .await;
-    daemon
-        .wait_until("the outage email", 15 * SECOND, || {
-            (mails_with(&mail, "web: down (") == 1).then_some(())
-        })
-        .await;
+    failed_over_with_one_email(&daemon, &fake, &mail, APP, 4).await;
     // The decision's write fails at once (the writer is woken by it), and later tries fail too.
     daemon.wait_for_line(&[AWAY], 20 * SECOND).await;
     let seen = server.hits().len();

@@ -178,6 +178,11 @@ async fn get(addr: SocketAddr, path: &str) -> reqwest::Response {
     reqwest::get(format!("http://{addr}{path}")).await.unwrap()
 }
 
+/// The JSON body of `GET path`.
+async fn get_json(addr: SocketAddr, path: &str) -> serde_json::Value {
+    get(addr, path).await.json().await.unwrap()
+}
+
 #[tokio::test]
 async fn healthz_is_200_only_while_the_decision_task_runs() {
     let served = serve(false).await;
@@ -207,7 +212,7 @@ async fn healthz_is_200_only_while_the_decision_task_runs() {
     served
         .board
         .update(0, |s| s.holder = Some("web.1/7".into()));
-    let api: serde_json::Value = get(served.addr, "/api/status").await.json().await.unwrap();
+    let api = get_json(served.addr, "/api/status").await;
     let shop = &api["apps"][0];
     assert_eq!(
         (shop["holder"].as_str(), shop["elsewhere"].as_bool()),
@@ -298,7 +303,7 @@ async fn api_status_gives_quantities_probe_decisions_and_what_comes_next() {
 #[tokio::test]
 async fn api_history_gives_5_minute_intervals_with_percentiles_and_markers() {
     let served = serve(false).await;
-    let body: serde_json::Value = get(served.addr, "/api/history").await.json().await.unwrap();
+    let body = get_json(served.addr, "/api/history").await;
     assert_eq!(body["bucket_seconds"], 300);
     assert!(
         body["from"]
@@ -327,11 +332,7 @@ async fn api_history_gives_5_minute_intervals_with_percentiles_and_markers() {
 #[tokio::test]
 async fn api_history_gives_a_week_in_hours_and_refuses_other_spans() {
     let served = serve(false).await;
-    let body: serde_json::Value = get(served.addr, "/api/history?span=7d")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body = get_json(served.addr, "/api/history?span=7d").await;
     assert_eq!(body["span"], "7d");
     assert_eq!(body["bucket_seconds"], 3600);
     assert!(
@@ -346,11 +347,7 @@ async fn api_history_gives_a_week_in_hours_and_refuses_other_spans() {
     assert_eq!(buckets.len(), 1, "an hour of minutes in one interval");
     assert_eq!(buckets[0]["probes"], 60);
     assert_eq!(buckets[0]["p95"], 6000.0);
-    let day: serde_json::Value = get(served.addr, "/api/history?span=24h")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let day = get_json(served.addr, "/api/history?span=24h").await;
     assert_eq!(day["span"], "24h");
     let refused = get(served.addr, "/api/history?span=1y").await;
     assert_eq!(refused.status(), 400);
