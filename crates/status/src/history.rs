@@ -130,18 +130,10 @@ pub struct AppChart {
 /// `width` since the Unix epoch so an interval keeps its bounds from one request to the next.
 pub(crate) fn buckets(rows: &[HistoryRow], width: TimeDelta) -> Vec<Bucket> {
     let width = width.num_milliseconds().max(1);
-    let mut out: Vec<Bucket> = Vec::new();
-    let mut start = 0;
-    while start < rows.len() {
-        let t = rows[start].minute.timestamp_millis().div_euclid(width) * width;
-        let len = rows[start..]
-            .iter()
-            .take_while(|r| r.minute.timestamp_millis().div_euclid(width) * width == t)
-            .count();
-        out.push(bucket(t, &rows[start..start + len]));
-        start += len;
-    }
-    out
+    let start = |r: &HistoryRow| r.minute.timestamp_millis().div_euclid(width) * width;
+    rows.chunk_by(|a, b| start(a) == start(b))
+        .map(|minutes| bucket(start(&minutes[0]), minutes))
+        .collect()
 }
 
 /// One interval from its minutes (at least one).
