@@ -103,13 +103,8 @@ fn main() {
 
 /// VmRSS of `pid`, in MiB.
 fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
-    kib as f64 / 1024.0
+    let [rss, ..] = memory_of(pid);
+    rss as f64 / 1024.0
 }
 
 /// The CPU time `pid` has used, user and system, in clock ticks (`/proc/<pid>/stat` fields 14
