@@ -13,14 +13,14 @@ pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(10);
 
 /// Error codes and requests a minute are over this span, whatever the stable window.
 const MINUTE: i64 = 60;
-/// The longest stable window accepted, so that the ring stays small (600 buckets, 188 KiB).
+/// The longest stable window accepted, so that the ring stays small (600 buckets, 197 KiB).
 const MAX_WINDOW: u64 = 600;
 
 /// Service-time histogram bins. Values below 4 ms have a bin each; above, each power of two is cut
 /// into 4 equal bins up to 2^16 ms (65.5 s), so a bin is at most a quarter of its lower bound wide and
 /// its midpoint within 12.5% of any value in it. That is as fine as a scaling decision on p95 needs
 /// (Heroku's own figures are whole milliseconds and its timeout is 30 s) in 60 `u32`s per second:
-/// a second's figures are 320 bytes, a 60 s ring 19 KiB, however many requests. A sketch
+/// a second's figures are 336 bytes, a 60 s ring 20 KiB, however many requests. A sketch
 /// (t-digest, DDSketch) would be finer but larger or costlier to merge; a reservoir of samples
 /// would grow with the rate or lose the tail.
 const SUB_BINS: u64 = 4;
@@ -66,6 +66,26 @@ struct Bucket {
     /// `maintenance` are `u32`s so that the two share the 8 bytes `maintenance` alone took.
     server_errors: u32,
     maintenance: u32,
+    /// The dynos the second's requests reached, as a set of [`dyno_slot`]s.
+    dynos: u128,
+}
+
+/// A dyno's slot in a bucket's set of 128: `web.N` is slot N − 1 up to `web.128`, so the usual
+/// formations count exactly; any other name (past 128, or a generation without numbers) lands
+/// on a slot by its hash, where two may share one and the count reads a little low.
+fn dyno_slot(name: &str) -> u32 {
+    let numbered = name
+        .rsplit_once('.')
+        .and_then(|(_, number)| number.parse::<u32>().ok())
+        .filter(|n| (1..=128).contains(n));
+    numbered.map_or_else(
+        || {
+            let mut hasher = std::hash::DefaultHasher::new();
+            std::hash::Hash::hash(name, &mut hasher);
+            (std::hash::Hasher::finish(&hasher) % 128) as u32
+        },
+        |n| n - 1,
+    )
 }
 
 impl Bucket {
@@ -79,6 +99,7 @@ impl Bucket {
             errors: ErrorCounts::default(),
             server_errors: 0,
             maintenance: 0,
+            dynos: 0,
         }
     }
 }
@@ -89,7 +110,7 @@ impl Bucket {
 /// logs a request when it completes, so a 30 s H12 arrived 30 s before its line). Seconds live in a
 /// fixed ring covering the longest span asked about (the stable window, and at least a minute for
 /// requests a minute and error codes), each a count, a sum and a small histogram: memory is fixed
-/// at construction (19 KiB with the default windows) whatever the rate.
+/// at construction (20 KiB with the default windows) whatever the rate.
 ///
 /// ```
 /// use std::time::Duration;
@@ -135,6 +156,9 @@ pub struct WindowFigures {
     /// computed as the sum of service times over the window length (requests with no `service=`,
     /// such as H14 or H80, never held a dyno and add nothing).
     pub in_flight: f64,
+    /// The distinct dynos the window's requests reached (`dyno=`): the count `in_flight` was
+    /// measured at, which lags a scale out while its dynos boot. Exact up to `web.128`.
+    pub dynos: u32,
 }
 
 /// Router error codes counted over a minute.
@@ -279,6 +303,9 @@ impl Aggregator {
                 *bucket = Bucket::empty(second);
             }
             bucket.requests += 1;
+            if let Some(dyno) = line.dyno {
+                bucket.dynos |= 1 << dyno_slot(dyno);
+            }
             if let Some(service) = line.service {
                 let service = ms(Some(service));
                 bucket.served += 1;
@@ -340,8 +367,10 @@ fn window<'a>(span: i64, buckets: impl Iterator<Item = &'a Bucket>) -> WindowFig
     let mut served = 0u64;
     let mut service_ms = 0u64;
     let mut histogram = [0u64; BINS];
+    let mut dynos = 0u128;
     for bucket in buckets {
         requests += bucket.requests;
+        dynos |= bucket.dynos;
         served += bucket.served;
         service_ms = service_ms.saturating_add(bucket.service_ms);
         for (total, &count) in histogram.iter_mut().zip(&bucket.histogram) {
@@ -358,6 +387,7 @@ fn window<'a>(span: i64, buckets: impl Iterator<Item = &'a Bucket>) -> WindowFig
         mean_service,
         p95_service: p95(&histogram, served),
         in_flight: service_ms as f64 / 1000.0 / seconds,
+        dynos: dynos.count_ones(),
     }
 }
 
@@ -408,10 +438,22 @@ mod tests {
 
     #[test]
     fn memory_is_what_the_docs_say() {
-        assert_eq!(std::mem::size_of::<Bucket>(), 320);
+        assert_eq!(std::mem::size_of::<Bucket>(), 336);
         assert_eq!(Aggregator::new().ring.len(), 60);
         let longest = Aggregator::with_windows(Duration::from_secs(600), Duration::from_secs(6));
         assert_eq!(longest.map(|a| a.ring.len()), Ok(600));
+    }
+
+    #[test]
+    fn dynos_have_a_slot_each_up_to_web_128() {
+        let slots: std::collections::HashSet<u32> =
+            (1..=128).map(|n| dyno_slot(&format!("web.{n}"))).collect();
+        assert_eq!(slots.len(), 128);
+        assert_eq!(dyno_slot("web.1"), 0);
+        assert_eq!(dyno_slot("worker.3"), 2);
+        for name in ["web.129", "web.0", "web", "web-5d8f7c9b4-x2k9q", ""] {
+            assert!(dyno_slot(name) < 128, "{name}");
+        }
     }
 
     #[test]

@@ -74,6 +74,29 @@ fn a_burst_shows_in_the_panic_window_first() {
 }
 
 #[test]
+fn each_window_counts_the_dynos_its_requests_reached() {
+    let now = at(NOW);
+    let on = |dyno: &'static str| RouterLine {
+        dyno: Some(dyno),
+        ..served(20)
+    };
+    // web.1 and web.2 answered a minute ago; only web.3, just booted, in the last seconds, and
+    // twice. A request that reached no dyno (H14) counts for none.
+    let lines = vec![
+        (now - ms(50_000), on("web.1")),
+        (now - ms(40_000), on("web.2")),
+        (now - ms(2_000), on("web.3")),
+        (now - ms(1_000), on("web.3")),
+        (now - ms(1_000), failed(ErrorCode::H14)),
+    ];
+    let mut app = Aggregator::new();
+    app.ingest(&batch(lines), now);
+    let f = app.figures(now);
+    assert_eq!((f.stable.dynos, f.panic.dynos), (3, 1));
+    assert_eq!(app.figures(now + TimeDelta::seconds(120)).stable.dynos, 0);
+}
+
+#[test]
 fn a_request_counts_when_it_arrived_not_when_it_was_logged() {
     let now = at(NOW);
     let mut app = Aggregator::new();

@@ -177,6 +177,11 @@ proptest! {
         prop_assert_eq!(f.stable.requests, lines.len() as u64);
         prop_assert_eq!(f.requests_last_minute, lines.len() as u64);
         prop_assert!((f.stable.in_flight - sum as f64 / 1000.0 / 60.0).abs() < 1e-9);
+        let names: std::collections::HashSet<_> =
+            lines.iter().filter_map(|(_, l)| l.dyno.as_deref()).collect();
+        prop_assert!(f.stable.dynos as usize <= names.len());
+        prop_assert_eq!(f.stable.dynos == 0, names.is_empty());
+        prop_assert!(f.panic.dynos <= f.stable.dynos);
         match service.len() {
             0 => prop_assert_eq!((f.stable.mean_service, f.stable.p95_service), (None, None)),
             n => {
