@@ -159,7 +159,7 @@ pub(crate) struct SimulateArgs {
     #[arg(long, value_name = "MODEL", default_value = "per-dyno", value_parser = parse_service_model)]
     pub(crate) traffic_model: policy::simulate::ServiceModel,
     /// For an app with `[apps.traffic]`: replay with this stabilisation window instead of the
-    /// default (5m), to tune it.
+    /// default (4m), to tune it.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub(crate) stabilisation: Option<std::time::Duration>,
     /// Print one JSON object instead of text.

@@ -34,6 +34,8 @@ pub(crate) fn observe(figures: &TrafficFigures, now: DateTime<Utc>) -> policy::T
         server_errors_last_minute: u32::try_from(figures.server_errors_last_minute)
             .unwrap_or(u32::MAX),
         maintenance: figures.maintenance,
+        dynos: figures.stable.dynos,
+        panic_dynos: figures.panic.dynos,
     }
 }
 

@@ -651,9 +651,13 @@ impl Decider {
             _ => 1.0,
         };
         let busy = seen.in_flight * share;
-        let demand = policy.dynos_for(busy, seen.in_flight);
-        // The 6 s window's mean is too noisy for the share: it counts through the in-flight term.
-        let panic_demand = policy.dynos_for(0.0, seen.panic_in_flight);
+        let demand = policy.dynos_at(busy, seen.in_flight, seen.dynos);
+        // The 6 s window's mean is too noisy for the share: its busy slots are its arrivals × the
+        // estimate (none without one), and its in flight counts through the in-flight term.
+        let fresh_busy =
+            unqueued.map_or(0.0, |own| seen.panic_arrivals_per_sec * own.as_secs_f64());
+        let panic_queue = policy.queue_dynos(fresh_busy, seen.panic_in_flight, seen.panic_dynos);
+        let panic_demand = panic_queue.max(policy.dynos_for(fresh_busy, 0.0));
         if self.state.baseline == 0 {
             // The app is meant to be off: the schedule wins over whatever traffic reaches it.
             if demand.max(panic_demand) > 0 && !self.state.traffic.off_noted {
@@ -687,7 +691,17 @@ impl Decider {
 
         let held = self.state.traffic.record(now, demand, policy.stabilisation);
         let target = self.state.target;
-        if target > 0 && f64::from(panic_demand) >= policy.panic_threshold * f64::from(target) {
+        // Panic on a jump: the last 6 s ask for `panic_threshold` times the target, the busy
+        // slots past the scale-out tolerance (else a load at the edge of one dyno panics from 1
+        // to 2 and holds it); or on saturation: the dynos that answered cannot carry the last
+        // 6 s of arrivals at all, so requests queue toward the router's timeout.
+        let jump = panic_queue.max(policy.tolerant().dynos_for(fresh_busy, 0.0));
+        let saturated = seen.panic_dynos > 0
+            && fresh_busy >= f64::from(seen.panic_dynos.saturating_mul(policy.concurrency))
+            && panic_demand > target;
+        if target > 0
+            && (saturated || f64::from(jump) >= policy.panic_threshold * f64::from(target))
+        {
             self.state.traffic.last_panic = Some(now);
         }
         let panicking = self
@@ -704,7 +718,8 @@ impl Decider {
             } else {
                 seen.in_flight
             },
-            busy,
+            dynos: if panic { seen.panic_dynos } else { seen.dynos },
+            busy: if panic { fresh_busy } else { busy },
             concurrency: policy.concurrency,
             utilisation: policy.utilisation,
             demand: if panic { panic_demand } else { demand },
@@ -724,11 +739,19 @@ impl Decider {
         }
         if wanted > target {
             // Out at once, once the load is beyond the tolerance (or the baseline rose).
-            if self.state.baseline > target || policy.beyond(busy, seen.in_flight, target) {
+            if self.state.baseline > target
+                || policy.beyond(busy, seen.in_flight, seen.dynos, target)
+            {
                 self.set_target(wanted, Reason::Traffic(figures(false, None)), now, actions);
-                // Remember when the queue, not the busy slots, asked for it.
-                self.state.traffic.queued_out = (policy.dynos_for(busy, 0.0) <= target)
-                    .then_some((now, target, (busy * 1000.0).round() as u64));
+                // Remember when the queue, not the busy slots, asked for it, and at which count
+                // the queue was seen: the dynos that answered, not the target when some of its
+                // dynos still boot (else each step of an escalation moves it up to the last).
+                let queued_at = match seen.dynos {
+                    0 => target,
+                    answered => answered.min(target),
+                };
+                self.state.traffic.queued_out = (policy.dynos_for(busy, 0.0) <= queued_at)
+                    .then_some((now, queued_at, (busy * 1000.0).round() as u64));
             }
             return;
         }
@@ -743,9 +766,7 @@ impl Decider {
         // ...and not to a count that would ask for more again at once (hysteresis): not below
         // what the last 6 s of arrivals ask for (the stable window lags a rise by up to a minute),
         // nor where the queue predicted there would bring the in-flight term above it.
-        let fresh = unqueued.map_or(0, |own| {
-            policy.dynos_for(seen.panic_arrivals_per_sec * own.as_secs_f64(), 0.0)
-        });
+        let fresh = policy.dynos_for(fresh_busy, 0.0);
         let settles = |m: u32| {
             let predicted = policy.in_flight_at(busy, seen.in_flight, target, m);
             policy.dynos_for(busy, predicted) <= m
@@ -1203,6 +1224,8 @@ mod tests {
             trouble_errors_last_minute: 0,
             server_errors_last_minute: 0,
             maintenance: false,
+            dynos: 0,
+            panic_dynos: 0,
         })
     }
 
@@ -1241,6 +1264,8 @@ mod tests {
             trouble_errors_last_minute: 0,
             server_errors_last_minute: 0,
             maintenance: false,
+            dynos: 0,
+            panic_dynos: 0,
         })
     }
 
@@ -1314,7 +1339,7 @@ mod tests {
     #[test]
     fn a_load_within_the_tolerance_does_not_scale_out() {
         let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(12, 0, 0), None);
-        // 3 dynos carry 3 × 2 × 0.8 = 4.8 busy slots; 5.0 is past that, but within 1.0625 × 4.8.
+        // 3 dynos carry 3 × 2 × 0.8 = 4.8 busy slots; 5.0 is past that, but within 1.075 × 4.8 = 5.16.
         let within = traffic_steps(&mut d, at(12, 0, 0), at(12, 10, 0), 2 * SEC, 5.0);
         assert!(within.is_empty(), "{within:?}");
         let beyond = d.handle(traffic(at(12, 10, 1), 5.2), at(12, 10, 2));
@@ -1428,9 +1453,65 @@ mod tests {
         let steps = traffic_steps(&mut d, at(12, 0, 1), at(12, 10, 0), 5 * SEC, 3.0);
         assert_eq!(
             steps,
-            [((6, 3), at(12, 5, 1))],
-            "to the largest demand of the last 5 minutes (2), not below the baseline (3)"
+            [((6, 3), at(12, 4, 1))],
+            "to the largest demand of the last 4 minutes (2), not below the baseline (3)"
         );
+    }
+
+    /// One dyno at ρ 0.98 (two slots, 100 ms): M/M/2 holds 2ρ / (1 − ρ²) = 49.5 in flight.
+    fn saturated_one_dyno(at: DateTime<Utc>) -> Event {
+        seen(at, |t| {
+            t.arrivals_per_sec = 19.6;
+            t.panic_arrivals_per_sec = 19.6;
+            t.in_flight = 49.5;
+            t.panic_in_flight = 49.5;
+            t.mean_service = Some(Duration::from_millis(2526));
+            t.dynos = 1;
+            t.panic_dynos = 1;
+        })
+    }
+
+    #[test]
+    fn a_saturated_dynos_queue_asks_for_the_dynos_that_clear_it_not_one_per_six_in_flight() {
+        let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(4, 0, 0), None);
+        d.handle(traffic(at(4, 0, 0), 1.0), at(4, 0, 1));
+        // 49.5 / (2 × 3) would be 9 dynos; at 2, ρ is 0.49 and the queue is gone (1.3 in flight).
+        let actions = d.handle(saturated_one_dyno(at(4, 0, 2)), at(4, 0, 3));
+        assert_eq!(scales(&actions), [(1, 2)], "{actions:?}");
+        let Action::Scale { reason, .. } = &actions[0] else {
+            unreachable!()
+        };
+        assert!(
+            reason
+                .to_string()
+                .ends_with("max(2.0 busy / (2 × 0.8), 49.5 in flight on 1 dyno / (2 × 3)) → 2"),
+            "{reason}"
+        );
+        // The second dyno boots for a while: the router still hands everything to one, and the
+        // queue grows. It asks for nothing more: the queue is measured at 1 dyno, not at 2.
+        let steps = fed_steps(&mut d, at(4, 0, 3), at(4, 0, 30), 2 * SEC, |at, _| {
+            saturated_one_dyno(at)
+        });
+        assert_eq!(steps, [], "no more dynos while the second one boots");
+    }
+
+    #[test]
+    fn a_saturated_fleet_panics_though_the_jump_is_less_than_twice_the_target() {
+        let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(4, 0, 0), None);
+        d.handle(traffic(at(4, 0, 0), 6.0), at(4, 0, 1));
+        assert_eq!(d.target(), 4);
+        // A step to 70 requests a second: 7 busy slots, 5 dynos at 0.8. The three dynos that
+        // answer (one of the four still boots) cannot carry 7, so requests wait toward the
+        // router's 30 s timeout; the minute's figures lag. 5 is less than twice 4: no jump, but
+        // the fleet is saturated.
+        let step = seen(at(4, 0, 2), |t| {
+            t.panic_arrivals_per_sec = 70.0;
+            t.panic_in_flight = 70.0 * 15.0;
+            t.panic_dynos = 3;
+            t.dynos = 3;
+        });
+        let actions = d.handle(step, at(4, 0, 3));
+        assert_eq!(scales(&actions), [(4, 5)], "{actions:?}");
     }
 
     #[test]
@@ -1453,7 +1534,7 @@ mod tests {
         let steps = traffic_steps(&mut d, at(4, 0, 3), at(4, 10, 0), 5 * SEC, 0.5);
         assert_eq!(
             steps,
-            [((4, 2), at(4, 1, 3)), ((2, 1), at(4, 5, 3))],
+            [((4, 2), at(4, 1, 3)), ((2, 1), at(4, 4, 3))],
             "a minute of panic, then the largest stable demand of the window (2 at the jump)"
         );
     }
@@ -1686,6 +1767,8 @@ mod tests {
                         trouble_errors_last_minute: errors,
                         server_errors_last_minute: errors,
                         maintenance,
+                        dynos: 0,
+                        panic_dynos: 0,
                     };
                     (lag, traffic)
                 },

@@ -310,19 +310,19 @@ struct Replay<'a> {
 
 const NANOS: i64 = 1_000_000_000;
 
-/// The router's log, second by second: requests, request-seconds (requests × service time) and
-/// unanswered requests (H10/H12), for the last few minutes.
+/// The router's log, second by second: requests, request-seconds (requests × service time),
+/// unanswered requests (H10/H12) and the dynos serving, for the last few minutes.
 #[derive(Debug, Default)]
 struct History {
     /// The first second held.
     first: i64,
-    seconds: std::collections::VecDeque<[f64; 3]>,
+    seconds: std::collections::VecDeque<[f64; 4]>,
 }
 
 impl History {
-    /// Spreads `load` requests a second from `from` to `to` (nanoseconds), each answered in
-    /// `service` seconds, or not at all.
-    fn add(&mut self, from: i64, to: i64, load: f64, service: f64, unanswered: bool) {
+    /// Spreads `load` requests a second from `from` to `to` (nanoseconds) over `serving` dynos,
+    /// each answered in `service` seconds, or not at all.
+    fn add(&mut self, from: i64, to: i64, load: f64, service: f64, unanswered: bool, serving: u32) {
         let mut at = from;
         while at < to {
             let second = at / NANOS;
@@ -332,7 +332,7 @@ impl History {
                 self.first = second;
             }
             while self.first + (self.seconds.len() as i64) <= second {
-                self.seconds.push_back([0.0; 3]);
+                self.seconds.push_back([0.0; 4]);
             }
             if let Some(slot) = usize::try_from(second - self.first)
                 .ok()
@@ -342,6 +342,9 @@ impl History {
                 slot[1] += requests * service;
                 if unanswered {
                     slot[2] += requests;
+                }
+                if requests > 0.0 {
+                    slot[3] = slot[3].max(f64::from(serving));
                 }
             }
             at = until;
@@ -353,19 +356,22 @@ impl History {
         }
     }
 
-    /// The sums over the `len` whole seconds before `end` (nanoseconds), and the seconds covered.
-    fn sums(&self, end: i64, len: i64) -> ([f64; 3], f64) {
+    /// The sums over the `len` whole seconds before `end` (nanoseconds), the most dynos serving in
+    /// them (the dynos the router reached: the serving ones are the oldest, so every count up to
+    /// the most was reached), and the seconds covered.
+    fn sums(&self, end: i64, len: i64) -> ([f64; 4], f64) {
         let last = end / NANOS; // exclusive
         let from = (last - len).max(self.first).max(0);
-        let mut sums = [0.0; 3];
+        let mut sums = [0.0; 4];
         for second in from..last {
             if let Some(slot) = usize::try_from(second - self.first)
                 .ok()
                 .and_then(|i| self.seconds.get(i))
             {
-                for (sum, value) in sums.iter_mut().zip(slot) {
+                for (sum, value) in sums.iter_mut().zip(&slot[..3]) {
                     *sum += value;
                 }
+                sums[3] = sums[3].max(slot[3]);
             }
         }
         (sums, ((last - from).max(1)) as f64)
@@ -374,8 +380,8 @@ impl History {
     /// What the router-logs aggregator would give at `seen` (nanoseconds from the trace's start):
     /// a stable window of 60 s and a panic window of 6 s.
     fn traffic(&self, seen: i64, start: DateTime<Utc>) -> Traffic {
-        let ([requests, busy, unanswered], span) = self.sums(seen, 60);
-        let ([panic_requests, panic_busy, _], panic_span) = self.sums(seen, 6);
+        let ([requests, busy, unanswered, dynos], span) = self.sums(seen, 60);
+        let ([panic_requests, panic_busy, _, panic_dynos], panic_span) = self.sums(seen, 6);
         let in_flight = busy / span;
         Traffic {
             at: start + TimeDelta::nanoseconds(seen),
@@ -391,6 +397,8 @@ impl History {
             // The model's app never answers with its own errors.
             server_errors_last_minute: 0,
             maintenance: false,
+            dynos: dynos as u32,
+            panic_dynos: panic_dynos as u32,
         }
     }
 }
@@ -455,7 +463,7 @@ impl Replay<'_> {
             }
             if let Some(history) = self.history.as_mut() {
                 let (service, unanswered) = self.model.service(load, serving);
-                history.add(self.now, until, load, service, unanswered);
+                history.add(self.now, until, load, service, unanswered, serving);
             }
             self.now = until;
         }
