@@ -327,7 +327,7 @@ pub(crate) struct TrafficState {
     /// The demands within the stabilisation window that may still become its largest: (when,
     /// dynos), oldest first, each larger than every later one (a sliding-window maximum).
     pub(crate) recent: Vec<(DateTime<Utc>, u32)>,
-    /// The last time the panic window's demand reached the panic threshold.
+    /// The last time the panic window jumped past the panic threshold or saw its dynos saturated.
     pub(crate) last_panic: Option<DateTime<Utc>>,
     /// Whether the router lately answered with H80.
     pub(crate) maintenance: bool,
