@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use probe::Class;
 use prometheus_client::metrics::gauge::Gauge;
 use serde::Serialize;
-use store::{HistoryRow, MinuteFigures, Persister, ProcessKey, Store};
+use store::{DecisionKind, HistoryRow, MinuteFigures, Persister, ProcessKey, Store};
 use tokio::time::Instant;
 
 use crate::drain::Drains;
@@ -160,11 +160,11 @@ fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64() * 1000.0)
 }
 
-/// A scale decision's marker on the charts, whether it comes from the store or the board.
-fn scale_marker(at: DateTime<Utc>, from: u32, to: u32, reason: String) -> Marker {
+/// A marker on the charts, whether it comes from the store or the board.
+fn marker(kind: MarkerKind, at: DateTime<Utc>, from: u32, to: u32, reason: String) -> Marker {
     Marker {
         t: at.timestamp_millis(),
-        kind: MarkerKind::Scale,
+        kind,
         from,
         to,
         reason,
@@ -242,17 +242,12 @@ impl Board {
     /// Marks an outage or recovery alert on the charts, keeping the most recent ones.
     pub fn record_alert(&self, index: usize, alert: AlertView) {
         if let Some(entry) = self.lock().get_mut(index) {
-            let marker = Marker {
-                t: alert.at.timestamp_millis(),
-                kind: if alert.recovery {
-                    MarkerKind::Recovery
-                } else {
-                    MarkerKind::Outage
-                },
-                from: alert.from,
-                to: alert.to,
-                reason: alert.detail,
+            let kind = if alert.recovery {
+                MarkerKind::Recovery
+            } else {
+                MarkerKind::Outage
             };
+            let marker = marker(kind, alert.at, alert.from, alert.to, alert.detail);
             push_bounded(&mut entry.alerts, marker, RECENT_ALERTS);
         }
     }
@@ -414,8 +409,8 @@ impl Board {
     }
 
     /// Each app's history over the `span` before `now`, in the span's intervals, and the markers
-    /// in that window: the scale decisions from the store (and those it does not have yet), the
-    /// recent alerts.
+    /// in that window: the scale decisions and alerts from the store, and those it does not have
+    /// yet.
     pub async fn charts(&self, now: DateTime<Utc>, span: Span) -> Vec<AppChart> {
         let since = now - span.length();
         let since_ms = since.timestamp_millis();
@@ -438,9 +433,13 @@ impl Board {
                 recent
                     .into_iter()
                     .filter(|d| last.is_none_or(|last| d.at.timestamp_millis() > last))
-                    .map(|d| scale_marker(d.at, d.from, d.to, d.reason)),
+                    .map(|d| marker(MarkerKind::Scale, d.at, d.from, d.to, d.reason)),
             );
-            markers.extend(alerts);
+            markers.extend(
+                alerts
+                    .into_iter()
+                    .filter(|a| last.is_none_or(|last| a.t > last)),
+            );
             markers.retain(|m| m.t >= since_ms);
             markers.sort_by_key(|m| m.t);
             charts.push(AppChart {
@@ -453,7 +452,7 @@ impl Board {
         charts
     }
 
-    /// The scale decisions the store has for `key`, oldest first.
+    /// The scale decisions and alerts the store has for `key`, oldest first.
     async fn stored_decisions(&self, key: &ProcessKey) -> Vec<Marker> {
         let Some(kept) = self.kept.get() else {
             return Vec::new();
@@ -469,7 +468,14 @@ impl Board {
             .into_iter()
             .rev()
             .filter(|d| d.key.process == key.process)
-            .map(|d| scale_marker(d.at, d.from, d.to, d.reason))
+            .map(|d| {
+                let kind = match d.kind {
+                    DecisionKind::Scale => MarkerKind::Scale,
+                    DecisionKind::Outage => MarkerKind::Outage,
+                    DecisionKind::Recovery => MarkerKind::Recovery,
+                };
+                marker(kind, d.at, d.from, d.to, d.reason)
+            })
             .collect()
     }
 
@@ -622,6 +628,52 @@ mod tests {
                 .buckets
                 .iter()
                 .all(|b| b.probes > 0 && b.p50 == Some(120.0))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_restarted_board_marks_the_stored_alerts_once() {
+        let (board, store, _stop) = kept().await;
+        let i = board.add("my-app", "web", 1);
+        let stored = |minute: i64, kind: DecisionKind| store::Decision {
+            at: t0() + TimeDelta::minutes(minute),
+            key: ProcessKey::new("my-app", "web"),
+            kind,
+            from: 1,
+            to: 5,
+            reason: "no answer".into(),
+        };
+        // What the last process wrote before its restart; this board has none of it in memory.
+        for (minute, kind) in [
+            (1, DecisionKind::Outage),
+            (1, DecisionKind::Scale),
+            (9, DecisionKind::Recovery),
+        ] {
+            store.record_decision(&stored(minute, kind)).await.unwrap();
+        }
+        // An alert this process sent, not yet in the store, and one the store already has.
+        for (minute, recovery) in [(9, true), (12, false)] {
+            board.record_alert(
+                i,
+                AlertView {
+                    at: t0() + TimeDelta::minutes(minute),
+                    recovery,
+                    from: 5,
+                    to: 5,
+                    detail: "again".into(),
+                },
+            );
+        }
+        let charts = board.charts(t0() + TimeDelta::minutes(20), Span::Day).await;
+        let kinds: Vec<_> = charts[0].markers.iter().map(|m| m.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                MarkerKind::Outage,
+                MarkerKind::Scale,
+                MarkerKind::Recovery,
+                MarkerKind::Outage
+            ]
         );
     }
 

@@ -47,7 +47,9 @@ mod target;
 
 pub use error::Error;
 pub use fleet::{Fleet, FleetOptions, Grant, Tenants};
-pub use model::{AppState, Decision, Fence, HistoryRow, Instance, Lease, ProcessKey, Pruned};
+pub use model::{
+    AppState, Decision, DecisionKind, Fence, HistoryRow, Instance, Lease, ProcessKey, Pruned,
+};
 pub use persist::{Backlog, MinuteFigures, Persister, WriterOptions};
 pub use report::{AppReport, DecisionReport, StatusReport};
 pub use store::{Access, Store};

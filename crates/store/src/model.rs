@@ -44,19 +44,56 @@ pub struct AppState {
     pub updated_at: DateTime<Utc>,
 }
 
-/// One scaling decision, appended to a log kept [`RETENTION`](crate::RETENTION) long.
+/// One decision, appended to a log kept [`RETENTION`](crate::RETENTION) long: a scale, or an
+/// outage or recovery alert (kept so the charts mark them after a restart).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     /// When it was decided.
     pub at: DateTime<Utc>,
     /// Which app and process type.
     pub key: ProcessKey,
-    /// The dyno count before.
+    /// A scale or an alert.
+    pub kind: DecisionKind,
+    /// The dyno count before (for an alert, the target when it went out).
     pub from: u32,
-    /// The dyno count decided.
+    /// The dyno count decided (for an alert, the target when it went out).
     pub to: u32,
     /// Why, as shown to people.
     pub reason: String,
+}
+
+/// What a [`Decision`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecisionKind {
+    /// The target moved.
+    Scale,
+    /// An outage alert went out.
+    Outage,
+    /// A recovery alert went out.
+    Recovery,
+}
+
+impl DecisionKind {
+    /// Its name in the `kind` column.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            DecisionKind::Scale => "scale",
+            DecisionKind::Outage => "outage",
+            DecisionKind::Recovery => "recovery",
+        }
+    }
+
+    /// The kind named `name` in the `kind` column, or [`Error::Corrupt`](crate::Error::Corrupt).
+    pub(crate) fn parse(name: &str) -> Result<DecisionKind, crate::Error> {
+        [
+            DecisionKind::Scale,
+            DecisionKind::Outage,
+            DecisionKind::Recovery,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == name)
+        .ok_or_else(|| crate::Error::Corrupt(format!("kind holds {name:?}, not a decision kind")))
+    }
 }
 
 /// One minute of one process type's figures: at most one per minute, a later write replacing it.

@@ -10,10 +10,15 @@ use crate::convert::{big_count, count, count_opt, to_i64};
 use crate::model::{Instance, minute_of};
 use crate::store::{STATE_INSERT, STATE_UPSERT};
 use crate::target::Shown;
-use crate::{Access, AppState, Decision, Error, Fence, HistoryRow, Lease, ProcessKey, Pruned};
+use crate::{
+    Access, AppState, Decision, DecisionKind, Error, Fence, HistoryRow, Lease, ProcessKey, Pruned,
+};
 
 /// The schema, one migration per version, applied in order.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/postgres/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/postgres/0001_initial.sql"),
+    include_str!("../migrations/postgres/0002_decision_kind.sql"),
+];
 
 /// Instances of a fleet starting together migrate one at a time: a transaction-scoped advisory
 /// lock under this key (any constant of ours; "autoscaled" in ASCII, truncated).
@@ -248,8 +253,8 @@ pub(crate) async fn load_app_states(pool: &PgPool) -> Result<Vec<AppState>, Erro
 
 pub(crate) async fn record_decision(pool: &PgPool, decision: &Decision) -> Result<(), Error> {
     sqlx::query(
-        "INSERT INTO autoscaled_decisions (at, app, process, from_count, to_count, reason)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO autoscaled_decisions (at, app, process, from_count, to_count, reason, kind)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(decision.at)
     .bind(&decision.key.app)
@@ -257,6 +262,7 @@ pub(crate) async fn record_decision(pool: &PgPool, decision: &Decision) -> Resul
     .bind(i64::from(decision.from))
     .bind(i64::from(decision.to))
     .bind(&decision.reason)
+    .bind(decision.kind.as_str())
     .execute(pool)
     .await?;
     Ok(())
@@ -269,7 +275,7 @@ pub(crate) async fn decisions(
 ) -> Result<Vec<Decision>, Error> {
     // `id` breaks ties between decisions of the same microsecond: the later insert is newer.
     sqlx::query(
-        "SELECT at, app, process, from_count, to_count, reason FROM autoscaled_decisions
+        "SELECT at, app, process, from_count, to_count, reason, kind FROM autoscaled_decisions
          WHERE app = $1 ORDER BY at DESC, id DESC LIMIT $2",
     )
     .bind(app)
@@ -284,6 +290,7 @@ pub(crate) async fn decisions(
             from: count(row.try_get("from_count")?, "from_count")?,
             to: count(row.try_get("to_count")?, "to_count")?,
             reason: row.try_get("reason")?,
+            kind: DecisionKind::parse(row.try_get("kind")?)?,
         })
     })
     .collect()

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::{Error, ProcessKey, Store};
+use crate::{DecisionKind, Error, ProcessKey, Store};
 
 /// Every saved process type, as `autoscaled status` prints it: `Display` for people, `Serialize`
 /// for `--json` (`{"apps":[{"app","process","baseline","target","actual","outage_since","reason",
@@ -88,7 +88,7 @@ impl Store {
                 .decisions(&state.key.app, decisions.saturating_mul(8))
                 .await?
                 .into_iter()
-                .filter(|d| d.key.process == state.key.process)
+                .filter(|d| d.key.process == state.key.process && d.kind == DecisionKind::Scale)
                 .take(decisions as usize)
                 .map(|d| DecisionReport {
                     at: d.at,

@@ -343,6 +343,7 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
                     let _ = target_tx.send(to);
                 }
                 Action::Alert(notice) => {
+                    keeper.alerted(&ctx, now, &notice);
                     ctx.board.record_alert(
                         ctx.index,
                         AlertView {

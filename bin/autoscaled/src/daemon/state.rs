@@ -3,8 +3,8 @@
 //! changed, and every scale decision. (The board hands the store one history row per minute.)
 
 use chrono::{DateTime, TimeDelta, Utc};
-use policy::{Decider, DeciderState};
-use store::{AppState, Decision, ProcessKey};
+use policy::{Decider, DeciderState, Notice, NoticeKind};
+use store::{AppState, Decision, DecisionKind, ProcessKey};
 use tracing::{info, warn};
 
 use super::app::AppContext;
@@ -69,11 +69,29 @@ impl Keeper {
         ctx.persister.record_decision(Decision {
             at,
             key: self.key.clone(),
+            kind: DecisionKind::Scale,
             from,
             to,
             reason: reason.clone(),
         });
         self.reason = reason;
+    }
+
+    /// An outage or recovery alert: logged beside the scale decisions, so that the charts still
+    /// mark it after a restart.
+    pub(super) fn alerted(&self, ctx: &AppContext, at: DateTime<Utc>, notice: &Notice) {
+        let kind = match notice.kind {
+            NoticeKind::Outage => DecisionKind::Outage,
+            NoticeKind::Recovery => DecisionKind::Recovery,
+        };
+        ctx.persister.record_decision(Decision {
+            at,
+            key: self.key.clone(),
+            kind,
+            from: notice.from,
+            to: notice.to,
+            reason: notice.detail.clone(),
+        });
     }
 
     /// Saves the state when `decided`, or when it changed since the last save, looked at once a

@@ -66,8 +66,9 @@ async fn failed_over_with_one_email(
 }
 
 /// An app at baseline 3 fails over to max 5; the daemon is stopped (`stop`) and started again on
-/// the same database with the app still down: no PATCH below 5, no second outage email. Then the
-/// app recovers: one recovery email and the usual step-in, one dyno per calm, to 3.
+/// the same database with the app still down: no PATCH below 5, no second outage email, and the
+/// charts still mark the outage. Then the app recovers: one recovery email and the usual step-in,
+/// one dyno per calm, to 3.
 async fn restart_during_an_outage(state_url: &str, stop: Stop) {
     const APP: &str = "e2e-restart";
     let mail = mail_server();
@@ -83,6 +84,9 @@ async fn restart_during_an_outage(state_url: &str, stop: Stop) {
         twilio_url: None,
     };
     let config = write_config_with_state(&fake.url(), &[app], &alerts, state_url);
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text += "\n[http]\nlisten = \"127.0.0.1:0\"\n";
+    std::fs::write(&config, text).unwrap();
 
     let first = Daemon::run(BIN, &config);
     first.wait_for_line(&["started"], 20 * SECOND).await;
@@ -152,6 +156,24 @@ async fn restart_during_an_outage(state_url: &str, stop: Stop) {
         patches(&fake, APP)[before_restart..].is_empty(),
         "no formation update after the restart: {:?}",
         patches(&fake, APP)
+    );
+    // The outage alert went out before the restart; the new process marks it from the database.
+    let url = super::status_page::page_url(&second).await;
+    let history: serde_json::Value = reqwest::get(format!("{url}api/history?span=24h"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<_> = history["apps"][0]["markers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        kinds.contains(&"outage".to_owned()) && kinds.contains(&"scale".to_owned()),
+        "{history}"
     );
 
     server.set(Mode::Fast);

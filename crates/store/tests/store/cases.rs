@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use autoscaled_store::{Access, AppState, Decision, Error, HistoryRow, ProcessKey, Pruned, Store};
+use autoscaled_store::{
+    Access, AppState, Decision, DecisionKind, Error, HistoryRow, ProcessKey, Pruned, Store,
+};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
 use crate::Db;
@@ -128,6 +130,7 @@ pub(crate) async fn decisions_come_newest_first_up_to_the_limit(db: Db) {
     let decision = |app: &str, minute: u32, to: u32| Decision {
         at: at(12, minute, 0),
         key: ProcessKey::new(app, "web"),
+        kind: DecisionKind::Scale,
         from: to.saturating_sub(1),
         to,
         reason: format!("p95 slow, step {to}"),
@@ -159,6 +162,28 @@ pub(crate) async fn decisions_come_newest_first_up_to_the_limit(db: Db) {
         vec![decision("blog", 5, 9)]
     );
     assert_eq!(store.decisions("none", 10).await.expect("read"), vec![]);
+
+    // An outage and its recovery are kept in the same log, for the charts' markers.
+    let alert = |minute: u32, kind: DecisionKind| Decision {
+        kind,
+        from: 5,
+        to: 5,
+        reason: "no answer".into(),
+        ..decision("shop", minute, 5)
+    };
+    for (minute, kind) in [(6, DecisionKind::Outage), (7, DecisionKind::Recovery)] {
+        store
+            .record_decision(&alert(minute, kind))
+            .await
+            .expect("record");
+    }
+    assert_eq!(
+        store.decisions("shop", 2).await.expect("read"),
+        vec![
+            alert(7, DecisionKind::Recovery),
+            alert(6, DecisionKind::Outage)
+        ]
+    );
 }
 
 pub(crate) async fn history_round_trips_and_a_minute_is_replaced(db: Db) {
@@ -268,6 +293,7 @@ pub(crate) async fn prune_deletes_what_is_older(db: Db) {
             .record_decision(&Decision {
                 at: minute(12, m * 3),
                 key: ProcessKey::new("shop", "web"),
+                kind: DecisionKind::Scale,
                 from: m,
                 to: m + 1,
                 reason: "scale".into(),

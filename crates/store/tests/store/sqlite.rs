@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::str::FromStr;
 
-use autoscaled_store::{Access, Error, Store};
+use autoscaled_store::{Access, DecisionKind, Error, Store};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 
@@ -26,6 +26,34 @@ async fn sqlite(path: &Path, sql: &str) {
         .await
         .expect("run SQL");
     connection.close().await.expect("close");
+}
+
+#[tokio::test]
+async fn a_first_version_file_is_migrated_and_its_decisions_are_scales() {
+    let (dir, url) = temp();
+    let path = dir.path().join("autoscaled.db");
+    // A file as the first release left it: the first schema, version 1, one decision.
+    sqlite(
+        &path,
+        &format!(
+            "{}
+             INSERT INTO autoscaled_schema (version) VALUES (1);
+             INSERT INTO autoscaled_decisions (at, app, process, from_count, to_count, reason)
+             VALUES (1700000000000000, 'shop', 'web', 1, 2, 'slow');",
+            include_str!("../../migrations/sqlite/0001_initial.sql")
+        ),
+    )
+    .await;
+    let store = Store::open(&url, Access::Daemon).await.expect("migrated");
+    let decisions = store.decisions("shop", 10).await.expect("read");
+    assert_eq!(
+        decisions
+            .iter()
+            .map(|d| (d.kind, d.from, d.to))
+            .collect::<Vec<_>>(),
+        [(DecisionKind::Scale, 1, 2)]
+    );
+    store.close().await;
 }
 
 #[tokio::test]
@@ -134,7 +162,7 @@ async fn a_schema_from_a_newer_autoscaled_is_left_alone() {
             error,
             Error::TooNew {
                 found: 99,
-                supported: 1,
+                supported: 2,
                 ..
             }
         ),
@@ -240,6 +268,7 @@ async fn the_persister_writes_states_decisions_and_history_off_the_callers_path(
     persister.record_decision(Decision {
         at: now,
         key: key.clone(),
+        kind: DecisionKind::Scale,
         from: 1,
         to: 4,
         reason: "down".into(),
