@@ -530,7 +530,9 @@ impl Actuator {
                         if changed.is_err() { return }
                         continue;
                     }
-                    applied = self.apply(actual, target) => {
+                    // Boxed, as the read below: a Platform API call with its retries is a large
+                    // future, and inline it would size the task for it while it waits (1,000 apps).
+                    applied = Box::pin(self.apply(actual, target)) => {
                         // Failed, or answered with another quantity (a plan limit, say): asking
                         // again at once would get the same answer, so both wait the same delay.
                         if applied != Some(target) {
@@ -590,7 +592,7 @@ impl Actuator {
                     if changed.is_err() { return }
                     retry_at = None;
                 }
-                read = self.observe(read, target) => if let Some(read) = read {
+                read = Box::pin(self.observe(read, target)) => if let Some(read) = read {
                     actual = Some(read);
                 },
             }
