@@ -1,9 +1,9 @@
 //! The tasks that keep one app's process type at its target.
 //!
 //! ```text
-//!  ticker ──Tick──────────┐
-//!  prober ──ProbeResult───┼──> decision task ──target (watch)──> actuator ──PATCH──> Heroku
-//!  actuator ──Maintenance─┘          │                              │
+//!  prober ──ProbeResult───┐      ┌ timer: Tick
+//!  actuator ──Maintenance─┴──> decision task ──target (watch)──> actuator ──PATCH──> Heroku
+//!                                    │                              │
 //!                                    └──────── alerts ──────────────┴──> notifier (never awaited)
 //! ```
 //!
@@ -279,7 +279,6 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
     }
 
     let mut helpers = tokio::task::JoinSet::new();
-    helpers.spawn(ticker(ctx.clone(), events_tx.clone()));
     if settings.traffic.is_some() && ctx.drains.is_on() {
         helpers.spawn(traffic_feed(ctx.clone(), events_tx.clone()));
     }
@@ -303,9 +302,18 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
     }
     drop(events_tx);
     let (mut next, mut search_at) = (None, chrono::DateTime::<chrono::Utc>::MIN_UTC);
+    // The schedule's timer is kept here rather than in a task of its own: a task and its channel
+    // sender cost about 1.5 KB an app (heaptrack, 1,000 apps: docs/benchmarks.md).
+    let tick = sleep(tick_wait(&ctx));
+    tokio::pin!(tick);
     loop {
         let event = tokio::select! {
             _ = ctx.shutdown.cancelled() => break,
+            () = &mut tick => {
+                tick.as_mut().reset(Instant::now() + tick_wait(&ctx));
+                ctx.board.roll_minute(ctx.index, ctx.clock.now());
+                Event::Tick
+            }
             Some(result) = probe_rx.recv() => {
                 stats.record(&result);
                 down_tx.send_if_modified(|down| { let now_down = result.class == Class::Down; std::mem::replace(down, now_down) != now_down });
@@ -425,26 +433,18 @@ fn record_probe(ctx: &AppContext, result: &ProbeResult, event: &Event) {
     ctx.board.record_probe(ctx.index, *class, view);
 }
 
-/// Wakes the decision task at every change of baseline, and at least every [`MAX_TICK`].
-async fn ticker(ctx: AppContext, events: mpsc::Sender<Event>) {
-    loop {
-        let now = ctx.clock.now();
-        let until_change = ctx
-            .settings
-            .schedule
-            .next_change_after(now)
-            .and_then(|change| (change.at - now).to_std().ok())
-            .unwrap_or(MAX_TICK);
-        // The extra millisecond lands the tick just past the change, never a hair before it.
-        let wait = ctx.clock.real_duration(until_change.min(MAX_TICK)) + Duration::from_millis(1);
-        tokio::select! {
-            _ = ctx.shutdown.cancelled() => return,
-            _ = sleep(wait) => {}
-        }
-        if events.send(Event::Tick).await.is_err() {
-            return;
-        }
-    }
+/// How long until the decision task looks at the schedule again: just past the next change of
+/// baseline, and at most [`MAX_TICK`] (level-triggered).
+fn tick_wait(ctx: &AppContext) -> Duration {
+    let now = ctx.clock.now();
+    let until_change = ctx
+        .settings
+        .schedule
+        .next_change_after(now)
+        .and_then(|change| (change.at - now).to_std().ok())
+        .unwrap_or(MAX_TICK);
+    // The extra millisecond lands the tick just past the change, never a hair before it.
+    ctx.clock.real_duration(until_change.min(MAX_TICK)) + Duration::from_millis(1)
 }
 
 /// Hands the decision task the app's router-log figures every [`TRAFFIC_EVERY`]. The figures are
@@ -531,7 +531,9 @@ impl Actuator {
                         if changed.is_err() { return }
                         continue;
                     }
-                    applied = self.apply(actual, target) => {
+                    // Boxed, as the read below: a Platform API call with its retries is a large
+                    // future, and inline it would size the task for it while it waits (1,000 apps).
+                    applied = Box::pin(self.apply(actual, target)) => {
                         // Failed, or answered with another quantity (a plan limit, say): asking
                         // again at once would get the same answer, so both wait the same delay.
                         if applied != Some(target) {
@@ -591,7 +593,7 @@ impl Actuator {
                     if changed.is_err() { return }
                     retry_at = None;
                 }
-                read = self.observe(read, target) => if let Some(read) = read {
+                read = Box::pin(self.observe(read, target)) => if let Some(read) = read {
                     actual = Some(read);
                 },
             }

@@ -48,8 +48,8 @@ use crate::{Error, Sources, Span};
 const PAGE_HTML: &str = include_str!("page.html");
 const PAGE_JS: &str = include_str!("page.js");
 
-/// A decision task that handled nothing for this long (in the clock's time) is taken as stuck: the
-/// ticker wakes it at least every minute, so three minutes is a missed tick and then some.
+/// A decision task that handled nothing for this long (in the clock's time) is taken as stuck: its
+/// schedule timer wakes it at least every minute, so three minutes is a missed tick and then some.
 const STALE_AFTER: Duration = Duration::from_secs(180);
 /// However fast the clock, a beat is only stale after this much real time, so a busy runtime is not
 /// mistaken for a stuck one.
