@@ -873,6 +873,17 @@ mod tests {
             .collect()
     }
 
+    /// The reason of the first scale action, as logged.
+    fn first_reason(actions: &[Action]) -> String {
+        actions
+            .iter()
+            .find_map(|a| match a {
+                Action::Scale { reason, .. } => Some(reason.to_string()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no scale: {actions:?}"))
+    }
+
     fn alerts(actions: &[Action]) -> Vec<NoticeKind> {
         actions
             .iter()
@@ -1214,18 +1225,10 @@ mod tests {
     /// both windows, 100 ms mean service.
     fn traffic(at: DateTime<Utc>, in_flight: f64) -> Event {
         Event::Traffic(Traffic {
-            at,
-            requests_per_minute: (in_flight * 600.0) as u64,
-            arrivals_per_sec: in_flight * 10.0,
-            mean_service: Some(Duration::from_millis(100)),
+            // Exactly `in_flight`, whatever arrivals × mean rounds to.
             in_flight,
             panic_in_flight: in_flight,
-            panic_arrivals_per_sec: in_flight * 10.0,
-            trouble_errors_last_minute: 0,
-            server_errors_last_minute: 0,
-            maintenance: false,
-            dynos: 0,
-            panic_dynos: 0,
+            ..Traffic::steady(at, in_flight * 10.0, 0.1)
         })
     }
 
@@ -1253,20 +1256,7 @@ mod tests {
         } else {
             30.0
         };
-        Event::Traffic(Traffic {
-            at,
-            requests_per_minute: (arrivals * 60.0) as u64,
-            arrivals_per_sec: arrivals,
-            mean_service: Some(Duration::from_secs_f64(mean)),
-            in_flight: arrivals * mean,
-            panic_in_flight: arrivals * mean,
-            panic_arrivals_per_sec: arrivals,
-            trouble_errors_last_minute: 0,
-            server_errors_last_minute: 0,
-            maintenance: false,
-            dynos: 0,
-            panic_dynos: 0,
-        })
+        Event::Traffic(Traffic::steady(at, arrivals, mean))
     }
 
     #[test]
@@ -1361,11 +1351,9 @@ mod tests {
         assert_eq!(d.target(), 3, "the baseline wins over a demand of 1");
         let actions = d.handle(traffic(at(12, 0, 1), 6.5), at(12, 0, 2));
         assert_eq!(scales(&actions), [(3, 5)]);
-        let Action::Scale { reason, .. } = &actions[0] else {
-            unreachable!()
-        };
+        let reason = first_reason(&actions);
         assert_eq!(
-            reason.to_string(),
+            reason,
             "traffic: 3900 req/min, mean 100ms, unqueued 100ms, \
              max(6.5 busy / (2 × 0.8), 6.5 in flight / (2 × 3)) → 5"
         );
@@ -1383,13 +1371,8 @@ mod tests {
         });
         let actions = d.handle(queued, at(4, 0, 3));
         assert_eq!(scales(&actions), [(1, 2)], "2 / 1.6, not 4 / 1.6");
-        let Action::Scale { reason, .. } = &actions[0] else {
-            unreachable!()
-        };
-        assert!(
-            reason.to_string().contains("unqueued 100ms, max(2.0 busy"),
-            "{reason}"
-        );
+        let reason = first_reason(&actions);
+        assert!(reason.contains("unqueued 100ms, max(2.0 busy"), "{reason}");
     }
 
     #[test]
@@ -1411,13 +1394,8 @@ mod tests {
             t.mean_service = Some(Duration::from_millis(200));
         });
         let actions = d.handle(queued, at(4, 0, 5));
-        let Some(Action::Scale { reason, .. }) = actions.first() else {
-            panic!("no scale: {actions:?}")
-        };
-        assert!(
-            reason.to_string().contains("unqueued 100ms, max(2.0 busy"),
-            "{reason}"
-        );
+        let reason = first_reason(&actions);
+        assert!(reason.contains("unqueued 100ms, max(2.0 busy"), "{reason}");
     }
 
     #[test]
@@ -1434,13 +1412,9 @@ mod tests {
         };
         let actions = d.handle(slower(at(4, 0, 2)), at(4, 0, 3));
         assert_eq!(scales(&actions), [(1, 6)], "{actions:?}");
-        let Action::Scale { reason, .. } = &actions[0] else {
-            unreachable!()
-        };
+        let reason = first_reason(&actions);
         assert!(
-            reason
-                .to_string()
-                .ends_with("max(6.0 busy / (2 × 0.8), 36.0 in flight / (2 × 3)) → 6"),
+            reason.ends_with("max(6.0 busy / (2 × 0.8), 36.0 in flight / (2 × 3)) → 6"),
             "{reason}"
         );
     }
@@ -1478,13 +1452,9 @@ mod tests {
         // 49.5 / (2 × 3) would be 9 dynos; at 2, ρ is 0.49 and the queue is gone (1.3 in flight).
         let actions = d.handle(saturated_one_dyno(at(4, 0, 2)), at(4, 0, 3));
         assert_eq!(scales(&actions), [(1, 2)], "{actions:?}");
-        let Action::Scale { reason, .. } = &actions[0] else {
-            unreachable!()
-        };
+        let reason = first_reason(&actions);
         assert!(
-            reason
-                .to_string()
-                .ends_with("max(2.0 busy / (2 × 0.8), 49.5 in flight on 1 dyno / (2 × 3)) → 2"),
+            reason.ends_with("max(2.0 busy / (2 × 0.8), 49.5 in flight on 1 dyno / (2 × 3)) → 2"),
             "{reason}"
         );
         // The second dyno boots for a while: the router still hands everything to one, and the
@@ -1527,9 +1497,7 @@ mod tests {
         });
         let actions = d.handle(jump, at(4, 0, 3));
         assert_eq!(scales(&actions), [(1, 4)]);
-        assert!(actions.iter().any(
-            |a| matches!(a, Action::Scale { reason, .. } if reason.to_string().contains("panic"))
-        ));
+        assert!(first_reason(&actions).contains("panic"));
         // Quiet again: no step in while panicking (60 s), then the stabilisation window.
         let steps = traffic_steps(&mut d, at(4, 0, 3), at(4, 10, 0), 5 * SEC, 0.5);
         assert_eq!(
@@ -1571,13 +1539,9 @@ mod tests {
         assert!(scales(&d.handle(errors(at(12, 0, 5), 9), at(12, 0, 6))).is_empty());
         let actions = d.handle(errors(at(12, 0, 10), 10), at(12, 0, 11));
         assert_eq!(scales(&actions), [(3, 4)]);
-        let Action::Scale { reason, .. } = &actions[0] else {
-            unreachable!()
-        };
+        let reason = first_reason(&actions);
         assert!(
-            reason
-                .to_string()
-                .starts_with("router errors: 10 H10/H12/H13"),
+            reason.starts_with("router errors: 10 H10/H12/H13"),
             "{reason}"
         );
         assert!(
@@ -1757,18 +1721,13 @@ mod tests {
                     let mean = Duration::from_millis(mean);
                     let arrivals = in_flight / mean.as_secs_f64();
                     let traffic = Traffic {
-                        at: at(0, 0, 0),
-                        requests_per_minute: (arrivals * 60.0) as u64,
-                        arrivals_per_sec: arrivals,
-                        mean_service: Some(mean),
                         in_flight,
                         panic_in_flight,
                         panic_arrivals_per_sec: panic_in_flight / mean.as_secs_f64(),
                         trouble_errors_last_minute: errors,
                         server_errors_last_minute: errors,
                         maintenance,
-                        dynos: 0,
-                        panic_dynos: 0,
+                        ..Traffic::steady(at(0, 0, 0), arrivals, mean.as_secs_f64())
                     };
                     (lag, traffic)
                 },

@@ -45,6 +45,28 @@ pub struct Traffic {
     pub panic_dynos: u32,
 }
 
+#[cfg(test)]
+impl Traffic {
+    /// Steady traffic for the tests: `arrivals` a second in both windows, each served in `mean`
+    /// seconds, no errors, the dynos reached unknown.
+    pub(crate) fn steady(at: DateTime<Utc>, arrivals: f64, mean: f64) -> Traffic {
+        Traffic {
+            at,
+            requests_per_minute: (arrivals * 60.0).round() as u64,
+            arrivals_per_sec: arrivals,
+            mean_service: Some(Duration::from_secs_f64(mean)),
+            in_flight: arrivals * mean,
+            panic_in_flight: arrivals * mean,
+            panic_arrivals_per_sec: arrivals,
+            trouble_errors_last_minute: 0,
+            server_errors_last_minute: 0,
+            maintenance: false,
+            dynos: 0,
+            panic_dynos: 0,
+        }
+    }
+}
+
 /// The traffic rules' limits; `None` in [`Policy::traffic`](crate::Policy::traffic) when the app's
 /// traffic is not read.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -478,22 +500,7 @@ mod tests {
 
     /// A minute of `per_minute` requests at a mean of `mean_ms`.
     fn minute(per_minute: u64, mean_ms: u64) -> Traffic {
-        let mean = MS(mean_ms);
-        let arrivals = per_minute as f64 / 60.0;
-        Traffic {
-            at: t0(),
-            requests_per_minute: per_minute,
-            arrivals_per_sec: arrivals,
-            mean_service: Some(mean),
-            in_flight: arrivals * mean.as_secs_f64(),
-            panic_in_flight: arrivals * mean.as_secs_f64(),
-            panic_arrivals_per_sec: arrivals,
-            trouble_errors_last_minute: 0,
-            server_errors_last_minute: 0,
-            maintenance: false,
-            dynos: 0,
-            panic_dynos: 0,
-        }
+        Traffic::steady(t0(), per_minute as f64 / 60.0, MS(mean_ms).as_secs_f64())
     }
 
     #[test]
