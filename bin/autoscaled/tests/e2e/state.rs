@@ -159,12 +159,7 @@ async fn restart_during_an_outage(state_url: &str, stop: Stop) {
     );
     // The outage alert went out before the restart; the new process marks it from the database.
     let url = super::status_page::page_url(&second).await;
-    let history: serde_json::Value = reqwest::get(format!("{url}api/history?span=24h"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let history = super::status_page::json(&format!("{url}api/history?span=24h")).await;
     let kinds: Vec<_> = history["apps"][0]["markers"]
         .as_array()
         .unwrap()
@@ -314,12 +309,7 @@ async fn api_history_serves_the_minutes_written_before_a_restart() {
     let second = Daemon::run(BIN, &config);
     let url = super::status_page::page_url(&second).await;
     for (span, bucket) in [("24h", 300), ("7d", 3600)] {
-        let history: serde_json::Value = reqwest::get(format!("{url}api/history?span={span}"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let history = super::status_page::json(&format!("{url}api/history?span={span}")).await;
         assert_eq!(history["span"], span, "{history}");
         assert_eq!(history["bucket_seconds"], bucket, "{history}");
         let buckets = history["apps"][0]["buckets"].as_array().unwrap();

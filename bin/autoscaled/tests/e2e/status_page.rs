@@ -24,7 +24,8 @@ pub(super) async fn page_url(daemon: &Daemon) -> String {
     line[start..].split_whitespace().next().unwrap().to_owned()
 }
 
-async fn json(url: &str) -> serde_json::Value {
+/// The JSON a successful GET of `url` answers.
+pub(super) async fn json(url: &str) -> serde_json::Value {
     reqwest::get(url)
         .await
         .unwrap()

@@ -237,7 +237,7 @@ async fn h80_lines_are_maintenance_mode_and_down_probes_then_change_nothing() {
     let status = format!("http://127.0.0.1:{port}/api/status");
     let mut in_maintenance = false;
     for _ in 0..100 {
-        let body: serde_json::Value = reqwest::get(&status).await.unwrap().json().await.unwrap();
+        let body = super::status_page::json(&status).await;
         if body["apps"][0]["maintenance"] == serde_json::json!(true) {
             in_maintenance = true;
             break;
