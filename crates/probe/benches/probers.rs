@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use autoscaled_probe::{Class, ProbeConfig, Prober, RollingStats, Thresholds};
+use autoscaled_probe::{Class, Client, ProbeConfig, Prober, RollingStats, Thresholds};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -42,7 +42,7 @@ fn main() {
 }
 
 async fn run(addr: SocketAddr, server_tid: String, probers: usize, measured: Duration) {
-    let client = Prober::client_builder().build().expect("client");
+    let client = Client::new().expect("client");
     let thresholds = Thresholds {
         timeout: Duration::from_millis(900),
         slow: Duration::from_millis(500),

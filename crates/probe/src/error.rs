@@ -45,7 +45,7 @@ pub enum Error {
         /// The header's name.
         name: String,
     },
-    /// The HTTP client could not be built (e.g. no TLS roots).
-    #[error("could not build the probe's HTTP client: {0}")]
-    Client(#[source] reqwest::Error),
+    /// TLS could not be set up for `https` probes (e.g. no usable root certificates).
+    #[error("could not set up TLS for probes: {0}")]
+    Tls(#[source] rustls::Error),
 }

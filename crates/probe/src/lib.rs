@@ -37,11 +37,13 @@
 
 mod down;
 mod error;
+mod http;
 mod prober;
 mod stats;
 
 pub use down::DownReason;
 pub use error::Error;
+pub use http::Client;
 /// The classification rule, shared with the simulator: re-exported so `probe::Class` is the very
 /// type the decision rules take.
 pub use policy::{Class, Thresholds};

@@ -1,26 +1,28 @@
 //! Probing one URL over HTTP, once or every interval.
 
-use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use base64::Engine as _;
+use http::header::{self, HeaderName, HeaderValue};
 use rand::Rng;
-use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
-use url::Url;
+use url::{Position, Url};
 
 use crate::down::HumanDuration;
+use crate::http::{Answer, Client, Failure, Progress, Stream, Target, exchange, server_timing};
 use crate::{Class, DownReason, Error, Thresholds};
 
 /// The `User-Agent` every probe sends unless a configured header replaces it.
 pub const USER_AGENT: &str = concat!("autoscaled-probe/", env!("CARGO_PKG_VERSION"));
 
-/// How long a connection to an app may stay idle between probes before the client drops it: below
+/// How long a connection to an app may stay idle between probes before the prober drops it: below
 /// the 55 s after which Heroku's router closes an idle client connection (90 s on Router 2.0), so
 /// a probe is never sent on a connection the router is closing, which would read as a down probe.
 /// Probes more often than this reuse their connection: no TCP or TLS set-up a probe.
@@ -64,11 +66,13 @@ impl ProbeConfig {
     /// # Errors
     /// When the config is invalid (see [`Error`]).
     pub fn check(&self) -> Result<(), Error> {
-        self.checked_headers().map(|_| ())
+        self.request().map(|_| ())
     }
 
-    /// The request headers, once every setting is checked.
-    fn checked_headers(&self) -> Result<HeaderMap, Error> {
+    /// The request's bytes, once every setting is checked: `GET`, the URL's path and query, and
+    /// the headers: `Host`, `User-Agent`, `Accept`, `Authorization` from the URL's user and
+    /// password, then the configured ones, each replacing a default of its name.
+    fn request(&self) -> Result<Box<[u8]>, Error> {
         match self.url.scheme() {
             "http" | "https" => {}
             other => {
@@ -77,9 +81,9 @@ impl ProbeConfig {
                 });
             }
         }
-        if self.url.host().is_none() {
+        let Some(host) = self.url.host_str() else {
             return Err(Error::NoHost);
-        }
+        };
         let Thresholds {
             timeout,
             slow,
@@ -94,17 +98,51 @@ impl ProbeConfig {
         if fast >= slow {
             return Err(Error::FastNotBelowSlow { fast, slow });
         }
-        let mut headers = HeaderMap::new();
-        headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+        let host = match self.url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        };
+        let mut headers = vec![
+            (
+                header::HOST,
+                HeaderValue::try_from(host).map_err(|_| Error::NoHost)?,
+            ),
+            (header::USER_AGENT, HeaderValue::from_static(USER_AGENT)),
+            (header::ACCEPT, HeaderValue::from_static("*/*")),
+        ];
+        if !self.url.username().is_empty() || self.url.password().is_some() {
+            let mut credentials: Vec<u8> =
+                percent_encoding::percent_decode_str(self.url.username()).collect();
+            credentials.push(b':');
+            credentials.extend(percent_encoding::percent_decode_str(
+                self.url.password().unwrap_or_default(),
+            ));
+            let basic = base64::engine::general_purpose::STANDARD.encode(credentials);
+            let value = HeaderValue::try_from(format!("Basic {basic}")).map_err(|_| {
+                Error::HeaderValue {
+                    name: header::AUTHORIZATION.to_string(),
+                }
+            })?;
+            headers.push((header::AUTHORIZATION, value));
+        }
         for (name, value) in &self.headers {
             let header_name = HeaderName::try_from(name.as_str())
                 .map_err(|_| Error::HeaderName { name: name.clone() })?;
-            let mut header_value = HeaderValue::try_from(value.as_str())
+            let header_value = HeaderValue::try_from(value.as_str())
                 .map_err(|_| Error::HeaderValue { name: name.clone() })?;
-            header_value.set_sensitive(true);
-            headers.insert(header_name, header_value);
+            headers.retain(|(existing, _)| *existing != header_name);
+            headers.push((header_name, header_value));
         }
-        Ok(headers)
+        let path = &self.url[Position::BeforePath..Position::AfterQuery];
+        let mut request = format!("GET {path} HTTP/1.1\r\n").into_bytes();
+        for (name, value) in headers {
+            request.extend_from_slice(name.as_str().as_bytes());
+            request.extend_from_slice(b": ");
+            request.extend_from_slice(value.as_bytes());
+            request.extend_from_slice(b"\r\n");
+        }
+        request.extend_from_slice(b"\r\n");
+        Ok(request.into_boxed_slice())
     }
 }
 
@@ -173,13 +211,20 @@ impl ProbeResult {
 /// interval.
 ///
 /// Each probe is a GET whose latency runs from sending the request to the end of the body. The body is
-/// read to its end and discarded chunk by chunk as it arrives, so a huge body costs time (it counts
-/// against the timeout, as a slow app would) but no memory. The whole exchange is bounded by
-/// `thresholds.timeout`.
+/// read to its end and discarded as it arrives, so a huge body costs time (it counts against the
+/// timeout, as a slow app would) but no memory. The whole exchange, connecting included, is bounded
+/// by `thresholds.timeout`. Redirects are answers, not followed; no proxy is used (a proxy would be
+/// measured, not the app). Between probes the prober keeps its connection when the interval is
+/// below [`IDLE_CONNECTION`], and nothing else: the HTTP client is this crate's own (see
+/// [`Client`]).
 pub struct Prober {
-    client: reqwest::Client,
+    client: Client,
     config: ProbeConfig,
-    headers: HeaderMap,
+    target: Target,
+    /// The request, rendered once.
+    request: Box<[u8]>,
+    /// The connection kept between probes, and since when it is idle.
+    idle: Mutex<Option<(Stream, Instant)>>,
     /// Whether the app's `Server-Timing` replaces the measured latency ([`Prober::server_timed`]).
     server_timed: bool,
 }
@@ -193,40 +238,28 @@ impl fmt::Debug for Prober {
 }
 
 impl Prober {
-    /// The client settings a probe needs: redirects not followed (a 3xx is an answer), no proxy from
-    /// the environment (a proxy would be measured, not the app), TLS certificates verified, and a
-    /// connection kept between probes for at most [`IDLE_CONNECTION`]. Add to it (e.g. a DNS
-    /// resolver or a root certificate), build it, and pass it to
-    /// [`with_client`](Self::with_client).
-    pub fn client_builder() -> reqwest::ClientBuilder {
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .user_agent(USER_AGENT)
-            .pool_idle_timeout(IDLE_CONNECTION)
-    }
-
-    /// A prober with its own client.
+    /// A prober with its own [`Client`].
     ///
     /// # Errors
-    /// When the config is invalid (see [`Error`]) or the client cannot be built.
+    /// When the config is invalid or TLS cannot be set up (see [`Error`]).
     pub fn new(config: ProbeConfig) -> Result<Self, Error> {
-        let client = Self::client_builder().build().map_err(Error::Client)?;
-        Self::with_client(config, client)
+        Self::with_client(config, Client::new()?)
     }
 
-    /// A prober sharing `client` (cheap to clone; its connection pool is shared) with others: the way to
-    /// run many probers in one process. Build the client from [`client_builder`](Self::client_builder):
-    /// a client that follows redirects would report a redirect's target instead of the app.
+    /// A prober sharing `client` (its TLS settings and root certificates) with others: the way to
+    /// run many probers in one process.
     ///
     /// # Errors
     /// When the config is invalid (see [`Error`]).
-    pub fn with_client(config: ProbeConfig, client: reqwest::Client) -> Result<Self, Error> {
-        let headers = config.checked_headers()?;
+    pub fn with_client(config: ProbeConfig, client: Client) -> Result<Self, Error> {
+        let request = config.request()?;
+        let target = Target::of(&config.url)?;
         Ok(Self {
             client,
             config,
-            headers,
+            target,
+            request,
+            idle: Mutex::new(None),
             server_timed: false,
         })
     }
@@ -249,64 +282,77 @@ impl Prober {
     pub async fn probe(&self) -> ProbeResult {
         let thresholds = self.config.thresholds;
         let at = Instant::now();
-        let mut status = None;
-        let outcome = tokio::time::timeout(thresholds.timeout, self.fetch(&mut status)).await;
+        let mut progress = Progress::default();
+        let outcome = tokio::time::timeout(thresholds.timeout, self.fetch(&mut progress)).await;
         let latency = at.elapsed();
-        match outcome {
-            Ok(Ok((status, told))) => {
-                ProbeResult::answered(&thresholds, status, told.unwrap_or(latency), at)
-            }
-            Ok(Err(error)) => {
-                let reason = down_reason(&error, self.config.url.scheme() == "https", &thresholds);
-                if reason == DownReason::Failed {
-                    // Unexpected failures are worth their detail; the URL may hold a credential.
-                    tracing::debug!(error = %error.without_url(), "probe failed");
-                }
-                ProbeResult {
-                    class: Class::Down,
-                    status,
-                    latency,
-                    reason: Some(reason),
+        let failure = match outcome {
+            Ok(Ok(answer)) => {
+                let told = answer.server_timing.as_deref().and_then(server_timing);
+                return ProbeResult::answered(
+                    &thresholds,
+                    answer.status,
+                    told.unwrap_or(latency),
                     at,
-                }
+                );
             }
-            Err(_elapsed) => ProbeResult {
-                class: Class::Down,
-                status,
-                latency,
-                reason: Some(DownReason::TimedOut(thresholds.timeout)),
-                at,
-            },
+            Ok(Err(failure)) => failure,
+            Err(_elapsed) => {
+                return ProbeResult {
+                    class: Class::Down,
+                    status: progress.status,
+                    latency,
+                    reason: Some(DownReason::TimedOut(thresholds.timeout)),
+                    at,
+                };
+            }
+        };
+        let reason = down_reason(&failure, &thresholds);
+        if reason == DownReason::Failed {
+            // Unexpected failures are worth their detail: an io error, which holds no URL.
+            tracing::debug!(error = ?failure, "probe failed");
+        }
+        ProbeResult {
+            class: Class::Down,
+            status: progress.status,
+            latency,
+            reason: Some(reason),
+            at,
         }
     }
 
-    /// Sends the request and reads the body to its end without keeping it. `status` is set as soon as
-    /// the headers arrive, so a body that fails or stalls still reports it.
-    /// With [`server_timed`](Self::server_timed), also the latency the answer's `Server-Timing`
-    /// gives.
-    async fn fetch(
-        &self,
-        status: &mut Option<u16>,
-    ) -> Result<(u16, Option<Duration>), reqwest::Error> {
-        let mut response = self
-            .client
-            .get(self.config.url.clone())
-            .headers(self.headers.clone())
-            .send()
-            .await?;
-        let code = response.status().as_u16();
-        *status = Some(code);
-        let told = if self.server_timed {
-            response
-                .headers()
-                .get("server-timing")
-                .and_then(|v| v.to_str().ok())
-                .and_then(server_timing)
-        } else {
-            None
+    /// Sends the request, on the kept connection if there is one, and reads the answer to its end.
+    async fn fetch(&self, progress: &mut Progress) -> Result<Answer, Failure> {
+        let kept = self.take_idle();
+        let reused = kept.is_some();
+        let mut stream = match kept {
+            Some(stream) => stream,
+            None => self.target.connect(&self.client).await?,
         };
-        while response.chunk().await?.is_some() {}
-        Ok((code, told))
+        let mut outcome = exchange(&mut stream, &self.request, self.server_timed, progress).await;
+        if reused && !progress.answered && matches!(outcome, Err(Failure::Closed | Failure::Io(_)))
+        {
+            // The server closed the kept connection while it was idle, which is no news about the
+            // app: a GET is safe to send again, on a new connection.
+            *progress = Progress::default();
+            stream = self.target.connect(&self.client).await?;
+            outcome = exchange(&mut stream, &self.request, self.server_timed, progress).await;
+        }
+        let answer = outcome?;
+        if answer.reusable && self.config.interval < IDLE_CONNECTION {
+            *self.idle.lock().unwrap_or_else(PoisonError::into_inner) =
+                Some((stream, Instant::now()));
+        }
+        Ok(answer)
+    }
+
+    /// The kept connection, unless it has been idle too long.
+    fn take_idle(&self) -> Option<Stream> {
+        let (stream, since) = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()?;
+        (since.elapsed() < IDLE_CONNECTION).then_some(stream)
     }
 
     /// Probes every interval and sends each result on `tx`, until `shutdown` is cancelled or the
@@ -367,80 +413,36 @@ async fn run_every<F, Fut>(
     }
 }
 
-/// Names a failed request's cause from its error chain.
-/// The first `dur=` of a `Server-Timing` value (`app;desc="render";dur=123.4, db;dur=20`), in
-/// milliseconds; `None` without one, or for a negative or unreadable one.
-fn server_timing(value: &str) -> Option<Duration> {
-    let millis = value
-        .split([',', ';'])
-        .find_map(|param| param.trim().strip_prefix("dur="))?;
-    let millis: f64 = millis.trim().trim_matches('"').parse().ok()?;
-    Duration::try_from_secs_f64(millis / 1000.0).ok()
-}
-
-fn down_reason(error: &reqwest::Error, https: bool, thresholds: &Thresholds) -> DownReason {
-    if error.is_dns() {
-        return DownReason::Dns;
-    }
-    let kinds = io_error_kinds(error);
-    let any = |wanted: &[io::ErrorKind]| kinds.iter().any(|kind| wanted.contains(kind));
-    if any(&[io::ErrorKind::ConnectionRefused]) {
-        DownReason::Refused
-    } else if any(&[
-        io::ErrorKind::ConnectionReset,
-        io::ErrorKind::ConnectionAborted,
-        io::ErrorKind::BrokenPipe,
-    ]) {
-        DownReason::Reset
-    } else if error.is_timeout() {
-        DownReason::TimedOut(thresholds.timeout)
-    } else if error.is_connect() {
-        // The TCP part of connecting fails with the errors above; after it, on https, only the
-        // handshake is left, and rustls reports through io errors of these kinds.
-        if https && any(&[io::ErrorKind::InvalidData, io::ErrorKind::UnexpectedEof]) {
-            DownReason::Tls
-        } else {
-            DownReason::Connect
+/// Names a failed exchange's cause, in the words of an alert.
+fn down_reason(failure: &Failure, thresholds: &Thresholds) -> DownReason {
+    let reset = |error: &io::Error| {
+        matches!(
+            error.kind(),
+            io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::BrokenPipe
+        )
+    };
+    match failure {
+        Failure::Dns => DownReason::Dns,
+        Failure::Connect(error) if error.kind() == io::ErrorKind::ConnectionRefused => {
+            DownReason::Refused
         }
-    } else if any(&[io::ErrorKind::UnexpectedEof])
-        || hyper_says(error, hyper::Error::is_incomplete_message)
-    {
-        DownReason::Closed
-    } else if hyper_says(error, hyper::Error::is_parse) {
-        DownReason::Protocol
-    } else {
-        DownReason::Failed
-    }
-}
-
-/// The kinds of every `io::Error` in the chain. `io::Error::source` skips the error it wraps, so the
-/// walk goes through `get_ref` to see nested io errors (as TLS errors are).
-fn io_error_kinds(error: &reqwest::Error) -> Vec<io::ErrorKind> {
-    let mut kinds = Vec::new();
-    let mut next: Option<&(dyn StdError + 'static)> = Some(error);
-    while let Some(current) = next {
-        next = match current.downcast_ref::<io::Error>() {
-            Some(io_error) => {
-                kinds.push(io_error.kind());
-                io_error
-                    .get_ref()
-                    .map(|inner| inner as &(dyn StdError + 'static))
-            }
-            None => current.source(),
-        };
-    }
-    kinds
-}
-
-fn hyper_says(error: &reqwest::Error, test: fn(&hyper::Error) -> bool) -> bool {
-    let mut next: Option<&(dyn StdError + 'static)> = Some(error);
-    while let Some(current) = next {
-        if current.downcast_ref::<hyper::Error>().is_some_and(test) {
-            return true;
+        Failure::Connect(error) | Failure::Handshake(error) | Failure::Io(error)
+            if reset(error) =>
+        {
+            DownReason::Reset
         }
-        next = current.source();
+        Failure::Connect(error) if error.kind() == io::ErrorKind::TimedOut => {
+            DownReason::TimedOut(thresholds.timeout)
+        }
+        Failure::Connect(_) => DownReason::Connect,
+        Failure::Handshake(_) => DownReason::Tls,
+        Failure::Io(error) if error.kind() == io::ErrorKind::UnexpectedEof => DownReason::Closed,
+        Failure::Io(_) => DownReason::Failed,
+        Failure::Closed => DownReason::Closed,
+        Failure::Protocol => DownReason::Protocol,
     }
-    false
 }
 
 #[cfg(test)]

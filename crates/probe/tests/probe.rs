@@ -5,6 +5,7 @@ mod probe {
 
     mod body;
     mod config;
+    mod connection;
     mod failures;
     mod schedule;
     mod success;

@@ -60,7 +60,7 @@ pub(super) struct AppContext {
     pub(super) shutdown: CancellationToken,
     /// One HTTP client (and connection pool) for every app's prober: a client each costs about
     /// 170 KiB, which 100 apps would pay 100 times.
-    pub(super) probe_client: reqwest::Client,
+    pub(super) probe_client: probe::Client,
     /// The router-log drains the status listener feeds; read, never awaited, by [`traffic_feed`].
     pub(super) drains: status::Drains,
     /// Writes to the database without waiting.

@@ -132,8 +132,7 @@ pub(crate) async fn serve(
     let (persister, writer) =
         Persister::spawn(store, writer_options, writer_stop.clone().cancelled_owned());
     board.keep_history(reader, persister.clone());
-    let probe_client = probe::Prober::client_builder()
-        .build()
+    let probe_client = probe::Client::new()
         .context("cannot build the probes' HTTP client")
         .map_err(Failure::Fatal)?;
     let drains = drains(&config.http, &config.apps);
