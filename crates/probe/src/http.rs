@@ -27,7 +27,7 @@ use crate::Error;
 
 /// The connection a prober keeps: plain TCP, or TLS over it (boxed: rustls's state is large and
 /// most of the enum's values in tests are plain).
-pub(crate) type Stream = Either<TcpStream, Box<TlsStream<TcpStream>>>;
+pub(crate) type Connection = Either<TcpStream, Box<TlsStream<TcpStream>>>;
 
 /// How many bytes a read asks for at a time; the buffer exists only during an exchange.
 const READ_CHUNK: usize = 4096;
@@ -129,7 +129,7 @@ impl Target {
     }
 
     /// Resolves, connects to the first address that accepts, and shakes hands for `https`.
-    pub(crate) async fn connect(&self, client: &Client) -> Result<Stream, Failure> {
+    pub(crate) async fn connect(&self, client: &Client) -> Result<Connection, Failure> {
         let addresses: Vec<SocketAddr> = match &self.host {
             Host::Ip(ip) => vec![SocketAddr::new(*ip, self.port)],
             Host::Name(name) => tokio::net::lookup_host((name.as_str(), self.port))

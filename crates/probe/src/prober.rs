@@ -7,6 +7,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use base64::Engine as _;
+use futures_util::stream::{self, Stream, StreamExt};
 use http::header::{self, HeaderName, HeaderValue};
 use rand::Rng;
 use tokio::sync::mpsc;
@@ -16,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use url::{Position, Url};
 
 use crate::down::HumanDuration;
-use crate::http::{Answer, Client, Failure, Progress, Stream, Target, exchange, server_timing};
+use crate::http::{Answer, Client, Connection, Failure, Progress, Target, exchange, server_timing};
 use crate::{Class, DownReason, Error, Thresholds};
 
 /// The `User-Agent` every probe sends unless a configured header replaces it.
@@ -224,7 +225,7 @@ pub struct Prober {
     /// The request, rendered once.
     request: Box<[u8]>,
     /// The connection kept between probes, and since when it is idle.
-    idle: Mutex<Option<(Stream, Instant)>>,
+    idle: Mutex<Option<(Connection, Instant)>>,
     /// Whether the app's `Server-Timing` replaces the measured latency ([`Prober::server_timed`]).
     server_timed: bool,
 }
@@ -346,13 +347,32 @@ impl Prober {
     }
 
     /// The kept connection, unless it has been idle too long.
-    fn take_idle(&self) -> Option<Stream> {
+    fn take_idle(&self) -> Option<Connection> {
         let (stream, since) = self
             .idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take()?;
         (since.elapsed() < IDLE_CONNECTION).then_some(stream)
+    }
+
+    /// A probe every interval, as a stream to poll beside other work in one task: the daemon's
+    /// decision task does, as a task and a channel of the prober's own would cost about 5 KB an
+    /// app. Timing as [`spawn`](Self::spawn) says. A probe in flight lives in the stream, so a
+    /// `select!` that another branch wins does not abandon it; dropping the stream does.
+    ///
+    /// Call it within a tokio runtime: the first probe's time is set when it is called.
+    pub fn every_interval(self) -> impl Stream<Item = ProbeResult> + Send {
+        let interval = self.config.interval;
+        every(
+            interval,
+            start_offset(interval),
+            self,
+            |prober| async move {
+                let result = prober.probe().await;
+                (result, prober)
+            },
+        )
     }
 
     /// Probes every interval and sends each result on `tx`, until `shutdown` is cancelled or the
@@ -367,11 +387,7 @@ impl Prober {
         tx: mpsc::Sender<ProbeResult>,
         shutdown: CancellationToken,
     ) -> JoinHandle<()> {
-        let interval = self.config.interval;
-        let offset = start_offset(interval);
-        tokio::spawn(async move {
-            run_every(interval, offset, || self.probe(), tx, shutdown).await;
-        })
+        tokio::spawn(forward(self.every_interval(), tx, shutdown))
     }
 }
 
@@ -380,30 +396,43 @@ fn start_offset(interval: Duration) -> Duration {
     rand::rng().random_range(Duration::ZERO..interval)
 }
 
-/// The loop behind [`Prober::spawn`], apart from HTTP so that its timing is testable on a paused clock.
-async fn run_every<F, Fut>(
+/// The schedule behind [`Prober::every_interval`], apart from HTTP so that its timing is testable
+/// on a paused clock: `probe` takes `state` and hands it back with its result.
+fn every<S, F, Fut>(
     interval: Duration,
     offset: Duration,
-    mut probe: F,
-    tx: mpsc::Sender<ProbeResult>,
-    shutdown: CancellationToken,
-) where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = ProbeResult>,
+    state: S,
+    probe: F,
+) -> impl Stream<Item = ProbeResult>
+where
+    F: FnMut(S) -> Fut,
+    Fut: Future<Output = (ProbeResult, S)>,
 {
     let mut ticks = tokio::time::interval_at(Instant::now() + offset, interval);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    stream::unfold(
+        (ticks, state, probe),
+        |(mut ticks, state, mut probe)| async move {
+            ticks.tick().await;
+            let (result, state) = probe(state).await;
+            Some((result, (ticks, state, probe)))
+        },
+    )
+}
+
+/// The loop behind [`Prober::spawn`].
+async fn forward(
+    results: impl Stream<Item = ProbeResult>,
+    tx: mpsc::Sender<ProbeResult>,
+    shutdown: CancellationToken,
+) {
+    let mut results = std::pin::pin!(results);
     loop {
-        tokio::select! {
-            biased;
-            () = shutdown.cancelled() => return,
-            () = tx.closed() => return,
-            _ = ticks.tick() => {}
-        }
         let result = tokio::select! {
             biased;
             () = shutdown.cancelled() => return,
-            result = probe() => result,
+            () = tx.closed() => return,
+            Some(result) = results.next() => result,
         };
         tokio::select! {
             biased;
@@ -461,7 +490,7 @@ mod tests {
         Duration::from_secs(n)
     }
 
-    /// Runs `run_every` (30 s interval, 7 s offset) with probes lasting `durations` in turn, and returns
+    /// Runs `every` through `forward` (30 s interval, 7 s offset) with probes lasting `durations` in turn, and returns
     /// each probe's (start, end) relative to the start of the loop.
     async fn probe_spans(durations: &[u64]) -> Vec<(Duration, Duration)> {
         let origin = Instant::now();
@@ -471,26 +500,21 @@ mod tests {
         let recorded = Arc::clone(&spans);
         let durations = durations.to_vec();
         let mut next = 0;
-        let task = tokio::spawn(run_every(
-            secs(30),
-            secs(7),
-            move || {
-                let lasts = secs(durations[next % durations.len()]);
-                next += 1;
-                let recorded = Arc::clone(&recorded);
-                async move {
-                    let at = Instant::now();
-                    tokio::time::sleep(lasts).await;
-                    recorded
-                        .lock()
-                        .unwrap()
-                        .push((at - origin, Instant::now() - origin));
-                    ProbeResult::answered(&T, 200, lasts, at)
-                }
-            },
-            tx,
-            shutdown.clone(),
-        ));
+        let probes = every(secs(30), secs(7), (), move |()| {
+            let lasts = secs(durations[next % durations.len()]);
+            next += 1;
+            let recorded = Arc::clone(&recorded);
+            async move {
+                let at = Instant::now();
+                tokio::time::sleep(lasts).await;
+                recorded
+                    .lock()
+                    .unwrap()
+                    .push((at - origin, Instant::now() - origin));
+                (ProbeResult::answered(&T, 200, lasts, at), ())
+            }
+        });
+        let task = tokio::spawn(forward(probes, tx, shutdown.clone()));
         for _ in 0..5 {
             rx.recv().await.unwrap();
         }
@@ -529,16 +553,11 @@ mod tests {
     async fn cancelling_stops_a_probe_in_flight_at_once() {
         let (tx, mut rx) = mpsc::channel(1);
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(run_every(
-            secs(30),
-            Duration::ZERO,
-            || async {
-                tokio::time::sleep(secs(3600)).await;
-                ProbeResult::timed_out(&T, Instant::now())
-            },
-            tx,
-            shutdown.clone(),
-        ));
+        let probes = every(secs(30), Duration::ZERO, (), |()| async {
+            tokio::time::sleep(secs(3600)).await;
+            (ProbeResult::timed_out(&T, Instant::now()), ())
+        });
+        let task = tokio::spawn(forward(probes, tx, shutdown.clone()));
         tokio::time::sleep(secs(10)).await;
         let cancelled = Instant::now();
         shutdown.cancel();
@@ -551,17 +570,38 @@ mod tests {
     async fn a_full_channel_does_not_hold_up_cancellation() {
         let (tx, _rx) = mpsc::channel(1);
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(run_every(
-            secs(30),
-            Duration::ZERO,
-            || async { ProbeResult::answered(&T, 200, secs(0), Instant::now()) },
-            tx,
-            shutdown.clone(),
-        ));
+        let probes = every(secs(30), Duration::ZERO, (), |()| async {
+            (ProbeResult::answered(&T, 200, secs(0), Instant::now()), ())
+        });
+        let task = tokio::spawn(forward(probes, tx, shutdown.clone()));
         // The first result fills the channel; the second waits to be sent.
         tokio::time::sleep(secs(45)).await;
         shutdown.cancel();
         tokio::time::timeout(secs(1), task).await.unwrap().unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_probe_in_flight_outlives_the_selects_that_other_branches_win() {
+        // Each probe takes 10 s; a branch wins every second meanwhile, as the decision task's
+        // other events do. Were the probe abandoned with the losing branch, none would finish.
+        let probes = every(secs(30), Duration::ZERO, 0_u32, |done| async move {
+            tokio::time::sleep(secs(10)).await;
+            (
+                ProbeResult::answered(&T, 200, secs(10), Instant::now()),
+                done + 1,
+            )
+        });
+        let mut probes = std::pin::pin!(probes);
+        let origin = Instant::now();
+        let mut other_events = 0;
+        let result = loop {
+            tokio::select! {
+                Some(result) = probes.next() => break result,
+                () = tokio::time::sleep(secs(1)) => other_events += 1,
+            }
+        };
+        assert!(other_events >= 9, "{other_events}");
+        assert_eq!(result.at - origin, secs(10), "one probe, finished on time");
     }
 
     #[test]

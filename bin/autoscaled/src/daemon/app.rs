@@ -1,19 +1,21 @@
 //! The tasks that keep one app's process type at its target.
 //!
 //! ```text
-//!  prober ──ProbeResult───┐      ┌ timer: Tick
+//!  probes ──ProbeResult───┐      ┌ timer: Tick
 //!  actuator ──Maintenance─┴──> decision task ──target (watch)──> actuator ──PATCH──> Heroku
 //!                                    │                              │
 //!                                    └──────── alerts ──────────────┴──> notifier (never awaited)
 //! ```
 //!
-//! The decision task owns the [`Decider`] and never waits on the network; the actuator owns every
+//! The decision task owns the [`Decider`], polls the probes (a stream) and its timer itself, and
+//! never waits on the network; the actuator owns every
 //! Platform API call; a newer target interrupts its scale call or reconcile read in flight, so a
 //! fail-safe never queues behind a slow or retrying call.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt as _;
 use heroku_api::{Client, FormationUpdate, ReadPace};
 use policy::{Action, Decider, Event, NoticeKind, Reason};
 use probe::{Class, DownReason, ProbeResult, Prober, RollingStats};
@@ -241,7 +243,6 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
     }
     let (events_tx, mut events_rx) = mpsc::channel::<Event>(16);
     let (target_tx, target_rx) = watch::channel(decider.target());
-    let (probe_tx, mut probe_rx) = mpsc::channel::<ProbeResult>(16);
     ctx.board
         .update(ctx.index, |s| s.actual = Some(observed.actual));
     ctx.board.beat(ctx.index);
@@ -288,18 +289,15 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
     let mut stats = RollingStats::new(STATS_WINDOW, STATS_CAP);
     // Checked by the config and again at start (`observe_at_start`): a probe that cannot start
     // never gets this far.
-    match prober(&ctx) {
-        Ok(Some(prober)) => {
-            let handle = prober.spawn(probe_tx, ctx.shutdown.child_token());
-            helpers.spawn(async move {
-                let _ = handle.await;
-            });
-        }
-        Ok(None) => drop(probe_tx),
-        Err(e) => {
-            error!(app = %settings.name, process = %settings.process, error = %e, "cannot start the probe")
-        }
-    }
+    let prober = prober(&ctx).unwrap_or_else(|e| {
+        error!(app = %settings.name, process = %settings.process, error = %e, "cannot start the probe");
+        None
+    });
+    // Polled in this task, not on one of its own: a task and its results' channel cost about
+    // 5 KB an app (heaptrack, 1,000 apps: docs/benchmarks.md). The stream holds the probe in
+    // flight, so the other branches never abandon it, and this task still never waits on it.
+    let probes = futures_util::stream::iter(prober).flat_map(Prober::every_interval);
+    let mut probes = std::pin::pin!(probes);
     drop(events_tx);
     let (mut next, mut search_at) = (None, chrono::DateTime::<chrono::Utc>::MIN_UTC);
     // The schedule's timer is kept here rather than in a task of its own: a task and its channel
@@ -314,7 +312,7 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
                 ctx.board.roll_minute(ctx.index, ctx.clock.now());
                 Event::Tick
             }
-            Some(result) = probe_rx.recv() => {
+            Some(result) = probes.next() => {
                 stats.record(&result);
                 down_tx.send_if_modified(|down| { let now_down = result.class == Class::Down; std::mem::replace(down, now_down) != now_down });
                 let event = probe_event(&ctx, &result);
