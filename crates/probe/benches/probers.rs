@@ -1,59 +1,91 @@
 //! Many probers in one process against a keep-alive server on loopback.
 //!
-//! The probers run on one thread (a current-thread runtime), the server on another; CPU time is read
-//! per thread from `/proc/self/task/<tid>/schedstat` (nanoseconds on the CPU, user and system), so the
-//! probers' figure excludes the server. Resident memory is the whole process, server included.
+//! The probers run on one thread (a current-thread runtime); the server runs in a child process
+//! (this program again, told so by `PROBERS_SERVE`), so that the resident memory printed is the
+//! probers' alone. CPU time is read per process from `/proc/<pid>/stat` (user and system).
 //!
-//! `cargo bench -p autoscaled-probe --bench probers` (env: `PROBERS`, default 1000; `SECONDS`, default
-//! 10; one probe per prober per second).
+//! `cargo bench -p autoscaled-probe --bench probers` (env: `PROBERS`, default 1000; `SECONDS`,
+//! default 10; `TLS=1` probes over HTTPS, each prober keeping its own TLS connection; one probe per
+//! prober per second).
 
 use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use autoscaled_probe::{Class, Client, ProbeConfig, Prober, RollingStats, Thresholds};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 const WARM_UP: Duration = Duration::from_secs(2);
+/// The probe tests' self-signed certificate for `localhost` (tests/data/README.md).
+const CERTIFICATE: &[u8] = include_bytes!("../tests/data/localhost-cert.der");
+const KEY: &[u8] = include_bytes!("../tests/data/localhost-key.der");
 
 fn main() {
-    let probers: usize = env_or("PROBERS", 1000);
-    let seconds: u64 = env_or("SECONDS", 10);
-
-    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("server runtime");
-        runtime.block_on(serve(addr_tx));
-    });
-    let (addr, server_tid) = addr_rx.recv().expect("server started");
-
+    let tls = std::env::var("TLS").is_ok_and(|v| v == "1");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .expect("prober runtime");
-    runtime.block_on(run(addr, server_tid, probers, Duration::from_secs(seconds)));
+        .expect("runtime");
+    if std::env::var_os("PROBERS_SERVE").is_some() {
+        runtime.block_on(serve(tls));
+        return;
+    }
+    let probers: usize = env_or("PROBERS", 1000);
+    let seconds: u64 = env_or("SECONDS", 10);
+    let (mut server, addr) = start_server(tls);
+    runtime.block_on(run(
+        addr,
+        tls,
+        server.id(),
+        probers,
+        Duration::from_secs(seconds),
+    ));
+    let _ = server.kill();
+    let _ = server.wait();
 }
 
-async fn run(addr: SocketAddr, server_tid: String, probers: usize, measured: Duration) {
-    let client = Client::new().expect("client");
+/// This program again, as the server; returns it and the address it listens on.
+fn start_server(tls: bool) -> (Child, SocketAddr) {
+    let mut server = Command::new(std::env::current_exe().expect("own path"))
+        .env("PROBERS_SERVE", "1")
+        // A profiler preloaded into the probers (heaptrack) is not the server's.
+        .env_remove("LD_PRELOAD")
+        .env("TLS", if tls { "1" } else { "0" })
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("server process");
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().expect("server's stdout"))
+        .read_line(&mut line)
+        .expect("server's address");
+    (server, line.trim().parse().expect("an address"))
+}
+
+async fn run(addr: SocketAddr, tls: bool, server_pid: u32, probers: usize, measured: Duration) {
+    let client = Client::with_roots([CERTIFICATE.to_vec()]).expect("client");
     let thresholds = Thresholds {
         timeout: Duration::from_millis(900),
         slow: Duration::from_millis(500),
         fast: Duration::from_millis(100),
+    };
+    let url = if tls {
+        format!("https://localhost:{}", addr.port())
+    } else {
+        format!("http://{addr}")
     };
     let (tx, mut rx) = mpsc::channel(probers);
     let shutdown = CancellationToken::new();
     let mut tasks = Vec::with_capacity(probers);
     for i in 0..probers {
         let config = ProbeConfig {
-            url: format!("http://{addr}/app/{i}").parse().expect("url"),
+            url: format!("{url}/app/{i}").parse().expect("url"),
             interval: Duration::from_secs(1),
             thresholds,
             headers: vec![],
@@ -63,7 +95,7 @@ async fn run(addr: SocketAddr, server_tid: String, probers: usize, measured: Dur
     }
     drop(tx);
 
-    let prober_tid = own_tid();
+    let server_pid = server_pid.to_string();
     let started = Instant::now();
     let measure_from = started + WARM_UP;
     let measure_to = measure_from + measured;
@@ -73,14 +105,15 @@ async fn run(addr: SocketAddr, server_tid: String, probers: usize, measured: Dur
 
     while let Ok(Some(result)) = tokio::time::timeout_at(measure_to, rx.recv()).await {
         if at_start.is_none() && Instant::now() >= measure_from {
-            at_start = Some(Snapshot::take(&prober_tid, &server_tid));
+            at_start = Some(Snapshot::take(&server_pid));
         }
         if result.at >= measure_from {
             *classes.entry(result.class).or_default() += 1;
             stats.record(&result);
         }
     }
-    let at_end = Snapshot::take(&prober_tid, &server_tid);
+    let at_end = Snapshot::take(&server_pid);
+    let (rss, hwm) = memory_kib();
     shutdown.cancel();
     for task in tasks {
         let _ = task.await;
@@ -93,12 +126,13 @@ async fn run(addr: SocketAddr, server_tid: String, probers: usize, measured: Dur
     let secs = (at_end.wall - at_start.wall).as_secs_f64();
     let summary = stats.summary(measure_to);
     let probes = summary.count as f64;
-    let prober_cpu = (at_end.prober_ns - at_start.prober_ns) as f64 / 1e9;
+    let prober_cpu = (at_end.probers_ns - at_start.probers_ns) as f64 / 1e9;
     let server_cpu = (at_end.server_ns - at_start.server_ns) as f64 / 1e9;
-    let process_cpu = (at_end.process_ns - at_start.process_ns) as f64 / 1e9;
-    let (rss, hwm) = memory_kib();
 
-    println!("probers: {probers}, interval 1 s, measured {secs:.1} s after {WARM_UP:?} warm-up");
+    let scheme = if tls { "https" } else { "http" };
+    println!(
+        "probers: {probers} over {scheme}, interval 1 s, measured {secs:.1} s after {WARM_UP:?} warm-up"
+    );
     println!(
         "probes: {} ({:.0}/s), classes {classes:?}",
         summary.count,
@@ -106,47 +140,65 @@ async fn run(addr: SocketAddr, server_tid: String, probers: usize, measured: Dur
     );
     println!("latency: {summary}");
     println!(
-        "prober thread CPU: {:.3} s = {:.1}% of one core, {:.1} µs per probe",
+        "probers' CPU: {:.3} s = {:.1}% of one core, {:.1} µs per probe",
         prober_cpu,
         100.0 * prober_cpu / secs,
         1e6 * prober_cpu / probes
     );
     println!(
-        "server thread CPU: {:.3} s = {:.1}% of one core, {:.1} µs per request",
+        "server's CPU (its own process): {:.3} s = {:.1}% of one core, {:.1} µs per request",
         server_cpu,
         100.0 * server_cpu / secs,
         1e6 * server_cpu / probes
     );
     println!(
-        "whole process CPU: {:.3} s = {:.1}% of one core",
-        process_cpu,
-        100.0 * process_cpu / secs
-    );
-    println!(
-        "resident memory (process, server included): VmRSS {:.1} MiB, VmHWM {:.1} MiB",
+        "resident memory of the probers' process: VmRSS {:.1} MiB, VmHWM {:.1} MiB",
         rss as f64 / 1024.0,
         hwm as f64 / 1024.0
     );
 }
 
-/// A keep-alive HTTP/1.1 server answering every request `200 ok`.
-async fn serve(ready: std::sync::mpsc::Sender<(SocketAddr, String)>) {
+/// A keep-alive HTTP/1.1 server answering every request `200 ok`, over TLS with `tls`; prints
+/// its address on stdout.
+async fn serve(tls: bool) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    ready.send((addr, own_tid())).expect("report address");
+    println!("{}", listener.local_addr().expect("addr"));
+    let acceptor = tls.then(|| {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("protocol versions")
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![CERTIFICATE.to_vec().into()],
+                rustls::pki_types::PrivateKeyDer::try_from(KEY.to_vec()).expect("key"),
+            )
+            .expect("certificate");
+        tokio_rustls::TlsAcceptor::from(Arc::new(config))
+    });
     while let Ok((stream, _)) = listener.accept().await {
-        tokio::spawn(connection(stream));
+        match &acceptor {
+            None => drop(tokio::spawn(connection(stream))),
+            Some(acceptor) => {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    if let Ok(stream) = acceptor.accept(stream).await {
+                        connection(stream).await;
+                    }
+                });
+            }
+        }
     }
 }
 
-async fn connection(mut stream: TcpStream) {
+async fn connection(mut stream: impl AsyncRead + AsyncWrite + Unpin) {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     loop {
         while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             buf.drain(..end + 4);
             let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-            if stream.write_all(answer).await.is_err() {
+            if stream.write_all(answer).await.is_err() || stream.flush().await.is_err() {
                 return;
             }
         }
@@ -159,41 +211,32 @@ async fn connection(mut stream: TcpStream) {
 
 struct Snapshot {
     wall: Instant,
-    prober_ns: u64,
+    probers_ns: u64,
     server_ns: u64,
-    process_ns: u64,
 }
 
 impl Snapshot {
-    fn take(prober_tid: &str, server_tid: &str) -> Self {
-        let mut process_ns = 0;
-        if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
-            for task in tasks.flatten() {
-                process_ns += cpu_ns(&task.file_name().to_string_lossy());
-            }
-        }
+    fn take(server_pid: &str) -> Self {
         Self {
             wall: Instant::now(),
-            prober_ns: cpu_ns(prober_tid),
-            server_ns: cpu_ns(server_tid),
-            process_ns,
+            probers_ns: cpu_ns("self"),
+            server_ns: cpu_ns(server_pid),
         }
     }
 }
 
-/// Nanoseconds the thread has run, from the first field of its schedstat.
-fn cpu_ns(tid: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat"))
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
-fn own_tid() -> String {
-    std::fs::read_link("/proc/thread-self")
-        .ok()
-        .and_then(|p| Some(p.file_name()?.to_string_lossy().into_owned()))
-        .expect("/proc/thread-self")
+/// Nanoseconds the process has run, user and system: `utime + stime` of its stat, in clock ticks
+/// of 10 ms (`getconf CLK_TCK` is 100 on Linux).
+fn cpu_ns(pid: &str) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The command name may hold spaces; the fields after it are plain.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |index: usize| fields.get(index).and_then(|v| v.parse::<u64>().ok());
+    // utime and stime are the stat's fields 14 and 15, the 12th and 13th after the name.
+    ticks(11).unwrap_or(0).saturating_add(ticks(12).unwrap_or(0)) * 10_000_000
 }
 
 fn memory_kib() -> (u64, u64) {

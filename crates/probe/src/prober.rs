@@ -327,7 +327,7 @@ impl Prober {
         let reused = kept.is_some();
         let mut stream = match kept {
             Some(stream) => stream,
-            None => self.target.connect(&self.client).await?,
+            None => self.connect().await?,
         };
         let mut outcome = exchange(&mut stream, &self.request, self.server_timed, progress).await;
         if reused && !progress.answered && matches!(outcome, Err(Failure::Closed | Failure::Io(_)))
@@ -335,7 +335,7 @@ impl Prober {
             // The server closed the kept connection while it was idle, which is no news about the
             // app: a GET is safe to send again, on a new connection.
             *progress = Progress::default();
-            stream = self.target.connect(&self.client).await?;
+            stream = self.connect().await?;
             outcome = exchange(&mut stream, &self.request, self.server_timed, progress).await;
         }
         let answer = outcome?;
@@ -344,6 +344,13 @@ impl Prober {
                 Some((stream, Instant::now()));
         }
         Ok(answer)
+    }
+
+    /// A new connection. Boxed: connecting (the TLS handshake's state above all) needs a few KB
+    /// that would otherwise sit in every prober's future between probes, for a step taken about
+    /// once a connection.
+    async fn connect(&self) -> Result<Connection, Failure> {
+        Box::pin(self.target.connect(&self.client)).await
     }
 
     /// The kept connection, unless it has been idle too long.
