@@ -35,7 +35,8 @@ pub struct TrafficModel {
     /// Requests one dyno serves at once (the traffic rules' `concurrency`); used by the Erlang C
     /// models.
     pub concurrency: u32,
-    /// From a request to the decider hearing of it: the drain's delivery delay.
+    /// From a request's completion to the aggregator holding its router line: the drain's
+    /// delivery delay. The figures' windows end this long before each reading, too.
     pub delay: Duration,
     /// How often the drain's figures reach the decider.
     pub every: Duration,
@@ -234,7 +235,7 @@ pub(super) fn replay(trace: &Trace, model: &Model, driver: Driver, cuts: &[i64])
             let traffic_step = Some(nanos(model.traffic.every)).filter(|&s| traffic && s > 0);
             let delay = nanos(model.traffic.delay);
             if traffic_step.is_some() {
-                replay.history = Some(History::default());
+                replay.history = Some(History::new(model.traffic.delay));
             }
             let mut next_traffic = traffic_step.map(|_| 0i64);
             let ticks = ticks
@@ -267,9 +268,8 @@ pub(super) fn replay(trace: &Trace, model: &Model, driver: Driver, cuts: &[i64])
                 }
                 if traffic_at == Some(at) {
                     next_traffic = traffic_step.and_then(|s| at.checked_add(s));
-                    let seen = at - delay;
-                    if let Some(history) = replay.history.as_ref().filter(|_| seen > 0) {
-                        let traffic = history.traffic(seen, trace.start);
+                    if let Some(history) = replay.history.as_ref().filter(|_| at > delay) {
+                        let traffic = history.traffic(at, trace.start);
                         let actions = decider.handle(Event::Traffic(traffic), now);
                         replay.act(&actions);
                     }
@@ -310,95 +310,157 @@ struct Replay<'a> {
 
 const NANOS: i64 = 1_000_000_000;
 
-/// The router's log, second by second: requests, request-seconds (requests × service time),
-/// unanswered requests (H10/H12) and the dynos serving, for the last few minutes.
-#[derive(Debug, Default)]
-struct History {
-    /// The first second held.
-    first: i64,
-    seconds: std::collections::VecDeque<[f64; 4]>,
+/// The router's log as the drain delivers it. Heroku's router writes a request's line when the
+/// request completes, and the drain delivers it `delay` later; the `router-logs` aggregator files
+/// it under the second the request arrived (the line's time less its `service=`). So the figures
+/// at t hold a request that arrived at x and was served in s only once x + s + `delay` ≤ t: during
+/// an overload the 30 s timeouts of the requests that arrived after t − 30 s − `delay` are not in
+/// them yet. Kept as the stretches the replay integrates (a load, a service time, the dynos
+/// serving), not second by second, so a read is exact to the nanosecond and costs a pass over the
+/// few dozen stretches of the last minute.
+#[derive(Debug)]
+pub(super) struct History {
+    /// From a request's completion to the aggregator holding its line, in nanoseconds.
+    delay: i64,
+    /// The stretches of the last few minutes, oldest first, contiguous.
+    stretches: std::collections::VecDeque<Stretch>,
+}
+
+/// Requests arriving evenly from `from` to `to` (nanoseconds), `load` a second, each served in
+/// `service` nanoseconds, or unanswered (logged as H10/H12 after `service`), routed to `serving`
+/// dynos.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Stretch {
+    from: i64,
+    to: i64,
+    load: f64,
+    service: i64,
+    unanswered: bool,
+    serving: u32,
+}
+
+/// The sums over a window of arrival seconds, as the aggregator keeps them.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(super) struct Sums {
+    /// Requests whose lines were delivered.
+    pub(super) requests: f64,
+    /// Their service times added up, in seconds.
+    pub(super) service: f64,
+    /// Those of them unanswered (H10/H12).
+    pub(super) unanswered: f64,
+    /// The most dynos serving while they arrived: the dynos the router reached (the serving ones
+    /// are the oldest, so every count up to the most was reached).
+    pub(super) dynos: u32,
+    /// The window's length in seconds (shorter at the trace's start).
+    pub(super) seconds: f64,
 }
 
 impl History {
-    /// Spreads `load` requests a second from `from` to `to` (nanoseconds) over `serving` dynos,
-    /// each answered in `service` seconds, or not at all.
-    fn add(&mut self, from: i64, to: i64, load: f64, service: f64, unanswered: bool, serving: u32) {
-        let mut at = from;
-        while at < to {
-            let second = at / NANOS;
-            let until = to.min((second + 1) * NANOS);
-            let requests = load * (until - at) as f64 / NANOS as f64;
-            if self.seconds.is_empty() {
-                self.first = second;
-            }
-            while self.first + (self.seconds.len() as i64) <= second {
-                self.seconds.push_back([0.0; 4]);
-            }
-            if let Some(slot) = usize::try_from(second - self.first)
-                .ok()
-                .and_then(|i| self.seconds.get_mut(i))
-            {
-                slot[0] += requests;
-                slot[1] += requests * service;
-                if unanswered {
-                    slot[2] += requests;
-                }
-                if requests > 0.0 {
-                    slot[3] = slot[3].max(f64::from(serving));
-                }
-            }
-            at = until;
-        }
-        // Keep 5 minutes: more than the windows and the delay need.
-        while self.seconds.len() > 300 {
-            self.seconds.pop_front();
-            self.first += 1;
+    /// An empty log whose lines reach the aggregator `delay` after their requests complete.
+    pub(super) fn new(delay: Duration) -> History {
+        History {
+            delay: i64::try_from(delay.as_nanos()).unwrap_or(i64::MAX),
+            stretches: std::collections::VecDeque::new(),
         }
     }
 
-    /// The sums over the `len` whole seconds before `end` (nanoseconds), the most dynos serving in
-    /// them (the dynos the router reached: the serving ones are the oldest, so every count up to
-    /// the most was reached), and the seconds covered.
-    fn sums(&self, end: i64, len: i64) -> ([f64; 4], f64) {
-        let last = end / NANOS; // exclusive
-        let from = (last - len).max(self.first).max(0);
-        let mut sums = [0.0; 4];
-        for second in from..last {
-            if let Some(slot) = usize::try_from(second - self.first)
-                .ok()
-                .and_then(|i| self.seconds.get(i))
+    /// Logs `load` requests a second from `from` to `to` (nanoseconds) over `serving` dynos, each
+    /// answered in `service` seconds, or not at all (then logged as an error after `service`).
+    pub(super) fn add(
+        &mut self,
+        from: i64,
+        to: i64,
+        load: f64,
+        service: f64,
+        unanswered: bool,
+        serving: u32,
+    ) {
+        let service = (service * NANOS as f64).round() as i64;
+        let stretch = Stretch {
+            from,
+            to,
+            load,
+            service,
+            unanswered,
+            serving,
+        };
+        match self.stretches.back_mut() {
+            // Two decisions a second apart under the same load are one stretch.
+            Some(last)
+                if last.to == from
+                    && Stretch {
+                        from: last.from,
+                        to: last.to,
+                        ..stretch
+                    } == *last =>
             {
-                for (sum, value) in sums.iter_mut().zip(&slot[..3]) {
-                    *sum += value;
-                }
-                sums[3] = sums[3].max(slot[3]);
+                last.to = to;
             }
+            _ => self.stretches.push_back(stretch),
         }
-        (sums, ((last - from).max(1)) as f64)
+        // Keep 5 minutes: more than the windows, the delay and the router's timeout need.
+        while self
+            .stretches
+            .front()
+            .is_some_and(|s| s.to < to - 300 * NANOS)
+        {
+            self.stretches.pop_front();
+        }
     }
 
-    /// What the router-logs aggregator would give at `seen` (nanoseconds from the trace's start):
-    /// a stable window of 60 s and a panic window of 6 s.
-    fn traffic(&self, seen: i64, start: DateTime<Utc>) -> Traffic {
-        let ([requests, busy, unanswered, dynos], span) = self.sums(seen, 60);
-        let ([panic_requests, panic_busy, _, panic_dynos], panic_span) = self.sums(seen, 6);
-        let in_flight = busy / span;
+    /// What the aggregator holds at `now` (nanoseconds) for the `len` whole arrival seconds that
+    /// ended by `now − delay`: the requests among them whose lines were delivered by `now`.
+    pub(super) fn sums(&self, now: i64, len: i64) -> Sums {
+        let last = (now - self.delay).div_euclid(NANOS); // exclusive
+        let first = (last - len).max(0);
+        let (window_from, window_to) = (first * NANOS, last * NANOS);
+        let mut sums = Sums {
+            seconds: ((last - first).max(1)) as f64,
+            ..Sums::default()
+        };
+        for stretch in self.stretches.iter().rev() {
+            if stretch.to <= window_from {
+                break;
+            }
+            // Delivered by now: arrived by now − delay − its service time.
+            let delivered_to = now - self.delay - stretch.service;
+            let from = stretch.from.max(window_from);
+            let to = stretch.to.min(window_to).min(delivered_to);
+            if to <= from || stretch.load <= 0.0 {
+                continue;
+            }
+            let requests = stretch.load * (to - from) as f64 / NANOS as f64;
+            sums.requests += requests;
+            sums.service += requests * stretch.service as f64 / NANOS as f64;
+            if stretch.unanswered {
+                sums.unanswered += requests;
+            }
+            sums.dynos = sums.dynos.max(stretch.serving);
+        }
+        sums
+    }
+
+    /// What the router-logs aggregator would give at `now` (nanoseconds from the trace's start):
+    /// a stable window of 60 s and a panic window of 6 s, both ending `delay` before `now`.
+    pub(super) fn traffic(&self, now: i64, start: DateTime<Utc>) -> Traffic {
+        let stable = self.sums(now, 60);
+        let panic = self.sums(now, 6);
         Traffic {
-            at: start + TimeDelta::nanoseconds(seen),
-            requests_per_minute: (requests * 60.0 / span).round() as u64,
-            arrivals_per_sec: requests / span,
-            mean_service: (requests > 0.0)
-                .then(|| Duration::try_from_secs_f64(busy / requests).ok())
+            at: start + TimeDelta::nanoseconds(now - self.delay),
+            requests_per_minute: (stable.requests * 60.0 / stable.seconds).round() as u64,
+            arrivals_per_sec: stable.requests / stable.seconds,
+            mean_service: (stable.requests > 0.0)
+                .then(|| Duration::try_from_secs_f64(stable.service / stable.requests).ok())
                 .flatten(),
-            in_flight,
-            panic_in_flight: panic_busy / panic_span,
-            panic_arrivals_per_sec: panic_requests / panic_span,
-            trouble_errors_last_minute: (unanswered * 60.0 / span).round() as u32,
+            in_flight: stable.service / stable.seconds,
+            panic_in_flight: panic.service / panic.seconds,
+            panic_arrivals_per_sec: panic.requests / panic.seconds,
+            trouble_errors_last_minute: (stable.unanswered * 60.0 / stable.seconds).round() as u32,
             // The model's app never answers with its own errors.
             server_errors_last_minute: 0,
             maintenance: false,
-            dynos: dynos as u32,
-            panic_dynos: panic_dynos as u32,
+            dynos: stable.dynos,
+            panic_dynos: panic.dynos,
         }
     }
 }

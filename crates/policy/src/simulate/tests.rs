@@ -3,7 +3,7 @@
 use chrono::TimeZone;
 use serde_json::{Value, json};
 
-use super::model::Driver;
+use super::model::{Driver, History};
 use super::*;
 use crate::Thresholds;
 
@@ -327,4 +327,40 @@ fn the_json_has_the_keys_of_the_interface() {
     assert!(json.get("days").is_none());
     let text = report.render(&app, &model(&app, 1.0, 30 * SEC));
     assert!(text.contains("static at max (4)"), "{text}");
+}
+
+#[test]
+fn the_drains_figures_hold_a_request_only_once_its_line_was_delivered() {
+    const S: i64 = 1_000_000_000;
+    // 10 requests/s served in 100 ms for a minute, then a minute of 40/s that one dyno cannot
+    // carry: each request is logged at the router's 30 s timeout, and every line reaches the
+    // aggregator 5 s after it is written.
+    let mut history = History::new(5 * SEC);
+    history.add(0, 60 * S, 10.0, 0.1, false, 1);
+    history.add(60 * S, 120 * S, 40.0, 30.0, true, 1);
+
+    // At 70 s the stable window is the arrivals of 5–65 s: the 550 served ones, and none of the
+    // 200 that arrived after 60 s, whose timeouts are logged from 90 s on.
+    let at_70 = history.sums(70 * S, 60);
+    assert!((at_70.requests - 550.0).abs() < 1e-9, "{at_70:?}");
+    assert!((at_70.service - 55.0).abs() < 1e-9, "{at_70:?}");
+    assert_eq!(at_70.unanswered, 0.0, "{at_70:?}");
+    assert_eq!(at_70.seconds, 60.0);
+    // The panic window, arrivals of 59–65 s, holds only the last served second.
+    let panic = history.sums(70 * S, 6);
+    assert!((panic.requests - 10.0).abs() < 1e-9, "{panic:?}");
+
+    // At 100 s (arrivals of 35–95 s), the timeouts of the requests that arrived by 65 s are in.
+    let at_100 = history.sums(100 * S, 60);
+    assert!((at_100.requests - 450.0).abs() < 1e-9, "{at_100:?}");
+    assert!((at_100.unanswered - 200.0).abs() < 1e-9, "{at_100:?}");
+    assert!(
+        (at_100.service - (25.0 + 200.0 * 30.0)).abs() < 1e-6,
+        "{at_100:?}"
+    );
+    assert_eq!(at_100.dynos, 1);
+
+    // Exact within a second: at 65.05 s a served request is in once it arrived by 59.95 s.
+    let edge = history.sums(65 * S + S / 20, 60);
+    assert!((edge.requests - 599.5).abs() < 1e-9, "{edge:?}");
 }
