@@ -54,9 +54,10 @@ impl TrafficModel {
     }
 }
 
-/// The router-reported service time of a request while `n` dynos serve `λ` requests a second; in
-/// each, ρ = λ / (n × capacity), and with ρ ≥ 1 (or no dyno) nothing is answered: the router
-/// gives up at 30 s (H12), which is what the logs show.
+/// The router-reported service time of a request while `n` dynos keep up with `λ` requests a
+/// second; in each, ρ = λ / (n × capacity) < 1. Beyond (ρ ≥ 1, or a backlog left from then), every
+/// model is the same: the dynos serve at their full rate, the excess queues, and a request whose
+/// wait reaches the router's 30 s is logged as H12 (see `History`); with no dyno, as H10.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ServiceModel {
     /// The probe's latency, `service time / (1 − ρ)`: the whole fleet as one single-server queue
@@ -127,10 +128,11 @@ impl Model {
         Duration::try_from_secs_f64(self.service_time.as_secs_f64() / (1.0 - rho)).ok()
     }
 
-    /// The router-reported mean service time in seconds, and whether requests go unanswered.
-    fn service(&self, load: f64, serving: u32) -> (f64, bool) {
+    /// The router-reported mean service time in seconds while the serving dynos keep up with the
+    /// load (ρ < 1) and no backlog is left; [`History::add`] models the rest.
+    fn service(&self, load: f64, serving: u32) -> f64 {
         if serving == 0 || load >= f64::from(serving) * self.capacity {
-            return (ROUTER_TIMEOUT, load > 0.0);
+            return ROUTER_TIMEOUT;
         }
         let base = self.service_time.as_secs_f64();
         let rho = load / (f64::from(serving) * self.capacity);
@@ -145,7 +147,7 @@ impl Model {
             ServiceModel::PerDyno => base * (1.0 + waiting(c)),
             ServiceModel::Pooled => base * (1.0 + waiting(c.saturating_mul(serving))),
         };
-        (seconds.min(ROUTER_TIMEOUT), false)
+        seconds.min(ROUTER_TIMEOUT)
     }
 
     fn overloaded(&self, load: f64, serving: u32) -> bool {
@@ -235,7 +237,11 @@ pub(super) fn replay(trace: &Trace, model: &Model, driver: Driver, cuts: &[i64])
             let traffic_step = Some(nanos(model.traffic.every)).filter(|&s| traffic && s > 0);
             let delay = nanos(model.traffic.delay);
             if traffic_step.is_some() {
-                replay.history = Some(History::new(model.traffic.delay));
+                replay.history = Some(History::new(
+                    model.traffic.delay,
+                    model.capacity,
+                    model.service_time,
+                ));
             }
             let mut next_traffic = traffic_step.map(|_| 0i64);
             let ticks = ticks
@@ -304,7 +310,7 @@ struct Replay<'a> {
     cuts: &'a [i64],
     part: usize,
     parts: Vec<Tally>,
-    /// What the router logged, second by second, when the traffic rules read it.
+    /// What the router logged, when the traffic rules read it.
     history: Option<History>,
 }
 
@@ -315,28 +321,53 @@ const NANOS: i64 = 1_000_000_000;
 /// it under the second the request arrived (the line's time less its `service=`). So the figures
 /// at t hold a request that arrived at x and was served in s only once x + s + `delay` ≤ t: during
 /// an overload the 30 s timeouts of the requests that arrived after t − 30 s − `delay` are not in
-/// them yet. Kept as the stretches the replay integrates (a load, a service time, the dynos
-/// serving), not second by second, so a read is exact to the nanosecond and costs a pass over the
-/// few dozen stretches of the last minute.
+/// them yet. Kept as the stretches the replay integrates, not second by second, so a read is exact
+/// to the nanosecond and costs a pass over the few dozen stretches of the last minute.
+///
+/// When more arrives than the serving dynos handle (or a backlog is left from that), the dynos
+/// keep serving at their full rate and the excess waits, first come first served (a fluid queue):
+/// the backlog starts from the requests the steady queue held waiting, grows at arrivals −
+/// throughput, each request waits backlog / throughput on top of its own time, and one whose
+/// wait reaches the router's 30 s is logged as H12 then (the dyno still serves it: Heroku does
+/// not cancel a timed-out request, so it stays in the backlog). The backlog is one queue the
+/// serving dynos share; Heroku's router gives each dyno its own, so a dyno started during an
+/// overload takes none of the old dynos' backlog, and those drain slower than modelled here.
 #[derive(Debug)]
 pub(super) struct History {
     /// From a request's completion to the aggregator holding its line, in nanoseconds.
     delay: i64,
+    /// Requests a second one dyno serves.
+    capacity: f64,
+    /// A request's time on an idle dyno, in seconds.
+    base: f64,
+    /// Requests waiting beyond what the serving dynos handle, at the end of the last stretch.
+    backlog: f64,
+    /// Requests waiting in the dynos' steady queues (arrivals × (service − the idle dyno's)),
+    /// while they keep up: where a backlog starts when they stop keeping up.
+    queued: f64,
     /// The stretches of the last few minutes, oldest first, contiguous.
     stretches: std::collections::VecDeque<Stretch>,
 }
 
-/// Requests arriving evenly from `from` to `to` (nanoseconds), `load` a second, each served in
-/// `service` nanoseconds, or unanswered (logged as H10/H12 after `service`), routed to `serving`
-/// dynos.
+/// Requests arriving evenly from `from` to `to` (nanoseconds), `load` a second, routed to
+/// `serving` dynos; one arriving at x is logged after `service + slope × (x − from)` seconds (a
+/// growing or shrinking backlog ahead of it), as unanswered (H10/H12) when `unanswered`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Stretch {
     from: i64,
     to: i64,
     load: f64,
-    service: i64,
+    service: f64,
+    slope: f64,
     unanswered: bool,
     serving: u32,
+}
+
+impl Stretch {
+    /// The service time, in seconds, of a request arriving at `at`.
+    fn service_at(&self, at: i64) -> f64 {
+        self.service + self.slope * (at - self.from) as f64 / NANOS as f64
+    }
 }
 
 /// The sums over a window of arrival seconds, as the aggregator keeps them.
@@ -356,47 +387,102 @@ pub(super) struct Sums {
 }
 
 impl History {
-    /// An empty log whose lines reach the aggregator `delay` after their requests complete.
-    pub(super) fn new(delay: Duration) -> History {
+    /// An empty log of dynos that serve `capacity` requests a second, each in `base` on an idle
+    /// dyno, whose lines reach the aggregator `delay` after their requests complete.
+    pub(super) fn new(delay: Duration, capacity: f64, base: Duration) -> History {
         History {
             delay: i64::try_from(delay.as_nanos()).unwrap_or(i64::MAX),
+            capacity,
+            base: base.as_secs_f64(),
+            backlog: 0.0,
+            queued: 0.0,
             stretches: std::collections::VecDeque::new(),
         }
     }
 
-    /// Logs `load` requests a second from `from` to `to` (nanoseconds) over `serving` dynos, each
-    /// answered in `service` seconds, or not at all (then logged as an error after `service`).
-    pub(super) fn add(
-        &mut self,
-        from: i64,
-        to: i64,
-        load: f64,
-        service: f64,
-        unanswered: bool,
-        serving: u32,
-    ) {
-        let service = (service * NANOS as f64).round() as i64;
-        let stretch = Stretch {
-            from,
-            to,
-            load,
-            service,
-            unanswered,
-            serving,
-        };
-        match self.stretches.back_mut() {
-            // Two decisions a second apart under the same load are one stretch.
-            Some(last)
-                if last.to == from
-                    && Stretch {
-                        from: last.from,
-                        to: last.to,
-                        ..stretch
-                    } == *last =>
-            {
-                last.to = to;
+    /// Logs `load` requests a second from `from` to `to` (nanoseconds) reaching `serving` dynos,
+    /// each served in `steady` seconds while the dynos keep up and no backlog is left
+    /// ([`Model::service`]), and as the backlog says otherwise.
+    pub(super) fn add(&mut self, from: i64, to: i64, load: f64, serving: u32, steady: f64) {
+        let throughput = f64::from(serving) * self.capacity;
+        let base = self.base;
+        let mut at = from;
+        while at < to {
+            if serving == 0 || throughput <= 0.0 {
+                // No dyno to queue at: the router answers H10 after its timeout.
+                self.backlog = 0.0;
+                self.queued = 0.0;
+                self.push(Stretch {
+                    from: at,
+                    to,
+                    load,
+                    service: ROUTER_TIMEOUT,
+                    slope: 0.0,
+                    unanswered: true,
+                    serving,
+                });
+                break;
             }
-            _ => self.stretches.push_back(stretch),
+            let excess = load - throughput;
+            if self.backlog <= 0.0 {
+                if excess < 0.0 {
+                    // The dynos keep up: the steady queue, and what it holds in waiting.
+                    self.backlog = 0.0;
+                    self.queued = (load * (steady - base)).max(0.0);
+                    self.push(Stretch {
+                        from: at,
+                        to,
+                        load,
+                        service: steady,
+                        slope: 0.0,
+                        unanswered: false,
+                        serving,
+                    });
+                    break;
+                }
+                // Saturated from here: the steady queue's waiting requests are the backlog's start,
+                // so the service times go on from where they were.
+                self.backlog = self.queued;
+            }
+            // Each request waits backlog / throughput for the requests ahead, on top of its own
+            // time: the idle dyno's while saturated, the steady queue's once the dynos keep up
+            // and the backlog drains. The wait grows (or shrinks) by excess / throughput a second.
+            let own = if excess < 0.0 { steady } else { base };
+            let wait = self.backlog / throughput;
+            let slope = excess / throughput;
+            let patience = ROUTER_TIMEOUT - own;
+            let timed_out = wait >= patience;
+            // This piece ends at `to`, where the backlog empties, or where the wait crosses the
+            // router's timeout, whichever comes first.
+            let mut seconds = (to - at) as f64 / NANOS as f64;
+            if slope < 0.0 {
+                seconds = seconds.min(wait / -slope);
+                if timed_out {
+                    seconds = seconds.min((wait - patience) / -slope);
+                }
+            } else if slope > 0.0 && !timed_out {
+                seconds = seconds.min((patience - wait) / slope);
+            }
+            let until = to.min(at + ((seconds * NANOS as f64).ceil() as i64).max(1));
+            let elapsed = (until - at) as f64 / NANOS as f64;
+            self.push(Stretch {
+                from: at,
+                to: until,
+                load,
+                service: if timed_out {
+                    ROUTER_TIMEOUT
+                } else {
+                    own + wait
+                },
+                slope: if timed_out { 0.0 } else { slope },
+                unanswered: timed_out,
+                serving,
+            });
+            self.backlog = (self.backlog + excess * elapsed).max(0.0);
+            if self.backlog <= 0.0 {
+                self.queued = 0.0;
+            }
+            at = until;
         }
         // Keep 5 minutes: more than the windows, the delay and the router's timeout need.
         while self
@@ -405,6 +491,24 @@ impl History {
             .is_some_and(|s| s.to < to - 300 * NANOS)
         {
             self.stretches.pop_front();
+        }
+    }
+
+    fn push(&mut self, stretch: Stretch) {
+        match self.stretches.back_mut() {
+            // Two decisions apart under the same steady load are one stretch.
+            Some(last)
+                if last.to == stretch.from
+                    && stretch.slope == 0.0
+                    && Stretch {
+                        from: last.from,
+                        to: last.to,
+                        ..stretch
+                    } == *last =>
+            {
+                last.to = stretch.to;
+            }
+            _ => self.stretches.push_back(stretch),
         }
     }
 
@@ -418,20 +522,24 @@ impl History {
             seconds: ((last - first).max(1)) as f64,
             ..Sums::default()
         };
+        let secs = |nanos: i64| nanos as f64 / NANOS as f64;
         for stretch in self.stretches.iter().rev() {
             if stretch.to <= window_from {
                 break;
             }
-            // Delivered by now: arrived by now − delay − its service time.
-            let delivered_to = now - self.delay - stretch.service;
+            // Delivered by now: x + service(x) + delay ≤ now, with service(x) linear in x and its
+            // slope above −1 (a backlog drains no faster than time passes).
+            let slack = secs(now - self.delay - stretch.from) - stretch.service;
+            let delivered =
+                stretch.from + (slack / (1.0 + stretch.slope) * NANOS as f64).floor() as i64;
             let from = stretch.from.max(window_from);
-            let to = stretch.to.min(window_to).min(delivered_to);
+            let to = stretch.to.min(window_to).min(delivered);
             if to <= from || stretch.load <= 0.0 {
                 continue;
             }
-            let requests = stretch.load * (to - from) as f64 / NANOS as f64;
+            let requests = stretch.load * secs(to - from);
             sums.requests += requests;
-            sums.service += requests * stretch.service as f64 / NANOS as f64;
+            sums.service += requests * (stretch.service_at(from) + stretch.service_at(to)) / 2.0;
             if stretch.unanswered {
                 sums.unanswered += requests;
             }
@@ -524,8 +632,8 @@ impl Replay<'_> {
                 tally.slow += span;
             }
             if let Some(history) = self.history.as_mut() {
-                let (service, unanswered) = self.model.service(load, serving);
-                history.add(self.now, until, load, service, unanswered, serving);
+                let steady = self.model.service(load, serving);
+                history.add(self.now, until, load, serving, steady);
             }
             self.now = until;
         }
