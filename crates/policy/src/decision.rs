@@ -2,7 +2,7 @@
 //!
 //! [`Decider`] holds one app's process type: the baseline from its schedule, the target, and just
 //! enough probe history to apply the rules of the interface (fail-safe to `max` on `failures` down
-//! probes, step out on slow probes at most once per cooldown, step in by one per `calm` of fast probes,
+//! probes, waiting at most one boot for dynos the traffic rules just started, step out on slow probes at most once per cooldown, step in by one per `calm` of fast probes,
 //! baseline rises at once and falls unless the app was recently in trouble). It returns what should be
 //! done as [`Action`]s; the runtime carries them out, the simulator replays them on a model, and the
 //! tests check them directly.
@@ -24,7 +24,7 @@ use crate::traffic::{InStop, Traffic, TrafficFigures, TrafficPolicy, TrafficStat
 
 /// After an app is started from zero dynos, down probes are not trouble for this long: Heroku takes
 /// 20–60 s to boot a dyno, and a fail-safe to `max` for a planned start would wake people for nothing.
-const BOOT_GRACE: Duration = Duration::from_secs(60);
+pub(crate) const BOOT_GRACE: Duration = Duration::from_secs(60);
 
 /// The limits and rhythms the rules work with; the runtime builds it from the app's config.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -368,6 +368,9 @@ impl Decider {
         if self.state.target == 0 {
             self.state.started_from_zero = Some(now);
         }
+        if to > self.state.target && matches!(reason, Reason::Traffic(_)) {
+            self.state.traffic.last_out = Some(now);
+        }
         actions.push(Action::Scale {
             from: self.state.target,
             to,
@@ -375,6 +378,35 @@ impl Decider {
         });
         self.state.target = to;
         self.state.calm_since = now;
+    }
+
+    /// Whether the fail-safe, due now (`failures` down probes in a row), waits for the dynos the
+    /// traffic rules started within [`BOOT_GRACE`]: the router's figures showed the load the probe
+    /// now times out on, and the answer to it is booting. A fail-safe to `max` then would run every
+    /// dyno until the stabilisation window lets them go, once per burst. It waits at most
+    /// [`BOOT_GRACE`] from when it was first due, so an app that is down for another reason gets
+    /// its fail-safe one boot later, not never.
+    fn fail_safe_waits(
+        &mut self,
+        now: DateTime<Utc>,
+        detail: &str,
+        actions: &mut Vec<Action>,
+    ) -> bool {
+        let traffic = &mut self.state.traffic;
+        if self.state.down_streak == self.policy.failures {
+            traffic.fail_safe_due = Some(now + BOOT_GRACE);
+        }
+        let booting = traffic
+            .last_out
+            .is_some_and(|t| elapsed(t, now) < BOOT_GRACE);
+        let waits = booting && traffic.fail_safe_due.is_some_and(|due| now < due);
+        if waits {
+            actions.push(Action::Note(format!(
+                "down probe ({detail}, {} in a row): the fail-safe waits for the dynos the traffic rules started",
+                self.state.down_streak
+            )));
+        }
+        waits
     }
 
     /// Why down probes mean nothing right now, if they don't.
@@ -423,6 +455,9 @@ impl Decider {
                 self.state.last_trouble = Some(now);
                 self.state.calm_since = now;
                 if self.state.down_streak < self.policy.failures {
+                    return;
+                }
+                if self.fail_safe_waits(now, &detail, actions) {
                     return;
                 }
                 let from = self.state.target;
@@ -1674,6 +1709,57 @@ mod tests {
             [((10, 10), at(12, 11, 0)), ((10, 3), at(12, 11, 10))],
             "the recovery alert at 12:11, then the traffic's target"
         );
+    }
+
+    #[test]
+    fn the_fail_safe_waits_one_boot_for_the_dynos_the_traffic_rules_started() {
+        let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(4, 0, 0), None);
+        d.handle(traffic(at(4, 0, 0), 1.0), at(4, 0, 1));
+        let out = d.handle(saturated_one_dyno(at(4, 0, 2)), at(4, 0, 3));
+        assert_eq!(scales(&out), [(1, 2)], "{out:?}");
+        // The probe times out on the load the traffic rules answered; their dyno boots.
+        d.handle(probe(Class::Down), at(4, 0, 10));
+        let waits = d.handle(probe(Class::Down), at(4, 0, 40));
+        assert_eq!(scales(&waits), [], "{waits:?}");
+        assert_eq!(alerts(&waits), [], "{waits:?}");
+        assert!(
+            waits
+                .iter()
+                .any(|a| matches!(a, Action::Note(n) if n.contains("the fail-safe waits"))),
+            "{waits:?}"
+        );
+        // Still down once that dyno had its boot: the fail-safe.
+        let tripped = d.handle(probe(Class::Down), at(4, 1, 10));
+        assert_eq!(scales(&tripped), [(2, 10)], "{tripped:?}");
+        assert_eq!(alerts(&tripped), [NoticeKind::Outage]);
+    }
+
+    #[test]
+    fn the_fail_safe_waits_at_most_one_boot_however_often_the_traffic_rules_scale_out() {
+        let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(4, 0, 0), None);
+        d.handle(traffic(at(4, 0, 0), 1.0), at(4, 0, 1));
+        d.handle(saturated_one_dyno(at(4, 0, 2)), at(4, 0, 3));
+        d.handle(probe(Class::Down), at(4, 0, 10));
+        // Due at 4:00:40, held back until 4:01:40 at the latest.
+        d.handle(probe(Class::Down), at(4, 0, 40));
+        // The two dynos saturate in turn: the traffic rules start more at 4:01:20.
+        let saturated_two = seen(at(4, 1, 19), |t| {
+            t.arrivals_per_sec = 60.0;
+            t.panic_arrivals_per_sec = 60.0;
+            t.in_flight = 200.0;
+            t.panic_in_flight = 200.0;
+            t.mean_service = Some(Duration::from_secs(3));
+            t.dynos = 2;
+            t.panic_dynos = 2;
+        });
+        let more = d.handle(saturated_two, at(4, 1, 20));
+        assert_eq!(scales(&more).len(), 1, "{more:?}");
+        assert!(d.target() > 2 && d.target() < 10, "{more:?}");
+        let waits = d.handle(probe(Class::Down), at(4, 1, 30));
+        assert_eq!(scales(&waits), [], "{waits:?}");
+        let tripped = d.handle(probe(Class::Down), at(4, 1, 40));
+        assert_eq!(alerts(&tripped), [NoticeKind::Outage], "{tripped:?}");
+        assert_eq!(d.target(), 10);
     }
 
     #[test]

@@ -365,6 +365,16 @@ pub(crate) struct TrafficState {
     /// so the state stays `Eq`).
     #[serde(default)]
     pub(crate) queued_out: Option<(DateTime<Utc>, u32, u64)>,
+    /// The last time the traffic rules raised the target: the dynos they started boot for up to
+    /// [`BOOT_GRACE`](crate::decision::BOOT_GRACE), and a down probe meanwhile is the load they
+    /// answered, not news.
+    #[serde(default)]
+    pub(crate) last_out: Option<DateTime<Utc>>,
+    /// When a fail-safe held back for those dynos fires all the same, whether or not they serve
+    /// by then: [`BOOT_GRACE`](crate::decision::BOOT_GRACE) after the down streak reached
+    /// `failures`.
+    #[serde(default)]
+    pub(crate) fail_safe_due: Option<DateTime<Utc>>,
 }
 
 impl TrafficState {
