@@ -773,8 +773,10 @@ impl Decider {
             return;
         }
         if wanted > target {
-            // Out at once, once the load is beyond the tolerance (or the baseline rose).
+            // Out at once, once the load is beyond the tolerance (or the baseline rose, or the
+            // last 6 s panic: the deadband is for a load at the edge, not for a jump).
             if self.state.baseline > target
+                || panicking
                 || policy.beyond(busy, seen.in_flight, seen.dynos, target)
             {
                 self.set_target(wanted, Reason::Traffic(figures(false, None)), now, actions);
@@ -1517,6 +1519,25 @@ mod tests {
         });
         let actions = d.handle(step, at(4, 0, 3));
         assert_eq!(scales(&actions), [(4, 5)], "{actions:?}");
+    }
+
+    #[test]
+    fn a_panic_scales_out_though_the_stable_window_asks_as_much_within_the_tolerance() {
+        let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(4, 0, 0), None);
+        d.handle(traffic(at(4, 0, 0), 1.0), at(4, 0, 1));
+        assert_eq!(d.target(), 1);
+        // The minute asks for 2 dynos (1.65 busy slots) but within the 7.5% tolerance of one
+        // (1.72); the last 6 s ask for 2 past it (1.9): a jump to twice the target.
+        let rise = seen(at(4, 0, 2), |t| {
+            t.arrivals_per_sec = 16.5;
+            t.in_flight = 1.65;
+            t.panic_arrivals_per_sec = 19.0;
+            t.panic_in_flight = 1.9;
+            t.dynos = 1;
+            t.panic_dynos = 1;
+        });
+        let actions = d.handle(rise, at(4, 0, 3));
+        assert_eq!(scales(&actions), [(1, 2)], "{actions:?}");
     }
 
     #[test]
