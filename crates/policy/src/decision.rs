@@ -687,10 +687,10 @@ impl Decider {
         };
         let busy = seen.in_flight * share;
         let demand = policy.dynos_at(busy, seen.in_flight, seen.dynos);
-        // The 6 s window's mean is too noisy for the share: its busy slots are its arrivals × the
-        // estimate (none without one), and its in flight counts through the in-flight term.
-        let fresh_busy =
-            unqueued.map_or(0.0, |own| seen.panic_arrivals_per_sec * own.as_secs_f64());
+        // The 6 s window's mean is too noisy for the share: its busy slots are its arrivals (those
+        // still in flight at its end counted) × the estimate (none without one), and its in flight
+        // counts through the in-flight term.
+        let fresh_busy = unqueued.map_or(0.0, |own| seen.panic_arrivals() * own.as_secs_f64());
         let panic_queue = policy.queue_dynos(fresh_busy, seen.panic_in_flight, seen.panic_dynos);
         let panic_demand = panic_queue.max(policy.dynos_for(fresh_busy, 0.0));
         if self.state.baseline == 0 {
@@ -729,11 +729,23 @@ impl Decider {
         // Panic on a jump: the last 6 s ask for `panic_threshold` times the target, the busy
         // slots past the scale-out tolerance (else a load at the edge of one dyno panics from 1
         // to 2 and holds it); or on saturation: the dynos that answered cannot carry the last
-        // 6 s of arrivals at all, so requests queue toward the router's timeout.
+        // 6 s of arrivals at all, so requests queue toward the router's timeout (the arrivals
+        // counted with those still in flight at the window's end: a line comes when its request
+        // completes, so at ρ just past 1 the count alone reads as dynos that keep up).
         let jump = panic_queue.max(policy.tolerant().dynos_for(fresh_busy, 0.0));
         let saturated = seen.panic_dynos > 0
             && fresh_busy >= f64::from(seen.panic_dynos.saturating_mul(policy.concurrency))
             && panic_demand > target;
+        // Saturated dynos' queue is a backlog that grows while they serve at their full rate, not
+        // the queue of a dyno that keeps up, which more dynos shrink at once: until the new dynos
+        // boot it only grows, and the arrivals it holds are not counted yet. So the panic asks at
+        // least for the dynos that hold the requests now in flight at `QUEUE_FACTOR` a slot (the
+        // in-flight term counted linearly), as if the queue stayed.
+        let panic_demand = if saturated {
+            panic_demand.max(policy.dynos_for(0.0, seen.panic_in_flight))
+        } else {
+            panic_demand
+        };
         if target > 0
             && (saturated || f64::from(jump) >= policy.panic_threshold * f64::from(target))
         {
@@ -1348,8 +1360,9 @@ mod tests {
                 s.in_flight = 1.6;
                 s.requests_per_minute = 960;
                 s.arrivals_per_sec = 16.0;
-                s.panic_in_flight = 6.4;
-                s.panic_arrivals_per_sec = 64.0;
+                // 64 a second at 100 ms, as counted: those of the last 0.1 s are in flight.
+                s.panic_in_flight = 6.4 * 5.9 / 6.0;
+                s.panic_arrivals_per_sec = 64.0 * 5.9 / 6.0;
             })
         });
         assert_eq!(in_steps.len(), 1, "{in_steps:#?}");
@@ -1469,13 +1482,15 @@ mod tests {
         );
     }
 
-    /// One dyno at ρ 0.98 (two slots, 100 ms): M/M/2 holds 2ρ / (1 − ρ²) = 49.5 in flight.
+    /// One dyno at ρ 0.98 (two slots, 100 ms): M/M/2 holds 2ρ / (1 − ρ²) = 49.5 in flight, a
+    /// mean of 2.526 s. The last 6 s as the aggregator counts them: a request once it completed,
+    /// so those that arrived in their last 2.526 s are missing (11.35 of 19.6 a second counted).
     fn saturated_one_dyno(at: DateTime<Utc>) -> Event {
         seen(at, |t| {
             t.arrivals_per_sec = 19.6;
-            t.panic_arrivals_per_sec = 19.6;
+            t.panic_arrivals_per_sec = 19.6 * (6.0 - 2.526) / 6.0;
             t.in_flight = 49.5;
-            t.panic_in_flight = 49.5;
+            t.panic_in_flight = 19.6 * (6.0 - 2.526) / 6.0 * 2.526;
             t.mean_service = Some(Duration::from_millis(2526));
             t.dynos = 1;
             t.panic_dynos = 1;
@@ -1510,15 +1525,53 @@ mod tests {
         // A step to 70 requests a second: 7 busy slots, 5 dynos at 0.8. The three dynos that
         // answer (one of the four still boots) cannot carry 7, so requests wait toward the
         // router's 30 s timeout; the minute's figures lag. 5 is less than twice 4: no jump, but
-        // the fleet is saturated.
+        // the fleet is saturated. The queue is young (a 300 ms mean): of the last 6 s, the
+        // requests of the last 300 ms are still in flight, not counted yet.
         let step = seen(at(4, 0, 2), |t| {
-            t.panic_arrivals_per_sec = 70.0;
-            t.panic_in_flight = 70.0 * 15.0;
+            t.panic_arrivals_per_sec = 70.0 * 5.7 / 6.0;
+            t.panic_in_flight = 70.0 * 5.7 / 6.0 * 0.3;
             t.panic_dynos = 3;
             t.dynos = 3;
         });
         let actions = d.handle(step, at(4, 0, 3));
         assert_eq!(scales(&actions), [(4, 5)], "{actions:?}");
+    }
+
+    #[test]
+    fn saturation_counts_the_arrivals_still_in_flight_and_asks_for_the_queue_it_holds() {
+        let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(4, 0, 0), None);
+        d.handle(traffic(at(4, 0, 0), 2.0), at(4, 0, 1));
+        assert_eq!(d.target(), 2);
+        // Two dynos (4 slots, 40 a second) take 41: the queue grows. Of the last 6 s the
+        // aggregator has the requests that completed, 39 a second at a 350 ms mean: 3.9 busy
+        // slots, as if the dynos kept up. Those of the last 350 ms are still in flight: 39 × 6 /
+        // 5.65 = 41.4 a second, 4.14 busy slots, saturated.
+        let queue = seen(at(4, 0, 2), |t| {
+            t.arrivals_per_sec = 20.0;
+            t.in_flight = 2.0;
+            t.panic_arrivals_per_sec = 39.0;
+            t.panic_in_flight = 39.0 * 0.35;
+            t.dynos = 2;
+            t.panic_dynos = 2;
+        });
+        let actions = d.handle(queue, at(4, 0, 3));
+        assert_eq!(scales(&actions), [(2, 3)], "{actions:?}");
+        assert!(first_reason(&actions).contains("panic"), "{actions:?}");
+
+        // Saturated for seconds: 60 requests in flight on the two, a backlog the busy slots from
+        // the few completed requests do not show: the dynos that hold it at 2 × 3 a slot, 10.
+        let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(4, 0, 0), None);
+        d.handle(traffic(at(4, 0, 0), 2.0), at(4, 0, 1));
+        let backlog = seen(at(4, 0, 2), |t| {
+            t.arrivals_per_sec = 20.0;
+            t.in_flight = 2.0;
+            t.panic_arrivals_per_sec = 24.0;
+            t.panic_in_flight = 60.0;
+            t.dynos = 2;
+            t.panic_dynos = 2;
+        });
+        let actions = d.handle(backlog, at(4, 0, 3));
+        assert_eq!(scales(&actions), [(2, 10)], "{actions:?}");
     }
 
     #[test]
@@ -1763,13 +1816,14 @@ mod tests {
         d.handle(probe(Class::Down), at(4, 0, 10));
         // Due at 4:00:40, held back until 4:01:40 at the latest.
         d.handle(probe(Class::Down), at(4, 0, 40));
-        // The two dynos saturate in turn: the traffic rules start more at 4:01:20.
+        // The two dynos saturate in turn: the traffic rules start more at 4:01:20. 60 a second
+        // on 4 slots (40 a second) at a 1 s mean; those of the last second are not counted yet.
         let saturated_two = seen(at(4, 1, 19), |t| {
             t.arrivals_per_sec = 60.0;
-            t.panic_arrivals_per_sec = 60.0;
-            t.in_flight = 200.0;
-            t.panic_in_flight = 200.0;
-            t.mean_service = Some(Duration::from_secs(3));
+            t.panic_arrivals_per_sec = 50.0;
+            t.in_flight = 60.0;
+            t.panic_in_flight = 50.0;
+            t.mean_service = Some(Duration::from_secs(1));
             t.dynos = 2;
             t.panic_dynos = 2;
         });

@@ -563,6 +563,7 @@ impl History {
             in_flight: stable.service / stable.seconds,
             panic_in_flight: panic.service / panic.seconds,
             panic_arrivals_per_sec: panic.requests / panic.seconds,
+            panic_window: Duration::from_secs_f64(panic.seconds),
             trouble_errors_last_minute: (stable.unanswered * 60.0 / stable.seconds).round() as u32,
             // The model's app never answers with its own errors.
             server_errors_last_minute: 0,
