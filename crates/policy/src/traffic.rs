@@ -10,6 +10,14 @@ use std::time::Duration;
 use chrono::{DateTime, DurationRound, Utc};
 use serde::{Deserialize, Serialize};
 
+/// How long a router line takes from its request's completion to the aggregator, as the traffic
+/// rules assume: Heroku writes the line when the request completes, and a log drain delivers it
+/// within seconds. The figures are read for windows that end this long before the reading (the
+/// daemon and `simulate` alike), so their newest seconds have had their lines; what a window still
+/// misses at its end is the requests being served then, which [`Traffic::panic_arrivals`] counts
+/// back. Read up to the reading instead, a 6 s panic window would hold a second of lines.
+pub const DRAIN_DELAY: Duration = Duration::from_secs(5);
+
 /// One observation of an app's traffic, as the router's log drain gives it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Traffic {

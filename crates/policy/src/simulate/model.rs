@@ -43,12 +43,13 @@ pub struct TrafficModel {
 }
 
 impl TrafficModel {
-    /// The model of docs/simulate.md: per-dyno M/M/c, a 5 s delay, figures every 2 s.
+    /// The model of docs/simulate.md: per-dyno M/M/c, the drain's [`DRAIN_DELAY`](crate::DRAIN_DELAY)
+    /// (the delay the daemon reads its windows at), figures every 2 s.
     pub fn new(service: ServiceModel, concurrency: u32) -> TrafficModel {
         TrafficModel {
             service,
             concurrency: concurrency.max(1),
-            delay: Duration::from_secs(5),
+            delay: crate::DRAIN_DELAY,
             every: Duration::from_secs(2),
         }
     }
