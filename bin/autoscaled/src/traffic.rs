@@ -30,6 +30,7 @@ pub(crate) fn observe(figures: &TrafficFigures, now: DateTime<Utc>) -> policy::T
         in_flight: figures.stable.in_flight,
         panic_in_flight: figures.panic.in_flight,
         panic_arrivals_per_sec: figures.panic.arrivals_per_sec,
+        panic_window: figures.panic.window,
         trouble_errors_last_minute: u32::try_from(trouble).unwrap_or(u32::MAX),
         server_errors_last_minute: u32::try_from(figures.server_errors_last_minute)
             .unwrap_or(u32::MAX),

@@ -2,7 +2,7 @@
 //!
 //! [`Decider`] holds one app's process type: the baseline from its schedule, the target, and just
 //! enough probe history to apply the rules of the interface (fail-safe to `max` on `failures` down
-//! probes, step out on slow probes at most once per cooldown, step in by one per `calm` of fast probes,
+//! probes, waiting at most one boot for dynos the traffic rules just started, step out on slow probes at most once per cooldown, step in by one per `calm` of fast probes,
 //! baseline rises at once and falls unless the app was recently in trouble). It returns what should be
 //! done as [`Action`]s; the runtime carries them out, the simulator replays them on a model, and the
 //! tests check them directly.
@@ -24,7 +24,7 @@ use crate::traffic::{InStop, Traffic, TrafficFigures, TrafficPolicy, TrafficStat
 
 /// After an app is started from zero dynos, down probes are not trouble for this long: Heroku takes
 /// 20–60 s to boot a dyno, and a fail-safe to `max` for a planned start would wake people for nothing.
-const BOOT_GRACE: Duration = Duration::from_secs(60);
+pub(crate) const BOOT_GRACE: Duration = Duration::from_secs(60);
 
 /// The limits and rhythms the rules work with; the runtime builds it from the app's config.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -368,6 +368,9 @@ impl Decider {
         if self.state.target == 0 {
             self.state.started_from_zero = Some(now);
         }
+        if to > self.state.target && matches!(reason, Reason::Traffic(_)) {
+            self.state.traffic.last_out = Some(now);
+        }
         actions.push(Action::Scale {
             from: self.state.target,
             to,
@@ -375,6 +378,35 @@ impl Decider {
         });
         self.state.target = to;
         self.state.calm_since = now;
+    }
+
+    /// Whether the fail-safe, due now (`failures` down probes in a row), waits for the dynos the
+    /// traffic rules started within [`BOOT_GRACE`]: the router's figures showed the load the probe
+    /// now times out on, and the answer to it is booting. A fail-safe to `max` then would run every
+    /// dyno until the stabilisation window lets them go, once per burst. It waits at most
+    /// [`BOOT_GRACE`] from when it was first due, so an app that is down for another reason gets
+    /// its fail-safe one boot later, not never.
+    fn fail_safe_waits(
+        &mut self,
+        now: DateTime<Utc>,
+        detail: &str,
+        actions: &mut Vec<Action>,
+    ) -> bool {
+        let traffic = &mut self.state.traffic;
+        if self.state.down_streak == self.policy.failures {
+            traffic.fail_safe_due = Some(now + BOOT_GRACE);
+        }
+        let booting = traffic
+            .last_out
+            .is_some_and(|t| elapsed(t, now) < BOOT_GRACE);
+        let waits = booting && traffic.fail_safe_due.is_some_and(|due| now < due);
+        if waits {
+            actions.push(Action::Note(format!(
+                "down probe ({detail}, {} in a row): the fail-safe waits for the dynos the traffic rules started",
+                self.state.down_streak
+            )));
+        }
+        waits
     }
 
     /// Why down probes mean nothing right now, if they don't.
@@ -423,6 +455,9 @@ impl Decider {
                 self.state.last_trouble = Some(now);
                 self.state.calm_since = now;
                 if self.state.down_streak < self.policy.failures {
+                    return;
+                }
+                if self.fail_safe_waits(now, &detail, actions) {
                     return;
                 }
                 let from = self.state.target;
@@ -652,10 +687,10 @@ impl Decider {
         };
         let busy = seen.in_flight * share;
         let demand = policy.dynos_at(busy, seen.in_flight, seen.dynos);
-        // The 6 s window's mean is too noisy for the share: its busy slots are its arrivals × the
-        // estimate (none without one), and its in flight counts through the in-flight term.
-        let fresh_busy =
-            unqueued.map_or(0.0, |own| seen.panic_arrivals_per_sec * own.as_secs_f64());
+        // The 6 s window's mean is too noisy for the share: its busy slots are its arrivals (those
+        // still in flight at its end counted) × the estimate (none without one), and its in flight
+        // counts through the in-flight term.
+        let fresh_busy = unqueued.map_or(0.0, |own| seen.panic_arrivals() * own.as_secs_f64());
         let panic_queue = policy.queue_dynos(fresh_busy, seen.panic_in_flight, seen.panic_dynos);
         let panic_demand = panic_queue.max(policy.dynos_for(fresh_busy, 0.0));
         if self.state.baseline == 0 {
@@ -694,11 +729,23 @@ impl Decider {
         // Panic on a jump: the last 6 s ask for `panic_threshold` times the target, the busy
         // slots past the scale-out tolerance (else a load at the edge of one dyno panics from 1
         // to 2 and holds it); or on saturation: the dynos that answered cannot carry the last
-        // 6 s of arrivals at all, so requests queue toward the router's timeout.
+        // 6 s of arrivals at all, so requests queue toward the router's timeout (the arrivals
+        // counted with those still in flight at the window's end: a line comes when its request
+        // completes, so at ρ just past 1 the count alone reads as dynos that keep up).
         let jump = panic_queue.max(policy.tolerant().dynos_for(fresh_busy, 0.0));
         let saturated = seen.panic_dynos > 0
             && fresh_busy >= f64::from(seen.panic_dynos.saturating_mul(policy.concurrency))
             && panic_demand > target;
+        // Saturated dynos' queue is a backlog that grows while they serve at their full rate, not
+        // the queue of a dyno that keeps up, which more dynos shrink at once: until the new dynos
+        // boot it only grows, and the arrivals it holds are not counted yet. So the panic asks at
+        // least for the dynos that hold the requests now in flight at `QUEUE_FACTOR` a slot (the
+        // in-flight term counted linearly), as if the queue stayed.
+        let panic_demand = if saturated {
+            panic_demand.max(policy.dynos_for(0.0, seen.panic_in_flight))
+        } else {
+            panic_demand
+        };
         if target > 0
             && (saturated || f64::from(jump) >= policy.panic_threshold * f64::from(target))
         {
@@ -738,8 +785,10 @@ impl Decider {
             return;
         }
         if wanted > target {
-            // Out at once, once the load is beyond the tolerance (or the baseline rose).
+            // Out at once, once the load is beyond the tolerance (or the baseline rose, or the
+            // last 6 s panic: the deadband is for a load at the edge, not for a jump).
             if self.state.baseline > target
+                || panicking
                 || policy.beyond(busy, seen.in_flight, seen.dynos, target)
             {
                 self.set_target(wanted, Reason::Traffic(figures(false, None)), now, actions);
@@ -1311,8 +1360,9 @@ mod tests {
                 s.in_flight = 1.6;
                 s.requests_per_minute = 960;
                 s.arrivals_per_sec = 16.0;
-                s.panic_in_flight = 6.4;
-                s.panic_arrivals_per_sec = 64.0;
+                // 64 a second at 100 ms, as counted: those of the last 0.1 s are in flight.
+                s.panic_in_flight = 6.4 * 5.9 / 6.0;
+                s.panic_arrivals_per_sec = 64.0 * 5.9 / 6.0;
             })
         });
         assert_eq!(in_steps.len(), 1, "{in_steps:#?}");
@@ -1432,13 +1482,15 @@ mod tests {
         );
     }
 
-    /// One dyno at ρ 0.98 (two slots, 100 ms): M/M/2 holds 2ρ / (1 − ρ²) = 49.5 in flight.
+    /// One dyno at ρ 0.98 (two slots, 100 ms): M/M/2 holds 2ρ / (1 − ρ²) = 49.5 in flight, a
+    /// mean of 2.526 s. The last 6 s as the aggregator counts them: a request once it completed,
+    /// so those that arrived in their last 2.526 s are missing (11.35 of 19.6 a second counted).
     fn saturated_one_dyno(at: DateTime<Utc>) -> Event {
         seen(at, |t| {
             t.arrivals_per_sec = 19.6;
-            t.panic_arrivals_per_sec = 19.6;
+            t.panic_arrivals_per_sec = 19.6 * (6.0 - 2.526) / 6.0;
             t.in_flight = 49.5;
-            t.panic_in_flight = 49.5;
+            t.panic_in_flight = 19.6 * (6.0 - 2.526) / 6.0 * 2.526;
             t.mean_service = Some(Duration::from_millis(2526));
             t.dynos = 1;
             t.panic_dynos = 1;
@@ -1473,15 +1525,72 @@ mod tests {
         // A step to 70 requests a second: 7 busy slots, 5 dynos at 0.8. The three dynos that
         // answer (one of the four still boots) cannot carry 7, so requests wait toward the
         // router's 30 s timeout; the minute's figures lag. 5 is less than twice 4: no jump, but
-        // the fleet is saturated.
+        // the fleet is saturated. The queue is young (a 300 ms mean): of the last 6 s, the
+        // requests of the last 300 ms are still in flight, not counted yet.
         let step = seen(at(4, 0, 2), |t| {
-            t.panic_arrivals_per_sec = 70.0;
-            t.panic_in_flight = 70.0 * 15.0;
+            t.panic_arrivals_per_sec = 70.0 * 5.7 / 6.0;
+            t.panic_in_flight = 70.0 * 5.7 / 6.0 * 0.3;
             t.panic_dynos = 3;
             t.dynos = 3;
         });
         let actions = d.handle(step, at(4, 0, 3));
         assert_eq!(scales(&actions), [(4, 5)], "{actions:?}");
+    }
+
+    #[test]
+    fn saturation_counts_the_arrivals_still_in_flight_and_asks_for_the_queue_it_holds() {
+        let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(4, 0, 0), None);
+        d.handle(traffic(at(4, 0, 0), 2.0), at(4, 0, 1));
+        assert_eq!(d.target(), 2);
+        // Two dynos (4 slots, 40 a second) take 41: the queue grows. Of the last 6 s the
+        // aggregator has the requests that completed, 39 a second at a 350 ms mean: 3.9 busy
+        // slots, as if the dynos kept up. Those of the last 350 ms are still in flight: 39 × 6 /
+        // 5.65 = 41.4 a second, 4.14 busy slots, saturated.
+        let queue = seen(at(4, 0, 2), |t| {
+            t.arrivals_per_sec = 20.0;
+            t.in_flight = 2.0;
+            t.panic_arrivals_per_sec = 39.0;
+            t.panic_in_flight = 39.0 * 0.35;
+            t.dynos = 2;
+            t.panic_dynos = 2;
+        });
+        let actions = d.handle(queue, at(4, 0, 3));
+        assert_eq!(scales(&actions), [(2, 3)], "{actions:?}");
+        assert!(first_reason(&actions).contains("panic"), "{actions:?}");
+
+        // Saturated for seconds: 60 requests in flight on the two, a backlog the busy slots from
+        // the few completed requests do not show: the dynos that hold it at 2 × 3 a slot, 10.
+        let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(4, 0, 0), None);
+        d.handle(traffic(at(4, 0, 0), 2.0), at(4, 0, 1));
+        let backlog = seen(at(4, 0, 2), |t| {
+            t.arrivals_per_sec = 20.0;
+            t.in_flight = 2.0;
+            t.panic_arrivals_per_sec = 24.0;
+            t.panic_in_flight = 60.0;
+            t.dynos = 2;
+            t.panic_dynos = 2;
+        });
+        let actions = d.handle(backlog, at(4, 0, 3));
+        assert_eq!(scales(&actions), [(2, 10)], "{actions:?}");
+    }
+
+    #[test]
+    fn a_panic_scales_out_though_the_stable_window_asks_as_much_within_the_tolerance() {
+        let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(4, 0, 0), None);
+        d.handle(traffic(at(4, 0, 0), 1.0), at(4, 0, 1));
+        assert_eq!(d.target(), 1);
+        // The minute asks for 2 dynos (1.65 busy slots) but within the 7.5% tolerance of one
+        // (1.72); the last 6 s ask for 2 past it (1.9): a jump to twice the target.
+        let rise = seen(at(4, 0, 2), |t| {
+            t.arrivals_per_sec = 16.5;
+            t.in_flight = 1.65;
+            t.panic_arrivals_per_sec = 19.0;
+            t.panic_in_flight = 1.9;
+            t.dynos = 1;
+            t.panic_dynos = 1;
+        });
+        let actions = d.handle(rise, at(4, 0, 3));
+        assert_eq!(scales(&actions), [(1, 2)], "{actions:?}");
     }
 
     #[test]
@@ -1674,6 +1783,58 @@ mod tests {
             [((10, 10), at(12, 11, 0)), ((10, 3), at(12, 11, 10))],
             "the recovery alert at 12:11, then the traffic's target"
         );
+    }
+
+    #[test]
+    fn the_fail_safe_waits_one_boot_for_the_dynos_the_traffic_rules_started() {
+        let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(4, 0, 0), None);
+        d.handle(traffic(at(4, 0, 0), 1.0), at(4, 0, 1));
+        let out = d.handle(saturated_one_dyno(at(4, 0, 2)), at(4, 0, 3));
+        assert_eq!(scales(&out), [(1, 2)], "{out:?}");
+        // The probe times out on the load the traffic rules answered; their dyno boots.
+        d.handle(probe(Class::Down), at(4, 0, 10));
+        let waits = d.handle(probe(Class::Down), at(4, 0, 40));
+        assert_eq!(scales(&waits), [], "{waits:?}");
+        assert_eq!(alerts(&waits), [], "{waits:?}");
+        assert!(
+            waits
+                .iter()
+                .any(|a| matches!(a, Action::Note(n) if n.contains("the fail-safe waits"))),
+            "{waits:?}"
+        );
+        // Still down once that dyno had its boot: the fail-safe.
+        let tripped = d.handle(probe(Class::Down), at(4, 1, 10));
+        assert_eq!(scales(&tripped), [(2, 10)], "{tripped:?}");
+        assert_eq!(alerts(&tripped), [NoticeKind::Outage]);
+    }
+
+    #[test]
+    fn the_fail_safe_waits_at_most_one_boot_however_often_the_traffic_rules_scale_out() {
+        let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(4, 0, 0), None);
+        d.handle(traffic(at(4, 0, 0), 1.0), at(4, 0, 1));
+        d.handle(saturated_one_dyno(at(4, 0, 2)), at(4, 0, 3));
+        d.handle(probe(Class::Down), at(4, 0, 10));
+        // Due at 4:00:40, held back until 4:01:40 at the latest.
+        d.handle(probe(Class::Down), at(4, 0, 40));
+        // The two dynos saturate in turn: the traffic rules start more at 4:01:20. 60 a second
+        // on 4 slots (40 a second) at a 1 s mean; those of the last second are not counted yet.
+        let saturated_two = seen(at(4, 1, 19), |t| {
+            t.arrivals_per_sec = 60.0;
+            t.panic_arrivals_per_sec = 50.0;
+            t.in_flight = 60.0;
+            t.panic_in_flight = 50.0;
+            t.mean_service = Some(Duration::from_secs(1));
+            t.dynos = 2;
+            t.panic_dynos = 2;
+        });
+        let more = d.handle(saturated_two, at(4, 1, 20));
+        assert_eq!(scales(&more).len(), 1, "{more:?}");
+        assert!(d.target() > 2 && d.target() < 10, "{more:?}");
+        let waits = d.handle(probe(Class::Down), at(4, 1, 30));
+        assert_eq!(scales(&waits), [], "{waits:?}");
+        let tripped = d.handle(probe(Class::Down), at(4, 1, 40));
+        assert_eq!(alerts(&tripped), [NoticeKind::Outage], "{tripped:?}");
+        assert_eq!(d.target(), 10);
     }
 
     #[test]

@@ -48,4 +48,4 @@ pub use classify::{Class, Thresholds};
 pub use decision::{
     Action, Decider, DeciderState, Event, Notice, NoticeKind, Policy, Reason, Snapshot,
 };
-pub use traffic::{InStop, Traffic, TrafficFigures, TrafficPolicy};
+pub use traffic::{DRAIN_DELAY, InStop, Traffic, TrafficFigures, TrafficPolicy};

@@ -10,6 +10,14 @@ use std::time::Duration;
 use chrono::{DateTime, DurationRound, Utc};
 use serde::{Deserialize, Serialize};
 
+/// How long a router line takes from its request's completion to the aggregator, as the traffic
+/// rules assume: Heroku writes the line when the request completes, and a log drain delivers it
+/// within seconds. The figures are read for windows that end this long before the reading (the
+/// daemon and `simulate` alike), so their newest seconds have had their lines; what a window still
+/// misses at its end is the requests being served then, which [`Traffic::panic_arrivals`] counts
+/// back. Read up to the reading instead, a 6 s panic window would hold a second of lines.
+pub const DRAIN_DELAY: Duration = Duration::from_secs(5);
+
 /// One observation of an app's traffic, as the router's log drain gives it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Traffic {
@@ -28,6 +36,8 @@ pub struct Traffic {
     pub panic_in_flight: f64,
     /// Arrivals a second over the panic window (6 s).
     pub panic_arrivals_per_sec: f64,
+    /// The panic window's length.
+    pub panic_window: Duration,
     /// Router errors H10 (app crashed), H12 (request timeout) and H13 (connection closed without
     /// response) in the last minute.
     pub trouble_errors_last_minute: u32,
@@ -45,6 +55,25 @@ pub struct Traffic {
     pub panic_dynos: u32,
 }
 
+impl Traffic {
+    /// Arrivals a second over the panic window, the requests still in flight at its end counted.
+    /// The aggregator counts a request once its router line comes, when it completes, so at the
+    /// window's end those that arrived within the last mean service time are still being served
+    /// and missing: arrivals × mean of them (Little's law). The count is the rate × (window −
+    /// mean), so the rate is the count / (window − mean). At 100 ms in a 6 s window the count is
+    /// 1.7% short, enough for a dyno at ρ 1.01 to read as one that keeps up; once a queue grows,
+    /// its waits make it shorter still. A mean past half the window (a queue of seconds) at most
+    /// doubles the count: by then the saturation is plain anyway.
+    pub fn panic_arrivals(&self) -> f64 {
+        let window = self.panic_window.as_secs_f64();
+        if self.panic_arrivals_per_sec <= 0.0 || window <= 0.0 {
+            return self.panic_arrivals_per_sec;
+        }
+        let mean = self.panic_in_flight / self.panic_arrivals_per_sec;
+        self.panic_arrivals_per_sec * window / (window - mean.clamp(0.0, window / 2.0))
+    }
+}
+
 #[cfg(test)]
 impl Traffic {
     /// Steady traffic for the tests: `arrivals` a second in both windows, each served in `mean`
@@ -58,6 +87,7 @@ impl Traffic {
             in_flight: arrivals * mean,
             panic_in_flight: arrivals * mean,
             panic_arrivals_per_sec: arrivals,
+            panic_window: Duration::from_secs(6),
             trouble_errors_last_minute: 0,
             server_errors_last_minute: 0,
             maintenance: false,
@@ -365,6 +395,16 @@ pub(crate) struct TrafficState {
     /// so the state stays `Eq`).
     #[serde(default)]
     pub(crate) queued_out: Option<(DateTime<Utc>, u32, u64)>,
+    /// The last time the traffic rules raised the target: the dynos they started boot for up to
+    /// [`BOOT_GRACE`](crate::decision::BOOT_GRACE), and a down probe meanwhile is the load they
+    /// answered, not news.
+    #[serde(default)]
+    pub(crate) last_out: Option<DateTime<Utc>>,
+    /// When a fail-safe held back for those dynos fires all the same, whether or not they serve
+    /// by then: [`BOOT_GRACE`](crate::decision::BOOT_GRACE) after the down streak reached
+    /// `failures`.
+    #[serde(default)]
+    pub(crate) fail_safe_due: Option<DateTime<Utc>>,
 }
 
 impl TrafficState {
@@ -441,6 +481,31 @@ mod tests {
         assert_eq!(p.dynos_for(3.2 + 1e-12, 3.2), 2);
         assert_eq!(p.dynos_for(3.3, 3.3), 3);
         assert_eq!(p.dynos_for(f64::NAN, f64::NAN), 0);
+    }
+
+    #[test]
+    fn the_panic_arrivals_count_those_still_in_flight_at_the_windows_end() {
+        let at = Utc::now();
+        // 59 a second counted at 100 ms: 60 a second arrived, 0.1 s × 60 not completed yet.
+        let counted = Traffic {
+            panic_arrivals_per_sec: 59.0,
+            panic_in_flight: 5.9,
+            ..Traffic::steady(at, 60.0, 0.1)
+        };
+        assert!((counted.panic_arrivals() - 60.0).abs() < 1e-9);
+        // A mean of 5 s in a 6 s window: at most twice the count.
+        let backlog = Traffic {
+            panic_arrivals_per_sec: 10.0,
+            panic_in_flight: 50.0,
+            ..Traffic::steady(at, 60.0, 0.1)
+        };
+        assert!((backlog.panic_arrivals() - 20.0).abs() < 1e-9);
+        let quiet = Traffic {
+            panic_arrivals_per_sec: 0.0,
+            panic_in_flight: 0.0,
+            ..Traffic::steady(at, 0.0, 0.1)
+        };
+        assert_eq!(quiet.panic_arrivals(), 0.0);
     }
 
     #[test]

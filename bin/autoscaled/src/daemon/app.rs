@@ -445,7 +445,8 @@ fn tick_wait(ctx: &AppContext) -> Duration {
     ctx.clock.real_duration(until_change.min(MAX_TICK)) + Duration::from_millis(1)
 }
 
-/// Hands the decision task the app's router-log figures every [`TRAFFIC_EVERY`]. The figures are
+/// Hands the decision task the app's router-log figures every [`TRAFFIC_EVERY`], for windows that
+/// end [`policy::DRAIN_DELAY`] ago (as `simulate` replays them). The figures are
 /// read from the drain's aggregator (a lock held for microseconds), so the decision task never
 /// waits on the drain; with no router line yet there is nothing to send, and the decider, seeing
 /// no fresh traffic, lets the probe rules act alone.
@@ -457,9 +458,14 @@ async fn traffic_feed(ctx: AppContext, events: mpsc::Sender<Event>) {
             _ = sleep(every) => {}
         }
         let now = ctx.clock.now();
+        // The windows end with the last whole second that closed a drain delay ago: the newer
+        // ones still wait for their lines, and would read as a fall in the load.
+        let settled = now
+            - chrono::TimeDelta::from_std(policy::DRAIN_DELAY + Duration::from_secs(1))
+                .unwrap_or_default();
         let Some(figures) = ctx
             .drains
-            .figures(&ctx.settings.name, &ctx.settings.process, now)
+            .figures(&ctx.settings.name, &ctx.settings.process, settled)
         else {
             continue;
         };

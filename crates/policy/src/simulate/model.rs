@@ -35,27 +35,30 @@ pub struct TrafficModel {
     /// Requests one dyno serves at once (the traffic rules' `concurrency`); used by the Erlang C
     /// models.
     pub concurrency: u32,
-    /// From a request to the decider hearing of it: the drain's delivery delay.
+    /// From a request's completion to the aggregator holding its router line: the drain's
+    /// delivery delay. The figures' windows end this long before each reading, too.
     pub delay: Duration,
     /// How often the drain's figures reach the decider.
     pub every: Duration,
 }
 
 impl TrafficModel {
-    /// The model of docs/simulate.md: per-dyno M/M/c, a 5 s delay, figures every 2 s.
+    /// The model of docs/simulate.md: per-dyno M/M/c, the drain's [`DRAIN_DELAY`](crate::DRAIN_DELAY)
+    /// (the delay the daemon reads its windows at), figures every 2 s.
     pub fn new(service: ServiceModel, concurrency: u32) -> TrafficModel {
         TrafficModel {
             service,
             concurrency: concurrency.max(1),
-            delay: Duration::from_secs(5),
+            delay: crate::DRAIN_DELAY,
             every: Duration::from_secs(2),
         }
     }
 }
 
-/// The router-reported service time of a request while `n` dynos serve `λ` requests a second; in
-/// each, ρ = λ / (n × capacity), and with ρ ≥ 1 (or no dyno) nothing is answered: the router
-/// gives up at 30 s (H12), which is what the logs show.
+/// The router-reported service time of a request while `n` dynos keep up with `λ` requests a
+/// second; in each, ρ = λ / (n × capacity) < 1. Beyond (ρ ≥ 1, or a backlog left from then), every
+/// model is the same: the dynos serve at their full rate, the excess queues, and a request whose
+/// wait reaches the router's 30 s is logged as H12 (see `History`); with no dyno, as H10.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ServiceModel {
     /// The probe's latency, `service time / (1 − ρ)`: the whole fleet as one single-server queue
@@ -126,10 +129,11 @@ impl Model {
         Duration::try_from_secs_f64(self.service_time.as_secs_f64() / (1.0 - rho)).ok()
     }
 
-    /// The router-reported mean service time in seconds, and whether requests go unanswered.
-    fn service(&self, load: f64, serving: u32) -> (f64, bool) {
+    /// The router-reported mean service time in seconds while the serving dynos keep up with the
+    /// load (ρ < 1) and no backlog is left; [`History::add`] models the rest.
+    fn service(&self, load: f64, serving: u32) -> f64 {
         if serving == 0 || load >= f64::from(serving) * self.capacity {
-            return (ROUTER_TIMEOUT, load > 0.0);
+            return ROUTER_TIMEOUT;
         }
         let base = self.service_time.as_secs_f64();
         let rho = load / (f64::from(serving) * self.capacity);
@@ -144,7 +148,7 @@ impl Model {
             ServiceModel::PerDyno => base * (1.0 + waiting(c)),
             ServiceModel::Pooled => base * (1.0 + waiting(c.saturating_mul(serving))),
         };
-        (seconds.min(ROUTER_TIMEOUT), false)
+        seconds.min(ROUTER_TIMEOUT)
     }
 
     fn overloaded(&self, load: f64, serving: u32) -> bool {
@@ -234,7 +238,11 @@ pub(super) fn replay(trace: &Trace, model: &Model, driver: Driver, cuts: &[i64])
             let traffic_step = Some(nanos(model.traffic.every)).filter(|&s| traffic && s > 0);
             let delay = nanos(model.traffic.delay);
             if traffic_step.is_some() {
-                replay.history = Some(History::default());
+                replay.history = Some(History::new(
+                    model.traffic.delay,
+                    model.capacity,
+                    model.service_time,
+                ));
             }
             let mut next_traffic = traffic_step.map(|_| 0i64);
             let ticks = ticks
@@ -267,9 +275,8 @@ pub(super) fn replay(trace: &Trace, model: &Model, driver: Driver, cuts: &[i64])
                 }
                 if traffic_at == Some(at) {
                     next_traffic = traffic_step.and_then(|s| at.checked_add(s));
-                    let seen = at - delay;
-                    if let Some(history) = replay.history.as_ref().filter(|_| seen > 0) {
-                        let traffic = history.traffic(seen, trace.start);
+                    if let Some(history) = replay.history.as_ref().filter(|_| at > delay) {
+                        let traffic = history.traffic(at, trace.start);
                         let actions = decider.handle(Event::Traffic(traffic), now);
                         replay.act(&actions);
                     }
@@ -304,101 +311,266 @@ struct Replay<'a> {
     cuts: &'a [i64],
     part: usize,
     parts: Vec<Tally>,
-    /// What the router logged, second by second, when the traffic rules read it.
+    /// What the router logged, when the traffic rules read it.
     history: Option<History>,
 }
 
 const NANOS: i64 = 1_000_000_000;
 
-/// The router's log, second by second: requests, request-seconds (requests × service time),
-/// unanswered requests (H10/H12) and the dynos serving, for the last few minutes.
-#[derive(Debug, Default)]
-struct History {
-    /// The first second held.
-    first: i64,
-    seconds: std::collections::VecDeque<[f64; 4]>,
+/// The router's log as the drain delivers it. Heroku's router writes a request's line when the
+/// request completes, and the drain delivers it `delay` later; the `router-logs` aggregator files
+/// it under the second the request arrived (the line's time less its `service=`). So the figures
+/// at t hold a request that arrived at x and was served in s only once x + s + `delay` ≤ t: during
+/// an overload the 30 s timeouts of the requests that arrived after t − 30 s − `delay` are not in
+/// them yet. Kept as the stretches the replay integrates, not second by second, so a read is exact
+/// to the nanosecond and costs a pass over the few dozen stretches of the last minute.
+///
+/// When more arrives than the serving dynos handle (or a backlog is left from that), the dynos
+/// keep serving at their full rate and the excess waits, first come first served (a fluid queue):
+/// the backlog starts from the requests the steady queue held waiting, grows at arrivals −
+/// throughput, each request waits backlog / throughput on top of its own time, and one whose
+/// wait reaches the router's 30 s is logged as H12 then (the dyno still serves it: Heroku does
+/// not cancel a timed-out request, so it stays in the backlog). The backlog is one queue the
+/// serving dynos share; Heroku's router gives each dyno its own, so a dyno started during an
+/// overload takes none of the old dynos' backlog, and those drain slower than modelled here.
+#[derive(Debug)]
+pub(super) struct History {
+    /// From a request's completion to the aggregator holding its line, in nanoseconds.
+    delay: i64,
+    /// Requests a second one dyno serves.
+    capacity: f64,
+    /// A request's time on an idle dyno, in seconds.
+    base: f64,
+    /// Requests waiting beyond what the serving dynos handle, at the end of the last stretch.
+    backlog: f64,
+    /// Requests waiting in the dynos' steady queues (arrivals × (service − the idle dyno's)),
+    /// while they keep up: where a backlog starts when they stop keeping up.
+    queued: f64,
+    /// The stretches of the last few minutes, oldest first, contiguous.
+    stretches: std::collections::VecDeque<Stretch>,
+}
+
+/// Requests arriving evenly from `from` to `to` (nanoseconds), `load` a second, routed to
+/// `serving` dynos; one arriving at x is logged after `service + slope × (x − from)` seconds (a
+/// growing or shrinking backlog ahead of it), as unanswered (H10/H12) when `unanswered`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Stretch {
+    from: i64,
+    to: i64,
+    load: f64,
+    service: f64,
+    slope: f64,
+    unanswered: bool,
+    serving: u32,
+}
+
+impl Stretch {
+    /// The service time, in seconds, of a request arriving at `at`.
+    fn service_at(&self, at: i64) -> f64 {
+        self.service + self.slope * (at - self.from) as f64 / NANOS as f64
+    }
+}
+
+/// The sums over a window of arrival seconds, as the aggregator keeps them.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(super) struct Sums {
+    /// Requests whose lines were delivered.
+    pub(super) requests: f64,
+    /// Their service times added up, in seconds.
+    pub(super) service: f64,
+    /// Those of them unanswered (H10/H12).
+    pub(super) unanswered: f64,
+    /// The most dynos serving while they arrived: the dynos the router reached (the serving ones
+    /// are the oldest, so every count up to the most was reached).
+    pub(super) dynos: u32,
+    /// The window's length in seconds (shorter at the trace's start).
+    pub(super) seconds: f64,
 }
 
 impl History {
-    /// Spreads `load` requests a second from `from` to `to` (nanoseconds) over `serving` dynos,
-    /// each answered in `service` seconds, or not at all.
-    fn add(&mut self, from: i64, to: i64, load: f64, service: f64, unanswered: bool, serving: u32) {
+    /// An empty log of dynos that serve `capacity` requests a second, each in `base` on an idle
+    /// dyno, whose lines reach the aggregator `delay` after their requests complete.
+    pub(super) fn new(delay: Duration, capacity: f64, base: Duration) -> History {
+        History {
+            delay: i64::try_from(delay.as_nanos()).unwrap_or(i64::MAX),
+            capacity,
+            base: base.as_secs_f64(),
+            backlog: 0.0,
+            queued: 0.0,
+            stretches: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// Logs `load` requests a second from `from` to `to` (nanoseconds) reaching `serving` dynos,
+    /// each served in `steady` seconds while the dynos keep up and no backlog is left
+    /// ([`Model::service`]), and as the backlog says otherwise.
+    pub(super) fn add(&mut self, from: i64, to: i64, load: f64, serving: u32, steady: f64) {
+        let throughput = f64::from(serving) * self.capacity;
+        let base = self.base;
         let mut at = from;
         while at < to {
-            let second = at / NANOS;
-            let until = to.min((second + 1) * NANOS);
-            let requests = load * (until - at) as f64 / NANOS as f64;
-            if self.seconds.is_empty() {
-                self.first = second;
+            if serving == 0 || throughput <= 0.0 {
+                // No dyno to queue at: the router answers H10 after its timeout.
+                self.backlog = 0.0;
+                self.queued = 0.0;
+                self.push(Stretch {
+                    from: at,
+                    to,
+                    load,
+                    service: ROUTER_TIMEOUT,
+                    slope: 0.0,
+                    unanswered: true,
+                    serving,
+                });
+                break;
             }
-            while self.first + (self.seconds.len() as i64) <= second {
-                self.seconds.push_back([0.0; 4]);
+            let excess = load - throughput;
+            if self.backlog <= 0.0 {
+                if excess < 0.0 {
+                    // The dynos keep up: the steady queue, and what it holds in waiting.
+                    self.backlog = 0.0;
+                    self.queued = (load * (steady - base)).max(0.0);
+                    self.push(Stretch {
+                        from: at,
+                        to,
+                        load,
+                        service: steady,
+                        slope: 0.0,
+                        unanswered: false,
+                        serving,
+                    });
+                    break;
+                }
+                // Saturated from here: the steady queue's waiting requests are the backlog's start,
+                // so the service times go on from where they were.
+                self.backlog = self.queued;
             }
-            if let Some(slot) = usize::try_from(second - self.first)
-                .ok()
-                .and_then(|i| self.seconds.get_mut(i))
-            {
-                slot[0] += requests;
-                slot[1] += requests * service;
-                if unanswered {
-                    slot[2] += requests;
+            // Each request waits backlog / throughput for the requests ahead, on top of its own
+            // time: the idle dyno's while saturated, the steady queue's once the dynos keep up
+            // and the backlog drains. The wait grows (or shrinks) by excess / throughput a second.
+            let own = if excess < 0.0 { steady } else { base };
+            let wait = self.backlog / throughput;
+            let slope = excess / throughput;
+            let patience = ROUTER_TIMEOUT - own;
+            let timed_out = wait >= patience;
+            // This piece ends at `to`, where the backlog empties, or where the wait crosses the
+            // router's timeout, whichever comes first.
+            let mut seconds = (to - at) as f64 / NANOS as f64;
+            if slope < 0.0 {
+                seconds = seconds.min(wait / -slope);
+                if timed_out {
+                    seconds = seconds.min((wait - patience) / -slope);
                 }
-                if requests > 0.0 {
-                    slot[3] = slot[3].max(f64::from(serving));
-                }
+            } else if slope > 0.0 && !timed_out {
+                seconds = seconds.min((patience - wait) / slope);
+            }
+            let until = to.min(at + ((seconds * NANOS as f64).ceil() as i64).max(1));
+            let elapsed = (until - at) as f64 / NANOS as f64;
+            self.push(Stretch {
+                from: at,
+                to: until,
+                load,
+                service: if timed_out {
+                    ROUTER_TIMEOUT
+                } else {
+                    own + wait
+                },
+                slope: if timed_out { 0.0 } else { slope },
+                unanswered: timed_out,
+                serving,
+            });
+            self.backlog = (self.backlog + excess * elapsed).max(0.0);
+            if self.backlog <= 0.0 {
+                self.queued = 0.0;
             }
             at = until;
         }
-        // Keep 5 minutes: more than the windows and the delay need.
-        while self.seconds.len() > 300 {
-            self.seconds.pop_front();
-            self.first += 1;
+        // Keep 5 minutes: more than the windows, the delay and the router's timeout need.
+        while self
+            .stretches
+            .front()
+            .is_some_and(|s| s.to < to - 300 * NANOS)
+        {
+            self.stretches.pop_front();
         }
     }
 
-    /// The sums over the `len` whole seconds before `end` (nanoseconds), the most dynos serving in
-    /// them (the dynos the router reached: the serving ones are the oldest, so every count up to
-    /// the most was reached), and the seconds covered.
-    fn sums(&self, end: i64, len: i64) -> ([f64; 4], f64) {
-        let last = end / NANOS; // exclusive
-        let from = (last - len).max(self.first).max(0);
-        let mut sums = [0.0; 4];
-        for second in from..last {
-            if let Some(slot) = usize::try_from(second - self.first)
-                .ok()
-                .and_then(|i| self.seconds.get(i))
+    fn push(&mut self, stretch: Stretch) {
+        match self.stretches.back_mut() {
+            // Two decisions apart under the same steady load are one stretch.
+            Some(last)
+                if last.to == stretch.from
+                    && stretch.slope == 0.0
+                    && Stretch {
+                        from: last.from,
+                        to: last.to,
+                        ..stretch
+                    } == *last =>
             {
-                for (sum, value) in sums.iter_mut().zip(&slot[..3]) {
-                    *sum += value;
-                }
-                sums[3] = sums[3].max(slot[3]);
+                last.to = stretch.to;
             }
+            _ => self.stretches.push_back(stretch),
         }
-        (sums, ((last - from).max(1)) as f64)
     }
 
-    /// What the router-logs aggregator would give at `seen` (nanoseconds from the trace's start):
-    /// a stable window of 60 s and a panic window of 6 s.
-    fn traffic(&self, seen: i64, start: DateTime<Utc>) -> Traffic {
-        let ([requests, busy, unanswered, dynos], span) = self.sums(seen, 60);
-        let ([panic_requests, panic_busy, _, panic_dynos], panic_span) = self.sums(seen, 6);
-        let in_flight = busy / span;
+    /// What the aggregator holds at `now` (nanoseconds) for the `len` whole arrival seconds that
+    /// ended by `now − delay`: the requests among them whose lines were delivered by `now`.
+    pub(super) fn sums(&self, now: i64, len: i64) -> Sums {
+        let last = (now - self.delay).div_euclid(NANOS); // exclusive
+        let first = (last - len).max(0);
+        let (window_from, window_to) = (first * NANOS, last * NANOS);
+        let mut sums = Sums {
+            seconds: ((last - first).max(1)) as f64,
+            ..Sums::default()
+        };
+        let secs = |nanos: i64| nanos as f64 / NANOS as f64;
+        for stretch in self.stretches.iter().rev() {
+            if stretch.to <= window_from {
+                break;
+            }
+            // Delivered by now: x + service(x) + delay ≤ now, with service(x) linear in x and its
+            // slope above −1 (a backlog drains no faster than time passes).
+            let slack = secs(now - self.delay - stretch.from) - stretch.service;
+            let delivered =
+                stretch.from + (slack / (1.0 + stretch.slope) * NANOS as f64).floor() as i64;
+            let from = stretch.from.max(window_from);
+            let to = stretch.to.min(window_to).min(delivered);
+            if to <= from || stretch.load <= 0.0 {
+                continue;
+            }
+            let requests = stretch.load * secs(to - from);
+            sums.requests += requests;
+            sums.service += requests * (stretch.service_at(from) + stretch.service_at(to)) / 2.0;
+            if stretch.unanswered {
+                sums.unanswered += requests;
+            }
+            sums.dynos = sums.dynos.max(stretch.serving);
+        }
+        sums
+    }
+
+    /// What the router-logs aggregator would give at `now` (nanoseconds from the trace's start):
+    /// a stable window of 60 s and a panic window of 6 s, both ending `delay` before `now`.
+    pub(super) fn traffic(&self, now: i64, start: DateTime<Utc>) -> Traffic {
+        let stable = self.sums(now, 60);
+        let panic = self.sums(now, 6);
         Traffic {
-            at: start + TimeDelta::nanoseconds(seen),
-            requests_per_minute: (requests * 60.0 / span).round() as u64,
-            arrivals_per_sec: requests / span,
-            mean_service: (requests > 0.0)
-                .then(|| Duration::try_from_secs_f64(busy / requests).ok())
+            at: start + TimeDelta::nanoseconds(now - self.delay),
+            requests_per_minute: (stable.requests * 60.0 / stable.seconds).round() as u64,
+            arrivals_per_sec: stable.requests / stable.seconds,
+            mean_service: (stable.requests > 0.0)
+                .then(|| Duration::try_from_secs_f64(stable.service / stable.requests).ok())
                 .flatten(),
-            in_flight,
-            panic_in_flight: panic_busy / panic_span,
-            panic_arrivals_per_sec: panic_requests / panic_span,
-            trouble_errors_last_minute: (unanswered * 60.0 / span).round() as u32,
+            in_flight: stable.service / stable.seconds,
+            panic_in_flight: panic.service / panic.seconds,
+            panic_arrivals_per_sec: panic.requests / panic.seconds,
+            panic_window: Duration::from_secs_f64(panic.seconds),
+            trouble_errors_last_minute: (stable.unanswered * 60.0 / stable.seconds).round() as u32,
             // The model's app never answers with its own errors.
             server_errors_last_minute: 0,
             maintenance: false,
-            dynos: dynos as u32,
-            panic_dynos: panic_dynos as u32,
+            dynos: stable.dynos,
+            panic_dynos: panic.dynos,
         }
     }
 }
@@ -462,8 +634,8 @@ impl Replay<'_> {
                 tally.slow += span;
             }
             if let Some(history) = self.history.as_mut() {
-                let (service, unanswered) = self.model.service(load, serving);
-                history.add(self.now, until, load, service, unanswered, serving);
+                let steady = self.model.service(load, serving);
+                history.add(self.now, until, load, serving, steady);
             }
             self.now = until;
         }

@@ -3,7 +3,7 @@
 use chrono::TimeZone;
 use serde_json::{Value, json};
 
-use super::model::Driver;
+use super::model::{Driver, History};
 use super::*;
 use crate::Thresholds;
 
@@ -327,4 +327,62 @@ fn the_json_has_the_keys_of_the_interface() {
     assert!(json.get("days").is_none());
     let text = report.render(&app, &model(&app, 1.0, 30 * SEC));
     assert!(text.contains("static at max (4)"), "{text}");
+}
+
+#[test]
+fn the_drains_figures_hold_a_request_only_once_its_line_was_delivered() {
+    const S: i64 = 1_000_000_000;
+    // 10 requests/s served in 100 ms for a minute by one dyno that serves 20 a second, then
+    // 40/s: the backlog grows by 20 a second, each request waits a second longer than the one a
+    // second before it, and from 89.9 s on the wait reaches the router's 30 s (H12). Every line
+    // reaches the aggregator 5 s after the request completes.
+    let mut history = History::new(5 * SEC, 20.0, Duration::from_millis(100));
+    history.add(0, 60 * S, 10.0, 1, 0.1);
+    history.add(60 * S, 120 * S, 40.0, 1, 30.0);
+
+    // At 70 s the stable window is the arrivals of 5–65 s: the 550 served before 60 s, and of
+    // those after, the ones served by 65 s (arrived by 62.45 s, 0.1 s + the wait after 60 s).
+    let at_70 = history.sums(70 * S, 60);
+    assert!((at_70.requests - 648.0).abs() < 1e-6, "{at_70:?}");
+    assert!((at_70.service - (55.0 + 129.85)).abs() < 1e-6, "{at_70:?}");
+    assert_eq!(at_70.unanswered, 0.0, "{at_70:?}");
+    assert_eq!(at_70.seconds, 60.0);
+
+    // At 125 s (arrivals of 60–120 s) every answered request is in, but of the 1,204 that time
+    // out only the 4 that arrived by 90 s: the others' H12 lines are written 30 s after they
+    // arrived.
+    let at_125 = history.sums(125 * S, 60);
+    assert!((at_125.requests - 1200.0).abs() < 1e-6, "{at_125:?}");
+    assert!((at_125.unanswered - 4.0).abs() < 1e-6, "{at_125:?}");
+    // At 160 s (arrivals of 95–155 s) the timeouts of 95–120 s are all in.
+    let at_160 = history.sums(160 * S, 60);
+    assert!((at_160.unanswered - 1000.0).abs() < 1e-6, "{at_160:?}");
+    assert_eq!(at_160.requests, at_160.unanswered);
+    assert_eq!(at_160.dynos, 1);
+
+    // Exact within a second: at 65.05 s a served request is in once it arrived by 59.95 s.
+    let edge = history.sums(65 * S + S / 20, 60);
+    assert!((edge.requests - 599.5).abs() < 1e-6, "{edge:?}");
+}
+
+#[test]
+fn a_backlog_starts_from_the_steady_queue_and_drains_at_the_dynos_rate() {
+    const S: i64 = 1_000_000_000;
+    // 10/s at a steady 300 ms (200 ms of it waiting: 2 requests queued), then 30/s for 10 s on
+    // a dyno that serves 20: the wait starts at 2 / 20 = 0.1 s and grows by 0.5 s a second, 102
+    // requests behind at 20 s; then 10/s again, and the backlog drains at 10 a second, the wait
+    // falling from 5.1 s by 0.5 s a second until 30.2 s.
+    let mut history = History::new(5 * SEC, 20.0, Duration::from_millis(100));
+    history.add(0, 10 * S, 10.0, 1, 0.3);
+    history.add(10 * S, 20 * S, 30.0, 1, 30.0);
+    history.add(20 * S, 40 * S, 10.0, 1, 0.3);
+    // Arrivals of 0–35 s at 40 s: 100 at 0.3 s; 300 at 0.2 s + 0.5 s a second; 102 at 0.3 s +
+    // 5.1 s − 0.5 s a second; and those of 30.2–34.7 s at 0.3 s (later ones are not served yet).
+    let sums = history.sums(40 * S, 60);
+    assert!((sums.requests - 547.0).abs() < 1e-6, "{sums:?}");
+    let expected = 30.0
+        + 30.0 * (0.2 * 10.0 + 0.25 * 100.0)
+        + 10.0 * (5.4 * 10.2 - 0.25 * 10.2 * 10.2)
+        + 45.0 * 0.3;
+    assert!((sums.service - expected).abs() < 1e-6, "{sums:?}");
 }
