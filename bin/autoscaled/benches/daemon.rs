@@ -11,9 +11,11 @@
 //!   warm-up, resident memory (VmRSS from `/proc/<pid>/status`) sampled every 5 s over 3 minutes,
 //!   its growth a minute (the least-squares slope of the samples, and end minus start), and the
 //!   CPU the daemon used meanwhile (utime + stime from `/proc/<pid>/stat`) as a share of one core;
-//!   three times: each app its own host with connections kept open (as on Heroku), one host with
-//!   connections kept open, and one host closing each connection (as issue #13 measured);
-//!   `-- steady-HostPerApp` (or `steady-OneHost`, `steady-OneHostClosing`) runs one;
+//!   four times: each app its own host with connections kept open (as on Heroku), one host with
+//!   connections kept open, one host closing each connection (as issue #13 measured), and each
+//!   app its own kept-open HTTPS connection (as on Heroku, where apps are probed over HTTPS);
+//!   `-- steady-HostPerApp` (or `steady-OneHost`, `steady-OneHostClosing`,
+//!   `steady-HttpsHostPerApp`) runs one;
 //! - the fail-safe latency: from the arrival at the app server of the second failing probe (the one
 //!   that triggers the fail-safe) to the arrival of the scale call at the fake Heroku, both stamped
 //!   on this process's monotonic clock, over 20 outages (the first failing probe reads maintenance
@@ -87,6 +89,7 @@ fn main() {
             Serving::HostPerApp,
             Serving::OneHost,
             Serving::OneHostClosing,
+            Serving::HttpsHostPerApp,
         ] {
             if runs("steady") || runs(&format!("steady-{serving:?}")) {
                 steady_state(STEADY_APPS, serving).await;
@@ -152,6 +155,9 @@ enum Serving {
     /// One host that closes each connection after its answer, as the figures in issue #13 were
     /// measured: every probe pays a TCP connection's set-up and tear-down in the kernel.
     OneHostClosing,
+    /// Like `HostPerApp`, over HTTPS: each app's prober keeps its own TLS connection to
+    /// `localhost`, as on Heroku, where every app is probed over HTTPS.
+    HttpsHostPerApp,
 }
 
 /// The daemon running `apps` apps, each probed every second, served as `serving` says, once every
@@ -165,6 +171,7 @@ async fn probed_apps(
     let server = match serving {
         Serving::OneHostClosing => AppServer::start().await,
         Serving::HostPerApp | Serving::OneHost => AppServer::start_keep_alive().await,
+        Serving::HttpsHostPerApp => AppServer::start_keep_alive_tls().await,
     };
     let configs: Vec<AppConfig> = (0..apps)
         .map(|i| {
@@ -177,15 +184,22 @@ async fn probed_apps(
                 Serving::HostPerApp => {
                     server.url_on(Ipv4Addr::new(127, 0, (i / 250) as u8, (i % 250 + 1) as u8))
                 }
-                Serving::OneHost | Serving::OneHostClosing => server.url(),
+                Serving::OneHost | Serving::OneHostClosing | Serving::HttpsHostPerApp => {
+                    server.url()
+                }
             };
             app.probe = Some(steady_probe(format!("{url}{name}")));
             app
         })
         .collect();
-    let daemon = Daemon::run(
+    let config = write_config(&fake.url(), &configs, &Alerts::default());
+    // The system's roots and the test certificate, for the daemon's platform verifier.
+    let roots = config.with_extension("roots.pem");
+    testkit::tls::write_roots(&roots);
+    let daemon = Daemon::spawn_with_env(
         bin(),
-        &write_config(&fake.url(), &configs, &Alerts::default()),
+        &["--config", config.to_str().unwrap(), "run"],
+        &[("SSL_CERT_FILE", roots.as_os_str())],
     );
     daemon
         .wait_until("every app started", within, || {

@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 use autoscaled_probe::{Class, Client, ProbeConfig, Prober, RollingStats, Thresholds};
@@ -23,9 +22,6 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 const WARM_UP: Duration = Duration::from_secs(2);
-/// The probe tests' self-signed certificate for `localhost` (tests/data/README.md).
-const CERTIFICATE: &[u8] = include_bytes!("../tests/data/localhost-cert.der");
-const KEY: &[u8] = include_bytes!("../tests/data/localhost-key.der");
 
 fn main() {
     let tls = std::env::var("TLS").is_ok_and(|v| v == "1");
@@ -69,7 +65,7 @@ fn start_server(tls: bool) -> (Child, SocketAddr) {
 }
 
 async fn run(addr: SocketAddr, tls: bool, server_pid: u32, probers: usize, measured: Duration) {
-    let client = Client::with_roots([CERTIFICATE.to_vec()]).expect("client");
+    let client = Client::with_roots([testkit::tls::CERTIFICATE.to_vec()]).expect("client");
     let thresholds = Thresholds {
         timeout: Duration::from_millis(900),
         slow: Duration::from_millis(500),
@@ -163,19 +159,7 @@ async fn run(addr: SocketAddr, tls: bool, server_pid: u32, probers: usize, measu
 async fn serve(tls: bool) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     println!("{}", listener.local_addr().expect("addr"));
-    let acceptor = tls.then(|| {
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("protocol versions")
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![CERTIFICATE.to_vec().into()],
-                rustls::pki_types::PrivateKeyDer::try_from(KEY.to_vec()).expect("key"),
-            )
-            .expect("certificate");
-        tokio_rustls::TlsAcceptor::from(Arc::new(config))
-    });
+    let acceptor = tls.then(testkit::tls::acceptor);
     while let Ok((stream, _)) = listener.accept().await {
         match &acceptor {
             None => drop(tokio::spawn(connection(stream))),
@@ -236,7 +220,10 @@ fn cpu_ns(pid: &str) -> u64 {
         .unwrap_or_default();
     let ticks = |index: usize| fields.get(index).and_then(|v| v.parse::<u64>().ok());
     // utime and stime are the stat's fields 14 and 15, the 12th and 13th after the name.
-    ticks(11).unwrap_or(0).saturating_add(ticks(12).unwrap_or(0)) * 10_000_000
+    ticks(11)
+        .unwrap_or(0)
+        .saturating_add(ticks(12).unwrap_or(0))
+        * 10_000_000
 }
 
 fn memory_kib() -> (u64, u64) {

@@ -1,14 +1,15 @@
 //! An app server on loopback whose answers a test switches at runtime: fast, slow, 503, or refusing
 //! connections. It records every request it received, stamped on this process's monotonic clock.
 //! It closes each connection after its answer, unless started with
-//! [`start_keep_alive`](AppServer::start_keep_alive).
+//! [`start_keep_alive`](AppServer::start_keep_alive) (or, over HTTPS,
+//! [`start_keep_alive_tls`](AppServer::start_keep_alive_tls)).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 /// How long the app server takes to answer in [`Mode::Slow`]: at or above the e2e configs' `slow`
@@ -45,6 +46,7 @@ pub struct AppServer {
     addr: SocketAddr,
     mode: watch::Sender<Mode>,
     hits: Arc<Mutex<Vec<Hit>>>,
+    tls: bool,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -52,7 +54,7 @@ impl AppServer {
     /// Binds a free port on 127.0.0.1 and answers [`Mode::Fast`] until told otherwise, one request
     /// a connection.
     pub async fn start() -> AppServer {
-        AppServer::bind(Ipv4Addr::LOCALHOST, false).await
+        AppServer::bind(Ipv4Addr::LOCALHOST, false, false).await
     }
 
     /// Like [`start`](Self::start), but keeps each connection open for the client's next request,
@@ -61,26 +63,44 @@ impl AppServer {
     /// every address of the port, so that [`url_on`](Self::url_on) can give each app its own host
     /// (and so its own connection) on loopback; only for benches on a closed machine.
     pub async fn start_keep_alive() -> AppServer {
-        AppServer::bind(Ipv4Addr::UNSPECIFIED, true).await
+        AppServer::bind(Ipv4Addr::UNSPECIFIED, true, false).await
     }
 
-    async fn bind(ip: Ipv4Addr, keep_alive: bool) -> AppServer {
+    /// Like [`start_keep_alive`](Self::start_keep_alive), over HTTPS with [`crate::tls`]'s
+    /// certificate, as every app on Heroku is probed; its [`url`](Self::url) names `localhost`.
+    pub async fn start_keep_alive_tls() -> AppServer {
+        AppServer::bind(Ipv4Addr::UNSPECIFIED, true, true).await
+    }
+
+    async fn bind(ip: Ipv4Addr, keep_alive: bool, tls: bool) -> AppServer {
         let listener = TcpListener::bind((ip, 0)).await.unwrap();
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, listener.local_addr().unwrap().port()));
         let (mode, mode_rx) = watch::channel(Mode::Fast);
         let hits = Arc::new(Mutex::new(Vec::new()));
-        let task = tokio::spawn(serve_app(listener, mode_rx, Arc::clone(&hits), keep_alive));
+        let acceptor = tls.then(crate::tls::acceptor);
+        let task = tokio::spawn(serve_app(
+            listener,
+            mode_rx,
+            Arc::clone(&hits),
+            keep_alive,
+            acceptor,
+        ));
         AppServer {
             addr,
             mode,
             hits,
+            tls,
             task,
         }
     }
 
     /// The URL to probe.
     pub fn url(&self) -> String {
-        format!("http://{}/", self.addr)
+        if self.tls {
+            format!("https://localhost:{}/", self.addr.port())
+        } else {
+            format!("http://{}/", self.addr)
+        }
     }
 
     /// The URL to probe through the loopback address `host` (any 127.x.y.z): a server started
@@ -115,6 +135,7 @@ async fn serve_app(
     mut mode: watch::Receiver<Mode>,
     hits: Arc<Mutex<Vec<Hit>>>,
     keep_alive: bool,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
 ) {
     let addr = listener.local_addr().unwrap();
     let mut listener = Some(listener);
@@ -123,7 +144,15 @@ async fn serve_app(
             Some(open) => tokio::select! {
                 accepted = open.accept() => {
                     if let Ok((socket, _)) = accepted {
-                        tokio::spawn(answer(socket, mode.clone(), Arc::clone(&hits), keep_alive));
+                        let (mode, hits) = (mode.clone(), Arc::clone(&hits));
+                        match acceptor.clone() {
+                            None => drop(tokio::spawn(answer(socket, mode, hits, keep_alive))),
+                            Some(acceptor) => drop(tokio::spawn(async move {
+                                if let Ok(stream) = acceptor.accept(socket).await {
+                                    answer(stream, mode, hits, keep_alive).await;
+                                }
+                            })),
+                        }
                     }
                     listener = Some(open);
                 }
@@ -149,7 +178,7 @@ async fn serve_app(
 }
 
 async fn answer(
-    mut socket: TcpStream,
+    mut socket: impl AsyncRead + AsyncWrite + Unpin,
     mode: watch::Receiver<Mode>,
     hits: Arc<Mutex<Vec<Hit>>>,
     keep_alive: bool,

@@ -40,6 +40,12 @@ impl Daemon {
     /// Starts `BIN ARGS` (`bin` an `autoscaled` binary) in a clean environment: nothing from the
     /// caller's environment reaches the config, and logs are at `info`.
     pub fn spawn(bin: impl AsRef<OsStr>, args: &[&str]) -> Daemon {
+        Daemon::spawn_with_env(bin, args, &[])
+    }
+
+    /// Like [`spawn`](Self::spawn), with `env` set on top (e.g. `SSL_CERT_FILE`, through which
+    /// the daemon trusts [`crate::tls`]'s certificate).
+    pub fn spawn_with_env(bin: impl AsRef<OsStr>, args: &[&str], env: &[(&str, &OsStr)]) -> Daemon {
         let mut command = Command::new(bin);
         command
             .args(args)
@@ -59,6 +65,7 @@ impl Daemon {
             }
         }
         command.env("RUST_LOG", "info");
+        command.envs(env.iter().copied());
         let mut child = command.spawn().unwrap();
         let stdout = Arc::new(Mutex::new(String::new()));
         let stderr = Arc::new(Mutex::new(String::new()));

@@ -12,6 +12,7 @@
 //! - [`config`]: `autoscaled.toml` files for a set of apps, probes and alert channels;
 //! - [`PostgresDb`]: a fresh database on the PostgreSQL server `scripts/postgres` starts, dropped
 //!   after the test; [`PostgresCluster`]: a server of the test's own, which it may stop and start;
+//! - [`tls`]: a self-signed certificate for `localhost`, served by [`AppServer`] over HTTPS;
 //! - [`closed_port`]: a loopback port with nothing listening on it.
 //!
 //! This crate only serves tests (`publish = false`, a dev-dependency only). Where the test support
@@ -25,6 +26,7 @@ mod daemon;
 mod postgres;
 mod prism;
 mod smtp;
+pub mod tls;
 
 pub use app_server::{AppServer, Hit, Mode, SLOW_RESPONSE};
 pub use daemon::{Daemon, Finished};

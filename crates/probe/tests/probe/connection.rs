@@ -144,23 +144,10 @@ async fn the_urls_credentials_go_in_basic_auth_and_a_configured_header_wins() {
     );
 }
 
-const CERTIFICATE: &[u8] = include_bytes!("../data/localhost-cert.der");
-const KEY: &[u8] = include_bytes!("../data/localhost-key.der");
-
 /// A keep-alive HTTPS server with the test certificate; returns its address and the connections
 /// it accepted.
 async fn tls_server() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let tls = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![CERTIFICATE.to_vec().into()],
-            rustls::pki_types::PrivateKeyDer::try_from(KEY.to_vec()).unwrap(),
-        )
-        .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+    let acceptor = testkit::tls::acceptor();
     let connections = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&connections);
     let addr = serve_raw(move |stream| {
@@ -191,7 +178,8 @@ async fn tls_server() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
 async fn https_probes_verify_the_certificate_and_reuse_the_connection() {
     let (addr, connections) = tls_server().await;
     let url = format!("https://localhost:{}/health", addr.port());
-    let client = autoscaled_probe::Client::with_roots([CERTIFICATE.to_vec()]).unwrap();
+    let client =
+        autoscaled_probe::Client::with_roots([testkit::tls::CERTIFICATE.to_vec()]).unwrap();
     let prober = Prober::with_client(config(&url, thresholds(2000, 1000, 500)), client).unwrap();
     for _ in 0..3 {
         let result = prober.probe().await;
