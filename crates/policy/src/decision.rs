@@ -60,8 +60,9 @@ pub enum Event {
     /// Whether the app is in maintenance mode, as read from the app's info.
     Maintenance(bool),
     /// What the router's logs say about the app's traffic (ignored without
-    /// [`Policy::traffic`]).
-    Traffic(Traffic),
+    /// [`Policy::traffic`]). Boxed: the figures are three times the size of any other event, and
+    /// every slot of a channel of events (a daemon has one an app) would pay for them.
+    Traffic(Box<Traffic>),
 }
 
 /// What the decider wants done.
@@ -1270,15 +1271,25 @@ mod tests {
             .collect()
     }
 
+    #[test]
+    fn an_event_stays_small_for_the_channels_that_carry_it() {
+        // A daemon keeps a channel of events an app, whose blocks hold 32 of them.
+        let (event, traffic) = (size_of::<Event>(), size_of::<Traffic>());
+        assert!(
+            event <= 32,
+            "an event takes {event} bytes, the traffic figures {traffic}"
+        );
+    }
+
     /// Traffic seen at `at` (a second before `now` in the tests), `in_flight` requests in flight in
     /// both windows, 100 ms mean service.
     fn traffic(at: DateTime<Utc>, in_flight: f64) -> Event {
-        Event::Traffic(Traffic {
+        Event::Traffic(Box::new(Traffic {
             // Exactly `in_flight`, whatever arrivals × mean rounds to.
             in_flight,
             panic_in_flight: in_flight,
             ..Traffic::steady(at, in_flight * 10.0, 0.1)
-        })
+        }))
     }
 
     fn seen(at: DateTime<Utc>, change: impl FnOnce(&mut Traffic)) -> Event {
@@ -1305,7 +1316,7 @@ mod tests {
         } else {
             30.0
         };
-        Event::Traffic(Traffic::steady(at, arrivals, mean))
+        Event::Traffic(Box::new(Traffic::steady(at, arrivals, mean)))
     }
 
     #[test]
@@ -1903,7 +1914,7 @@ mod tests {
             3 => arb_traffic().prop_map(|(lag, mut t)| {
                 // Encoded as the lag in seconds; `timed` sets the real instant.
                 t.at = at(0, 0, 0) - SEC * lag as u32;
-                Event::Traffic(t)
+                Event::Traffic(Box::new(t))
             }),
         ]
     }

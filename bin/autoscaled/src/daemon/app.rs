@@ -471,9 +471,9 @@ async fn traffic_feed(ctx: AppContext, events: mpsc::Sender<Event>) {
         };
         // A full queue means the decision task is behind: this sample is dropped, the next one
         // carries newer figures anyway.
-        if let Err(mpsc::error::TrySendError::Closed(_)) =
-            events.try_send(Event::Traffic(crate::traffic::observe(&figures, now)))
-        {
+        if let Err(mpsc::error::TrySendError::Closed(_)) = events.try_send(Event::Traffic(
+            Box::new(crate::traffic::observe(&figures, now)),
+        )) {
             return;
         }
     }

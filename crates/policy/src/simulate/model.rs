@@ -277,7 +277,7 @@ pub(super) fn replay(trace: &Trace, model: &Model, driver: Driver, cuts: &[i64])
                     next_traffic = traffic_step.and_then(|s| at.checked_add(s));
                     if let Some(history) = replay.history.as_ref().filter(|_| at > delay) {
                         let traffic = history.traffic(at, trace.start);
-                        let actions = decider.handle(Event::Traffic(traffic), now);
+                        let actions = decider.handle(Event::Traffic(Box::new(traffic)), now);
                         replay.act(&actions);
                     }
                 }
