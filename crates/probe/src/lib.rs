@@ -8,6 +8,10 @@
 //! [`Thresholds::classify`], is a pure function of `autoscaled-policy`, re-exported here, so
 //! simulations feed modelled latencies through the same code. [`RollingStats`] summarises recent results (count, p50, p95, max, share down).
 //!
+//! The HTTP/1.1 client is this crate's own, small on purpose: a prober keeps one connection to its
+//! app between probes, and a kept connection should cost a socket, not a general client's buffers
+//! and tasks. Probers share a [`Client`] (the TLS settings and root certificates).
+//!
 //! ```no_run
 //! use std::time::Duration;
 //! use autoscaled_probe::{Class, ProbeConfig, Prober, Thresholds};
