@@ -166,6 +166,19 @@ impl Target {
     }
 }
 
+/// Whether a kept connection has nothing to read, as an idle HTTP/1.1 connection must. A server
+/// that closed it left an end of stream, and one that answered unasked before closing (a `408
+/// Request Timeout`, say) left bytes that would be read as the next probe's answer. Either way,
+/// the connection must not carry a request. It polls the stream once and never waits.
+pub(crate) fn is_quiet(stream: &mut Connection) -> bool {
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    let mut byte = [0u8; 1];
+    let mut buf = tokio::io::ReadBuf::new(&mut byte);
+    std::pin::Pin::new(stream)
+        .poll_read(&mut context, &mut buf)
+        .is_pending()
+}
+
 /// Why an exchange failed, by the step that failed.
 #[derive(Debug)]
 pub(crate) enum Failure {

@@ -353,14 +353,14 @@ impl Prober {
         Box::pin(self.target.connect(&self.client)).await
     }
 
-    /// The kept connection, unless it has been idle too long.
+    /// The kept connection, unless it has been idle too long or is not quiet.
     fn take_idle(&self) -> Option<Connection> {
-        let (stream, since) = self
+        let (mut stream, since) = self
             .idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take()?;
-        (since.elapsed() < IDLE_CONNECTION).then_some(stream)
+        (since.elapsed() < IDLE_CONNECTION && crate::http::is_quiet(&mut stream)).then_some(stream)
     }
 
     /// A probe every interval, as a stream to poll beside other work in one task: the daemon's

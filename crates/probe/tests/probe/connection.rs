@@ -93,6 +93,74 @@ async fn a_connection_the_server_closed_while_idle_is_replaced_not_reported_down
 }
 
 #[tokio::test]
+async fn a_request_on_a_connection_the_server_closes_as_it_arrives_is_sent_again() {
+    // Each connection answers one request and closes on receiving the next, unanswered: the
+    // race of a request sent as the server times the idle connection out.
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&connections);
+    let addr = serve_raw(move |mut stream| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if read_head(&mut stream).await.is_none() {
+                return;
+            }
+            let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+            if stream.write_all(answer).await.is_ok() {
+                let _ = read_head(&mut stream).await;
+            }
+        }
+    })
+    .await;
+    let prober = Prober::new(config(
+        &format!("http://{addr}/health"),
+        thresholds(1000, 300, 100),
+    ))
+    .unwrap();
+    for _ in 0..3 {
+        let result = prober.probe().await;
+        assert_eq!(result.class, Class::Fast, "{result:?}");
+    }
+    assert_eq!(connections.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn an_answer_the_server_sent_unasked_is_not_taken_for_the_next_probes() {
+    // After each answer, the server says `408 Request Timeout` on the idle connection and
+    // closes it, as some servers do; read as the next probe's answer, it would be a down probe.
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&connections);
+    let addr = serve_raw(move |mut stream| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if read_head(&mut stream).await.is_none() {
+                return;
+            }
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                .await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            let _ = stream
+                .write_all(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                .await;
+            // Still open when the next probe comes, so only the unasked bytes tell.
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+    })
+    .await;
+    let prober = Prober::new(config(
+        &format!("http://{addr}/health"),
+        thresholds(1000, 300, 100),
+    ))
+    .unwrap();
+    for _ in 0..3 {
+        let result = prober.probe().await;
+        assert_eq!(result.status, Some(200), "{result:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(connections.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
 async fn at_intervals_beyond_the_idle_limit_no_connection_is_kept() {
     let (addr, connections, _) = keep_alive_server(usize::MAX).await;
     let mut cfg = config(&format!("http://{addr}/health"), thresholds(1000, 300, 100));
