@@ -9,7 +9,23 @@ use autoscaled_probe::{Class, IDLE_CONNECTION, Prober};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::server::{config, serve_raw, thresholds};
+use super::server::{config, prober, serve_raw, thresholds};
+
+/// [`serve_raw`], counting the connections it accepts.
+async fn serve_counting<F, Fut>(handler: F) -> (std::net::SocketAddr, Arc<AtomicUsize>)
+where
+    F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&connections);
+    let addr = serve_raw(move |stream| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        handler(stream)
+    })
+    .await;
+    (addr, connections)
+}
 
 /// A keep-alive server answering `200` with a chunked body to every request on a connection, up
 /// to `per_connection` requests, then closing it. Returns its address, the connections it
@@ -21,11 +37,9 @@ async fn keep_alive_server(
     Arc<AtomicUsize>,
     Arc<Mutex<Vec<String>>>,
 ) {
-    let connections = Arc::new(AtomicUsize::new(0));
     let heads = Arc::new(Mutex::new(Vec::new()));
-    let (counted, seen) = (Arc::clone(&connections), Arc::clone(&heads));
-    let addr = serve_raw(move |mut stream| {
-        counted.fetch_add(1, Ordering::SeqCst);
+    let seen = Arc::clone(&heads);
+    let (addr, connections) = serve_counting(move |mut stream| {
         let seen = Arc::clone(&seen);
         async move {
             for _ in 0..per_connection {
@@ -61,11 +75,7 @@ async fn read_head(stream: &mut TcpStream) -> Option<String> {
 #[tokio::test]
 async fn probes_reuse_one_connection() {
     let (addr, connections, heads) = keep_alive_server(usize::MAX).await;
-    let prober = Prober::new(config(
-        &format!("http://{addr}/health"),
-        thresholds(1000, 300, 100),
-    ))
-    .unwrap();
+    let prober = prober(addr, thresholds(1000, 300, 100));
     for _ in 0..5 {
         let result = prober.probe().await;
         assert_eq!(result.class, Class::Fast, "{result:?}");
@@ -78,11 +88,7 @@ async fn probes_reuse_one_connection() {
 async fn a_connection_the_server_closed_while_idle_is_replaced_not_reported_down() {
     // The server closes each connection after one answer, without saying so in the answer.
     let (addr, connections, _) = keep_alive_server(1).await;
-    let prober = Prober::new(config(
-        &format!("http://{addr}/health"),
-        thresholds(1000, 300, 100),
-    ))
-    .unwrap();
+    let prober = prober(addr, thresholds(1000, 300, 100));
     for _ in 0..3 {
         let result = prober.probe().await;
         assert_eq!(result.class, Class::Fast, "{result:?}");
@@ -96,26 +102,17 @@ async fn a_connection_the_server_closed_while_idle_is_replaced_not_reported_down
 async fn a_request_on_a_connection_the_server_closes_as_it_arrives_is_sent_again() {
     // Each connection answers one request and closes on receiving the next, unanswered: the
     // race of a request sent as the server times the idle connection out.
-    let connections = Arc::new(AtomicUsize::new(0));
-    let counted = Arc::clone(&connections);
-    let addr = serve_raw(move |mut stream| {
-        counted.fetch_add(1, Ordering::SeqCst);
-        async move {
-            if read_head(&mut stream).await.is_none() {
-                return;
-            }
-            let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-            if stream.write_all(answer).await.is_ok() {
-                let _ = read_head(&mut stream).await;
-            }
+    let (addr, connections) = serve_counting(|mut stream| async move {
+        if read_head(&mut stream).await.is_none() {
+            return;
+        }
+        let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        if stream.write_all(answer).await.is_ok() {
+            let _ = read_head(&mut stream).await;
         }
     })
     .await;
-    let prober = Prober::new(config(
-        &format!("http://{addr}/health"),
-        thresholds(1000, 300, 100),
-    ))
-    .unwrap();
+    let prober = prober(addr, thresholds(1000, 300, 100));
     for _ in 0..3 {
         let result = prober.probe().await;
         assert_eq!(result.class, Class::Fast, "{result:?}");
@@ -127,10 +124,7 @@ async fn a_request_on_a_connection_the_server_closes_as_it_arrives_is_sent_again
 async fn an_answer_the_server_sent_unasked_is_not_taken_for_the_next_probes() {
     // After each answer, the server says `408 Request Timeout` on the idle connection and
     // closes it, as some servers do; read as the next probe's answer, it would be a down probe.
-    let connections = Arc::new(AtomicUsize::new(0));
-    let counted = Arc::clone(&connections);
-    let addr = serve_raw(move |mut stream| {
-        counted.fetch_add(1, Ordering::SeqCst);
+    let (addr, connections) = serve_counting(|mut stream| {
         async move {
             if read_head(&mut stream).await.is_none() {
                 return;
@@ -147,11 +141,7 @@ async fn an_answer_the_server_sent_unasked_is_not_taken_for_the_next_probes() {
         }
     })
     .await;
-    let prober = Prober::new(config(
-        &format!("http://{addr}/health"),
-        thresholds(1000, 300, 100),
-    ))
-    .unwrap();
+    let prober = prober(addr, thresholds(1000, 300, 100));
     for _ in 0..3 {
         let result = prober.probe().await;
         assert_eq!(result.status, Some(200), "{result:?}");
@@ -216,10 +206,7 @@ async fn the_urls_credentials_go_in_basic_auth_and_a_configured_header_wins() {
 /// it accepted.
 async fn tls_server() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
     let acceptor = testkit::tls::acceptor();
-    let connections = Arc::new(AtomicUsize::new(0));
-    let counted = Arc::clone(&connections);
-    let addr = serve_raw(move |stream| {
-        counted.fetch_add(1, Ordering::SeqCst);
+    serve_counting(move |stream| {
         let acceptor = acceptor.clone();
         async move {
             let Ok(mut stream) = acceptor.accept(stream).await else {
@@ -238,8 +225,7 @@ async fn tls_server() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
             }
         }
     })
-    .await;
-    (addr, connections)
+    .await
 }
 
 #[tokio::test]
