@@ -1,8 +1,8 @@
 //! Many probers in one process against a keep-alive server on loopback.
 //!
-//! The probers run on one thread (a current-thread runtime); the server runs in a child process
-//! (this program again, told so by `PROBERS_SERVE`), so that the resident memory printed is the
-//! probers' alone. CPU time is read per process from `/proc/<pid>/stat` (user and system).
+//! The probers run on one thread (a current-thread runtime); the server, testkit's keep-alive
+//! `AppServer`, runs in a child process (this program again, told so by `PROBERS_SERVE`), so
+//! that the resident memory printed is the probers' alone. CPU time is read per process from `/proc/<pid>/stat` (user and system).
 //!
 //! `cargo bench -p autoscaled-probe --bench probers` (env: `PROBERS`, default 1000; `SECONDS`,
 //! default 10; `TLS=1` probes over HTTPS, each prober keeping its own TLS connection; one probe per
@@ -10,13 +10,11 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use autoscaled_probe::{Class, Client, ProbeConfig, Prober, RollingStats, Thresholds};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpListener;
+use testkit::AppServer;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -35,9 +33,9 @@ fn main() {
     }
     let probers: usize = env_or("PROBERS", 1000);
     let seconds: u64 = env_or("SECONDS", 10);
-    let (mut server, addr) = start_server(tls);
+    let (mut server, url) = start_server(tls);
     runtime.block_on(run(
-        addr,
+        &url,
         tls,
         server.id(),
         probers,
@@ -47,8 +45,8 @@ fn main() {
     let _ = server.wait();
 }
 
-/// This program again, as the server; returns it and the address it listens on.
-fn start_server(tls: bool) -> (Child, SocketAddr) {
+/// This program again, as the server; returns it and the URL it serves.
+fn start_server(tls: bool) -> (Child, String) {
     let mut server = Command::new(std::env::current_exe().expect("own path"))
         .env("PROBERS_SERVE", "1")
         // A profiler preloaded into the probers (heaptrack) is not the server's.
@@ -60,28 +58,23 @@ fn start_server(tls: bool) -> (Child, SocketAddr) {
     let mut line = String::new();
     BufReader::new(server.stdout.take().expect("server's stdout"))
         .read_line(&mut line)
-        .expect("server's address");
-    (server, line.trim().parse().expect("an address"))
+        .expect("server's URL");
+    (server, line.trim().to_owned())
 }
 
-async fn run(addr: SocketAddr, tls: bool, server_pid: u32, probers: usize, measured: Duration) {
+async fn run(url: &str, tls: bool, server_pid: u32, probers: usize, measured: Duration) {
     let client = Client::with_roots([testkit::tls::CERTIFICATE.to_vec()]).expect("client");
     let thresholds = Thresholds {
         timeout: Duration::from_millis(900),
         slow: Duration::from_millis(500),
         fast: Duration::from_millis(100),
     };
-    let url = if tls {
-        format!("https://localhost:{}", addr.port())
-    } else {
-        format!("http://{addr}")
-    };
     let (tx, mut rx) = mpsc::channel(probers);
     let shutdown = CancellationToken::new();
     let mut tasks = Vec::with_capacity(probers);
     for i in 0..probers {
         let config = ProbeConfig {
-            url: format!("{url}/app/{i}").parse().expect("url"),
+            url: format!("{url}app/{i}").parse().expect("url"),
             interval: Duration::from_secs(1),
             thresholds,
             headers: vec![],
@@ -154,43 +147,15 @@ async fn run(addr: SocketAddr, tls: bool, server_pid: u32, probers: usize, measu
     );
 }
 
-/// A keep-alive HTTP/1.1 server answering every request `200 ok`, over TLS with `tls`; prints
-/// its address on stdout.
+/// Serves until killed, over TLS with `tls`; prints its URL on stdout.
 async fn serve(tls: bool) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    println!("{}", listener.local_addr().expect("addr"));
-    let acceptor = tls.then(testkit::tls::acceptor);
-    while let Ok((stream, _)) = listener.accept().await {
-        match &acceptor {
-            None => drop(tokio::spawn(connection(stream))),
-            Some(acceptor) => {
-                let acceptor = acceptor.clone();
-                tokio::spawn(async move {
-                    if let Ok(stream) = acceptor.accept(stream).await {
-                        connection(stream).await;
-                    }
-                });
-            }
-        }
-    }
-}
-
-async fn connection(mut stream: impl AsyncRead + AsyncWrite + Unpin) {
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 1024];
-    loop {
-        while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            buf.drain(..end + 4);
-            let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-            if stream.write_all(answer).await.is_err() || stream.flush().await.is_err() {
-                return;
-            }
-        }
-        match stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
+    let server = if tls {
+        AppServer::start_keep_alive_tls().await
+    } else {
+        AppServer::start_keep_alive().await
+    };
+    println!("{}", server.url());
+    std::future::pending::<()>().await;
 }
 
 struct Snapshot {
