@@ -60,8 +60,8 @@ pub(super) struct AppContext {
     pub(super) board: Board,
     pub(super) index: usize,
     pub(super) shutdown: CancellationToken,
-    /// One HTTP client (and connection pool) for every app's prober: a client each costs about
-    /// 170 KiB, which 100 apps would pay 100 times.
+    /// What every app's prober shares: the TLS settings and the system's root certificates,
+    /// loaded once rather than once an app.
     pub(super) probe_client: probe::Client,
     /// The router-log drains the status listener feeds; read, never awaited, by [`traffic_feed`].
     pub(super) drains: status::Drains,
