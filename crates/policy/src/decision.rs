@@ -827,6 +827,7 @@ impl Decider {
             .state
             .traffic
             .queued_out
+            .filter(|&(at, _, _)| elapsed(at, now) < TrafficPolicy::QUEUED_OUT_MEMORY)
             .map(|(_, from, then)| (from, then as f64 / 1000.0))
             .filter(|&(_, then)| busy >= then * (1.0 - TrafficPolicy::QUEUED_OUT_MARGIN));
         if let Some((from, _)) = queued_out {
@@ -1346,10 +1347,17 @@ mod tests {
         let steps = fed_steps(&mut d, at(4, 0, 1), at(5, 0, 0), 2 * SEC, |at, target| {
             one_slot_dynos_at(at, 8.0, target, 0.2)
         });
-        assert_eq!(steps.len(), 1, "one step out, then steady: {steps:#?}");
-        assert_eq!(steps[0].0, (2, 3), "{steps:#?}");
+        // Out at once; back in only once the memory of the queue is half an hour old, and out
+        // again at once: two scale calls an hour, not two every stabilisation window.
+        let moves: Vec<(u32, u32)> = steps.iter().map(|&(step, ..)| step).collect();
+        assert_eq!(moves, [(2, 3), (3, 2), (2, 3)], "{steps:#?}");
+        let (out_at, in_at) = (steps[0].1, steps[1].1);
+        assert!(
+            in_at - out_at >= chrono::TimeDelta::minutes(30),
+            "in at {in_at}, out at {out_at}"
+        );
         // Once the load falls by more than the margin, it steps in: to 2, and to 1, where the
-        // queue asks for 2 once more; from then on it stays at 2.
+        // queue asks for 2 once more; it stays at 2 and tries 1 again half an hour later.
         let later: Vec<(u32, u32)> =
             fed_steps(&mut d, at(5, 0, 0), at(6, 0, 0), 2 * SEC, |at, target| {
                 one_slot_dynos_at(at, 4.0, target, 0.2)
@@ -1357,7 +1365,7 @@ mod tests {
             .into_iter()
             .map(|(step, ..)| step)
             .collect();
-        assert_eq!(later, [(3, 2), (2, 1), (1, 2)], "{later:?}");
+        assert_eq!(later, [(3, 2), (2, 1), (1, 2), (2, 1), (1, 2)], "{later:?}");
     }
 
     #[test]

@@ -145,6 +145,13 @@ impl TrafficPolicy {
     /// the target returns to that count only once the busy slots fell this share below what they
     /// were then: the queue seen there is evidence the estimate is too low for this load.
     pub const QUEUED_OUT_MARGIN: f64 = 0.1;
+    /// ...and only within this long of that scale out: the queue seen then is evidence about the
+    /// app as it was. Without a limit, a backlog that a step in the load left on booting dynos
+    /// (read as a queue at their count) pinned the Wikipedia replay at 400 requests/s a dyno,
+    /// `concurrency` 80, at 8 dynos for 24 days where 3 to 5 carried the load. Half an hour
+    /// still keeps an app at the edge of one dyno from flapping every stabilisation window (the
+    /// memory's purpose): it may retry the lower count twice an hour.
+    pub const QUEUED_OUT_MEMORY: Duration = Duration::from_secs(30 * 60);
     /// The unqueued service time is the lowest mean seen within this window, so an app that became
     /// slower for good is estimated right again within a day.
     pub const SERVICE_WINDOW: Duration = Duration::from_secs(24 * 3600);
@@ -392,7 +399,7 @@ pub(crate) struct TrafficState {
     /// The last scale out the in-flight term made, when the busy slots alone did not ask for it:
     /// (when, the count it left, the busy slots then). No scale in returns to that count while
     /// the busy slots stay within [`TrafficPolicy::QUEUED_OUT_MARGIN`] of then (in thousandths,
-    /// so the state stays `Eq`).
+    /// so the state stays `Eq`), for [`TrafficPolicy::QUEUED_OUT_MEMORY`].
     #[serde(default)]
     pub(crate) queued_out: Option<(DateTime<Utc>, u32, u64)>,
     /// The last time the traffic rules raised the target: the dynos they started boot for up to
