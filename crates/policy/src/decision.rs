@@ -726,6 +726,7 @@ impl Decider {
         }
 
         let held = self.state.traffic.record(now, demand, policy.stabilisation);
+        self.state.traffic.busiest.record(now, busy);
         let target = self.state.target;
         // Panic on a jump: the last 6 s ask for `panic_threshold` times the target, the busy
         // slots past the scale-out tolerance (else a load at the edge of one dyno panics from 1
@@ -821,7 +822,10 @@ impl Decider {
             let predicted = policy.in_flight_at(busy, seen.in_flight, target, m);
             policy.dynos_for(busy, predicted) <= m
         };
-        let mut to = wanted.max(fresh);
+        // Nor below what carries the usual load at full use: a sudden fall is trusted once it
+        // lasted half of the usual window, for the load may come back as suddenly.
+        let usual = policy.dynos_at_full_use(self.state.traffic.busiest.median());
+        let mut to = wanted.max(fresh).max(usual);
         // Nor back to a count the queue sent it out from, while the load is about the same.
         let queued_out = self
             .state
@@ -843,6 +847,7 @@ impl Decider {
             fresh,
             predicted: policy.in_flight_at(busy, seen.in_flight, target, to - 1),
             queued_out: queued_out.filter(|&(from, _)| from.saturating_add(1) == to),
+            usual: (usual == to).then_some(usual),
         });
         if self
             .state
@@ -1498,6 +1503,34 @@ mod tests {
             steps,
             [((6, 3), at(12, 4, 1))],
             "to the largest demand of the last 4 minutes (2), not below the baseline (3)"
+        );
+    }
+
+    #[test]
+    fn a_sudden_fall_is_trusted_once_it_lasted_half_the_usual_window() {
+        let mut d = Decider::new(traffic_policy(), seed_schedule(1), at(4, 0, 0), None);
+        // Two hours at 7.5 busy slots: 5 dynos at 0.8 of their 2 slots.
+        let before = traffic_steps(&mut d, at(4, 0, 0), at(6, 0, 0), 2 * SEC, 7.5);
+        assert_eq!(before, [((1, 5), at(4, 0, 2))]);
+        // Half the load at once: 3 dynos at 0.8, but the usual load still needs 4 at full use
+        // until the lower minutes are most of the last two hours.
+        let steps = fed_steps(&mut d, at(6, 0, 0), at(7, 30, 0), 2 * SEC, |at, _| {
+            traffic(at, 4.0)
+        });
+        let moves: Vec<(u32, u32)> = steps.iter().map(|&(step, ..)| step).collect();
+        assert_eq!(moves, [(5, 4), (4, 3)], "{steps:#?}");
+        assert_eq!(steps[0].1, at(6, 4, 0), "after the stabilisation window");
+        assert!(
+            steps[0]
+                .2
+                .ends_with("the usual load (the median of 2h) needs 4 at full use"),
+            "{}",
+            steps[0].2
+        );
+        assert!(
+            (at(7, 0, 0)..at(7, 2, 0)).contains(&steps[1].1),
+            "once the fall lasted an hour: {}",
+            steps[1].1
         );
     }
 
