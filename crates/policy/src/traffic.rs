@@ -648,6 +648,25 @@ mod tests {
                 proptest::prop_assert!(p.dynos_for(0.0, predicted) <= m);
             }
         }
+
+        /// Whatever the readings and however the clock moves (a restart, a clock stepped back,
+        /// days without traffic): at most the window's minutes kept, and a median among them.
+        #[test]
+        fn minute_maxima_stay_bounded_whatever_the_readings(
+            readings in proptest::collection::vec(
+                (-600i64..100_000, proptest::prop_oneof![0.0..1e6f64, proptest::num::f64::ANY]),
+                0..400,
+            ),
+        ) {
+            let mut maxima = MinuteMaxima::default();
+            for (seconds, value) in readings {
+                maxima.record(t0() + chrono::TimeDelta::seconds(seconds), value);
+                proptest::prop_assert!(maxima.per_minute.len() <= MinuteMaxima::MINUTES);
+                let median = maxima.median();
+                let largest = maxima.per_minute.iter().max().map_or(0.0, |&m| f64::from(m) / 100.0);
+                proptest::prop_assert!(median.is_finite() && (0.0..=largest).contains(&median));
+            }
+        }
     }
 
     const MS: fn(u64) -> Duration = Duration::from_millis;
