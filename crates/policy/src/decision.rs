@@ -2,9 +2,10 @@
 //!
 //! [`Decider`] holds one app's process type: the baseline from its schedule, the target, and just
 //! enough probe history to apply the rules of the interface (fail-safe to `max` on `failures` down
-//! probes, waiting at most one boot for dynos the traffic rules just started, step out on slow probes at most once per cooldown, step in by one per `calm` of fast probes,
-//! baseline rises at once and falls unless the app was recently in trouble). It returns what should be
-//! done as [`Action`]s; the runtime carries them out, the simulator replays them on a model, and the
+//! probes, waiting at most one boot for dynos the traffic rules just started, step out on slow
+//! probes at most once per cooldown, step in by one per `calm` of fast probes, baseline rises at
+//! once and falls unless the app was recently in trouble). It returns what should be done as
+//! [`Action`]s; the runtime carries them out, the simulator replays them on a model, and the
 //! tests check them directly.
 //!
 //! Like a reconciler, it is level-triggered: every event, a schedule tick included, re-evaluates the
