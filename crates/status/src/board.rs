@@ -542,13 +542,16 @@ mod tests {
     }
 
     /// A board whose minutes go to an SQLite database in memory, written every 10 ms; the store
-    /// to read it back, and the sender whose drop stops the writer.
+    /// to read it back, and the sender whose drop stops the writer. The writer prunes by the
+    /// fixtures' clock (two days after [`t0`]), not the wall clock, so the rows it is given are
+    /// kept whatever today's date.
     async fn kept() -> (Board, Store, tokio::sync::oneshot::Sender<()>) {
         let store = Store::open(store::MEMORY_URL, Access::Daemon)
             .await
             .unwrap();
         let options = WriterOptions {
             history_every: Duration::from_millis(10),
+            now: std::sync::Arc::new(|| t0() + TimeDelta::days(2)),
             ..WriterOptions::default()
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -90,13 +90,15 @@ struct Served {
 }
 
 /// A board whose minutes go to an SQLite database in memory, written every 10 ms; the sender
-/// whose drop stops the writer.
+/// whose drop stops the writer. The writer prunes by the fixtures' clock (an hour after [`t0`]),
+/// not the wall clock, so the hour of history is kept whatever today's date.
 async fn kept_board() -> (Board, store::Store, oneshot::Sender<()>) {
     let store = store::Store::open(store::MEMORY_URL, store::Access::Daemon)
         .await
         .unwrap();
     let options = store::WriterOptions {
         history_every: Duration::from_millis(10),
+        now: Arc::new(|| t0() + TimeDelta::hours(1)),
         ..store::WriterOptions::default()
     };
     let (stop, stopped) = oneshot::channel::<()>();
