@@ -118,14 +118,17 @@ async fn the_demo_page_draws_both_charts_in_a_real_browser() {
     let daemon = Daemon::spawn(BIN, &["demo", "--listen", "127.0.0.1:0"]);
     let url = page_url(&daemon).await;
 
-    // Wait for ten simulated hours (20 s at 1800x): the step-out at 10:00 and the burst at 15:00.
+    // Wait for thirteen simulated hours (26 s at 1800x): the step-out at 10:00, the burst at 15:00
+    // and the bad deploy of 18:30 to 18:45, whose every request fails whatever the dynos (the
+    // burst's down probes depend on how fast the traffic rules answer it, so on this machine's
+    // speed: the page is not asked to show them).
     let status_url = format!("{url}api/status");
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         let status = json(&status_url).await;
         if status["now"]
             .as_str()
-            .is_some_and(|now| &now[11..16] >= "16:00")
+            .is_some_and(|now| &now[11..16] >= "19:00")
         {
             assert_eq!(status["simulated"], true);
             break;
@@ -169,8 +172,8 @@ async fn the_demo_page_draws_both_charts_in_a_real_browser() {
 
     let dom = headless(&url, &["--dump-dom"]);
     let (latency, dynos) = (points(&dom, "latency"), points(&dom, "dynos"));
-    // Ten hours in 5-minute intervals is 120; half of them leaves room for a loaded machine, where
-    // probes come late, and for the burst's down probes, which have no latency to chart.
+    // Thirteen hours in 5-minute intervals is 156; 60 leaves room for a loaded machine, where
+    // probes come late, and for down probes, which have no latency to chart.
     assert!(latency >= 60, "latency chart has {latency} points");
     assert!(dynos >= 60, "dyno chart has {dynos} points");
     assert!(
@@ -179,7 +182,7 @@ async fn the_demo_page_draws_both_charts_in_a_real_browser() {
     );
     assert!(
         dom.contains("class=\"outage\""),
-        "the burst's down probes are shaded"
+        "the bad deploy's down probes are shaded"
     );
     assert!(dom.contains("Next schedule changes") && dom.contains("Cost today"));
     assert!(dom.contains("(simulated time)"));
