@@ -42,6 +42,11 @@ pub(crate) struct Config {
 #[derive(Debug, Clone)]
 pub(crate) struct StateSettings {
     pub(crate) url: Secret,
+    /// `[state] lease`: how long an instance holds an app of the fleet unless it renews it, so how
+    /// long a dead instance's apps wait for another.
+    pub(crate) lease: Duration,
+    /// `[state] lease_round`: how often an instance renews its leases and takes free apps.
+    pub(crate) lease_round: Duration,
 }
 
 impl StateSettings {
@@ -1084,10 +1089,12 @@ impl Validator {
 
     /// `[state] url` (or `DATABASE_URL`, laid over it): shown only with its password redacted.
     fn state(&mut self, value: Option<&Value>) -> Option<StateSettings> {
+        let mut leases = self.leases(&Map::new());
         let url = match value {
             None => None,
             Some(value) => {
-                let map = self.table("state", value, &["url"])?;
+                let map = self.table("state", value, &["url", "lease", "lease_round"])?;
+                leases = self.leases(map);
                 match map.get("url") {
                     None => None,
                     Some(Value::String(url)) => Some(url.trim().to_owned()),
@@ -1098,6 +1105,7 @@ impl Validator {
                 }
             }
         };
+        let (lease, lease_round) = leases?;
         let url = url.unwrap_or_else(|| store::DEFAULT_URL.to_owned());
         let valid = !url.starts_with("sqlite::") && store::check_url(&url).is_ok();
         if !valid {
@@ -1116,7 +1124,29 @@ impl Validator {
         }
         Some(StateSettings {
             url: Secret::new(url),
+            lease,
+            lease_round,
         })
+    }
+
+    /// `[state] lease` and `lease_round`: a lease outlives two rounds and their margin, so one
+    /// failed renewal never lets an app lapse to another instance.
+    fn leases(&mut self, map: &Map<String, Value>) -> Option<(Duration, Duration)> {
+        let lease = self.duration(map, "state", "lease", "10s");
+        let round = self.duration(map, "state", "lease_round", "2s");
+        let (lease, round) = (lease?, round?);
+        if lease < round * 3 {
+            self.problem(
+                "state.lease",
+                format!(
+                    "{} is too short for lease_round ({}): expected at least 3 × lease_round, so a lease survives a failed renewal",
+                    humantime::format_duration(lease),
+                    humantime::format_duration(round)
+                ),
+            );
+            return None;
+        }
+        Some((lease, round))
     }
 }
 

@@ -380,7 +380,29 @@ fn a_bad_state_url_names_the_key_and_hides_the_password() {
     let found = problems(&text);
     let problem = found.iter().find(|p| p.key == "state.uri").unwrap();
     assert!(
-        problem.message.contains("expected one of: url"),
+        problem.message.contains("expected one of: url, lease, lease_round"),
         "{problem:?}"
     );
+}
+
+#[test]
+fn leases_default_to_10_s_renewed_every_2_s_and_must_outlive_three_rounds() {
+    let config = load(GOOD, &[]).unwrap();
+    assert_eq!(config.state.lease, Duration::from_secs(10));
+    assert_eq!(config.state.lease_round, Duration::from_secs(2));
+    let text = format!("{GOOD}\n[state]\nlease = \"4s\"\nlease_round = \"1s\"\n");
+    let config = load(&text, &[]).unwrap();
+    assert_eq!(config.state.lease, Duration::from_secs(4));
+    assert_eq!(config.state.lease_round, Duration::from_secs(1));
+
+    let text = format!("{GOOD}\n[state]\nlease = \"5s\"\n");
+    let found = problems(&text);
+    let problem = found.iter().find(|p| p.key == "state.lease").unwrap();
+    assert!(
+        problem.message.contains("5s is too short for lease_round (2s)")
+            && problem.message.contains("expected at least 3 × lease_round"),
+        "{problem:?}"
+    );
+    let text = format!("{GOOD}\n[state]\nlease_round = \"0s\"\n");
+    assert!(problems(&text).iter().any(|p| p.key == "state.lease_round"));
 }
