@@ -380,7 +380,9 @@ fn a_bad_state_url_names_the_key_and_hides_the_password() {
     let found = problems(&text);
     let problem = found.iter().find(|p| p.key == "state.uri").unwrap();
     assert!(
-        problem.message.contains("expected one of: url, lease, lease_round"),
+        problem
+            .message
+            .contains("expected one of: url, lease, lease_round"),
         "{problem:?}"
     );
 }
@@ -399,8 +401,12 @@ fn leases_default_to_10_s_renewed_every_2_s_and_must_outlive_three_rounds() {
     let found = problems(&text);
     let problem = found.iter().find(|p| p.key == "state.lease").unwrap();
     assert!(
-        problem.message.contains("5s is too short for lease_round (2s)")
-            && problem.message.contains("expected at least 3 × lease_round"),
+        problem
+            .message
+            .contains("5s is too short for lease_round (2s)")
+            && problem
+                .message
+                .contains("expected at least 3 × lease_round"),
         "{problem:?}"
     );
     let text = format!("{GOOD}\n[state]\nlease_round = \"0s\"\n");

@@ -191,12 +191,17 @@ pub(crate) async fn serve(
     // Every instance, SQLite's one included, takes the apps through leases: one code path.
     let (fatal_tx, mut fatal_rx) = tokio::sync::mpsc::channel(contexts.len().max(1));
     let keys = contexts.iter().map(|ctx| app::key(&ctx.settings)).collect();
-    let fleet = Fleet::new(fleet_store, persister, keys, FleetOptions {
+    let fleet = Fleet::new(
+        fleet_store,
+        persister,
+        keys,
+        FleetOptions {
             ttl: config.state.lease,
             round: config.state.lease_round,
             margin: config.state.lease_round,
             ..FleetOptions::new(&instance)
-        });
+        },
+    );
     let apps = app::Apps::new(contexts, fatal_tx, instance);
     let coordinator = tokio::spawn(fleet.run(apps, shutdown.clone()));
 

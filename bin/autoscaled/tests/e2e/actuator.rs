@@ -5,8 +5,8 @@ use std::time::Instant;
 use heroku_fake::FakeHeroku;
 
 use super::harness::{
-    Alerts, AppConfig, AppServer, BIN, Daemon, Mode, ProbeConfig, SECOND, heroku, patches, probing,
-    write_config,
+    Alerts, AppConfig, AppServer, BIN, Daemon, Mode, ProbeConfig, SECOND, START, heroku, patches,
+    probing, write_config,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -103,7 +103,7 @@ async fn an_app_in_maintenance_at_start_is_never_failed_over_by_its_first_probe(
     app.reconcile = "1h";
     let daemon = Daemon::run(BIN, &write_config(&fake.url(), &[app], &Alerts::default()));
     daemon
-        .wait_for_line(&["app=e2e-maintstart", "started"], 10 * SECOND)
+        .wait_for_line(&["app=e2e-maintstart", "started"], START)
         .await;
     let seen = server.hits().len();
     daemon

@@ -14,6 +14,10 @@ use testkit::{MailServer, SmtpOptions};
 /// The unit of the tests' bounded waits.
 pub(crate) const SECOND: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// How long a daemon may take to start its apps: a second or less on an idle machine, several on
+/// one loaded by builds beside the tests. Only a wait, never a verdict on speed.
+pub(crate) const START: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Taken by the tests that load the machine most (three daemons and a database at once) and by the
 /// demo's, whose sped-up clock turns a starved second into minutes of late probes: on two cores,
 /// none of them runs beside another.
@@ -52,7 +56,7 @@ pub(crate) async fn heroku(app: &str, quantity: u32) -> FakeHeroku {
 
 /// Waits until the daemon has started the app and the app server has answered a few probes.
 pub(crate) async fn probing(daemon: &Daemon, app: &AppServer) {
-    daemon.wait_for_line(&["started"], 10 * SECOND).await;
+    daemon.wait_for_line(&["started"], START).await;
     let seen = app.hits().len();
     daemon
         .wait_until("two more probes", 5 * SECOND, || {

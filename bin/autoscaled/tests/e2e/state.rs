@@ -13,8 +13,8 @@ use testkit::config::{temp_sqlite_url, write_config_with_state};
 use testkit::{MailServer, PostgresDb, closed_port};
 
 use super::harness::{
-    API_KEY, Alerts, AppConfig, AppServer, BIN, Daemon, Mode, ProbeConfig, mail_server, patches,
-    write_config,
+    API_KEY, Alerts, AppConfig, AppServer, BIN, Daemon, Mode, ProbeConfig, START, mail_server,
+    patches, write_config,
 };
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -89,7 +89,7 @@ async fn restart_during_an_outage(state_url: &str, stop: Stop) {
     std::fs::write(&config, text).unwrap();
 
     let first = Daemon::run(BIN, &config);
-    first.wait_for_line(&["started"], 20 * SECOND).await;
+    first.wait_for_line(&["started"], START).await;
     server.set(Mode::Unavailable);
     failed_over_with_one_email(&first, &fake, &mail, APP, 5).await;
     // What the database holds before the stop: read by `status`, as people would.
@@ -143,7 +143,7 @@ async fn restart_during_an_outage(state_url: &str, stop: Stop) {
     second
         .wait_for_line(&["restored the saved state", "target=5"], 20 * SECOND)
         .await;
-    second.wait_for_line(&["started"], 5 * SECOND).await;
+    second.wait_for_line(&["started"], START).await;
     // Enough 503s for an outage to be declared anew (2 failures), and two reconciles (every 1 s).
     let seen = server.hits().len();
     second
@@ -239,7 +239,7 @@ async fn a_database_that_fails_while_running_stops_neither_scaling_nor_alerts() 
     };
     let config = write_config_with_state(&fake.url(), &[app], &alerts, db.url());
     let daemon = Daemon::run(BIN, &config);
-    daemon.wait_for_line(&["started"], 20 * SECOND).await;
+    daemon.wait_for_line(&["started"], START).await;
 
     db.cut_off();
     server.set(Mode::Unavailable);
@@ -294,7 +294,7 @@ async fn api_history_serves_the_minutes_written_before_a_restart() {
 
     // A minute is written once it is over: run into the next minute, then stop.
     let first = Daemon::run(BIN, &config);
-    first.wait_for_line(&["started"], 20 * SECOND).await;
+    first.wait_for_line(&["started"], START).await;
     let began = chrono::Utc::now();
     let next_minute = began + chrono::TimeDelta::seconds(61 - i64::from(began.second()));
     let seen = server.hits().len();
@@ -465,7 +465,7 @@ async fn a_second_run_on_the_same_sqlite_file_is_refused() {
         &Alerts::default(),
     );
     let first = Daemon::run(BIN, &config);
-    first.wait_for_line(&["started"], 20 * SECOND).await;
+    first.wait_for_line(&["started"], START).await;
     let second = Daemon::run(BIN, &config).finish(20 * SECOND).await;
     assert_eq!(second.status.code(), Some(1), "{second:?}");
     assert!(

@@ -10,7 +10,8 @@ use router_logs::{At, ErrorCode, RouterLine, frame, router_line};
 use testkit::closed_port;
 
 use super::harness::{
-    API_KEY, AppServer, BIN, Daemon, Mode, ProbeConfig, assert_no_secret, patches, write_file,
+    API_KEY, AppServer, BIN, Daemon, Mode, ProbeConfig, START, assert_no_secret, patches,
+    write_file,
 };
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -146,7 +147,7 @@ fn rand_id(body: &[u8]) -> u64 {
 
 /// Waits until the daemon's listener answers.
 async fn listening(daemon: &Daemon, port: u16) {
-    daemon.wait_for_line(&["started"], 10 * SECOND).await;
+    daemon.wait_for_line(&["started"], START).await;
     daemon
         .wait_until("the status listener", 10 * SECOND, || {
             std::net::TcpStream::connect(("127.0.0.1", port))
