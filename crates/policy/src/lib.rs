@@ -41,11 +41,14 @@
 
 mod classify;
 mod decision;
+mod event;
+mod policy;
+mod recommend;
 pub mod simulate;
 mod traffic;
 
 pub use classify::{Class, Thresholds};
-pub use decision::{
-    Action, Decider, DeciderState, Event, Notice, NoticeKind, Policy, Reason, Snapshot,
-};
+pub use decision::{Decider, DeciderState, Snapshot};
+pub use event::{Action, Event, Notice, NoticeKind, Reason};
+pub use policy::Policy;
 pub use traffic::{DRAIN_DELAY, InStop, Traffic, TrafficFigures, TrafficPolicy};
