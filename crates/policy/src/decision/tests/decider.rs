@@ -147,3 +147,40 @@ proptest! {
         }
     }
 }
+
+/// A state as the code before the recommenders stored it (the probe rules' fields at the top, the
+/// fail-safe's inside `traffic`), written while the fail-safe waited for a dyno the traffic rules
+/// started at 04:00:03 (`the_fail_safe_waits_one_boot_for_the_dynos_the_traffic_rules_started`).
+const STORED_BEFORE_THE_RECOMMENDERS: &str = r#"{"baseline":1,"target":2,"down_streak":2,"slow_streak":0,"last_class":"down","last_scale_out":null,"last_trouble":"2026-11-27T04:00:40Z","last_down":"2026-11-27T04:00:40Z","calm_since":"2026-11-27T04:00:40Z","started_from_zero":null,"outage_since":null,"maintenance":false,"ignoring_noted":false,"traffic":{"last_at":"2026-11-27T04:00:02Z","fresh":true,"recent":[["2026-11-27T04:00:03Z",2]],"last_panic":"2026-11-27T04:00:03Z","maintenance":false,"off_noted":false,"fastest":[["2026-11-27T04:00:00Z",{"secs":0,"nanos":100000000}]],"queued_out":null,"last_out":"2026-11-27T04:00:03Z","fail_safe_due":"2026-11-27T04:01:40Z","busiest":{"newest":"2026-11-27T04:00:00Z","per_minute":[196]}}}"#;
+
+#[test]
+fn a_state_stored_before_the_recommenders_restores_and_is_stored_alike() {
+    let state: DeciderState = serde_json::from_str(STORED_BEFORE_THE_RECOMMENDERS).unwrap();
+    // Written back, the same fields with the same values (an older version reads it too).
+    let again: serde_json::Value = serde_json::to_value(&state).unwrap();
+    let before: serde_json::Value = serde_json::from_str(STORED_BEFORE_THE_RECOMMENDERS).unwrap();
+    assert_eq!(again, before);
+    let schedule = Schedule::new(vec![Rule::new("0 7 * * *", 1).unwrap()], chrono_tz::UTC, 1);
+    let mut d = Decider::restore(traffic_policy(), schedule, Some(state), None, at(4, 0, 45));
+    assert_eq!(d.target(), 2);
+    // Its memory came along: the fail-safe still waits for the booting dyno, the streak goes on...
+    let waits = d.handle(probe(Class::Down), at(4, 0, 50));
+    assert_eq!(scales(&waits), [], "{waits:?}");
+    assert!(
+        waits
+            .iter()
+            .any(|a| matches!(a, Action::Note(n) if n.contains("(Down, 3 in a row): the fail-safe waits"))),
+        "{waits:?}"
+    );
+    // ...until the dyno had its boot.
+    let tripped = d.handle(probe(Class::Down), at(4, 1, 10));
+    assert_eq!(scales(&tripped), [(2, 10)], "{tripped:?}");
+    assert_eq!(alerts(&tripped), [NoticeKind::Outage]);
+    // The traffic rules' memory too: the learnt 100 ms and the fresh data.
+    assert!(
+        d.handle(traffic(at(4, 1, 11), 1.0), at(4, 1, 12))
+            .iter()
+            .all(|a| !matches!(a, Action::Note(n) if n.contains("fresh"))),
+        "the data was fresh already"
+    );
+}
