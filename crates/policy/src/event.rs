@@ -9,6 +9,7 @@ use crate::traffic::{Traffic, TrafficFigures};
 
 /// What the decider is told.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Event {
     /// Time passed: re-evaluate the schedule.
     Tick,
@@ -29,6 +30,7 @@ pub enum Event {
 
 /// What the decider wants done.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Action {
     /// Set the process type's quantity.
     Scale {
@@ -60,6 +62,7 @@ pub struct Notice {
 
 /// The alerts the decision rules raise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum NoticeKind {
     /// `failures` down probes in a row: the app is down.
     Outage,
@@ -69,6 +72,7 @@ pub enum NoticeKind {
 
 /// Why the target changed; printed as the `reason=` of the decision's log line.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Reason {
     /// The schedule's baseline moved (or the process starts).
     Schedule {
