@@ -73,3 +73,45 @@ fn starts_from_an_observed_quantity_above_the_baseline_and_steps_it_in() {
         "one per calm of fast probes, down to the baseline"
     );
 }
+
+proptest! {
+    /// With nothing but the schedule (ticks only), the target is the baseline, within `[min, max]`.
+    #[test]
+    fn ticks_alone_keep_the_target_at_the_baseline(
+        (policy, schedule, ticks) in arb_run(),
+    ) {
+        let mut t = at(0, 0, 0);
+        let mut d = Decider::new(policy, schedule.clone(), t, None);
+        for (gap, _) in ticks {
+            t += SEC * gap as u32 * 10;
+            d.handle(Event::Tick, t);
+            within_bounds(&d, &policy)?;
+            prop_assert_eq!(d.target(), d.snapshot().baseline);
+            let expected = schedule.baseline_at(t).clamp(policy.min, policy.max);
+            prop_assert_eq!(d.snapshot().baseline, expected);
+        }
+    }
+
+    /// Started above the baseline (a formation found scaled out), ticks never raise the target
+    /// but with the baseline, nor bring it below.
+    #[test]
+    fn a_formation_found_above_the_baseline_only_falls_to_it(
+        (policy, schedule, ticks) in arb_run(),
+        observed in 0u32..20,
+    ) {
+        let mut t = at(0, 0, 0);
+        let mut d = Decider::new(policy, schedule, t, Some(observed));
+        within_bounds(&d, &policy)?;
+        for (gap, _) in ticks {
+            t += SEC * gap as u32 * 10;
+            let before = d.target();
+            let baseline_before = d.snapshot().baseline;
+            d.handle(Event::Tick, t);
+            within_bounds(&d, &policy)?;
+            if d.target() > before {
+                prop_assert!(d.snapshot().baseline > baseline_before, "rose without the baseline");
+                prop_assert_eq!(d.target(), d.snapshot().baseline);
+            }
+        }
+    }
+}

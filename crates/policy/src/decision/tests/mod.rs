@@ -296,3 +296,37 @@ fn arb_run() -> impl Strategy<Value = (Policy, Schedule, Vec<(u64, Event)>)> {
         )
     })
 }
+
+/// What every recommender keeps, checked after each event: the target within `[min, max]` and
+/// never below the baseline.
+fn within_bounds(d: &Decider, policy: &Policy) -> Result<(), TestCaseError> {
+    let (target, baseline) = (d.target(), d.snapshot().baseline);
+    prop_assert!(
+        policy.min <= target && target <= policy.max,
+        "target {target} outside [{}, {}]",
+        policy.min,
+        policy.max
+    );
+    prop_assert!(
+        target >= baseline,
+        "target {target} below the baseline {baseline}"
+    );
+    Ok(())
+}
+
+/// A decider that lived through `events` (each after its gap in seconds) from `at(0, 0, 0)`, and
+/// the instant it stopped at.
+fn lived(
+    policy: Policy,
+    schedule: Schedule,
+    events: Vec<(u64, Event)>,
+) -> Result<(Decider, DateTime<Utc>), TestCaseError> {
+    let mut t = at(0, 0, 0);
+    let mut d = Decider::new(policy, schedule, t, None);
+    for (gap, event) in events {
+        t += SEC * gap as u32;
+        d.handle(timed(event, t), t);
+        within_bounds(&d, &policy)?;
+    }
+    Ok((d, t))
+}

@@ -218,3 +218,84 @@ fn reasons_read_well_in_a_log_line() {
         "calm: every probe fast for 10m"
     );
 }
+
+/// Probes and ticks only, the traffic rules off.
+fn arb_probe_run() -> impl Strategy<Value = (Policy, Schedule, Vec<(u64, Event)>)> {
+    arb_policy().prop_flat_map(|policy| {
+        let policy = Policy {
+            traffic: None,
+            ..policy
+        };
+        let event = prop_oneof![4 => arb_class().prop_map(probe), 1 => Just(Event::Tick)];
+        (
+            Just(policy),
+            arb_schedule(policy),
+            proptest::collection::vec((1u64..600, event), 1..150),
+        )
+    })
+}
+
+/// How bad a probe's answer is. Slow and down are equally bad: each ends the other's streak, so a
+/// down probe may hold where one more slow probe would have stepped out.
+fn badness(class: Class) -> u8 {
+    match class {
+        Class::Fast => 0,
+        Class::Normal => 1,
+        Class::Slow | Class::Down => 2,
+    }
+}
+
+proptest! {
+    #[test]
+    fn the_probe_rules_keep_the_target_within_min_max_and_above_the_baseline(
+        (policy, schedule, events) in arb_probe_run(),
+    ) {
+        lived(policy, schedule, events)?;
+    }
+
+    /// One probe more, after the same history: the worse its answer, the more dynos (a fast one
+    /// may step in, a normal one holds, a slow or down one holds, steps out or fails safe).
+    #[test]
+    fn a_worse_probe_never_leaves_fewer_dynos(
+        (policy, schedule, events) in arb_probe_run(),
+        classes in (arb_class(), arb_class()),
+        gap in 1u64..900,
+    ) {
+        let (d, t) = lived(policy, schedule, events)?;
+        let (better, worse) = if badness(classes.0) <= badness(classes.1) {
+            classes
+        } else {
+            (classes.1, classes.0)
+        };
+        prop_assume!(badness(better) < badness(worse) || better == worse);
+        let t = t + SEC * gap as u32;
+        let (mut a, mut b) = (d.clone(), d);
+        a.handle(probe(better), t);
+        b.handle(probe(worse), t);
+        prop_assert!(
+            b.target() >= a.target(),
+            "{worse:?} left {}, {better:?} left {}", b.target(), a.target()
+        );
+    }
+
+    /// While probes say slow or down (the schedule aside), the target never falls.
+    #[test]
+    fn trouble_never_lowers_the_target(
+        (policy, schedule, events) in arb_probe_run(),
+        trouble in proptest::collection::vec(
+            (1u64..120, prop_oneof![Just(Class::Slow), Just(Class::Down)]),
+            1..30,
+        ),
+    ) {
+        let (mut d, mut t) = lived(policy, schedule, events)?;
+        for (gap, class) in trouble {
+            t += SEC * gap as u32;
+            let (before, baseline) = (d.target(), d.snapshot().baseline);
+            d.handle(probe(class), t);
+            within_bounds(&d, &policy)?;
+            if d.snapshot().baseline >= baseline {
+                prop_assert!(d.target() >= before, "{class:?}: {before} → {}", d.target());
+            }
+        }
+    }
+}

@@ -27,3 +27,36 @@ fn a_burst_of_router_errors_steps_out_like_slow_probes() {
     let steps = traffic_steps(&mut d, at(12, 2, 11), at(12, 20, 0), 10 * SEC, 1.0);
     assert_eq!(steps, [((5, 3), at(12, 12, 11))]);
 }
+
+proptest! {
+    /// A burst at or past the threshold is trouble: after any history, a reading with it never
+    /// lowers the target, whatever the load it carries.
+    #[test]
+    fn a_burst_never_lowers_the_target(
+        (policy, schedule, events) in arb_run(),
+        errors in 0u32..40,
+        in_flight in 0.0..20.0f64,
+        gap in 1u64..300,
+    ) {
+        let policy = Policy {
+            traffic: policy.traffic.or(Some(TrafficPolicy::new(2, 0.8))),
+            ..policy
+        };
+        let (mut d, t) = lived(policy, schedule, events)?;
+        let t = t + SEC * gap as u32;
+        // The burst's figures are fresh and not maintenance; the schedule is read first.
+        d.handle(Event::Maintenance(false), t);
+        let (before, baseline) = (d.target(), d.snapshot().baseline);
+        let burst = seen(t - SEC, |s| {
+            s.in_flight = in_flight;
+            s.panic_in_flight = in_flight;
+            s.trouble_errors_last_minute = errors;
+        });
+        d.handle(burst, t);
+        within_bounds(&d, &policy)?;
+        let threshold = policy.traffic.map_or(u32::MAX, |p| p.trouble_errors);
+        if errors >= threshold && baseline > 0 && !d.snapshot().maintenance {
+            prop_assert!(d.target() >= before, "{errors} errors: {before} → {}", d.target());
+        }
+    }
+}

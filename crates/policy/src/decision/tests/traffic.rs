@@ -441,3 +441,134 @@ fn traffic_never_starts_an_app_the_schedule_keeps_off() {
         [(0, 2), (2, 6)]
     );
 }
+
+/// Traffic readings (errors and H80 among them) and ticks, the traffic rules on.
+fn arb_traffic_run() -> impl Strategy<Value = (Policy, Schedule, Vec<(u64, Event)>)> {
+    arb_policy().prop_flat_map(|policy| {
+        let policy = Policy {
+            traffic: policy.traffic.or(Some(TrafficPolicy::new(2, 0.8))),
+            ..policy
+        };
+        let event = prop_oneof![1 => Just(Event::Tick), 5 => arb_event().prop_filter(
+            "traffic",
+            |e| matches!(e, Event::Traffic(_)),
+        )];
+        (
+            Just(policy),
+            arb_schedule(policy),
+            proptest::collection::vec((1u64..90, event), 1..150),
+        )
+    })
+}
+
+/// Any figure, the absurd ones often: a drain is outside input.
+fn arb_figure() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        3 => 0.0..100.0f64,
+        1 => proptest::num::f64::ANY,
+        1 => Just(f64::NAN),
+        1 => Just(f64::INFINITY),
+        1 => Just(-1.0),
+        1 => Just(1e300),
+    ]
+}
+
+/// A reading whose every figure may be absurd, `lag` seconds old (encoded as for [`timed`]).
+fn arb_wild_traffic() -> impl Strategy<Value = Event> {
+    (
+        (
+            0u64..200,
+            any::<u64>(),
+            arb_figure(),
+            arb_figure(),
+            arb_figure(),
+            arb_figure(),
+        ),
+        (
+            proptest::option::of(prop_oneof![0u64..2, any::<u64>()]),
+            prop_oneof![Just(6u64), any::<u64>()],
+            any::<u32>(),
+            any::<u32>(),
+            prop_oneof![0u32..4, any::<u32>()],
+            prop_oneof![0u32..4, any::<u32>()],
+        ),
+    )
+        .prop_map(
+            |(
+                (lag, requests, arrivals, in_flight, panic_in_flight, panic_arrivals),
+                (mean_secs, window, errors, server_errors, dynos, panic_dynos),
+            )| {
+                Event::Traffic(Box::new(Traffic {
+                    at: at(0, 0, 0) - SEC * lag as u32,
+                    requests_per_minute: requests,
+                    arrivals_per_sec: arrivals,
+                    mean_service: mean_secs.map(Duration::from_secs),
+                    in_flight,
+                    panic_in_flight,
+                    panic_arrivals_per_sec: panic_arrivals,
+                    panic_window: Duration::from_secs(window),
+                    trouble_errors_last_minute: errors,
+                    server_errors_last_minute: server_errors,
+                    maintenance: false,
+                    dynos,
+                    panic_dynos,
+                }))
+            },
+        )
+}
+
+/// Steady traffic `in_flight` requests in flight at a mean of `mean`, a second before `now`, no
+/// errors, the dynos reached unknown.
+fn steady_load(now: DateTime<Utc>, in_flight: f64, mean: Duration) -> Event {
+    Event::Traffic(Box::new(Traffic {
+        in_flight,
+        panic_in_flight: in_flight,
+        ..Traffic::steady(
+            now - SEC,
+            in_flight / mean.as_secs_f64(),
+            mean.as_secs_f64(),
+        )
+    }))
+}
+
+proptest! {
+    #[test]
+    fn the_traffic_rules_keep_the_target_within_min_max_and_above_the_baseline(
+        (policy, schedule, events) in arb_traffic_run(),
+    ) {
+        lived(policy, schedule, events)?;
+    }
+
+    /// One reading more, after the same history: more load never leaves fewer dynos, out or in.
+    #[test]
+    fn more_load_never_leaves_fewer_dynos(
+        (policy, schedule, events) in arb_traffic_run(),
+        load in 0.0..40.0f64,
+        more in 0.0..40.0f64,
+        mean in 20u64..1000,
+        gap in 1u64..600,
+    ) {
+        let (d, t) = lived(policy, schedule, events)?;
+        let (t, mean) = (t + SEC * gap as u32, Duration::from_millis(mean));
+        let (mut less, mut most) = (d.clone(), d);
+        less.handle(steady_load(t, load, mean), t);
+        most.handle(steady_load(t, load + more, mean), t);
+        prop_assert!(
+            most.target() >= less.target(),
+            "{:.2} in flight left {}, {load:.2} left {}", load + more, most.target(), less.target()
+        );
+    }
+
+    /// Whatever the figures (NaN, infinite, negative, huge; a clock far off), nothing panics and
+    /// the target stays within its bounds.
+    #[test]
+    fn absurd_figures_neither_panic_nor_leave_the_bounds(
+        (policy, schedule, _) in arb_traffic_run(),
+        readings in proptest::collection::vec(
+            (1u64..90, prop_oneof![3 => arb_wild_traffic(), 1 => arb_event()]),
+            1..100,
+        ),
+    ) {
+        lived(policy, schedule, readings)?;
+    }
+}
