@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::Class;
+use crate::classify::Class;
 use crate::traffic::{Traffic, TrafficFigures};
 
 /// What the decider is told.

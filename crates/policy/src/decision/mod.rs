@@ -20,10 +20,12 @@ use chrono::{DateTime, Utc};
 use schedule::Schedule;
 use serde::{Deserialize, Serialize};
 
+use crate::event::{Action, Event, Notice, NoticeKind, Reason};
+use crate::policy::Policy;
 use crate::recommend::probe::{self, ProbeState};
 use crate::recommend::traffic::{self, TrafficState};
 use crate::recommend::{Ask, Health, Recommendation, elapsed, router_errors, schedule as baseline};
-use crate::{Action, Event, Notice, NoticeKind, Policy, Reason, Traffic};
+use crate::traffic::Traffic;
 
 mod stored;
 #[cfg(test)]
@@ -255,7 +257,10 @@ impl Decider {
         now: DateTime<Utc>,
         actions: &mut Vec<Action>,
     ) {
-        let to = to.clamp(self.policy.min, self.policy.max);
+        // Whatever a recommender asks: within [min, max], and never below the baseline.
+        let to = to
+            .clamp(self.policy.min, self.policy.max)
+            .max(self.state.baseline);
         if to == self.state.target {
             return;
         }

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::Reason;
+use crate::event::Reason;
 
 pub(crate) mod probe;
 pub(crate) mod router_errors;

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Ask, Health, Recommendation, elapsed};
-use crate::{Class, Policy, Reason};
+use crate::classify::Class;
+use crate::event::Reason;
+use crate::policy::Policy;
 
 /// What the probe rules remember: plain data inside [`DeciderState`](crate::DeciderState).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

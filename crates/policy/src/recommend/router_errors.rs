@@ -3,7 +3,7 @@
 //! cooldown, and no step in within `calm` of it.
 
 use super::{Ask, Health, Recommendation};
-use crate::Reason;
+use crate::event::Reason;
 use crate::traffic::{Traffic, TrafficPolicy};
 
 /// The errors of `seen`'s last minute against the policy's threshold.

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use schedule::Schedule;
 
 use super::Ask;
-use crate::{Policy, Reason};
+use crate::event::Reason;
+use crate::policy::Policy;
 
 /// What the decider knows that a fall of the baseline is weighed against.
 #[derive(Debug, Clone, Copy)]

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{Ask, Recommendation, elapsed};
-use crate::Reason;
+use crate::event::Reason;
 use crate::traffic::{InStop, Traffic, TrafficFigures, TrafficPolicy};
 
 mod state;
