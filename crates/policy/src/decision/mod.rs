@@ -339,7 +339,7 @@ impl Decider {
 
     /// In maintenance mode: by the app's info, or by H80 router lines while the traffic is fresh.
     fn in_maintenance(&self) -> bool {
-        self.state.maintenance || self.state.traffic.maintenance
+        self.state.maintenance || self.state.traffic.router_maintenance()
     }
 
     /// Maintenance mode went on or off (`was` → [`in_maintenance`](Self::in_maintenance)).
@@ -434,13 +434,13 @@ impl Decider {
 
     /// Whether the traffic rules act: the app's traffic is read and its data is fresh.
     fn traffic_fresh(&self) -> bool {
-        self.policy.traffic.is_some() && self.state.traffic.fresh
+        self.policy.traffic.is_some() && self.state.traffic.fresh()
     }
 
     /// The largest traffic demand within the stabilisation window while the data is fresh, else 0.
     fn traffic_held(&self, now: DateTime<Utc>) -> u32 {
         match self.policy.traffic {
-            Some(traffic) if self.state.traffic.fresh => {
+            Some(traffic) if self.state.traffic.fresh() => {
                 self.state.traffic.held(now, traffic.stabilisation)
             }
             _ => 0,

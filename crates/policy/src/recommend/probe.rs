@@ -140,3 +140,97 @@ pub(crate) fn recommend(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> Policy {
+        Policy {
+            min: 1,
+            max: 5,
+            step: 1,
+            failures: 2,
+            scale_out_cooldown: Duration::from_secs(120),
+            calm: Duration::from_secs(600),
+            traffic: None,
+        }
+    }
+
+    const ON: Context = Context {
+        down_expected: None,
+        off: false,
+    };
+
+    #[test]
+    fn failures_down_probes_in_a_row_are_down_and_an_expected_one_is_said_once() {
+        let now: DateTime<Utc> = "2026-11-27T12:00:00Z".parse().unwrap();
+        let mut state = ProbeState::default();
+        let down = |state: &mut ProbeState, context| {
+            recommend(
+                state,
+                &policy(),
+                Class::Down,
+                "HTTP 503".into(),
+                context,
+                now,
+            )
+        };
+        let first = down(&mut state, ON);
+        assert_eq!((first.ask, first.health), (Ask::Hold, Health::Trouble));
+        let second = down(&mut state, ON);
+        assert_eq!(
+            second.ask,
+            Ask::Down {
+                detail: "HTTP 503".into(),
+                streak: 2
+            }
+        );
+        assert!(
+            !state.up_for(Duration::ZERO, now),
+            "the last probe was down"
+        );
+
+        let booting = Context {
+            down_expected: Some("its dynos are booting from zero"),
+            off: false,
+        };
+        let ignored = down(&mut state, booting);
+        assert_eq!(
+            (ignored.ask, ignored.health),
+            (Ask::Hold, Health::Unsettled)
+        );
+        assert_eq!(
+            ignored.note.as_deref(),
+            Some("down probe (HTTP 503) ignored: its dynos are booting from zero")
+        );
+        assert_eq!(down(&mut state, booting).note, None, "said once a stretch");
+        let counted = down(&mut state, ON);
+        assert_eq!(counted.ask, Ask::Hold, "the streak started afresh");
+    }
+
+    #[test]
+    fn slow_probes_ask_a_step_out_unless_the_app_is_meant_to_be_off() {
+        let now: DateTime<Utc> = "2026-11-27T12:00:00Z".parse().unwrap();
+        let mut state = ProbeState::default();
+        let slow = |state: &mut ProbeState, context| {
+            recommend(state, &policy(), Class::Slow, "2.1 s".into(), context, now)
+        };
+        assert_eq!(slow(&mut state, ON).ask, Ask::Hold);
+        let step = Ask::StepOut(Reason::Slow {
+            detail: "2.1 s".into(),
+            streak: 2,
+        });
+        assert_eq!(slow(&mut state, ON).ask, step);
+        let off = Context {
+            down_expected: None,
+            off: true,
+        };
+        let ignored = slow(&mut state, off);
+        assert_eq!((ignored.ask, ignored.health), (Ask::Hold, Health::Fine));
+        assert!(ignored.note.is_some_and(|n| n.contains("baseline 0")));
+        let fast = recommend(&mut state, &policy(), Class::Fast, "80 ms".into(), ON, now);
+        assert_eq!(fast, Recommendation::hold());
+        assert!(state.last_fast() && state.up_for(Duration::from_secs(600), now));
+    }
+}

@@ -72,3 +72,83 @@ pub(crate) fn recommend(
     });
     Some(Moved { from, to, ask })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use schedule::Rule;
+
+    use super::*;
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        format!("2026-11-27T{hour:02}:00:00Z").parse().unwrap()
+    }
+
+    #[test]
+    fn a_rise_applies_at_once_a_fall_only_when_calm_and_not_below_what_traffic_holds() {
+        let rules = [("0 7 * * *", 3), ("0 22 * * *", 1), ("0 23 * * *", 0)]
+            .into_iter()
+            .map(|(cron, q)| Rule::new(cron, q).unwrap())
+            .collect();
+        let schedule = Schedule::new(rules, chrono_tz::UTC, 0);
+        let policy = Policy {
+            min: 0,
+            max: 5,
+            step: 1,
+            failures: 2,
+            scale_out_cooldown: Duration::from_secs(120),
+            calm: Duration::from_secs(600),
+            traffic: None,
+        };
+        let calm_at = |target, held| Context {
+            target,
+            troubled: false,
+            held,
+        };
+        let dynos = |n, baseline| Ask::Dynos(n, Reason::Schedule { baseline });
+        let moved = |from, to, ask| Some(Moved { from, to, ask });
+
+        let mut baseline = 1;
+        let rise = recommend(&mut baseline, &schedule, &policy, calm_at(1, 0), at(7));
+        assert_eq!(rise, moved(1, 3, dynos(3, 3)));
+        assert_eq!(baseline, 3);
+        let again = recommend(&mut baseline, &schedule, &policy, calm_at(3, 0), at(7));
+        assert_eq!(
+            again, None,
+            "level-triggered: the same instant twice moves nothing"
+        );
+
+        let fall = |target, troubled, held| {
+            let mut baseline = 3;
+            let context = Context {
+                target,
+                troubled,
+                held,
+            };
+            recommend(&mut baseline, &schedule, &policy, context, at(22)).map(|m| m.ask)
+        };
+        assert_eq!(fall(3, false, 0), Some(dynos(1, 1)));
+        assert_eq!(fall(3, true, 0), Some(Ask::Hold), "in trouble lately");
+        assert_eq!(
+            fall(4, false, 0),
+            Some(Ask::Hold),
+            "scaled out: the rules bring it in"
+        );
+        assert_eq!(
+            fall(3, false, 2),
+            Some(dynos(2, 1)),
+            "fresh traffic holds 2"
+        );
+        assert_eq!(fall(3, false, 3), Some(Ask::Hold), "fresh traffic holds 3");
+
+        let mut baseline = 1;
+        let troubled = Context {
+            target: 5,
+            troubled: true,
+            held: 4,
+        };
+        let off = recommend(&mut baseline, &schedule, &policy, troubled, at(23));
+        assert_eq!(off, moved(1, 0, dynos(0, 0)), "off means off, at once");
+    }
+}

@@ -13,37 +13,37 @@ use crate::traffic::{Traffic, TrafficPolicy};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct TrafficState {
     /// The newest observation's `at`.
-    pub(crate) last_at: Option<DateTime<Utc>>,
+    pub(super) last_at: Option<DateTime<Utc>>,
     /// Whether the data is fresh (the traffic rules act), as last noted.
-    pub(crate) fresh: bool,
+    pub(super) fresh: bool,
     /// The demands within the stabilisation window that may still become its largest: (when,
     /// dynos), oldest first, each larger than every later one (a sliding-window maximum).
-    pub(crate) recent: Vec<(DateTime<Utc>, u32)>,
+    pub(super) recent: Vec<(DateTime<Utc>, u32)>,
     /// The last time the panic window jumped past the panic threshold or saw its dynos saturated.
-    pub(crate) last_panic: Option<DateTime<Utc>>,
+    pub(super) last_panic: Option<DateTime<Utc>>,
     /// Whether the router lately answered with H80.
-    pub(crate) maintenance: bool,
+    pub(super) maintenance: bool,
     /// Whether "traffic ignored at baseline 0" was said for the current stretch.
-    pub(crate) off_noted: bool,
+    pub(super) off_noted: bool,
     /// The lowest qualifying mean service time of each hour within the service window: (the hour's
     /// start, its lowest mean), oldest first, at most 24 entries whatever the rate of observations.
     #[serde(default)]
-    pub(crate) fastest: Vec<(DateTime<Utc>, Duration)>,
+    pub(super) fastest: Vec<(DateTime<Utc>, Duration)>,
     /// The last scale out the in-flight term made, when the busy slots alone did not ask for it:
     /// (when, the count it left, the busy slots then). No scale in returns to that count while
     /// the busy slots stay within [`TrafficPolicy::QUEUED_OUT_MARGIN`] of then (in thousandths,
     /// so the state stays `Eq`), for [`TrafficPolicy::QUEUED_OUT_MEMORY`].
     #[serde(default)]
-    pub(crate) queued_out: Option<(DateTime<Utc>, u32, u64)>,
+    pub(super) queued_out: Option<(DateTime<Utc>, u32, u64)>,
     /// Each minute's busiest busy slots over [`TrafficPolicy::USUAL_WINDOW`], for the usual load.
     #[serde(default)]
-    pub(crate) busiest: MinuteMaxima,
+    pub(super) busiest: MinuteMaxima,
 }
 
 /// The largest value of each minute over [`TrafficPolicy::USUAL_WINDOW`], oldest first: a fixed
 /// bound (120 numbers) whatever the rate of observations, and compact in the stored state.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct MinuteMaxima {
+pub(super) struct MinuteMaxima {
     /// The newest minute's start.
     newest: Option<DateTime<Utc>>,
     /// One value a minute in hundredths (so the state stays `Eq`), the newest last; a minute
@@ -55,7 +55,7 @@ impl MinuteMaxima {
     const MINUTES: usize = (TrafficPolicy::USUAL_WINDOW.as_secs() / 60) as usize;
 
     /// Counts `value` into the minute of `now`.
-    pub(crate) fn record(&mut self, now: DateTime<Utc>, value: f64) {
+    pub(super) fn record(&mut self, now: DateTime<Utc>, value: f64) {
         let minute = now
             .duration_trunc(chrono::TimeDelta::minutes(1))
             .unwrap_or(now);
@@ -79,7 +79,7 @@ impl MinuteMaxima {
     }
 
     /// The median of the minutes kept (the upper one of an even count), 0 when none.
-    pub(crate) fn median(&self) -> f64 {
+    pub(super) fn median(&self) -> f64 {
         let mut minutes: Vec<u32> = self.per_minute.iter().copied().collect();
         if minutes.is_empty() {
             return 0.0;
@@ -92,9 +92,19 @@ impl MinuteMaxima {
 }
 
 impl TrafficState {
+    /// Whether the data is fresh: the traffic rules act.
+    pub(crate) fn fresh(&self) -> bool {
+        self.fresh
+    }
+
+    /// Whether the router's lines lately said H80: the app is in maintenance mode.
+    pub(crate) fn router_maintenance(&self) -> bool {
+        self.maintenance
+    }
+
     /// Adds a demand at `now` and forgets what is older than `window`; returns the largest within
     /// it.
-    pub(crate) fn record(&mut self, now: DateTime<Utc>, demand: u32, window: Duration) -> u32 {
+    pub(super) fn record(&mut self, now: DateTime<Utc>, demand: u32, window: Duration) -> u32 {
         while self.recent.last().is_some_and(|&(_, d)| d <= demand) {
             self.recent.pop();
         }
@@ -106,7 +116,7 @@ impl TrafficState {
     /// (the app is healthy: fast errors of an app in trouble would set the estimate low for a
     /// day), forgets the hours older than [`TrafficPolicy::SERVICE_WINDOW`], and returns the
     /// unqueued estimate: the lowest mean kept, or `None` before one qualified.
-    pub(crate) fn unqueued(
+    pub(super) fn unqueued(
         &mut self,
         seen: &Traffic,
         now: DateTime<Utc>,
@@ -140,7 +150,7 @@ impl TrafficState {
     }
 
     /// The largest demand within `window` before `now` (0 when none).
-    pub(crate) fn largest(&mut self, now: DateTime<Utc>, window: Duration) -> u32 {
+    fn largest(&mut self, now: DateTime<Utc>, window: Duration) -> u32 {
         let horizon = chrono::TimeDelta::from_std(window).unwrap_or(chrono::TimeDelta::MAX);
         let keep_from = self
             .recent
