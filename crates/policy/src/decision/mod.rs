@@ -24,7 +24,9 @@ use crate::event::{Action, Event, Notice, NoticeKind, Reason};
 use crate::policy::Policy;
 use crate::recommend::probe::{self, ProbeState};
 use crate::recommend::traffic::{self, TrafficState};
-use crate::recommend::{Ask, Health, Recommendation, elapsed, router_errors, schedule as baseline};
+use crate::recommend::{
+    Ask, Down, Health, Recommendation, elapsed, router_errors, schedule as baseline,
+};
 use crate::traffic::Traffic;
 
 mod stored;
@@ -246,7 +248,7 @@ impl Decider {
                     self.state.last_scale_out = Some(now);
                 }
             }
-            Ask::Down { detail, streak } => self.fail_safe(detail, streak, now, actions),
+            Ask::Down(down) => self.fail_safe(down, now, actions),
         }
     }
 
@@ -279,23 +281,14 @@ impl Decider {
         self.state.calm_since = now;
     }
 
-    /// The app is down (`streak` in a row, the last saying `detail`): to `max`, and an outage
-    /// alert when none is open, unless the fail-safe waits for booting dynos.
-    fn fail_safe(
-        &mut self,
-        detail: String,
-        streak: u32,
-        now: DateTime<Utc>,
-        actions: &mut Vec<Action>,
-    ) {
-        if self.fail_safe_waits(streak, &detail, now, actions) {
+    /// The app is down: to `max`, and an outage alert when none is open, unless the fail-safe
+    /// waits for booting dynos.
+    fn fail_safe(&mut self, down: Down, now: DateTime<Utc>, actions: &mut Vec<Action>) {
+        if self.fail_safe_waits(&down, now, actions) {
             return;
         }
+        let Down { reason, detail, .. } = down;
         let from = self.state.target;
-        let reason = Reason::Down {
-            detail: detail.clone(),
-            streak,
-        };
         self.set_target(self.policy.max, reason, now, actions);
         if self.state.outage_since.is_none() {
             self.state.outage_since = Some(now);
@@ -316,13 +309,12 @@ impl Decider {
     /// its fail-safe one boot later, not never.
     fn fail_safe_waits(
         &mut self,
-        streak: u32,
-        detail: &str,
+        down: &Down,
         now: DateTime<Utc>,
         actions: &mut Vec<Action>,
     ) -> bool {
         let fail_safe = &mut self.state.fail_safe;
-        if streak == self.policy.failures {
+        if down.onset {
             fail_safe.due = Some(now + BOOT_GRACE);
         }
         let booting = fail_safe
@@ -331,7 +323,8 @@ impl Decider {
         let waits = booting && fail_safe.due.is_some_and(|due| now < due);
         if waits {
             actions.push(Action::Note(format!(
-                "down probe ({detail}, {streak} in a row): the fail-safe waits for the dynos the traffic rules started"
+                "{}: the fail-safe waits for the dynos the traffic rules started",
+                down.seen
             )));
         }
         waits

@@ -72,14 +72,23 @@ pub(crate) enum Ask {
     Dynos(u32, Reason),
     /// Trouble that calls for one `step` more, at most once per `scale_out_cooldown`.
     StepOut(Reason),
-    /// The app is down (`streak` readings in a row): the fail-safe to `max`, and an outage alert
-    /// saying `detail`.
-    Down {
-        /// What the last reading said, in words.
-        detail: String,
-        /// How many readings in a row said so.
-        streak: u32,
-    },
+    /// The app is down: the fail-safe to `max`, and an outage alert.
+    Down(Down),
+}
+
+/// What a signal that finds the app down tells the fail-safe.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Down {
+    /// Why the target goes to `max`, for the scale's log line.
+    pub(crate) reason: Reason,
+    /// What the signal saw, for the outage alert ("HTTP 503").
+    pub(crate) detail: String,
+    /// What the signal saw and how often, for the note when the fail-safe waits for booting dynos
+    /// ("down probe (HTTP 503, 2 in a row)").
+    pub(crate) seen: String,
+    /// Whether this reading is the one that found the app down (the first of its stretch): the
+    /// fail-safe's wait for booting dynos is counted from it.
+    pub(crate) onset: bool,
 }
 
 /// What a reading says of the app's health, for the calm a step in waits for.

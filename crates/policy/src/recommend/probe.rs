@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Ask, Health, Recommendation, elapsed};
+use super::{Ask, Down, Health, Recommendation, elapsed};
 use crate::classify::Class;
 use crate::event::Reason;
 use crate::policy::Policy;
@@ -85,10 +85,16 @@ pub(crate) fn recommend(
             let ask = if state.down_streak < policy.failures {
                 Ask::Hold
             } else {
-                Ask::Down {
+                let streak = state.down_streak;
+                Ask::Down(Down {
+                    seen: format!("down probe ({detail}, {streak} in a row)"),
+                    reason: Reason::Down {
+                        detail: detail.clone(),
+                        streak,
+                    },
                     detail,
-                    streak: state.down_streak,
-                }
+                    onset: streak == policy.failures,
+                })
             };
             Recommendation {
                 health: Health::Trouble,
@@ -179,12 +185,19 @@ mod tests {
         let first = down(&mut state, ON);
         assert_eq!((first.ask, first.health), (Ask::Hold, Health::Trouble));
         let second = down(&mut state, ON);
+        let Ask::Down(fail_safe) = second.ask else {
+            panic!("not down: {second:?}");
+        };
         assert_eq!(
-            second.ask,
-            Ask::Down {
-                detail: "HTTP 503".into(),
-                streak: 2
-            }
+            fail_safe.reason.to_string(),
+            "down: HTTP 503 (2 in a row), fail-safe to max"
+        );
+        assert_eq!(fail_safe.detail, "HTTP 503");
+        assert!(fail_safe.onset, "the second of failures 2");
+        let third = down(&mut state, ON);
+        assert!(
+            matches!(third.ask, Ask::Down(Down { onset: false, .. })),
+            "{third:?}"
         );
         assert!(
             !state.up_for(Duration::ZERO, now),
