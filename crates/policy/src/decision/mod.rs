@@ -20,6 +20,7 @@ use chrono::{DateTime, Utc};
 use schedule::Schedule;
 use serde::{Deserialize, Serialize};
 
+use crate::classify::Class;
 use crate::event::{Action, Event, Notice, NoticeKind, Reason};
 use crate::policy::Policy;
 use crate::recommend::probe::{self, ProbeState};
@@ -195,16 +196,7 @@ impl Decider {
                 self.state.maintenance = on;
                 self.maintenance_changed(was, &mut actions);
             }
-            Event::Probe { class, detail } => {
-                let context = probe::Context {
-                    down_expected: self.down_is_expected(now),
-                    off: self.state.baseline == 0,
-                };
-                let state = &mut self.state.probe;
-                let recommended =
-                    probe::recommend(state, &self.policy, class, detail, context, now);
-                self.apply(recommended, now, &mut actions);
-            }
+            Event::Probe { class, detail } => self.observe_probe(class, detail, now, &mut actions),
             Event::Traffic(seen) => {
                 // The demand is weighed against the baseline of this instant.
                 self.follow_schedule(now, &mut actions);
@@ -218,7 +210,7 @@ impl Decider {
     }
 
     /// Carries out one recommendation: its note, what it says of the calm, and its ask within
-    /// `[min, max]`.
+    /// `[min, max]` and never below the baseline.
     fn apply(
         &mut self,
         recommended: Recommendation,
@@ -438,6 +430,23 @@ impl Decider {
             }
             _ => 0,
         }
+    }
+
+    /// One probe's answer, to the probe rules.
+    fn observe_probe(
+        &mut self,
+        class: Class,
+        detail: String,
+        now: DateTime<Utc>,
+        actions: &mut Vec<Action>,
+    ) {
+        let context = probe::Context {
+            down_expected: self.down_is_expected(now),
+            off: self.state.baseline == 0,
+        };
+        let state = &mut self.state.probe;
+        let recommended = probe::recommend(state, &self.policy, class, detail, context, now);
+        self.apply(recommended, now, actions);
     }
 
     /// Stale traffic data is said once, and ends the maintenance mode its H80 lines showed.
