@@ -304,3 +304,52 @@ fn step_in(
     }
     Some((to, stop))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(target: u32, baseline: u32) -> Context {
+        Context {
+            target,
+            baseline,
+            max: 10,
+            in_outage: false,
+            may_step_in: true,
+        }
+    }
+
+    #[test]
+    fn a_reading_asks_for_its_demand_out_at_once_and_nothing_while_the_app_is_meant_to_be_off() {
+        let now: DateTime<Utc> = "2026-11-27T12:00:00Z".parse().unwrap();
+        let policy = TrafficPolicy::new(2, 0.8);
+        let mut state = TrafficState::default();
+        // 65 a second at 100 ms: 6.5 busy slots, 5 dynos at 0.8 of their 2 slots.
+        let seen = Traffic::steady(now, 65.0, 0.1);
+        assert_eq!(
+            observe(&mut state, &policy, &seen, now),
+            Some(Some(
+                "traffic data fresh: the traffic rules act (3900 req/min)".to_owned()
+            ))
+        );
+        let off = recommend(&mut state, &policy, &seen, context(0, 0), now);
+        assert_eq!(
+            off.note.as_deref(),
+            Some("traffic (3900 req/min) ignored: the schedule keeps the app off (baseline 0)")
+        );
+        assert_eq!(off.ask, Ask::Hold);
+        assert_eq!(
+            recommend(&mut state, &policy, &seen, context(0, 0), now),
+            Recommendation::hold(),
+            "said once"
+        );
+        let out = recommend(&mut state, &policy, &seen, context(3, 3), now);
+        let Ask::Dynos(5, Reason::Traffic(figures)) = out.ask else {
+            panic!("not 5 dynos: {out:?}");
+        };
+        assert_eq!((figures.demand, figures.panic), (5, false));
+        // Data 2 minutes old is no news.
+        let old = Traffic::steady(now - chrono::TimeDelta::minutes(2), 65.0, 0.1);
+        assert_eq!(observe(&mut state, &policy, &old, now), None);
+    }
+}
