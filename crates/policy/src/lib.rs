@@ -7,6 +7,15 @@
 //! it is level-triggered (each event re-reads the schedule at its instant) and idempotent (the
 //! same tick twice changes nothing). Its [`DeciderState`] is plain data that survives a restart.
 //!
+//! Inside, each signal has its own recommender (`src/recommend/`): the probe rules, the router
+//! errors, the traffic rules (stable and panic demand, saturation, the usual load, the queued-out
+//! memory) and the schedule's baseline. Each owns its state and its part of the [`Policy`], and
+//! answers one reading with one recommendation (hold, so many dynos, a step out, or down: the
+//! fail-safe), the way Knative's autoscaler answers `Scale()` with one `ScaleResult`.
+//! [`Decider::handle`] gives each event to its recommender and combines what comes back: within
+//! `[min, max]` and never below the baseline, with the fail-safe, the cooldown, the calm and the
+//! alerts. A new signal is a new recommender and an event, not another branch in the decider.
+//!
 //! [`Thresholds::classify`] is the one rule that turns a probe's status and latency into a
 //! [`Class`]; the runtime's prober and the [`simulate`] module both call it. [`simulate`] replays a
 //! [`Trace`](simulate::Trace) of requests on a [`Model`](simulate::Model) of dynos and reports
@@ -41,11 +50,14 @@
 
 mod classify;
 mod decision;
+mod event;
+mod policy;
+mod recommend;
 pub mod simulate;
 mod traffic;
 
 pub use classify::{Class, Thresholds};
-pub use decision::{
-    Action, Decider, DeciderState, Event, Notice, NoticeKind, Policy, Reason, Snapshot,
-};
+pub use decision::{Decider, DeciderState, Snapshot};
+pub use event::{Action, Event, Notice, NoticeKind, Reason};
+pub use policy::Policy;
 pub use traffic::{DRAIN_DELAY, InStop, Traffic, TrafficFigures, TrafficPolicy};

@@ -56,8 +56,9 @@ impl Alerter {
     ) {
         let (name, process, tz) = (&app.name, &app.process, app.timezone);
         let alert = match notice.kind {
-            NoticeKind::Outage => Alert::outage(name, process, &notice.detail, at, tz),
             NoticeKind::Recovery => Alert::recovery(name, process, &notice.detail, at, tz),
+            // An outage, or a kind this version does not know yet: trouble worth telling.
+            _ => Alert::outage(name, process, &notice.detail, at, tz),
         };
         let changed = (notice.from != notice.to).then_some(notice.from);
         self.send(alert.scaled(changed, notice.to).with_probe(ProbeFigures {

@@ -366,6 +366,9 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
                 Action::Note(text) => {
                     info!(app = %settings.name, process = %settings.process, "{text}")
                 }
+                other => {
+                    warn!(app = %settings.name, process = %settings.process, action = ?other, "an action this version does not carry out")
+                }
             }
         }
         let snapshot = decider.snapshot();

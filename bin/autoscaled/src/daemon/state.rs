@@ -81,8 +81,9 @@ impl Keeper {
     /// mark it after a restart.
     pub(super) fn alerted(&self, ctx: &AppContext, at: DateTime<Utc>, notice: &Notice) {
         let kind = match notice.kind {
-            NoticeKind::Outage => DecisionKind::Outage,
             NoticeKind::Recovery => DecisionKind::Recovery,
+            // An outage, or a kind this version does not know yet: marked as trouble.
+            _ => DecisionKind::Outage,
         };
         ctx.persister.record_decision(Decision {
             at,
