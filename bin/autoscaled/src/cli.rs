@@ -157,7 +157,7 @@ pub(crate) struct SimulateArgs {
     /// traffic rules: per-dyno (M/M/c, c = concurrency), pooled (M/M/(n c)), probe (the probe's
     /// service-time / (1 - rho)) or busy-slots (service-time, no queueing).
     #[arg(long, value_name = "MODEL", default_value = "per-dyno", value_parser = parse_service_model)]
-    pub(crate) traffic_model: policy::simulate::ServiceModel,
+    pub(crate) traffic_model: simulate::ServiceModel,
     /// For an app with `[apps.traffic]`: replay with this stabilisation window instead of the
     /// default (4m), to tune it.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
@@ -168,8 +168,8 @@ pub(crate) struct SimulateArgs {
 }
 
 /// Parses `--traffic-model`.
-fn parse_service_model(text: &str) -> Result<policy::simulate::ServiceModel, String> {
-    policy::simulate::ServiceModel::from_name(text)
+fn parse_service_model(text: &str) -> Result<simulate::ServiceModel, String> {
+    simulate::ServiceModel::from_name(text)
         .ok_or_else(|| format!("\"{text}\": expected per-dyno, pooled, probe or busy-slots"))
 }
 

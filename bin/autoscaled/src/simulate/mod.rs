@@ -2,8 +2,8 @@
 //!
 //! This module is the command only: its arguments, choosing the app, reading the file, mapping the
 //! config onto the simulator's inputs and printing. The replay itself (the trace, the dyno model,
-//! the very decision rules `run` uses, the figures and their rendering) is
-//! [`policy::simulate`].
+//! the very decision rules `run` uses, the figures and their rendering) is the crate
+//! `autoscaled-simulate`.
 //!
 //! ```text
 //! autoscaled simulate --trace traffic.csv --capacity 20 --service-time 100ms --boot 30s
@@ -13,9 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use policy::Thresholds;
-use policy::simulate::{
-    self, Model, ServiceModel, SimulatedApp, Trace, TraceError, TrafficModel, rfc3339,
-};
+use simulate::{Model, ServiceModel, SimulatedApp, Trace, TraceError, TrafficModel, rfc3339};
 
 use crate::Failure;
 use crate::cli::SimulateArgs;

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::model::{Driver, History};
 use super::*;
-use crate::Thresholds;
+use policy::Thresholds;
 
 const SEC: Duration = Duration::from_secs(1);
 
@@ -272,7 +272,7 @@ fn the_schedule_alone_is_read_in_the_apps_time_zone_and_split_by_local_day() {
 #[test]
 fn a_day_of_world_cup_traffic_is_served_with_a_fraction_of_max() {
     // 12 May 1998: up to ~960 requests/s in a burst. 20 requests/s a dyno, max 10.
-    let trace = Trace::parse(include_str!("../../../../traces/worldcup98-1998-05-12.csv")).unwrap();
+    let trace = Trace::parse(include_str!("../../../traces/worldcup98-1998-05-12.csv")).unwrap();
     let app = app(json!({ "min": 1, "max": 10, "probe": probe() }));
     let report = simulate(&app, &trace, &model(&app, 20.0, 30 * SEC), false);
     let (auto, max) = (report.autoscaled, report.static_max);

@@ -1,12 +1,17 @@
-//! The simulator: replays a traffic trace through the decision rules on a simulated clock.
+//! The simulator of autoscaled: replays a traffic trace through the decision rules on a simulated
+//! clock.
 //!
 //! The trace ([`Trace`]) gives requests per fixed interval; the model ([`Model`]) turns load and
-//! serving dynos into probe latencies and overload; the decisions come from the very [`Decider`]
-//! the runtime uses, told of each schedule change and each probe at its simulated instant. The same
-//! trace is replayed three times — autoscaled, the schedule alone, and a static formation at `max` —
-//! and a clairvoyant scaler (the fewest dynos that keep each row from being slow) is computed beside
-//! them, so a user sees what the probe rules buy before trusting them: [`simulate`] gives the
-//! [`Report`], [`Report::render`] and [`Report::to_json`] print it.
+//! serving dynos into probe latencies and overload; the decisions come from the very
+//! [`Decider`] the runtime uses (crate `autoscaled-policy`), told of each schedule
+//! change and each probe at its simulated instant. The same trace is replayed three times —
+//! autoscaled, the schedule alone, and a static formation at `max` — and a clairvoyant scaler (the
+//! fewest dynos that keep each row from being slow) is computed beside them, so a user sees what the
+//! rules buy before trusting them.
+//!
+//! Start with [`simulate`]: it takes a [`SimulatedApp`], a [`Trace`] and a [`Model`] and gives the
+//! [`Report`]; [`Report::render`] and [`Report::to_json`] print it. Like the rules it replays, it
+//! does no I/O and reads no clock: `autoscaled simulate` reads the files and prints.
 
 mod model;
 mod report;
@@ -18,9 +23,9 @@ use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 use schedule::{DynoSize, Schedule};
 
-use crate::{Decider, Policy};
 use model::{Driver, Tally};
 pub use model::{Model, ServiceModel, TrafficModel};
+use policy::{Decider, Policy};
 pub use report::{Day, Figures, Report};
 pub use trace::{HEADER, Trace, TraceError};
 

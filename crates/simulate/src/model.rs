@@ -8,8 +8,8 @@
 use std::time::Duration;
 
 use super::trace::Trace;
-use crate::{Action, Class, Decider, Event, Thresholds, Traffic};
 use chrono::{DateTime, TimeDelta, Utc};
+use policy::{Action, Class, Decider, Event, Thresholds, Traffic};
 
 /// What a dyno can do and how long it takes to start.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -43,13 +43,13 @@ pub struct TrafficModel {
 }
 
 impl TrafficModel {
-    /// The model of docs/simulate.md: per-dyno M/M/c, the drain's [`DRAIN_DELAY`](crate::DRAIN_DELAY)
+    /// The model of docs/simulate.md: per-dyno M/M/c, the drain's [`DRAIN_DELAY`](policy::DRAIN_DELAY)
     /// (the delay the daemon reads its windows at), figures every 2 s.
     pub fn new(service: ServiceModel, concurrency: u32) -> TrafficModel {
         TrafficModel {
             service,
             concurrency: concurrency.max(1),
-            delay: crate::DRAIN_DELAY,
+            delay: policy::DRAIN_DELAY,
             every: Duration::from_secs(2),
         }
     }
