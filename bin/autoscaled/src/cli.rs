@@ -165,6 +165,14 @@ pub(crate) struct SimulateArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Also draw the replay as one self-contained SVG file: load and capacity, the dynos of each
+    /// way of running the app, overloaded minutes, scale events.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) svg: Option<PathBuf>,
+    /// Replay the same trace through this second config too (the app --app names, or its only
+    /// one): a second row of the table, a `compare` object in the JSON, a second dyno line.
+    #[arg(long, value_name = "OTHER.toml")]
+    pub(crate) compare: Option<PathBuf>,
 }
 
 /// Parses `--traffic-model`.

@@ -7,17 +7,21 @@
 //!
 //! ```text
 //! autoscaled simulate --trace traffic.csv --capacity 20 --service-time 100ms --boot 30s
+//! autoscaled simulate --trace traffic.csv --capacity 20 --compare tuned.toml --svg replay.svg
 //! ```
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use policy::Thresholds;
-use simulate::{Model, ServiceModel, SimulatedApp, Trace, TraceError, TrafficModel, rfc3339};
+use simulate::{
+    Comparison, Model, ServiceModel, SimulatedApp, Trace, TraceError, TrafficModel, rfc3339,
+};
 
 use crate::Failure;
 use crate::cli::SimulateArgs;
-use crate::config::{AppSettings, Config, config_path};
+use crate::config::{AppSettings, Config, ConfigError, config_path};
 
 /// The probe limits of the interface's defaults, for an app without a probe: its slow minutes are
 /// counted against what a default probe would call slow.
@@ -83,6 +87,24 @@ pub(crate) enum SimulateError {
     /// An argument is out of its range.
     #[error("{0}")]
     Argument(String),
+    /// The `--compare` config is not a valid config.
+    #[error("--compare {path}: {source}")]
+    Compare {
+        path: PathBuf,
+        source: Box<ConfigError>,
+    },
+    /// The `--compare` config has no app to replay.
+    #[error("--compare {path}: {source}")]
+    CompareApp {
+        path: PathBuf,
+        source: Box<SimulateError>,
+    },
+    /// The picture cannot be written where `--svg` says.
+    #[error("--svg {path}: cannot write it: {source}")]
+    Svg {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl From<SimulateError> for Failure {
@@ -94,9 +116,19 @@ impl From<SimulateError> for Failure {
 /// Runs `autoscaled simulate`.
 pub(crate) fn run(config: &Option<PathBuf>, args: SimulateArgs) -> Result<(), Failure> {
     check_arguments(&args)?;
-    let env = std::env::vars().chain([("HEROKU_API_KEY".to_owned(), UNUSED_API_KEY.to_owned())]);
-    let config = Config::load_with_env(&config_path(config.clone()), env)?;
+    let env = || std::env::vars().chain([("HEROKU_API_KEY".to_owned(), UNUSED_API_KEY.to_owned())]);
+    let config = Config::load_with_env(&config_path(config.clone()), env())?;
     let app = choose_app(&config.apps, args.app.as_deref())?;
+    let other = match &args.compare {
+        Some(path) => Some(load_compared(path, args.app.as_deref(), env())?),
+        None => None,
+    };
+    // Before the replay, so that a path it cannot write fails at once, and beside the target, so
+    // that the rename is atomic: a reader never sees half a picture, and a failure leaves none.
+    let picture = match &args.svg {
+        Some(path) => Some((path, temporary_beside(path)?)),
+        None => None,
+    };
     let trace = read_trace(&args.trace)?;
     let window = trace
         .window(args.from, args.to)
@@ -104,18 +136,38 @@ pub(crate) fn run(config: &Option<PathBuf>, args: SimulateArgs) -> Result<(), Fa
             path: args.trace.clone(),
             source,
         })?;
-    let (simulated, model) = inputs_for(
-        app,
-        args.capacity,
-        args.service_time,
-        args.boot,
-        args.traffic_model,
-    );
-    let mut simulated = simulated;
-    if let (Some(window), Some(traffic)) = (args.stabilisation, simulated.policy.traffic.as_mut()) {
-        traffic.stabilisation = window;
+    let replay = |app: &AppSettings| {
+        let (mut simulated, model) = inputs_for(
+            app,
+            args.capacity,
+            args.service_time,
+            args.boot,
+            args.traffic_model,
+        );
+        if let (Some(window), Some(traffic)) =
+            (args.stabilisation, simulated.policy.traffic.as_mut())
+        {
+            traffic.stabilisation = window;
+        }
+        let report = simulate::simulate(&simulated, &window, &model, args.daily);
+        (simulated, model, report)
+    };
+    let (simulated, model, mut report) = replay(app);
+    if let (Some(path), Some(other)) = (&args.compare, &other) {
+        report.compare = Some(Box::new(Comparison {
+            config: path.display().to_string(),
+            report: replay(other).2,
+        }));
     }
-    let report = simulate::simulate(&simulated, &window, &model, args.daily);
+    if let Some((path, mut file)) = picture {
+        let svg = simulate::draw(&report);
+        let failed = |source| SimulateError::Svg {
+            path: path.clone(),
+            source,
+        };
+        file.write_all(svg.as_bytes()).map_err(failed)?;
+        file.persist(path).map_err(|e| failed(e.error))?;
+    }
     if args.json {
         let json = report.to_json().map_err(|e| Failure::Fatal(e.into()))?;
         println!("{json}");
@@ -123,6 +175,46 @@ pub(crate) fn run(config: &Option<PathBuf>, args: SimulateArgs) -> Result<(), Fa
         print!("{}", report.render(&simulated, &model));
     }
     Ok(())
+}
+
+/// The second config of `--compare` and its app: the one `--app` names, or its only one.
+fn load_compared(
+    path: &Path,
+    wanted: Option<&str>,
+    env: impl Iterator<Item = (String, String)>,
+) -> Result<AppSettings, SimulateError> {
+    let config = Config::load_with_env(path, env).map_err(|source| SimulateError::Compare {
+        path: path.to_owned(),
+        source: Box::new(source),
+    })?;
+    let app = choose_app(&config.apps, wanted).map_err(|source| SimulateError::CompareApp {
+        path: path.to_owned(),
+        source: Box::new(source),
+    })?;
+    Ok(app.clone())
+}
+
+/// An empty file in `target`'s folder, deleted when dropped unless persisted to `target`.
+fn temporary_beside(target: &Path) -> Result<tempfile::NamedTempFile, SimulateError> {
+    let folder = match target.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    let name = target
+        .file_name()
+        .map_or_else(|| "picture".into(), |n| n.to_string_lossy().into_owned());
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    // A picture for docs and web servers to read, not the private 0600 of a temporary file.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    builder
+        .tempfile_in(folder)
+        .map_err(|source| SimulateError::Svg {
+            path: target.to_owned(),
+            source,
+        })
 }
 
 fn check_arguments(args: &SimulateArgs) -> Result<(), SimulateError> {
