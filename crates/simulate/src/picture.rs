@@ -339,10 +339,18 @@ fn axes(
         v += plot.scale.step;
     }
     for (at, text) in time_ticks(timeline) {
-        let x = Tenths(tenths(frame.x(at)));
+        let x = frame.x(at);
+        // A label at the right edge (the window's end) ends there rather than running off.
+        let half = 3.0 * text.chars().count() as f64;
+        let anchor = if x + half > WIDTH - 8.0 {
+            "end"
+        } else {
+            "middle"
+        };
+        let x = Tenths(tenths(x));
         let _ = write!(
             out,
-            r#"<line class="grid" x1="{x}" x2="{x}" y1="{}" y2="{}"/><text class="axis" x="{x}" y="{}" text-anchor="middle">{text}</text>"#,
+            r#"<line class="grid" x1="{x}" x2="{x}" y1="{}" y2="{}"/><text class="axis" x="{x}" y="{}" text-anchor="{anchor}">{text}</text>"#,
             plot.top,
             plot.bottom(),
             plot.bottom() + 16.0
