@@ -68,14 +68,14 @@ const UNUSED_API_KEY: &str = "simulate-never-calls-heroku";
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SimulateError {
     /// The trace file could not be read.
-    #[error("cannot read trace {path}: {source}")]
+    #[error("cannot read trace {path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
     /// The trace is malformed at a line, or has no row in the window asked for.
-    #[error("trace {path}, {source}")]
-    Trace { path: PathBuf, source: TraceError },
+    #[error("trace {path}, {problem}")]
+    Trace { path: PathBuf, problem: TraceError },
     /// `--app` names no configured app.
     #[error("--app {wanted}: no such app in the config (apps: {available})")]
     NoSuchApp { wanted: String, available: String },
@@ -88,19 +88,19 @@ pub(crate) enum SimulateError {
     #[error("{0}")]
     Argument(String),
     /// The `--compare` config is not a valid config.
-    #[error("--compare {path}: {source}")]
+    #[error("--compare {path}: {problem}")]
     Compare {
         path: PathBuf,
-        source: Box<ConfigError>,
+        problem: Box<ConfigError>,
     },
     /// The `--compare` config has no app to replay.
-    #[error("--compare {path}: {source}")]
+    #[error("--compare {path}: {problem}")]
     CompareApp {
         path: PathBuf,
-        source: Box<SimulateError>,
+        problem: Box<SimulateError>,
     },
     /// The picture cannot be written where `--svg` says.
-    #[error("--svg {path}: cannot write it: {source}")]
+    #[error("--svg {path}: cannot write the picture there")]
     Svg {
         path: PathBuf,
         source: std::io::Error,
@@ -132,9 +132,9 @@ pub(crate) fn run(config: &Option<PathBuf>, args: SimulateArgs) -> Result<(), Fa
     let trace = read_trace(&args.trace)?;
     let window = trace
         .window(args.from, args.to)
-        .map_err(|source| SimulateError::Trace {
+        .map_err(|problem| SimulateError::Trace {
             path: args.trace.clone(),
-            source,
+            problem,
         })?;
     let replay = |app: &AppSettings| {
         let (mut simulated, model) = inputs_for(
@@ -183,13 +183,13 @@ fn load_compared(
     wanted: Option<&str>,
     env: impl Iterator<Item = (String, String)>,
 ) -> Result<AppSettings, SimulateError> {
-    let config = Config::load_with_env(path, env).map_err(|source| SimulateError::Compare {
+    let config = Config::load_with_env(path, env).map_err(|problem| SimulateError::Compare {
         path: path.to_owned(),
-        source: Box::new(source),
+        problem: Box::new(problem),
     })?;
-    let app = choose_app(&config.apps, wanted).map_err(|source| SimulateError::CompareApp {
+    let app = choose_app(&config.apps, wanted).map_err(|problem| SimulateError::CompareApp {
         path: path.to_owned(),
-        source: Box::new(source),
+        problem: Box::new(problem),
     })?;
     Ok(app.clone())
 }
@@ -279,9 +279,9 @@ fn read_trace(path: &Path) -> Result<Trace, SimulateError> {
         path: path.to_owned(),
         source,
     })?;
-    Trace::parse(&text).map_err(|source| SimulateError::Trace {
+    Trace::parse(&text).map_err(|problem| SimulateError::Trace {
         path: path.to_owned(),
-        source,
+        problem,
     })
 }
 
