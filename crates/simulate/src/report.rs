@@ -271,8 +271,10 @@ impl Report {
             );
         }
         if let Some(days) = &report.days {
+            // With --compare, the second config's dyno-hours and overloaded minutes each day.
+            let compared = report.compare.as_ref().and_then(|c| c.report.days.as_ref());
             let _ = writeln!(out);
-            let _ = writeln!(
+            let _ = write!(
                 out,
                 "  {:<10} {:>10} {:>7} | {:>18} {:>6} {:>6} {:>5} | {:>16} {:>6} | {:>11} {:>6} | {:>7}",
                 "day",
@@ -288,8 +290,12 @@ impl Report {
                 "overl.",
                 "clairv."
             );
-            for day in days {
-                let _ = writeln!(
+            if compared.is_some() {
+                let _ = write!(out, " | {:>15} {:>6}", "compare: dyno-h", "overl.");
+            }
+            let _ = writeln!(out);
+            for (i, day) in days.iter().enumerate() {
+                let _ = write!(
                     out,
                     "  {:<10} {:>10} {:>7.1} | {:>18.1} {:>6.1} {:>6.1} {:>5} | {:>16.1} {:>6.1} | {:>11.1} {:>6.1} | {:>7.1}",
                     day.date,
@@ -305,6 +311,14 @@ impl Report {
                     day.static_max.overloaded_minutes,
                     day.clairvoyant_dyno_hours
                 );
+                if let Some(theirs) = compared.and_then(|days| days.get(i)) {
+                    let _ = write!(
+                        out,
+                        " | {:>15.1} {:>6.1}",
+                        theirs.autoscaled.dyno_hours, theirs.autoscaled.overloaded_minutes
+                    );
+                }
+                let _ = writeln!(out);
             }
         }
         out

@@ -120,6 +120,7 @@ fn a_second_config_draws_a_second_dyno_line_and_names_its_file() {
     );
     let json: serde_json::Value = serde_json::from_str(&report.to_json().unwrap()).unwrap();
     assert_eq!(json["compare"]["config"], "configs/max-2 <& co>.toml");
+    assert!(json["compare"].get("days").is_none(), "not asked for");
     assert_eq!(
         json["compare"]["dyno_hours"],
         report
@@ -220,4 +221,34 @@ fn coordinates_are_written_short() {
     assert_eq!(Tenths(-5).to_string(), "-0.5");
     assert_eq!(count_label(25_000.0), "25k");
     assert_eq!(count_label(2.5), "2.5");
+}
+
+#[test]
+fn the_daily_table_gets_the_second_configs_column() {
+    let (app, trace, model) = burst();
+    let mut report = simulate(&app, &trace, &model, true);
+    let alone = report.render(&app, &model);
+    let mut other = app.clone();
+    other.policy.max = 2;
+    let theirs = simulate(&other, &trace, &model, true);
+    let day = theirs.days.as_ref().unwrap()[0].autoscaled;
+    report.compare = Some(Box::new(Comparison {
+        config: "max-2.toml".into(),
+        report: theirs,
+    }));
+    let text = report.render(&app, &model);
+    assert!(!alone.contains("compare: dyno-h"));
+    let header = text.lines().find(|l| l.contains("day ")).unwrap();
+    assert!(header.ends_with("| compare: dyno-h overl."), "{header}");
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("  2026-11-27"))
+        .unwrap();
+    assert!(
+        row.ends_with(&format!(
+            "| {:>15.1} {:>6.1}",
+            day.dyno_hours, day.overloaded_minutes
+        )),
+        "{row}"
+    );
 }
