@@ -157,7 +157,7 @@ pub(crate) struct SimulateArgs {
     /// traffic rules: per-dyno (M/M/c, c = concurrency), pooled (M/M/(n c)), probe (the probe's
     /// service-time / (1 - rho)) or busy-slots (service-time, no queueing).
     #[arg(long, value_name = "MODEL", default_value = "per-dyno", value_parser = parse_service_model)]
-    pub(crate) traffic_model: policy::simulate::ServiceModel,
+    pub(crate) traffic_model: simulate::ServiceModel,
     /// For an app with `[apps.traffic]`: replay with this stabilisation window instead of the
     /// default (4m), to tune it.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
@@ -165,11 +165,19 @@ pub(crate) struct SimulateArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Also draw the replay as one self-contained SVG file: load and capacity, the dynos of each
+    /// way of running the app, overloaded minutes, scale events.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) svg: Option<PathBuf>,
+    /// Replay the same trace through this second config too (the app --app names, or its only
+    /// one): a second row of the table, a `compare` object in the JSON, a second dyno line.
+    #[arg(long, value_name = "OTHER.toml")]
+    pub(crate) compare: Option<PathBuf>,
 }
 
 /// Parses `--traffic-model`.
-fn parse_service_model(text: &str) -> Result<policy::simulate::ServiceModel, String> {
-    policy::simulate::ServiceModel::from_name(text)
+fn parse_service_model(text: &str) -> Result<simulate::ServiceModel, String> {
+    simulate::ServiceModel::from_name(text)
         .ok_or_else(|| format!("\"{text}\": expected per-dyno, pooled, probe or busy-slots"))
 }
 

@@ -37,7 +37,7 @@ impl Thresholds {
     ///
     /// A status outside 200–399 or a latency of `timeout` or more is [`Class::Down`]; otherwise
     /// `latency >= slow` is [`Class::Slow`], `latency < fast` is [`Class::Fast`], and anything between is
-    /// [`Class::Normal`]. Pure, so modelled latencies (as in [`simulate`](crate::simulate)) go through the same rule
+    /// [`Class::Normal`]. Pure, so modelled latencies (as in the simulator, `autoscaled-simulate`) go through the same rule
     /// as the ones the runtime measures.
     #[must_use]
     pub fn classify(&self, status: u16, latency: Duration) -> Class {

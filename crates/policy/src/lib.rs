@@ -1,4 +1,4 @@
-//! The pure decision rules of autoscaled, and the simulator that replays traffic through them.
+//! The pure decision rules of autoscaled.
 //!
 //! Nothing here does I/O or reads a clock: every function takes the time it is given. Start with
 //! [`Decider`]: built from a [`Policy`] (the app's limits and rhythms) and its
@@ -17,10 +17,8 @@
 //! alerts. A new signal is a new recommender and an event, not another branch in the decider.
 //!
 //! [`Thresholds::classify`] is the one rule that turns a probe's status and latency into a
-//! [`Class`]; the runtime's prober and the [`simulate`] module both call it. [`simulate`] replays a
-//! [`Trace`](simulate::Trace) of requests on a [`Model`](simulate::Model) of dynos and reports
-//! dyno-hours, cost and minutes overloaded or slow beside the schedule alone, a static formation
-//! at `max` and a clairvoyant scaler.
+//! [`Class`]; the runtime's prober and the simulator (crate `autoscaled-simulate`, which replays a
+//! traffic trace through these very rules) both call it.
 //!
 //! ```
 //! use std::time::Duration;
@@ -53,7 +51,6 @@ mod decision;
 mod event;
 mod policy;
 mod recommend;
-pub mod simulate;
 mod traffic;
 
 pub use classify::{Class, Thresholds};

@@ -2,24 +2,26 @@
 //!
 //! This module is the command only: its arguments, choosing the app, reading the file, mapping the
 //! config onto the simulator's inputs and printing. The replay itself (the trace, the dyno model,
-//! the very decision rules `run` uses, the figures and their rendering) is
-//! [`policy::simulate`].
+//! the very decision rules `run` uses, the figures and their rendering) is the crate
+//! `autoscaled-simulate`.
 //!
 //! ```text
 //! autoscaled simulate --trace traffic.csv --capacity 20 --service-time 100ms --boot 30s
+//! autoscaled simulate --trace traffic.csv --capacity 20 --compare tuned.toml --svg replay.svg
 //! ```
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use policy::Thresholds;
-use policy::simulate::{
-    self, Model, ServiceModel, SimulatedApp, Trace, TraceError, TrafficModel, rfc3339,
+use simulate::{
+    Comparison, Model, ServiceModel, SimulatedApp, Trace, TraceError, TrafficModel, rfc3339,
 };
 
 use crate::Failure;
 use crate::cli::SimulateArgs;
-use crate::config::{AppSettings, Config, config_path};
+use crate::config::{AppSettings, Config, ConfigError, config_path};
 
 /// The probe limits of the interface's defaults, for an app without a probe: its slow minutes are
 /// counted against what a default probe would call slow.
@@ -66,14 +68,14 @@ const UNUSED_API_KEY: &str = "simulate-never-calls-heroku";
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SimulateError {
     /// The trace file could not be read.
-    #[error("cannot read trace {path}: {source}")]
+    #[error("cannot read trace {path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
     /// The trace is malformed at a line, or has no row in the window asked for.
-    #[error("trace {path}, {source}")]
-    Trace { path: PathBuf, source: TraceError },
+    #[error("trace {path}, {problem}")]
+    Trace { path: PathBuf, problem: TraceError },
     /// `--app` names no configured app.
     #[error("--app {wanted}: no such app in the config (apps: {available})")]
     NoSuchApp { wanted: String, available: String },
@@ -85,6 +87,24 @@ pub(crate) enum SimulateError {
     /// An argument is out of its range.
     #[error("{0}")]
     Argument(String),
+    /// The `--compare` config is not a valid config.
+    #[error("--compare {path}: {problem}")]
+    Compare {
+        path: PathBuf,
+        problem: Box<ConfigError>,
+    },
+    /// The `--compare` config has no app to replay.
+    #[error("--compare {path}: {problem}")]
+    CompareApp {
+        path: PathBuf,
+        problem: Box<SimulateError>,
+    },
+    /// The picture cannot be written where `--svg` says.
+    #[error("--svg {path}: cannot write the picture there")]
+    Svg {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl From<SimulateError> for Failure {
@@ -96,28 +116,58 @@ impl From<SimulateError> for Failure {
 /// Runs `autoscaled simulate`.
 pub(crate) fn run(config: &Option<PathBuf>, args: SimulateArgs) -> Result<(), Failure> {
     check_arguments(&args)?;
-    let env = std::env::vars().chain([("HEROKU_API_KEY".to_owned(), UNUSED_API_KEY.to_owned())]);
-    let config = Config::load_with_env(&config_path(config.clone()), env)?;
+    let env = || std::env::vars().chain([("HEROKU_API_KEY".to_owned(), UNUSED_API_KEY.to_owned())]);
+    let config = Config::load_with_env(&config_path(config.clone()), env())?;
     let app = choose_app(&config.apps, args.app.as_deref())?;
+    let other = match &args.compare {
+        Some(path) => Some(load_compared(path, args.app.as_deref(), env())?),
+        None => None,
+    };
+    // Before the replay, so that a path it cannot write fails at once, and beside the target, so
+    // that the rename is atomic: a reader never sees half a picture, and a failure leaves none.
+    let picture = match &args.svg {
+        Some(path) => Some((path, temporary_beside(path)?)),
+        None => None,
+    };
     let trace = read_trace(&args.trace)?;
     let window = trace
         .window(args.from, args.to)
-        .map_err(|source| SimulateError::Trace {
+        .map_err(|problem| SimulateError::Trace {
             path: args.trace.clone(),
-            source,
+            problem,
         })?;
-    let (simulated, model) = inputs_for(
-        app,
-        args.capacity,
-        args.service_time,
-        args.boot,
-        args.traffic_model,
-    );
-    let mut simulated = simulated;
-    if let (Some(window), Some(traffic)) = (args.stabilisation, simulated.policy.traffic.as_mut()) {
-        traffic.stabilisation = window;
+    let replay = |app: &AppSettings| {
+        let (mut simulated, model) = inputs_for(
+            app,
+            args.capacity,
+            args.service_time,
+            args.boot,
+            args.traffic_model,
+        );
+        if let (Some(window), Some(traffic)) =
+            (args.stabilisation, simulated.policy.traffic.as_mut())
+        {
+            traffic.stabilisation = window;
+        }
+        let report = simulate::simulate(&simulated, &window, &model, args.daily);
+        (simulated, model, report)
+    };
+    let (simulated, model, mut report) = replay(app);
+    if let (Some(path), Some(other)) = (&args.compare, &other) {
+        report.compare = Some(Box::new(Comparison {
+            config: path.display().to_string(),
+            report: replay(other).2,
+        }));
     }
-    let report = simulate::simulate(&simulated, &window, &model, args.daily);
+    if let Some((path, mut file)) = picture {
+        let svg = simulate::draw(&report);
+        let failed = |source| SimulateError::Svg {
+            path: path.clone(),
+            source,
+        };
+        file.write_all(svg.as_bytes()).map_err(failed)?;
+        file.persist(path).map_err(|e| failed(e.error))?;
+    }
     if args.json {
         let json = report.to_json().map_err(|e| Failure::Fatal(e.into()))?;
         println!("{json}");
@@ -125,6 +175,46 @@ pub(crate) fn run(config: &Option<PathBuf>, args: SimulateArgs) -> Result<(), Fa
         print!("{}", report.render(&simulated, &model));
     }
     Ok(())
+}
+
+/// The second config of `--compare` and its app: the one `--app` names, or its only one.
+fn load_compared(
+    path: &Path,
+    wanted: Option<&str>,
+    env: impl Iterator<Item = (String, String)>,
+) -> Result<AppSettings, SimulateError> {
+    let config = Config::load_with_env(path, env).map_err(|problem| SimulateError::Compare {
+        path: path.to_owned(),
+        problem: Box::new(problem),
+    })?;
+    let app = choose_app(&config.apps, wanted).map_err(|problem| SimulateError::CompareApp {
+        path: path.to_owned(),
+        problem: Box::new(problem),
+    })?;
+    Ok(app.clone())
+}
+
+/// An empty file in `target`'s folder, deleted when dropped unless persisted to `target`.
+fn temporary_beside(target: &Path) -> Result<tempfile::NamedTempFile, SimulateError> {
+    let folder = match target.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    let name = target
+        .file_name()
+        .map_or_else(|| "picture".into(), |n| n.to_string_lossy().into_owned());
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    // A picture for docs and web servers to read, not the private 0600 of a temporary file.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    builder
+        .tempfile_in(folder)
+        .map_err(|source| SimulateError::Svg {
+            path: target.to_owned(),
+            source,
+        })
 }
 
 fn check_arguments(args: &SimulateArgs) -> Result<(), SimulateError> {
@@ -189,9 +279,9 @@ fn read_trace(path: &Path) -> Result<Trace, SimulateError> {
         path: path.to_owned(),
         source,
     })?;
-    Trace::parse(&text).map_err(|source| SimulateError::Trace {
+    Trace::parse(&text).map_err(|problem| SimulateError::Trace {
         path: path.to_owned(),
-        source,
+        problem,
     })
 }
 

@@ -37,7 +37,7 @@ pub(super) async fn json(url: &str) -> serde_json::Value {
 }
 
 /// Chromium from the distribution (`apt-get install -y chromium`), or `$CHROMIUM`.
-fn chromium() -> PathBuf {
+pub(super) fn chromium() -> PathBuf {
     if let Some(path) = std::env::var_os("CHROMIUM") {
         return PathBuf::from(path);
     }
@@ -56,7 +56,7 @@ fn chromium() -> PathBuf {
 }
 
 /// Runs headless Chromium on `url` with a fresh profile and `extra` arguments; returns stdout.
-fn headless(url: &str, extra: &[&str]) -> String {
+pub(super) fn headless(url: &str, extra: &[&str]) -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let profile = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "chromium-{}-{}",

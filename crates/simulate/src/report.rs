@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::SimulatedApp;
 use super::model::{Model, Tally};
+use super::timeline::Timeline;
 
 /// The figures of one way of running the app over the window.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -66,6 +67,32 @@ pub struct Report {
     /// The same by day, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub days: Option<Vec<Day>>,
+    /// The same trace replayed through a second config, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compare: Option<Box<Comparison>>,
+    /// The replays row by row, for [`draw`](crate::draw); not in the JSON.
+    #[serde(skip)]
+    pub timeline: Timeline,
+}
+
+/// A second config's replay of the same trace, beside the first's (`simulate --compare`).
+#[derive(Debug, Serialize)]
+pub struct Comparison {
+    /// How the second config is named in the table and the picture: its file, say.
+    pub config: String,
+    /// Its replay, as the first's.
+    #[serde(flatten)]
+    pub report: Report,
+}
+
+impl Comparison {
+    /// Its row in the table and its line in the picture: `with` and the config's file name.
+    pub fn label(&self) -> String {
+        let name = std::path::Path::new(&self.config)
+            .file_name()
+            .map_or_else(|| self.config.clone(), |n| n.to_string_lossy().into_owned());
+        format!("with {name}")
+    }
 }
 
 /// One day (in the app's time zone) of the report, for `--daily`.
@@ -179,21 +206,28 @@ impl Report {
             );
         }
         let _ = writeln!(out);
+        // The labels' column: 20 wide, or the compared config's label.
+        let wide = report
+            .compare
+            .as_ref()
+            .map_or(20, |other| other.label().chars().count().max(20));
         let _ = writeln!(
             out,
-            "  {:<20} {:>10} {:>10} {:>20} {:>20} {:>11}",
+            "  {:<wide$} {:>10} {:>10} {:>20} {:>20} {:>11}",
             "", "dyno-hours", "cost", "overloaded minutes", "slow minutes", "scale calls"
         );
         let whole = report.autoscaled.minutes;
         let max_label = format!("static at max ({})", policy.max);
-        for (label, f) in [
-            ("autoscaled", &report.autoscaled),
-            ("schedule alone", &report.schedule_only),
-            (max_label.as_str(), &report.static_max),
-        ] {
+        let mut rows = vec![("autoscaled".to_owned(), &report.autoscaled)];
+        if let Some(other) = &report.compare {
+            rows.push((other.label(), &other.report.autoscaled));
+        }
+        rows.push(("schedule alone".to_owned(), &report.schedule_only));
+        rows.push((max_label, &report.static_max));
+        for (label, f) in rows {
             let _ = writeln!(
                 out,
-                "  {label:<20} {:>10.2} {:>10} {:>20} {:>20} {:>11}",
+                "  {label:<wide$} {:>10.2} {:>10} {:>20} {:>20} {:>11}",
                 f.dyno_hours,
                 format!("${:.2}", f.cost),
                 format!(
@@ -211,7 +245,7 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "  {:<20} {:>10.2} {:>10}   (the fewest dynos that answer each row within slow, no boot delay)",
+            "  {:<wide$} {:>10.2} {:>10}   (the fewest dynos that answer each row within slow, no boot delay)",
             "clairvoyant",
             report.clairvoyant_dyno_hours,
             format!("${:.2}", report.clairvoyant_dyno_hours * app.price_per_hour)
@@ -224,9 +258,23 @@ impl Report {
             share(auto.dyno_hours, report.static_max.dyno_hours),
             share(auto.overloaded_minutes, whole)
         );
-        if let Some(days) = &report.days {
-            let _ = writeln!(out);
+        if let Some(other) = &report.compare {
+            let theirs = &other.report;
             let _ = writeln!(
+                out,
+                "  {}: {:.2}x the clairvoyant's dyno-hours ({:.2}), {:+.0}% dyno-hours against autoscaled's; overloaded {:.2}% of the time",
+                other.label(),
+                ratio(theirs.autoscaled.dyno_hours, theirs.clairvoyant_dyno_hours),
+                theirs.clairvoyant_dyno_hours,
+                share(theirs.autoscaled.dyno_hours, auto.dyno_hours) - 100.0,
+                share(theirs.autoscaled.overloaded_minutes, whole)
+            );
+        }
+        if let Some(days) = &report.days {
+            // With --compare, the second config's dyno-hours and overloaded minutes each day.
+            let compared = report.compare.as_ref().and_then(|c| c.report.days.as_ref());
+            let _ = writeln!(out);
+            let _ = write!(
                 out,
                 "  {:<10} {:>10} {:>7} | {:>18} {:>6} {:>6} {:>5} | {:>16} {:>6} | {:>11} {:>6} | {:>7}",
                 "day",
@@ -242,8 +290,12 @@ impl Report {
                 "overl.",
                 "clairv."
             );
-            for day in days {
-                let _ = writeln!(
+            if compared.is_some() {
+                let _ = write!(out, " | {:>15} {:>6}", "compare: dyno-h", "overl.");
+            }
+            let _ = writeln!(out);
+            for (i, day) in days.iter().enumerate() {
+                let _ = write!(
                     out,
                     "  {:<10} {:>10} {:>7.1} | {:>18.1} {:>6.1} {:>6.1} {:>5} | {:>16.1} {:>6.1} | {:>11.1} {:>6.1} | {:>7.1}",
                     day.date,
@@ -259,6 +311,14 @@ impl Report {
                     day.static_max.overloaded_minutes,
                     day.clairvoyant_dyno_hours
                 );
+                if let Some(theirs) = compared.and_then(|days| days.get(i)) {
+                    let _ = write!(
+                        out,
+                        " | {:>15.1} {:>6.1}",
+                        theirs.autoscaled.dyno_hours, theirs.autoscaled.overloaded_minutes
+                    );
+                }
+                let _ = writeln!(out);
             }
         }
         out

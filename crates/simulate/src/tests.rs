@@ -5,13 +5,13 @@ use serde_json::{Value, json};
 
 use super::model::{Driver, History};
 use super::*;
-use crate::Thresholds;
+use policy::Thresholds;
 
 const SEC: Duration = Duration::from_secs(1);
 
 /// An app as a config would give it: `min` 1, `max` 4 and the config's defaults unless `settings`
 /// says otherwise (`min`, `max`, `timezone`, `schedule`, `probe`).
-fn app(settings: Value) -> SimulatedApp {
+pub(crate) fn app(settings: Value) -> SimulatedApp {
     let count = |key: &str, default: u32| {
         settings[key]
             .as_u64()
@@ -50,13 +50,13 @@ fn app(settings: Value) -> SimulatedApp {
 }
 
 /// A probe of the app at 500 ms slow, 200 ms fast.
-fn probe() -> Value {
+pub(crate) fn probe() -> Value {
     json!({ "slow": "500ms", "fast": "200ms" })
 }
 
 /// The model at 100 ms service time; the probe's limits, or the interface's defaults (slow
 /// minutes counted at 5 s) for an app without a probe.
-fn model(app: &SimulatedApp, capacity: f64, boot: Duration) -> Model {
+pub(crate) fn model(app: &SimulatedApp, capacity: f64, boot: Duration) -> Model {
     let ms = Duration::from_millis;
     let (slow, fast) = if app.probe_every.is_some() {
         (ms(500), ms(200))
@@ -77,7 +77,7 @@ fn model(app: &SimulatedApp, capacity: f64, boot: Duration) -> Model {
 }
 
 /// One row a minute from 2026-11-27 00:00 UTC, each row's requests a minute.
-fn minutes(per_minute: &[u64]) -> Trace {
+pub(crate) fn minutes(per_minute: &[u64]) -> Trace {
     Trace {
         start: Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0).unwrap(),
         step: 60_000_000_000,
@@ -272,7 +272,7 @@ fn the_schedule_alone_is_read_in_the_apps_time_zone_and_split_by_local_day() {
 #[test]
 fn a_day_of_world_cup_traffic_is_served_with_a_fraction_of_max() {
     // 12 May 1998: up to ~960 requests/s in a burst. 20 requests/s a dyno, max 10.
-    let trace = Trace::parse(include_str!("../../../../traces/worldcup98-1998-05-12.csv")).unwrap();
+    let trace = Trace::parse(include_str!("../../../traces/worldcup98-1998-05-12.csv")).unwrap();
     let app = app(json!({ "min": 1, "max": 10, "probe": probe() }));
     let report = simulate(&app, &trace, &model(&app, 20.0, 30 * SEC), false);
     let (auto, max) = (report.autoscaled, report.static_max);

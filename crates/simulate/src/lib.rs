@@ -1,15 +1,24 @@
-//! The simulator: replays a traffic trace through the decision rules on a simulated clock.
+//! The simulator of autoscaled: replays a traffic trace through the decision rules on a simulated
+//! clock.
 //!
 //! The trace ([`Trace`]) gives requests per fixed interval; the model ([`Model`]) turns load and
-//! serving dynos into probe latencies and overload; the decisions come from the very [`Decider`]
-//! the runtime uses, told of each schedule change and each probe at its simulated instant. The same
-//! trace is replayed three times — autoscaled, the schedule alone, and a static formation at `max` —
-//! and a clairvoyant scaler (the fewest dynos that keep each row from being slow) is computed beside
-//! them, so a user sees what the probe rules buy before trusting them: [`simulate`] gives the
-//! [`Report`], [`Report::render`] and [`Report::to_json`] print it.
+//! serving dynos into probe latencies and overload; the decisions come from the very
+//! [`Decider`] the runtime uses (crate `autoscaled-policy`), told of each schedule
+//! change and each probe at its simulated instant. The same trace is replayed three times —
+//! autoscaled, the schedule alone, and a static formation at `max` — and a clairvoyant scaler (the
+//! fewest dynos that keep each row from being slow) is computed beside them, so a user sees what the
+//! rules buy before trusting them.
+//!
+//! Start with [`simulate`]: it takes a [`SimulatedApp`], a [`Trace`] and a [`Model`] and gives the
+//! [`Report`]; [`Report::render`] and [`Report::to_json`] print it, and [`draw`] pictures it row by
+//! row (its [`Timeline`]) as one SVG. [`Report::compare`] holds the same trace replayed through a
+//! second config. Like the rules it replays, it does no I/O and reads no clock: `autoscaled
+//! simulate` reads the files, prints and writes the picture.
 
 mod model;
+mod picture;
 mod report;
+mod timeline;
 mod trace;
 
 use std::time::Duration;
@@ -18,10 +27,12 @@ use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 use schedule::{DynoSize, Schedule};
 
-use crate::{Decider, Policy};
 use model::{Driver, Tally};
 pub use model::{Model, ServiceModel, TrafficModel};
-pub use report::{Day, Figures, Report};
+pub use picture::draw;
+use policy::{Decider, Policy};
+pub use report::{Comparison, Day, Figures, Report};
+pub use timeline::{RowDynos, Scale, Timeline};
 pub use trace::{HEADER, Trace, TraceError};
 
 /// The app a simulation replays: its rules and what its dynos cost.
@@ -74,6 +85,17 @@ pub fn simulate(app: &SimulatedApp, trace: &Trace, model: &Model, daily: bool) -
     let schedule_only = model::replay(trace, model, decider(false), &cuts);
     let static_max = model::replay(trace, model, Driver::Static(app.policy.max), &cuts);
     let clairvoyant = model::clairvoyant(trace, model, app.policy.min, app.policy.max, &cuts);
+    let timeline = Timeline {
+        start: trace.start,
+        step: trace.step,
+        timezone,
+        capacity: model.capacity,
+        load: (0..trace.counts.len()).map(|row| trace.load(row)).collect(),
+        autoscaled: autoscaled.rows,
+        schedule_only: schedule_only.rows,
+        clairvoyant: model::clairvoyant_dynos(trace, model, app.policy.min, app.policy.max),
+        scales: autoscaled.scales,
+    };
     let figures = |tally: &Tally| Figures::new(tally, app.price_per_hour);
     let days = daily.then(|| {
         let starts = std::iter::once(trace.start).chain(
@@ -109,6 +131,8 @@ pub fn simulate(app: &SimulatedApp, trace: &Trace, model: &Model, daily: bool) -
         static_max: figures(&static_max.total),
         clairvoyant_dyno_hours: report::dyno_hours(clairvoyant.iter().sum()),
         days,
+        compare: None,
+        timeline,
     }
 }
 

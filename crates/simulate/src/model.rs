@@ -7,9 +7,10 @@
 
 use std::time::Duration;
 
+use super::timeline::{RowDynos, Scale};
 use super::trace::Trace;
-use crate::{Action, Class, Decider, Event, Thresholds, Traffic};
 use chrono::{DateTime, TimeDelta, Utc};
+use policy::{Action, Class, Decider, Event, Thresholds, Traffic};
 
 /// What a dyno can do and how long it takes to start.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -43,13 +44,13 @@ pub struct TrafficModel {
 }
 
 impl TrafficModel {
-    /// The model of docs/simulate.md: per-dyno M/M/c, the drain's [`DRAIN_DELAY`](crate::DRAIN_DELAY)
+    /// The model of docs/simulate.md: per-dyno M/M/c, the drain's [`DRAIN_DELAY`](policy::DRAIN_DELAY)
     /// (the delay the daemon reads its windows at), figures every 2 s.
     pub fn new(service: ServiceModel, concurrency: u32) -> TrafficModel {
         TrafficModel {
             service,
             concurrency: concurrency.max(1),
-            delay: crate::DRAIN_DELAY,
+            delay: policy::DRAIN_DELAY,
             every: Duration::from_secs(2),
         }
     }
@@ -200,11 +201,14 @@ pub(super) struct Tally {
     pub(super) scale_calls: u32,
 }
 
-/// What a replay gives: the whole window, and each stretch between `cuts` (days, say).
+/// What a replay gives: the whole window, each stretch between `cuts` (days, say), and the
+/// replay row by row for drawing it.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Outcome {
     pub(super) total: Tally,
     pub(super) parts: Vec<Tally>,
+    pub(super) rows: Vec<RowDynos>,
+    pub(super) scales: Vec<Scale>,
 }
 
 /// Replays `trace` through `model` with `driver` setting the formation. `cuts` are offsets (strictly
@@ -221,6 +225,8 @@ pub(super) fn replay(trace: &Trace, model: &Model, driver: Driver, cuts: &[i64])
         part: 0,
         parts: vec![Tally::default(); cuts.len() + 1],
         history: None,
+        rows: vec![RowDynos::UNSEEN; trace.counts.len()],
+        scales: Vec::new(),
     };
     match driver {
         Driver::Static(quantity) => {
@@ -296,6 +302,8 @@ pub(super) fn replay(trace: &Trace, model: &Model, driver: Driver, cuts: &[i64])
     Outcome {
         total,
         parts: replay.parts,
+        rows: replay.rows,
+        scales: replay.scales,
     }
 }
 
@@ -313,6 +321,10 @@ struct Replay<'a> {
     parts: Vec<Tally>,
     /// What the router logged, when the traffic rules read it.
     history: Option<History>,
+    /// Each row's dynos and trouble, as the picture draws them.
+    rows: Vec<RowDynos>,
+    /// Every formation change.
+    scales: Vec<Scale>,
 }
 
 const NANOS: i64 = 1_000_000_000;
@@ -627,11 +639,16 @@ impl Replay<'_> {
             let tally = &mut self.parts[self.part];
             tally.span += span;
             tally.dyno_nanos += i128::from(span) * i128::from(running);
-            if self.model.overloaded(load, serving) {
+            let overloaded = self.model.overloaded(load, serving);
+            let slow = self.model.slow(load, serving);
+            if overloaded {
                 tally.overloaded += span;
             }
-            if self.model.slow(load, serving) {
+            if slow {
                 tally.slow += span;
+            }
+            if let Some(seen) = self.rows.get_mut(row) {
+                seen.add(running, serving, overloaded, slow);
             }
             if let Some(history) = self.history.as_mut() {
                 let steady = self.model.service(load, serving);
@@ -650,8 +667,14 @@ impl Replay<'_> {
 
     fn act(&mut self, actions: &[Action]) {
         for action in actions {
-            if let Action::Scale { to, .. } = action {
+            if let Action::Scale { to, reason, .. } = action {
                 let running = self.running();
+                self.scales.push(Scale {
+                    at: self.now,
+                    from: running,
+                    to: *to,
+                    reason: reason.to_string(),
+                });
                 if *to > running {
                     self.dynos.push((self.now, *to - running));
                 } else {
@@ -686,17 +709,11 @@ pub(super) fn clairvoyant(
     max: u32,
     cuts: &[i64],
 ) -> Vec<i128> {
-    let utilisation = 1.0 - model.service_time.as_secs_f64() / model.thresholds.slow.as_secs_f64();
     let mut parts = vec![0i128; cuts.len() + 1];
     let mut part = 0;
     let mut now = 0i64;
-    for row in 0..trace.counts.len() {
-        let needed = if utilisation > 0.0 {
-            let fewest = (trace.load(row) / (utilisation * model.capacity)).ceil();
-            fewest.clamp(f64::from(min), f64::from(max)) as i128
-        } else {
-            i128::from(max)
-        };
+    for needed in clairvoyant_dynos(trace, model, min, max) {
+        let needed = i128::from(needed);
         let row_end = now.saturating_add(trace.step);
         while now < row_end {
             while cuts.get(part).is_some_and(|&cut| cut <= now) {
@@ -708,4 +725,21 @@ pub(super) fn clairvoyant(
         }
     }
     parts
+}
+
+/// The clairvoyant's dynos for each row of `trace`: the fewest within `[min, max]` whose probe
+/// would answer within `slow`.
+pub(super) fn clairvoyant_dynos(trace: &Trace, model: &Model, min: u32, max: u32) -> Vec<u32> {
+    let utilisation = 1.0 - model.service_time.as_secs_f64() / model.thresholds.slow.as_secs_f64();
+    (0..trace.counts.len())
+        .map(|row| {
+            if utilisation > 0.0 {
+                let fewest = (trace.load(row) / (utilisation * model.capacity)).ceil();
+                // Clamped into `[min, max]`, so the cast is exact.
+                fewest.clamp(f64::from(min), f64::from(max)) as u32
+            } else {
+                max
+            }
+        })
+        .collect()
 }
