@@ -29,6 +29,9 @@ const APPS: [&str; 6] = [
     "fleet-fox",
 ];
 
+/// The fleet's leases (`[state] lease`), renewed every second.
+const LEASE: Duration = Duration::from_secs(4);
+
 /// Probes every 500 ms, two failures to declare an outage: slow enough that a loaded machine's
 /// late answers are not taken for slow ones.
 const INTERVAL: Duration = Duration::from_millis(500);
@@ -76,7 +79,10 @@ async fn fleet(state_url: &str, mail: Option<&MailServer>) -> Fleet {
     let text = std::fs::read_to_string(&config).unwrap();
     let text = text.replace(
         "\n[state]\n",
-        "\n[state]\nlease = \"4s\"\nlease_round = \"1s\"\n",
+        &format!(
+            "\n[state]\nlease = \"{}s\"\nlease_round = \"1s\"\n",
+            LEASE.as_secs()
+        ),
     );
     std::fs::write(&config, text).unwrap();
     Fleet {
@@ -354,7 +360,7 @@ async fn a_fleet_of_three_has_one_writer_per_app_and_fails_over_a_kill_9_in_seco
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_stopped_for_20_s_never_gives_an_app_two_writers_and_scaling_resumes() {
+async fn postgres_stopped_for_twice_the_lease_never_gives_an_app_two_writers_and_scaling_resumes() {
     let _alone = HEAVY.lock().await;
     let cluster = PostgresCluster::start();
     let fleet = fleet(&cluster.url(), None).await;
@@ -377,7 +383,8 @@ async fn postgres_stopped_for_20_s_never_gives_an_app_two_writers_and_scaling_re
             })
             .await;
     }
-    let down_for = Duration::from_secs(20).saturating_sub(stopped.elapsed());
+    // Down for twice the lease (4 s): every lease lapses while nobody can renew or take one.
+    let down_for = (2 * LEASE).saturating_sub(stopped.elapsed());
     tokio::time::sleep(down_for).await;
     cluster.resume();
 
