@@ -1,8 +1,8 @@
 //! The client: one pooled HTTP client, the headers Heroku wants, retries, and the calls.
 
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use backon::Retryable;
@@ -27,6 +27,9 @@ const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const UNKNOWN: u64 = u64::MAX;
 /// How much of a non-JSON error body is kept as its message.
 const BODY_EXCERPT: usize = 200;
+/// The longest one `Retry-After` holds the client's calls: a broken header (a date years ahead)
+/// must not stop scaling for good. Heroku asks for seconds to a minute or two.
+const MAX_HOLD: Duration = Duration::from_secs(15 * 60);
 
 /// A Heroku Platform API v3 client. Cheap to clone: clones share one connection pool.
 ///
@@ -44,6 +47,9 @@ struct Inner {
     retry: RetryPolicy,
     rate_limit_remaining: AtomicU64,
     budget: ReadBudget,
+    /// No call goes out before this instant: the latest end of a `Retry-After` Heroku sent, which
+    /// holds for the whole account, so for every call of every clone, not only the one refused.
+    not_before: Mutex<Option<Instant>>,
 }
 
 impl fmt::Debug for Client {
@@ -131,6 +137,7 @@ impl ClientBuilder {
                 retry: self.retry,
                 rate_limit_remaining: AtomicU64::new(UNKNOWN),
                 budget: self.budget,
+                not_before: Mutex::new(None),
             }),
         })
     }
@@ -278,7 +285,46 @@ impl Client {
             .decode()
     }
 
-    /// One call with retries as the policy allows.
+    /// Until when a `Retry-After` holds every call, if one still does: calls made before then wait
+    /// for it (scale calls too), rather than spend the account's budget on refusals.
+    pub fn held_until(&self) -> Option<Instant> {
+        let until = *self
+            .inner
+            .not_before
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        until.filter(|until| *until > Instant::now())
+    }
+
+    /// Holds every call until `after` from now has passed (at most [`MAX_HOLD`]), unless a hold
+    /// already lasts longer.
+    fn hold_for(&self, after: Duration) {
+        let until = Instant::now() + after.min(MAX_HOLD);
+        let mut not_before = self
+            .inner
+            .not_before
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if not_before.is_none_or(|held| held < until) {
+            *not_before = Some(until);
+        }
+    }
+
+    /// Waits until no `Retry-After` holds calls any longer; a hold extended meanwhile (by another
+    /// call's answer) is waited for too.
+    async fn wait_for_hold(&self, method: &Method, path: &str) {
+        let mut logged = false;
+        while let Some(until) = self.held_until() {
+            if !logged {
+                let wait_ms = until.saturating_duration_since(Instant::now()).as_millis();
+                tracing::info!(%method, path, wait_ms, "Heroku asked to wait (Retry-After); the call waits");
+                logged = true;
+            }
+            tokio::time::sleep_until(until).await;
+        }
+    }
+
+    /// One call with retries as the policy allows, once any `Retry-After` hold has passed.
     async fn call(
         &self,
         method: Method,
@@ -287,6 +333,8 @@ impl Client {
         range: Option<&str>,
     ) -> Result<Answer, Error> {
         let policy = &self.inner.retry;
+        // The retry time limit counts from the first call sent, not from the hold's start.
+        self.wait_for_hold(&method, path).await;
         let started = Instant::now();
         // The calls made so far, counted where a failed one is judged.
         let mut attempt = 0;
@@ -315,6 +363,8 @@ impl Client {
         body: Option<Vec<u8>>,
         range: Option<&str>,
     ) -> Result<Answer, Error> {
+        // A retry's wait covers its own refusal's Retry-After; another call's may be longer.
+        self.wait_for_hold(&method, path).await;
         let url = format!("{}{path}", self.inner.base_url);
         let mut request = self
             .inner
@@ -351,11 +401,11 @@ impl Client {
                 body,
             });
         }
-        Err(Error::from_status(api_error(
-            status.as_u16(),
-            &headers,
-            &body,
-        )))
+        let error = api_error(status.as_u16(), &headers, &body);
+        if let Some(after) = error.retry_after {
+            self.hold_for(after);
+        }
+        Err(Error::from_status(error))
     }
 }
 

@@ -328,6 +328,16 @@ impl FakeHeroku {
         self.shared.state().faults.fail = (n > 0).then_some((n, status, options));
     }
 
+    /// Answers every request with `status` (before any other check), shaped by `options`, until
+    /// `duration` has passed on tokio's clock (so a paused clock ends it too), as an API that
+    /// refuses for a while does; replaces any such failure still running (`Duration::ZERO` cancels
+    /// it). Takes precedence over [`fail_next`](Self::fail_next) while it lasts.
+    pub fn fail_for(&self, duration: Duration, status: u16, options: FaultOptions) {
+        let until = tokio::time::Instant::now() + duration;
+        self.shared.state().faults.fail_until =
+            (!duration.is_zero()).then_some((until, status, options));
+    }
+
     /// Holds each of the next `n` requests for `delay` before handling it, replacing any delay still
     /// pending (`n` = 0 cancels it).
     pub fn delay_next(&self, n: u32, delay: Duration) {
