@@ -1,7 +1,7 @@
 //! The client: one pooled HTTP client, the headers Heroku wants, retries, and the calls.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -25,6 +25,10 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Stands for "no `RateLimit-Remaining` seen yet" in the atomic.
 const UNKNOWN: u64 = u64::MAX;
+/// [`Inner::reached`]'s values: no call finished yet, the latest got an answer, it got none.
+const NOT_TRIED: u8 = 0;
+const ANSWERED: u8 = 1;
+const NO_ANSWER: u8 = 2;
 /// How much of a non-JSON error body is kept as its message.
 const BODY_EXCERPT: usize = 200;
 /// The longest one `Retry-After` holds the client's calls: a broken header (a date years ahead)
@@ -50,6 +54,9 @@ struct Inner {
     /// No call goes out before this instant: the latest end of a `Retry-After` Heroku sent, which
     /// holds for the whole account, so for every call of every clone, not only the one refused.
     not_before: Mutex<Option<Instant>>,
+    /// Whether the latest attempt got an HTTP answer (any status): [`NOT_TRIED`], [`ANSWERED`] or
+    /// [`NO_ANSWER`].
+    reached: AtomicU8,
 }
 
 impl fmt::Debug for Client {
@@ -138,6 +145,7 @@ impl ClientBuilder {
                 rate_limit_remaining: AtomicU64::new(UNKNOWN),
                 budget: self.budget,
                 not_before: Mutex::new(None),
+                reached: AtomicU8::new(NOT_TRIED),
             }),
         })
     }
@@ -285,6 +293,17 @@ impl Client {
             .decode()
     }
 
+    /// Whether the Platform API answered the latest attempt of any call (whatever the status):
+    /// `Some(false)` when it got no answer (no connection, a timeout, a broken connection), so
+    /// "Heroku's API cannot be reached" is a fact, not a guess; `None` before any attempt ended.
+    pub fn reachable(&self) -> Option<bool> {
+        match self.inner.reached.load(Ordering::Relaxed) {
+            ANSWERED => Some(true),
+            NO_ANSWER => Some(false),
+            _ => None,
+        }
+    }
+
     /// Until when a `Retry-After` holds every call, if one still does: calls made before then wait
     /// for it (scale calls too), rather than spend the account's budget on refusals.
     pub fn held_until(&self) -> Option<Instant> {
@@ -378,7 +397,11 @@ impl Client {
         if let Some(range) = range {
             request = request.header("range", range);
         }
-        let response = request.send().await.map_err(|e| Error::transport(&e))?;
+        let response = request.send().await.map_err(|e| {
+            self.inner.reached.store(NO_ANSWER, Ordering::Relaxed);
+            Error::transport(&e)
+        })?;
+        self.inner.reached.store(ANSWERED, Ordering::Relaxed);
         let status = response.status();
         let headers = response.headers().clone();
         if let Some(remaining) =

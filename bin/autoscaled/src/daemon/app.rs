@@ -361,7 +361,15 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
                         },
                     );
                     let figures = stats.summary(Instant::now());
-                    ctx.alerter.decision(&ctx.settings, notice, now, &figures);
+                    // Written as the target is handed to the actuator, before its call: the
+                    // alert says what Heroku is known to have done so far.
+                    let progress = super::alerts::scale_progress(
+                        ctx.client.reachable(),
+                        ctx.board.actual(ctx.index),
+                        notice.to,
+                    );
+                    ctx.alerter
+                        .decision(&ctx.settings, notice, now, &figures, progress);
                 }
                 Action::Note(text) => {
                     info!(app = %settings.name, process = %settings.process, "{text}")

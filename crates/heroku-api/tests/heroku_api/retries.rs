@@ -206,9 +206,12 @@ async fn a_dropped_connection_is_a_transport_error_and_is_retried() {
     );
 
     fake.drop_next(1);
-    let app = client(&fake).app_info("my-app").await.unwrap();
+    let client = client(&fake);
+    assert_eq!(client.reachable(), None, "no call made yet");
+    let app = client.app_info("my-app").await.unwrap();
     assert_eq!(app.name, "my-app");
     assert_eq!(fake.requests().len(), 3);
+    assert_eq!(client.reachable(), Some(true));
 }
 
 #[tokio::test(start_paused = true)]
@@ -232,6 +235,7 @@ async fn an_unreachable_server_is_a_transport_error_after_the_retries() {
         ),
         "{error:?}"
     );
+    assert_eq!(client.reachable(), Some(false));
     // Three backoffs: 250-500, 500-1000 and 1000-2000 ms.
     let waited = started.elapsed();
     assert!(
@@ -249,6 +253,7 @@ async fn a_retry_after_holds_every_call_until_it_passes() {
     // 60 s is beyond the retry time limit: this call gives up at once...
     let error = client.app_info("my-app").await.unwrap_err();
     assert_eq!(error.retry_after(), Some(Duration::from_secs(60)));
+    assert_eq!(client.reachable(), Some(true), "a refusal is an answer");
     assert_eq!(client.held_until(), Some(started + Duration::from_secs(60)));
     // ...and every call after it, from any clone, reads and scale calls alike, waits for the hold.
     let scale = tokio::spawn({
