@@ -35,11 +35,8 @@ fn describe(config: &Config, path: &std::path::Path) -> String {
         config.heroku.api_key
     );
     let _ = writeln!(out, "state: {}", config.state.shown());
-    if config.state.is_sqlite() && std::env::var_os("DYNO").is_some() {
-        let _ = writeln!(
-            out,
-            "warning: running on a Heroku dyno (DYNO is set) with an SQLite file: a dyno's files are wiped at every restart, so the state would be lost; attach Heroku Postgres (it sets DATABASE_URL)"
-        );
+    if let Some(warning) = config.state.lost_on_a_dyno() {
+        let _ = writeln!(out, "warning: {warning}");
     }
     let mut calls = 0.0;
     for app in &config.apps {

@@ -41,6 +41,9 @@ pub(crate) struct Options {
 
 pub(crate) fn run(config: &Option<PathBuf>, args: RunArgs) -> Result<(), Failure> {
     let config = Config::load(&config_path(config.clone()))?;
+    if let Some(warning) = config.state.lost_on_a_dyno() {
+        warn!(url = %config.state.shown(), "{warning}");
+    }
     let runtime = crate::runtime()?;
     runtime.block_on(async move {
         // Before anything else: a daemon that cannot keep its state must not start scaling.

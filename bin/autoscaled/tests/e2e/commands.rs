@@ -140,6 +140,50 @@ async fn check_accepts_a_valid_config_and_shows_the_key_redacted() {
     );
 }
 
+/// On a dyno, an SQLite file is wiped at every restart: `check` says so, and so does `run` at
+/// start, before anything else (the API is not even reachable here).
+#[tokio::test]
+async fn on_a_dyno_with_sqlite_check_and_run_warn_that_the_state_would_be_lost() {
+    let config = write_config(
+        "http://127.0.0.1:9",
+        &[AppConfig::new("e2e-dyno")],
+        &Alerts::default(),
+    );
+    let path = config.to_str().unwrap();
+    let dyno: [(&str, &std::ffi::OsStr); 1] = [("DYNO", "clock.1".as_ref())];
+    let check = Daemon::spawn_with_env(BIN, &["--config", path, "check"], &dyno)
+        .finish(WITHIN)
+        .await;
+    assert_eq!(check.status.code(), Some(0), "{check:?}");
+    assert!(
+        check
+            .stdout
+            .contains("warning: running on a Heroku dyno (DYNO is set) with an SQLite file"),
+        "{}",
+        check.stdout
+    );
+
+    let run = Daemon::spawn_with_env(BIN, &["--config", path, "run"], &dyno);
+    let line = run
+        .wait_for_line(
+            &["WARN", "DYNO is set", "SQLite", "attach Heroku Postgres"],
+            WITHIN,
+        )
+        .await;
+    assert!(line.contains("sqlite://"), "the file is named: {line}");
+    run.stop().await;
+
+    // Off a dyno, nothing to warn about.
+    let quiet = Daemon::spawn(BIN, &["--config", path, "run"]);
+    quiet.wait_for_line(&["state database open"], WITHIN).await;
+    let finished = quiet.stop().await;
+    assert!(
+        !finished.stdout.contains("DYNO is set"),
+        "{}",
+        finished.stdout
+    );
+}
+
 /// A probe config whose URL carries a password and whose header a token.
 fn probe_with_secrets(url: &str) -> std::path::PathBuf {
     write_file(
