@@ -156,16 +156,17 @@ async fn check_online(config: &Config) -> Result<(), Failure> {
     let client = crate::daemon::heroku_client(config)?;
     let mut problems = Vec::new();
     for app in &config.apps {
+        // The reads `run` makes at start, with its messages: a missing process type names the
+        // types the app has.
         let checked = tokio::time::timeout(Duration::from_secs(60), async {
-            let info = client
-                .app_info(&app.name)
+            let snapshot = client
+                .snapshot(&app.name, &app.process)
                 .await
-                .map_err(|e| format!("app \"{}\": {e}", app.name))?;
-            let formation = client
-                .formation_info(&app.name, &app.process)
-                .await
-                .map_err(|e| format!("app \"{}\" process \"{}\": {e}", app.name, app.process))?;
-            Ok::<_, String>((info.maintenance, formation.quantity))
+                .map_err(|e| match e {
+                    heroku_api::SnapshotError::Transient(e) => format!("app \"{}\": {e}", app.name),
+                    e => e.to_string(),
+                })?;
+            Ok::<_, String>((snapshot.maintenance, snapshot.quantity))
         })
         .await
         .unwrap_or_else(|_| {

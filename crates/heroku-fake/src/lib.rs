@@ -257,6 +257,16 @@ impl FakeHeroku {
             .set_quantity(app, process_type, quantity);
     }
 
+    /// Removes a process type from the app's formation, as a deploy whose Procfile no longer has
+    /// it does: reads and updates of it are then answered 404. Nothing happens when it is absent.
+    pub fn remove_formation(&self, app: &str, process_type: &str) {
+        self.shared
+            .state()
+            .app_mut(app)
+            .formations
+            .retain(|f| f.process_type != process_type);
+    }
+
     /// The quantity of a process type, or `None` when the app or process type does not exist.
     pub fn quantity(&self, app: &str, process_type: &str) -> Option<u32> {
         self.shared

@@ -715,6 +715,13 @@ impl Actuator {
                 }
                 Some(read)
             }
+            // Once there (it was read at start), now gone: a deploy whose Procfile dropped the
+            // type, or a rename. Said at each reconcile that finds it so, not as a vague failure.
+            Err(e @ heroku_api::Error::NotFound(_)) => {
+                warn!(app = %app, process = %process, error = %e,
+                    "the process type is gone from the app's formation (removed from the Procfile, or the app deleted?): nothing can be scaled until it is back");
+                None
+            }
             Err(e) => {
                 warn!(app = %app, process = %process, error = %e, "cannot read the formation");
                 None

@@ -54,6 +54,40 @@ async fn an_unknown_app_stops_the_start_with_status_1() {
     );
 }
 
+/// A process type the app does not have (a typo, or one dropped from the Procfile) is refused
+/// loudly: `run` exits 1 and `check --online` 2, each naming the types the app does have.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_process_type_stops_the_start_with_1_and_check_online_with_2() {
+    let fake = FakeHeroku::start(API_KEY).await.unwrap();
+    // The config scales `web`; the app only has a `worker`.
+    fake.set_formation("e2e-noweb", "worker", 1);
+    let config = write_config(
+        &fake.url(),
+        &[AppConfig::new("e2e-noweb")],
+        &Alerts::default(),
+    );
+    let said = "app \"e2e-noweb\" has no process type \"web\" (its formation has: worker); check the process type in the config and the app's Procfile";
+
+    let finished = Daemon::run(BIN, &config).finish(WITHIN).await;
+    assert_eq!(finished.status.code(), Some(1), "{finished:?}");
+    assert!(finished.stderr.contains(said), "{}", finished.stderr);
+
+    let path = config.to_str().unwrap();
+    let checked = Daemon::spawn(BIN, &["--config", path, "check", "--online"])
+        .finish(WITHIN)
+        .await;
+    assert_eq!(checked.status.code(), Some(2), "{checked:?}");
+    assert!(
+        checked.stderr.contains("online check failed") && checked.stderr.contains(said),
+        "{}",
+        checked.stderr
+    );
+    assert!(
+        fake.requests().iter().all(|r| r.method == "GET"),
+        "nothing was changed"
+    );
+}
+
 #[tokio::test]
 async fn check_names_the_key_of_every_problem_and_exits_2() {
     let config = write_file(
