@@ -1,9 +1,10 @@
 //! `autoscaled run`: the long-running process.
 //!
 //! [`run`] loads the config, builds the Platform API client and the notifier, and hands over to
-//! [`serve`], which the demo calls too: it checks every app at start (credentials rejected or an
-//! unknown app is fatal, network trouble is retried), then runs each app's tasks (see [`app`]) until
-//! SIGTERM or SIGINT, and stops within 5 s.
+//! [`serve`], which the demo calls too: it checks every app at start (credentials rejected, an
+//! unknown app or process type is fatal, network trouble is retried while probes and alerts
+//! already run), then runs each app's tasks (see [`app`]) until SIGTERM or SIGINT, and stops
+//! within 5 s.
 
 mod alerts;
 mod app;

@@ -72,6 +72,19 @@ async fn a_missing_process_type_stops_the_start_with_1_and_check_online_with_2()
     assert_eq!(finished.status.code(), Some(1), "{finished:?}");
     assert!(finished.stderr.contains(said), "{}", finished.stderr);
 
+    // Heroku slow to answer: the start goes on probing meanwhile, and the answer still ends it.
+    fake.delay_next(1, std::time::Duration::from_secs(2));
+    let finished = Daemon::run(BIN, &config).finish(WITHIN).await;
+    assert_eq!(finished.status.code(), Some(1), "{finished:?}");
+    assert!(
+        finished
+            .stdout
+            .contains("Heroku's API has not answered yet"),
+        "{}",
+        finished.stdout
+    );
+    assert!(finished.stderr.contains(said), "{}", finished.stderr);
+
     let path = config.to_str().unwrap();
     let checked = Daemon::spawn(BIN, &["--config", path, "check", "--online"])
         .finish(WITHIN)
