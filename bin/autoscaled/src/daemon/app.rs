@@ -437,8 +437,14 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
                     let figures = stats.summary(Instant::now());
                     // Written as the target is handed to the actuator, before its call: the
                     // alert says what Heroku is known to have done so far.
+                    // Started blind, nothing is called before Heroku's first answer: not a word
+                    // from it yet (a hanging API) reads as unreachable too.
+                    let reachable = match ctx.client.reachable() {
+                        None if pending.is_some() => Some(false),
+                        reachable => reachable,
+                    };
                     let progress = super::alerts::scale_progress(
-                        ctx.client.reachable(),
+                        reachable,
                         ctx.board.actual(ctx.index),
                         notice.to,
                     );
