@@ -451,3 +451,57 @@ async fn the_persister_puts_a_deleted_file_back_before_writing() {
     let _ = stop_tx.send(());
     task.await.expect("writer");
 }
+
+/// A file an earlier build left in WAL mode (its log not yet checkpointed) is taken over whole and
+/// turned to a rollback journal: nothing of it stays mapped.
+#[tokio::test]
+async fn a_file_left_in_wal_mode_keeps_its_rows_and_leaves_wal() {
+    let (earlier, earlier_url) = temp();
+    let daemon = Store::open(&earlier_url, Access::Daemon)
+        .await
+        .expect("open");
+    daemon.close().await;
+    drop(daemon);
+    // As the earlier build wrote: WAL, and a row still in the log when the process died.
+    let mut connection = SqliteConnectOptions::from_str(&earlier_url)
+        .expect("options")
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+        .connect()
+        .await
+        .expect("connect");
+    sqlx::query("PRAGMA wal_autocheckpoint = 0")
+        .execute(&mut connection)
+        .await
+        .expect("no checkpoint");
+    sqlx::query(
+        "INSERT INTO autoscaled_decisions (at, app, process, from_count, to_count, reason, kind)
+         VALUES (1700000000000000, 'shop', 'web', 1, 2, 'slow', 'scale')",
+    )
+    .execute(&mut connection)
+    .await
+    .expect("insert");
+    // What a killed process leaves: the file and its log, copied while the log holds the row.
+    let (dir, url) = temp();
+    for name in ["autoscaled.db", "autoscaled.db-wal"] {
+        std::fs::copy(earlier.path().join(name), dir.path().join(name)).expect("copy");
+    }
+    connection.close().await.expect("close");
+
+    let daemon = Store::open(&url, Access::Daemon).await.expect("reopen");
+    assert_eq!(daemon.decisions("shop", 10).await.expect("read").len(), 1);
+    daemon
+        .save_app_state(&state(3, chrono::Utc::now()))
+        .await
+        .expect("save");
+    let logged = |name: &str| {
+        std::fs::metadata(dir.path().join(name)).is_ok_and(|metadata| metadata.len() > 0)
+    };
+    assert!(!logged("autoscaled.db-wal"), "the log was checkpointed");
+    let maps = std::fs::read_to_string("/proc/self/maps").expect("maps");
+    let dir_text = dir.path().to_string_lossy().into_owned();
+    assert!(
+        !maps.lines().any(|line| line.contains(&dir_text)),
+        "a file of the database is still mapped:\n{maps}"
+    );
+    daemon.close().await;
+}
