@@ -310,10 +310,9 @@ impl Writer {
     /// before writing (a write to a deleted file fails). One `stat` when nothing happened; every
     /// write comes here, history at least every `history_every`, so it is noticed within that.
     async fn keep_file(&mut self) {
+        // Put back, it is logged by the store.
         match self.store.restore_file_if_gone().await {
-            Ok(false) => {}
-            Ok(true) => warn!(url = %self.store.url(),
-                "the database file was deleted or replaced under the daemon: recreated from the copy it had open"),
+            Ok(_) => {}
             Err(error) => {
                 if !self.down {
                     warn!(url = %self.store.url(), error = %error,

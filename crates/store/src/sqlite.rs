@@ -54,6 +54,9 @@ struct Kept {
     shown: Shown,
     /// The device and inode of the file the pool has open.
     file: Mutex<Option<(u64, u64)>>,
+    /// Held while the file is put back: the writer and the fleet coordinator both look, and one
+    /// copy is made.
+    restoring: tokio::sync::Mutex<()>,
 }
 
 impl SqliteDb {
@@ -78,14 +81,20 @@ impl SqliteDb {
 
     /// For a daemon's file: when the file at its path is no longer the one open (deleted, or
     /// replaced), writes the open copy (its inode lives on while open) back to the path, and
-    /// reopens the pool on it. Returns whether it did. Another daemon that claimed the path
-    /// meanwhile keeps it: [`Error::Locked`].
+    /// reopens the pool on it; logged once. Returns whether it did. Another daemon that claimed
+    /// the path meanwhile keeps it: [`Error::Locked`].
     pub(crate) async fn restore_if_gone(&self) -> Result<bool, Error> {
         let Some(kept) = &self.kept else {
             return Ok(false);
         };
-        let open = *kept.file.lock().unwrap_or_else(PoisonError::into_inner);
-        if file_id(&kept.path) == open {
+        let moved =
+            || file_id(&kept.path) != *kept.file.lock().unwrap_or_else(PoisonError::into_inner);
+        if !moved() {
+            return Ok(false);
+        }
+        let _restoring = kept.restoring.lock().await;
+        // Another caller may have put it back while this one waited.
+        if !moved() {
             return Ok(false);
         }
         // `rm autoscaled.db*` takes the lock file too: claimed again before anything is written,
@@ -146,6 +155,8 @@ impl SqliteDb {
         };
         // Its connections still have the old inode open: closed once the calls on them end.
         tokio::spawn(async move { old.close().await });
+        tracing::warn!(url = %kept.shown.url,
+            "the database file was deleted or replaced under the daemon: recreated from the copy it had open");
         Ok(true)
     }
 }
@@ -237,6 +248,7 @@ pub(crate) async fn open(path: &Path, access: Access, shown: &Shown) -> Result<S
             options: options.clone(),
             shown: shown.clone(),
             file: Mutex::new(file_id(path)),
+            restoring: tokio::sync::Mutex::new(()),
         }),
         Access::ReadOnly => None,
     };

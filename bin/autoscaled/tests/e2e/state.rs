@@ -555,10 +555,14 @@ async fn tampered_sqlite_files_stop_neither_scaling_nor_alerts_and_the_state_sur
         }
     }
     assert!(removed.contains(&name), "{removed:?}");
+    let removed_at = std::time::Instant::now();
+    // Noticed within a minute with nothing else happening (the fleet's round looks every 2 s).
+    first.wait_for_line(&["WARN", RECREATED], 60 * SECOND).await;
+    let noticed_after = removed_at.elapsed();
+    assert!(path.exists());
 
     server.set(Mode::Unavailable);
     failed_over_with_one_email(&first, &fake, &mail, APP, 5).await;
-    first.wait_for_line(&["WARN", RECREATED], 60 * SECOND).await;
     // The file is back and holds the outage, read by `status` as people would.
     let mut saved = serde_json::Value::Null;
     for _ in 0..50 {
@@ -604,4 +608,5 @@ async fn tampered_sqlite_files_stop_neither_scaling_nor_alerts_and_the_state_sur
     );
     let finished = second.stop().await;
     assert!(finished.status.success(), "{finished:?}");
+    eprintln!("the deleted database was recreated {noticed_after:?} after the rm");
 }
