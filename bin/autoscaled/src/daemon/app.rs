@@ -389,7 +389,8 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
                 // would have taken it (stepped in, never cut), unless an outage already raised it.
                 let fresh = ctx.stored.is_none() && decider.snapshot().outage_since.is_none();
                 if fresh && settings.probe.is_some() && observed.actual > decider.target() {
-                    decider = Decider::new(settings.policy(), settings.schedule.clone(), ctx.clock.now(), Some(observed.actual));
+                    let (policy, schedule) = (settings.policy(), settings.schedule.clone());
+                    decider = Decider::new(policy, schedule, ctx.clock.now(), Some(observed.actual));
                     let _ = target_tx.send(decider.target());
                 }
                 ctx.board.update(ctx.index, |s| s.actual = Some(observed.actual));
@@ -436,9 +437,9 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
                     );
                     let figures = stats.summary(Instant::now());
                     // Written as the target is handed to the actuator, before its call: the
-                    // alert says what Heroku is known to have done so far.
-                    // Started blind, nothing is called before Heroku's first answer: not a word
-                    // from it yet (a hanging API) reads as unreachable too.
+                    // alert says what Heroku is known to have done so far. Started blind,
+                    // nothing is called before Heroku's first answer, so no word from it yet (a
+                    // hanging API) reads as unreachable too.
                     let reachable = match ctx.client.reachable() {
                         None if pending.is_some() => Some(false),
                         reachable => reachable,
