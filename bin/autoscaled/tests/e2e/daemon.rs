@@ -563,3 +563,41 @@ async fn with_herokus_api_unreachable_at_start_an_outage_is_alerted_and_scaled_o
         at_max - answering
     );
 }
+
+/// Started blind, a formation Heroku then reports above the baseline is taken as any start takes
+/// it: stepped in one dyno per calm, never cut to the baseline at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blind_start_steps_a_formation_above_the_baseline_in_once_heroku_answers() {
+    let server = AppServer::start().await;
+    let heroku_addr = std::net::SocketAddr::from(([127, 0, 0, 1], closed_port()));
+    let mut app = AppConfig::new("e2e-blind-high");
+    app.max = 5;
+    app.probe = Some(ProbeConfig::quick(server.url()));
+    let config = write_config(&format!("http://{heroku_addr}"), &[app], &Alerts::default());
+    let daemon = Daemon::run(BIN, &config);
+    daemon
+        .wait_for_line(&["Heroku's API has not answered yet"], 10 * SECOND)
+        .await;
+
+    let fake = FakeHeroku::builder(super::harness::API_KEY)
+        .bind(heroku_addr)
+        .start()
+        .await
+        .unwrap();
+    fake.set_formation("e2e-blind-high", "web", 4);
+    daemon
+        .wait_for_line(
+            &["Heroku answered: scaling goes on", "actual=4", "target=4"],
+            10 * SECOND,
+        )
+        .await;
+    quantity(&daemon, &fake, "e2e-blind-high", 3, 15 * SECOND).await;
+    quantity(&daemon, &fake, "e2e-blind-high", 2, 15 * SECOND).await;
+    assert_eq!(
+        patches(&fake, "e2e-blind-high")[..2],
+        [3, 2],
+        "one dyno per calm, never cut to the baseline"
+    );
+    let finished = daemon.stop().await;
+    assert!(finished.status.success(), "{finished:?}");
+}
