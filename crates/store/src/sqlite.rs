@@ -583,7 +583,7 @@ pub(crate) async fn decisions(
 }
 
 pub(crate) async fn write_history(pool: &SqlitePool, rows: &[HistoryRow]) -> Result<(), Error> {
-    // One transaction for the batch: one fsync of the WAL rather than one per row.
+    // One transaction for the batch: one journal and its fsyncs rather than one per row.
     let mut transaction = pool.begin().await?;
     for row in rows {
         sqlx::query(

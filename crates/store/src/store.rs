@@ -111,7 +111,7 @@ impl Store {
     }
 
     /// Closes the connections, waiting for queries under way. Dropping the store closes them too,
-    /// in the background; closing first lets SQLite checkpoint its log before the process exits.
+    /// in the background; closing first ends every query before the process exits.
     pub async fn close(&self) {
         match &self.db {
             Db::Sqlite(db) => db.pool().close().await,
