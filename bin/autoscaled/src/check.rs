@@ -35,11 +35,8 @@ fn describe(config: &Config, path: &std::path::Path) -> String {
         config.heroku.api_key
     );
     let _ = writeln!(out, "state: {}", config.state.shown());
-    if config.state.is_sqlite() && std::env::var_os("DYNO").is_some() {
-        let _ = writeln!(
-            out,
-            "warning: running on a Heroku dyno (DYNO is set) with an SQLite file: a dyno's files are wiped at every restart, so the state would be lost; attach Heroku Postgres (it sets DATABASE_URL)"
-        );
+    if let Some(warning) = config.state.lost_on_a_dyno() {
+        let _ = writeln!(out, "warning: {warning}");
     }
     let mut calls = 0.0;
     for app in &config.apps {
@@ -159,16 +156,17 @@ async fn check_online(config: &Config) -> Result<(), Failure> {
     let client = crate::daemon::heroku_client(config)?;
     let mut problems = Vec::new();
     for app in &config.apps {
+        // The reads `run` makes at start, with its messages: a missing process type names the
+        // types the app has.
         let checked = tokio::time::timeout(Duration::from_secs(60), async {
-            let info = client
-                .app_info(&app.name)
+            let snapshot = client
+                .snapshot(&app.name, &app.process)
                 .await
-                .map_err(|e| format!("app \"{}\": {e}", app.name))?;
-            let formation = client
-                .formation_info(&app.name, &app.process)
-                .await
-                .map_err(|e| format!("app \"{}\" process \"{}\": {e}", app.name, app.process))?;
-            Ok::<_, String>((info.maintenance, formation.quantity))
+                .map_err(|e| match e {
+                    heroku_api::SnapshotError::Transient(e) => format!("app \"{}\": {e}", app.name),
+                    e => e.to_string(),
+                })?;
+            Ok::<_, String>((snapshot.maintenance, snapshot.quantity))
         })
         .await
         .unwrap_or_else(|_| {

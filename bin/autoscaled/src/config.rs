@@ -59,6 +59,14 @@ impl StateSettings {
     pub(crate) fn is_sqlite(&self) -> bool {
         self.url.expose().starts_with("sqlite:")
     }
+
+    /// What `check` prints and `run` logs at start when this process runs on a Heroku dyno
+    /// (`DYNO` set) with an SQLite file, which the dyno's restart (at least daily) wipes.
+    pub(crate) fn lost_on_a_dyno(&self) -> Option<&'static str> {
+        (self.is_sqlite() && std::env::var_os("DYNO").is_some()).then_some(
+            "running on a Heroku dyno (DYNO is set) with an SQLite file: a dyno's files are wiped at every restart, so the state would be lost; attach Heroku Postgres (it sets DATABASE_URL)",
+        )
+    }
 }
 
 /// How to reach the Platform API.

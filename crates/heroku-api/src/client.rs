@@ -1,8 +1,8 @@
 //! The client: one pooled HTTP client, the headers Heroku wants, retries, and the calls.
 
 use std::fmt;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use backon::Retryable;
@@ -25,8 +25,15 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Stands for "no `RateLimit-Remaining` seen yet" in the atomic.
 const UNKNOWN: u64 = u64::MAX;
+/// [`Inner::reached`]'s values: no call finished yet, the latest got an answer, it got none.
+const NOT_TRIED: u8 = 0;
+const ANSWERED: u8 = 1;
+const NO_ANSWER: u8 = 2;
 /// How much of a non-JSON error body is kept as its message.
 const BODY_EXCERPT: usize = 200;
+/// The longest one `Retry-After` holds the client's calls: a broken header (a date years ahead)
+/// must not stop scaling for good. Heroku asks for seconds to a minute or two.
+const MAX_HOLD: Duration = Duration::from_secs(15 * 60);
 
 /// A Heroku Platform API v3 client. Cheap to clone: clones share one connection pool.
 ///
@@ -44,6 +51,12 @@ struct Inner {
     retry: RetryPolicy,
     rate_limit_remaining: AtomicU64,
     budget: ReadBudget,
+    /// No call goes out before this instant: the latest end of a `Retry-After` Heroku sent, which
+    /// holds for the whole account, so for every call of every clone, not only the one refused.
+    not_before: Mutex<Option<Instant>>,
+    /// Whether the latest attempt got an HTTP answer (any status): [`NOT_TRIED`], [`ANSWERED`] or
+    /// [`NO_ANSWER`].
+    reached: AtomicU8,
 }
 
 impl fmt::Debug for Client {
@@ -131,6 +144,8 @@ impl ClientBuilder {
                 retry: self.retry,
                 rate_limit_remaining: AtomicU64::new(UNKNOWN),
                 budget: self.budget,
+                not_before: Mutex::new(None),
+                reached: AtomicU8::new(NOT_TRIED),
             }),
         })
     }
@@ -278,7 +293,57 @@ impl Client {
             .decode()
     }
 
-    /// One call with retries as the policy allows.
+    /// Whether the Platform API answered the latest attempt of any call (whatever the status):
+    /// `Some(false)` when it got no answer (no connection, a timeout, a broken connection), so
+    /// "Heroku's API cannot be reached" is a fact, not a guess; `None` before any attempt ended.
+    pub fn reachable(&self) -> Option<bool> {
+        match self.inner.reached.load(Ordering::Relaxed) {
+            ANSWERED => Some(true),
+            NO_ANSWER => Some(false),
+            _ => None,
+        }
+    }
+
+    /// Until when a `Retry-After` holds every call, if one still does: calls made before then wait
+    /// for it (scale calls too), rather than spend the account's budget on refusals.
+    pub fn held_until(&self) -> Option<Instant> {
+        let until = *self
+            .inner
+            .not_before
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        until.filter(|until| *until > Instant::now())
+    }
+
+    /// Holds every call until `after` from now has passed (at most [`MAX_HOLD`]), unless a hold
+    /// already lasts longer.
+    fn hold_for(&self, after: Duration) {
+        let until = Instant::now() + after.min(MAX_HOLD);
+        let mut not_before = self
+            .inner
+            .not_before
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if not_before.is_none_or(|held| held < until) {
+            *not_before = Some(until);
+        }
+    }
+
+    /// Waits until no `Retry-After` holds calls any longer; a hold extended meanwhile (by another
+    /// call's answer) is waited for too.
+    async fn wait_for_hold(&self, method: &Method, path: &str) {
+        let mut logged = false;
+        while let Some(until) = self.held_until() {
+            if !logged {
+                let wait_ms = until.saturating_duration_since(Instant::now()).as_millis();
+                tracing::info!(%method, path, wait_ms, "Heroku asked to wait (Retry-After); the call waits");
+                logged = true;
+            }
+            tokio::time::sleep_until(until).await;
+        }
+    }
+
+    /// One call with retries as the policy allows, once any `Retry-After` hold has passed.
     async fn call(
         &self,
         method: Method,
@@ -287,6 +352,8 @@ impl Client {
         range: Option<&str>,
     ) -> Result<Answer, Error> {
         let policy = &self.inner.retry;
+        // The retry time limit counts from the first call sent, not from the hold's start.
+        self.wait_for_hold(&method, path).await;
         let started = Instant::now();
         // The calls made so far, counted where a failed one is judged.
         let mut attempt = 0;
@@ -315,6 +382,8 @@ impl Client {
         body: Option<Vec<u8>>,
         range: Option<&str>,
     ) -> Result<Answer, Error> {
+        // A retry's wait covers its own refusal's Retry-After; another call's may be longer.
+        self.wait_for_hold(&method, path).await;
         let url = format!("{}{path}", self.inner.base_url);
         let mut request = self
             .inner
@@ -328,7 +397,11 @@ impl Client {
         if let Some(range) = range {
             request = request.header("range", range);
         }
-        let response = request.send().await.map_err(|e| Error::transport(&e))?;
+        let response = request.send().await.map_err(|e| {
+            self.inner.reached.store(NO_ANSWER, Ordering::Relaxed);
+            Error::transport(&e)
+        })?;
+        self.inner.reached.store(ANSWERED, Ordering::Relaxed);
         let status = response.status();
         let headers = response.headers().clone();
         if let Some(remaining) =
@@ -351,11 +424,11 @@ impl Client {
                 body,
             });
         }
-        Err(Error::from_status(api_error(
-            status.as_u16(),
-            &headers,
-            &body,
-        )))
+        let error = api_error(status.as_u16(), &headers, &body);
+        if let Some(after) = error.retry_after {
+            self.hold_for(after);
+        }
+        Err(Error::from_status(error))
     }
 }
 

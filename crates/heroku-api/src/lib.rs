@@ -7,7 +7,9 @@
 //! Every failure is an [`Error`] that keeps Heroku's error `id`, `message` and `Request-Id`, and says
 //! whether the token was refused ([`Error::is_credentials_rejected`]) or a retry may help
 //! ([`Error::is_retryable`]). Transport failures, 429 and 5xx are retried with exponential backoff,
-//! honouring `Retry-After`; [`Client::rate_limit_remaining`] reports the account's request budget,
+//! honouring `Retry-After`, which holds every later call of the client and its clones too until it
+//! has passed ([`Client::held_until`]): they wait rather than spend the account's budget on
+//! refusals. [`Client::rate_limit_remaining`] reports the account's request budget,
 //! and [`Client::read_budget`] says how far periodic reads should spread out as it falls
 //! ([`ReadBudget`]: it never delays a call by itself).
 //!

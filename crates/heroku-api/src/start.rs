@@ -31,13 +31,19 @@ pub enum SnapshotError {
         /// Heroku's answer.
         source: Error,
     },
-    /// The app has no such process type.
-    #[error("app \"{app}\" has no process type \"{process}\": {source}")]
+    /// The app has no such process type (a typo in the config, or a type removed from the
+    /// Procfile).
+    #[error(
+        "app \"{app}\" has no process type \"{process}\" ({}); check the process type in the config and the app's Procfile: {source}",
+        present_types(present)
+    )]
     ProcessNotFound {
         /// The app asked about.
         app: String,
         /// The process type asked about.
         process: String,
+        /// The process types the app's formation has, when they could be read.
+        present: Option<Vec<String>>,
         /// Heroku's answer.
         source: Error,
     },
@@ -65,9 +71,19 @@ impl SnapshotError {
             Some(process) => SnapshotError::ProcessNotFound {
                 app,
                 process: process.to_owned(),
+                present: None,
                 source: error,
             },
         }
+    }
+}
+
+/// The process types of a formation, in words.
+fn present_types(present: &Option<Vec<String>>) -> String {
+    match present.as_deref() {
+        None => "its formation could not be read".to_owned(),
+        Some([]) => "its formation has no process type at all".to_owned(),
+        Some(types) => format!("its formation has: {}", types.join(", ")),
     }
 }
 
@@ -79,10 +95,21 @@ impl Client {
             .app_info(app)
             .await
             .map_err(|e| SnapshotError::classify(e, app, None))?;
-        let formation = self
-            .formation_info(app, process)
-            .await
-            .map_err(|e| SnapshotError::classify(e, app, Some(process)))?;
+        let formation = match self.formation_info(app, process).await {
+            Ok(formation) => formation,
+            Err(error) => {
+                let mut error = SnapshotError::classify(error, app, Some(process));
+                // Naming what is there turns "not found" into the typo or the Procfile to fix.
+                if let SnapshotError::ProcessNotFound { present, .. } = &mut error {
+                    *present = self
+                        .formation_list(app)
+                        .await
+                        .ok()
+                        .map(|list| list.into_iter().map(|f| f.process_type).collect());
+                }
+                return Err(error);
+            }
+        };
         Ok(Snapshot {
             maintenance: info.maintenance,
             quantity: formation.quantity,

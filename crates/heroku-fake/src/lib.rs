@@ -257,6 +257,16 @@ impl FakeHeroku {
             .set_quantity(app, process_type, quantity);
     }
 
+    /// Removes a process type from the app's formation, as a deploy whose Procfile no longer has
+    /// it does: reads and updates of it are then answered 404. Nothing happens when it is absent.
+    pub fn remove_formation(&self, app: &str, process_type: &str) {
+        self.shared
+            .state()
+            .app_mut(app)
+            .formations
+            .retain(|f| f.process_type != process_type);
+    }
+
     /// The quantity of a process type, or `None` when the app or process type does not exist.
     pub fn quantity(&self, app: &str, process_type: &str) -> Option<u32> {
         self.shared
@@ -326,6 +336,16 @@ impl FakeHeroku {
     /// status is served as 500.
     pub fn fail_next(&self, n: u32, status: u16, options: FaultOptions) {
         self.shared.state().faults.fail = (n > 0).then_some((n, status, options));
+    }
+
+    /// Answers every request with `status` (before any other check), shaped by `options`, until
+    /// `duration` has passed on tokio's clock (so a paused clock ends it too), as an API that
+    /// refuses for a while does; replaces any such failure still running (`Duration::ZERO` cancels
+    /// it). Takes precedence over [`fail_next`](Self::fail_next) while it lasts.
+    pub fn fail_for(&self, duration: Duration, status: u16, options: FaultOptions) {
+        let until = tokio::time::Instant::now() + duration;
+        self.shared.state().faults.fail_until =
+            (!duration.is_zero()).then_some((until, status, options));
     }
 
     /// Holds each of the next `n` requests for `delay` before handling it, replacing any delay still

@@ -40,10 +40,12 @@ pub(crate) struct Formation {
     pub(crate) size: String,
 }
 
-/// Faults waiting to be served, each with the number of requests it still applies to.
+/// Faults waiting to be served, each with the number of requests it still applies to (or, for
+/// `fail_until`, the instant it ends).
 #[derive(Debug, Default)]
 pub(crate) struct Faults {
     pub(crate) fail: Option<(u32, u16, FaultOptions)>,
+    pub(crate) fail_until: Option<(Instant, u16, FaultOptions)>,
     pub(crate) delay: Option<(u32, Duration)>,
     pub(crate) drop: u32,
 }
@@ -66,6 +68,12 @@ impl Faults {
     }
 
     pub(crate) fn take_fail(&mut self) -> Option<(u16, FaultOptions)> {
+        if let Some((until, status, options)) = &self.fail_until {
+            if Instant::now() < *until {
+                return Some((*status, options.clone()));
+            }
+            self.fail_until = None;
+        }
         let (left, status, options) = self.fail.as_mut()?;
         let fault = (*status, options.clone());
         *left = left.saturating_sub(1);
@@ -314,12 +322,34 @@ mod tests {
             fail: Some((2, 503, FaultOptions::default())),
             delay: Some((1, Duration::from_secs(3))),
             drop: 1,
+            ..Faults::default()
         };
         assert_eq!(faults.take_delay(), Some(Duration::from_secs(3)));
         assert_eq!(faults.take_delay(), None);
         assert!(faults.take_drop());
         assert!(!faults.take_drop());
         assert_eq!(faults.take_fail().map(|f| f.0), Some(503));
+        assert_eq!(faults.take_fail().map(|f| f.0), Some(503));
+        assert_eq!(faults.take_fail(), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_timed_failure_lasts_until_its_end_whatever_the_count() {
+        let mut faults = Faults {
+            fail: Some((1, 503, FaultOptions::default())),
+            fail_until: Some((
+                Instant::now() + Duration::from_secs(60),
+                429,
+                FaultOptions::default(),
+            )),
+            ..Faults::default()
+        };
+        for _ in 0..5 {
+            assert_eq!(faults.take_fail().map(|f| f.0), Some(429));
+        }
+        tokio::time::advance(Duration::from_secs(59)).await;
+        assert_eq!(faults.take_fail().map(|f| f.0), Some(429));
+        tokio::time::advance(Duration::from_secs(1)).await;
         assert_eq!(faults.take_fail().map(|f| f.0), Some(503));
         assert_eq!(faults.take_fail(), None);
     }

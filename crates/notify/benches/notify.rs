@@ -7,7 +7,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use autoscaled_notify::{
-    Alert, AlertKind, HeldBack, Notifier, NotifyConfig, ProbeFigures, Scaling,
+    Alert, AlertKind, HeldBack, Notifier, NotifyConfig, ProbeFigures, Progress, Scaling,
 };
 use chrono::{TimeZone, Utc};
 use tokio_util::sync::CancellationToken;
@@ -18,7 +18,11 @@ fn alert(minute: u32) -> Alert {
         app: format!("app-{}", minute % 7),
         process: "web".into(),
         what: "down (HTTP 503)".into(),
-        scaling: Some(Scaling { from: 1, to: 3 }),
+        scaling: Some(Scaling {
+            from: 1,
+            to: 3,
+            progress: Progress::Done,
+        }),
         probe: Some(ProbeFigures {
             p50: Some(Duration::from_millis(120)),
             p95: Some(Duration::from_millis(9_800)),

@@ -38,13 +38,30 @@ impl fmt::Display for AlertKind {
     }
 }
 
-/// A change of dyno quantity: done, or attempted when the alert is [`AlertKind::ScaleFailed`].
+/// A change of dyno quantity, and how far it had got when the alert was written (an
+/// [`AlertKind::ScaleFailed`] always reads as failed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Scaling {
     /// Quantity before.
     pub from: u32,
     /// Quantity after (or wanted).
     pub to: u32,
+    /// Whether Heroku has done it: an alert says only what is known to have happened.
+    pub progress: Progress,
+}
+
+/// How far a change of dyno quantity had got when an alert was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Progress {
+    /// Heroku answered with the new quantity: `scaled 1 → 3`.
+    Done,
+    /// Asked of Heroku, not answered yet: `scaling 1 → 3` (a failure gets an alert of its own).
+    Asked,
+    /// Heroku's API cannot be reached (its latest call got no answer), so nothing could be
+    /// changed: `Heroku's API cannot be reached, so it could not scale to 3`. It is asked again
+    /// until it answers.
+    Unreachable,
 }
 
 /// What the probe saw over its recent window.
@@ -212,10 +229,11 @@ impl Alert {
         )
     }
 
-    /// With the change from `from` to `to` dynos made (or tried); none when `from` is `None`.
+    /// With the change from `from` to `to` dynos, as far as it got (`progress`); none when `from`
+    /// is `None`.
     #[must_use]
-    pub fn scaled(mut self, from: Option<u32>, to: u32) -> Alert {
-        self.scaling = from.map(|from| Scaling { from, to });
+    pub fn scaled(mut self, from: Option<u32>, to: u32, progress: Progress) -> Alert {
+        self.scaling = from.map(|from| Scaling { from, to, progress });
         self
     }
 
@@ -235,7 +253,7 @@ impl Alert {
             one_line(&self.what)
         );
         if let Some(action) = self.action("→") {
-            let _ = write!(s, ", {action}");
+            let _ = write!(s, "{}{action}", self.separator());
         }
         s
     }
@@ -295,7 +313,7 @@ impl Alert {
     pub fn sms_text(&self, held: Option<HeldBack>) -> String {
         let mut head = format!("[autoscaled] {} {}: {}", self.app, self.process, self.what);
         if let Some(action) = self.action("->") {
-            let _ = write!(head, ", {action}");
+            let _ = write!(head, "{}{action}", self.separator());
         }
         head.push('.');
         let mut text = gsm::truncate(&gsm::sanitize(&head), gsm::SEGMENT);
@@ -334,10 +352,27 @@ impl Alert {
     }
 
     fn action(&self, arrow: &str) -> Option<String> {
-        self.scaling.map(|s| match self.kind {
-            AlertKind::ScaleFailed => format!("could not scale {} {arrow} {}", s.from, s.to),
-            _ => format!("scaled {} {arrow} {}", s.from, s.to),
+        self.scaling.map(|s| match (self.kind, s.progress) {
+            (AlertKind::ScaleFailed, _) => format!("could not scale {} {arrow} {}", s.from, s.to),
+            (_, Progress::Done) => format!("scaled {} {arrow} {}", s.from, s.to),
+            (_, Progress::Asked) => format!("scaling {} {arrow} {}", s.from, s.to),
+            (_, Progress::Unreachable) => format!(
+                "Heroku's API cannot be reached, so it could not scale to {}",
+                s.to
+            ),
         })
+    }
+
+    /// Between what happened and the action: a sentence of its own when nothing could be done.
+    fn separator(&self) -> &'static str {
+        match self.scaling {
+            Some(s)
+                if s.progress == Progress::Unreachable && self.kind != AlertKind::ScaleFailed =>
+            {
+                "; "
+            }
+            _ => ", ",
+        }
     }
 
     fn has_local_zone(&self) -> bool {
@@ -398,7 +433,11 @@ mod tests {
             app: "my-app".into(),
             process: "web".into(),
             what: "down (HTTP 503)".into(),
-            scaling: Some(Scaling { from: 1, to: 3 }),
+            scaling: Some(Scaling {
+                from: 1,
+                to: 3,
+                progress: Progress::Done,
+            }),
             probe: Some(ProbeFigures {
                 p50: Some(Duration::from_millis(120)),
                 p95: Some(Duration::from_millis(9_800)),
@@ -428,6 +467,80 @@ mod tests {
             failed.subject(),
             "[autoscaled] my-app web: Heroku refused the change (HTTP 429)"
         );
+    }
+
+    #[test]
+    fn an_outage_says_scaled_only_once_heroku_did_it() {
+        let at = outage().at;
+        let tz = chrono_tz::UTC;
+        let down = |progress| {
+            Alert::outage("demo-app", "web", "HTTP 503", at, tz).scaled(Some(3), 6, progress)
+        };
+        // Written as the scale call goes out: asked, not done.
+        let asked = down(Progress::Asked);
+        assert_eq!(
+            asked.subject(),
+            "[autoscaled] demo-app web: down (HTTP 503), scaling 3 → 6"
+        );
+        let body = asked.email_body(None);
+        assert!(
+            body.contains("What autoscaled did: scaling 3 → 6\n") && !body.contains("scaled 3"),
+            "{body}"
+        );
+        assert!(
+            asked
+                .sms_text(None)
+                .starts_with("[autoscaled] demo-app web: down (HTTP 503), scaling 3 -> 6."),
+            "{}",
+            asked.sms_text(None)
+        );
+        // The Platform API gave no answer to its latest call: nothing was changed.
+        let blind = down(Progress::Unreachable);
+        assert_eq!(
+            blind.subject(),
+            "[autoscaled] demo-app web: down (HTTP 503); Heroku's API cannot be reached, so it could not scale to 6"
+        );
+        assert!(!blind.email_body(None).contains("scaled 3"));
+        assert!(
+            blind
+                .sms_text(None)
+                .contains("; Heroku's API cannot be reached, so it could not scale to 6."),
+            "{}",
+            blind.sms_text(None)
+        );
+        // Heroku had already answered with the quantity.
+        assert_eq!(
+            down(Progress::Done).subject(),
+            "[autoscaled] demo-app web: down (HTTP 503), scaled 3 → 6"
+        );
+    }
+
+    #[test]
+    fn a_failing_scale_call_never_reads_as_done() {
+        let at = outage().at;
+        let tz = chrono_tz::UTC;
+        let error = "cannot reach the Heroku API (timed out): operation timed out";
+        for progress in [Progress::Done, Progress::Asked, Progress::Unreachable] {
+            let failed = Alert::scale_failed("demo-app", "web", 6, &error, false, at, tz).scaled(
+                Some(3),
+                6,
+                progress,
+            );
+            let subject = failed.subject();
+            assert_eq!(
+                subject,
+                format!(
+                    "[autoscaled] demo-app web: could not set web to 6: {error}, could not scale 3 → 6"
+                )
+            );
+            let texts = [subject, failed.email_body(None), failed.sms_text(None)];
+            for text in texts {
+                assert!(
+                    !text.contains("scaled 3") && !text.contains("scaling 3"),
+                    "{text}"
+                );
+            }
+        }
     }
 
     #[test]
@@ -549,11 +662,15 @@ mod tests {
         let tz = chrono_tz::America::New_York;
         let figures = outage().probe.unwrap();
         let built = Alert::outage("my-app", "web", "HTTP 503", at, tz)
-            .scaled(Some(1), 3)
+            .scaled(Some(1), 3, Progress::Done)
             .with_probe(figures);
         assert_eq!(built, outage());
 
-        let recovery = Alert::recovery("my-app", "web", "answering again", at, tz).scaled(None, 1);
+        let recovery = Alert::recovery("my-app", "web", "answering again", at, tz).scaled(
+            None,
+            1,
+            Progress::Done,
+        );
         assert_eq!(
             (recovery.kind, recovery.what.as_str(), recovery.scaling),
             (AlertKind::Recovery, "answering again", None)

@@ -17,7 +17,7 @@
 //! # use autoscaled_notify as notify;
 //! use std::time::Duration;
 //! use chrono::Utc;
-//! use notify::{Alert, AlertKind, NotifyConfig, Notifier, Scaling};
+//! use notify::{Alert, AlertKind, NotifyConfig, Notifier, Progress, Scaling};
 //! use tokio_util::sync::CancellationToken;
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -30,7 +30,7 @@
 //!     app: "my-app".into(),
 //!     process: "web".into(),
 //!     what: "down (HTTP 503)".into(),
-//!     scaling: Some(Scaling { from: 1, to: 3 }),
+//!     scaling: Some(Scaling { from: 1, to: 3, progress: Progress::Asked }),
 //!     probe: None,
 //!     at: Utc::now(),
 //!     timezone: chrono_tz::Europe::Paris,
@@ -50,7 +50,7 @@ mod error;
 mod gsm;
 mod sms;
 
-pub use alert::{Alert, AlertKind, HeldBack, ProbeFigures, Scaling};
+pub use alert::{Alert, AlertKind, HeldBack, ProbeFigures, Progress, Scaling};
 pub use check::{
     check_account_sid, check_email_address, check_messaging_service_sid, check_phone_number,
     check_smtp_url,

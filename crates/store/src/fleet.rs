@@ -284,6 +284,10 @@ impl Fleet {
     async fn round(&mut self, tenants: &mut impl Tenants, shutdown: &CancellationToken) {
         let id = self.options.instance_id.clone();
         let ttl = self.options.ttl;
+        // A daemon's SQLite file deleted under it is put back before the heartbeat would fail on
+        // it: noticed within a round. Not under the call timeout: a copy cut short would only be
+        // made again. A failure to put it back shows as the heartbeat's.
+        let _ = self.store.restore_file_if_gone().await;
         if let Err(failed) = self.call(self.store.heartbeat(&id)).await {
             return self.trouble(&failed);
         }

@@ -14,6 +14,8 @@
 //! heartbeat with each history batch. When the database fails it logs once (`warn`), keeps what it
 //! could not write, tries again every [`WriterOptions::retry`], and logs once when it is back. On
 //! stop it writes what is left (bounded by [`WriterOptions::final_flush`]) and closes the store.
+//! Before each write it checks that a daemon's SQLite file is still at its path, and puts it
+//! back, whole, when another process deleted or replaced it ([`Store::restore_file_if_gone`]).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
@@ -266,6 +268,7 @@ impl Writer {
             // While the database is away, everything is retried at once when it is back.
             let history = self.down || now >= next_history;
             let prune = now >= next_prune;
+            self.keep_file().await;
             match self.flush(history, prune).await {
                 Ok(()) => {
                     if history {
@@ -301,6 +304,22 @@ impl Writer {
             Err(_) => warn!(url = %self.store.url(), "the last writes at stop timed out"),
         }
         self.store.close().await;
+    }
+
+    /// Puts an SQLite file deleted or replaced under the daemon back from the copy it has open,
+    /// before writing (a write to a deleted file fails). One `stat` when nothing happened; every
+    /// write comes here, history at least every `history_every`, so it is noticed within that.
+    async fn keep_file(&mut self) {
+        // Put back, it is logged by the store.
+        match self.store.restore_file_if_gone().await {
+            Ok(_) => {}
+            Err(error) => {
+                if !self.down {
+                    warn!(url = %self.store.url(), error = %error,
+                        "the database file was deleted or replaced under the daemon and cannot be recreated: going on from memory");
+                }
+            }
+        }
     }
 
     /// Writes what is pending: states and decisions always, history rows (one batch, with a

@@ -1,7 +1,9 @@
 //! The SQLite backend: one daemon per file, a lock file beside it, times in microseconds.
 
 use std::fs::{File, OpenOptions};
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -28,19 +30,156 @@ const MIGRATIONS: &[&str] = &[
 /// SQLite's result code for "file is not a database".
 const SQLITE_NOTADB: &str = "26";
 
-/// A writer waits this long for another connection's write (the status command's reads never
-/// block it in WAL mode).
+/// A connection waits this long for another's lock: the daemon's write for the moment a status
+/// read holds the file, a read for the moment a write commits.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub(crate) struct Opened {
-    pub(crate) pool: SqlitePool,
+/// The SQLite side of a [`Store`](crate::Store): the pool, and for a daemon's file what it takes
+/// to notice the file deleted or replaced under it and to put it back.
+pub(crate) struct SqliteDb {
+    current: Mutex<Current>,
+    /// The daemon's file, `None` for read-only and in-memory opens (nothing to keep).
+    kept: Option<Kept>,
+}
+
+struct Current {
+    pool: SqlitePool,
     /// Held, never read: the daemon's claim on the file, released when dropped.
-    pub(crate) lock: Option<File>,
+    lock: Option<File>,
+}
+
+struct Kept {
+    path: PathBuf,
+    options: SqliteConnectOptions,
+    shown: Shown,
+    /// The device and inode of the file the pool has open.
+    file: Mutex<Option<(u64, u64)>>,
+    /// Held while the file is put back: the writer and the fleet coordinator both look, and one
+    /// copy is made.
+    restoring: tokio::sync::Mutex<()>,
+}
+
+impl SqliteDb {
+    /// The pool as it stands (a clone shares its connections): a call in flight keeps the one it
+    /// took while the file is put back.
+    pub(crate) fn pool(&self) -> SqlitePool {
+        self.current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pool
+            .clone()
+    }
+
+    /// Whether this daemon holds the file's lock.
+    pub(crate) fn is_locked(&self) -> bool {
+        self.current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .lock
+            .is_some()
+    }
+
+    /// For a daemon's file: when the file at its path is no longer the one open (deleted, or
+    /// replaced), writes the open copy (its inode lives on while open) back to the path, and
+    /// reopens the pool on it; logged once. Returns whether it did. Another daemon that claimed
+    /// the path meanwhile keeps it: [`Error::Locked`].
+    pub(crate) async fn restore_if_gone(&self) -> Result<bool, Error> {
+        let Some(kept) = &self.kept else {
+            return Ok(false);
+        };
+        let moved =
+            || file_id(&kept.path) != *kept.file.lock().unwrap_or_else(PoisonError::into_inner);
+        if !moved() {
+            return Ok(false);
+        }
+        let _restoring = kept.restoring.lock().await;
+        // Another caller may have put it back while this one waited.
+        if !moved() {
+            return Ok(false);
+        }
+        // `rm autoscaled.db*` takes the lock file too: claimed again before anything is written,
+        // so a second daemon started meanwhile and this one never share the path. A lock file
+        // still in place is the one held (`flock` would refuse this process a second claim).
+        let held = {
+            let current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+            current
+                .lock
+                .as_ref()
+                .and_then(|file| file.metadata().ok())
+                .map(|metadata| (metadata.dev(), metadata.ino()))
+        };
+        let lock = if held.is_some() && file_id(&lock_path(&kept.path)) == held {
+            None
+        } else {
+            Some(lock(&kept.path, &kept.shown)?)
+        };
+        let pool = self.pool();
+        let mut restoring = kept.path.as_os_str().to_owned();
+        restoring.push(".restoring");
+        let restoring = PathBuf::from(restoring);
+        let failed = |reason: String| Error::Open {
+            url: kept.shown.url.clone(),
+            reason,
+        };
+        match std::fs::remove_file(&restoring) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => {
+                return Err(failed(format!(
+                    "cannot remove {}: {error}",
+                    restoring.display()
+                )));
+            }
+        }
+        let target = restoring
+            .to_str()
+            .ok_or_else(|| failed(format!("{} is not UTF-8", restoring.display())))?;
+        // A complete, consistent copy from the connection's open file: states, decisions, history,
+        // leases with their generations.
+        sqlx::query("VACUUM INTO ?1")
+            .bind(target)
+            .execute(&pool)
+            .await
+            .map_err(|error| failed(kept.shown.scrub(error)))?;
+        // Moved in whole: a reader never sees a half-written file at the path.
+        std::fs::rename(&restoring, &kept.path)
+            .map_err(|error| failed(format!("cannot move the copy into place: {error}")))?;
+        *kept.file.lock().unwrap_or_else(PoisonError::into_inner) = file_id(&kept.path);
+        let reopened = pool_for(kept.options.clone());
+        let old = {
+            let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(lock) = lock {
+                current.lock = Some(lock);
+            }
+            std::mem::replace(&mut current.pool, reopened)
+        };
+        // Its connections still have the old inode open: closed once the calls on them end.
+        tokio::spawn(async move { old.close().await });
+        tracing::warn!(url = %kept.shown.url,
+            "the database file was deleted or replaced under the daemon: recreated from the copy it had open");
+        Ok(true)
+    }
+}
+
+/// The device and inode of the file at `path`, `None` when there is none.
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    std::fs::metadata(path)
+        .ok()
+        .map(|metadata| (metadata.dev(), metadata.ino()))
+}
+
+/// Two connections: the daemon's writes are serialised by SQLite anyway; the second lets a read
+/// proceed alongside one.
+fn pool_for(options: SqliteConnectOptions) -> SqlitePool {
+    SqlitePoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(BUSY_TIMEOUT)
+        .connect_lazy_with(options)
 }
 
 /// Opens `path`: for the daemon, takes the lock and creates or migrates the schema; read-only,
 /// checks that the schema is there and current.
-pub(crate) async fn open(path: &Path, access: Access, shown: &Shown) -> Result<Opened, Error> {
+pub(crate) async fn open(path: &Path, access: Access, shown: &Shown) -> Result<SqliteDb, Error> {
     let lock = match access {
         Access::Daemon => Some(lock(path, shown)?),
         Access::ReadOnly => None,
@@ -49,17 +188,23 @@ pub(crate) async fn open(path: &Path, access: Access, shown: &Shown) -> Result<O
         .filename(path)
         .busy_timeout(BUSY_TIMEOUT);
     let options = match access {
-        // WAL: the status command reads while the daemon writes, neither waiting on the other.
-        // NORMAL is durable in WAL mode but for the last commits on a power cut, which a state
-        // rewritten every minute can afford.
+        // A rollback journal, not WAL: WAL maps its index (PATH-shm) into the process's memory,
+        // and another process truncating that file kills the daemon with SIGBUS (issue 28). WAL
+        // under `locking_mode=EXCLUSIVE` keeps the index in the heap instead, but then no other
+        // process may read the file, and `autoscaled status` reads it beside the daemon. A
+        // rollback journal maps nothing (`mmap_size=0`: pages are read, not mapped either), and a
+        // status read holds a shared lock only while it reads, which a write waits out (the busy
+        // timeout). Writes are small and few (a state per decision, history once a minute), so
+        // FULL, durable through a power cut in this mode, costs little.
         // A page cache of 512 KiB a connection, not SQLite's 2 MiB: the daemon appends a row an
         // app a minute and reads back little, and a cache that fills as the file grows is memory
         // growing for a quarter of an hour at 1,000 apps (the operating system caches the file
         // anyway).
         Access::Daemon => options
             .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .journal_mode(SqliteJournalMode::Delete)
+            .synchronous(SqliteSynchronous::Full)
+            .pragma("mmap_size", "0")
             .pragma("cache_size", "-512"),
         Access::ReadOnly => {
             if !path.exists() {
@@ -97,13 +242,23 @@ pub(crate) async fn open(path: &Path, access: Access, shown: &Shown) -> Result<O
     let _ = connection.close().await;
     checked?;
 
-    // Two connections: the daemon's writes are serialised by SQLite anyway; the second lets a
-    // read proceed alongside one.
-    let pool = SqlitePoolOptions::new()
-        .max_connections(2)
-        .acquire_timeout(BUSY_TIMEOUT)
-        .connect_lazy_with(options);
-    Ok(Opened { pool, lock })
+    let kept = match access {
+        Access::Daemon => Some(Kept {
+            path: path.to_owned(),
+            options: options.clone(),
+            shown: shown.clone(),
+            file: Mutex::new(file_id(path)),
+            restoring: tokio::sync::Mutex::new(()),
+        }),
+        Access::ReadOnly => None,
+    };
+    Ok(SqliteDb {
+        current: Mutex::new(Current {
+            pool: pool_for(options),
+            lock,
+        }),
+        kept,
+    })
 }
 
 /// Lets every lease in the file lapse: this daemon holds the file's lock, so any lease still
@@ -120,7 +275,7 @@ async fn lapse_dead_leases(connection: &mut SqliteConnection, shown: &Shown) -> 
 
 /// Opens a fresh database in memory, migrated: one connection, kept for the pool's whole life, so
 /// every query sees the same database (each connection to `:memory:` would get its own).
-pub(crate) async fn open_memory(shown: &Shown) -> Result<Opened, Error> {
+pub(crate) async fn open_memory(shown: &Shown) -> Result<SqliteDb, Error> {
     let options = SqliteConnectOptions::new().in_memory(true);
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
@@ -137,7 +292,10 @@ pub(crate) async fn open_memory(shown: &Shown) -> Result<Opened, Error> {
         .map_err(|error| open_error(error, shown))?;
     migrate(&mut connection, shown).await?;
     drop(connection);
-    Ok(Opened { pool, lock: None })
+    Ok(SqliteDb {
+        current: Mutex::new(Current { pool, lock: None }),
+        kept: None,
+    })
 }
 
 /// Claims the database for this daemon: an exclusive `flock` on `PATH.lock`, held while the store
@@ -150,9 +308,7 @@ pub(crate) async fn open_memory(shown: &Shown) -> Result<Opened, Error> {
 /// `fcntl`) also refuses a second open within the same process. The lock file is left in place on
 /// exit: deleting it would race with a daemon that has just opened it.
 fn lock(path: &Path, shown: &Shown) -> Result<File, Error> {
-    let mut lock_path = path.as_os_str().to_owned();
-    lock_path.push(".lock");
-    let lock_path = PathBuf::from(lock_path);
+    let lock_path = lock_path(path);
     let file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -177,6 +333,13 @@ fn lock(path: &Path, shown: &Shown) -> Result<File, Error> {
             reason: format!("cannot lock {}: {error}", lock_path.display()),
         }),
     }
+}
+
+/// `PATH.lock`, the daemon's claim on `PATH`.
+fn lock_path(path: &Path) -> PathBuf {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    PathBuf::from(lock_path)
 }
 
 fn latest() -> i64 {
@@ -420,7 +583,7 @@ pub(crate) async fn decisions(
 }
 
 pub(crate) async fn write_history(pool: &SqlitePool, rows: &[HistoryRow]) -> Result<(), Error> {
-    // One transaction for the batch: one fsync of the WAL rather than one per row.
+    // One transaction for the batch: one journal and its fsyncs rather than one per row.
     let mut transaction = pool.begin().await?;
     for row in rows {
         sqlx::query(

@@ -1,13 +1,12 @@
 use std::fmt;
-use std::fs::File;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgPool;
-use sqlx::sqlite::SqlitePool;
 
 use crate::model::Instance;
+use crate::sqlite::SqliteDb;
 use crate::target::{self, Shown, Target};
 use crate::{AppState, Decision, Error, Fence, HistoryRow, Lease, ProcessKey, Pruned};
 use crate::{postgres, sqlite};
@@ -34,9 +33,6 @@ pub struct Store {
     db: Db,
     /// The URL, password redacted: all that `Debug` shows.
     url: String,
-    /// The daemon's claim on an SQLite file, held until drop; `None` for PostgreSQL and read-only
-    /// opens.
-    lock: Option<Arc<File>>,
 }
 
 /// One pool per backend, each with its own SQL: `sqlx::Any` would share one code path but neither
@@ -44,7 +40,8 @@ pub struct Store {
 /// matters anyway: time types, the clock leases run on, the migration lock.
 #[derive(Clone)]
 enum Db {
-    Sqlite(SqlitePool),
+    /// Shared by the clones, with the daemon's claim on the file (held until the last drops).
+    Sqlite(Arc<SqliteDb>),
     Postgres(PgPool),
 }
 
@@ -61,7 +58,7 @@ pub(crate) const STATE_UPSERT: &str = "ON CONFLICT (app, process) DO UPDATE SET
 macro_rules! on_backend {
     ($store:expr, $call:ident($($arg:expr),*)) => {
         match &$store.db {
-            Db::Sqlite(pool) => sqlite::$call(pool, $($arg),*).await,
+            Db::Sqlite(db) => sqlite::$call(&db.pool(), $($arg),*).await,
             Db::Postgres(pool) => postgres::$call(pool, $($arg),*).await,
         }
     };
@@ -78,25 +75,29 @@ impl Store {
     /// ours ([`Error::NotOurs`]) or was migrated by a newer build ([`Error::TooNew`]).
     pub async fn open(url: &str, access: Access) -> Result<Self, Error> {
         let shown = Shown::new(url);
-        let (db, lock) = match target::parse(url, &shown)? {
+        let db = match target::parse(url, &shown)? {
             Target::Sqlite(path) => {
-                let opened = sqlite::open(&path, access, &shown).await?;
-                (Db::Sqlite(opened.pool), opened.lock)
+                Db::Sqlite(Arc::new(sqlite::open(&path, access, &shown).await?))
             }
-            Target::SqliteMemory => {
-                let opened = sqlite::open_memory(&shown).await?;
-                (Db::Sqlite(opened.pool), opened.lock)
-            }
+            Target::SqliteMemory => Db::Sqlite(Arc::new(sqlite::open_memory(&shown).await?)),
             Target::Postgres(options) => {
-                let pool = postgres::open(*options, access, &shown).await?;
-                (Db::Postgres(pool), None)
+                Db::Postgres(postgres::open(*options, access, &shown).await?)
             }
         };
-        Ok(Self {
-            db,
-            url: shown.url,
-            lock: lock.map(Arc::new),
-        })
+        Ok(Self { db, url: shown.url })
+    }
+
+    /// For a daemon's SQLite file: when the file at its path is no longer the one open (deleted
+    /// or replaced by another process), writes the open copy back to the path, whole (states,
+    /// decisions, history, leases), claims it again and reopens it; returns whether it did.
+    /// Cheap when nothing happened (one `stat`): call it before writing. Nothing to do for
+    /// PostgreSQL, read-only or in-memory stores. Fails with [`Error::Locked`] when another
+    /// daemon claimed the path meanwhile.
+    pub async fn restore_file_if_gone(&self) -> Result<bool, Error> {
+        match &self.db {
+            Db::Sqlite(db) => db.restore_if_gone().await,
+            Db::Postgres(_) => Ok(false),
+        }
     }
 
     /// The URL it was opened with, password redacted.
@@ -110,10 +111,10 @@ impl Store {
     }
 
     /// Closes the connections, waiting for queries under way. Dropping the store closes them too,
-    /// in the background; closing first lets SQLite checkpoint its log before the process exits.
+    /// in the background; closing first ends every query before the process exits.
     pub async fn close(&self) {
         match &self.db {
-            Db::Sqlite(pool) => pool.close().await,
+            Db::Sqlite(db) => db.pool().close().await,
             Db::Postgres(pool) => pool.close().await,
         }
     }
@@ -240,7 +241,10 @@ impl fmt::Debug for Store {
         // By hand: the pools' connect options hold the password.
         f.debug_struct("Store")
             .field("url", &self.url)
-            .field("daemon_lock", &self.lock.is_some())
+            .field(
+                "daemon_lock",
+                &matches!(&self.db, Db::Sqlite(db) if db.is_locked()),
+            )
             .finish_non_exhaustive()
     }
 }

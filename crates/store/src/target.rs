@@ -20,6 +20,7 @@ pub(crate) enum Target {
 }
 
 /// A URL made fit to print, and the password texts to scrub from driver messages.
+#[derive(Clone)]
 pub(crate) struct Shown {
     /// The URL with its password replaced by `[redacted]`.
     pub(crate) url: String,

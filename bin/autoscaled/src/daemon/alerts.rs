@@ -1,7 +1,7 @@
 //! Turns the daemon's notices into alerts: logged always, sent when channels are configured.
 
 use chrono::{DateTime, Utc};
-use notify::{Alert, Notifier, ProbeFigures};
+use notify::{Alert, Notifier, ProbeFigures, Progress};
 use tracing::warn;
 
 use crate::config::AppSettings;
@@ -46,27 +46,17 @@ impl Alerter {
         }
     }
 
-    /// An outage or a recovery, from the decision logic.
+    /// An outage or a recovery, from the decision logic; `progress` says how far its scaling had
+    /// got ([`scale_progress`]).
     pub(crate) fn decision(
         &self,
         app: &AppSettings,
         notice: Notice,
         at: DateTime<Utc>,
         figures: &probe::Summary,
+        progress: Progress,
     ) {
-        let (name, process, tz) = (&app.name, &app.process, app.timezone);
-        let alert = match notice.kind {
-            NoticeKind::Recovery => Alert::recovery(name, process, &notice.detail, at, tz),
-            // An outage, or a kind this version does not know yet: trouble worth telling.
-            _ => Alert::outage(name, process, &notice.detail, at, tz),
-        };
-        let changed = (notice.from != notice.to).then_some(notice.from);
-        self.send(alert.scaled(changed, notice.to).with_probe(ProbeFigures {
-            p50: figures.p50,
-            p95: figures.p95,
-            share_down: figures.down_share,
-            count: u32::try_from(figures.count).unwrap_or(u32::MAX),
-        }));
+        self.send(decision_alert(app, &notice, at, figures, progress));
     }
 
     /// A scale call that still failed after the client's retries.
@@ -88,7 +78,7 @@ impl Alerter {
             at,
             app.timezone,
         );
-        self.send(alert.scaled(from, to));
+        self.send(alert.scaled(from, to, Progress::Asked));
     }
 
     /// A scale call that Heroku answered with another quantity than asked (a plan's dyno limit,
@@ -102,7 +92,7 @@ impl Alerter {
         at: DateTime<Utc>,
     ) {
         let alert = Alert::scale_capped(&app.name, &app.process, to, got, at, app.timezone);
-        self.send(alert.scaled(from, to));
+        self.send(alert.scaled(from, to, Progress::Asked));
     }
 
     /// Heroku refused the API key: nothing can be scaled until someone replaces it.
@@ -129,3 +119,45 @@ impl Alerter {
         }
     }
 }
+
+/// How far a scale to `to` has got as an alert about it is written, from what Heroku last said:
+/// done once it reported the quantity (`actual`), not possible while its API gives no answer
+/// (`reachable`, the client's latest attempt), else asked. The decision is made before the call
+/// goes out, and an alert must not claim what has not happened: a failed call gets its own alert.
+pub(crate) fn scale_progress(reachable: Option<bool>, actual: Option<u32>, to: u32) -> Progress {
+    if actual == Some(to) {
+        Progress::Done
+    } else if reachable == Some(false) {
+        Progress::Unreachable
+    } else {
+        Progress::Asked
+    }
+}
+
+/// The alert for an outage or a recovery.
+fn decision_alert(
+    app: &AppSettings,
+    notice: &Notice,
+    at: DateTime<Utc>,
+    figures: &probe::Summary,
+    progress: Progress,
+) -> Alert {
+    let (name, process, tz) = (&app.name, &app.process, app.timezone);
+    let alert = match notice.kind {
+        NoticeKind::Recovery => Alert::recovery(name, process, &notice.detail, at, tz),
+        // An outage, or a kind this version does not know yet: trouble worth telling.
+        _ => Alert::outage(name, process, &notice.detail, at, tz),
+    };
+    let changed = (notice.from != notice.to).then_some(notice.from);
+    alert
+        .scaled(changed, notice.to, progress)
+        .with_probe(ProbeFigures {
+            p50: figures.p50,
+            p95: figures.p95,
+            share_down: figures.down_share,
+            count: u32::try_from(figures.count).unwrap_or(u32::MAX),
+        })
+}
+
+#[cfg(test)]
+mod tests;

@@ -11,6 +11,11 @@
 //! never waits on the network; the actuator owns every
 //! Platform API call; a newer target interrupts its scale call or reconcile read in flight, so a
 //! fail-safe never queues behind a slow or retrying call.
+//!
+//! The start reads the app and its formation; when Heroku has not answered within
+//! [`START_GRACE`], probes and alerts start without it (the read goes on), and the actuator
+//! waits for the answer before its first call: an outage during a Heroku incident is still
+//! alerted, and scaling catches up once the API answers.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,7 +25,7 @@ use heroku_api::{Client, FormationUpdate, ReadPace};
 use policy::{Action, Decider, Event, NoticeKind, Reason};
 use probe::{Class, DownReason, ProbeResult, Prober, RollingStats};
 use status::{AlertView, Board, ChangeView, DecisionView, ProbeView};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Instant, sleep, sleep_until};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
@@ -42,6 +47,13 @@ const SCALE_RETRY_DELAY: Duration = Duration::from_secs(30);
 const SCALE_RETRY: backon::ConstantBuilder = backon::ConstantBuilder::new()
     .with_delay(SCALE_RETRY_DELAY)
     .without_max_times();
+/// How long an app's start waits for Heroku's first answer before probing and alerting without
+/// it: an outage that begins while the Platform API is down (Heroku's incidents make both at once)
+/// is exactly when people need the alert. Scaling waits for the answer, never guesses.
+const START_GRACE: Duration = Duration::from_secs(1);
+/// The longest wait between start reads that got no answer at all (no connection, a timeout):
+/// they cost no request budget, and once the API answers, scaling must catch up within seconds.
+const UNANSWERED_START_RETRY: Duration = Duration::from_secs(2);
 /// The window of probe results summarised in alerts, and the most results kept for it: all of 15
 /// minutes at a 10 s interval, the last 2 minutes at 1 s; 5 KB an app whatever the interval.
 const STATS_WINDOW: Duration = Duration::from_secs(15 * 60);
@@ -128,21 +140,23 @@ impl store::Tenants for Apps {
         };
         let fatal = self.fatal.clone();
         tokio::spawn(async move {
-            match observe_at_start(&ctx).await {
-                Ok(Some(observed)) => run(ctx, observed).await,
-                Ok(None) => {}
-                Err(error) => {
-                    // Queued before the notifier stops: it still sends what is queued, so a
-                    // revoked key reaches people rather than only a crashed process's log.
-                    if let StartError::Heroku(heroku_api::SnapshotError::CredentialsRejected {
-                        source,
-                        ..
-                    }) = &error
-                    {
-                        let now = ctx.clock.now();
-                        ctx.alerter.credentials_rejected(&ctx.settings, source, now);
+            let mut read = tokio::spawn({
+                let ctx = ctx.clone();
+                async move { observe_at_start(&ctx).await }
+            });
+            tokio::select! {
+                answered = &mut read => {
+                    match answered {
+                        Ok(Ok(Some(observed))) => run(ctx, Start::Known(observed)).await,
+                        Ok(Ok(None)) | Err(_) => {}
+                        Ok(Err(error)) => start_failed(&ctx, error, &fatal).await,
                     }
-                    let _ = fatal.send(error).await;
+                }
+                () = sleep(START_GRACE) => {
+                    let (app, process) = (&ctx.settings.name, &ctx.settings.process);
+                    warn!(app = %app, process = %process,
+                        "Heroku's API has not answered yet: probing and alerting now, scaling once it answers");
+                    run(ctx, Start::Pending { read, fatal }).await;
                 }
             }
         })
@@ -158,6 +172,34 @@ impl store::Tenants for Apps {
             });
         }
     }
+}
+
+/// A start that cannot go on: the key refused, the app or process type unknown, the probe
+/// unusable. Ends the process (exit 1) through `fatal`.
+async fn start_failed(ctx: &AppContext, error: StartError, fatal: &mpsc::Sender<StartError>) {
+    // Queued before the notifier stops: it still sends what is queued, so a revoked key reaches
+    // people rather than only a crashed process's log.
+    if let StartError::Heroku(heroku_api::SnapshotError::CredentialsRejected { source, .. }) =
+        &error
+    {
+        let now = ctx.clock.now();
+        ctx.alerter.credentials_rejected(&ctx.settings, source, now);
+    }
+    let _ = fatal.send(error).await;
+}
+
+/// What an app's tasks start from.
+#[derive(Debug)]
+pub(super) enum Start {
+    /// Heroku answered the start's read.
+    Known(Observed),
+    /// It had not answered within [`START_GRACE`]: the read goes on in `read`, probes and alerts
+    /// start meanwhile, and scaling waits for its answer; a final one (the key refused, the
+    /// app or process type unknown) still ends the process through `fatal`.
+    Pending {
+        read: tokio::task::JoinHandle<Result<Option<Observed>, StartError>>,
+        fatal: mpsc::Sender<StartError>,
+    },
 }
 
 /// The app's prober, if it is probed. It measures on the real clock: a sped-up demo's limits
@@ -201,6 +243,15 @@ pub(super) async fn observe_at_start(ctx: &AppContext) -> Result<Option<Observed
     };
     let observed = backon::Retryable::retry(attempt, backoff)
         .when(|error: &heroku_api::SnapshotError| !error.is_final())
+        .adjust(|error, wait| {
+            // Unanswered calls spend no budget: tried again soon, so scaling catches up within
+            // seconds of the API answering.
+            let unanswered = matches!(
+                error,
+                heroku_api::SnapshotError::Transient(heroku_api::Error::Transport { .. })
+            );
+            wait.map(|wait| if unanswered { wait.min(UNANSWERED_START_RETRY) } else { wait })
+        })
         .notify(|transient, wait| {
             warn!(app = %app, process = %process, error = %transient, retry_in = ?wait, "cannot reach Heroku at start; retrying");
         });
@@ -215,12 +266,20 @@ pub(super) async fn observe_at_start(ctx: &AppContext) -> Result<Option<Observed
     }
 }
 
-/// Runs the app's tasks until shutdown, starting from what was observed.
-pub(super) async fn run(ctx: AppContext, observed: Observed) {
+/// Runs the app's tasks until shutdown, starting from what was observed, or without it until
+/// Heroku answers.
+pub(super) async fn run(ctx: AppContext, start: Start) {
     let settings = &ctx.settings;
+    let (observed, mut pending, fatal) = match start {
+        Start::Known(observed) => (Some(observed), None, None),
+        Start::Pending { read, fatal } => (None, Some(read), Some(fatal)),
+    };
     // A formation above the baseline is stepped in, not cut; without a probe nothing would ever
     // step it in, so then the schedule alone decides.
-    let observed_quantity = settings.probe.as_ref().map(|_| observed.actual);
+    let observed_quantity = settings
+        .probe
+        .as_ref()
+        .and(observed.map(|observed| observed.actual));
     // A stored state wins: a restart never cuts an app that was out of the baseline on purpose
     // (stepped out, failed over, in an outage), and an open outage stays open without a second
     // alert.
@@ -231,7 +290,8 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
         observed_quantity,
         ctx.clock.now(),
     );
-    if observed.maintenance {
+    let maintenance = observed.is_some_and(|observed| observed.maintenance);
+    if maintenance {
         // Known to the decider before any probe can reach it: as an event it could come after
         // a probe, and with `failures = 1` that probe trips the fail-safe of an app shut on
         // purpose. A fresh decider answers nothing; a restored one may close an outage.
@@ -243,12 +303,12 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
     }
     let (events_tx, mut events_rx) = mpsc::channel::<Event>(16);
     let (target_tx, target_rx) = watch::channel(decider.target());
-    ctx.board
-        .update(ctx.index, |s| s.actual = Some(observed.actual));
+    let actual = observed.map(|observed| observed.actual);
+    ctx.board.update(ctx.index, |s| s.actual = actual);
     ctx.board.beat(ctx.index);
     info!(
-        app = %settings.name, process = %settings.process, actual = observed.actual,
-        baseline = decider.snapshot().baseline, maintenance = observed.maintenance, "started"
+        app = %settings.name, process = %settings.process, actual,
+        baseline = decider.snapshot().baseline, maintenance, "started"
     );
     let reason = Reason::Schedule {
         baseline: decider.snapshot().baseline,
@@ -259,24 +319,8 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
         s.target = decider.target();
         s.outage_since = decider.snapshot().outage_since;
     });
-    if observed.actual != decider.target() {
-        // The start's decision is the schedule's (or the stored one's): logged like any other, so
-        // every change of a formation has a line with its reason.
-        let reason = match &ctx.stored {
-            Some(stored) => format!("restored: {}", stored.reason),
-            None => reason.to_string(),
-        };
-        keeper.scaled(
-            &ctx,
-            ctx.clock.now(),
-            observed.actual,
-            decider.target(),
-            reason.clone(),
-        );
-        info!(
-            app = %settings.name, process = %settings.process, from = observed.actual,
-            to = decider.target(), reason = %reason, "scale"
-        );
+    if let Some(actual) = actual {
+        log_start_scale(&ctx, &mut keeper, actual, decider.target(), &reason);
     }
 
     let mut helpers = tokio::task::JoinSet::new();
@@ -284,8 +328,10 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
         helpers.spawn(traffic_feed(ctx.clone(), events_tx.clone()));
     }
     let (down_tx, down_rx) = watch::channel(false);
-    let actuator = Actuator::new(&ctx, events_tx.clone(), down_rx, observed.maintenance);
-    helpers.spawn(actuator.run(Some(observed.actual), target_rx));
+    let actuator = Actuator::new(&ctx, events_tx.clone(), down_rx, maintenance);
+    let (actual_tx, actual_rx) = oneshot::channel();
+    let mut actual_tx = actual.is_none().then_some(actual_tx);
+    helpers.spawn(actuator.run(actual.ok_or(actual_rx), target_rx));
     let mut stats = RollingStats::new(STATS_WINDOW, STATS_CAP);
     // Checked by the config and again at start (`observe_at_start`): a probe that cannot start
     // never gets this far.
@@ -327,6 +373,35 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
                 ctx.board.roll_minute(ctx.index, ctx.clock.now());
                 event
             }
+            answered = start_read(&mut pending) => {
+                pending = None;
+                let observed = match answered {
+                    Ok(Ok(Some(observed))) => observed,
+                    Ok(Ok(None)) | Err(_) => break,
+                    Ok(Err(error)) => {
+                        if let Some(fatal) = &fatal {
+                            start_failed(&ctx, error, fatal).await;
+                        }
+                        break;
+                    }
+                };
+                // Started blind and fresh: a formation found above the target is taken as a start
+                // would have taken it (stepped in, never cut), unless an outage already raised it.
+                let fresh = ctx.stored.is_none() && decider.snapshot().outage_since.is_none();
+                if fresh && settings.probe.is_some() && observed.actual > decider.target() {
+                    let (policy, schedule) = (settings.policy(), settings.schedule.clone());
+                    decider = Decider::new(policy, schedule, ctx.clock.now(), Some(observed.actual));
+                    let _ = target_tx.send(decider.target());
+                }
+                ctx.board.update(ctx.index, |s| s.actual = Some(observed.actual));
+                info!(app = %settings.name, process = %settings.process, actual = observed.actual,
+                    target = decider.target(), maintenance = observed.maintenance, "Heroku answered: scaling goes on");
+                log_start_scale(&ctx, &mut keeper, observed.actual, decider.target(), &reason);
+                if let Some(actual_tx) = actual_tx.take() {
+                    let _ = actual_tx.send(observed.actual);
+                }
+                Event::Maintenance(observed.maintenance)
+            }
             else => break,
         };
         let now = ctx.clock.now();
@@ -361,7 +436,21 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
                         },
                     );
                     let figures = stats.summary(Instant::now());
-                    ctx.alerter.decision(&ctx.settings, notice, now, &figures);
+                    // Written as the target is handed to the actuator, before its call: the
+                    // alert says what Heroku is known to have done so far. Started blind,
+                    // nothing is called before Heroku's first answer, so no word from it yet (a
+                    // hanging API) reads as unreachable too.
+                    let reachable = match ctx.client.reachable() {
+                        None if pending.is_some() => Some(false),
+                        reachable => reachable,
+                    };
+                    let progress = super::alerts::scale_progress(
+                        reachable,
+                        ctx.board.actual(ctx.index),
+                        notice.to,
+                    );
+                    ctx.alerter
+                        .decision(&ctx.settings, notice, now, &figures, progress);
                 }
                 Action::Note(text) => {
                     info!(app = %settings.name, process = %settings.process, "{text}")
@@ -397,6 +486,38 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
     keeper.save(&ctx, &decider, ctx.clock.now(), true);
     ctx.shutdown.cancel();
     while helpers.join_next().await.is_some() {}
+}
+
+/// The start's read still under way, if any; never ready without one.
+async fn start_read(
+    pending: &mut Option<tokio::task::JoinHandle<Result<Option<Observed>, StartError>>>,
+) -> Result<Result<Option<Observed>, StartError>, tokio::task::JoinError> {
+    match pending {
+        Some(read) => read.await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Logs the start's target against the quantity Heroku reported, like any other decision, so
+/// every change of a formation has a line with its reason.
+fn log_start_scale(
+    ctx: &AppContext,
+    keeper: &mut Keeper,
+    actual: u32,
+    target: u32,
+    schedule: &Reason,
+) {
+    if actual == target {
+        return;
+    }
+    // The start's decision is the schedule's (or the stored one's).
+    let reason = match &ctx.stored {
+        Some(stored) => format!("restored: {}", stored.reason),
+        None => schedule.to_string(),
+    };
+    keeper.scaled(ctx, ctx.clock.now(), actual, target, reason.clone());
+    let (app, process) = (&ctx.settings.name, &ctx.settings.process);
+    info!(app = %app, process = %process, from = actual, to = target, reason = %reason, "scale");
 }
 
 /// A probe result as the decider sees it: latencies in the clock's time, so a sped-up demo reads
@@ -518,9 +639,25 @@ impl Actuator {
         }
     }
 
-    async fn run(mut self, mut actual: Option<u32>, mut target_rx: watch::Receiver<u32>) {
-        let reconcile = self.ctx.clock.real_duration(self.ctx.settings.reconcile);
+    /// Runs until shutdown from the quantity Heroku reported, or, when it has not answered yet,
+    /// from the one the decision task passes on once it does: nothing is called before.
+    async fn run(
+        mut self,
+        start: Result<u32, oneshot::Receiver<u32>>,
+        mut target_rx: watch::Receiver<u32>,
+    ) {
         let shutdown = self.ctx.shutdown.clone();
+        let mut actual = match start {
+            Ok(actual) => Some(actual),
+            Err(answered) => tokio::select! {
+                _ = shutdown.cancelled() => return,
+                answered = answered => match answered {
+                    Ok(actual) => Some(actual),
+                    Err(_) => return,
+                },
+            },
+        };
+        let reconcile = self.ctx.clock.real_duration(self.ctx.settings.reconcile);
         let mut next_reconcile = Instant::now() + reconcile;
         let mut retry_at: Option<Instant> = None;
         let mut scale_retry = backon::BackoffBuilder::build(SCALE_RETRY);
@@ -709,6 +846,13 @@ impl Actuator {
                     warn!(app = %app, process = %process, from = read, to = target, reason = "changed outside autoscaled; correcting", "scale");
                 }
                 Some(read)
+            }
+            // Once there (it was read at start), now gone: a deploy whose Procfile dropped the
+            // type, or a rename. Said at each reconcile that finds it so, not as a vague failure.
+            Err(e @ heroku_api::Error::NotFound(_)) => {
+                warn!(app = %app, process = %process, error = %e,
+                    "the process type is gone from the app's formation (removed from the Procfile, or the app deleted?): nothing can be scaled until it is back");
+                None
             }
             Err(e) => {
                 warn!(app = %app, process = %process, error = %e, "cannot read the formation");

@@ -1,9 +1,10 @@
 //! `autoscaled run`: the long-running process.
 //!
 //! [`run`] loads the config, builds the Platform API client and the notifier, and hands over to
-//! [`serve`], which the demo calls too: it checks every app at start (credentials rejected or an
-//! unknown app is fatal, network trouble is retried), then runs each app's tasks (see [`app`]) until
-//! SIGTERM or SIGINT, and stops within 5 s.
+//! [`serve`], which the demo calls too: it checks every app at start (credentials rejected, an
+//! unknown app or process type is fatal, network trouble is retried while probes and alerts
+//! already run), then runs each app's tasks (see [`app`]) until SIGTERM or SIGINT, and stops
+//! within 5 s.
 
 mod alerts;
 mod app;
@@ -41,6 +42,9 @@ pub(crate) struct Options {
 
 pub(crate) fn run(config: &Option<PathBuf>, args: RunArgs) -> Result<(), Failure> {
     let config = Config::load(&config_path(config.clone()))?;
+    if let Some(warning) = config.state.lost_on_a_dyno() {
+        warn!(url = %config.state.shown(), "{warning}");
+    }
     let runtime = crate::runtime()?;
     runtime.block_on(async move {
         // Before anything else: a daemon that cannot keep its state must not start scaling.

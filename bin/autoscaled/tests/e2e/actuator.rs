@@ -239,3 +239,44 @@ async fn window(fake: &FakeHeroku, seconds: u32) -> usize {
     tokio::time::sleep(seconds * SECOND).await;
     reads(&fake.requests(), "e2e-budget").0
 }
+
+/// A process type removed under a running daemon (a deploy whose Procfile dropped it): every
+/// reconcile that finds it gone says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_type_gone_is_warned_about_at_each_reconcile() {
+    let fake = heroku("e2e-gone", 1).await;
+    let daemon = Daemon::run(
+        BIN,
+        &write_config(
+            &fake.url(),
+            &[AppConfig::new("e2e-gone")],
+            &Alerts::default(),
+        ),
+    );
+    daemon.wait_for_line(&["started"], 10 * SECOND).await;
+    fake.remove_formation("e2e-gone", "web");
+    let gone = |stdout: String| {
+        stdout
+            .lines()
+            .filter(|l| l.contains("WARN") && l.contains("the process type is gone"))
+            .count()
+    };
+    // Reconciled every second: two reconciles, two warnings.
+    daemon
+        .wait_until("a warning at two reconciles", 10 * SECOND, || {
+            (gone(daemon.stdout()) >= 2).then_some(())
+        })
+        .await;
+    let finished = daemon.stop().await;
+    assert!(finished.status.success(), "{finished:?}");
+    let line = finished
+        .stdout
+        .lines()
+        .find(|l| l.contains("the process type is gone"))
+        .unwrap()
+        .to_owned();
+    assert!(
+        line.contains("e2e-gone") && line.contains("web") && line.contains("404"),
+        "{line}"
+    );
+}

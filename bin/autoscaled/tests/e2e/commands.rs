@@ -54,6 +54,53 @@ async fn an_unknown_app_stops_the_start_with_status_1() {
     );
 }
 
+/// A process type the app does not have (a typo, or one dropped from the Procfile) is refused
+/// loudly: `run` exits 1 and `check --online` 2, each naming the types the app does have.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_process_type_stops_the_start_with_1_and_check_online_with_2() {
+    let fake = FakeHeroku::start(API_KEY).await.unwrap();
+    // The config scales `web`; the app only has a `worker`.
+    fake.set_formation("e2e-noweb", "worker", 1);
+    let config = write_config(
+        &fake.url(),
+        &[AppConfig::new("e2e-noweb")],
+        &Alerts::default(),
+    );
+    let said = "app \"e2e-noweb\" has no process type \"web\" (its formation has: worker); check the process type in the config and the app's Procfile";
+
+    let finished = Daemon::run(BIN, &config).finish(WITHIN).await;
+    assert_eq!(finished.status.code(), Some(1), "{finished:?}");
+    assert!(finished.stderr.contains(said), "{}", finished.stderr);
+
+    // Heroku slow to answer: the start goes on probing meanwhile, and the answer still ends it.
+    fake.delay_next(1, std::time::Duration::from_secs(2));
+    let finished = Daemon::run(BIN, &config).finish(WITHIN).await;
+    assert_eq!(finished.status.code(), Some(1), "{finished:?}");
+    assert!(
+        finished
+            .stdout
+            .contains("Heroku's API has not answered yet"),
+        "{}",
+        finished.stdout
+    );
+    assert!(finished.stderr.contains(said), "{}", finished.stderr);
+
+    let path = config.to_str().unwrap();
+    let checked = Daemon::spawn(BIN, &["--config", path, "check", "--online"])
+        .finish(WITHIN)
+        .await;
+    assert_eq!(checked.status.code(), Some(2), "{checked:?}");
+    assert!(
+        checked.stderr.contains("online check failed") && checked.stderr.contains(said),
+        "{}",
+        checked.stderr
+    );
+    assert!(
+        fake.requests().iter().all(|r| r.method == "GET"),
+        "nothing was changed"
+    );
+}
+
 #[tokio::test]
 async fn check_names_the_key_of_every_problem_and_exits_2() {
     let config = write_file(
@@ -135,6 +182,50 @@ async fn check_accepts_a_valid_config_and_shows_the_key_redacted() {
     );
     assert!(
         finished.stdout.contains("e2e-good web"),
+        "{}",
+        finished.stdout
+    );
+}
+
+/// On a dyno, an SQLite file is wiped at every restart: `check` says so, and so does `run` at
+/// start, before anything else (the API is not even reachable here).
+#[tokio::test]
+async fn on_a_dyno_with_sqlite_check_and_run_warn_that_the_state_would_be_lost() {
+    let config = write_config(
+        "http://127.0.0.1:9",
+        &[AppConfig::new("e2e-dyno")],
+        &Alerts::default(),
+    );
+    let path = config.to_str().unwrap();
+    let dyno: [(&str, &std::ffi::OsStr); 1] = [("DYNO", "clock.1".as_ref())];
+    let check = Daemon::spawn_with_env(BIN, &["--config", path, "check"], &dyno)
+        .finish(WITHIN)
+        .await;
+    assert_eq!(check.status.code(), Some(0), "{check:?}");
+    assert!(
+        check
+            .stdout
+            .contains("warning: running on a Heroku dyno (DYNO is set) with an SQLite file"),
+        "{}",
+        check.stdout
+    );
+
+    let run = Daemon::spawn_with_env(BIN, &["--config", path, "run"], &dyno);
+    let line = run
+        .wait_for_line(
+            &["WARN", "DYNO is set", "SQLite", "attach Heroku Postgres"],
+            WITHIN,
+        )
+        .await;
+    assert!(line.contains("sqlite://"), "the file is named: {line}");
+    run.stop().await;
+
+    // Off a dyno, nothing to warn about.
+    let quiet = Daemon::spawn(BIN, &["--config", path, "run"]);
+    quiet.wait_for_line(&["state database open"], WITHIN).await;
+    let finished = quiet.stop().await;
+    assert!(
+        !finished.stdout.contains("DYNO is set"),
         "{}",
         finished.stdout
     );

@@ -501,3 +501,103 @@ async fn a_dry_run_decides_and_logs_but_never_changes_a_formation() {
     let finished = daemon.stop().await;
     assert!(finished.status.success(), "{finished:?}");
 }
+
+/// Heroku's API down at start (its incidents and an app's outage come together): the app is
+/// probed and its outage alerted all the same, saying that nothing could be scaled, and the
+/// scale to `max` follows as soon as the API answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_herokus_api_unreachable_at_start_an_outage_is_alerted_and_scaled_once_it_answers() {
+    let server = AppServer::start().await;
+    server.set(Mode::Unavailable);
+    let mail = mail_server();
+    // Nothing listens here until the fake starts on it.
+    let heroku_addr = std::net::SocketAddr::from(([127, 0, 0, 1], closed_port()));
+    let mut app = AppConfig::new("e2e-blind");
+    let probe = ProbeConfig::quick(server.url());
+    // The promise: the alert within failures × interval + 5 s of the start.
+    let alert_within = Duration::from_millis(200) * probe.failures + 5 * SECOND;
+    app.probe = Some(probe);
+    let alerts = Alerts {
+        smtp_port: Some(mail.port),
+        twilio_url: None,
+    };
+    let config = write_config(&format!("http://{heroku_addr}"), &[app], &alerts);
+    let started = Instant::now();
+    let daemon = Daemon::run(BIN, &config);
+
+    let outage = daemon
+        .wait_until("the outage email", alert_within, || {
+            mail.mails()
+                .into_iter()
+                .find(|m| m.subject.contains("e2e-blind web: down"))
+        })
+        .await;
+    let alerted_after = started.elapsed();
+    assert!(
+        outage
+            .subject
+            .ends_with("; Heroku's API cannot be reached, so it could not scale to 3"),
+        "{}",
+        outage.subject
+    );
+    daemon
+        .wait_for_line(&["WARN", "Heroku's API has not answered yet"], SECOND)
+        .await;
+
+    let fake = FakeHeroku::builder(super::harness::API_KEY)
+        .bind(heroku_addr)
+        .start()
+        .await
+        .unwrap();
+    fake.set_formation("e2e-blind", "web", 1);
+    let answering = Instant::now();
+    let at_max = quantity(&daemon, &fake, "e2e-blind", 3, 5 * SECOND).await;
+    assert_eq!(patches(&fake, "e2e-blind"), [3], "straight to max");
+    daemon
+        .wait_for_line(&["Heroku answered: scaling goes on", "actual=1"], SECOND)
+        .await;
+    let finished = daemon.stop().await;
+    assert!(finished.status.success(), "{finished:?}");
+    eprintln!(
+        "outage alert {alerted_after:?} after the start (at most {alert_within:?}); at max {:?} after the API answered",
+        at_max - answering
+    );
+}
+
+/// Started blind, a formation Heroku then reports above the baseline is taken as any start takes
+/// it: stepped in one dyno per calm, never cut to the baseline at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blind_start_steps_a_formation_above_the_baseline_in_once_heroku_answers() {
+    let server = AppServer::start().await;
+    let heroku_addr = std::net::SocketAddr::from(([127, 0, 0, 1], closed_port()));
+    let mut app = AppConfig::new("e2e-blind-high");
+    app.max = 5;
+    app.probe = Some(ProbeConfig::quick(server.url()));
+    let config = write_config(&format!("http://{heroku_addr}"), &[app], &Alerts::default());
+    let daemon = Daemon::run(BIN, &config);
+    daemon
+        .wait_for_line(&["Heroku's API has not answered yet"], 10 * SECOND)
+        .await;
+
+    let fake = FakeHeroku::builder(super::harness::API_KEY)
+        .bind(heroku_addr)
+        .start()
+        .await
+        .unwrap();
+    fake.set_formation("e2e-blind-high", "web", 4);
+    daemon
+        .wait_for_line(
+            &["Heroku answered: scaling goes on", "actual=4", "target=4"],
+            10 * SECOND,
+        )
+        .await;
+    quantity(&daemon, &fake, "e2e-blind-high", 3, 15 * SECOND).await;
+    quantity(&daemon, &fake, "e2e-blind-high", 2, 15 * SECOND).await;
+    assert_eq!(
+        patches(&fake, "e2e-blind-high")[..2],
+        [3, 2],
+        "one dyno per calm, never cut to the baseline"
+    );
+    let finished = daemon.stop().await;
+    assert!(finished.status.success(), "{finished:?}");
+}

@@ -510,3 +510,103 @@ async fn status_is_exit_1_without_a_database_and_2_with_a_bad_config() {
     assert_eq!(finished.status.code(), Some(2), "{finished:?}");
     assert!(finished.stderr.contains("state.url"), "{finished:?}");
 }
+
+/// `truncate -s 0 autoscaled.db-shm` (which killed the daemon with SIGBUS in WAL mode) and then
+/// `rm autoscaled.db*` under a running daemon: it keeps scaling and alerting, says once that it
+/// recreated the file, and the next start finds the outage whole (no second alert, no cut).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampered_sqlite_files_stop_neither_scaling_nor_alerts_and_the_state_survives() {
+    const APP: &str = "e2e-tamper";
+    const RECREATED: &str = "recreated from the copy it had open";
+    let mail = mail_server();
+    let server = AppServer::start().await;
+    let fake = FakeHeroku::start(API_KEY).await.unwrap();
+    fake.set_formation(APP, "web", 3);
+    let mut app = AppConfig::new(APP);
+    app.max = 5;
+    app.schedule = vec![("* * * * *", 3)];
+    app.probe = Some(ProbeConfig::quick(server.url()));
+    let alerts = Alerts {
+        smtp_port: Some(mail.port),
+        twilio_url: None,
+    };
+    let state_url = temp_sqlite_url();
+    let path = std::path::PathBuf::from(state_url.strip_prefix("sqlite://").unwrap());
+    let config = write_config_with_state(&fake.url(), &[app], &alerts, &state_url);
+
+    let first = Daemon::run(BIN, &config);
+    first.wait_for_line(&["started"], 20 * SECOND).await;
+    let shm = format!("{}-shm", path.display());
+    let truncated = Command::new("truncate")
+        .args(["-s", "0", &shm])
+        .status()
+        .unwrap();
+    assert!(truncated.success());
+    // Every file of the database, as `rm autoscaled.db*` takes them.
+    let dir = path.parent().unwrap();
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    let mut removed = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if file.starts_with(&name) {
+            std::fs::remove_file(entry.path()).unwrap();
+            removed.push(file);
+        }
+    }
+    assert!(removed.contains(&name), "{removed:?}");
+    let removed_at = std::time::Instant::now();
+    // Noticed within a minute with nothing else happening (the fleet's round looks every 2 s).
+    first.wait_for_line(&["WARN", RECREATED], 60 * SECOND).await;
+    let noticed_after = removed_at.elapsed();
+    assert!(path.exists());
+
+    server.set(Mode::Unavailable);
+    failed_over_with_one_email(&first, &fake, &mail, APP, 5).await;
+    // The file is back and holds the outage, read by `status` as people would.
+    let mut saved = serde_json::Value::Null;
+    for _ in 0..50 {
+        saved = status_json(&config).await;
+        if saved["apps"][0]["outage_since"].is_string() && saved["apps"][0]["target"] == 5 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(saved["apps"][0]["target"], 5, "{saved}");
+    assert!(saved["apps"][0]["outage_since"].is_string(), "{saved}");
+    let finished = first.stop().await;
+    assert!(finished.status.success(), "{finished:?}");
+    assert_eq!(
+        finished.stdout.matches(RECREATED).count(),
+        1,
+        "logged once:\n{}",
+        finished.stdout
+    );
+    let before_restart = patches(&fake, APP).len();
+
+    let second = Daemon::run(BIN, &config);
+    second
+        .wait_for_line(&["restored the saved state", "target=5"], 20 * SECOND)
+        .await;
+    second.wait_for_line(&["started"], 5 * SECOND).await;
+    let seen = server.hits().len();
+    second
+        .wait_until("ten probes after the restart", 15 * SECOND, || {
+            (server.hits().len() >= seen + 10).then_some(())
+        })
+        .await;
+    assert_eq!(fake.quantity(APP, "web"), Some(5));
+    assert!(
+        patches(&fake, APP)[before_restart..].is_empty(),
+        "no formation update after the restart: {:?}",
+        patches(&fake, APP)
+    );
+    assert_eq!(
+        mails_with(&mail, "web: down ("),
+        1,
+        "no second outage email"
+    );
+    let finished = second.stop().await;
+    assert!(finished.status.success(), "{finished:?}");
+    eprintln!("the deleted database was recreated {noticed_after:?} after the rm");
+}

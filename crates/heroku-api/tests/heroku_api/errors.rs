@@ -115,9 +115,17 @@ async fn a_snapshot_says_which_failures_are_final_at_start() {
     let error = client.snapshot("my-app", "worker").await.unwrap_err();
     assert!(matches!(error, SnapshotError::ProcessNotFound { .. }) && error.is_final());
     assert!(
+        error.to_string().starts_with(
+            "app \"my-app\" has no process type \"worker\" (its formation has: web); check the process type in the config and the app's Procfile: not found on Heroku: HTTP 404"
+        ),
+        "{error}"
+    );
+    fake.remove_formation("my-app", "web");
+    let error = client.snapshot("my-app", "web").await.unwrap_err();
+    assert!(
         error
             .to_string()
-            .starts_with("app \"my-app\" has no process type \"worker\": "),
+            .contains("has no process type \"web\" (its formation has no process type at all)"),
         "{error}"
     );
 

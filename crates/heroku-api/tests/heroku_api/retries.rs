@@ -206,9 +206,12 @@ async fn a_dropped_connection_is_a_transport_error_and_is_retried() {
     );
 
     fake.drop_next(1);
-    let app = client(&fake).app_info("my-app").await.unwrap();
+    let client = client(&fake);
+    assert_eq!(client.reachable(), None, "no call made yet");
+    let app = client.app_info("my-app").await.unwrap();
     assert_eq!(app.name, "my-app");
     assert_eq!(fake.requests().len(), 3);
+    assert_eq!(client.reachable(), Some(true));
 }
 
 #[tokio::test(start_paused = true)]
@@ -232,10 +235,76 @@ async fn an_unreachable_server_is_a_transport_error_after_the_retries() {
         ),
         "{error:?}"
     );
+    assert_eq!(client.reachable(), Some(false));
     // Three backoffs: 250-500, 500-1000 and 1000-2000 ms.
     let waited = started.elapsed();
     assert!(
         waited >= Duration::from_millis(1750) && waited < Duration::from_millis(3500),
         "{waited:?}"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_after_holds_every_call_until_it_passes() {
+    let fake = fake().await;
+    fake.fail_next(1, 429, retry_after(60));
+    let client = client(&fake);
+    let started = Instant::now();
+    // 60 s is beyond the retry time limit: this call gives up at once...
+    let error = client.app_info("my-app").await.unwrap_err();
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(60)));
+    assert_eq!(client.reachable(), Some(true), "a refusal is an answer");
+    assert_eq!(client.held_until(), Some(started + Duration::from_secs(60)));
+    // ...and every call after it, from any clone, reads and scale calls alike, waits for the hold.
+    let scale = tokio::spawn({
+        let client = client.clone();
+        async move { client.formation_update("my-app", "web", &three()).await }
+    });
+    let mut reads = Vec::new();
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let client = client.clone();
+        reads.push(tokio::spawn(async move {
+            client.formation_info("my-app", "web").await
+        }));
+    }
+    tokio::time::sleep_until(started + Duration::from_millis(59_900)).await;
+    assert_eq!(
+        fake.requests().len(),
+        1,
+        "no call may reach Heroku before its Retry-After has passed"
+    );
+    assert_eq!(fake.quantity("my-app", "web"), Some(1));
+    let web = scale.await.unwrap().unwrap();
+    assert_eq!(web.quantity, 3);
+    assert!(started.elapsed() >= Duration::from_secs(60));
+    for read in reads {
+        read.await.unwrap().unwrap();
+    }
+    assert_eq!(fake.requests().len(), 7);
+    assert_eq!(client.held_until(), None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn reads_under_a_429_for_two_minutes_go_out_once_a_retry_after() {
+    let fake = fake().await;
+    // Every call is refused for two minutes, each time asking for 60 s.
+    fake.fail_for(Duration::from_secs(120), 429, retry_after(60));
+    let client = client(&fake);
+    let started = Instant::now();
+    // A reconcile loop reading every 10 s, as the daemon's would under a low budget's pace.
+    let mut answered = Vec::new();
+    while started.elapsed() < Duration::from_secs(150) {
+        let result = client.formation_info("my-app", "web").await;
+        answered.push((started.elapsed().as_secs(), result.is_ok()));
+        tokio::time::sleep(Duration::from_secs(10)).await;
+    }
+    let sent: Vec<_> = fake.requests().iter().map(|r| r.path.clone()).collect();
+    // At 0 s and 60 s (both refused, each holding 60 s more), then at 120 s and every 10 s.
+    assert_eq!(answered.first(), Some(&(0, false)), "{answered:?}");
+    assert_eq!(answered.get(1), Some(&(60, false)), "{answered:?}");
+    assert_eq!(answered.get(2), Some(&(120, true)), "{answered:?}");
+    assert_eq!(sent.len(), answered.len(), "{answered:?}");
+    // Without the hold: a call every 10 s, 12 refusals in the two minutes.
+    assert_eq!(sent.len(), 5, "{answered:?}");
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use chrono::{TimeZone, Utc};
-use notify::{Alert, AlertKind, ProbeFigures, Scaling};
+use notify::{Alert, AlertKind, ProbeFigures, Progress, Scaling};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -23,7 +23,11 @@ pub(crate) fn alert(kind: AlertKind, app: &str, hour: u32, minute: u32) -> Alert
         app: app.into(),
         process: "web".into(),
         what: "down (HTTP 503)".into(),
-        scaling: Some(Scaling { from: 1, to: 3 }),
+        scaling: Some(Scaling {
+            from: 1,
+            to: 3,
+            progress: Progress::Done,
+        }),
         probe: Some(ProbeFigures {
             p50: Some(Duration::from_millis(120)),
             p95: Some(Duration::from_millis(9_800)),

@@ -298,3 +298,210 @@ async fn the_persister_writes_states_decisions_and_history_off_the_callers_path(
     let history = store.history("app", now - hour, now + hour).await;
     assert_eq!(history.expect("read").len(), 1);
 }
+
+fn state(target: u32, at: chrono::DateTime<chrono::Utc>) -> autoscaled_store::AppState {
+    autoscaled_store::AppState {
+        key: autoscaled_store::ProcessKey::new("shop", "web"),
+        target,
+        reason: "down: HTTP 503".into(),
+        baseline: 1,
+        actual: Some(1),
+        outage_since: Some(at),
+        decider: "{}".into(),
+        alerts: "{\"sent\":[]}".into(),
+        updated_at: at,
+    }
+}
+
+/// Files beside the database, by name.
+fn beside(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("list")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// A truncated `-shm` killed the daemon with SIGBUS: WAL maps its index. The daemon's file now
+/// has a rollback journal and maps nothing another process could truncate, and readers still
+/// read beside it.
+#[tokio::test]
+async fn the_daemon_maps_no_file_of_its_database_and_readers_still_read() {
+    let (dir, url) = temp();
+    let path = dir.path().join("autoscaled.db");
+    let daemon = Store::open(&url, Access::Daemon).await.expect("open");
+    let now = chrono::Utc::now();
+    daemon.save_app_state(&state(3, now)).await.expect("save");
+    assert_eq!(beside(dir.path()), ["autoscaled.db", "autoscaled.db.lock"]);
+    let maps = std::fs::read_to_string("/proc/self/maps").expect("maps");
+    let dir_text = dir.path().to_string_lossy().into_owned();
+    assert!(
+        !maps.lines().any(|line| line.contains(&dir_text)),
+        "a file of the database is mapped:\n{maps}"
+    );
+
+    // What the issue did: `truncate -s 0 autoscaled.db-shm` (it creates the file when missing).
+    let shm = dir.path().join("autoscaled.db-shm");
+    std::fs::File::create(&shm).expect("truncate");
+    daemon.save_app_state(&state(4, now)).await.expect("save");
+    let reader = Store::open(&url, Access::ReadOnly).await.expect("reader");
+    let key = autoscaled_store::ProcessKey::new("shop", "web");
+    let read = reader.app_state(&key).await.expect("read").expect("saved");
+    assert_eq!(read.target, 4);
+    // A reader holding the file for its read does not stop the daemon's writes.
+    daemon.save_app_state(&state(5, now)).await.expect("save");
+    let read = reader.app_state(&key).await.expect("read").expect("saved");
+    assert_eq!(read.target, 5);
+    assert!(path.exists());
+    daemon.close().await;
+}
+
+/// `rm autoscaled.db*` under a running daemon: the file comes back whole from the copy the daemon
+/// has open, and the path is claimed again, so a second daemon is still refused.
+#[tokio::test]
+async fn a_file_deleted_under_the_daemon_is_put_back_whole_and_claimed_again() {
+    let (dir, url) = temp();
+    let daemon = Store::open(&url, Access::Daemon).await.expect("open");
+    let now = chrono::Utc::now();
+    let key = autoscaled_store::ProcessKey::new("shop", "web");
+    daemon.save_app_state(&state(3, now)).await.expect("save");
+    daemon
+        .record_decision(&autoscaled_store::Decision {
+            at: now,
+            key: key.clone(),
+            kind: DecisionKind::Scale,
+            from: 1,
+            to: 3,
+            reason: "down: HTTP 503".into(),
+        })
+        .await
+        .expect("decision");
+    let long = std::time::Duration::from_secs(600);
+    let lease = daemon.try_acquire(&key, "me", long).await.expect("lease");
+    assert_eq!(lease.map(|lease| lease.generation), Some(1));
+    assert!(
+        !daemon.restore_file_if_gone().await.expect("check"),
+        "nothing to do yet"
+    );
+
+    for name in beside(dir.path()) {
+        std::fs::remove_file(dir.path().join(name)).expect("rm");
+    }
+    // A write to the deleted file fails (SQLite refuses to write a file unlinked under it).
+    assert!(daemon.save_app_state(&state(4, now)).await.is_err());
+    assert!(daemon.restore_file_if_gone().await.expect("restore"));
+    assert!(!daemon.restore_file_if_gone().await.expect("check"), "once");
+    assert_eq!(beside(dir.path()), ["autoscaled.db", "autoscaled.db.lock"]);
+    assert!(matches!(
+        Store::open(&url, Access::Daemon).await,
+        Err(Error::Locked { .. })
+    ));
+
+    daemon.save_app_state(&state(4, now)).await.expect("save");
+    let renewed = daemon.renew("me", long).await.expect("renew");
+    assert_eq!(
+        renewed,
+        std::slice::from_ref(&key),
+        "the lease came back with the file"
+    );
+    daemon.close().await;
+    drop(daemon);
+
+    let next = Store::open(&url, Access::Daemon).await.expect("reopen");
+    let read = next.app_state(&key).await.expect("read").expect("saved");
+    assert_eq!((read.target, read.outage_since.is_some()), (4, true));
+    assert_eq!(next.decisions("shop", 10).await.expect("read").len(), 1);
+    let taken = next.try_acquire(&key, "next", long).await.expect("lease");
+    assert_eq!(
+        taken.map(|lease| lease.generation),
+        Some(2),
+        "generations go on"
+    );
+}
+
+/// Through the writer, as the daemon runs: the file deleted, the next write puts it back.
+#[tokio::test]
+async fn the_persister_puts_a_deleted_file_back_before_writing() {
+    use autoscaled_store::{Persister, WriterOptions};
+    let (dir, url) = temp();
+    let store = Store::open(&url, Access::Daemon).await.expect("open");
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (persister, task) = Persister::spawn(store, WriterOptions::default(), async {
+        let _ = stop_rx.await;
+    });
+    let now = chrono::Utc::now();
+    let key = autoscaled_store::ProcessKey::new("shop", "web");
+    persister.save_state(state(3, now));
+    persister.settled(std::time::Duration::from_secs(10)).await;
+    for name in beside(dir.path()) {
+        std::fs::remove_file(dir.path().join(name)).expect("rm");
+    }
+    persister.save_state(state(6, now));
+    persister.settled(std::time::Duration::from_secs(10)).await;
+    let reader = Store::open(&url, Access::ReadOnly).await.expect("reader");
+    let read = reader.app_state(&key).await.expect("read").expect("saved");
+    assert_eq!(read.target, 6);
+    let _ = stop_tx.send(());
+    task.await.expect("writer");
+}
+
+/// A file an earlier build left in WAL mode (its log not yet checkpointed) is taken over whole and
+/// turned to a rollback journal: nothing of it stays mapped.
+#[tokio::test]
+async fn a_file_left_in_wal_mode_keeps_its_rows_and_leaves_wal() {
+    let (earlier, earlier_url) = temp();
+    let daemon = Store::open(&earlier_url, Access::Daemon)
+        .await
+        .expect("open");
+    daemon.close().await;
+    drop(daemon);
+    // As the earlier build wrote: WAL, and a row still in the log when the process died.
+    let mut connection = SqliteConnectOptions::from_str(&earlier_url)
+        .expect("options")
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+        .connect()
+        .await
+        .expect("connect");
+    sqlx::query("PRAGMA wal_autocheckpoint = 0")
+        .execute(&mut connection)
+        .await
+        .expect("no checkpoint");
+    sqlx::query(
+        "INSERT INTO autoscaled_decisions (at, app, process, from_count, to_count, reason, kind)
+         VALUES (1700000000000000, 'shop', 'web', 1, 2, 'slow', 'scale')",
+    )
+    .execute(&mut connection)
+    .await
+    .expect("insert");
+    // What a killed process leaves: the file and its log, copied while the log holds the row.
+    let (dir, url) = temp();
+    for name in ["autoscaled.db", "autoscaled.db-wal"] {
+        std::fs::copy(earlier.path().join(name), dir.path().join(name)).expect("copy");
+    }
+    connection.close().await.expect("close");
+
+    let daemon = Store::open(&url, Access::Daemon).await.expect("reopen");
+    assert_eq!(daemon.decisions("shop", 10).await.expect("read").len(), 1);
+    daemon
+        .save_app_state(&state(3, chrono::Utc::now()))
+        .await
+        .expect("save");
+    let logged = |name: &str| {
+        std::fs::metadata(dir.path().join(name)).is_ok_and(|metadata| metadata.len() > 0)
+    };
+    assert!(!logged("autoscaled.db-wal"), "the log was checkpointed");
+    let maps = std::fs::read_to_string("/proc/self/maps").expect("maps");
+    let dir_text = dir.path().to_string_lossy().into_owned();
+    assert!(
+        !maps.lines().any(|line| line.contains(&dir_text)),
+        "a file of the database is still mapped:\n{maps}"
+    );
+    daemon.close().await;
+}
