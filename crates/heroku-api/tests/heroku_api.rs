@@ -19,12 +19,14 @@ pub(crate) const TOKEN: &str = "hrku-TEST-5ecr3t-0123456789abcdef";
 
 /// A fake with one app, `my-app`, running one `web` dyno.
 pub(crate) async fn fake() -> FakeHeroku {
+    testkit::Logs::install();
     let fake = FakeHeroku::start(TOKEN).await.unwrap();
     fake.set_formation("my-app", "web", 1);
     fake
 }
 
 pub(crate) fn client_with(fake: &FakeHeroku, retry: RetryPolicy) -> Client {
+    testkit::Logs::install();
     Client::builder(Secret::new(TOKEN))
         .base_url(fake.url())
         .timeout(Duration::from_secs(5))

@@ -13,6 +13,7 @@
 //! - [`PostgresDb`]: a fresh database on the PostgreSQL server `scripts/postgres` starts, dropped
 //!   after the test; [`PostgresCluster`]: a server of the test's own, which it may stop and start;
 //! - [`tls`]: a self-signed certificate for `localhost`, served by [`AppServer`] over HTTPS;
+//! - [`Logs`]: what `tracing` logs on the test's thread, without racing the binary's other tests;
 //! - [`closed_port`]: a loopback port with nothing listening on it.
 //!
 //! This crate only serves tests (`publish = false`, a dev-dependency only). Where the test support
@@ -23,6 +24,7 @@
 mod app_server;
 pub mod config;
 mod daemon;
+mod logs;
 mod postgres;
 mod prism;
 mod smtp;
@@ -30,6 +32,7 @@ pub mod tls;
 
 pub use app_server::{AppServer, Hit, Mode, SLOW_RESPONSE};
 pub use daemon::{Daemon, Finished};
+pub use logs::{Capturing, Logs};
 pub use postgres::{POSTGRES_ENV, PostgresCluster, PostgresDb};
 pub use prism::Prism;
 pub use smtp::{Mail, MailServer, Seen, Smtp, SmtpOptions};

@@ -1,7 +1,6 @@
 //! Every kind of failure ends in the right error, with Heroku's id, message and Request-Id, and the
 //! token appears in none of them.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use autoscaled_heroku_api::{
@@ -226,29 +225,9 @@ async fn an_unexpected_status_keeps_its_status_and_body() {
     );
 }
 
-/// A `tracing` writer into memory, to read what the client logged.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn the_token_is_in_no_debug_display_error_or_log_text() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _capturing) = testkit::Logs::capture();
 
     let fake = fake().await;
     let client = client_with(
@@ -300,7 +279,7 @@ async fn the_token_is_in_no_debug_display_error_or_log_text() {
     record(nowhere.app_info("my-app").await.unwrap_err());
     texts.extend(fake.requests().iter().map(|r| format!("{r:?}")));
 
-    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logged = logs.text();
     assert!(
         logged.contains("retrying"),
         "the retries were logged: {logged}"

@@ -2,7 +2,6 @@
 //! tracing capture; the SMTP server and Stoplight Prism serving Twilio's contract come from the
 //! workspace's testkit.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -200,46 +199,7 @@ async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<Request> {
 
 // ---------------------------------------------------------------- logs
 
-/// Everything logged through `tracing` on this thread while the guard lives. Tests run on a
-/// current-thread runtime, so the dispatcher's tasks log here too.
-#[derive(Clone, Default)]
-pub(crate) struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Logs {
-    pub(crate) fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
-        let logs = Self::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        (logs, tracing::subscriber::set_default(subscriber))
-    }
-
-    pub(crate) fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-
-    pub(crate) fn lines_with(&self, needle: &str) -> Vec<String> {
-        self.text()
-            .lines()
-            .filter(|l| l.contains(needle))
-            .map(str::to_owned)
-            .collect()
-    }
-}
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+pub(crate) use testkit::Logs;
 
 /// Fails the test if `text` holds either secret.
 pub(crate) fn assert_no_secret(what: &str, text: &str) {

@@ -1,8 +1,7 @@
 //! `POST /drain/{app}`, served for real on 127.0.0.1:0 and posted to with an HTTP client.
 
-use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -418,29 +417,9 @@ async fn a_retried_frame_id_is_counted_once() {
     );
 }
 
-/// Everything the subscriber writes, for the test to read.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn the_drain_password_is_in_no_answer_log_or_debug() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _capturing) = testkit::Logs::capture();
 
     let served = serve(drains()).await;
     let mut answers = String::new();
@@ -473,7 +452,7 @@ async fn the_drain_password_is_in_no_answer_log_or_debug() {
             .unwrap();
         answers += &response.text().await.unwrap();
     }
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     let debug = format!("{:?} {:?}", served.drains, served.board);
     for (what, text) in [("answers", &answers), ("logs", &logs), ("debug", &debug)] {
         assert!(
