@@ -178,6 +178,7 @@ pub(crate) async fn serve(
                 listen,
                 config.http.password.clone(),
                 sources,
+                status::Limits::default(),
                 shutdown.child_token().cancelled_owned(),
             )
             .await

@@ -12,7 +12,7 @@ use secret::Secret;
 use serde_json::json;
 use tokio::sync::oneshot;
 
-use super::{AppState, health, start};
+use super::{AppState, Limits, health, start};
 use crate::{AlertCounts, AppInfo, Board, Clock, DecisionView, ProbeView, Readings, Sources};
 
 const PAGE_PASSWORD: &str = "page-pw-52c7e-never-shown";
@@ -161,9 +161,15 @@ async fn serve(password: bool) -> Served {
     let sources = sources(&board, t0() + TimeDelta::hours(1));
     let password = password.then(|| Secret::from(PAGE_PASSWORD));
     let (stop, stopped) = oneshot::channel::<()>();
-    let (addr, _) = start("127.0.0.1:0".parse().unwrap(), password, sources, async {
-        let _ = stopped.await;
-    })
+    let (addr, _) = start(
+        "127.0.0.1:0".parse().unwrap(),
+        password,
+        sources,
+        Limits::default(),
+        async {
+            let _ = stopped.await;
+        },
+    )
     .await
     .unwrap();
     Served {
@@ -596,6 +602,7 @@ async fn a_taken_address_is_reported() {
         served.addr,
         None,
         sources(&Board::default(), t0()),
+        Limits::default(),
         std::future::pending(),
     )
     .await
@@ -617,6 +624,7 @@ fn no_secret_in_any_debug() {
         sources: sources(&board, t0()),
         password: Some(Arc::new(crate::Password::new(&Secret::from(PAGE_PASSWORD)))),
         registry: Arc::default(),
+        body_timeout: Limits::default().body_timeout,
     };
     let shown = format!("{state:?}");
     for secret in SECRETS {
