@@ -97,6 +97,9 @@ async fn kept_board() -> (Board, store::Store, oneshot::Sender<()>) {
         .unwrap();
     let options = store::WriterOptions {
         history_every: Duration::from_millis(10),
+        // The writer prunes what is older than the store's retention from its `now`: on the
+        // wall clock, these tests' fixed day would be pruned once a week has passed.
+        now: Arc::new(|| t0() + TimeDelta::hours(1)),
         ..store::WriterOptions::default()
     };
     let (stop, stopped) = oneshot::channel::<()>();
@@ -508,10 +511,23 @@ async fn metrics_parse_as_prometheus_text_with_every_series() {
     };
     // The minute under way and the last five: the store holds the rest.
     assert!((500.0..4_096.0).contains(&bytes), "{bytes}");
+    assert_eq!(
+        value(
+            &scrape,
+            "autoscaled_probe_local_faults_total",
+            &[("app", "shop"), ("process", "web")]
+        ),
+        Some(Value::Counter(0.0))
+    );
+    let Some(Value::Gauge(open)) = value(&scrape, "autoscaled_http_connections", &[]) else {
+        panic!("no http_connections")
+    };
+    assert!(open >= 1.0, "this scrape's own connection: {open}");
     for name in [
         "autoscaled_probes_total",
         "autoscaled_actual_dynos",
         "autoscaled_alerts_total",
+        "autoscaled_http_connections_closed_total",
     ] {
         assert!(scrape.docs.contains_key(name), "HELP for {name}");
     }
