@@ -12,11 +12,14 @@
 //!   of idle sockets cannot lock out a health check; when every connection is in a request, the
 //!   new one is closed at once.
 //!
-//! A connection's memory (hyper's buffers, capped by [`READ_BUFFER`], and its task) goes with it.
+//! Until a connection has sent a whole request head it holds a small task and the bytes it sent,
+//! nothing of hyper's; after, hyper's buffers (capped by [`READ_BUFFER`]). All goes with it.
 
 use std::collections::BTreeMap;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
@@ -29,6 +32,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
@@ -325,6 +329,127 @@ async fn connection(
     mut shutdown: watch::Receiver<bool>,
 ) {
     metrics.open.inc();
+    if let Some(head) = first_head(&stream, &watch, &metrics, &mut shutdown).await {
+        // Boxed: hyper's connection is most of the task's size, and a connection that never
+        // sends a whole head should not hold it.
+        let stream = Prefixed { head, stream };
+        Box::pin(http(stream, watch, app, idle_timeout, &metrics, shutdown)).await;
+    }
+    metrics.open.dec();
+}
+
+/// Reads the first request's head, before hyper takes the connection and its buffers (16 KiB):
+/// an idle socket then costs a small task, a head sent a byte a second the bytes it sent, and a
+/// thousand sockets closed at once nothing. `None` when the connection is to close first: closed
+/// by its peer, timed out, replaced, shut down, or a head above [`READ_BUFFER`].
+async fn first_head(
+    stream: &TcpStream,
+    watch: &Watch,
+    metrics: &ListenerMetrics,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<Vec<u8>> {
+    let until = (*watch.deadline.borrow()).unwrap_or_else(Instant::now);
+    let read = async {
+        let mut head = Vec::new();
+        loop {
+            stream.readable().await.ok()?;
+            // Filled between awaits, so it never takes room in the task while it waits.
+            let mut chunk = [0; 512];
+            let n = match stream.try_read(&mut chunk) {
+                Ok(0) => return None,
+                Ok(n) => n,
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(_) => return None,
+            };
+            let from = head.len().saturating_sub(3);
+            head.extend_from_slice(&chunk[..n]);
+            if head[from..].windows(4).any(|w| w == b"\r\n\r\n") {
+                return Some(head);
+            }
+            if head.len() > READ_BUFFER {
+                return None;
+            }
+        }
+    };
+    tokio::select! {
+        biased;
+        () = watch.close.notified() => None,
+        _ = shutdown.wait_for(|stop| *stop) => None,
+        () = tokio::time::sleep_until(until) => {
+            metrics.closed(TIMED_OUT);
+            None
+        }
+        head = read => head,
+    }
+}
+
+/// The connection with the bytes already read from it put back in front, for hyper.
+#[derive(Debug)]
+struct Prefixed {
+    head: Vec<u8>,
+    stream: TcpStream,
+}
+
+impl AsyncRead for Prefixed {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        if this.head.is_empty() {
+            return Pin::new(&mut this.stream).poll_read(cx, buf);
+        }
+        let n = this.head.len().min(buf.remaining());
+        buf.put_slice(&this.head[..n]);
+        this.head.drain(..n);
+        if this.head.is_empty() {
+            // Its memory goes now, not with the connection.
+            this.head = Vec::new();
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for Prefixed {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+/// Serves HTTP/1.1 on the connection, its heads timed by `watch`.
+async fn http(
+    stream: Prefixed,
+    watch: Arc<Watch>,
+    app: Router,
+    idle_timeout: Duration,
+    metrics: &ListenerMetrics,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut deadline = watch.deadline.subscribe();
     let router = TowerToHyperService::new(app);
     let service = {
@@ -367,5 +492,4 @@ async fn connection(
             }
         }
     }
-    metrics.open.dec();
 }
