@@ -361,9 +361,9 @@ async fn first_head(
                 Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => continue,
                 Err(_) => return None,
             };
-            let from = head.len().saturating_sub(3);
+            let from = head.len().saturating_sub(2);
             head.extend_from_slice(&chunk[..n]);
-            if head[from..].windows(4).any(|w| w == b"\r\n\r\n") {
+            if ends_a_head(&head[from..]) {
                 return Some(head);
             }
             if head.len() > READ_BUFFER {
@@ -381,6 +381,12 @@ async fn first_head(
         }
         head = read => head,
     }
+}
+
+/// Whether `bytes` hold the blank line that ends a head: CRLF CRLF, or bare line feeds, which
+/// hyper takes too.
+fn ends_a_head(bytes: &[u8]) -> bool {
+    bytes.windows(2).any(|w| w == b"\n\n") || bytes.windows(3).any(|w| w == b"\n\r\n")
 }
 
 /// The connection with the bytes already read from it put back in front, for hyper.

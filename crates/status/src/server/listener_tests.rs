@@ -166,6 +166,27 @@ async fn a_head_sent_a_byte_at_a_time_is_cut_at_the_head_timeout() {
 }
 
 #[tokio::test]
+async fn a_head_in_pieces_or_with_bare_line_feeds_is_answered() {
+    let served = serve(limits(16)).await;
+    let mut pieces = TcpStream::connect(served.addr).await.unwrap();
+    for piece in HEALTHZ.chunks(5) {
+        pieces.write_all(piece).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let answer = exchange(&mut pieces, b"").await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let mut bare = TcpStream::connect(served.addr).await.unwrap();
+    let answer = exchange(&mut bare, b"GET /healthz HTTP/1.1\nhost: x\n\n").await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // A head beyond 16 KiB is not a head this server answers.
+    let mut huge = TcpStream::connect(served.addr).await.unwrap();
+    let mut request = b"GET /healthz HTTP/1.1\r\nx-big: ".to_vec();
+    request.resize(20 * 1024, b'a');
+    let _ = huge.write_all(&request).await;
+    assert_eq!(closed_within(&mut huge, GENEROUS).await, Some(Vec::new()));
+}
+
+#[tokio::test]
 async fn a_kept_alive_connection_carries_requests_then_closes_when_idle() {
     let served = serve(limits(16)).await;
     let mut kept = TcpStream::connect(served.addr).await.unwrap();
