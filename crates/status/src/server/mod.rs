@@ -15,6 +15,9 @@
 //! `/drain/{app}` is guarded by the drain password only (Heroku's drain URL carries that one, never
 //! the page's), and answers 404 to everything when no drain password is set.
 //!
+//! The listener bounds what a stranger's connections can hold ([`Limits`]: timeouts for a request
+//! head, a body and keep-alive, and a connection cap; see the `listener` module).
+//!
 //! Everything the page needs, its chart code included, is served from here: it works without
 //! internet. Times are the [`Clock`](crate::Clock)'s, so under `autoscaled demo` they are simulated.
 
