@@ -5,6 +5,10 @@
 //! unmade, no scale call made; `/healthz` must answer throughout; the memory the connections took
 //! must come back once they are gone. Every figure is printed; no verdict depends on the
 //! machine's speed (latencies are printed, and only an answer at all within seconds is asserted).
+//!
+//! And below even the reserve: under a limit 4 above what the daemon holds at rest, a few idle
+//! connections take the last descriptors; the probes that cannot open a socket are local faults,
+//! logged once and counted, never down, and no scale call follows.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -288,4 +292,97 @@ async fn a_connection_flood_under_1024_files_leaves_probes_health_and_memory_who
 
     let finished = daemon.stop().await;
     assert!(finished.status.success(), "{finished:?}");
+}
+
+/// Starts the binary on `config` under a limit of `files` open files (soft and hard).
+fn under_limit(config: &std::path::Path, files: usize) -> Daemon {
+    let script = format!("ulimit -n {files} && exec \"$0\" --config \"$1\" run");
+    Daemon::spawn("sh", &["-c", &script, BIN, config.to_str().unwrap()])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_that_cannot_be_made_are_local_faults_never_down() {
+    let server = AppServer::start().await;
+    let fake = heroku("e2e-starved", 1).await;
+    let mut app = AppConfig::new("e2e-starved");
+    app.probe = Some(ProbeConfig {
+        url: server.url(),
+        interval: "300ms",
+        timeout: "250ms",
+        slow: "200ms",
+        fast: "150ms",
+        calm: "2s",
+        failures: 1,
+    });
+    let config = write_config(&fake.url(), &[app], &Alerts::default());
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text += "\n[http]\nlisten = \"127.0.0.1:0\"\n";
+    std::fs::write(&config, text).unwrap();
+
+    // What the daemon holds at rest, probing, measured under a generous limit.
+    let roomy = under_limit(&config, 256);
+    probing(&roomy, &server).await;
+    let at_rest = open_files(roomy.pid());
+    assert!(roomy.stop().await.status.success());
+    // A limit below even the reserve: the listener still takes its least, 8 connections, and a
+    // few of them take the last descriptors, so the probes cannot open a socket.
+    let limit = at_rest + 4;
+    let daemon = under_limit(&config, limit);
+    let url = page_url(&daemon).await;
+    let addr: SocketAddr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    probing(&daemon, &server).await;
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        held.push(TcpStream::connect(addr).await.unwrap());
+    }
+    let line = daemon
+        .wait_for_line(
+            &["probe not made, a local fault", "fault=\"descriptors\""],
+            10 * SECOND,
+        )
+        .await;
+    println!("under {limit} open files ({at_rest} at rest): {line}");
+    // The held connections send no head: the listener closes them after its head timeout (5 s),
+    // which gives the descriptors back. Meanwhile a probe every 300 ms finds none; with
+    // `failures = 1`, one of them read as down would trip the fail-safe.
+    let starved = server.hits().len();
+    let line = daemon
+        .wait_for_line(&["probes are made again after a local fault"], 20 * SECOND)
+        .await;
+    println!("{line}");
+    drop(held);
+    daemon
+        .wait_until("probes answered again", 10 * SECOND, || {
+            (server.hits().len() >= starved + 2).then_some(())
+        })
+        .await;
+    let series = |class: &str| {
+        format!(r#"autoscaled_probes_total{{app="e2e-starved",process="web",class="{class}"}}"#)
+    };
+    let down = metric(addr, &series("down")).await;
+    let faults = metric(
+        addr,
+        r#"autoscaled_probe_local_faults_total{app="e2e-starved",process="web"}"#,
+    )
+    .await;
+    println!("probes not made: {faults}; down: {down}");
+    assert!(faults >= 2.0, "{faults} local faults counted");
+    assert_eq!(down, 0.0, "a probe that could not be made counted as down");
+    assert_eq!(
+        patches(&fake, "e2e-starved"),
+        Vec::<u64>::new(),
+        "no scale call"
+    );
+    let stdout = daemon.stdout();
+    assert_eq!(
+        stdout.matches("probe not made").count(),
+        1,
+        "logged once:\n{stdout}"
+    );
+    assert!(!stdout.contains("fail-safe"), "{stdout}");
+    assert!(daemon.stop().await.status.success());
 }
