@@ -37,9 +37,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 
-/// The most hyper buffers of a request head: 16 KiB holds any head a browser, Prometheus or
-/// Logplex sends (with a password and cookies), where hyper's default, about 400 KiB, would let a
-/// thousand strangers hold 400 MiB.
+/// The largest request head taken, by the listener's own reader and by hyper's buffers: 16 KiB
+/// holds any head a browser, Prometheus or Logplex sends (with a password and cookies), where
+/// hyper's default, about 400 KiB, would let a thousand strangers hold 400 MiB.
 const READ_BUFFER: usize = 16 * 1024;
 /// How long a new connection at the cap waits for the one it replaces to close; that one closes
 /// as soon as its task runs, so this only bounds a runtime too busy to run it.
@@ -131,7 +131,10 @@ pub(super) async fn serve(
     metrics: ListenerMetrics,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let cap = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+    // Within what the semaphore holds and `acquire_many` below can take back at once.
+    let cap = limits
+        .max_connections
+        .clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
     metrics.max.set(i64::try_from(cap).unwrap_or(i64::MAX));
     let slots = Arc::new(Semaphore::new(cap));
     let waiting = Arc::new(Waiting::default());
