@@ -194,13 +194,41 @@ pub(crate) struct AlertSettings {
 }
 
 /// The status page and metrics endpoint.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct HttpSettings {
     /// `None`: no HTTP server.
     pub(crate) listen: Option<std::net::SocketAddr>,
     pub(crate) password: Option<Secret>,
     /// Guards `POST /drain/{app}` (Heroku's log drains); `None`: the drain is off (404).
     pub(crate) drain_password: Option<Secret>,
+    /// What one connection may take: `head_timeout`, `body_timeout`, `idle_timeout`.
+    pub(crate) head_timeout: Duration,
+    pub(crate) body_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
+    /// `max_connections`; `None`: as many as the open-files limit leaves (see
+    /// `daemon::descriptors`), at most [`DEFAULT_MAX_CONNECTIONS`].
+    pub(crate) max_connections: Option<usize>,
+}
+
+/// The most `[http] max_connections` may be: a million descriptors is Linux's own ceiling
+/// (`fs.nr_open`), and beyond it the value can only be a typo.
+const MAX_CONNECTIONS_LIMIT: usize = 1 << 20;
+/// The most connections the listener keeps open unless `[http] max_connections` says otherwise.
+pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        let limits = status::Limits::default();
+        HttpSettings {
+            listen: None,
+            password: None,
+            drain_password: None,
+            head_timeout: limits.head_timeout,
+            body_timeout: limits.body_timeout,
+            idle_timeout: limits.idle_timeout,
+            max_connections: None,
+        }
+    }
 }
 
 /// Why a config could not be used.
@@ -1038,7 +1066,42 @@ impl Validator {
     }
 
     fn http(&mut self, value: &Value) -> Option<HttpSettings> {
-        let map = self.table("http", value, &["listen", "password", "drain_password"])?;
+        let map = self.table(
+            "http",
+            value,
+            &[
+                "listen",
+                "password",
+                "drain_password",
+                "head_timeout",
+                "body_timeout",
+                "idle_timeout",
+                "max_connections",
+            ],
+        )?;
+        let head_timeout = self.duration(map, "http", "head_timeout", "5s");
+        let body_timeout = self.duration(map, "http", "body_timeout", "10s");
+        let idle_timeout = self.duration(map, "http", "idle_timeout", "30s");
+        let max_connections = match map.get("max_connections") {
+            None => Some(None),
+            Some(value) => {
+                let parsed = match value {
+                    Value::Number(n) => n.as_u64(),
+                    Value::String(s) => s.trim().parse::<u64>().ok(),
+                    _ => None,
+                }
+                .and_then(|n| usize::try_from(n).ok())
+                .filter(|n| (1..=MAX_CONNECTIONS_LIMIT).contains(n));
+                if parsed.is_none() {
+                    self.bad(
+                        "http.max_connections",
+                        value,
+                        &format!("a whole number of connections from 1 to {MAX_CONNECTIONS_LIMIT}"),
+                    );
+                }
+                parsed.map(Some)
+            }
+        };
         let listen = match map.get("listen") {
             None => None,
             Some(value) => {
@@ -1092,6 +1155,10 @@ impl Validator {
             listen,
             password,
             drain_password,
+            head_timeout: head_timeout?,
+            body_timeout: body_timeout?,
+            idle_timeout: idle_timeout?,
+            max_connections: max_connections?,
         })
     }
 

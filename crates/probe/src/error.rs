@@ -1,7 +1,8 @@
 use std::time::Duration;
 
-/// Why a [`Prober`](crate::Prober) could not be built. Probing itself never fails: a failed request is
-/// a [`ProbeResult`](crate::ProbeResult) of class [`Down`](crate::Class::Down).
+/// Why a [`Prober`](crate::Prober) could not be built. A failed request is a
+/// [`ProbeResult`](crate::ProbeResult) of class [`Down`](crate::Class::Down); one that could not be
+/// made for a fault of this machine is a [`LocalFault`](crate::LocalFault).
 ///
 /// No variant carries a header value or the URL, as either may hold a credential.
 #[derive(Debug, thiserror::Error)]

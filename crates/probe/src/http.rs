@@ -134,7 +134,7 @@ impl Target {
             Host::Ip(ip) => vec![SocketAddr::new(*ip, self.port)],
             Host::Name(name) => tokio::net::lookup_host((name.as_str(), self.port))
                 .await
-                .map_err(|_| Failure::Dns)?
+                .map_err(Failure::Dns)?
                 .collect(),
         };
         let mut last = None;
@@ -151,7 +151,10 @@ impl Target {
         let tcp = match (tcp, last) {
             (Some(stream), _) => stream,
             (None, Some(error)) => return Err(Failure::Connect(error)),
-            (None, None) => return Err(Failure::Dns),
+            (None, None) => {
+                let none = io::Error::new(io::ErrorKind::NotFound, "the name has no address");
+                return Err(Failure::Dns(none));
+            }
         };
         // The request goes out in one write; waiting for an ACK before sending it would only delay.
         tcp.set_nodelay(true).map_err(Failure::Connect)?;
@@ -183,7 +186,7 @@ pub(crate) fn is_quiet(stream: &mut Connection) -> bool {
 #[derive(Debug)]
 pub(crate) enum Failure {
     /// The host name did not resolve.
-    Dns,
+    Dns(io::Error),
     /// TCP connect failed.
     Connect(io::Error),
     /// The TLS handshake failed.

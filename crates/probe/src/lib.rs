@@ -3,7 +3,9 @@
 //!
 //! Start with [`Prober`]: built from a [`ProbeConfig`], it GETs one URL, times the whole response on
 //! `tokio::time::Instant` and returns a [`ProbeResult`] whose [`Class`] says whether the app is down,
-//! slow, normal or fast, and, when down, a [`DownReason`] fit for an alert. [`Prober::spawn`] probes
+//! slow, normal or fast, and, when down, a [`DownReason`] fit for an alert; or, when the probe
+//! could not be made for a fault of this machine (no file descriptor, memory or local port left), a
+//! [`LocalFault`], which says nothing about the app and is never *down*. [`Prober::spawn`] probes
 //! every interval on a task and sends the results down a channel. The rule itself,
 //! [`Thresholds::classify`], is a pure function of `autoscaled-policy`, re-exported here, so
 //! simulations feed modelled latencies through the same code. [`RollingStats`] summarises recent results (count, p50, p95, max, share down).
@@ -33,8 +35,10 @@
 //!     thresholds,
 //!     headers: vec![],
 //! })?;
-//! let result = prober.probe().await;
-//! println!("{:?}: {}", result.class, result.describe()); // e.g. "Fast: 200 in 83 ms"
+//! match prober.probe().await {
+//!     Ok(result) => println!("{:?}: {}", result.class, result.describe()), // "Fast: 200 in 83 ms"
+//!     Err(fault) => eprintln!("no probe made, a fault of ours: {fault}"),
+//! }
 //! # Ok(())
 //! # }
 //! ```
@@ -42,12 +46,14 @@
 mod down;
 mod error;
 mod http;
+mod local;
 mod prober;
 mod stats;
 
 pub use down::DownReason;
 pub use error::Error;
 pub use http::Client;
+pub use local::LocalFault;
 /// The classification rule, shared with the simulator: re-exported so `probe::Class` is the very
 /// type the decision rules take.
 pub use policy::{Class, Thresholds};

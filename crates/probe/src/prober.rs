@@ -18,7 +18,7 @@ use url::{Position, Url};
 
 use crate::down::HumanDuration;
 use crate::http::{Answer, Client, Connection, Failure, Progress, Target, exchange, server_timing};
-use crate::{Class, DownReason, Error, Thresholds};
+use crate::{Class, DownReason, Error, LocalFault, Thresholds};
 
 /// The `User-Agent` every probe sends unless a configured header replaces it.
 pub const USER_AGENT: &str = concat!("autoscaled-probe/", env!("CARGO_PKG_VERSION"));
@@ -278,9 +278,14 @@ impl Prober {
         }
     }
 
-    /// Probes once and classifies the outcome. Never fails: a failure is a [`Class::Down`] result
+    /// Probes once and classifies the outcome: a failure of the request is a [`Class::Down`] result
     /// with its [`DownReason`].
-    pub async fn probe(&self) -> ProbeResult {
+    ///
+    /// # Errors
+    /// A [`LocalFault`] when the probe could not be made for a fault of this machine (no file
+    /// descriptor, memory or local port left): that says nothing about the app, so it is no
+    /// result at all, and above all not a down one.
+    pub async fn probe(&self) -> Result<ProbeResult, LocalFault> {
         let thresholds = self.config.thresholds;
         let at = Instant::now();
         let mut progress = Progress::default();
@@ -289,36 +294,40 @@ impl Prober {
         let failure = match outcome {
             Ok(Ok(answer)) => {
                 let told = answer.server_timing.as_deref().and_then(server_timing);
-                return ProbeResult::answered(
+                return Ok(ProbeResult::answered(
                     &thresholds,
                     answer.status,
                     told.unwrap_or(latency),
                     at,
-                );
+                ));
             }
             Ok(Err(failure)) => failure,
             Err(_elapsed) => {
-                return ProbeResult {
+                return Ok(ProbeResult {
                     class: Class::Down,
                     status: progress.status,
                     latency,
                     reason: Some(DownReason::TimedOut(thresholds.timeout)),
                     at,
-                };
+                });
             }
         };
+        if let Some(fault) = LocalFault::of(&failure) {
+            tracing::debug!(error = ?failure, %fault, "probe not made: a local fault");
+            return Err(fault);
+        }
         let reason = down_reason(&failure, &thresholds);
         if reason == DownReason::Failed {
             // Unexpected failures are worth their detail: an io error, which holds no URL.
             tracing::debug!(error = ?failure, "probe failed");
         }
-        ProbeResult {
+        Ok(ProbeResult {
             class: Class::Down,
             status: progress.status,
             latency,
             reason: Some(reason),
             at,
-        }
+        })
     }
 
     /// Sends the request, on the kept connection if there is one, and reads the answer to its end.
@@ -369,7 +378,7 @@ impl Prober {
     /// `select!` that another branch wins does not abandon it; dropping the stream does.
     ///
     /// Call it within a tokio runtime: the first probe's time is set when it is called.
-    pub fn every_interval(self) -> impl Stream<Item = ProbeResult> + Send {
+    pub fn every_interval(self) -> impl Stream<Item = Result<ProbeResult, LocalFault>> + Send {
         let interval = self.config.interval;
         every(
             interval,
@@ -382,8 +391,8 @@ impl Prober {
         )
     }
 
-    /// Probes every interval and sends each result on `tx`, until `shutdown` is cancelled or the
-    /// receiver is dropped.
+    /// Probes every interval and sends each result (or [`LocalFault`]) on `tx`, until `shutdown` is
+    /// cancelled or the receiver is dropped.
     ///
     /// The first probe comes after a random offset below the interval, so that many probers started
     /// together do not fire in step. One probe at most is in flight: one that outlasts the interval
@@ -391,7 +400,7 @@ impl Prober {
     /// `shutdown` stops the task at once, abandoning a probe in flight.
     pub fn spawn(
         self,
-        tx: mpsc::Sender<ProbeResult>,
+        tx: mpsc::Sender<Result<ProbeResult, LocalFault>>,
         shutdown: CancellationToken,
     ) -> JoinHandle<()> {
         tokio::spawn(forward(self.every_interval(), tx, shutdown))
@@ -405,15 +414,15 @@ fn start_offset(interval: Duration) -> Duration {
 
 /// The schedule behind [`Prober::every_interval`], apart from HTTP so that its timing is testable
 /// on a paused clock: `probe` takes `state` and hands it back with its result.
-fn every<S, F, Fut>(
+fn every<T, S, F, Fut>(
     interval: Duration,
     offset: Duration,
     state: S,
     probe: F,
-) -> impl Stream<Item = ProbeResult>
+) -> impl Stream<Item = T>
 where
     F: FnMut(S) -> Fut,
-    Fut: Future<Output = (ProbeResult, S)>,
+    Fut: Future<Output = (T, S)>,
 {
     let mut ticks = tokio::time::interval_at(Instant::now() + offset, interval);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -428,9 +437,9 @@ where
 }
 
 /// The loop behind [`Prober::spawn`].
-async fn forward(
-    results: impl Stream<Item = ProbeResult>,
-    tx: mpsc::Sender<ProbeResult>,
+async fn forward<T>(
+    results: impl Stream<Item = T>,
+    tx: mpsc::Sender<T>,
     shutdown: CancellationToken,
 ) {
     let mut results = std::pin::pin!(results);
@@ -460,7 +469,7 @@ fn down_reason(failure: &Failure, thresholds: &Thresholds) -> DownReason {
         )
     };
     match failure {
-        Failure::Dns => DownReason::Dns,
+        Failure::Dns(_) => DownReason::Dns,
         Failure::Connect(error) if error.kind() == io::ErrorKind::ConnectionRefused => {
             DownReason::Refused
         }

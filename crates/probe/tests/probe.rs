@@ -7,6 +7,7 @@ mod probe {
     mod config;
     mod connection;
     mod failures;
+    mod local;
     mod schedule;
     mod success;
 }

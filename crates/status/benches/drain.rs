@@ -77,10 +77,15 @@ fn main() {
             .expect("a runtime");
         runtime.block_on(async move {
             let listen = "127.0.0.1:0".parse().expect("an address");
-            let (addr, task) =
-                autoscaled_status::start(listen, None, sources, std::future::pending())
-                    .await
-                    .expect("the server starts");
+            let (addr, task) = autoscaled_status::start(
+                listen,
+                None,
+                sources,
+                autoscaled_status::Limits::default(),
+                std::future::pending(),
+            )
+            .await
+            .expect("the server starts");
             addr_tx.send(addr).expect("the bench waits");
             let _ = task.await;
         });

@@ -267,6 +267,14 @@ impl Board {
         }
     }
 
+    /// Counts a probe of the app that could not be made, for a fault of this machine
+    /// (`autoscaled_probe_local_faults_total`); it is no probe result, and shows nowhere else.
+    pub fn count_local_fault(&self, index: usize) {
+        if let Some(entry) = self.lock().get(index) {
+            self.families.local_fault(&entry.labels);
+        }
+    }
+
     /// Counts a scale call that Heroku accepted (`ok`) or that failed after the client's retries.
     pub fn count_scale_call(&self, index: usize, ok: bool) {
         if let Some(entry) = self.lock().get(index) {

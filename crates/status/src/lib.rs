@@ -14,7 +14,7 @@
 //! ```no_run
 //! use std::sync::Arc;
 //!
-//! use autoscaled_status::{AppInfo, Board, Drains, NoReadings, RealClock, Sources};
+//! use autoscaled_status::{AppInfo, Board, Drains, Limits, NoReadings, RealClock, Sources};
 //!
 //! # async fn demo(schedule: schedule::Schedule) -> Result<(), autoscaled_status::Error> {
 //! let board = Board::default();
@@ -35,7 +35,8 @@
 //!     drains: Drains::off(),
 //! };
 //! let listen = "127.0.0.1:9797".parse().expect("an address");
-//! let (addr, task) = autoscaled_status::start(listen, None, sources, std::future::pending()).await?;
+//! let limits = Limits::default(); // 5 s for a head, 30 s idle, 1,024 connections, …
+//! let (addr, task) = autoscaled_status::start(listen, None, sources, limits, std::future::pending()).await?;
 //! println!("status page: http://{addr}/");
 //! # let _ = task;
 //! # Ok(())
@@ -57,7 +58,7 @@ pub use board::{AlertView, AppStatus, Board, ChangeView, DecisionView, ProbeView
 pub use drain::Drains;
 pub use history::{AppChart, Bucket, HISTORY_SPAN, Marker, MarkerKind, Span};
 pub use metrics::{LATENCY_BUCKETS, class_name};
-pub use server::{Password, start};
+pub use server::{Limits, Password, start};
 
 /// Why the status server could not start.
 #[derive(Debug, thiserror::Error)]

@@ -5,6 +5,7 @@
 //! | --- | --- | --- |
 //! | `autoscaled_probe_duration_seconds` | histogram | `app`, `process` |
 //! | `autoscaled_probes_total` | counter | `app`, `process`, `class` (down, slow, normal, fast) |
+//! | `autoscaled_probe_local_faults_total` | counter (probes not made, for a fault of this machine: no descriptor, memory or local port) | `app`, `process` |
 //! | `autoscaled_baseline_dynos`, `autoscaled_target_dynos`, `autoscaled_actual_dynos` | gauge | `app`, `process` |
 //! | `autoscaled_outage` | gauge (1 during an outage) | `app`, `process` |
 //! | `autoscaled_scale_calls_total` | counter | `app`, `process`, `outcome` (ok, failed) |
@@ -86,6 +87,7 @@ fn latency_histogram() -> Histogram {
 pub(crate) struct Families {
     latency: HistogramFamily,
     probes: Family<ProbeLabels, Counter>,
+    local_faults: Family<AppLabels, Counter>,
     baseline: Family<AppLabels, Gauge>,
     target: Family<AppLabels, Gauge>,
     actual: Family<AppLabels, Gauge>,
@@ -98,6 +100,7 @@ impl Default for Families {
         Families {
             latency: Family::new_with_constructor(latency_histogram),
             probes: Family::default(),
+            local_faults: Family::default(),
             baseline: Family::default(),
             target: Family::default(),
             actual: Family::default(),
@@ -121,6 +124,7 @@ impl Families {
         for (class, _) in CLASSES {
             let _ = self.probes.get_or_create(&probe_labels(labels, class));
         }
+        let _ = self.local_faults.get_or_create(labels);
         for ok in [true, false] {
             let _ = self.scale_calls.get_or_create(&scale_labels(labels, ok));
         }
@@ -131,6 +135,10 @@ impl Families {
         self.probes
             .get_or_create(&probe_labels(labels, class))
             .inc();
+    }
+
+    pub(crate) fn local_fault(&self, labels: &AppLabels) {
+        self.local_faults.get_or_create(labels).inc();
     }
 
     pub(crate) fn scale_call(&self, labels: &AppLabels, ok: bool) {
@@ -167,6 +175,11 @@ impl Families {
             "autoscaled_probes",
             "Probe results by class",
             self.probes.clone(),
+        );
+        registry.register(
+            "autoscaled_probe_local_faults",
+            "Probes not made for a fault of this machine (no descriptor, memory or local port), never counted as down",
+            self.local_faults.clone(),
         );
         registry.register(
             "autoscaled_baseline_dynos",

@@ -412,3 +412,38 @@ fn leases_default_to_10_s_renewed_every_2_s_and_must_outlive_three_rounds() {
     let text = format!("{GOOD}\n[state]\nlease_round = \"0s\"\n");
     assert!(problems(&text).iter().any(|p| p.key == "state.lease_round"));
 }
+
+#[test]
+fn the_listener_limits_have_defaults_and_refuse_nonsense() {
+    let config = load(GOOD, &[]).unwrap();
+    assert_eq!(config.http.head_timeout, Duration::from_secs(5));
+    assert_eq!(config.http.body_timeout, Duration::from_secs(10));
+    assert_eq!(config.http.idle_timeout, Duration::from_secs(30));
+    assert_eq!(
+        config.http.max_connections, None,
+        "derived from the open-files limit"
+    );
+    let text = format!(
+        "{GOOD}\n[http]\nhead_timeout = \"2s\"\nbody_timeout = \"20s\"\nidle_timeout = \"1m\"\nmax_connections = 300\n"
+    );
+    let config = load(&text, &[]).unwrap();
+    assert_eq!(config.http.head_timeout, Duration::from_secs(2));
+    assert_eq!(config.http.body_timeout, Duration::from_secs(20));
+    assert_eq!(config.http.idle_timeout, Duration::from_secs(60));
+    assert_eq!(config.http.max_connections, Some(300));
+    for (key, value) in [
+        ("head_timeout", "\"0s\""),
+        ("idle_timeout", "\"soon\""),
+        ("max_connections", "0"),
+        ("max_connections", "-3"),
+        ("max_connections", "\"many\""),
+    ] {
+        let text = format!("{GOOD}\n[http]\n{key} = {value}\n");
+        let problems = problems(&text);
+        let problem = problems
+            .iter()
+            .find(|p| p.key == format!("http.{key}"))
+            .unwrap_or_else(|| panic!("{key} = {value}: {problems:?}"));
+        assert!(problem.message.contains("expected"), "{problem:?}");
+    }
+}

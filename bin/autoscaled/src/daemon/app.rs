@@ -23,7 +23,7 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 use heroku_api::{Client, FormationUpdate, ReadPace};
 use policy::{Action, Decider, Event, NoticeKind, Reason};
-use probe::{Class, DownReason, ProbeResult, Prober, RollingStats};
+use probe::{Class, DownReason, LocalFault, ProbeResult, Prober, RollingStats};
 use status::{AlertView, Board, ChangeView, DecisionView, ProbeView};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Instant, sleep, sleep_until};
@@ -344,6 +344,7 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
     // flight, so the other branches never abandon it, and this task still never waits on it.
     let probes = futures_util::stream::iter(prober).flat_map(Prober::every_interval);
     let mut probes = std::pin::pin!(probes);
+    let mut faults = LocalFaults::default();
     drop(events_tx);
     let (mut next, mut search_at) = (None, chrono::DateTime::<chrono::Utc>::MIN_UTC);
     // The schedule's timer is kept here rather than in a task of its own: a task and its channel
@@ -358,7 +359,10 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
                 ctx.board.roll_minute(ctx.index, ctx.clock.now());
                 Event::Tick
             }
-            Some(result) = probes.next() => {
+            Some(probed) = probes.next() => {
+                // A probe this machine could not make says nothing about the app: no event, so
+                // it can never count as down, trip the fail-safe or send an outage alert.
+                let Some(result) = faults.sift(&ctx, probed) else { continue };
                 stats.record(&result);
                 down_tx.send_if_modified(|down| { let now_down = result.class == Class::Down; std::mem::replace(down, now_down) != now_down });
                 let event = probe_event(&ctx, &result);
@@ -518,6 +522,43 @@ fn log_start_scale(
     keeper.scaled(ctx, ctx.clock.now(), actual, target, reason.clone());
     let (app, process) = (&ctx.settings.name, &ctx.settings.process);
     info!(app = %app, process = %process, from = actual, to = target, reason = %reason, "scale");
+}
+
+/// The app's probes that this machine could not make (no descriptor, memory or local port left):
+/// counted in `/metrics`, logged once when a streak of them starts and once when it ends.
+#[derive(Debug, Default)]
+struct LocalFaults {
+    /// Faults since the last probe made.
+    streak: u64,
+}
+
+impl LocalFaults {
+    /// The result of a probe that was made; a local fault is counted, logged at the start of its
+    /// streak, and goes no further.
+    fn sift(
+        &mut self,
+        ctx: &AppContext,
+        probed: Result<ProbeResult, LocalFault>,
+    ) -> Option<ProbeResult> {
+        let (app, process) = (&ctx.settings.name, &ctx.settings.process);
+        match probed {
+            Ok(result) => {
+                if self.streak > 0 {
+                    info!(app = %app, process = %process, not_made = self.streak, "probes are made again after a local fault");
+                    self.streak = 0;
+                }
+                Some(result)
+            }
+            Err(fault) => {
+                ctx.board.count_local_fault(ctx.index);
+                if self.streak == 0 {
+                    warn!(app = %app, process = %process, fault = fault.label(), "probe not made, a local fault and not the app's: {fault}; it does not count as down");
+                }
+                self.streak += 1;
+                None
+            }
+        }
+    }
 }
 
 /// A probe result as the decider sees it: latencies in the clock's time, so a sped-up demo reads

@@ -8,6 +8,7 @@
 
 mod alerts;
 mod app;
+mod descriptors;
 mod state;
 
 use std::path::PathBuf;
@@ -120,6 +121,19 @@ pub(crate) async fn serve(
     store: Store,
     shutdown: CancellationToken,
 ) -> Result<(), Failure> {
+    // First: every descriptor the daemon and its listener open counts against this limit.
+    let open_files = descriptors::raise();
+    let listener_limits = status::Limits {
+        head_timeout: config.http.head_timeout,
+        body_timeout: config.http.body_timeout,
+        idle_timeout: config.http.idle_timeout,
+        max_connections: descriptors::listener_cap(
+            config.http.max_connections,
+            crate::config::DEFAULT_MAX_CONNECTIONS,
+            open_files,
+            config.apps.len(),
+        ),
+    };
     let (alerter, notifier_task) = notifications(&config.alerts, shutdown.child_token())?;
     let writer_stop = CancellationToken::new();
     let clock = options.clock;
@@ -182,11 +196,15 @@ pub(crate) async fn serve(
                 listen,
                 config.http.password.clone(),
                 sources,
+                listener_limits,
                 shutdown.child_token().cancelled_owned(),
             )
             .await
             .map_err(|e| Failure::Fatal(e.into()))?;
-            info!("status page: http://{addr}/");
+            info!(
+                max_connections = listener_limits.max_connections,
+                "status page: http://{addr}/"
+            );
             Some(task)
         }
         None => None,

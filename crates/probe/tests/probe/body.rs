@@ -24,7 +24,10 @@ async fn latency_runs_to_the_end_of_the_body() {
         let _ = stream.write_all(b"56789").await;
     })
     .await;
-    let result = prober(addr, thresholds(1000, 200, 100)).probe().await;
+    let result = prober(addr, thresholds(1000, 200, 100))
+        .probe()
+        .await
+        .unwrap();
     assert_eq!(result.class, Class::Slow, "{result:?}");
     assert!(
         result.latency >= ms(250) && result.latency < ms(330),
@@ -66,12 +69,19 @@ async fn a_huge_body_is_read_to_its_end_in_flat_memory() {
     // A small answer first, so the client, runtime and allocator have their steady-state memory.
     let warm = super::server::answer(200, Duration::ZERO, "").await;
     assert_eq!(
-        prober(warm, thresholds(1000, 300, 100)).probe().await.class,
+        prober(warm, thresholds(1000, 300, 100))
+            .probe()
+            .await
+            .unwrap()
+            .class,
         Class::Fast
     );
 
     let before = resident_kib();
-    let result = prober(addr, thresholds(60_000, 30_000, 100)).probe().await;
+    let result = prober(addr, thresholds(60_000, 30_000, 100))
+        .probe()
+        .await
+        .unwrap();
     let after = resident_kib();
 
     assert_eq!(result.status, Some(200));

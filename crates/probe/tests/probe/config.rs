@@ -52,7 +52,7 @@ async fn secrets_never_reach_debug_display_or_results() {
     let config_text = format!("{cfg:?}");
     assert!(config_text.contains("[redacted]"), "{config_text}");
     let prober = Prober::new(cfg.clone()).unwrap();
-    let result = prober.probe().await;
+    let result = prober.probe().await.unwrap();
     let mut bad_value = cfg.clone();
     bad_value.headers = vec![("Authorization".into(), "sk-live-5ecret\n".into())];
     let err = Prober::new(bad_value).unwrap_err();

@@ -77,7 +77,7 @@ async fn probes_reuse_one_connection() {
     let (addr, connections, heads) = keep_alive_server(usize::MAX).await;
     let prober = prober(addr, thresholds(1000, 300, 100));
     for _ in 0..5 {
-        let result = prober.probe().await;
+        let result = prober.probe().await.unwrap();
         assert_eq!(result.class, Class::Fast, "{result:?}");
     }
     assert_eq!(connections.load(Ordering::SeqCst), 1);
@@ -90,7 +90,7 @@ async fn a_connection_the_server_closed_while_idle_is_replaced_not_reported_down
     let (addr, connections, _) = keep_alive_server(1).await;
     let prober = prober(addr, thresholds(1000, 300, 100));
     for _ in 0..3 {
-        let result = prober.probe().await;
+        let result = prober.probe().await.unwrap();
         assert_eq!(result.class, Class::Fast, "{result:?}");
         // The close reaches the client before the next probe, as it would over a long interval.
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -114,7 +114,7 @@ async fn a_request_on_a_connection_the_server_closes_as_it_arrives_is_sent_again
     .await;
     let prober = prober(addr, thresholds(1000, 300, 100));
     for _ in 0..3 {
-        let result = prober.probe().await;
+        let result = prober.probe().await.unwrap();
         assert_eq!(result.class, Class::Fast, "{result:?}");
     }
     assert_eq!(connections.load(Ordering::SeqCst), 3);
@@ -143,7 +143,7 @@ async fn an_answer_the_server_sent_unasked_is_not_taken_for_the_next_probes() {
     .await;
     let prober = prober(addr, thresholds(1000, 300, 100));
     for _ in 0..3 {
-        let result = prober.probe().await;
+        let result = prober.probe().await.unwrap();
         assert_eq!(result.status, Some(200), "{result:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -157,7 +157,7 @@ async fn at_intervals_beyond_the_idle_limit_no_connection_is_kept() {
     cfg.interval = IDLE_CONNECTION;
     let prober = Prober::new(cfg).unwrap();
     for _ in 0..3 {
-        assert_eq!(prober.probe().await.class, Class::Fast);
+        assert_eq!(prober.probe().await.unwrap().class, Class::Fast);
     }
     assert_eq!(connections.load(Ordering::SeqCst), 3);
 }
@@ -167,10 +167,13 @@ async fn the_urls_credentials_go_in_basic_auth_and_a_configured_header_wins() {
     let (addr, _, heads) = keep_alive_server(usize::MAX).await;
     let url = format!("http://probe:p%40ss@{addr}/health?deep=1#ignored");
     let prober = Prober::new(config(&url, thresholds(1000, 300, 100))).unwrap();
-    assert_eq!(prober.probe().await.class, Class::Fast);
+    assert_eq!(prober.probe().await.unwrap().class, Class::Fast);
     let mut cfg = config(&url, thresholds(1000, 300, 100));
     cfg.headers = vec![("Authorization".into(), "Bearer token".into())];
-    assert_eq!(Prober::new(cfg).unwrap().probe().await.class, Class::Fast);
+    assert_eq!(
+        Prober::new(cfg).unwrap().probe().await.unwrap().class,
+        Class::Fast
+    );
 
     let heads = heads.lock().unwrap();
     // "probe:p@ss", percent-decoded, in base64.
@@ -236,7 +239,7 @@ async fn https_probes_verify_the_certificate_and_reuse_the_connection() {
         autoscaled_probe::Client::with_roots([testkit::tls::CERTIFICATE.to_vec()]).unwrap();
     let prober = Prober::with_client(config(&url, thresholds(2000, 1000, 500)), client).unwrap();
     for _ in 0..3 {
-        let result = prober.probe().await;
+        let result = prober.probe().await.unwrap();
         assert_eq!(result.status, Some(200), "{result:?}");
         assert_ne!(result.class, Class::Down, "{result:?}");
     }
@@ -250,7 +253,8 @@ async fn an_untrusted_certificate_fails_the_handshake() {
     let result = Prober::new(config(&url, thresholds(2000, 1000, 500)))
         .unwrap()
         .probe()
-        .await;
+        .await
+        .unwrap();
     assert_eq!(
         result.reason,
         Some(autoscaled_probe::DownReason::Tls),

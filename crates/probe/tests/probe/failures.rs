@@ -25,7 +25,7 @@ fn assert_down(result: &ProbeResult, reason: DownReason, text: &str) {
 /// result's latency and the wall clock around the call.
 async fn probe_timing_out(prober: &Prober) -> ProbeResult {
     let started = Instant::now();
-    let result = prober.probe().await;
+    let result = prober.probe().await.unwrap();
     let took = started.elapsed();
     assert!(took >= ms(500) && took < ms(600), "took {took:?}");
     assert!(
@@ -45,7 +45,10 @@ async fn a_refused_connection_is_down_not_a_crash() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
-    let result = prober(addr, thresholds(1000, 300, 100)).probe().await;
+    let result = prober(addr, thresholds(1000, 300, 100))
+        .probe()
+        .await
+        .unwrap();
     assert_down(&result, DownReason::Refused, "connection refused");
     assert_eq!(result.status, None);
     assert!(result.latency < ms(100), "{result:?}");
@@ -88,7 +91,10 @@ async fn a_connection_closed_mid_body_is_down() {
         let _ = stream.shutdown().await;
     })
     .await;
-    let result = prober(addr, thresholds(1000, 300, 100)).probe().await;
+    let result = prober(addr, thresholds(1000, 300, 100))
+        .probe()
+        .await
+        .unwrap();
     assert_down(&result, DownReason::Closed, "connection closed early");
     assert_eq!(result.status, Some(200));
 }
@@ -102,14 +108,20 @@ async fn a_chunked_body_cut_short_is_down() {
         let _ = stream.shutdown().await;
     })
     .await;
-    let result = prober(addr, thresholds(1000, 300, 100)).probe().await;
+    let result = prober(addr, thresholds(1000, 300, 100))
+        .probe()
+        .await
+        .unwrap();
     assert_down(&result, DownReason::Closed, "connection closed early");
 }
 
 #[tokio::test]
 async fn a_connection_closed_before_any_answer_is_down() {
     let addr = serve(|stream, _head| async move { drop(stream) }).await;
-    let result = prober(addr, thresholds(1000, 300, 100)).probe().await;
+    let result = prober(addr, thresholds(1000, 300, 100))
+        .probe()
+        .await
+        .unwrap();
     assert_down(&result, DownReason::Closed, "connection closed early");
     assert_eq!(result.status, None);
 }
@@ -122,7 +134,10 @@ async fn a_reset_connection_is_down() {
         drop(stream);
     })
     .await;
-    let result = prober(addr, thresholds(1000, 300, 100)).probe().await;
+    let result = prober(addr, thresholds(1000, 300, 100))
+        .probe()
+        .await
+        .unwrap();
     assert_down(&result, DownReason::Reset, "connection reset");
 }
 
@@ -133,7 +148,10 @@ async fn an_answer_that_is_not_http_is_down() {
         let _ = stream.shutdown().await;
     })
     .await;
-    let result = prober(addr, thresholds(1000, 300, 100)).probe().await;
+    let result = prober(addr, thresholds(1000, 300, 100))
+        .probe()
+        .await
+        .unwrap();
     assert_down(&result, DownReason::Protocol, "invalid HTTP response");
 }
 
@@ -141,13 +159,13 @@ async fn an_answer_that_is_not_http_is_down() {
 async fn a_name_that_does_not_resolve_is_down() {
     // `.invalid` never resolves (RFC 6761); a machine without DNS fails the lookup just the same.
     let cfg = config("http://my-app.invalid/", thresholds(3000, 300, 100));
-    let result = Prober::new(cfg).unwrap().probe().await;
+    let result = Prober::new(cfg).unwrap().probe().await.unwrap();
     assert_down(&result, DownReason::Dns, "DNS lookup failed");
 }
 
 async fn probe_https(addr: SocketAddr) -> ProbeResult {
     let cfg = config(&format!("https://{addr}/"), thresholds(1000, 300, 100));
-    Prober::new(cfg).unwrap().probe().await
+    Prober::new(cfg).unwrap().probe().await.unwrap()
 }
 
 #[tokio::test]

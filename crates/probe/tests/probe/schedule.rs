@@ -34,7 +34,11 @@ async fn spawned_probes_come_every_interval_after_an_offset_and_stop_on_cancel()
 
     let mut starts = Vec::new();
     for _ in 0..4 {
-        let result = timeout(ms(1000), rx.recv()).await.unwrap().unwrap();
+        let result = timeout(ms(1000), rx.recv())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         assert_eq!(result.class, Class::Fast, "{result:?}");
         starts.push(result.at);
     }

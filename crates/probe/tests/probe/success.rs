@@ -18,7 +18,7 @@ async fn a_server_answering_after_a_delay_gets_the_class_of_that_delay() {
     let t = thresholds(1000, 300, 100);
     for (delay, class) in [(0, Class::Fast), (150, Class::Normal), (400, Class::Slow)] {
         let addr = answer(200, ms(delay), "").await;
-        let result = prober(addr, t).probe().await;
+        let result = prober(addr, t).probe().await.unwrap();
         assert_eq!(result.class, class, "delay {delay} ms: {result:?}");
         assert_eq!(result.status, Some(200));
         assert_eq!(result.reason, None);
@@ -43,11 +43,11 @@ async fn a_server_timed_prober_takes_the_apps_own_time_and_a_plain_one_measures(
         "Server-Timing: app;desc=\"render\";dur=450.5\r\n",
     )
     .await;
-    let told = prober(addr, t).server_timed().probe().await;
+    let told = prober(addr, t).server_timed().probe().await.unwrap();
     assert_eq!(told.class, Class::Slow, "{told:?}");
     assert_eq!(told.latency, Duration::from_micros(450_500));
     let addr = answer(200, Duration::ZERO, "Server-Timing: app;dur=450\r\n").await;
-    let measured = prober(addr, t).probe().await;
+    let measured = prober(addr, t).probe().await.unwrap();
     assert_eq!(measured.class, Class::Fast, "{measured:?}");
     // Without the header, or with a bad one, a server-timed prober measures.
     for header in [
@@ -56,7 +56,7 @@ async fn a_server_timed_prober_takes_the_apps_own_time_and_a_plain_one_measures(
         "Server-Timing: app;dur=soon\r\n",
     ] {
         let addr = answer(200, ms(150), header).await;
-        let result = prober(addr, t).server_timed().probe().await;
+        let result = prober(addr, t).server_timed().probe().await.unwrap();
         assert_eq!(result.class, Class::Normal, "{header:?}: {result:?}");
         assert!(result.latency >= ms(150), "{result:?}");
     }
@@ -74,7 +74,7 @@ async fn statuses_from_200_to_399_are_up_and_others_down() {
         (503, Class::Down),
     ] {
         let addr = answer(status, Duration::ZERO, "").await;
-        let result = prober(addr, t).probe().await;
+        let result = prober(addr, t).probe().await.unwrap();
         assert_eq!(result.class, class, "{status}: {result:?}");
         assert_eq!(result.status, Some(status));
         if class == Class::Down {
@@ -102,7 +102,10 @@ async fn a_redirect_is_an_answer_and_is_not_followed() {
         }
     })
     .await;
-    let result = prober(addr, thresholds(1000, 300, 100)).probe().await;
+    let result = prober(addr, thresholds(1000, 300, 100))
+        .probe()
+        .await
+        .unwrap();
     assert_eq!(result.class, Class::Fast, "{result:?}");
     assert_eq!(result.status, Some(301));
     assert_eq!(
@@ -129,7 +132,7 @@ async fn requests_carry_the_user_agent_and_the_configured_headers() {
         ("Host".into(), "my-app.herokuapp.com".into()),
         ("X-Probe-Token".into(), "abc123".into()),
     ];
-    let result = Prober::new(cfg).unwrap().probe().await;
+    let result = Prober::new(cfg).unwrap().probe().await.unwrap();
     assert_eq!(result.class, Class::Fast);
     let heads = heads.lock().unwrap();
     let head = &heads[0];

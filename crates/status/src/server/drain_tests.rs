@@ -10,7 +10,7 @@ use router_logs::{At, ErrorCode, RouterLine, app_line, frame, router_line};
 use secret::Secret;
 use tokio::sync::oneshot;
 
-use super::start;
+use super::{Limits, start};
 use crate::{Board, Clock, Drains, NoReadings, Sources};
 
 const DRAIN_PASSWORD: &str = "drain-pw-9a41d-never-shown";
@@ -58,9 +58,15 @@ async fn serve(drains: Drains) -> Served {
     };
     let (stop, stopped) = oneshot::channel::<()>();
     let password = Some(Secret::from(PAGE_PASSWORD));
-    let (addr, _) = start("127.0.0.1:0".parse().unwrap(), password, sources, async {
-        let _ = stopped.await;
-    })
+    let (addr, _) = start(
+        "127.0.0.1:0".parse().unwrap(),
+        password,
+        sources,
+        Limits::default(),
+        async {
+            let _ = stopped.await;
+        },
+    )
     .await
     .unwrap();
     Served {

@@ -15,6 +15,9 @@
 //! `/drain/{app}` is guarded by the drain password only (Heroku's drain URL carries that one, never
 //! the page's), and answers 404 to everything when no drain password is set.
 //!
+//! The listener bounds what a stranger's connections can hold ([`Limits`]: timeouts for a request
+//! head, a body and keep-alive, and a connection cap; see the `listener` module).
+//!
 //! Everything the page needs, its chart code included, is served from here: it works without
 //! internet. Times are the [`Clock`](crate::Clock)'s, so under `autoscaled demo` they are simulated.
 
@@ -22,6 +25,9 @@ mod api;
 mod auth;
 #[cfg(test)]
 mod drain_tests;
+mod listener;
+#[cfg(test)]
+mod listener_tests;
 #[cfg(test)]
 mod tests;
 
@@ -41,6 +47,7 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 
 pub use auth::Password;
+pub use listener::Limits;
 
 use crate::drain::{Ingested, MAX_BODY, Refused};
 use crate::{Error, Sources, Span};
@@ -60,11 +67,13 @@ struct AppState {
     sources: Sources,
     password: Option<Arc<Password>>,
     registry: Arc<Registry>,
+    /// How long a request body may take to arrive ([`Limits::body_timeout`]).
+    body_timeout: Duration,
 }
 
-/// Binds `listen` and serves the page and its endpoints until `shutdown` completes; returns the
-/// bound address (useful with port 0) and the server's task. With a `password`, every path but
-/// `/healthz` asks for it.
+/// Binds `listen` and serves the page and its endpoints within `limits` until `shutdown`
+/// completes; returns the bound address (useful with port 0) and the server's task, which ends
+/// once every connection is closed. With a `password`, every path but `/healthz` asks for it.
 ///
 /// # Errors
 ///
@@ -73,6 +82,7 @@ pub async fn start(
     listen: SocketAddr,
     password: Option<Secret>,
     sources: Sources,
+    limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(SocketAddr, JoinHandle<()>), Error> {
     let bind_error = |source| Error::Bind {
@@ -83,27 +93,53 @@ pub async fn start(
         .await
         .map_err(bind_error)?;
     let addr = listener.local_addr().map_err(bind_error)?;
-    let app = router(sources, password.as_ref().map(Password::new));
+    let metrics = listener::ListenerMetrics::default();
+    let app = app(
+        sources,
+        password.as_ref().map(Password::new),
+        &limits,
+        Some(&metrics),
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(async move {
-        let serve = axum::serve(listener, app).with_graceful_shutdown(shutdown);
-        if let Err(e) = serve.await {
-            tracing::warn!(error = %e, "the status page stopped");
+        let serve = listener::serve(listener, app, limits, metrics, stopped);
+        tokio::pin!(serve);
+        tokio::select! {
+            () = &mut serve => return,
+            () = shutdown => {}
         }
+        stop.send_replace(true);
+        serve.await;
     });
     Ok((addr, task))
 }
 
-/// The page and its endpoints as an axum [`Router`], to serve or nest elsewhere; [`start`] serves it.
+/// The page and its endpoints as an axum [`Router`], to serve or nest elsewhere; [`start`] serves
+/// it, within its [`Limits`]. Here request bodies may take [`Limits::default`]'s time.
 pub fn router(sources: Sources, password: Option<Password>) -> Router {
+    app(sources, password, &Limits::default(), None)
+}
+
+/// The router, its `/metrics` showing the listener's series when it is [`start`]'s.
+fn app(
+    sources: Sources,
+    password: Option<Password>,
+    limits: &Limits,
+    listener: Option<&listener::ListenerMetrics>,
+) -> Router {
     let (families, history_bytes) = sources.board.families();
     let mut registry = families.registry(history_bytes.clone(), sources.readings.clone());
     sources.drains.register(&mut registry);
+    if let Some(listener) = listener {
+        listener.register(&mut registry);
+    }
     // Each sample of the charts' history takes the app's traffic figures from here on.
     sources.board.attach_drains(sources.drains.clone());
     let state = AppState {
         sources,
         password: password.map(Arc::new),
         registry: Arc::new(registry),
+        body_timeout: limits.body_timeout,
     };
     let guarded = Router::new()
         .route("/", get(page))
@@ -148,8 +184,8 @@ fn ask_for_password(text: &'static str) -> Response {
 }
 
 /// `POST /drain/{app}`: the password and the app are checked before the body is read; the body is
-/// read up to [`MAX_BODY`] (the route's [`DefaultBodyLimit`]), parsed, then added under the app's
-/// lock. Never waits on anything but the request itself.
+/// read up to [`MAX_BODY`] (the route's [`DefaultBodyLimit`]) within [`Limits::body_timeout`],
+/// parsed, then added under the app's lock. Never waits on anything but the request itself.
 async fn drain(
     State(state): State<AppState>,
     Path(app): Path<String>,
@@ -188,7 +224,17 @@ async fn drain(
         .get("logplex-msg-count")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    let body = match axum::body::Bytes::from_request(request, &()).await {
+    let read = axum::body::Bytes::from_request(request, &());
+    let Ok(read) = tokio::time::timeout(state.body_timeout, read).await else {
+        // The rest of the body may still come: the connection cannot carry another request.
+        return (
+            StatusCode::REQUEST_TIMEOUT,
+            [(header::CONNECTION, HeaderValue::from_static("close"))],
+            "the body did not arrive in time\n",
+        )
+            .into_response();
+    };
+    let body = match read {
         Ok(body) => body,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             drains.refuse(Refused::TooLarge);

@@ -12,7 +12,7 @@ use secret::Secret;
 use serde_json::json;
 use tokio::sync::oneshot;
 
-use super::{AppState, health, start};
+use super::{AppState, Limits, health, start};
 use crate::{AlertCounts, AppInfo, Board, Clock, DecisionView, ProbeView, Readings, Sources};
 
 const PAGE_PASSWORD: &str = "page-pw-52c7e-never-shown";
@@ -163,9 +163,15 @@ async fn serve(password: bool) -> Served {
     let sources = sources(&board, t0() + TimeDelta::hours(1));
     let password = password.then(|| Secret::from(PAGE_PASSWORD));
     let (stop, stopped) = oneshot::channel::<()>();
-    let (addr, _) = start("127.0.0.1:0".parse().unwrap(), password, sources, async {
-        let _ = stopped.await;
-    })
+    let (addr, _) = start(
+        "127.0.0.1:0".parse().unwrap(),
+        password,
+        sources,
+        Limits::default(),
+        async {
+            let _ = stopped.await;
+        },
+    )
     .await
     .unwrap();
     Served {
@@ -504,10 +510,23 @@ async fn metrics_parse_as_prometheus_text_with_every_series() {
     };
     // The minute under way and the last five: the store holds the rest.
     assert!((500.0..4_096.0).contains(&bytes), "{bytes}");
+    assert_eq!(
+        value(
+            &scrape,
+            "autoscaled_probe_local_faults_total",
+            &[("app", "shop"), ("process", "web")]
+        ),
+        Some(Value::Counter(0.0))
+    );
+    let Some(Value::Gauge(open)) = value(&scrape, "autoscaled_http_connections", &[]) else {
+        panic!("no http_connections")
+    };
+    assert!(open >= 1.0, "this scrape's own connection: {open}");
     for name in [
         "autoscaled_probes_total",
         "autoscaled_actual_dynos",
         "autoscaled_alerts_total",
+        "autoscaled_http_connections_closed_total",
     ] {
         assert!(scrape.docs.contains_key(name), "HELP for {name}");
     }
@@ -598,6 +617,7 @@ async fn a_taken_address_is_reported() {
         served.addr,
         None,
         sources(&Board::default(), t0()),
+        Limits::default(),
         std::future::pending(),
     )
     .await
@@ -619,6 +639,7 @@ fn no_secret_in_any_debug() {
         sources: sources(&board, t0()),
         password: Some(Arc::new(crate::Password::new(&Secret::from(PAGE_PASSWORD)))),
         registry: Arc::default(),
+        body_timeout: Limits::default().body_timeout,
     };
     let shown = format!("{state:?}");
     for secret in SECRETS {
