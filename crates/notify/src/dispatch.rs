@@ -16,6 +16,12 @@ use crate::{Alert, AlertKind, EmailConfig, Error, HeldBack, Mailer, SmsConfig, T
 /// dispatcher is stuck, and the caller must not be.
 const QUEUE: usize = 1024;
 
+/// How long a send waits out a local fault (no descriptor, memory or port left on this machine)
+/// before it is given up: the fault is ours, and the alert it would lose is the one that matters.
+const LOCAL_FAULT_PATIENCE: Duration = Duration::from_secs(600);
+/// The pause after a local fault before the tries start again.
+const LOCAL_FAULT_PAUSE: Duration = Duration::from_secs(5);
+
 /// How a failed send is tried again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -100,6 +106,9 @@ pub struct Stats {
     pub held_back: u64,
     /// Alerts lost because the queue was full or the notifier had stopped.
     pub dropped: u64,
+    /// Sends that failed for a fault of this machine (no descriptor, memory or local port), and
+    /// were tried again without using up their tries.
+    pub local_faults: u64,
 }
 
 #[derive(Debug, Default)]
@@ -110,6 +119,7 @@ struct Counters {
     sms_failed: AtomicU64,
     held_back: AtomicU64,
     dropped: AtomicU64,
+    local_faults: AtomicU64,
 }
 
 fn bump(counter: &AtomicU64) {
@@ -268,6 +278,7 @@ impl Notifier {
             sms_failed: c.sms_failed.load(Ordering::Relaxed),
             held_back: c.held_back.load(Ordering::Relaxed),
             dropped: c.dropped.load(Ordering::Relaxed),
+            local_faults: c.local_faults.load(Ordering::Relaxed),
         }
     }
 }
@@ -414,6 +425,40 @@ impl Delivery {
     async fn run(self) {
         let (sent, failed) = self.channel.counters(&self.counters);
         let (channel, to) = (self.channel.name(), self.channel.recipient());
+        let started = tokio::time::Instant::now();
+        let mut local_faults = 0_u32;
+        let (attempt, result) = loop {
+            match self.try_all().await {
+                (_, Err(err))
+                    if err.is_local_fault() && started.elapsed() < LOCAL_FAULT_PATIENCE =>
+                {
+                    bump(&self.counters.local_faults);
+                    if local_faults == 0 {
+                        warn!(channel, to, app = %self.app, kind = %self.kind, error = %err,
+                            "alert not sent: a local fault (this machine has no descriptor, memory or port to spare), not the channel's; trying again until it passes");
+                    }
+                    local_faults += 1;
+                    tokio::time::sleep(LOCAL_FAULT_PAUSE).await;
+                }
+                done => break done,
+            }
+        };
+        match result {
+            Ok(()) => {
+                bump(sent);
+                info!(channel, to, app = %self.app, kind = %self.kind, attempt, local_faults, "alert sent");
+            }
+            Err(err) => {
+                bump(failed);
+                error!(channel, to, app = %self.app, kind = %self.kind, attempts = attempt, error = %err,
+                    "alert not delivered; giving up");
+            }
+        }
+    }
+
+    /// One round of tries by the retry policy: the tries made, and how the last ended.
+    async fn try_all(&self) -> (u32, Result<(), Error>) {
+        let (channel, to) = (self.channel.name(), self.channel.recipient());
         // The tries made so far, counted as each starts.
         let attempt = AtomicU32::new(0);
         let result = (|| async {
@@ -431,18 +476,7 @@ impl Delivery {
                 "alert send failed; retrying in {wait:?}");
         })
         .await;
-        let attempt = attempt.into_inner();
-        match result {
-            Ok(()) => {
-                bump(sent);
-                info!(channel, to, app = %self.app, kind = %self.kind, attempt, "alert sent");
-            }
-            Err(err) => {
-                bump(failed);
-                error!(channel, to, app = %self.app, kind = %self.kind, attempts = attempt, error = %err,
-                    "alert not delivered; giving up");
-            }
-        }
+        (attempt.into_inner(), result)
     }
 }
 

@@ -52,6 +52,13 @@ pub enum Error {
 impl Error {
     /// Whether trying the same send again later may work: network trouble, timeouts, SMTP 4xx,
     /// HTTP 429 and 5xx. A refusal that will not change (a bad address, bad credentials) is not.
+    /// Whether the send failed for want of this machine's resources (no file descriptor, memory
+    /// or local port left): the fault is this process's, not the channel's, so it must not use up
+    /// the tries (issue 28: an outage email given up on for `Too many open files`).
+    pub(crate) fn is_local_fault(&self) -> bool {
+        caused_locally(self)
+    }
+
     pub(crate) fn is_transient(&self) -> bool {
         match self {
             Self::Smtp(e) => !(e.is_permanent() || e.is_client() || e.is_tls()),
@@ -60,5 +67,66 @@ impl Error {
             Self::Timeout(_) => true,
             Self::Invalid { .. } | Self::SmtpUrl(_) | Self::Email(_) => false,
         }
+    }
+}
+
+/// Whether `error` or one of its causes is an I/O error that says this machine, not the other
+/// end, ran out of something.
+fn caused_locally(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if let Some(io) = error.downcast_ref::<std::io::Error>()
+            && io.raw_os_error().is_some_and(is_local_errno)
+        {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
+}
+
+/// The errors that say this machine, not the other end, ran out of something.
+fn is_local_errno(code: i32) -> bool {
+    matches!(
+        code,
+        libc::EMFILE | libc::ENFILE | libc::ENOMEM | libc::ENOBUFS | libc::EADDRNOTAVAIL
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A transport error that keeps its I/O cause, as reqwest's and lettre's do, a layer or two
+    /// down.
+    #[derive(Debug, thiserror::Error)]
+    #[error("connect failed")]
+    struct Transport(#[source] std::io::Error);
+
+    #[test]
+    fn only_this_machines_shortages_are_local_faults() {
+        for code in [
+            libc::EMFILE,
+            libc::ENFILE,
+            libc::ENOMEM,
+            libc::ENOBUFS,
+            libc::EADDRNOTAVAIL,
+        ] {
+            let error = Transport(std::io::Error::from_raw_os_error(code));
+            assert!(caused_locally(&error), "{code}");
+        }
+        for code in [
+            libc::ECONNREFUSED,
+            libc::ETIMEDOUT,
+            libc::EHOSTUNREACH,
+            libc::ECONNRESET,
+        ] {
+            let error = Transport(std::io::Error::from_raw_os_error(code));
+            assert!(
+                !caused_locally(&error),
+                "{code}: the other end's, or the network's"
+            );
+        }
+        assert!(!Error::Timeout(Duration::from_secs(10)).is_local_fault());
     }
 }

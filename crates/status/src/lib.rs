@@ -145,6 +145,9 @@ pub struct AlertCounts {
     pub held_back: u64,
     /// Alerts lost because the queue was full or the notifier had stopped.
     pub dropped: u64,
+    /// Sends that failed for a fault of this machine (no descriptor, memory or local port) and
+    /// were tried again.
+    pub local_faults: u64,
 }
 
 /// Everything the server shows.

@@ -11,6 +11,7 @@
 //! | `autoscaled_scale_calls_total` | counter | `app`, `process`, `outcome` (ok, failed) |
 //! | `autoscaled_alerts_total` | counter | `channel` (email, sms), `outcome` (sent, failed) |
 //! | `autoscaled_alerts_suppressed_total` | counter | `reason` (held_back, dropped) |
+//! | `autoscaled_alert_local_faults_total` | counter (sends failed for a fault of this machine, tried again) | |
 //! | `autoscaled_heroku_ratelimit_remaining` | gauge | |
 //! | `autoscaled_history_bytes` | gauge (the heap the charts' 24 h history holds) | |
 //!
@@ -263,6 +264,13 @@ impl Collector for Outside {
             for (reason, count) in [("held_back", stats.held_back), ("dropped", stats.dropped)] {
                 ConstCounter::new(count).encode(family.encode_family(&[("reason", reason)])?)?;
             }
+            let counter = ConstCounter::new(stats.local_faults);
+            counter.encode(encoder.encode_descriptor(
+                "autoscaled_alert_local_faults",
+                "Alert sends that failed for a fault of this machine (no descriptor, memory or local port), tried again.",
+                None,
+                counter.metric_type(),
+            )?)?;
         }
         if let Some(remaining) = self.0.heroku_rate_limit_remaining() {
             let gauge = ConstGauge::new(i64::from(remaining));

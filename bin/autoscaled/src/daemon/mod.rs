@@ -302,6 +302,7 @@ impl status::Readings for Readings {
             sms_failed: s.sms_failed,
             held_back: s.held_back,
             dropped: s.dropped,
+            local_faults: s.local_faults,
         })
     }
 
