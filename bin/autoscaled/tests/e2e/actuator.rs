@@ -253,7 +253,7 @@ async fn a_process_type_gone_is_warned_about_at_each_reconcile() {
             &Alerts::default(),
         ),
     );
-    daemon.wait_for_line(&["started"], 10 * SECOND).await;
+    daemon.wait_for_line(&["started"], START).await;
     fake.remove_formation("e2e-gone", "web");
     let gone = |stdout: String| {
         stdout

@@ -93,8 +93,11 @@ async fn restart_during_an_outage(state_url: &str, stop: Stop) {
     server.set(Mode::Unavailable);
     failed_over_with_one_email(&first, &fake, &mail, APP, 5).await;
     // What the database holds before the stop: read by `status`, as people would.
+    // The writer saves within a second on an idle machine, and retries a failed write every 15 s:
+    // a minute leaves room for a loaded one.
     let mut saved = serde_json::Value::Null;
-    for _ in 0..50 {
+    let deadline = std::time::Instant::now() + 60 * SECOND;
+    while std::time::Instant::now() < deadline {
         saved = status_json(&config).await;
         if saved["apps"][0]["outage_since"].is_string() && saved["apps"][0]["target"] == 5 {
             break;
@@ -535,7 +538,7 @@ async fn tampered_sqlite_files_stop_neither_scaling_nor_alerts_and_the_state_sur
     let config = write_config_with_state(&fake.url(), &[app], &alerts, &state_url);
 
     let first = Daemon::run(BIN, &config);
-    first.wait_for_line(&["started"], 20 * SECOND).await;
+    first.wait_for_line(&["started"], START).await;
     let shm = format!("{}-shm", path.display());
     let truncated = Command::new("truncate")
         .args(["-s", "0", &shm])
@@ -564,8 +567,11 @@ async fn tampered_sqlite_files_stop_neither_scaling_nor_alerts_and_the_state_sur
     server.set(Mode::Unavailable);
     failed_over_with_one_email(&first, &fake, &mail, APP, 5).await;
     // The file is back and holds the outage, read by `status` as people would.
+    // The writer saves within a second on an idle machine, and retries a failed write every 15 s:
+    // a minute leaves room for a loaded one.
     let mut saved = serde_json::Value::Null;
-    for _ in 0..50 {
+    let deadline = std::time::Instant::now() + 60 * SECOND;
+    while std::time::Instant::now() < deadline {
         saved = status_json(&config).await;
         if saved["apps"][0]["outage_since"].is_string() && saved["apps"][0]["target"] == 5 {
             break;
@@ -588,7 +594,7 @@ async fn tampered_sqlite_files_stop_neither_scaling_nor_alerts_and_the_state_sur
     second
         .wait_for_line(&["restored the saved state", "target=5"], 20 * SECOND)
         .await;
-    second.wait_for_line(&["started"], 5 * SECOND).await;
+    second.wait_for_line(&["started"], START).await;
     let seen = server.hits().len();
     second
         .wait_until("ten probes after the restart", 15 * SECOND, || {
