@@ -50,6 +50,7 @@ mod classify;
 mod decision;
 mod event;
 mod policy;
+mod queue;
 mod recommend;
 mod traffic;
 
@@ -57,4 +58,5 @@ pub use classify::{Class, Thresholds};
 pub use decision::{Decider, DeciderState, Snapshot};
 pub use event::{Action, Event, Notice, NoticeKind, Reason};
 pub use policy::Policy;
+pub use queue::{QueueDecision, QueueFigures, QueuePolicy, QueueReading, QueueWhy};
 pub use traffic::{DRAIN_DELAY, InStop, Traffic, TrafficFigures, TrafficPolicy};

@@ -17,6 +17,7 @@
 
 mod model;
 mod picture;
+mod queue;
 mod report;
 mod timeline;
 mod trace;
@@ -31,6 +32,10 @@ use model::{Driver, Tally};
 pub use model::{Model, ServiceModel, TrafficModel};
 pub use picture::draw;
 use policy::{Decider, Policy};
+pub use queue::{
+    HIREFIRE_EVERY, JUDOSCALE_CALM, JUDOSCALE_DOWN_BELOW, JUDOSCALE_EVERY, JUDOSCALE_UPSCALE_EVERY,
+    JobFigures, JobModel, QueueApp, QueueReport, simulate_queue,
+};
 pub use report::{Comparison, Day, Figures, Report};
 pub use timeline::{RowDynos, Scale, Timeline};
 pub use trace::{HEADER, Trace, TraceError};
