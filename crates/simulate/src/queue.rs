@@ -50,6 +50,8 @@ pub struct QueueApp {
     pub name: String,
     /// The process type, for the report.
     pub process: String,
+    /// What its queue rules read in production (backend, queues, datastore), for the report.
+    pub reads: String,
     /// The limits every rule keeps (`min`, `max`).
     pub policy: Policy,
     /// The job-queue rules' settings (`[apps.queue]`).

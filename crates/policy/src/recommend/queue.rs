@@ -29,6 +29,10 @@ use crate::queue::{QueueDecision, QueuePolicy, QueueReading, QueueWhy, Totals, s
 pub(crate) struct QueueState {
     /// The newest reading's instant and oldest job, for how fast it grows.
     last: Option<(DateTime<Utc>, Option<Duration>)>,
+    /// The newest reading's busy jobs (0 unknown): the slots that served while the oldest job's
+    /// age grew as it did until this reading.
+    #[serde(default)]
+    last_busy: u64,
     /// Since when readings came without a gap longer than the calm window: a scale in needs the
     /// whole window seen.
     watching_since: Option<DateTime<Utc>>,
@@ -129,6 +133,7 @@ pub(crate) fn recommend(
         state.recent.clear();
     }
     state.last = Some((seen.at, totals.oldest));
+    let served = std::mem::replace(&mut state.last_busy, totals.busy);
 
     let c = policy.concurrency.max(1);
     let occupied = if totals.busy_known {
@@ -151,12 +156,17 @@ pub(crate) fn recommend(
     };
     let target = context.target;
 
-    // The slots that keep up with the arrivals: the busy ones, times arrivals / starts, which is
-    // 1 / (1 − growth) while the oldest job's age grows (and below 1 while it falls).
+    // The slots that keep up with the arrivals: those that served since the last reading,
+    // times arrivals / starts, which is 1 / (1 − growth) while the oldest job's age grows; and
+    // at least the busy ones now. A falling age is not read as fewer arrivals (jobs waiting never
+    // ask for less than none waiting would), nor a growth while no slot served (a boot) as
+    // arrivals without end.
     let waiting = totals.ready > 0;
-    let keep_up = match totals.oldest.filter(|_| waiting && totals.busy_known) {
-        Some(_) => totals.busy as f64 / (1.0 - growth.clamp(-1.0, 0.9)),
-        None => totals.busy as f64,
+    let served = served.min(totals.busy);
+    let keep_up = if waiting && totals.busy_known && totals.oldest.is_some() && served > 0 {
+        (served as f64 / (1.0 - growth.clamp(0.0, 0.9))).max(totals.busy as f64)
+    } else {
+        totals.busy as f64
     };
     let per_dyno = f64::from(c);
     // What this reading asks for, remembered for the calm window: the dynos that keep up, less
@@ -178,20 +188,20 @@ pub(crate) fn recommend(
         let lead = policy.poll.saturating_add(QueuePolicy::BOOT);
         let projected = oldest.as_secs_f64() + growth.max(0.0) * lead.as_secs_f64();
         // Enough to keep up and to work off the backlog (about `oldest` of arrivals) within
-        // the drain time; at least one more than now. Without busy figures (or none busy yet:
-        // dynos still booting from zero), a slot for each job.
+        // the calm window; without busy figures, a slot for each job. One more than now at
+        // least, unless dynos started earlier are still booting (the busy jobs fill fewer slots
+        // than the target has): they are the answer, still to come.
+        let booting =
+            totals.busy_known && totals.busy < u64::from(target).saturating_mul(u64::from(c));
         let sized = if totals.busy_known && totals.busy > 0 {
-            whole(
-                keep_up * (1.0 + oldest.as_secs_f64() / policy.calm.as_secs_f64().max(1.0))
-                    / per_dyno,
-            )
+            let drain = oldest.as_secs_f64() / policy.calm.as_secs_f64().max(1.0);
+            whole(keep_up * (1.0 + drain) / per_dyno)
+        } else if booting {
+            // None serving yet (a wake from zero still booting): nothing to size by.
+            target
         } else {
             jobs
         };
-        // One more than now at least, unless dynos started earlier are still booting (the
-        // busy jobs fill fewer slots than the target has): they are the answer, still to come.
-        let booting =
-            totals.busy_known && totals.busy < u64::from(target).saturating_mul(u64::from(c));
         let wanted = if booting {
             sized
         } else {

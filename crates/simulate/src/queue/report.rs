@@ -98,6 +98,7 @@ impl QueueReport {
             self.jobs,
             self.peak_jobs_per_second
         );
+        let _ = writeln!(out, "reads {} (replayed here from the trace)", app.reads);
         let _ = writeln!(
             out,
             "model: {} a job, {} jobs at once a dyno, {} boot; each row's jobs arrive evenly, one first-in-first-out queue",
