@@ -92,7 +92,7 @@ pub(crate) struct Context {
 /// Out once the oldest job's age, projected over one poll and a boot, reaches this share of the
 /// target: a quarter of it is the margin for arrivals that grow faster still meanwhile. Chosen
 /// on the traces of docs/simulate.md (at the whole target the World Cup's May had 6× the late
-/// minutes for 1% fewer dyno-hours).
+/// minutes for 0.7% fewer dyno-hours).
 const OUT_AT: f64 = 0.75;
 
 /// Once calm (no scale out within the calm window, and the window seen), the target follows the
