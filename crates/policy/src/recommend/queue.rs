@@ -2,14 +2,16 @@
 //!
 //! - **Wake**: at zero dynos, any ready or busy job asks for dynos at once (within one poll).
 //! - **Out at once**: when the oldest ready job is older than the target (a breach, trouble), or
-//!   would be before a dyno started now could boot (its age and how fast it grew since the last
-//!   poll, over one poll and [`QueuePolicy::BOOT`]), the target goes to the dynos the jobs ask for:
-//!   busy and ready jobs, `concurrency` a dyno, and at least one more than now.
-//! - **In after calm**: the target follows the most the jobs asked for within the calm window,
-//!   once the window is covered by readings; never below the dynos the busy jobs occupy
-//!   (busy / `concurrency`, rounded up), so zero only after ready and busy stayed 0 for `calm`.
-//!   Without busy figures the work in progress cannot be seen: one dyno in per calm of empty
-//!   queues, and zero only from one dyno.
+//!   would pass three quarters of it before a dyno started now could boot (its age and how fast it
+//!   grew since the last poll, over one poll and [`QueuePolicy::BOOT`]). The dynos asked for keep
+//!   up with the arrivals (the slots that served since the last poll over one less the growth of
+//!   the oldest job's age) and work the backlog off within the calm window: at least one more than
+//!   now, unless dynos started earlier are still booting. Without busy figures, a slot a job.
+//! - **In after calm**: only once no scale out came within the calm window and the whole window
+//!   was read; then to the most the jobs asked for within the last [`IN_WINDOW`], never below the
+//!   dynos the busy jobs occupy (busy / `concurrency`, rounded up), and zero only after ready and
+//!   busy stayed 0 for the whole calm window. Without busy figures the work in progress cannot be
+//!   seen: one dyno in per calm of empty queues.
 //! - **Stuck**: the oldest job over the target while the target is at `max`, for `stuck_after`,
 //!   is an outage alert, once; a recovery alert when the oldest job is back under the target.
 
