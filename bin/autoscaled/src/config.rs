@@ -94,6 +94,90 @@ pub(crate) struct AppSettings {
     pub(crate) probe: Option<ProbeSettings>,
     /// `[apps.traffic]`: the traffic rules, fed by the router's log drain.
     pub(crate) traffic: Option<TrafficSettings>,
+    /// `[apps.queue]`: a worker scaled on its job queues, read from the app's datastore.
+    pub(crate) queue: Option<QueueSettings>,
+}
+
+/// The job libraries whose queues `[apps.queue]` reads.
+pub(crate) const QUEUE_BACKENDS: &[&str] = &[
+    "sidekiq",
+    "rq",
+    "celery",
+    "bullmq",
+    "resque",
+    "good_job",
+    "solid_queue",
+    "que",
+    "delayed_job",
+    "river",
+    "oban",
+];
+
+/// Where a worker's datastore URL comes from.
+#[derive(Clone)]
+pub(crate) enum QueueUrl {
+    /// `url_env`: the name of the environment variable that holds it (read when polling, so a
+    /// Heroku credential rotation is followed).
+    Env(String),
+    /// `url`: the URL itself, a secret.
+    Literal(
+        #[expect(
+            dead_code,
+            reason = "read by the datastore readers (crate queues) once the daemon polls them"
+        )]
+        Secret,
+    ),
+}
+
+impl fmt::Debug for QueueUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QueueUrl::Env(name) => f.debug_tuple("Env").field(name).finish(),
+            QueueUrl::Literal(_) => f.debug_tuple("Literal").field(&secret::REDACTED).finish(),
+        }
+    }
+}
+
+/// `[apps.queue]`: the job library, its datastore, the queues and the rules' settings.
+#[derive(Debug, Clone)]
+pub(crate) struct QueueSettings {
+    pub(crate) backend: String,
+    pub(crate) url: QueueUrl,
+    /// Empty: every queue the backend lists.
+    pub(crate) queues: Vec<String>,
+    pub(crate) latency: Duration,
+    pub(crate) concurrency: u32,
+    pub(crate) poll: Duration,
+    pub(crate) calm: Duration,
+    pub(crate) stuck_after: Duration,
+}
+
+impl QueueSettings {
+    /// What is read, fit to print: `sidekiq: default, mailers from $MY_APP_REDIS_URL` (a literal
+    /// URL shows as `[redacted]`).
+    pub(crate) fn source(&self) -> String {
+        let queues = if self.queues.is_empty() {
+            "every queue".to_owned()
+        } else {
+            self.queues.join(", ")
+        };
+        let url = match &self.url {
+            QueueUrl::Env(name) => format!("${name}"),
+            QueueUrl::Literal(_) => format!("url {}", secret::REDACTED),
+        };
+        format!("{}: {queues} from {url}", self.backend)
+    }
+
+    /// The job-queue rules' settings.
+    pub(crate) fn policy(&self) -> policy::QueuePolicy {
+        policy::QueuePolicy {
+            latency: self.latency,
+            concurrency: self.concurrency,
+            poll: self.poll,
+            calm: self.calm,
+            stuck_after: self.stuck_after,
+        }
+    }
 }
 
 /// `[apps.traffic]`: what one dyno serves at once, and how much of it to use.
@@ -411,7 +495,14 @@ struct Validator {
 
 /// Keys whose values are never repeated back in a message (`headers`: a probe's, which may hold
 /// credentials).
-const SECRET_KEYS: &[&str] = &["api_key", "auth_token", "smtp_url", "password", "headers"];
+const SECRET_KEYS: &[&str] = &[
+    "api_key",
+    "auth_token",
+    "smtp_url",
+    "password",
+    "headers",
+    "queue.url",
+];
 
 fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
@@ -682,6 +773,7 @@ impl Validator {
                 "schedule",
                 "probe",
                 "traffic",
+                "queue",
                 "dyno_size",
                 "price_per_hour",
             ],
@@ -741,6 +833,10 @@ impl Validator {
             None => Some(None),
             Some(value) => self.traffic(&join(path, "traffic"), value).map(Some),
         };
+        let queue = match map.get("queue") {
+            None => Some(None),
+            Some(value) => self.queue(&join(path, "queue"), value).map(Some),
+        };
         let (min, max, timezone, rules) = (min?, max?, timezone?, rules?);
         let schedule = Schedule::new(rules, timezone, min);
         Some(AppSettings {
@@ -757,7 +853,198 @@ impl Validator {
             price_per_hour: price_per_hour?,
             probe: probe?,
             traffic: traffic?,
+            queue: queue?,
         })
+    }
+
+    fn queue(&mut self, path: &str, value: &Value) -> Option<QueueSettings> {
+        let map = self.table(
+            path,
+            value,
+            &[
+                "backend",
+                "url_env",
+                "url",
+                "queues",
+                "latency",
+                "concurrency",
+                "poll",
+                "calm",
+                "stuck_after",
+            ],
+        )?;
+        let backend = match map.get("backend") {
+            None => {
+                self.problem(
+                    join(path, "backend"),
+                    format!(
+                        "missing; this key is required: one of {}",
+                        QUEUE_BACKENDS.join(", ")
+                    ),
+                );
+                None
+            }
+            Some(value) => {
+                let name = value
+                    .as_str()
+                    .map(str::trim)
+                    .filter(|b| QUEUE_BACKENDS.contains(b));
+                if name.is_none() {
+                    self.bad(
+                        &join(path, "backend"),
+                        value,
+                        &format!("one of {}", QUEUE_BACKENDS.join(", ")),
+                    );
+                }
+                name.map(str::to_owned)
+            }
+        };
+        let url = match (map.get("url_env"), map.get("url")) {
+            (Some(_), Some(_)) => {
+                self.problem(
+                    join(path, "url"),
+                    "set either url_env (the environment variable that holds the URL) or url, not both",
+                );
+                None
+            }
+            (None, None) => {
+                self.problem(
+                    join(path, "url_env"),
+                    "missing; expected the environment variable that holds the app's datastore URL (e.g. \"MY_APP_REDIS_URL\"), or a url",
+                );
+                None
+            }
+            (Some(value), None) => {
+                let name = value.as_str().map(str::trim).filter(|n| {
+                    !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                });
+                if name.is_none() {
+                    self.bad(
+                        &join(path, "url_env"),
+                        value,
+                        "the name of an environment variable, letters, digits and _ (e.g. \"MY_APP_REDIS_URL\")",
+                    );
+                }
+                name.map(|n| QueueUrl::Env(n.to_owned()))
+            }
+            (None, Some(value)) => {
+                let text = value.as_str().map(str::trim).unwrap_or("");
+                let scheme = text.split_once("://").map(|(s, _)| s);
+                let valid = matches!(scheme, Some("redis" | "rediss" | "postgres" | "postgresql"));
+                if !valid {
+                    self.bad(
+                        &join(path, "url"),
+                        value,
+                        "a redis://, rediss://, postgres:// or postgresql:// URL (or set url_env instead)",
+                    );
+                }
+                valid.then(|| QueueUrl::Literal(Secret::new(text)))
+            }
+        };
+        let queues = match map.get("queues") {
+            None => Some(Vec::new()),
+            Some(Value::Array(items))
+                if !items.is_empty()
+                    && items
+                        .iter()
+                        .all(|q| q.as_str().is_some_and(|q| !q.trim().is_empty())) =>
+            {
+                Some(
+                    items
+                        .iter()
+                        .filter_map(|q| q.as_str().map(|q| q.trim().to_owned()))
+                        .collect(),
+                )
+            }
+            Some(other) => {
+                self.bad(
+                    &join(path, "queues"),
+                    other,
+                    "a non-empty list of queue names such as [\"default\", \"mailers\"] (leave it out for every queue)",
+                );
+                None
+            }
+        };
+        let latency = self.duration(map, path, "latency", "30s");
+        let concurrency = match map.get("concurrency") {
+            None => {
+                self.problem(
+                    join(path, "concurrency"),
+                    "missing; this key is required: the jobs one dyno runs at once (Sidekiq's concurrency, say)",
+                );
+                None
+            }
+            Some(value) => {
+                let parsed = match value {
+                    Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+                    Value::String(s) => s.trim().parse::<u32>().ok(),
+                    _ => None,
+                }
+                .filter(|&n| n >= 1);
+                if parsed.is_none() {
+                    self.bad(
+                        &join(path, "concurrency"),
+                        value,
+                        "a whole number of jobs one dyno runs at once, 1 or more",
+                    );
+                }
+                parsed
+            }
+        };
+        let poll = self.duration(map, path, "poll", "10s");
+        let calm = self.duration(map, path, "calm", "10m");
+        let stuck_after = self.duration(map, path, "stuck_after", "5m");
+        let show = |d: Duration| humantime::format_duration(d).to_string();
+        if let (Some(poll), Some(latency)) = (poll, latency)
+            && poll >= latency
+        {
+            self.problem(
+                join(path, "poll"),
+                format!(
+                    "{} is not below latency ({}); expected a poll shorter than the target, so a breach is seen in time",
+                    show(poll),
+                    show(latency)
+                ),
+            );
+        }
+        if let (Some(poll), Some(calm)) = (poll, calm)
+            && calm < poll
+        {
+            self.problem(
+                join(path, "calm"),
+                format!(
+                    "{} is shorter than poll ({}); expected a calm window of at least one poll",
+                    show(calm),
+                    show(poll)
+                ),
+            );
+        }
+        if let (Some(poll), Some(stuck)) = (poll, stuck_after)
+            && stuck < poll
+        {
+            self.problem(
+                join(path, "stuck_after"),
+                format!(
+                    "{} is shorter than poll ({}); expected at least one poll",
+                    show(stuck),
+                    show(poll)
+                ),
+            );
+        }
+        let settings = QueueSettings {
+            backend: backend?,
+            url: url?,
+            queues: queues?,
+            latency: latency?,
+            concurrency: concurrency?,
+            poll: poll?,
+            calm: calm?,
+            stuck_after: stuck_after?,
+        };
+        (settings.poll < settings.latency
+            && settings.calm >= settings.poll
+            && settings.stuck_after >= settings.poll)
+            .then_some(settings)
     }
 
     fn traffic(&mut self, path: &str, value: &Value) -> Option<TrafficSettings> {

@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::classify::Class;
+use crate::queue::{QueueDecision, QueueReading};
 use crate::traffic::{Traffic, TrafficFigures};
 
 /// What the decider is told.
@@ -26,6 +27,10 @@ pub enum Event {
     /// [`Policy::traffic`](crate::Policy::traffic)). Boxed: the figures are three times the size of any other event, and
     /// every slot of a channel of events (a daemon has one an app) would pay for them.
     Traffic(Box<Traffic>),
+    /// One poll of a worker's job queues (ignored unless the decider has
+    /// [`with_queue`](crate::Decider::with_queue)). Boxed, like the traffic: a reading holds every
+    /// queue's figures.
+    Queue(Box<QueueReading>),
 }
 
 /// What the decider wants done.
@@ -108,6 +113,8 @@ pub enum Reason {
         /// The policy's threshold.
         threshold: u32,
     },
+    /// The job-queue rules: the figures of the poll that moved the target.
+    Queue(QueueDecision),
 }
 
 impl fmt::Display for Reason {
@@ -124,6 +131,7 @@ impl fmt::Display for Reason {
                 humantime::format_duration(*calm)
             ),
             Reason::Traffic(figures) => figures.fmt(f),
+            Reason::Queue(decision) => decision.fmt(f),
             Reason::RouterErrors { errors, threshold } => write!(
                 f,
                 "router errors: {errors} H10/H12/H13 in the last minute (trouble from {threshold})"

@@ -12,11 +12,13 @@
 //! Start with [`simulate`]: it takes a [`SimulatedApp`], a [`Trace`] and a [`Model`] and gives the
 //! [`Report`]; [`Report::render`] and [`Report::to_json`] print it, and [`draw`] pictures it row by
 //! row (its [`Timeline`]) as one SVG. [`Report::compare`] holds the same trace replayed through a
-//! second config. Like the rules it replays, it does no I/O and reads no clock: `autoscaled
+//! second config. A worker scaled on its job queue is replayed by [`simulate_queue`] (the queue
+//! mode: jobs arriving, a Judoscale-style and a HireFire-style rule beside the rules). Like the rules it replays, it does no I/O and reads no clock: `autoscaled
 //! simulate` reads the files, prints and writes the picture.
 
 mod model;
 mod picture;
+mod queue;
 mod report;
 mod timeline;
 mod trace;
@@ -31,6 +33,10 @@ use model::{Driver, Tally};
 pub use model::{Model, ServiceModel, TrafficModel};
 pub use picture::draw;
 use policy::{Decider, Policy};
+pub use queue::{
+    HIREFIRE_EVERY, JUDOSCALE_CALM, JUDOSCALE_DOWN_BELOW, JUDOSCALE_EVERY, JUDOSCALE_UPSCALE_EVERY,
+    JobFigures, JobModel, QueueApp, QueueReport, simulate_queue,
+};
 pub use report::{Comparison, Day, Figures, Report};
 pub use timeline::{RowDynos, Scale, Timeline};
 pub use trace::{HEADER, Trace, TraceError};

@@ -447,3 +447,119 @@ fn the_listener_limits_have_defaults_and_refuse_nonsense() {
         assert!(problem.message.contains("expected"), "{problem:?}");
     }
 }
+
+#[test]
+fn queue_settings_default_their_rhythms_and_keep_a_literal_url_secret() {
+    let base = "[heroku]\napi_key = \"k\"\n[[apps]]\nname = \"a\"\nprocess = \"worker\"\nmin = 0\nmax = 8\n";
+    let config = load(
+        &format!("{base}[apps.queue]\nbackend = \"sidekiq\"\nurl_env = \"MY_APP_REDIS_URL\"\nqueues = [\"default\", \"mailers\"]\nconcurrency = 10\n"),
+        &[],
+    )
+    .unwrap();
+    let queue = config.apps[0].queue.as_ref().unwrap();
+    let policy = queue.policy();
+    assert_eq!(
+        (
+            policy.latency,
+            policy.concurrency,
+            policy.poll,
+            policy.calm,
+            policy.stuck_after
+        ),
+        (
+            Duration::from_secs(30),
+            10,
+            Duration::from_secs(10),
+            Duration::from_secs(600),
+            Duration::from_secs(300)
+        )
+    );
+    assert_eq!(
+        queue.source(),
+        "sidekiq: default, mailers from $MY_APP_REDIS_URL"
+    );
+    assert!(load(base, &[]).unwrap().apps[0].queue.is_none());
+
+    let url = "redis://:hunter2-secret@redis.example.com:6379/0";
+    let config = load(
+        &format!("{base}[apps.queue]\nbackend = \"rq\"\nurl = \"{url}\"\nconcurrency = 1\nlatency = \"1m\"\n"),
+        &[],
+    )
+    .unwrap();
+    let queue = config.apps[0].queue.as_ref().unwrap();
+    for shown in [format!("{config:?}"), queue.source()] {
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+    assert_eq!(queue.source(), "rq: every queue from url [redacted]");
+}
+
+#[test]
+fn bad_queue_settings_are_named_by_key_value_and_what_is_expected() {
+    let base = "[heroku]\napi_key = \"k\"\n[[apps]]\nname = \"a\"\nprocess = \"worker\"\nmin = 0\nmax = 8\n";
+    let bad = problems(&format!(
+        "{base}[apps.queue]\nbackend = \"kafka\"\nurl = \"mysql://u:hunter2@db/q\"\nqueues = []\nconcurrency = 0\nlatency = \"soon\"\nbatch = 5\n"
+    ));
+    let shown: Vec<String> = bad.iter().map(ToString::to_string).collect();
+    let has = |prefix: &str, also: &str| {
+        shown
+            .iter()
+            .any(|p| p.starts_with(prefix) && p.contains(also))
+    };
+    assert!(
+        has(
+            "apps[0].queue.backend: \"kafka\" is not valid",
+            "sidekiq, rq"
+        ),
+        "{shown:?}"
+    );
+    assert!(
+        has("apps[0].queue.url: [redacted] is not valid", "redis://"),
+        "{shown:?}"
+    );
+    assert!(
+        has("apps[0].queue.queues: [] is not valid", "queue names"),
+        "{shown:?}"
+    );
+    assert!(
+        has("apps[0].queue.concurrency: 0 is not valid", "1 or more"),
+        "{shown:?}"
+    );
+    assert!(
+        has("apps[0].queue.latency: \"soon\" is not valid", "duration"),
+        "{shown:?}"
+    );
+    assert!(
+        has("apps[0].queue.batch: unknown key", "stuck_after"),
+        "{shown:?}"
+    );
+    assert!(!shown.iter().any(|p| p.contains("hunter2")), "{shown:?}");
+
+    let missing = problems(&format!("{base}[apps.queue]\nbackend = \"oban\"\n"));
+    let keys: Vec<&str> = missing.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["apps[0].queue.url_env", "apps[0].queue.concurrency"],
+        "{missing:?}"
+    );
+
+    let both = problems(&format!(
+        "{base}[apps.queue]\nbackend = \"que\"\nurl_env = \"DB\"\nurl = \"postgres://db/q\"\nconcurrency = 2\npoll = \"1m\"\n"
+    ));
+    let shown: Vec<String> = both.iter().map(ToString::to_string).collect();
+    assert!(
+        shown
+            .iter()
+            .any(|p| p.starts_with("apps[0].queue.url: set either url_env")),
+        "{shown:?}"
+    );
+    assert!(
+        shown
+            .iter()
+            .any(|p| p.starts_with("apps[0].queue.poll: 1m is not below latency (30s)")),
+        "{shown:?}"
+    );
+    assert!(
+        !shown.iter().any(|p| p.contains("postgres://")),
+        "{shown:?}"
+    );
+}

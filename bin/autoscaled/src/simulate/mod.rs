@@ -8,7 +8,12 @@
 //! ```text
 //! autoscaled simulate --trace traffic.csv --capacity 20 --service-time 100ms --boot 30s
 //! autoscaled simulate --trace traffic.csv --capacity 20 --compare tuned.toml --svg replay.svg
+//! autoscaled simulate --config worker.toml --trace jobs.csv --job-time 2s
 //! ```
+//!
+//! A worker with `[apps.queue]` is replayed in queue mode: the trace's rows are jobs arriving,
+//! worked off by dynos that run `concurrency` jobs of `--job-time` each (crate
+//! `autoscaled-simulate`, `simulate_queue`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,7 +21,8 @@ use std::time::Duration;
 
 use policy::Thresholds;
 use simulate::{
-    Comparison, Model, ServiceModel, SimulatedApp, Trace, TraceError, TrafficModel, rfc3339,
+    Comparison, JobModel, Model, QueueApp, ServiceModel, SimulatedApp, Trace, TraceError,
+    TrafficModel, rfc3339,
 };
 
 use crate::Failure;
@@ -59,6 +65,31 @@ fn inputs_for(
         traffic: TrafficModel::new(service, app.traffic.map_or(1, |t| t.concurrency)),
     };
     (simulated, model)
+}
+
+/// The queue mode's view of a worker with `[apps.queue]`, and its dynos' model.
+fn queue_inputs_for(
+    app: &AppSettings,
+    job_time: Duration,
+    boot: Duration,
+) -> Option<(QueueApp, JobModel)> {
+    let queue = app.queue.as_ref()?;
+    let simulated = QueueApp {
+        name: app.name.clone(),
+        process: app.process.clone(),
+        reads: queue.source(),
+        policy: app.policy(),
+        queue: queue.policy(),
+        schedule: app.schedule.clone(),
+        dyno_size: app.dyno_size,
+        price_per_hour: app.price_per_hour,
+    };
+    let model = JobModel {
+        job_time,
+        concurrency: queue.concurrency,
+        boot,
+    };
+    Some((simulated, model))
 }
 
 /// `run`'s config requires an API key; a replay never calls Heroku, so any value will do.
@@ -115,10 +146,14 @@ impl From<SimulateError> for Failure {
 
 /// Runs `autoscaled simulate`.
 pub(crate) fn run(config: &Option<PathBuf>, args: SimulateArgs) -> Result<(), Failure> {
-    check_arguments(&args)?;
     let env = || std::env::vars().chain([("HEROKU_API_KEY".to_owned(), UNUSED_API_KEY.to_owned())]);
     let config = Config::load_with_env(&config_path(config.clone()), env())?;
     let app = choose_app(&config.apps, args.app.as_deref())?;
+    if app.queue.is_some() {
+        return run_queue(app, &args);
+    }
+    check_arguments(&args)?;
+    let capacity = args.capacity.unwrap_or_default();
     let other = match &args.compare {
         Some(path) => Some(load_compared(path, args.app.as_deref(), env())?),
         None => None,
@@ -139,7 +174,7 @@ pub(crate) fn run(config: &Option<PathBuf>, args: SimulateArgs) -> Result<(), Fa
     let replay = |app: &AppSettings| {
         let (mut simulated, model) = inputs_for(
             app,
-            args.capacity,
+            capacity,
             args.service_time,
             args.boot,
             args.traffic_model,
@@ -175,6 +210,60 @@ pub(crate) fn run(config: &Option<PathBuf>, args: SimulateArgs) -> Result<(), Fa
         print!("{}", report.render(&simulated, &model));
     }
     Ok(())
+}
+
+/// Queue mode: the worker `app` (with `[apps.queue]`) on the trace read as jobs arriving.
+fn run_queue(app: &AppSettings, args: &SimulateArgs) -> Result<(), Failure> {
+    check_queue_arguments(args)?;
+    let job_time = args.job_time.unwrap_or_default();
+    let Some((simulated, model)) = queue_inputs_for(app, job_time, args.boot) else {
+        return Ok(());
+    };
+    let trace = read_trace(&args.trace)?;
+    let window = trace
+        .window(args.from, args.to)
+        .map_err(|problem| SimulateError::Trace {
+            path: args.trace.clone(),
+            problem,
+        })?;
+    let report = simulate::simulate_queue(&simulated, &window, &model);
+    if args.json {
+        let json = report.to_json().map_err(|e| Failure::Fatal(e.into()))?;
+        println!("{json}");
+    } else {
+        print!("{}", report.render(&simulated, &model));
+    }
+    Ok(())
+}
+
+/// What queue mode takes: `--job-time`, and none of the web replay's own arguments.
+fn check_queue_arguments(args: &SimulateArgs) -> Result<(), SimulateError> {
+    match args.job_time {
+        None => {
+            return Err(SimulateError::Argument(
+                "--job-time is required for a worker with [apps.queue]: a job's time on a free slot, e.g. 2s".into(),
+            ));
+        }
+        Some(t) if t.is_zero() => {
+            return Err(SimulateError::Argument(
+                "--job-time 0s: expected a time above 0, e.g. 2s".into(),
+            ));
+        }
+        Some(_) => {}
+    }
+    let web_only = [
+        ("--capacity", args.capacity.is_some()),
+        ("--daily", args.daily),
+        ("--stabilisation", args.stabilisation.is_some()),
+        ("--svg", args.svg.is_some()),
+        ("--compare", args.compare.is_some()),
+    ];
+    if let Some((flag, _)) = web_only.iter().find(|(_, given)| *given) {
+        return Err(SimulateError::Argument(format!(
+            "{flag} replays web traffic; a worker with [apps.queue] is replayed in queue mode (--job-time)"
+        )));
+    }
+    check_window(args)
 }
 
 /// The second config of `--compare` and its app: the one `--app` names, or its only one.
@@ -218,17 +307,30 @@ fn temporary_beside(target: &Path) -> Result<tempfile::NamedTempFile, SimulateEr
 }
 
 fn check_arguments(args: &SimulateArgs) -> Result<(), SimulateError> {
-    if !(args.capacity.is_finite() && args.capacity > 0.0) {
+    let Some(capacity) = args.capacity else {
+        return Err(SimulateError::Argument(
+            "--capacity is required: the requests a second one dyno serves, e.g. 20".into(),
+        ));
+    };
+    if !(capacity.is_finite() && capacity > 0.0) {
         return Err(SimulateError::Argument(format!(
-            "--capacity {}: expected the requests a second one dyno serves, above 0",
-            args.capacity
+            "--capacity {capacity}: expected the requests a second one dyno serves, above 0"
         )));
+    }
+    if args.job_time.is_some() {
+        return Err(SimulateError::Argument(
+            "--job-time is for a worker with [apps.queue] (queue mode); this app is replayed as web traffic (--capacity)".into(),
+        ));
     }
     if args.service_time.is_zero() {
         return Err(SimulateError::Argument(
             "--service-time 0s: expected a time above 0, e.g. 100ms".into(),
         ));
     }
+    check_window(args)
+}
+
+fn check_window(args: &SimulateArgs) -> Result<(), SimulateError> {
     if let (Some(from), Some(to)) = (args.from, args.to)
         && from >= to
     {

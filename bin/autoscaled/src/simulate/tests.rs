@@ -61,3 +61,30 @@ fn the_simulator_gets_the_apps_rules_and_its_probes_limits() {
     assert_eq!((simulated.policy.min, simulated.policy.max), (1, 4));
     assert_eq!(model.thresholds, DEFAULT_THRESHOLDS);
 }
+
+#[test]
+fn a_worker_is_replayed_in_queue_mode_with_its_queues_settings() {
+    let worker = json!({
+        "name": "shop", "process": "worker", "min": 0, "max": 8,
+        "queue": { "backend": "sidekiq", "url_env": "SHOP_REDIS_URL", "concurrency": 5, "latency": "1m" }
+    });
+    let tree = json!({ "heroku": { "api_key": "k-0123456789" }, "apps": [worker] });
+    let app = Config::from_tree(&tree).unwrap().apps.remove(0);
+    let (simulated, model) =
+        queue_inputs_for(&app, Duration::from_secs(2), Duration::from_secs(30)).unwrap();
+    assert_eq!(
+        (model.concurrency, model.job_time),
+        (5, Duration::from_secs(2))
+    );
+    assert_eq!(simulated.queue.latency, Duration::from_secs(60));
+    assert_eq!((simulated.policy.min, simulated.policy.max), (0, 8));
+    assert_eq!(simulated.reads, "sidekiq: every queue from $SHOP_REDIS_URL");
+    assert!(
+        queue_inputs_for(
+            &self::app("shop", "web"),
+            Duration::from_secs(2),
+            Duration::from_secs(30)
+        )
+        .is_none()
+    );
+}

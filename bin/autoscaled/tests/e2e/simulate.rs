@@ -1,6 +1,6 @@
 //! `simulate --svg` and `--compare` on the repository's World Cup 1998 trace: the picture opened in
 //! headless Chromium, the compared config's line and row, and bad input refused with nothing left
-//! behind.
+//! behind; and the queue mode of a worker with `[apps.queue]` (docs/simulate/worker.toml).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -250,4 +250,84 @@ fn bad_input_exits_2_naming_the_problem_and_leaves_no_file() {
             .collect::<Vec<_>>();
         assert!(beside.is_empty(), "{case}: left {beside:?}");
     }
+}
+
+/// `autoscaled simulate` in queue mode: docs/simulate/worker.toml on the World Cup's 12 May 1998
+/// read as jobs arriving, and `args`.
+fn simulate_queue(args: &[&str]) -> Output {
+    let repo = repo();
+    Command::new(BIN)
+        .arg("--config")
+        .arg(repo.join("docs/simulate/worker.toml"))
+        .arg("simulate")
+        .arg("--trace")
+        .arg(repo.join("traces/worldcup98-1998-05-12.csv"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_worker_is_replayed_in_queue_mode_beside_judoscale_and_hirefire_style_rules() {
+    let out = simulate_queue(&["--job-time", "2s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    for line in [
+        "worker-replay worker: 1998-05-12T00:00:00Z to 1998-05-13T00:00:00Z",
+        "reads sidekiq: default from $REPLAY_REDIS_URL",
+        "model: 2s a job, 10 jobs at once a dyno, 30s boot",
+        "rules: min 0, max 600; latency target 30s, concurrency 10, poll 10s, calm 10m",
+        "  autoscaled ",
+        "  Judoscale-style ",
+        "  HireFire-style ",
+        "  clairvoyant ",
+    ] {
+        assert!(table.contains(line), "{line} in:\n{table}");
+    }
+
+    let out = simulate_queue(&["--job-time", "2s", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ours = json["dyno_hours"].as_f64().unwrap();
+    let hirefire = json["hirefire_style"]["dyno_hours"].as_f64().unwrap();
+    let clairvoyant = json["clairvoyant_dyno_hours"].as_f64().unwrap();
+    assert!(
+        clairvoyant > 0.0 && ours >= clairvoyant && ours < hirefire,
+        "{json}"
+    );
+    assert!(json["late_minutes"].as_u64().is_some(), "{json}");
+    assert!(
+        json["judoscale_style"]["kept_percent"].as_f64().is_some(),
+        "{json}"
+    );
+    assert!(json["jobs"].as_u64().is_some_and(|j| j > 0), "{json}");
+}
+
+#[test]
+fn queue_mode_refuses_web_arguments_and_needs_a_job_time() {
+    for (args, named) in [
+        (vec![], "--job-time is required"),
+        (vec!["--job-time", "0s"], "--job-time 0s"),
+        (
+            vec!["--job-time", "2s", "--capacity", "20"],
+            "--capacity replays web traffic",
+        ),
+        (
+            vec!["--job-time", "2s", "--daily"],
+            "--daily replays web traffic",
+        ),
+    ] {
+        let out = simulate_queue(&args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(named), "{args:?}: {stderr}");
+    }
+    // And a web app refuses a job time.
+    let out = simulate(&["--job-time", "2s"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--job-time is for a worker with [apps.queue]"),
+        "{stderr}"
+    );
 }

@@ -23,7 +23,9 @@ use serde::{Deserialize, Serialize};
 use crate::classify::Class;
 use crate::event::{Action, Event, Notice, NoticeKind, Reason};
 use crate::policy::Policy;
+use crate::queue::{QueuePolicy, QueueReading};
 use crate::recommend::probe::{self, ProbeState};
+use crate::recommend::queue::{self as job_queue, QueueState};
 use crate::recommend::traffic::{self, TrafficState};
 use crate::recommend::{
     Ask, Down, Health, Recommendation, elapsed, router_errors, schedule as baseline,
@@ -44,6 +46,8 @@ pub struct Decider {
     policy: Policy,
     schedule: Schedule,
     state: DeciderState,
+    /// The job-queue rules, for a worker scaled on its queues ([`Decider::with_queue`]).
+    queue: Option<QueuePolicy>,
 }
 
 /// What a [`Decider`] has seen, apart from its rules: plain data, so a runtime can store it
@@ -70,6 +74,8 @@ pub struct DeciderState {
     probe: ProbeState,
     /// What the traffic rules remember; empty without them.
     traffic: TrafficState,
+    /// What the job-queue rules remember; empty without them.
+    queue: QueueState,
 }
 
 /// What the fail-safe remembers of the dynos the traffic rules started.
@@ -125,11 +131,13 @@ impl Decider {
             fail_safe: FailSafe::default(),
             probe: ProbeState::default(),
             traffic: TrafficState::default(),
+            queue: QueueState::default(),
         };
         Decider {
             policy,
             schedule,
             state,
+            queue: None,
         }
     }
 
@@ -157,7 +165,17 @@ impl Decider {
             policy,
             schedule,
             state,
+            queue: None,
         }
+    }
+
+    /// Scales this process type on its job queues too: [`Event::Queue`] readings go to the
+    /// job-queue rules (wake from zero, out on the oldest job's age, in after `calm`, never below
+    /// the dynos the busy jobs occupy, a stuck-queue alert), within `[min, max]` and never below
+    /// the baseline like every other rule.
+    pub fn with_queue(mut self, queue: QueuePolicy) -> Decider {
+        self.queue = Some(queue);
+        self
     }
 
     /// What the decider has seen, to store and [`restore`](Self::restore) after a restart.
@@ -201,6 +219,10 @@ impl Decider {
                 // The demand is weighed against the baseline of this instant.
                 self.follow_schedule(now, &mut actions);
                 self.observe_traffic(&seen, now, &mut actions);
+            }
+            Event::Queue(seen) => {
+                self.follow_schedule(now, &mut actions);
+                self.observe_queue(&seen, now, &mut actions);
             }
         }
         self.follow_schedule(now, &mut actions);
@@ -367,7 +389,7 @@ impl Decider {
         let context = baseline::Context {
             target: self.state.target,
             troubled: self.troubled_within_calm(now),
-            held: self.traffic_held(now),
+            held: self.traffic_held(now).max(self.queue_held()),
         };
         let baseline = &mut self.state.baseline;
         let Some(moved) = baseline::recommend(baseline, &self.schedule, &self.policy, context, now)
@@ -490,6 +512,38 @@ impl Decider {
         };
         let recommended = traffic::recommend(&mut self.state.traffic, &policy, seen, context, now);
         self.apply(recommended, now, actions);
+    }
+
+    /// The most the job-queue rules' readings asked for within their calm window, else 0.
+    fn queue_held(&self) -> u32 {
+        if self.queue.is_some() {
+            self.state.queue.held()
+        } else {
+            0
+        }
+    }
+
+    /// One poll of the job queues: the job-queue rules recommend a target, then the stuck-queue
+    /// alert is weighed at the target that leaves.
+    fn observe_queue(
+        &mut self,
+        seen: &QueueReading,
+        now: DateTime<Utc>,
+        actions: &mut Vec<Action>,
+    ) {
+        let Some(policy) = self.queue else {
+            return;
+        };
+        let context = job_queue::Context {
+            target: self.state.target,
+        };
+        let recommended = job_queue::recommend(&mut self.state.queue, &policy, seen, context, now);
+        self.apply(recommended, now, actions);
+        let target = self.state.target;
+        let at_max = target >= self.policy.max;
+        let stuck =
+            job_queue::check_stuck(&mut self.state.queue, &policy, seen, target, at_max, now);
+        actions.extend(stuck.map(Action::Alert));
     }
 
     /// Without fresh traffic data, one dyno in per `calm` of fast probes, down to the baseline.

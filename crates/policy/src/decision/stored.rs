@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{DeciderState, FailSafe};
 use crate::recommend::probe::ProbeState;
+use crate::recommend::queue::QueueState;
 use crate::recommend::traffic::TrafficState;
 
 #[derive(Serialize, Deserialize)]
@@ -25,6 +26,9 @@ pub(super) struct Stored {
     /// Empty in states stored before the traffic rules.
     #[serde(default)]
     traffic: StoredTraffic,
+    /// Empty in states stored before the job-queue rules, and left out while empty.
+    #[serde(default, skip_serializing_if = "QueueState::is_empty")]
+    queue: QueueState,
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -54,6 +58,7 @@ impl From<Stored> for DeciderState {
             },
             probe: stored.probe,
             traffic: stored.traffic.rules,
+            queue: stored.queue,
         }
     }
 }
@@ -75,6 +80,7 @@ impl From<DeciderState> for Stored {
                 last_out: state.fail_safe.last_out,
                 fail_safe_due: state.fail_safe.due,
             },
+            queue: state.queue,
         }
     }
 }

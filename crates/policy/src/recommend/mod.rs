@@ -10,6 +10,8 @@
 //! - [`traffic`]: the traffic rules (stable and panic demand, saturation, the usual load, the
 //!   queued-out memory), from the router's figures.
 //! - [`schedule`]: the schedule's baseline.
+//! - [`queue`]: a worker's job queues (wake from zero, out on the oldest job's age, in after a
+//!   calm window, never below the busy jobs' dynos, the stuck-queue alert).
 //!
 //! A new signal (the router lines' health, a job queue) is one more module here with a `recommend`
 //! that returns a [`Recommendation`]: dynos for a demand, [`Ask::StepOut`] for trouble, or
@@ -22,6 +24,7 @@ use chrono::{DateTime, Utc};
 use crate::event::Reason;
 
 pub(crate) mod probe;
+pub(crate) mod queue;
 pub(crate) mod router_errors;
 pub(crate) mod schedule;
 pub(crate) mod traffic;

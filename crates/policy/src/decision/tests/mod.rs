@@ -14,6 +14,7 @@ mod baseline;
 mod decider;
 mod fail_safe;
 mod probe;
+mod queue;
 mod router_errors;
 mod traffic;
 
