@@ -36,10 +36,7 @@ mod retry;
 mod start;
 mod types;
 
-pub use budget::{
-    ACCOUNT_RATE_LIMIT, REFILL_PER_MINUTE, ReadBudget, ReadPace, budget_share,
-    steady_calls_per_hour,
-};
+pub use budget::{ACCOUNT_RATE_LIMIT, REFILL_PER_MINUTE, ReadBudget, ReadPace};
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL};
 pub use error::{ApiError, Error};
 pub use retry::RetryPolicy;

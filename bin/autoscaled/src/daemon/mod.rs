@@ -7,6 +7,7 @@
 
 mod alerts;
 mod app;
+pub(crate) mod budget;
 mod state;
 
 use std::path::PathBuf;
