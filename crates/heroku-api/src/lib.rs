@@ -9,7 +9,8 @@
 //! ([`Error::is_retryable`]). Transport failures, 429 and 5xx are retried with exponential backoff,
 //! honouring `Retry-After`; [`Client::rate_limit_remaining`] reports the account's request budget,
 //! and [`Client::read_budget`] says how far periodic reads should spread out as it falls
-//! ([`ReadBudget`]: it never delays a call by itself).
+//! ([`ReadBudget`]: it never delays a call by itself). [`DynoSize`] is Heroku's dyno sizes and
+//! their published prices.
 //!
 //! The API token is a [`secret::Secret`]: it is sent in the `Authorization` header and appears in no
 //! `Debug`, `Display`, error or log text.
@@ -31,6 +32,7 @@
 
 mod budget;
 mod client;
+mod dyno_size;
 mod error;
 mod retry;
 mod start;
@@ -38,7 +40,8 @@ mod types;
 
 pub use budget::{ACCOUNT_RATE_LIMIT, REFILL_PER_MINUTE, ReadBudget, ReadPace};
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL};
+pub use dyno_size::DynoSize;
 pub use error::{ApiError, Error};
 pub use retry::RetryPolicy;
 pub use start::{Snapshot, SnapshotError};
-pub use types::{App, AppRef, BatchUpdate, DynoSize, Formation, FormationUpdate};
+pub use types::{App, AppRef, BatchUpdate, DynoSizeRef, Formation, FormationUpdate};

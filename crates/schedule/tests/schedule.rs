@@ -1,5 +1,5 @@
 //! Integration tests of the schedule crate: semantics at their edges, agreement with Python's
-//! croniter, and prices.
+//! croniter.
 
 #[path = "schedule/common.rs"]
 mod common;
@@ -12,9 +12,6 @@ mod dst;
 
 #[path = "schedule/croniter.rs"]
 mod croniter;
-
-#[path = "schedule/cost.rs"]
-mod cost;
 
 #[path = "schedule/oracle.rs"]
 mod oracle;

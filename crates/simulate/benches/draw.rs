@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use autoscaled_simulate::{Model, ServiceModel, SimulatedApp, Trace, TrafficModel, draw, simulate};
 use chrono::{DateTime, Utc};
 use policy::{Policy, Thresholds};
-use schedule::{DynoSize, Schedule};
+use schedule::Schedule;
 
 const RUNS: usize = 9;
 
@@ -64,8 +64,9 @@ fn main() {
         },
         schedule: Schedule::new(Vec::new(), chrono_tz::UTC, 1),
         probe_every: Some(30 * second),
-        dyno_size: DynoSize::Standard1X,
-        price_per_hour: DynoSize::Standard1X.price_per_hour(),
+        dyno_size: "Standard-1X".to_owned(),
+        // Heroku's published price: $25 a month, prorated over 720 hours.
+        price_per_hour: 25.0 / 720.0,
     };
     let model = Model {
         capacity: 400.0,
