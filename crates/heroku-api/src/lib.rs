@@ -43,5 +43,5 @@ pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL};
 pub use dyno_size::DynoSize;
 pub use error::{ApiError, Error};
 pub use retry::RetryPolicy;
-pub use start::{Snapshot, SnapshotError};
+pub use start::{AppSnapshot, SnapshotError};
 pub use types::{App, AppRef, BatchUpdate, DynoSizeRef, Formation, FormationUpdate};

@@ -4,7 +4,7 @@ use crate::{Client, Error};
 
 /// What Heroku says about an app and one of its process types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Snapshot {
+pub struct AppSnapshot {
     /// Whether the app is in maintenance mode.
     pub maintenance: bool,
     /// How many dynos the process type runs.
@@ -74,7 +74,7 @@ impl SnapshotError {
 impl Client {
     /// One attempt at the app's maintenance flag and the process type's quantity (two reads, each
     /// retried as every call is); the caller decides whether to try again.
-    pub async fn snapshot(&self, app: &str, process: &str) -> Result<Snapshot, SnapshotError> {
+    pub async fn snapshot(&self, app: &str, process: &str) -> Result<AppSnapshot, SnapshotError> {
         let info = self
             .app_info(app)
             .await
@@ -83,7 +83,7 @@ impl Client {
             .formation_info(app, process)
             .await
             .map_err(|e| SnapshotError::classify(e, app, Some(process)))?;
-        Ok(Snapshot {
+        Ok(AppSnapshot {
             maintenance: info.maintenance,
             quantity: formation.quantity,
         })

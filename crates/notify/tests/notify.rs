@@ -15,7 +15,7 @@ mod support;
 
 use std::time::Duration;
 
-use notify::{EmailConfig, NotifyConfig, RetryPolicy, SmsConfig, SmsSender};
+use notify::{EmailConfig, NotifyConfig, SendRetry, SmsConfig, SmsSender};
 use secret::Secret;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -26,7 +26,7 @@ fn quick(email: Option<EmailConfig>, sms: Option<SmsConfig>) -> NotifyConfig {
         email,
         sms,
         alert_every: Duration::from_secs(30 * 60),
-        retry: RetryPolicy {
+        retry: SendRetry {
             attempts: 3,
             first_delay: Duration::from_millis(10),
             max_delay: Duration::from_millis(40),

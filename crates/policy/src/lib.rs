@@ -57,4 +57,4 @@ pub use classify::{Class, Thresholds};
 pub use decision::{Decider, DeciderState, Snapshot};
 pub use event::{Action, Event, Notice, NoticeKind, Reason};
 pub use policy::Policy;
-pub use traffic::{DRAIN_DELAY, InStop, Traffic, TrafficFigures, TrafficPolicy};
+pub use traffic::{DRAIN_DELAY, InStop, Traffic, TrafficPolicy, TrafficReason};
