@@ -10,6 +10,7 @@ use std::fmt;
 /// larger sizes (Performance-L-RAM, -XL, -2XL, Private, Shield) are left out because their prices
 /// could not be checked against a published source here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DynoSize {
     /// Eco: $5 a month for a pool of 1000 dyno-hours shared by all Eco dynos of an account.
     Eco,

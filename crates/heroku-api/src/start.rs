@@ -14,6 +14,7 @@ pub struct AppSnapshot {
 /// Why [`Client::snapshot`] failed: final at start (the key, the app or the process type is
 /// wrong), or [`SnapshotError::Transient`] and worth another attempt.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SnapshotError {
     /// The API key was refused (401, or 403 for a key that is not allowed).
     #[error("Heroku rejected the API key for app \"{app}\": {source}")]

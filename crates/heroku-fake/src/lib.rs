@@ -53,6 +53,7 @@ pub const DEFAULT_PAGE_SIZE: usize = 200;
 
 /// Errors of the fake itself (not the HTTP errors it serves).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The listening socket could not be bound.
     #[error("cannot bind the fake Heroku API to {addr}: {source}")]

@@ -71,6 +71,7 @@ const LOOK_AHEAD: TimeDelta = TimeDelta::days(8 * 366 + 366);
 
 /// What went wrong reading a schedule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The line does not have five fields.
     #[error("`{expr}` has {found} fields; expected 5: minute hour day-of-month month day-of-week")]
