@@ -328,7 +328,7 @@ impl Client {
         if let Some(range) = range {
             request = request.header("range", range);
         }
-        let response = request.send().await.map_err(|e| Error::transport(&e))?;
+        let response = request.send().await.map_err(Error::transport)?;
         let status = response.status();
         let headers = response.headers().clone();
         if let Some(remaining) =
@@ -339,11 +339,7 @@ impl Client {
                 .store(u64::from(remaining), Ordering::Relaxed);
             self.inner.budget.record(remaining, Instant::now());
         }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| Error::transport(&e))?
-            .to_vec();
+        let body = response.bytes().await.map_err(Error::transport)?.to_vec();
         if status.is_success() {
             return Ok(Answer {
                 status: status.as_u16(),
