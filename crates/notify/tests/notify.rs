@@ -2,6 +2,12 @@
 //! Stoplight Prism, and a raw HTTP server answering Twilio's error bodies. One binary, to keep
 //! link time down; the modules live in `tests/notify/`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's helpers fail the test that calls them, with their message and line"
+)]
+
 extern crate autoscaled_notify as notify;
 
 #[path = "notify/dispatch.rs"]

@@ -8,6 +8,12 @@
 //! and of [`draw`] alone, and the picture's size. The trace is the repository's
 //! `traces/worldcup98-requests-per-minute.csv`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a bench that cannot set up has nothing to measure: it stops there, saying why"
+)]
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
