@@ -9,7 +9,8 @@ use serde_json::{Map, Value};
 const SCHEMA: &str = "schema/heroku-platform-api.schema.json";
 const ROOTS: [&str; 2] = ["app", "formation"];
 
-fn main() {
+/// A build script that fails says why: cargo prints the error it returns.
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo::rerun-if-changed={SCHEMA}");
     let text = std::fs::read_to_string(SCHEMA).unwrap_or_else(|e| panic!("reading {SCHEMA}: {e}"));
     let schema: Value =
@@ -38,10 +39,10 @@ fn main() {
         .iter()
         .filter_map(|name| definitions.get(name).map(|d| (name.clone(), d.clone())))
         .collect();
-    let out =
-        Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("definitions.json");
-    let json = serde_json::to_string(&Value::Object(subset)).expect("JSON values serialize");
-    std::fs::write(&out, json).unwrap_or_else(|e| panic!("writing {}: {e}", out.display()));
+    let out = Path::new(&std::env::var("OUT_DIR")?).join("definitions.json");
+    let json = serde_json::to_string(&Value::Object(subset))?;
+    std::fs::write(&out, json).map_err(|e| format!("writing {}: {e}", out.display()))?;
+    Ok(())
 }
 
 /// Top-level definition names referenced anywhere under `value` (`#/definitions/<name>/...`).

@@ -23,6 +23,12 @@
 //! - Platform API calls per app per hour in a steady state (every probe fast), counted at the fake
 //!   over a window with a short `reconcile` and scaled to the default `reconcile` of 5 minutes.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a bench that cannot set up has nothing to measure: it stops there, saying why"
+)]
+
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -8,6 +8,12 @@
 //! of the file included), then the month's figures. The trace is the repository's
 //! `traces/worldcup98-requests-per-minute.csv`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a bench that cannot set up has nothing to measure: it stops there, saying why"
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};

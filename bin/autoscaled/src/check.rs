@@ -12,6 +12,7 @@ use secret::{REDACTED, RedactedUrl};
 use crate::Failure;
 use crate::cli::CheckArgs;
 use crate::config::{Config, config_path};
+use crate::daemon::budget;
 
 pub(crate) fn run(config: &Option<PathBuf>, args: CheckArgs) -> Result<(), Failure> {
     let path = config_path(config.clone());
@@ -106,10 +107,8 @@ fn describe(config: &Config, path: &std::path::Path) -> String {
                 policy::TrafficPolicy::DEFAULT_TROUBLE_ERRORS
             );
         }
-        let per_hour = heroku_api::steady_calls_per_hour(
-            app.reconcile,
-            app.probe.as_ref().map(|p| p.failures),
-        );
+        let per_hour =
+            budget::steady_calls_per_hour(app.reconcile, app.probe.as_ref().map(|p| p.failures));
         calls += per_hour;
         let _ = writeln!(
             out,
@@ -132,7 +131,7 @@ fn describe(config: &Config, path: &std::path::Path) -> String {
         "alerts: email {email}; sms {sms}; the same alert at most every {}",
         format_duration(alerts.alert_every)
     );
-    let share = heroku_api::budget_share(calls);
+    let share = budget::budget_share(calls);
     let _ = writeln!(
         out,
         "API budget: ~{calls:.0} calls/hour for the {} app(s) in a steady state, {share:.1}% of the account's {}/hour \

@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono_tz::Tz;
+use heroku_api::DynoSize;
 use notify::{EmailConfig, SmsConfig};
-use schedule::{DynoSize, Rule, Schedule};
+use schedule::{Rule, Schedule};
 use secret::{RedactedUrl, Secret};
 use serde_json::{Map, Value};
 use url::Url;

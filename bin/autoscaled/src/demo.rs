@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use chrono::{DateTime, NaiveTime, TimeDelta, Timelike, Utc};
 use heroku_fake::FakeHeroku;
-use heroku_fake::app::{AppConfig, SimulatedApp};
+use heroku_fake::app::{AppConfig, FakeApp};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -79,7 +79,7 @@ async fn demo(clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
     } else {
         listen
     };
-    let app = SimulatedApp::new(
+    let app = FakeApp::new(
         fake.clone(),
         AppConfig::day(APP, PROCESS),
         move || clock.now(),
@@ -142,7 +142,7 @@ fn fatal(failure: Failure) -> anyhow::Error {
 
 /// Prints the traffic and dynos every simulated hour, and integrates dyno-hours as it goes.
 async fn narrate(
-    app: Arc<SimulatedApp>,
+    app: Arc<FakeApp>,
     clock: Clock,
     end: DateTime<Utc>,
     shutdown: CancellationToken,

@@ -2,7 +2,7 @@
 //! `autoscaled-router-logs` meets `autoscaled-policy`.
 //!
 //! The daemon's drain endpoint keeps an [`Aggregator`](router_logs::Aggregator) per app; at each
-//! decision it asks for [`TrafficFigures`] and hands [`observe`]'s result to the decider as
+//! decision it asks for [`TrafficFigures`] and hands [`policy_traffic`]'s result to the decider as
 //! [`policy::Event::Traffic`].
 
 use chrono::{DateTime, Utc};
@@ -14,7 +14,7 @@ use router_logs::TrafficFigures;
 /// the decider treats as stale (the probe rules alone act). H10 (app crashed), H12 (request
 /// timeout) and H13 (connection closed without response) are the errors that count as trouble;
 /// H27 (the client hung up) and the others do not. H80 lines are maintenance mode.
-pub(crate) fn observe(figures: &TrafficFigures, now: DateTime<Utc>) -> policy::Traffic {
+pub(crate) fn policy_traffic(figures: &TrafficFigures, now: DateTime<Utc>) -> policy::Traffic {
     let errors = &figures.errors_last_minute;
     let trouble = errors
         .h10

@@ -10,6 +10,12 @@
 //! One test binary, to keep link time down. Its modules live in `tests/e2e/`: a crate root looks
 //! for its modules beside itself, so they sit in the inline module `e2e`, whose folder that is.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's helpers fail the test that calls them, with their message and line"
+)]
+
 mod e2e {
     mod actuator;
     mod commands;

@@ -399,7 +399,7 @@ impl Client {
         }
         let response = request.send().await.map_err(|e| {
             self.inner.reached.store(NO_ANSWER, Ordering::Relaxed);
-            Error::transport(&e)
+            Error::transport(e)
         })?;
         self.inner.reached.store(ANSWERED, Ordering::Relaxed);
         let status = response.status();
@@ -412,11 +412,7 @@ impl Client {
                 .store(u64::from(remaining), Ordering::Relaxed);
             self.inner.budget.record(remaining, Instant::now());
         }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| Error::transport(&e))?
-            .to_vec();
+        let body = response.bytes().await.map_err(Error::transport)?.to_vec();
         if status.is_success() {
             return Ok(Answer {
                 status: status.as_u16(),

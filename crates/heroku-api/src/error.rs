@@ -67,8 +67,11 @@ pub enum Error {
     Transport {
         /// Whether the connect or request timeout expired.
         timed_out: bool,
-        /// What failed, with its causes.
+        /// What failed, with its causes, on one line (for logs that show only the error's text).
         message: String,
+        /// The client's error, for callers that walk the chain of causes.
+        #[source]
+        source: reqwest::Error,
     },
     /// A success whose body is not the JSON expected.
     #[error("Heroku answered HTTP {status} with a body that is not the expected JSON: {message}{}",
@@ -155,17 +158,18 @@ impl Error {
         }
     }
 
-    pub(crate) fn transport(error: &reqwest::Error) -> Self {
+    pub(crate) fn transport(error: reqwest::Error) -> Self {
         let mut message = error.to_string();
-        let mut source = std::error::Error::source(error);
-        while let Some(cause) = source {
+        let mut cause = std::error::Error::source(&error);
+        while let Some(next) = cause {
             message.push_str(": ");
-            message.push_str(&cause.to_string());
-            source = cause.source();
+            message.push_str(&next.to_string());
+            cause = next.source();
         }
         Self::Transport {
             timed_out: error.is_timeout(),
             message,
+            source: error,
         }
     }
 }

@@ -11,7 +11,8 @@
 //! has passed ([`Client::held_until`]): they wait rather than spend the account's budget on
 //! refusals. [`Client::rate_limit_remaining`] reports the account's request budget,
 //! and [`Client::read_budget`] says how far periodic reads should spread out as it falls
-//! ([`ReadBudget`]: it never delays a call by itself).
+//! ([`ReadBudget`]: it never delays a call by itself). [`DynoSize`] is Heroku's dyno sizes and
+//! their published prices.
 //!
 //! The API token is a [`secret::Secret`]: it is sent in the `Authorization` header and appears in no
 //! `Debug`, `Display`, error or log text.
@@ -33,17 +34,16 @@
 
 mod budget;
 mod client;
+mod dyno_size;
 mod error;
 mod retry;
 mod start;
 mod types;
 
-pub use budget::{
-    ACCOUNT_RATE_LIMIT, REFILL_PER_MINUTE, ReadBudget, ReadPace, budget_share,
-    steady_calls_per_hour,
-};
+pub use budget::{ACCOUNT_RATE_LIMIT, REFILL_PER_MINUTE, ReadBudget, ReadPace};
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL};
+pub use dyno_size::DynoSize;
 pub use error::{ApiError, Error};
 pub use retry::RetryPolicy;
-pub use start::{Snapshot, SnapshotError};
-pub use types::{App, AppRef, BatchUpdate, DynoSize, Formation, FormationUpdate};
+pub use start::{AppSnapshot, SnapshotError};
+pub use types::{App, AppRef, BatchUpdate, DynoSizeRef, Formation, FormationUpdate};

@@ -4,7 +4,7 @@ use crate::{Client, Error};
 
 /// What Heroku says about an app and one of its process types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Snapshot {
+pub struct AppSnapshot {
     /// Whether the app is in maintenance mode.
     pub maintenance: bool,
     /// How many dynos the process type runs.
@@ -14,6 +14,7 @@ pub struct Snapshot {
 /// Why [`Client::snapshot`] failed: final at start (the key, the app or the process type is
 /// wrong), or [`SnapshotError::Transient`] and worth another attempt.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SnapshotError {
     /// The API key was refused (401, or 403 for a key that is not allowed).
     #[error("Heroku rejected the API key for app \"{app}\": {source}")]
@@ -90,7 +91,7 @@ fn present_types(present: &Option<Vec<String>>) -> String {
 impl Client {
     /// One attempt at the app's maintenance flag and the process type's quantity (two reads, each
     /// retried as every call is); the caller decides whether to try again.
-    pub async fn snapshot(&self, app: &str, process: &str) -> Result<Snapshot, SnapshotError> {
+    pub async fn snapshot(&self, app: &str, process: &str) -> Result<AppSnapshot, SnapshotError> {
         let info = self
             .app_info(app)
             .await
@@ -110,7 +111,7 @@ impl Client {
                 return Err(error);
             }
         };
-        Ok(Snapshot {
+        Ok(AppSnapshot {
             maintenance: info.maintenance,
             quantity: formation.quantity,
         })

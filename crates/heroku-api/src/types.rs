@@ -26,9 +26,10 @@ pub struct AppRef {
     pub name: String,
 }
 
-/// A dyno size as a formation reports it.
+/// A dyno size as a formation reports it: its identity, as an [`AppRef`] is an app's (the sizes and
+/// their prices are [`DynoSize`](crate::DynoSize)).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct DynoSize {
+pub struct DynoSizeRef {
     /// Unique identifier of the size.
     #[serde(default)]
     pub id: Option<String>,
@@ -51,7 +52,7 @@ pub struct Formation {
     pub quantity: u32,
     /// The dyno size.
     #[serde(default)]
-    pub dyno_size: Option<DynoSize>,
+    pub dyno_size: Option<DynoSizeRef>,
     /// The command the dynos run.
     #[serde(default)]
     pub command: Option<String>,

@@ -1,6 +1,12 @@
 //! The client against `heroku-fake` (a real HTTP server on loopback), and every body checked against
 //! the official Heroku schema.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's helpers fail the test that calls them, with their message and line"
+)]
+
 mod heroku_api {
     pub(crate) mod calls;
     pub(crate) mod errors;

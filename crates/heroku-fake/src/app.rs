@@ -3,10 +3,10 @@
 //!
 //! Its response time grows with its load per dyno (`service_time / (1 - ρ)`: one request at a time a
 //! dyno, requests spread over the dynos); at or near saturation requests are held well past any
-//! probe timeout, and while the traffic's [`Traffic::broken`] says so every request fails with a
+//! probe timeout, and while the traffic's [`TrafficShape::broken`] says so every request fails with a
 //! 503. Each answer says its modelled time in a `Server-Timing` header, in real time (divided by the
 //! speed), which a sped-up prober reads instead of a loopback round trip times the speed. Its router
-//! lines follow the same model. [`Traffic::day`] is a day's curve with a slow spell at 10:00, a
+//! lines follow the same model. [`TrafficShape::day`] is a day's curve with a slow spell at 10:00, a
 //! burst at 15:00 and a bad deploy at 18:30.
 
 use std::f64::consts::PI;
@@ -24,18 +24,18 @@ use crate::{Error, FakeHeroku};
 
 /// When the app is busy and when it is broken.
 #[derive(Debug, Clone, Copy)]
-pub struct Traffic {
+pub struct TrafficShape {
     /// Requests a second at an instant.
     pub rps: fn(DateTime<Utc>) -> f64,
     /// Whether every request fails at an instant (a bad deploy).
     pub broken: fn(DateTime<Utc>) -> bool,
 }
 
-impl Traffic {
+impl TrafficShape {
     /// A day's curve from 06:00 to 22:00 UTC over a floor of 4 requests a second, a slow spell from
     /// 10:00 to 11:00, a burst from 15:00 to 15:30 and a bad deploy from 18:30 to 18:45.
-    pub fn day() -> Traffic {
-        Traffic {
+    pub fn day() -> TrafficShape {
+        TrafficShape {
             rps: day_traffic,
             broken: day_broken,
         }
@@ -64,7 +64,7 @@ fn day_broken(t: DateTime<Utc>) -> bool {
     (18 * 60 + 30..18 * 60 + 45).contains(&minutes)
 }
 
-/// The shape of a [`SimulatedApp`].
+/// The shape of a [`FakeApp`].
 #[derive(Debug, Clone)]
 pub struct AppConfig {
     /// The app's name in the fake, whose formation sets its dynos.
@@ -76,16 +76,16 @@ pub struct AppConfig {
     /// A request's response time with no queueing, in its answers and its router lines.
     pub service_time: Duration,
     /// Its traffic.
-    pub traffic: Traffic,
-    /// The router logs stand for this many requests for each request a second of [`Traffic::rps`],
+    pub traffic: TrafficShape,
+    /// The router logs stand for this many requests for each request a second of [`TrafficShape::rps`],
     /// so a dyno serves tens of requests a second, as a real one does.
     pub routed_per_modelled: f64,
-    /// How often [`SimulatedApp::feed_drain`] posts a body, in the app's time.
+    /// How often [`FakeApp::feed_drain`] posts a body, in the app's time.
     pub drain_every: Duration,
 }
 
 impl AppConfig {
-    /// `app`'s `process` on [`Traffic::day`]: 10 requests a second a dyno, one at a time (100 ms
+    /// `app`'s `process` on [`TrafficShape::day`]: 10 requests a second a dyno, one at a time (100 ms
     /// each with no queueing), one routed request for each modelled one, a drain body every 5 s.
     /// One for one: at the demo's 1800x clock every routed request a simulated second is 1,800
     /// router lines a real second to write and parse, on the same two cores as the daemon.
@@ -95,7 +95,7 @@ impl AppConfig {
             process: process.to_owned(),
             capacity: 10.0,
             service_time: Duration::from_millis(100),
-            traffic: Traffic::day(),
+            traffic: TrafficShape::day(),
             routed_per_modelled: 1.0,
             drain_every: Duration::from_secs(5),
         }
@@ -198,31 +198,31 @@ const CATCH_UP: u32 = 4;
 
 /// An app whose dynos are the fake's formation, living in the time `now` gives, `speed` times
 /// faster than real time.
-pub struct SimulatedApp {
+pub struct FakeApp {
     fake: Arc<FakeHeroku>,
     config: AppConfig,
     now: Box<dyn Fn() -> DateTime<Utc> + Send + Sync>,
     speed: u32,
 }
 
-impl fmt::Debug for SimulatedApp {
+impl fmt::Debug for FakeApp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SimulatedApp")
+        f.debug_struct("FakeApp")
             .field("config", &self.config)
             .field("speed", &self.speed)
             .finish_non_exhaustive()
     }
 }
 
-impl SimulatedApp {
+impl FakeApp {
     /// The app `config` describes, with the fake's formation as its dynos.
     pub fn new(
         fake: Arc<FakeHeroku>,
         config: AppConfig,
         now: impl Fn() -> DateTime<Utc> + Send + Sync + 'static,
         speed: u32,
-    ) -> Arc<SimulatedApp> {
-        Arc::new(SimulatedApp {
+    ) -> Arc<FakeApp> {
+        Arc::new(FakeApp {
             fake,
             config,
             now: Box::new(now),
@@ -315,7 +315,7 @@ impl SimulatedApp {
     }
 }
 
-async fn handle(State(app): State<Arc<SimulatedApp>>) -> Response {
+async fn handle(State(app): State<Arc<FakeApp>>) -> Response {
     let now = app.now();
     if app.config.broken(now) {
         return (StatusCode::SERVICE_UNAVAILABLE, "bad deploy\n").into_response();

@@ -9,7 +9,7 @@
 //! can be read and changed while it runs; every request is recorded, and faults (an error status, a
 //! delay, a dropped connection) can be injected for the next calls.
 //!
-//! [`app::SimulatedApp`] is an app behind the fake: it answers on loopback as an app with the
+//! [`app::FakeApp`] is an app behind the fake: it answers on loopback as an app with the
 //! fake's formation would at a simulated time of day, and posts its router logs to a drain.
 //!
 //! Start with [`FakeHeroku::start`] (or [`FakeHeroku::builder`]), then point a client at
@@ -53,6 +53,7 @@ pub const DEFAULT_PAGE_SIZE: usize = 200;
 
 /// Errors of the fake itself (not the HTTP errors it serves).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The listening socket could not be bound.
     #[error("cannot bind the fake Heroku API to {addr}: {source}")]

@@ -220,7 +220,8 @@ mod shape {
     }
 }
 
-#[cfg(all(test, feature = "contract"))]
+#[cfg(test)]
+#[cfg(feature = "contract")]
 mod tests {
     use super::contract::{DEFINITIONS, compile};
     use super::*;

@@ -216,18 +216,19 @@ impl SmsConfig {
             }
         };
         let to = f.checked_list("to", to, check_phone_number);
-        let api_url = Url::parse(DEFAULT_TWILIO_API_URL).expect("a valid URL");
-        let built =
-            account_sid
-                .zip(auth_token)
-                .zip(sender)
-                .map(|((account_sid, auth_token), sender)| SmsConfig {
-                    account_sid,
-                    auth_token,
-                    sender,
-                    to,
-                    api_url,
-                });
+        // A constant that parses; were it edited into one that does not, the config says so.
+        let api_url = Url::parse(DEFAULT_TWILIO_API_URL)
+            .map_err(|e| f.problem("api_url", format!("{DEFAULT_TWILIO_API_URL}: {e}")))
+            .ok();
+        let built = account_sid.zip(auth_token).zip(sender).zip(api_url).map(
+            |(((account_sid, auth_token), sender), api_url)| SmsConfig {
+                account_sid,
+                auth_token,
+                sender,
+                to,
+                api_url,
+            },
+        );
         f.done(built)
     }
 }

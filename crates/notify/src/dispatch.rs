@@ -24,7 +24,7 @@ const LOCAL_FAULT_PAUSE: Duration = Duration::from_secs(5);
 
 /// How a failed send is tried again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
+pub struct SendRetry {
     /// Tries in all, the first included (at least 1).
     pub attempts: u32,
     /// Wait before the second try; it doubles for each further try.
@@ -33,7 +33,7 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
 }
 
-impl Default for RetryPolicy {
+impl Default for SendRetry {
     /// 3 tries, waiting about 1 s then 2 s (at most 4 s).
     fn default() -> Self {
         Self {
@@ -44,7 +44,7 @@ impl Default for RetryPolicy {
     }
 }
 
-impl RetryPolicy {
+impl SendRetry {
     /// The waits between tries, as a `backon` builder: doubled each time, capped, and jittered into
     /// their upper half so that sends failing together do not retry together (backon's jitter adds
     /// a random part up to the delay it is given, so it is given half the step).
@@ -69,7 +69,7 @@ pub struct NotifyConfig {
     /// (measured on the alerts' own `at` times).
     pub alert_every: Duration,
     /// How failed sends are retried.
-    pub retry: RetryPolicy,
+    pub retry: SendRetry,
     /// The longest one try of one send may take.
     pub send_timeout: Duration,
     /// On shutdown, how long sends already under way may still take.
@@ -83,7 +83,7 @@ impl Default for NotifyConfig {
             email: None,
             sms: None,
             alert_every: Duration::from_secs(30 * 60),
-            retry: RetryPolicy::default(),
+            retry: SendRetry::default(),
             send_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(3),
         }
@@ -330,7 +330,7 @@ struct Rendered {
 #[derive(Debug)]
 struct Dispatcher {
     channels: Vec<Channel>,
-    retry: RetryPolicy,
+    retry: SendRetry,
     send_timeout: Duration,
     counters: Arc<Counters>,
     in_flight: JoinSet<()>,
@@ -416,7 +416,7 @@ struct Delivery {
     message: Arc<Rendered>,
     app: String,
     kind: AlertKind,
-    retry: RetryPolicy,
+    retry: SendRetry,
     send_timeout: Duration,
     counters: Arc<Counters>,
 }
@@ -645,8 +645,8 @@ mod tests {
 
     #[test]
     fn retry_delays_double_are_capped_and_jittered() {
-        let p = RetryPolicy::default();
-        let many = RetryPolicy { attempts: 40, ..p };
+        let p = SendRetry::default();
+        let many = SendRetry { attempts: 40, ..p };
         for _ in 0..100 {
             let waits: Vec<Duration> = p.backoff().build().collect();
             assert_eq!(waits.len(), 2, "{waits:?}");

@@ -4,7 +4,7 @@
 //! what happened and what autoscaled did, not repeat itself every minute, and never hold up a
 //! scale-out. Start with [`Notifier::spawn`], which checks a [`NotifyConfig`] and starts a
 //! dispatcher task; [`Notifier::notify`] hands it an [`Alert`] and returns at once. Each channel
-//! and recipient is then sent to on its own, retried with backoff ([`RetryPolicy`]), and counted
+//! and recipient is then sent to on its own, retried with backoff ([`SendRetry`]), and counted
 //! ([`Notifier::stats`]). The same [`AlertKind`] for the same app and process goes out at most once
 //! per `alert_every`; the next one says how many were held back. An outage and a recovery end each
 //! other's window: a new outage after a recovery is news, not a repeat.
@@ -56,7 +56,7 @@ pub use check::{
     check_smtp_url,
 };
 pub use config::{DEFAULT_TWILIO_API_URL, FieldProblem};
-pub use dispatch::{Notifier, NotifyConfig, RetryPolicy, Sent, SentLog, Stats};
+pub use dispatch::{Notifier, NotifyConfig, SendRetry, Sent, SentLog, Stats};
 pub use email::{EmailConfig, Mailer};
 pub use error::Error;
 pub use sms::{SmsConfig, SmsSender, Twilio};

@@ -2,6 +2,12 @@
 //! Stoplight Prism, and a raw HTTP server answering Twilio's error bodies. One binary, to keep
 //! link time down; the modules live in `tests/notify/`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's helpers fail the test that calls them, with their message and line"
+)]
+
 extern crate autoscaled_notify as notify;
 
 #[path = "notify/dispatch.rs"]
@@ -15,7 +21,7 @@ mod support;
 
 use std::time::Duration;
 
-use notify::{EmailConfig, NotifyConfig, RetryPolicy, SmsConfig, SmsSender};
+use notify::{EmailConfig, NotifyConfig, SendRetry, SmsConfig, SmsSender};
 use secret::Secret;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -26,7 +32,7 @@ fn quick(email: Option<EmailConfig>, sms: Option<SmsConfig>) -> NotifyConfig {
         email,
         sms,
         alert_every: Duration::from_secs(30 * 60),
-        retry: RetryPolicy {
+        retry: SendRetry {
             attempts: 3,
             first_delay: Duration::from_millis(10),
             max_delay: Duration::from_millis(40),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::classify::Class;
 use crate::queue::{QueueDecision, QueueReading};
-use crate::traffic::{Traffic, TrafficFigures};
+use crate::traffic::{Traffic, TrafficReason};
 
 /// What the decider is told.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,7 +105,7 @@ pub enum Reason {
     },
     /// The traffic rules: the demand its figures ask for (out at once, in after the
     /// stabilisation window).
-    Traffic(TrafficFigures),
+    Traffic(TrafficReason),
     /// A step out: a burst of router errors H10/H12/H13, trouble like slow probes.
     RouterErrors {
         /// H10/H12/H13 errors in the last minute.

@@ -60,4 +60,4 @@ pub use decision::{Decider, DeciderState, Snapshot};
 pub use event::{Action, Event, Notice, NoticeKind, Reason};
 pub use policy::Policy;
 pub use queue::{QueueDecision, QueueFigures, QueuePolicy, QueueReading, QueueWhy};
-pub use traffic::{DRAIN_DELAY, InStop, Traffic, TrafficFigures, TrafficPolicy};
+pub use traffic::{DRAIN_DELAY, InStop, Traffic, TrafficPolicy, TrafficReason};

@@ -311,7 +311,7 @@ pub struct InStop {
 
 /// The traffic figures behind a decision, for its `reason=`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TrafficFigures {
+pub struct TrafficReason {
     /// Requests in the last minute.
     pub requests_per_minute: u64,
     /// The mean service time over the stable window.
@@ -341,7 +341,7 @@ pub struct TrafficFigures {
     pub panic: bool,
 }
 
-impl fmt::Display for TrafficFigures {
+impl fmt::Display for TrafficReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mean = self.mean_service.map_or_else(
             || "no requests".to_owned(),
@@ -497,7 +497,7 @@ mod tests {
 
     #[test]
     fn a_reason_shows_its_figures() {
-        let figures = TrafficFigures {
+        let figures = TrafficReason {
             requests_per_minute: 1520,
             mean_service: Some(Duration::from_millis(180)),
             unqueued: Some(Duration::from_millis(120)),
@@ -516,7 +516,7 @@ mod tests {
             "traffic: 1520 req/min, mean 180ms, unqueued 120ms, \
              max(3.0 busy / (2 × 0.8), 4.6 in flight / (2 × 3)) → 2"
         );
-        let panic = TrafficFigures {
+        let panic = TrafficReason {
             in_flight: 49.5,
             dynos: 1,
             busy: 1.97,

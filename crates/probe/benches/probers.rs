@@ -8,6 +8,12 @@
 //! default 10; `TLS=1` probes over HTTPS, each prober keeping its own TLS connection; one probe per
 //! prober per second).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a bench that cannot set up has nothing to measure: it stops there, saying why"
+)]
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

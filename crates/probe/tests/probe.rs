@@ -1,5 +1,11 @@
 //! Probes against real HTTP servers on loopback.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's helpers fail the test that calls them, with their message and line"
+)]
+
 mod probe {
     pub(crate) mod server;
 

@@ -6,6 +6,12 @@
 //! `cargo bench -p autoscaled-router-logs --bench ingest` (env: `BODIES`, default 3000, one body of
 //! 1,000 router lines a second of simulated time, so ~1,000 requests a second for one app).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a bench that cannot set up has nothing to measure: it stops there, saying why"
+)]
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,11 @@
 //! Drain bodies as Heroku sends them, through parsing and aggregation.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's helpers fail the test that calls them, with their message and line"
+)]
+
 mod router_logs {
     pub(crate) mod support;
 

@@ -4,7 +4,8 @@
 //! Start with [`Schedule`]: build it from [`Rule`]s (a five-field crontab line and the quantity it
 //! sets), an IANA time zone and a fallback (the app's `min`), then ask it for the
 //! [`baseline_at`](Schedule::baseline_at) an instant, the [`changes`](Schedule::changes) in a window,
-//! or the [`dyno_hours`](Schedule::dyno_hours) it runs; [`DynoSize`] turns dyno-hours into dollars.
+//! or the [`dyno_hours`](Schedule::dyno_hours) it runs, and a [`plan`](Schedule::plan) priced at a given
+//! cost per dyno-hour (Heroku's price table is `autoscaled-heroku-api`'s, not this crate's).
 //!
 //! The baseline at instant T is the quantity of the rule whose most recent firing at or before T is
 //! the latest, looking back 366 days (so a yearly rule still counts); when two rules last fired at
@@ -13,7 +14,7 @@
 //!
 //! ```
 //! use chrono::{TimeZone, Utc};
-//! use autoscaled_schedule::{Change, DynoSize, Rule, Schedule};
+//! use autoscaled_schedule::{Change, Rule, Schedule};
 //!
 //! let rules = vec![
 //!     Rule::new("0 7 * * *", 3)?,
@@ -31,7 +32,6 @@
 //!
 //! let day = schedule.dyno_hours(noon, noon + chrono::TimeDelta::days(1));
 //! assert_eq!(day, 59.0);
-//! assert!((DynoSize::Standard1X.cost(day) - 59.0 * 25.0 / 720.0).abs() < 1e-9);
 //! # Ok::<(), autoscaled_schedule::Error>(())
 //! ```
 //!
@@ -71,6 +71,7 @@ const LOOK_AHEAD: TimeDelta = TimeDelta::days(8 * 366 + 366);
 
 /// What went wrong reading a schedule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The line does not have five fields.
     #[error("`{expr}` has {found} fields; expected 5: minute hour day-of-month month day-of-week")]
@@ -610,93 +611,5 @@ impl<'s> Walker<'s> {
                 _ => return Some(expires),
             }
         }
-    }
-}
-
-/// A Heroku dyno size with a published per-dyno price.
-///
-/// Prices from <https://devcenter.heroku.com/articles/usage-and-billing> (the table "Price per
-/// dyno/month", page last updated 2023-02-06, read 2026-11-27). Heroku prorates to the second at
-/// the monthly price over 720 hours and bills a dyno at most its monthly price in a month; the
-/// larger sizes (Performance-L-RAM, -XL, -2XL, Private, Shield) are left out because their prices
-/// could not be checked against a published source here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DynoSize {
-    /// Eco: $5 a month for a pool of 1000 dyno-hours shared by all Eco dynos of an account.
-    Eco,
-    /// Basic: $7 a month.
-    Basic,
-    /// Standard-1X: $25 a month.
-    Standard1X,
-    /// Standard-2X: $50 a month.
-    Standard2X,
-    /// Performance-M: $250 a month.
-    PerformanceM,
-    /// Performance-L: $500 a month.
-    PerformanceL,
-}
-
-impl DynoSize {
-    /// Every size, cheapest first.
-    pub const ALL: [DynoSize; 6] = [
-        DynoSize::Eco,
-        DynoSize::Basic,
-        DynoSize::Standard1X,
-        DynoSize::Standard2X,
-        DynoSize::PerformanceM,
-        DynoSize::PerformanceL,
-    ];
-
-    /// The size Heroku calls `name` (`Standard-1X`, `standard-1x`, `performance-m`, …), in any
-    /// case.
-    pub fn from_heroku_name(name: &str) -> Option<DynoSize> {
-        DynoSize::ALL
-            .into_iter()
-            .find(|size| size.heroku_name().eq_ignore_ascii_case(name.trim()))
-    }
-
-    /// The name Heroku's documentation gives the size, e.g. `Standard-1X`.
-    pub fn heroku_name(self) -> &'static str {
-        match self {
-            DynoSize::Eco => "Eco",
-            DynoSize::Basic => "Basic",
-            DynoSize::Standard1X => "Standard-1X",
-            DynoSize::Standard2X => "Standard-2X",
-            DynoSize::PerformanceM => "Performance-M",
-            DynoSize::PerformanceL => "Performance-L",
-        }
-    }
-
-    /// The published price of one dyno for a month, in USD (Eco: the whole 1000-hour pool).
-    pub fn monthly_price(self) -> f64 {
-        match self {
-            DynoSize::Eco => 5.0,
-            DynoSize::Basic => 7.0,
-            DynoSize::Standard1X => 25.0,
-            DynoSize::Standard2X => 50.0,
-            DynoSize::PerformanceM => 250.0,
-            DynoSize::PerformanceL => 500.0,
-        }
-    }
-
-    /// USD per dyno-hour: the monthly price over 720 hours, as Heroku prorates; Eco's pool price
-    /// over its 1000 hours.
-    pub fn price_per_hour(self) -> f64 {
-        match self {
-            DynoSize::Eco => self.monthly_price() / 1000.0,
-            _ => self.monthly_price() / 720.0,
-        }
-    }
-
-    /// The USD cost of `dyno_hours` of this size, prorated without the monthly cap (which only
-    /// lowers a bill for dynos that run more than 720 hours in one calendar month).
-    pub fn cost(self, dyno_hours: f64) -> f64 {
-        dyno_hours * self.price_per_hour()
-    }
-}
-
-impl fmt::Display for DynoSize {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.heroku_name())
     }
 }

@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
-use schedule::{DynoSize, Schedule};
+use schedule::Schedule;
 
 use model::{Driver, Tally};
 pub use model::{Model, ServiceModel, TrafficModel};
@@ -54,8 +54,8 @@ pub struct SimulatedApp {
     pub schedule: Schedule,
     /// How often the app is probed; `None` when it is not, and only the schedule acts.
     pub probe_every: Option<Duration>,
-    /// For the report's text.
-    pub dyno_size: DynoSize,
+    /// The dyno size's name, for the report's text.
+    pub dyno_size: String,
     /// USD per dyno-hour.
     pub price_per_hour: f64,
 }

@@ -24,7 +24,7 @@ mod tests;
 use std::time::Duration;
 
 use policy::{Decider, Policy, QueuePolicy};
-use schedule::{DynoSize, Schedule};
+use schedule::Schedule;
 
 pub use report::{JobFigures, QueueReport};
 
@@ -58,8 +58,8 @@ pub struct QueueApp {
     pub queue: QueuePolicy,
     /// The baseline.
     pub schedule: Schedule,
-    /// For the report's text.
-    pub dyno_size: DynoSize,
+    /// The dyno size's name, for the report's text.
+    pub dyno_size: String,
     /// USD per dyno-hour.
     pub price_per_hour: f64,
 }

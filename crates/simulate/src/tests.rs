@@ -44,8 +44,9 @@ pub(crate) fn app(settings: Value) -> SimulatedApp {
         },
         schedule: Schedule::new(rules, timezone, min),
         probe_every: settings.get("probe").map(|_| 30 * SEC),
-        dyno_size: DynoSize::Standard1X,
-        price_per_hour: DynoSize::Standard1X.price_per_hour(),
+        dyno_size: "Standard-1X".to_owned(),
+        // Heroku's published price: $25 a month, prorated over 720 hours.
+        price_per_hour: 25.0 / 720.0,
     }
 }
 

@@ -23,6 +23,7 @@ pub struct Trace {
 
 /// What is wrong with a trace, or with the window asked of it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TraceError {
     /// The text is not a trace; `line` is 1-based, the header being line 1.
     #[error("line {line}: {message}")]

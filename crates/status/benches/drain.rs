@@ -11,6 +11,12 @@
 //! connection. Env `BODIES` (default 2,000) sets how many are timed, after 200 to warm up.
 //! Prints the load average, which the figures depend on.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a bench that cannot set up has nothing to measure: it stops there, saying why"
+)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -6,6 +6,12 @@
 //! one backend (files and locks; TLS and unreachable servers) are in `sqlite` and `postgres`; `fleet`
 //! (leases in use: fencing, coordinators sharing apps) runs on both through `fleet!`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's helpers fail the test that calls them, with their message and line"
+)]
+
 #[path = "store/cases.rs"]
 mod cases;
 #[path = "store/fleet.rs"]

@@ -21,6 +21,12 @@
 //! `expect` and a message saying what went wrong: that fails the test using it loudly, which is
 //! what a test wants, rather than an error for every test to unwrap.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test support: a setup that fails fails the test that asked for it, with its message"
+)]
+
 mod app_server;
 pub mod config;
 mod daemon;

@@ -142,7 +142,7 @@ impl store::Tenants for Apps {
         tokio::spawn(async move {
             let mut read = tokio::spawn({
                 let ctx = ctx.clone();
-                async move { observe_at_start(&ctx).await }
+                async move { read_at_start(&ctx).await }
             });
             tokio::select! {
                 answered = &mut read => {
@@ -219,7 +219,7 @@ fn prober(ctx: &AppContext) -> Result<Option<Prober>, probe::Error> {
 
 /// Reads the app and its formation, retrying through network trouble until it gets an answer or is
 /// told to stop; credentials rejected and unknown apps are final.
-pub(super) async fn observe_at_start(ctx: &AppContext) -> Result<Option<Observed>, StartError> {
+pub(super) async fn read_at_start(ctx: &AppContext) -> Result<Option<Observed>, StartError> {
     let app = &ctx.settings.name;
     let process = &ctx.settings.process;
     if let Err(source) = prober(ctx) {
@@ -333,7 +333,7 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
     let mut actual_tx = actual.is_none().then_some(actual_tx);
     helpers.spawn(actuator.run(actual.ok_or(actual_rx), target_rx));
     let mut stats = RollingStats::new(STATS_WINDOW, STATS_CAP);
-    // Checked by the config and again at start (`observe_at_start`): a probe that cannot start
+    // Checked by the config and again at start (`read_at_start`): a probe that cannot start
     // never gets this far.
     let prober = prober(&ctx).unwrap_or_else(|e| {
         error!(app = %settings.name, process = %settings.process, error = %e, "cannot start the probe");
@@ -637,7 +637,7 @@ async fn traffic_feed(ctx: AppContext, events: mpsc::Sender<Event>) {
         // A full queue means the decision task is behind: this sample is dropped, the next one
         // carries newer figures anyway.
         if let Err(mpsc::error::TrySendError::Closed(_)) = events.try_send(Event::Traffic(
-            Box::new(crate::traffic::observe(&figures, now)),
+            Box::new(crate::traffic::policy_traffic(&figures, now)),
         )) {
             return;
         }
@@ -778,7 +778,7 @@ impl Actuator {
                     if changed.is_err() { return }
                     retry_at = None;
                 }
-                read = Box::pin(self.observe(read, target)) => if let Some(read) = read {
+                read = Box::pin(self.read_heroku(read, target)) => if let Some(read) = read {
                     actual = Some(read);
                 },
             }
@@ -854,7 +854,7 @@ impl Actuator {
     /// down probe of a streak, and at a reconcile only while probes are down or the app is in
     /// maintenance; with `failures = 1` the first down probe already trips the fail-safe, so then
     /// at every reconcile. Without a probe it matters for nothing.
-    async fn observe(&mut self, read: Read, target: u32) -> Option<u32> {
+    async fn read_heroku(&mut self, read: Read, target: u32) -> Option<u32> {
         let settings = &self.ctx.settings;
         let (app, process) = (&settings.name, &settings.process);
         let info_matters = settings.probe.as_ref().is_some_and(|probe| {

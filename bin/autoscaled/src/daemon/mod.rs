@@ -8,6 +8,7 @@
 
 mod alerts;
 mod app;
+pub(crate) mod budget;
 mod descriptors;
 mod state;
 

@@ -51,7 +51,7 @@ fn inputs_for(
         policy: app.policy(),
         schedule: app.schedule.clone(),
         probe_every: app.probe.as_ref().map(|p| p.interval),
-        dyno_size: app.dyno_size,
+        dyno_size: app.dyno_size.to_string(),
         price_per_hour: app.price_per_hour,
     };
     let model = Model {
@@ -81,7 +81,7 @@ fn queue_inputs_for(
         policy: app.policy(),
         queue: queue.policy(),
         schedule: app.schedule.clone(),
-        dyno_size: app.dyno_size,
+        dyno_size: app.dyno_size.to_string(),
         price_per_hour: app.price_per_hour,
     };
     let model = JobModel {

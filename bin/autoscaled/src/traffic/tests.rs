@@ -30,7 +30,7 @@ fn the_aggregators_figures_map_onto_a_traffic_observation() {
     let mut aggregator = Aggregator::new();
     aggregator.ingest(&batch, now);
     let figures = aggregator.figures(now);
-    let traffic = observe(&figures, now);
+    let traffic = policy_traffic(&figures, now);
     assert_eq!(
         traffic.at,
         "2024-03-01T12:00:29Z".parse::<DateTime<Utc>>().unwrap()
@@ -50,7 +50,7 @@ fn the_aggregators_figures_map_onto_a_traffic_observation() {
     assert!(!traffic.maintenance);
     assert!(traffic.in_flight > 0.0);
 
-    let empty = observe(&Aggregator::new().figures(now), now);
+    let empty = policy_traffic(&Aggregator::new().figures(now), now);
     assert!(
         now - empty.at > chrono::TimeDelta::from_std(Duration::from_secs(120)).unwrap(),
         "no line at all is stale"

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use autoscaled_heroku_api::{
-    BatchUpdate, Client, Error, FormationUpdate, RetryPolicy, Snapshot, SnapshotError,
+    AppSnapshot, BatchUpdate, Client, Error, FormationUpdate, RetryPolicy, SnapshotError,
 };
 use heroku_fake::FaultOptions;
 use secret::Secret;
@@ -97,7 +97,7 @@ async fn a_snapshot_says_which_failures_are_final_at_start() {
     let snapshot = client.snapshot("my-app", "web").await.unwrap();
     assert_eq!(
         snapshot,
-        Snapshot {
+        AppSnapshot {
             maintenance: false,
             quantity: 1
         }

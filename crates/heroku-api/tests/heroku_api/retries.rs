@@ -162,6 +162,12 @@ async fn a_timeout_is_a_transport_error_and_is_retried() {
         "{error:?}"
     );
     assert!(error.is_retryable() && error.request_id().is_none());
+    // The client's error stays the source, for callers that walk the chain of causes.
+    let source = std::error::Error::source(&error);
+    assert!(
+        source.is_some_and(|s| s.is::<reqwest::Error>()),
+        "{error:?}"
+    );
 
     fake.clear_requests();
     fake.delay_next(1, Duration::from_secs(60));

@@ -74,7 +74,7 @@ fn the_drain_bodies_look_like_a_real_apps() {
 async fn an_answer_says_its_modelled_time_in_real_time() {
     let fake = Arc::new(FakeHeroku::start("token").await.unwrap());
     fake.set_formation("demo-app", "web", 3);
-    let app = SimulatedApp::new(fake, day(), || at(8, 0), 1800);
+    let app = FakeApp::new(fake, day(), || at(8, 0), 1800);
     let addr = app.start().await.unwrap();
     let response = reqwest::get(format!("http://{addr}/")).await.unwrap();
     assert_eq!(response.status(), 200);

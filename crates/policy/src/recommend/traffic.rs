@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Ask, Recommendation, elapsed};
 use crate::event::Reason;
-use crate::traffic::{InStop, Traffic, TrafficFigures, TrafficPolicy};
+use crate::traffic::{InStop, Traffic, TrafficPolicy, TrafficReason};
 
 mod state;
 
@@ -196,7 +196,7 @@ pub(crate) fn recommend(
     let panicking = state
         .last_panic
         .is_some_and(|t| elapsed(t, now) < policy.panic_hold);
-    let figures = |panic: bool, stop: Option<InStop>| TrafficFigures {
+    let figures = |panic: bool, stop: Option<InStop>| TrafficReason {
         requests_per_minute: seen.requests_per_minute,
         mean_service: seen.mean_service,
         unqueued: load.unqueued,

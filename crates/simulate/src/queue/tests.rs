@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{TimeDelta, TimeZone, Utc};
 use policy::{Policy, QueuePolicy};
-use schedule::{DynoSize, Schedule};
+use schedule::Schedule;
 
 use super::*;
 
@@ -25,7 +25,7 @@ fn app(min: u32, max: u32) -> QueueApp {
         },
         queue: QueuePolicy::new(Duration::from_secs(30), 10),
         schedule: Schedule::new(Vec::new(), chrono_tz::UTC, min),
-        dyno_size: DynoSize::Standard1X,
+        dyno_size: "Standard-1X".to_owned(),
         price_per_hour: 0.035,
     }
 }
