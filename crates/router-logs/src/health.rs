@@ -162,7 +162,7 @@ impl HealthRing {
             .map(|(&label, n)| (label, n))
             .collect();
         // Stable: ties keep FAILURES' order.
-        by_kind.sort_by(|a, b| b.1.cmp(&a.1));
+        by_kind.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
         HealthFigures {
             window: Duration::from_secs(span.unsigned_abs()),
             requests,
