@@ -186,6 +186,9 @@ fn lines_from_far_ahead_are_not_counted() {
     assert_eq!(app.health(now, TEN).requests, 1, "within the clock skew");
 }
 
+/// A generated line: when it was logged, its code, its status, its `at=`.
+type Generated = (DateTime<Utc>, Option<ErrorCode>, Option<u16>, At);
+
 fn any_line() -> impl Strategy<Value = (i64, Option<String>, Option<u16>, bool)> {
     (
         -20_000i64..20_000,
@@ -204,7 +207,7 @@ proptest! {
         window in 0u64..120,
     ) {
         let now = at(NOW);
-        let owned: Vec<(DateTime<Utc>, Option<ErrorCode>, Option<u16>, At)> = lines
+        let owned: Vec<Generated> = lines
             .iter()
             .map(|(ms, code, status, error)| (
                 now + TimeDelta::milliseconds(*ms),
