@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::classify::Class;
+use crate::health::RouterHealth;
 use crate::traffic::{Traffic, TrafficFigures};
 
 /// What the decider is told.
@@ -26,6 +27,10 @@ pub enum Event {
     /// [`Policy::traffic`](crate::Policy::traffic)). Boxed: the figures are three times the size of any other event, and
     /// every slot of a channel of events (a daemon has one an app) would pay for them.
     Traffic(Box<Traffic>),
+    /// What the router's lines of the last seconds say of the app's health (ignored without
+    /// [`Policy::traffic`](crate::Policy::traffic)): nearly every request failing is down. Boxed,
+    /// as the traffic figures are.
+    RouterHealth(Box<RouterHealth>),
 }
 
 /// What the decider wants done.
@@ -64,9 +69,9 @@ pub struct Notice {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum NoticeKind {
-    /// `failures` down probes in a row: the app is down.
+    /// `failures` down probes in a row, or the router's lines failing: the app is down.
     Outage,
-    /// No down probe for `calm` after an outage.
+    /// No down probe, and no failing lines, for `calm` after an outage.
     Recovery,
 }
 
@@ -85,6 +90,11 @@ pub enum Reason {
         detail: String,
         /// How many in a row.
         streak: u32,
+    },
+    /// The fail-safe: the router's lines of the last seconds nearly all failed.
+    RouterDown {
+        /// What the router saw ("503 on 97% of 412 requests in 10 s").
+        detail: String,
     },
     /// A step out: `streak` slow probes in a row, the last one `detail`.
     Slow {
@@ -116,6 +126,9 @@ impl fmt::Display for Reason {
             Reason::Schedule { baseline } => write!(f, "schedule: baseline {baseline}"),
             Reason::Down { detail, streak } => {
                 write!(f, "down: {detail} ({streak} in a row), fail-safe to max")
+            }
+            Reason::RouterDown { detail } => {
+                write!(f, "router lines: {detail}, fail-safe to max")
             }
             Reason::Slow { detail, streak } => write!(f, "slow: {detail} ({streak} in a row)"),
             Reason::Calm { calm } => write!(

@@ -9,7 +9,8 @@
 //!
 //! Inside, each signal has its own recommender (`src/recommend/`): the probe rules, the router
 //! errors, the traffic rules (stable and panic demand, saturation, the usual load, the queued-out
-//! memory) and the schedule's baseline. Each owns its state and its part of the [`Policy`], and
+//! memory), the router lines' health (nearly every request failing is down, as down probes are) and
+//! the schedule's baseline. Each owns its state and its part of the [`Policy`], and
 //! answers one reading with one recommendation (hold, so many dynos, a step out, or down: the
 //! fail-safe), the way Knative's autoscaler answers `Scale()` with one `ScaleResult`.
 //! [`Decider::handle`] gives each event to its recommender and combines what comes back: within
@@ -49,6 +50,7 @@
 mod classify;
 mod decision;
 mod event;
+mod health;
 mod policy;
 mod recommend;
 mod traffic;
@@ -56,5 +58,6 @@ mod traffic;
 pub use classify::{Class, Thresholds};
 pub use decision::{Decider, DeciderState, Snapshot};
 pub use event::{Action, Event, Notice, NoticeKind, Reason};
+pub use health::RouterHealth;
 pub use policy::Policy;
 pub use traffic::{DRAIN_DELAY, InStop, Traffic, TrafficFigures, TrafficPolicy};

@@ -22,8 +22,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::classify::Class;
 use crate::event::{Action, Event, Notice, NoticeKind, Reason};
+use crate::health::RouterHealth;
 use crate::policy::Policy;
 use crate::recommend::probe::{self, ProbeState};
+use crate::recommend::router_health::{self, RouterHealthState};
 use crate::recommend::traffic::{self, TrafficState};
 use crate::recommend::{
     Ask, Down, Health, Recommendation, elapsed, router_errors, schedule as baseline,
@@ -70,6 +72,8 @@ pub struct DeciderState {
     probe: ProbeState,
     /// What the traffic rules remember; empty without them.
     traffic: TrafficState,
+    /// What the router lines' health rule remembers; empty without the traffic rules.
+    router_health: RouterHealthState,
 }
 
 /// What the fail-safe remembers of the dynos the traffic rules started.
@@ -125,6 +129,7 @@ impl Decider {
             fail_safe: FailSafe::default(),
             probe: ProbeState::default(),
             traffic: TrafficState::default(),
+            router_health: RouterHealthState::default(),
         };
         Decider {
             policy,
@@ -201,6 +206,11 @@ impl Decider {
                 // The demand is weighed against the baseline of this instant.
                 self.follow_schedule(now, &mut actions);
                 self.observe_traffic(&seen, now, &mut actions);
+            }
+            Event::RouterHealth(seen) => {
+                // Down is weighed against the baseline of this instant.
+                self.follow_schedule(now, &mut actions);
+                self.observe_router_health(&seen, now, &mut actions);
             }
         }
         self.follow_schedule(now, &mut actions);
@@ -334,6 +344,7 @@ impl Decider {
             return;
         }
         self.state.probe.start_afresh();
+        self.state.router_health.start_afresh();
         // Maintenance mode shuts the app on purpose and down probes stop counting, so an open
         // outage could never be seen to end: it would hold `max` and block every baseline fall for
         // the whole window. Closed here, like a schedule fall to 0 closes it, without a recovery
@@ -377,6 +388,7 @@ impl Decider {
         if moved.from == 0 || moved.to == 0 {
             // Down probes were ignored, or are about to be: start counting afresh.
             self.state.probe.start_afresh();
+            self.state.router_health.start_afresh();
         }
         if moved.to == 0 && self.state.outage_since.take().is_some() {
             actions.push(Action::Note(
@@ -400,14 +412,28 @@ impl Decider {
         let Some(since) = self.state.outage_since else {
             return;
         };
-        if !self.state.probe.up_for(self.policy.calm, now) {
+        let calm = self.policy.calm;
+        // With fresh lines, both signals must say up: a probe that answers does not close an
+        // outage the lines still show, nor the reverse. With stale lines, the probe rules alone.
+        let lines = self.traffic_fresh() && self.state.router_health.saw_down();
+        let up = if self.traffic_fresh() {
+            self.state.router_health.up_for(calm, now) && self.state.probe.quiet_for(calm, now)
+        } else {
+            self.state.probe.up_for(calm, now)
+        };
+        if !up {
             return;
         }
         self.state.outage_since = None;
         let lasted = humantime::format_duration(Duration::from_secs(elapsed(since, now).as_secs()));
+        let what = if lines {
+            "requests succeed again and no probe was down"
+        } else {
+            "no down probe"
+        };
         let detail = format!(
-            "up again: no down probe for {} (outage lasted {lasted})",
-            humantime::format_duration(self.policy.calm)
+            "up again: {what} for {} (outage lasted {lasted})",
+            humantime::format_duration(calm)
         );
         actions.push(Action::Alert(Notice {
             kind: NoticeKind::Recovery,
@@ -456,6 +482,7 @@ impl Decider {
         };
         let was = self.in_maintenance();
         if let Some(note) = traffic::check_stale(&mut self.state.traffic, &policy, now) {
+            self.state.router_health.start_afresh();
             actions.push(Action::Note(note));
             self.maintenance_changed(was, actions);
         }
@@ -489,6 +516,25 @@ impl Decider {
             may_step_in: !self.troubled_within_calm(now),
         };
         let recommended = traffic::recommend(&mut self.state.traffic, &policy, seen, context, now);
+        self.apply(recommended, now, actions);
+    }
+
+    /// The router lines' health: nearly every request of the last seconds failing is down, as
+    /// `failures` down probes are.
+    fn observe_router_health(
+        &mut self,
+        seen: &RouterHealth,
+        now: DateTime<Utc>,
+        actions: &mut Vec<Action>,
+    ) {
+        let Some(policy) = self.policy.traffic else {
+            return;
+        };
+        let context = router_health::Context {
+            down_expected: self.down_is_expected(now),
+        };
+        let state = &mut self.state.router_health;
+        let recommended = router_health::recommend(state, &policy, seen, context, now);
         self.apply(recommended, now, actions);
     }
 

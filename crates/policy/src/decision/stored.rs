@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{DeciderState, FailSafe};
 use crate::recommend::probe::ProbeState;
+use crate::recommend::router_health::RouterHealthState;
 use crate::recommend::traffic::TrafficState;
 
 #[derive(Serialize, Deserialize)]
@@ -25,6 +26,10 @@ pub(super) struct Stored {
     /// Empty in states stored before the traffic rules.
     #[serde(default)]
     traffic: StoredTraffic,
+    /// Empty in states stored before the router lines' health; not written while empty, so a
+    /// state where nothing failed is stored as every earlier version stored it.
+    #[serde(default, skip_serializing_if = "RouterHealthState::is_empty")]
+    router_health: RouterHealthState,
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -54,6 +59,7 @@ impl From<Stored> for DeciderState {
             },
             probe: stored.probe,
             traffic: stored.traffic.rules,
+            router_health: stored.router_health,
         }
     }
 }
@@ -75,6 +81,7 @@ impl From<DeciderState> for Stored {
                 last_out: state.fail_safe.last_out,
                 fail_safe_due: state.fail_safe.due,
             },
+            router_health: state.router_health,
         }
     }
 }
