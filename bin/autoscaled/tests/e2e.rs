@@ -20,4 +20,5 @@ mod e2e {
     mod state;
     mod status_page;
     mod traffic;
+    mod traffic_health;
 }

@@ -73,6 +73,7 @@ pub(crate) fn model(app: &SimulatedApp, capacity: f64, boot: Duration) -> Model 
             fast,
         },
         traffic: TrafficModel::new(ServiceModel::PerDyno, 2),
+        outage: None,
     }
 }
 

@@ -466,12 +466,27 @@ async fn traffic_feed(ctx: AppContext, events: mpsc::Sender<Event>) {
         let settled = now
             - chrono::TimeDelta::from_std(policy::DRAIN_DELAY + Duration::from_secs(1))
                 .unwrap_or_default();
-        let Some(figures) = ctx
-            .drains
-            .figures(&ctx.settings.name, &ctx.settings.process, settled)
-        else {
+        let (name, process) = (&ctx.settings.name, &ctx.settings.process);
+        let Some(figures) = ctx.drains.figures(name, process, settled) else {
             continue;
         };
+        // The lines' health is read up to now, not a drain delay ago: a line counts there once it
+        // came, and the fail-safe is promised within 10 s of the first failing line.
+        let window = ctx
+            .settings
+            .policy()
+            .traffic
+            .map_or(policy::TrafficPolicy::DEFAULT_DOWN_WINDOW, |t| {
+                t.down_window
+            });
+        if let Some(health) = ctx.drains.health(name, process, now, window) {
+            let reading = crate::traffic::health(&health, now);
+            if let Err(mpsc::error::TrySendError::Closed(_)) =
+                events.try_send(Event::RouterHealth(Box::new(reading)))
+            {
+                return;
+            }
+        }
         // A full queue means the decision task is behind: this sample is dropped, the next one
         // carries newer figures anyway.
         if let Err(mpsc::error::TrySendError::Closed(_)) = events.try_send(Event::Traffic(

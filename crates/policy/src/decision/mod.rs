@@ -413,10 +413,11 @@ impl Decider {
             return;
         };
         let calm = self.policy.calm;
-        // With fresh lines, both signals must say up: a probe that answers does not close an
-        // outage the lines still show, nor the reverse. With stale lines, the probe rules alone.
-        let lines = self.traffic_fresh() && self.state.router_health.saw_down();
-        let up = if self.traffic_fresh() {
+        // While the lines speak (fresh, or they said down and have not gone stale since), both
+        // signals must say up: a probe that answers does not close an outage the lines still
+        // show, nor the reverse. Stale lines are forgotten: the probe rules alone.
+        let lines = self.state.router_health.saw_down();
+        let up = if self.traffic_fresh() || lines {
             self.state.router_health.up_for(calm, now) && self.state.probe.quiet_for(calm, now)
         } else {
             self.state.probe.up_for(calm, now)

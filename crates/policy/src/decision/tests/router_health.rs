@@ -117,6 +117,21 @@ fn the_lines_recover_the_app_after_calm_and_a_probe_that_answers_does_not_close_
 }
 
 #[test]
+fn an_outage_the_lines_found_before_the_traffic_data_turned_fresh_stays_open() {
+    // The daemon hands over the lines' health before the first traffic figures; a probe that
+    // answered fast a moment before must not close the outage at once.
+    let t0 = at(12, 0, 0);
+    let mut d = Decider::new(traffic_policy(), seed_schedule(1), t0, None);
+    d.handle(probe(Class::Fast), t0);
+    let down = d.handle(lines(t0 + SEC, 20, 20), t0 + SEC);
+    assert_eq!(alerts(&down), [NoticeKind::Outage]);
+    let mut later = d.handle(traffic(t0 + SEC, 1.0), t0 + SEC);
+    later.extend(d.handle(probe(Class::Fast), t0 + 30 * SEC));
+    assert_eq!(alerts(&later), []);
+    assert!(d.snapshot().outage_since.is_some());
+}
+
+#[test]
 fn lines_that_succeed_do_not_close_an_outage_the_probe_still_shows() {
     let t0 = at(12, 0, 0);
     let mut d = fresh(t0);
