@@ -143,7 +143,8 @@ fn body(now: DateTime<Utc>, how: &[Ends]) -> Vec<u8> {
 }
 
 /// Posts a body of 10 requests every half second (20 a second) until stopped, each ending as
-/// `pattern` says for its index (an endless cycle of it); returns when the first was posted.
+/// `pattern` says for its index (an endless cycle of it); `first` is when the first line of the
+/// first body was logged.
 struct Feeder {
     task: tokio::task::JoinHandle<()>,
     first: Instant,
@@ -160,11 +161,12 @@ impl Feeder {
                     .map(|i| pattern[(sent + i) % pattern.len()])
                     .collect();
                 sent += 10;
-                let posted_at = Instant::now();
+                // The body's first line is logged half a second before it is posted.
+                let first_line = Instant::now() - SECOND / 2;
                 let status = post(port, APP, Some(DRAIN_PASSWORD), body(Utc::now(), &how)).await;
                 assert_eq!(status, reqwest::StatusCode::NO_CONTENT);
                 if let Some(tx) = tx.take() {
-                    let _ = tx.send(posted_at);
+                    let _ = tx.send(first_line);
                 }
                 tokio::time::sleep(SECOND / 2).await;
             }
@@ -434,4 +436,32 @@ async fn traffic_an_h80_flood_is_maintenance_not_down() {
         "{}",
         finished.stdout
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traffic_an_app_that_served_well_until_a_bad_deploy_is_at_max_within_10_s() {
+    let (fake, _server, _mail, _prism, port, daemon) = ready("deploy").await;
+    // A full window of requests served well: the failing ones must outweigh them first.
+    let healthy = Feeder::start(port, &[Ends::Ok]).await;
+    daemon
+        .wait_for_line(&["traffic data fresh"], GENEROUS)
+        .await;
+    tokio::time::sleep(PROMISE + SECOND).await;
+    healthy.stop();
+    assert_eq!(patches(&fake, APP), Vec::<u64>::new());
+    let failing = Feeder::start(port, &[Ends::App503]).await;
+    let at_max = daemon
+        .wait_until("the PATCH to max", GENEROUS, || {
+            patches(&fake, APP).contains(&6).then(Instant::now)
+        })
+        .await;
+    let took = at_max - failing.first;
+    println!(
+        "503 after a healthy window: the fail-safe to max {took:?} after the first failing line (promise: 10 s)"
+    );
+    failing.stop();
+    assert!(took < PROMISE, "the fail-safe took {took:?}");
+    assert_eq!(patches(&fake, APP), [6]);
+    let finished = daemon.stop().await;
+    assert!(finished.status.success(), "{}", finished.stderr);
 }
