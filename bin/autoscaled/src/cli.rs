@@ -167,6 +167,11 @@ pub(crate) struct SimulateArgs {
     /// default (4m), to tune it.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub(crate) stabilisation: Option<std::time::Duration>,
+    /// Model an outage: the app fails every request (a fast 503) and every probe from FROM to TO
+    /// (RFC 3339 instants, `FROM..TO`), to see how soon the fail-safe comes with and without a
+    /// drain.
+    #[arg(long, value_name = "FROM..TO", value_parser = parse_outage)]
+    pub(crate) outage: Option<(DateTime<Utc>, DateTime<Utc>)>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub(crate) json: bool,
@@ -184,6 +189,18 @@ pub(crate) struct SimulateArgs {
 fn parse_service_model(text: &str) -> Result<simulate::ServiceModel, String> {
     simulate::ServiceModel::from_name(text)
         .ok_or_else(|| format!("\"{text}\": expected per-dyno, pooled, probe or busy-slots"))
+}
+
+/// Parses `--outage FROM..TO`.
+fn parse_outage(text: &str) -> Result<(DateTime<Utc>, DateTime<Utc>), String> {
+    let (from, to) = text.split_once("..").ok_or_else(|| {
+        format!("\"{text}\": expected FROM..TO, e.g. 1998-06-10T12:00:00Z..1998-06-10T12:10:00Z")
+    })?;
+    let (from, to) = (parse_instant(from.trim())?, parse_instant(to.trim())?);
+    if from >= to {
+        return Err(format!("\"{text}\": FROM must be before TO"));
+    }
+    Ok((from, to))
 }
 
 /// Parses an RFC 3339 instant for `--at`, `--from` and `--to`.

@@ -186,6 +186,12 @@ impl QueueSettings {
 pub(crate) struct TrafficSettings {
     pub(crate) concurrency: u32,
     pub(crate) utilisation: f64,
+    /// The router lines' health: over this window...
+    pub(crate) down_window: Duration,
+    /// ...with at least this many requests...
+    pub(crate) down_min_requests: u64,
+    /// ...this share failing is down.
+    pub(crate) down_share: f64,
 }
 
 /// The HTTP probe of one app. Its URL may carry a password or a token, and its headers
@@ -216,9 +222,12 @@ impl AppSettings {
                 .probe
                 .as_ref()
                 .map_or(Duration::from_secs(600), |p| p.calm),
-            traffic: self
-                .traffic
-                .map(|t| policy::TrafficPolicy::new(t.concurrency, t.utilisation)),
+            traffic: self.traffic.map(|t| policy::TrafficPolicy {
+                down_window: t.down_window,
+                down_min_requests: t.down_min_requests,
+                down_share: t.down_share,
+                ..policy::TrafficPolicy::new(t.concurrency, t.utilisation)
+            }),
         }
     }
 }
@@ -1049,7 +1058,17 @@ impl Validator {
     }
 
     fn traffic(&mut self, path: &str, value: &Value) -> Option<TrafficSettings> {
-        let map = self.table(path, value, &["concurrency", "utilisation"])?;
+        let map = self.table(
+            path,
+            value,
+            &[
+                "concurrency",
+                "utilisation",
+                "down_window",
+                "down_min_requests",
+                "down_share",
+            ],
+        )?;
         let concurrency = match map.get("concurrency") {
             None => {
                 self.problem(
@@ -1094,9 +1113,64 @@ impl Validator {
                 parsed
             }
         };
+        let down_window = self.duration(map, path, "down_window", "10s");
+        let down_window = down_window.filter(|w| {
+            let whole = w.subsec_nanos() == 0 && *w <= router_logs::MAX_HEALTH_WINDOW;
+            if !whole {
+                self.problem(
+                    join(path, "down_window"),
+                    format!(
+                        "{} is not whole seconds from 1s to 60s; expected e.g. \"10s\"",
+                        humantime::format_duration(*w)
+                    ),
+                );
+            }
+            whole
+        });
+        let down_min_requests = match map.get("down_min_requests") {
+            None => Some(policy::TrafficPolicy::DEFAULT_DOWN_MIN_REQUESTS),
+            Some(value) => {
+                let parsed = match value {
+                    Value::Number(n) => n.as_u64(),
+                    Value::String(s) => s.trim().parse::<u64>().ok(),
+                    _ => None,
+                }
+                .filter(|&n| n >= 1);
+                if parsed.is_none() {
+                    self.bad(
+                        &join(path, "down_min_requests"),
+                        value,
+                        "a whole number of requests, 1 or more, the fewest in down_window the router lines' health speaks on",
+                    );
+                }
+                parsed
+            }
+        };
+        let down_share = match map.get("down_share") {
+            None => Some(policy::TrafficPolicy::DEFAULT_DOWN_SHARE),
+            Some(value) => {
+                let parsed = match value {
+                    Value::Number(n) => n.as_f64(),
+                    Value::String(s) => s.trim().parse::<f64>().ok(),
+                    _ => None,
+                }
+                .filter(|u| u.is_finite() && *u > 0.0 && *u <= 1.0);
+                if parsed.is_none() {
+                    self.bad(
+                        &join(path, "down_share"),
+                        value,
+                        "a number above 0 and at most 1, the share of requests failing that means down (e.g. 0.9)",
+                    );
+                }
+                parsed
+            }
+        };
         Some(TrafficSettings {
             concurrency: concurrency?,
             utilisation: utilisation?,
+            down_window: down_window?,
+            down_min_requests: down_min_requests?,
+            down_share: down_share?,
         })
     }
 

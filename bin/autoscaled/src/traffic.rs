@@ -3,10 +3,10 @@
 //!
 //! The daemon's drain endpoint keeps an [`Aggregator`](router_logs::Aggregator) per app; at each
 //! decision it asks for [`TrafficFigures`] and hands [`policy_traffic`]'s result to the decider as
-//! [`policy::Event::Traffic`].
+//! [`policy::Event::Traffic`], and [`health`]'s as [`policy::Event::RouterHealth`].
 
 use chrono::{DateTime, Utc};
-use router_logs::TrafficFigures;
+use router_logs::{HealthFigures, TrafficFigures};
 
 /// The figures an app's aggregator gives at `now`, as a [`policy::Traffic`] observation.
 ///
@@ -34,9 +34,25 @@ pub(crate) fn policy_traffic(figures: &TrafficFigures, now: DateTime<Utc>) -> po
         trouble_errors_last_minute: u32::try_from(trouble).unwrap_or(u32::MAX),
         server_errors_last_minute: u32::try_from(figures.server_errors_last_minute)
             .unwrap_or(u32::MAX),
+        left_out: figures.stable.left_out,
         maintenance: figures.maintenance,
         dynos: figures.stable.dynos,
         panic_dynos: figures.panic.dynos,
+    }
+}
+
+/// The health an app's aggregator gives for the lines logged up to `now`, as a
+/// [`policy::RouterHealth`] reading.
+pub(crate) fn health(figures: &HealthFigures, now: DateTime<Utc>) -> policy::RouterHealth {
+    policy::RouterHealth {
+        at: now,
+        window: figures.window,
+        requests: figures.requests,
+        failing: figures
+            .failing
+            .iter()
+            .map(|&(label, n)| (label.to_owned(), n))
+            .collect(),
     }
 }
 

@@ -27,4 +27,5 @@ mod e2e {
     mod state;
     mod status_page;
     mod traffic;
+    mod traffic_health;
 }

@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::classify::Class;
+use crate::health::RouterHealth;
 use crate::queue::{QueueDecision, QueueReading};
 use crate::traffic::{Traffic, TrafficReason};
 
@@ -31,6 +32,10 @@ pub enum Event {
     /// [`with_queue`](crate::Decider::with_queue)). Boxed, like the traffic: a reading holds every
     /// queue's figures.
     Queue(Box<QueueReading>),
+    /// What the router's lines of the last seconds say of the app's health (ignored without
+    /// [`Policy::traffic`](crate::Policy::traffic)): nearly every request failing is down. Boxed,
+    /// as the traffic figures are.
+    RouterHealth(Box<RouterHealth>),
 }
 
 /// What the decider wants done.
@@ -69,9 +74,9 @@ pub struct Notice {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum NoticeKind {
-    /// `failures` down probes in a row: the app is down.
+    /// `failures` down probes in a row, or the router's lines failing: the app is down.
     Outage,
-    /// No down probe for `calm` after an outage.
+    /// No down probe, and no failing lines, for `calm` after an outage.
     Recovery,
 }
 
@@ -90,6 +95,11 @@ pub enum Reason {
         detail: String,
         /// How many in a row.
         streak: u32,
+    },
+    /// The fail-safe: the router's lines of the last seconds nearly all failed.
+    RouterDown {
+        /// What the router saw ("503 on 97% of 412 requests in 10 s").
+        detail: String,
     },
     /// A step out: `streak` slow probes in a row, the last one `detail`.
     Slow {
@@ -123,6 +133,9 @@ impl fmt::Display for Reason {
             Reason::Schedule { baseline } => write!(f, "schedule: baseline {baseline}"),
             Reason::Down { detail, streak } => {
                 write!(f, "down: {detail} ({streak} in a row), fail-safe to max")
+            }
+            Reason::RouterDown { detail } => {
+                write!(f, "router lines: {detail}, fail-safe to max")
             }
             Reason::Slow { detail, streak } => write!(f, "slow: {detail} ({streak} in a row)"),
             Reason::Calm { calm } => write!(

@@ -9,7 +9,8 @@
 //!
 //! Inside, each signal has its own recommender (`src/recommend/`): the probe rules, the router
 //! errors, the traffic rules (stable and panic demand, saturation, the usual load, the queued-out
-//! memory), the schedule's baseline and, for a worker ([`Decider::with_queue`]), its job queues
+//! memory), the router lines' health (nearly every request failing is down, as down probes are),
+//! the schedule's baseline and, for a worker ([`Decider::with_queue`]), its job queues
 //! ([`QueueReading`]). Each owns its state and its part of the [`Policy`], and
 //! answers one reading with one recommendation (hold, so many dynos, a step out, or down: the
 //! fail-safe), the way Knative's autoscaler answers `Scale()` with one `ScaleResult`.
@@ -50,6 +51,7 @@
 mod classify;
 mod decision;
 mod event;
+mod health;
 mod policy;
 mod queue;
 mod recommend;
@@ -58,6 +60,7 @@ mod traffic;
 pub use classify::{Class, Thresholds};
 pub use decision::{Decider, DeciderState, Snapshot};
 pub use event::{Action, Event, Notice, NoticeKind, Reason};
+pub use health::RouterHealth;
 pub use policy::Policy;
 pub use queue::{QueueDecision, QueueFigures, QueuePolicy, QueueReading, QueueWhy};
 pub use traffic::{DRAIN_DELAY, InStop, Traffic, TrafficPolicy, TrafficReason};

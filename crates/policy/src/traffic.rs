@@ -44,6 +44,9 @@ pub struct Traffic {
     /// errors come back fast and would teach the unqueued estimate a service time the app does
     /// not have.
     pub server_errors_last_minute: u32,
+    /// Requests of the stable window that failed (router errors but H27, the app's own 5xx): left
+    /// out of the arrivals, service time and in-flight figures above, for errors are not load.
+    pub left_out: u64,
     /// Whether the router answered with H80 (maintenance mode) lately.
     pub maintenance: bool,
     /// The dynos the router handed requests to within the stable window (its lines' `dyno=`): the
@@ -89,6 +92,7 @@ impl Traffic {
             panic_window: Duration::from_secs(6),
             trouble_errors_last_minute: 0,
             server_errors_last_minute: 0,
+            left_out: 0,
             maintenance: false,
             dynos: 0,
             panic_dynos: 0,
@@ -115,6 +119,13 @@ pub struct TrafficPolicy {
     pub stale_after: Duration,
     /// This many H10/H12/H13 errors in the last minute are trouble, like `failures` slow probes.
     pub trouble_errors: u32,
+    /// The router lines' health is read over the lines logged this long before each reading.
+    pub down_window: Duration,
+    /// ...and says anything only with at least this many requests in it.
+    pub down_min_requests: u64,
+    /// ...and calls the app down when at least this share of them failed in a way that means
+    /// down (the app's 5xx; H10, H12, H13, H18, H19, H20), as `failures` down probes do.
+    pub down_share: f64,
 }
 
 impl TrafficPolicy {
@@ -125,6 +136,17 @@ impl TrafficPolicy {
     pub const DEFAULT_STABILISATION: Duration = Duration::from_secs(240);
     /// H10/H12/H13 errors in the last minute that count as trouble.
     pub const DEFAULT_TROUBLE_ERRORS: u32 = 10;
+    /// The lines' health window: 10 s, so that the fail-safe comes within 10 s of the first
+    /// failing line (two 2 s readings after the minimum is reached) and a probe 30 s apart is
+    /// no longer the first to know. Why these defaults: README, *How it decides*.
+    pub const DEFAULT_DOWN_WINDOW: Duration = Duration::from_secs(10);
+    /// The fewest requests in the window the lines' health speaks on: 1 a second. Fewer are
+    /// noise (one user retrying a broken page), and the probe rules cover a quiet app.
+    pub const DEFAULT_DOWN_MIN_REQUESTS: u64 = 10;
+    /// The share failing that is down: 90%. A partial failure (one bad endpoint, a few 500s) is
+    /// far below it; an app that is down fails every request, and 10% room keeps it down while
+    /// a few static or cached answers still get through.
+    pub const DEFAULT_DOWN_SHARE: f64 = 0.9;
     /// Requests in flight one dyno may hold, its own queue included, as a multiple of
     /// `concurrency`: the demand is never below `in_flight / (concurrency × QUEUE_FACTOR)`, so a
     /// real queue scales out even when the unqueued estimate is too low (an app grown slower for
@@ -182,6 +204,9 @@ impl TrafficPolicy {
             panic_hold: Duration::from_secs(60),
             stale_after: Duration::from_secs(120),
             trouble_errors: TrafficPolicy::DEFAULT_TROUBLE_ERRORS,
+            down_window: TrafficPolicy::DEFAULT_DOWN_WINDOW,
+            down_min_requests: TrafficPolicy::DEFAULT_DOWN_MIN_REQUESTS,
+            down_share: TrafficPolicy::DEFAULT_DOWN_SHARE,
         }
     }
 
@@ -314,6 +339,8 @@ pub struct InStop {
 pub struct TrafficReason {
     /// Requests in the last minute.
     pub requests_per_minute: u64,
+    /// Failed requests left out of the figures ([`Traffic::left_out`]).
+    pub left_out: u64,
     /// The mean service time over the stable window.
     pub mean_service: Option<Duration>,
     /// The app's own service time, unqueued: the lowest qualifying mean within the service window;
@@ -365,16 +392,20 @@ impl fmt::Display for TrafficReason {
             TrafficPolicy::QUEUE_FACTOR,
             self.demand
         );
+        let left_out = match self.left_out {
+            0 => String::new(),
+            n => format!(" ({n} failed, left out)"),
+        };
         if self.panic {
             write!(
                 f,
-                "traffic: panic: {} req/min, the last 6 s: {terms}",
+                "traffic: panic: {} req/min{left_out}, the last 6 s: {terms}",
                 self.requests_per_minute
             )?;
         } else {
             write!(
                 f,
-                "traffic: {} req/min, mean {mean}, unqueued {unqueued}, {terms}",
+                "traffic: {} req/min{left_out}, mean {mean}, unqueued {unqueued}, {terms}",
                 self.requests_per_minute
             )?;
         }
@@ -499,6 +530,7 @@ mod tests {
     fn a_reason_shows_its_figures() {
         let figures = TrafficReason {
             requests_per_minute: 1520,
+            left_out: 0,
             mean_service: Some(Duration::from_millis(180)),
             unqueued: Some(Duration::from_millis(120)),
             in_flight: 4.56,

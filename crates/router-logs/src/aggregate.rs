@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::health::{self, HealthFigures, HealthRing};
 use crate::{At, Batch, Error, ErrorCode};
 
 /// How far ahead of the `now` given to [`Aggregator::ingest`] a request may seem to arrive and still
@@ -13,14 +14,14 @@ pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(10);
 
 /// Error codes and requests a minute are over this span, whatever the stable window.
 const MINUTE: i64 = 60;
-/// The longest stable window accepted, so that the ring stays small (600 buckets, 197 KiB).
+/// The longest stable window accepted, so that the ring stays small (600 buckets, 206 KiB).
 const MAX_WINDOW: u64 = 600;
 
 /// Service-time histogram bins. Values below 4 ms have a bin each; above, each power of two is cut
 /// into 4 equal bins up to 2^16 ms (65.5 s), so a bin is at most a quarter of its lower bound wide and
 /// its midpoint within 12.5% of any value in it. That is as fine as a scaling decision on p95 needs
 /// (Heroku's own figures are whole milliseconds and its timeout is 30 s) in 60 `u32`s per second:
-/// a second's figures are 336 bytes, a 60 s ring 20 KiB, however many requests. A sketch
+/// a second's figures are 352 bytes, a 60 s ring 21 KiB, however many requests. A sketch
 /// (t-digest, DDSketch) would be finer but larger or costlier to merge; a reservoir of samples
 /// would grow with the rate or lose the tail.
 const SUB_BINS: u64 = 4;
@@ -66,6 +67,10 @@ struct Bucket {
     /// `maintenance` are `u32`s so that the two share the 8 bytes `maintenance` alone took.
     server_errors: u32,
     maintenance: u32,
+    /// Failed requests (router errors but H27, the app's 5xx) left out of the figures of load:
+    /// `requests`, `served`, `service_ms` and the histogram. A crashing app's 30 s H12s and fast
+    /// 503s are not requests its dynos served.
+    left_out: u32,
     /// The dynos the second's requests reached, as a set of [`dyno_slot`]s.
     dynos: u128,
 }
@@ -99,6 +104,7 @@ impl Bucket {
             errors: ErrorCounts::default(),
             server_errors: 0,
             maintenance: 0,
+            left_out: 0,
             dynos: 0,
         }
     }
@@ -110,7 +116,8 @@ impl Bucket {
 /// logs a request when it completes, so a 30 s H12 arrived 30 s before its line). Seconds live in a
 /// fixed ring covering the longest span asked about (the stable window, and at least a minute for
 /// requests a minute and error codes), each a count, a sum and a small histogram: memory is fixed
-/// at construction (20 KiB with the default windows) whatever the rate.
+/// at construction (24 KiB with the default windows, the 3 KiB of [`health`](Self::health)'s
+/// ring included) whatever the rate.
 ///
 /// ```
 /// use std::time::Duration;
@@ -125,6 +132,11 @@ pub struct Aggregator {
     panic: i64,
     ring: Vec<Bucket>,
     newest: Option<DateTime<Utc>>,
+    /// The lines by the time they were logged, for [`Aggregator::health`].
+    health: HealthRing,
+    /// The Heroku app whose drain this is, when known: lines for another app's host are left out
+    /// of [`Aggregator::health`].
+    app: Option<String>,
 }
 
 /// What [`Aggregator::ingest`] did with a batch's lines.
@@ -144,8 +156,11 @@ pub struct Ingested {
 pub struct WindowFigures {
     /// The window's length.
     pub window: Duration,
-    /// Requests that arrived in the window.
+    /// Requests that arrived in the window, failed ones left out (see `left_out`).
     pub requests: u64,
+    /// Requests that arrived in the window and failed (router errors but H27, the app's own
+    /// 5xx): left out of `requests`, the service times and `in_flight`, for errors are not load.
+    pub left_out: u64,
     /// `requests / window`.
     pub arrivals_per_sec: f64,
     /// Mean `service=` time of the window's requests that have one; `None` if none has.
@@ -261,7 +276,27 @@ impl Aggregator {
             panic,
             ring: (0..len).map(|_| Bucket::empty(i64::MIN)).collect(),
             newest: None,
+            health: HealthRing::new(),
+            app: None,
         }
+    }
+
+    /// The default windows, for the drain of Heroku app `app`: lines for another app's host
+    /// (`other.herokuapp.com`) are left out of [`health`](Self::health).
+    #[must_use]
+    pub fn for_app(app: &str) -> Self {
+        Self {
+            app: Some(app.to_ascii_lowercase()),
+            ..Self::new()
+        }
+    }
+
+    /// Whether the requests of the last `window` (whole seconds, 1 to
+    /// [`MAX_HEALTH_WINDOW`](crate::MAX_HEALTH_WINDOW)) up to `now` failed, by the time the router
+    /// logged their lines: the requests and those that failed in a way that means the app is down.
+    #[must_use]
+    pub fn health(&self, now: DateTime<Utc>, window: Duration) -> HealthFigures {
+        self.health.figures(now, window)
     }
 
     /// The stable and panic windows.
@@ -280,6 +315,15 @@ impl Aggregator {
         let mut result = Ingested::default();
         for entry in &batch.lines {
             let line = &entry.line;
+            let logged_ms = entry.timestamp.timestamp_millis();
+            if logged_ms <= now_ms.saturating_add(skew_ms)
+                && !self
+                    .app
+                    .as_deref()
+                    .is_some_and(|app| health::foreign(app, line.host))
+            {
+                self.health.count(entry.timestamp.min(now), now, line);
+            }
             let busy = ms(line.connect).saturating_add(ms(line.service));
             let mut arrival_ms = entry
                 .timestamp
@@ -302,11 +346,16 @@ impl Aggregator {
             if bucket.second < second {
                 *bucket = Bucket::empty(second);
             }
-            bucket.requests += 1;
-            if let Some(dyno) = line.dyno {
-                bucket.dynos |= 1 << dyno_slot(dyno);
+            let failed = health::failed(line);
+            if failed {
+                bucket.left_out = bucket.left_out.saturating_add(1);
+            } else {
+                bucket.requests += 1;
+                if let Some(dyno) = line.dyno {
+                    bucket.dynos |= 1 << dyno_slot(dyno);
+                }
             }
-            if let Some(service) = line.service {
+            if let Some(service) = line.service.filter(|_| !failed) {
                 let service = ms(Some(service));
                 bucket.served += 1;
                 bucket.service_ms = bucket.service_ms.saturating_add(service);
@@ -345,7 +394,7 @@ impl Aggregator {
         let mut maintenance = false;
         for bucket in in_last(MINUTE) {
             errors.add(&bucket.errors);
-            requests_last_minute += bucket.requests;
+            requests_last_minute += bucket.requests + u64::from(bucket.left_out);
             server_errors_last_minute += u64::from(bucket.server_errors);
             maintenance |= bucket.maintenance > 0;
         }
@@ -364,12 +413,14 @@ impl Aggregator {
 /// Sums the buckets of a window of `span` seconds into its figures.
 fn window<'a>(span: i64, buckets: impl Iterator<Item = &'a Bucket>) -> WindowFigures {
     let mut requests = 0u64;
+    let mut left_out = 0u64;
     let mut served = 0u64;
     let mut service_ms = 0u64;
     let mut histogram = [0u64; BINS];
     let mut dynos = 0u128;
     for bucket in buckets {
         requests += bucket.requests;
+        left_out += u64::from(bucket.left_out);
         dynos |= bucket.dynos;
         served += bucket.served;
         service_ms = service_ms.saturating_add(bucket.service_ms);
@@ -383,6 +434,7 @@ fn window<'a>(span: i64, buckets: impl Iterator<Item = &'a Bucket>) -> WindowFig
     WindowFigures {
         window: secs(span),
         requests,
+        left_out,
         arrivals_per_sec: requests as f64 / seconds,
         mean_service,
         p95_service: p95(&histogram, served),
@@ -438,7 +490,7 @@ mod tests {
 
     #[test]
     fn memory_is_what_the_docs_say() {
-        assert_eq!(std::mem::size_of::<Bucket>(), 336);
+        assert_eq!(std::mem::size_of::<Bucket>(), 352);
         assert_eq!(Aggregator::new().ring.len(), 60);
         let longest = Aggregator::with_windows(Duration::from_secs(600), Duration::from_secs(6));
         assert_eq!(longest.map(|a| a.ring.len()), Ok(600));

@@ -37,6 +37,7 @@
 mod aggregate;
 mod error;
 mod framing;
+mod health;
 mod router;
 mod seen;
 mod syslog;
@@ -48,6 +49,7 @@ pub use aggregate::{
 };
 pub use error::Error;
 pub use framing::{Frames, frame, frames};
+pub use health::{HealthFigures, MAX_HEALTH_WINDOW};
 pub use router::{At, ErrorCode, InvalidErrorCode, RouterLine, app_line, router_line};
 pub use seen::SeenFrames;
 

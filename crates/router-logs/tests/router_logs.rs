@@ -11,6 +11,7 @@ mod router_logs {
 
     mod aggregate;
     mod framing;
+    mod health;
     mod lines;
     mod properties;
     mod seen;

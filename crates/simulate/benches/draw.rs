@@ -84,6 +84,7 @@ fn main() {
             fast: Duration::from_millis(200),
         },
         traffic: TrafficModel::new(ServiceModel::PerDyno, 1),
+        outage: None,
     };
 
     let mut replays = Vec::with_capacity(RUNS);

@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::timeline::{RowDynos, Scale};
 use super::trace::Trace;
 use chrono::{DateTime, TimeDelta, Utc};
-use policy::{Action, Class, Decider, Event, Thresholds, Traffic};
+use policy::{Action, Class, Decider, Event, RouterHealth, Thresholds, Traffic};
 
 /// What a dyno can do and how long it takes to start.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -26,6 +26,9 @@ pub struct Model {
     pub thresholds: Thresholds,
     /// What the router's logs would say, for an app with traffic rules.
     pub traffic: TrafficModel,
+    /// When the app fails every request (a fast 503) and every probe: a bad deploy, say
+    /// (`simulate --outage`).
+    pub outage: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
 /// How the replay derives the router's figures (`service=` times, errors) for the traffic rules.
@@ -102,6 +105,10 @@ impl ServiceModel {
 
 /// The router's timeout: a request unanswered this long is logged as H12.
 const ROUTER_TIMEOUT: f64 = 30.0;
+/// How long the app of an outage takes to answer 503.
+const FAIL_FAST: f64 = 0.003;
+/// The window the router lines' health is read over: the policy's default.
+const HEALTH_WINDOW: i64 = policy::TrafficPolicy::DEFAULT_DOWN_WINDOW.as_secs() as i64;
 
 /// The Erlang C probability that a request waits, for `c` servers offered `a` erlangs (a < c).
 fn erlang_c(c: u32, a: f64) -> f64 {
@@ -275,13 +282,27 @@ pub(super) fn replay(trace: &Trace, model: &Model, driver: Driver, cuts: &[i64])
                 }
                 if probe_at == Some(at) {
                     next_probe = probe_step.and_then(|s| at.checked_add(s));
-                    let event = model.probe(trace.load(replay.row()), replay.serving().0);
+                    let event = if replay.failing(at) {
+                        Event::Probe {
+                            class: Class::Down,
+                            detail: "HTTP 503".into(),
+                        }
+                    } else {
+                        model.probe(trace.load(replay.row()), replay.serving().0)
+                    };
                     let actions = decider.handle(event, now);
                     replay.act(&actions);
                 }
                 if traffic_at == Some(at) {
                     next_traffic = traffic_step.and_then(|s| at.checked_add(s));
                     if let Some(history) = replay.history.as_ref().filter(|_| at > delay) {
+                        // The lines' health first, as the daemon hands it over.
+                        let health = history.health(at, trace.start);
+                        let actions = decider.handle(Event::RouterHealth(Box::new(health)), now);
+                        replay.act(&actions);
+                        let Some(history) = replay.history.as_ref() else {
+                            continue;
+                        };
                         let traffic = history.traffic(at, trace.start);
                         let actions = decider.handle(Event::Traffic(Box::new(traffic)), now);
                         replay.act(&actions);
@@ -373,6 +394,8 @@ struct Stretch {
     service: f64,
     slope: f64,
     unanswered: bool,
+    /// Answered 503 by the app of an outage.
+    failed: bool,
     serving: u32,
 }
 
@@ -392,6 +415,10 @@ pub(super) struct Sums {
     pub(super) service: f64,
     /// Those of them unanswered (H10/H12).
     pub(super) unanswered: f64,
+    /// Those of them the app of an outage answered 503.
+    pub(super) failed: f64,
+    /// The service times of the others (the load), added up.
+    pub(super) served: f64,
     /// The most dynos serving while they arrived: the dynos the router reached (the serving ones
     /// are the oldest, so every count up to the most was reached).
     pub(super) dynos: u32,
@@ -432,6 +459,7 @@ impl History {
                     service: ROUTER_TIMEOUT,
                     slope: 0.0,
                     unanswered: true,
+                    failed: false,
                     serving,
                 });
                 break;
@@ -449,6 +477,7 @@ impl History {
                         service: steady,
                         slope: 0.0,
                         unanswered: false,
+                        failed: false,
                         serving,
                     });
                     break;
@@ -489,6 +518,7 @@ impl History {
                 },
                 slope: if timed_out { 0.0 } else { slope },
                 unanswered: timed_out,
+                failed: false,
                 serving,
             });
             self.backlog = (self.backlog + excess * elapsed).max(0.0);
@@ -505,6 +535,23 @@ impl History {
         {
             self.stretches.pop_front();
         }
+    }
+
+    /// Logs `load` requests a second from `from` to `to` that the app of an outage answers 503
+    /// at once: no queue builds, and none is left.
+    pub(super) fn add_failing(&mut self, from: i64, to: i64, load: f64, serving: u32) {
+        self.backlog = 0.0;
+        self.queued = 0.0;
+        self.push(Stretch {
+            from,
+            to,
+            load,
+            service: FAIL_FAST,
+            slope: 0.0,
+            unanswered: false,
+            failed: true,
+            serving,
+        });
     }
 
     fn push(&mut self, stretch: Stretch) {
@@ -528,7 +575,12 @@ impl History {
     /// What the aggregator holds at `now` (nanoseconds) for the `len` whole arrival seconds that
     /// ended by `now − delay`: the requests among them whose lines were delivered by `now`.
     pub(super) fn sums(&self, now: i64, len: i64) -> Sums {
-        let last = (now - self.delay).div_euclid(NANOS); // exclusive
+        self.sums_up_to(now, now - self.delay, len)
+    }
+
+    /// The same for the `len` whole seconds that ended by `end`.
+    fn sums_up_to(&self, now: i64, end: i64, len: i64) -> Sums {
+        let last = end.div_euclid(NANOS); // exclusive
         let first = (last - len).max(0);
         let (window_from, window_to) = (first * NANOS, last * NANOS);
         let mut sums = Sums {
@@ -551,10 +603,15 @@ impl History {
                 continue;
             }
             let requests = stretch.load * secs(to - from);
+            let service = requests * (stretch.service_at(from) + stretch.service_at(to)) / 2.0;
             sums.requests += requests;
-            sums.service += requests * (stretch.service_at(from) + stretch.service_at(to)) / 2.0;
+            sums.service += service;
             if stretch.unanswered {
                 sums.unanswered += requests;
+            } else if stretch.failed {
+                sums.failed += requests;
+            } else {
+                sums.served += service;
             }
             sums.dynos = sums.dynos.max(stretch.serving);
         }
@@ -566,28 +623,64 @@ impl History {
     pub(super) fn traffic(&self, now: i64, start: DateTime<Utc>) -> Traffic {
         let stable = self.sums(now, 60);
         let panic = self.sums(now, 6);
+        // Failed requests are left out of the load, as the aggregator leaves them out.
+        let answered = |sums: &Sums| sums.requests - sums.unanswered - sums.failed;
+        let per_minute = |n: f64| (n * 60.0 / stable.seconds).round();
         Traffic {
             at: start + TimeDelta::nanoseconds(now - self.delay),
-            requests_per_minute: (stable.requests * 60.0 / stable.seconds).round() as u64,
-            arrivals_per_sec: stable.requests / stable.seconds,
-            mean_service: (stable.requests > 0.0)
-                .then(|| Duration::try_from_secs_f64(stable.service / stable.requests).ok())
+            requests_per_minute: per_minute(stable.requests) as u64,
+            arrivals_per_sec: answered(&stable) / stable.seconds,
+            mean_service: (answered(&stable) > 0.0)
+                .then(|| Duration::try_from_secs_f64(stable.served / answered(&stable)).ok())
                 .flatten(),
-            in_flight: stable.service / stable.seconds,
-            panic_in_flight: panic.service / panic.seconds,
-            panic_arrivals_per_sec: panic.requests / panic.seconds,
+            in_flight: stable.served / stable.seconds,
+            panic_in_flight: panic.served / panic.seconds,
+            panic_arrivals_per_sec: answered(&panic) / panic.seconds,
             panic_window: Duration::from_secs_f64(panic.seconds),
-            trouble_errors_last_minute: (stable.unanswered * 60.0 / stable.seconds).round() as u32,
-            // The model's app never answers with its own errors.
-            server_errors_last_minute: 0,
+            trouble_errors_last_minute: per_minute(stable.unanswered) as u32,
+            // Only the app of an outage answers with its own errors.
+            server_errors_last_minute: per_minute(stable.failed) as u32,
+            left_out: (stable.unanswered + stable.failed).round() as u64,
             maintenance: false,
             dynos: stable.dynos,
             panic_dynos: panic.dynos,
         }
     }
+
+    /// What the router lines' health would be at `now`: the lines of the requests of the last
+    /// [`HEALTH_WINDOW`] delivered by then (by arrival, as the model logs them: an outage's 503s
+    /// are logged as they arrive, an H12 30 s later and then too late for the window).
+    pub(super) fn health(&self, now: i64, start: DateTime<Utc>) -> RouterHealth {
+        let sums = self.sums_up_to(now, now, HEALTH_WINDOW);
+        let mut failing: Vec<(String, u64)> = [("503", sums.failed), ("H12", sums.unanswered)]
+            .into_iter()
+            .map(|(label, n)| (label.to_owned(), n.round() as u64))
+            .filter(|&(_, n)| n > 0)
+            .collect();
+        failing.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
+        RouterHealth {
+            at: start + TimeDelta::nanoseconds(now),
+            window: Duration::from_secs(HEALTH_WINDOW.unsigned_abs()),
+            requests: sums.requests.round() as u64,
+            failing,
+        }
+    }
 }
 
 impl Replay<'_> {
+    /// Whether the app of an outage fails every request at `at` (nanoseconds from the start).
+    fn failing(&self, at: i64) -> bool {
+        self.outage()
+            .is_some_and(|(from, to)| (from..to).contains(&at))
+    }
+
+    /// The outage, in nanoseconds from the trace's start.
+    fn outage(&self) -> Option<(i64, i64)> {
+        let (from, to) = self.model.outage?;
+        let offset = |t: DateTime<Utc>| (t - self.trace.start).num_nanoseconds();
+        Some((offset(from)?, offset(to)?))
+    }
+
     /// The formation before the trace: already serving at its first instant.
     fn start_with(&mut self, quantity: u32) {
         self.dynos.clear();
@@ -629,6 +722,13 @@ impl Replay<'_> {
             if let Some(ready) = next_ready {
                 until = until.min(ready);
             }
+            if let Some((from, to)) = self.outage() {
+                for edge in [from, to] {
+                    if edge > self.now {
+                        until = until.min(edge);
+                    }
+                }
+            }
             self.find_part();
             if let Some(&cut) = self.cuts.get(self.part) {
                 until = until.min(cut);
@@ -650,9 +750,14 @@ impl Replay<'_> {
             if let Some(seen) = self.rows.get_mut(row) {
                 seen.add(running, serving, overloaded, slow);
             }
+            let failing = self.failing(self.now);
             if let Some(history) = self.history.as_mut() {
-                let steady = self.model.service(load, serving);
-                history.add(self.now, until, load, serving, steady);
+                if failing {
+                    history.add_failing(self.now, until, load, serving);
+                } else {
+                    let steady = self.model.service(load, serving);
+                    history.add(self.now, until, load, serving, steady);
+                }
             }
             self.now = until;
         }

@@ -74,6 +74,7 @@ pub(crate) fn model(app: &SimulatedApp, capacity: f64, boot: Duration) -> Model 
             fast,
         },
         traffic: TrafficModel::new(ServiceModel::PerDyno, 2),
+        outage: None,
     }
 }
 
@@ -386,4 +387,51 @@ fn a_backlog_starts_from_the_steady_queue_and_drains_at_the_dynos_rate() {
         + 10.0 * (5.4 * 10.2 - 0.25 * 10.2 * 10.2)
         + 45.0 * 0.3;
     assert!((sums.service - expected).abs() < 1e-6, "{sums:?}");
+}
+
+#[test]
+fn an_outage_is_at_max_two_probes_later_without_a_drain_and_seconds_later_with_one() {
+    // 20 minutes at 10 requests/s on 1 dyno of 20/s; the app fails every request from 00:10:01
+    // to 00:15:01. Probes every 30 s from 00:00: down at 00:10:30 and 00:11:00.
+    let trace = minutes(&[600; 20]);
+    let start = trace.start;
+    let onset = start + TimeDelta::seconds(601);
+    let mut probed = app(json!({ "min": 1, "max": 4, "probe": probe() }));
+    let outage = |app: &SimulatedApp| Model {
+        outage: Some((onset, onset + TimeDelta::minutes(5))),
+        ..model(app, 20.0, 30 * SEC)
+    };
+    let first_max = |report: &Report| {
+        let scale = report
+            .timeline
+            .scales
+            .iter()
+            .find(|s| s.to == 4)
+            .expect("a scale to max")
+            .clone();
+        (
+            start + TimeDelta::nanoseconds(scale.at) - onset,
+            scale.reason,
+        )
+    };
+    let (after, reason) = first_max(&simulate(&probed, &trace, &outage(&probed), false));
+    assert_eq!(after, TimeDelta::seconds(59));
+    assert_eq!(reason, "down: HTTP 503 (2 in a row), fail-safe to max");
+
+    probed.policy.traffic = Some(policy::TrafficPolicy::new(2, 0.8));
+    let report = simulate(&probed, &trace, &outage(&probed), false);
+    let (after, reason) = first_max(&report);
+    // Every line of the last 10 s failing, 5 s late (so 5 s of them, 50 requests), read every
+    // 2 s.
+    assert!(
+        (TimeDelta::seconds(9)..=TimeDelta::seconds(12)).contains(&after),
+        "{after}"
+    );
+    assert!(
+        reason.starts_with("router lines: 503 on 100% of 50 requests in 10 s"),
+        "{reason}"
+    );
+    // Without the outage the same replay never leaves its dyno.
+    let calm = simulate(&probed, &trace, &model(&probed, 20.0, 30 * SEC), false);
+    assert_eq!(calm.autoscaled.scale_calls, 0);
 }

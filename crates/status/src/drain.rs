@@ -26,7 +26,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
-use router_logs::{Aggregator, SeenFrames, TrafficFigures};
+use router_logs::{Aggregator, HealthFigures, SeenFrames, TrafficFigures};
 use secret::Secret;
 
 use crate::Password;
@@ -180,7 +180,7 @@ impl Drains {
                 }
                 let drain = AppDrain {
                     state: Mutex::new(Ingest {
-                        aggregator: Aggregator::new(),
+                        aggregator: Aggregator::for_app(&name),
                         seen: SeenFrames::default(),
                         has_data: false,
                     }),
@@ -232,6 +232,24 @@ impl Drains {
         let drain = self.inner.as_ref()?.apps.get(app)?;
         let state = lock(&drain.state);
         state.has_data.then(|| state.aggregator.figures(now))
+    }
+
+    /// Whether `app`'s requests of the last `window` up to `now` failed, by the time their router
+    /// lines were logged ([`Aggregator::health`]); `None` as for [`figures`](Self::figures).
+    #[must_use]
+    pub fn health(
+        &self,
+        app: &str,
+        process: &str,
+        now: DateTime<Utc>,
+        window: std::time::Duration,
+    ) -> Option<HealthFigures> {
+        if process != ROUTED_PROCESS {
+            return None;
+        }
+        let drain = self.inner.as_ref()?.apps.get(app)?;
+        let state = lock(&drain.state);
+        state.has_data.then(|| state.aggregator.health(now, window))
     }
 
     /// Whether `headers` carry the drain password; `false` when the drain is off.

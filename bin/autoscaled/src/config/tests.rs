@@ -217,6 +217,55 @@ fn traffic_settings_are_checked_and_default_their_utilisation() {
 }
 
 #[test]
+fn the_router_lines_health_thresholds_default_and_are_checked() {
+    let base = "[heroku]\napi_key = \"k\"\n[[apps]]\nname = \"a\"\nmin = 1\nmax = 3\n";
+    let config = load(&format!("{base}[apps.traffic]\nconcurrency = 4\n"), &[]).unwrap();
+    let policy = config.apps[0].policy().traffic.unwrap();
+    assert_eq!(
+        (
+            policy.down_window,
+            policy.down_min_requests,
+            policy.down_share
+        ),
+        (std::time::Duration::from_secs(10), 10, 0.9)
+    );
+    let set = load(
+        &format!(
+            "{base}[apps.traffic]\nconcurrency = 4\ndown_window = \"20s\"\ndown_min_requests = 50\ndown_share = 0.95\n"
+        ),
+        &[],
+    )
+    .unwrap();
+    let policy = set.apps[0].policy().traffic.unwrap();
+    assert_eq!(
+        (
+            policy.down_window,
+            policy.down_min_requests,
+            policy.down_share
+        ),
+        (std::time::Duration::from_secs(20), 50, 0.95)
+    );
+    let bad = problems(&format!(
+        "{base}[apps.traffic]\nconcurrency = 4\ndown_window = \"90s\"\ndown_min_requests = 0\ndown_share = 0\n"
+    ));
+    let shown: Vec<String> = bad.iter().map(ToString::to_string).collect();
+    for key in ["down_window", "down_min_requests", "down_share"] {
+        assert!(
+            shown
+                .iter()
+                .any(|p| p.starts_with(&format!("apps[0].traffic.{key}: "))),
+            "{key}: {shown:?}"
+        );
+    }
+    assert!(
+        shown
+            .iter()
+            .any(|p| p.contains("1m 30s") && p.contains("1s to 60s")),
+        "{shown:?}"
+    );
+}
+
+#[test]
 fn a_missing_api_key_is_refused() {
     let text = GOOD.replace("api_key = \"01234567-89ab-4cde-8f01-23456789abcd\"", "");
     let problems = problems(&text);

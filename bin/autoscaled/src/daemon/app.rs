@@ -40,6 +40,10 @@ const MAX_TICK: Duration = Duration::from_secs(60);
 /// How often the decision task is handed the router-log figures: the drain's panic window is 6 s,
 /// so a sudden jump is seen within seconds, as Knative's autoscaler does.
 const TRAFFIC_EVERY: Duration = Duration::from_secs(2);
+/// How often it is handed the router lines' health: every second, for the fail-safe is promised
+/// within 10 s of the first failing line, and an app that served well up to then needs 9 s of
+/// failing lines before 90% of its 10 s window fail.
+const HEALTH_EVERY: Duration = Duration::from_secs(1);
 /// When the actuator tries a failed scale call (already retried by the client) again, or one that
 /// Heroku answered with another quantity than asked: 30 s after each, without end, until a call
 /// sets the target or a newer target supersedes it.
@@ -610,28 +614,50 @@ fn tick_wait(ctx: &AppContext) -> Duration {
     ctx.clock.real_duration(until_change.min(MAX_TICK)) + Duration::from_millis(1)
 }
 
-/// Hands the decision task the app's router-log figures every [`TRAFFIC_EVERY`], for windows that
+/// Hands the decision task the router lines' health every [`HEALTH_EVERY`], up to now, and the
+/// app's router-log figures every [`TRAFFIC_EVERY`], for windows that
 /// end [`policy::DRAIN_DELAY`] ago (as `simulate` replays them). The figures are
 /// read from the drain's aggregator (a lock held for microseconds), so the decision task never
 /// waits on the drain; with no router line yet there is nothing to send, and the decider, seeing
 /// no fresh traffic, lets the probe rules act alone.
 async fn traffic_feed(ctx: AppContext, events: mpsc::Sender<Event>) {
-    let every = ctx.clock.real_duration(TRAFFIC_EVERY);
+    let every = ctx.clock.real_duration(HEALTH_EVERY);
+    let traffic_every = (TRAFFIC_EVERY.as_secs() / HEALTH_EVERY.as_secs()).max(1);
+    let mut ticks = 0u64;
     loop {
         tokio::select! {
             _ = ctx.shutdown.cancelled() => return,
             _ = sleep(every) => {}
         }
+        ticks += 1;
         let now = ctx.clock.now();
         // The windows end with the last whole second that closed a drain delay ago: the newer
         // ones still wait for their lines, and would read as a fall in the load.
         let settled = now
             - chrono::TimeDelta::from_std(policy::DRAIN_DELAY + Duration::from_secs(1))
                 .unwrap_or_default();
-        let Some(figures) = ctx
-            .drains
-            .figures(&ctx.settings.name, &ctx.settings.process, settled)
-        else {
+        let (name, process) = (&ctx.settings.name, &ctx.settings.process);
+        // The lines' health is read up to now, not a drain delay ago: a line counts there once it
+        // came, and the fail-safe is promised within 10 s of the first failing line.
+        let window = ctx
+            .settings
+            .policy()
+            .traffic
+            .map_or(policy::TrafficPolicy::DEFAULT_DOWN_WINDOW, |t| {
+                t.down_window
+            });
+        if let Some(health) = ctx.drains.health(name, process, now, window) {
+            let reading = crate::traffic::health(&health, now);
+            if let Err(mpsc::error::TrySendError::Closed(_)) =
+                events.try_send(Event::RouterHealth(Box::new(reading)))
+            {
+                return;
+            }
+        }
+        if !ticks.is_multiple_of(traffic_every) {
+            continue;
+        }
+        let Some(figures) = ctx.drains.figures(name, process, settled) else {
             continue;
         };
         // A full queue means the decision task is behind: this sample is dropped, the next one

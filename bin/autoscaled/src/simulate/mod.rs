@@ -63,6 +63,7 @@ fn inputs_for(
             .as_ref()
             .map_or(DEFAULT_THRESHOLDS, |p| p.thresholds()),
         traffic: TrafficModel::new(service, app.traffic.map_or(1, |t| t.concurrency)),
+        outage: None,
     };
     (simulated, model)
 }
@@ -184,6 +185,10 @@ pub(crate) fn run(config: &Option<PathBuf>, args: SimulateArgs) -> Result<(), Fa
         {
             traffic.stabilisation = window;
         }
+        let model = Model {
+            outage: args.outage,
+            ..model
+        };
         let report = simulate::simulate(&simulated, &window, &model, args.daily);
         (simulated, model, report)
     };

@@ -65,7 +65,7 @@ fn requests(now: DateTime<Utc>, seconds: u32, per_second: u32, service: Duration
 }
 
 /// `count` H80 lines (maintenance mode) over the second before `now`.
-fn maintenance_pages(now: DateTime<Utc>, count: u32) -> Vec<u8> {
+pub(super) fn maintenance_pages(now: DateTime<Utc>, count: u32) -> Vec<u8> {
     let lines: Vec<String> = (0..count)
         .map(|i| {
             let line = RouterLine {
@@ -89,7 +89,12 @@ fn maintenance_pages(now: DateTime<Utc>, count: u32) -> Vec<u8> {
     frame(&lines)
 }
 
-async fn post(port: u16, app: &str, password: Option<&str>, body: Vec<u8>) -> reqwest::StatusCode {
+pub(super) async fn post(
+    port: u16,
+    app: &str,
+    password: Option<&str>,
+    body: Vec<u8>,
+) -> reqwest::StatusCode {
     let mut request = reqwest::Client::new()
         .post(format!("http://127.0.0.1:{port}/drain/{app}"))
         .header("Content-Type", "application/logplex-1")
@@ -146,7 +151,7 @@ fn rand_id(body: &[u8]) -> u64 {
 }
 
 /// Waits until the daemon's listener answers.
-async fn listening(daemon: &Daemon, port: u16) {
+pub(super) async fn listening(daemon: &Daemon, port: u16) {
     daemon.wait_for_line(&["started"], START).await;
     daemon
         .wait_until("the status listener", 10 * SECOND, || {

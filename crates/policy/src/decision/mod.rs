@@ -22,10 +22,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::classify::Class;
 use crate::event::{Action, Event, Notice, NoticeKind, Reason};
+use crate::health::RouterHealth;
 use crate::policy::Policy;
 use crate::queue::{QueuePolicy, QueueReading};
 use crate::recommend::probe::{self, ProbeState};
 use crate::recommend::queue::{self as job_queue, QueueState};
+use crate::recommend::router_health::{self, RouterHealthState};
 use crate::recommend::traffic::{self, TrafficState};
 use crate::recommend::{
     Ask, Down, Health, Recommendation, elapsed, router_errors, schedule as baseline,
@@ -76,6 +78,8 @@ pub struct DeciderState {
     traffic: TrafficState,
     /// What the job-queue rules remember; empty without them.
     queue: QueueState,
+    /// What the router lines' health rule remembers; empty without the traffic rules.
+    router_health: RouterHealthState,
 }
 
 /// What the fail-safe remembers of the dynos the traffic rules started.
@@ -132,6 +136,7 @@ impl Decider {
             probe: ProbeState::default(),
             traffic: TrafficState::default(),
             queue: QueueState::default(),
+            router_health: RouterHealthState::default(),
         };
         Decider {
             policy,
@@ -223,6 +228,11 @@ impl Decider {
             Event::Queue(seen) => {
                 self.follow_schedule(now, &mut actions);
                 self.observe_queue(&seen, now, &mut actions);
+            }
+            Event::RouterHealth(seen) => {
+                // Down is weighed against the baseline of this instant.
+                self.follow_schedule(now, &mut actions);
+                self.observe_router_health(&seen, now, &mut actions);
             }
         }
         self.follow_schedule(now, &mut actions);
@@ -356,6 +366,7 @@ impl Decider {
             return;
         }
         self.state.probe.start_afresh();
+        self.state.router_health.start_afresh();
         // Maintenance mode shuts the app on purpose and down probes stop counting, so an open
         // outage could never be seen to end: it would hold `max` and block every baseline fall for
         // the whole window. Closed here, like a schedule fall to 0 closes it, without a recovery
@@ -399,6 +410,7 @@ impl Decider {
         if moved.from == 0 || moved.to == 0 {
             // Down probes were ignored, or are about to be: start counting afresh.
             self.state.probe.start_afresh();
+            self.state.router_health.start_afresh();
         }
         if moved.to == 0 && self.state.outage_since.take().is_some() {
             actions.push(Action::Note(
@@ -422,14 +434,29 @@ impl Decider {
         let Some(since) = self.state.outage_since else {
             return;
         };
-        if !self.state.probe.up_for(self.policy.calm, now) {
+        let calm = self.policy.calm;
+        // While the lines speak (fresh, or they said down and have not gone stale since), both
+        // signals must say up: a probe that answers does not close an outage the lines still
+        // show, nor the reverse. Stale lines are forgotten: the probe rules alone.
+        let lines = self.state.router_health.saw_down();
+        let up = if self.traffic_fresh() || lines {
+            self.state.router_health.up_for(calm, now) && self.state.probe.quiet_for(calm, now)
+        } else {
+            self.state.probe.up_for(calm, now)
+        };
+        if !up {
             return;
         }
         self.state.outage_since = None;
         let lasted = humantime::format_duration(Duration::from_secs(elapsed(since, now).as_secs()));
+        let what = if lines {
+            "requests succeed again and no probe was down"
+        } else {
+            "no down probe"
+        };
         let detail = format!(
-            "up again: no down probe for {} (outage lasted {lasted})",
-            humantime::format_duration(self.policy.calm)
+            "up again: {what} for {} (outage lasted {lasted})",
+            humantime::format_duration(calm)
         );
         actions.push(Action::Alert(Notice {
             kind: NoticeKind::Recovery,
@@ -478,6 +505,7 @@ impl Decider {
         };
         let was = self.in_maintenance();
         if let Some(note) = traffic::check_stale(&mut self.state.traffic, &policy, now) {
+            self.state.router_health.start_afresh();
             actions.push(Action::Note(note));
             self.maintenance_changed(was, actions);
         }
@@ -544,6 +572,25 @@ impl Decider {
         let stuck =
             job_queue::check_stuck(&mut self.state.queue, &policy, seen, target, at_max, now);
         actions.extend(stuck.map(Action::Alert));
+    }
+
+    /// The router lines' health: nearly every request of the last seconds failing is down, as
+    /// `failures` down probes are.
+    fn observe_router_health(
+        &mut self,
+        seen: &RouterHealth,
+        now: DateTime<Utc>,
+        actions: &mut Vec<Action>,
+    ) {
+        let Some(policy) = self.policy.traffic else {
+            return;
+        };
+        let context = router_health::Context {
+            down_expected: self.down_is_expected(now),
+        };
+        let state = &mut self.state.router_health;
+        let recommended = router_health::recommend(state, &policy, seen, context, now);
+        self.apply(recommended, now, actions);
     }
 
     /// Without fresh traffic data, one dyno in per `calm` of fast probes, down to the baseline.

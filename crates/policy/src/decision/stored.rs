@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::{DeciderState, FailSafe};
 use crate::recommend::probe::ProbeState;
 use crate::recommend::queue::QueueState;
+use crate::recommend::router_health::RouterHealthState;
 use crate::recommend::traffic::TrafficState;
 
 #[derive(Serialize, Deserialize)]
@@ -29,6 +30,10 @@ pub(super) struct Stored {
     /// Empty in states stored before the job-queue rules, and left out while empty.
     #[serde(default, skip_serializing_if = "QueueState::is_empty")]
     queue: QueueState,
+    /// Empty in states stored before the router lines' health; not written while empty, so a
+    /// state where nothing failed is stored as every earlier version stored it.
+    #[serde(default, skip_serializing_if = "RouterHealthState::is_empty")]
+    router_health: RouterHealthState,
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -59,6 +64,7 @@ impl From<Stored> for DeciderState {
             probe: stored.probe,
             traffic: stored.traffic.rules,
             queue: stored.queue,
+            router_health: stored.router_health,
         }
     }
 }
@@ -81,6 +87,7 @@ impl From<DeciderState> for Stored {
                 fail_safe_due: state.fail_safe.due,
             },
             queue: state.queue,
+            router_health: state.router_health,
         }
     }
 }

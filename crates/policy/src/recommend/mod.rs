@@ -7,13 +7,15 @@
 //!
 //! - [`probe`]: the probe rules (down → the fail-safe, slow → a step out, fast → calm).
 //! - [`router_errors`]: a burst of router errors H10/H12/H13 is trouble, like slow probes.
+//! - [`router_health`]: the router's lines of the last seconds nearly all failing is down, like
+//!   `failures` down probes, and success again for `calm` is up.
 //! - [`traffic`]: the traffic rules (stable and panic demand, saturation, the usual load, the
 //!   queued-out memory), from the router's figures.
 //! - [`schedule`]: the schedule's baseline.
 //! - [`queue`]: a worker's job queues (wake from zero, out on the oldest job's age, in after a
 //!   calm window, never below the busy jobs' dynos, the stuck-queue alert).
 //!
-//! A new signal (the router lines' health, a job queue) is one more module here with a `recommend`
+//! A new signal (a job queue, say) is one more module here with a `recommend`
 //! that returns a [`Recommendation`]: dynos for a demand, [`Ask::StepOut`] for trouble, or
 //! [`Ask::Down`] for the fail-safe.
 
@@ -26,6 +28,7 @@ use crate::event::Reason;
 pub(crate) mod probe;
 pub(crate) mod queue;
 pub(crate) mod router_errors;
+pub(crate) mod router_health;
 pub(crate) mod schedule;
 pub(crate) mod traffic;
 

@@ -37,6 +37,13 @@ impl ProbeState {
         quiet && self.last_class.is_some_and(|c| c != Class::Down)
     }
 
+    /// Whether no probe says the app is down: none was down for `calm`, and the last one (if any
+    /// came) answered. Unlike [`up_for`](Self::up_for), no probe at all says nothing against it.
+    pub(crate) fn quiet_for(&self, calm: Duration, now: DateTime<Utc>) -> bool {
+        let quiet = self.last_down.is_none_or(|t| elapsed(t, now) >= calm);
+        quiet && self.last_class != Some(Class::Down)
+    }
+
     /// Whether the last probe was fast.
     pub(crate) fn last_fast(&self) -> bool {
         self.last_class == Some(Class::Fast)

@@ -198,6 +198,7 @@ pub(crate) fn recommend(
         .is_some_and(|t| elapsed(t, now) < policy.panic_hold);
     let figures = |panic: bool, stop: Option<InStop>| TrafficReason {
         requests_per_minute: seen.requests_per_minute,
+        left_out: seen.left_out,
         mean_service: seen.mean_service,
         unqueued: load.unqueued,
         in_flight: if panic {

@@ -100,15 +100,16 @@ fn each_window_counts_the_dynos_its_requests_reached() {
 fn a_request_counts_when_it_arrived_not_when_it_was_logged() {
     let now = at(NOW);
     let mut app = Aggregator::new();
-    // Logged now after 30 s of service: it arrived 30 s ago, outside the 6 s panic window.
+    // Logged now after 30 s of service: it arrived 30 s ago, outside the 6 s panic window. H27
+    // (the client gave up) is the app's work all the same, so it counts as load.
     app.ingest(
         &batch(vec![
-            (now, failed(ErrorCode::H12)),
+            (now, failed(ErrorCode::H27)),
             (
                 now,
                 RouterLine {
                     service: Some(Duration::from_secs(30)),
-                    ..failed(ErrorCode::H12)
+                    ..failed(ErrorCode::H27)
                 },
             ),
         ]),
@@ -125,7 +126,41 @@ fn a_request_counts_when_it_arrived_not_when_it_was_logged() {
         (f.stable.in_flight - 0.5).abs() < 1e-9,
         "30 s of service in 60 s"
     );
-    assert_eq!(f.errors_last_minute.h12, 2);
+    assert_eq!(f.errors_last_minute.h27, 2);
+}
+
+#[test]
+fn failed_requests_are_left_out_of_the_load() {
+    let now = at(NOW);
+    let mut app = Aggregator::new();
+    let crashed = |code| RouterLine {
+        service: Some(Duration::from_secs(30)),
+        ..failed(code)
+    };
+    let fast_503 = RouterLine {
+        status: Some(503),
+        service: Some(Duration::from_millis(3)),
+        ..served(0)
+    };
+    app.ingest(
+        &batch(vec![
+            (now, served(100)),
+            (now, crashed(ErrorCode::H12)),
+            (now, crashed(ErrorCode::H13)),
+            (now, fast_503),
+            (now, failed(ErrorCode::H10)),
+        ]),
+        now,
+    );
+    let f = app.figures(now);
+    assert_eq!((f.stable.requests, f.stable.left_out), (1, 4));
+    assert_eq!(f.stable.mean_service, Some(Duration::from_millis(100)));
+    assert!((f.stable.in_flight - 0.1 / 60.0).abs() < 1e-9, "{f:?}");
+    assert_eq!(f.requests_last_minute, 5, "every line is a request");
+    assert_eq!(
+        (f.errors_last_minute.h12, f.server_errors_last_minute),
+        (1, 1)
+    );
 }
 
 #[test]

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use schedule::{Rule, Schedule};
 
 use super::*;
-use crate::{Class, TrafficPolicy};
+use crate::{Class, RouterHealth, TrafficPolicy, TrafficReason};
 
 mod baseline;
 mod decider;
@@ -16,6 +16,7 @@ mod fail_safe;
 mod probe;
 mod queue;
 mod router_errors;
+mod router_health;
 mod traffic;
 
 const SEC: Duration = Duration::from_secs(1);
@@ -232,11 +233,37 @@ fn arb_traffic() -> impl Strategy<Value = (u64, Traffic)> {
         )
 }
 
+/// The router lines' health of the last 10 s, seen `lag` seconds before the event's instant
+/// (filled in by [`timed`]), from healthy to every request failing.
+fn arb_router_health() -> impl Strategy<Value = Event> {
+    (0u32..20, 0u64..200, 0u64..=100).prop_map(|(lag, requests, percent)| {
+        Event::RouterHealth(Box::new(lines_failing(
+            at(0, 0, 0) - SEC * lag,
+            requests,
+            requests * percent / 100,
+        )))
+    })
+}
+
+/// The router's lines of the 10 s up to `at`: `requests`, of which `failing` answered 503.
+fn lines_failing(at: DateTime<Utc>, requests: u64, failing: u64) -> RouterHealth {
+    RouterHealth {
+        at,
+        window: Duration::from_secs(10),
+        requests,
+        failing: match failing {
+            0 => vec![],
+            n => vec![("503".to_owned(), n)],
+        },
+    }
+}
+
 fn arb_event() -> impl Strategy<Value = Event> {
     prop_oneof![
         4 => arb_class().prop_map(probe),
         1 => Just(Event::Tick),
         1 => any::<bool>().prop_map(Event::Maintenance),
+        2 => arb_router_health(),
         3 => arb_traffic().prop_map(|(lag, mut t)| {
             // Encoded as the lag in seconds; `timed` sets the real instant.
             t.at = at(0, 0, 0) - SEC * lag as u32;
@@ -251,6 +278,10 @@ fn timed(event: Event, now: DateTime<Utc>) -> Event {
         Event::Traffic(mut t) => {
             t.at = now - (at(0, 0, 0) - t.at);
             Event::Traffic(t)
+        }
+        Event::RouterHealth(mut h) => {
+            h.at = now - (at(0, 0, 0) - h.at);
+            Event::RouterHealth(h)
         }
         other => other,
     }

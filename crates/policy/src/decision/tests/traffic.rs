@@ -509,6 +509,7 @@ fn arb_wild_traffic() -> impl Strategy<Value = Event> {
                     panic_window: Duration::from_secs(window),
                     trouble_errors_last_minute: errors,
                     server_errors_last_minute: server_errors,
+                    left_out: u64::from(server_errors),
                     maintenance: false,
                     dynos,
                     panic_dynos,
