@@ -26,6 +26,10 @@ pub enum Event {
     /// [`Policy::traffic`](crate::Policy::traffic)). Boxed: the figures are three times the size of any other event, and
     /// every slot of a channel of events (a daemon has one an app) would pay for them.
     Traffic(Box<Traffic>),
+    /// The overrides and pauses recorded for this process type, running or coming: all of them
+    /// each time (the runtime re-reads them every few seconds), so one that is gone from the list
+    /// was removed. See [`Override`](crate::Override).
+    Overrides(Vec<crate::Override>),
 }
 
 /// What the decider wants done.
@@ -108,6 +112,29 @@ pub enum Reason {
         /// The policy's threshold.
         threshold: u32,
     },
+    /// An override's quantity replaces the schedule's baseline.
+    Override {
+        /// Which override, as the runtime labelled it.
+        label: String,
+        /// The baseline it sets.
+        baseline: u32,
+    },
+    /// An override's bounds moved the target into them.
+    OverrideBounds {
+        /// Which override, as the runtime labelled it.
+        label: String,
+        /// The lowest count while it runs.
+        min: u32,
+        /// The highest count while it runs.
+        max: u32,
+    },
+    /// An override ended: back to the schedule's baseline.
+    OverrideEnded {
+        /// Which override, as the runtime labelled it.
+        label: String,
+        /// The schedule's baseline now.
+        baseline: u32,
+    },
 }
 
 impl fmt::Display for Reason {
@@ -124,6 +151,13 @@ impl fmt::Display for Reason {
                 humantime::format_duration(*calm)
             ),
             Reason::Traffic(figures) => figures.fmt(f),
+            Reason::Override { label, baseline } => write!(f, "{label}: baseline {baseline}"),
+            Reason::OverrideBounds { label, min, max } => {
+                write!(f, "{label}: within [{min}, {max}]")
+            }
+            Reason::OverrideEnded { label, baseline } => {
+                write!(f, "{label} ended: schedule baseline {baseline}")
+            }
             Reason::RouterErrors { errors, threshold } => write!(
                 f,
                 "router errors: {errors} H10/H12/H13 in the last minute (trouble from {threshold})"

@@ -30,6 +30,7 @@ use crate::recommend::{
 };
 use crate::traffic::Traffic;
 
+mod overrides;
 mod stored;
 #[cfg(test)]
 mod tests;
@@ -41,9 +42,11 @@ pub(crate) const BOOT_GRACE: Duration = Duration::from_secs(60);
 /// One app's process type: its rules and what it has seen.
 #[derive(Debug, Clone)]
 pub struct Decider {
+    /// The policy in force: the configured one, with the bounds of the overrides running.
     policy: Policy,
     schedule: Schedule,
     state: DeciderState,
+    obeying: overrides::Obeying,
 }
 
 /// What a [`Decider`] has seen, apart from its rules: plain data, so a runtime can store it
@@ -127,6 +130,7 @@ impl Decider {
             traffic: TrafficState::default(),
         };
         Decider {
+            obeying: overrides::Obeying::new(policy),
             policy,
             schedule,
             state,
@@ -154,6 +158,7 @@ impl Decider {
         state.baseline = state.baseline.clamp(policy.min, policy.max);
         state.target = state.target.clamp(policy.min, policy.max);
         Decider {
+            obeying: overrides::Obeying::new(policy),
             policy,
             schedule,
             state,
@@ -189,6 +194,14 @@ impl Decider {
     pub fn handle(&mut self, event: Event, now: DateTime<Utc>) -> Vec<Action> {
         let mut actions = Vec::new();
         self.check_stale(now, &mut actions);
+        let event = match event {
+            Event::Overrides(list) => {
+                self.obeying.set(list);
+                Event::Tick
+            }
+            event => event,
+        };
+        self.obey_overrides(now, &mut actions);
         match event {
             Event::Tick => {}
             Event::Maintenance(on) => {
@@ -202,6 +215,8 @@ impl Decider {
                 self.follow_schedule(now, &mut actions);
                 self.observe_traffic(&seen, now, &mut actions);
             }
+            // Handed over above.
+            Event::Overrides(_) => {}
         }
         self.follow_schedule(now, &mut actions);
         self.check_recovery(now, &mut actions);
@@ -251,6 +266,10 @@ impl Decider {
         now: DateTime<Utc>,
         actions: &mut Vec<Action>,
     ) {
+        if self.paused() {
+            // A pause stops every change, the fail-safe's included.
+            return;
+        }
         // Whatever a recommender asks: within [min, max], and never below the baseline.
         let to = to
             .clamp(self.policy.min, self.policy.max)
@@ -284,6 +303,12 @@ impl Decider {
         self.set_target(self.policy.max, reason, now, actions);
         if self.state.outage_since.is_none() {
             self.state.outage_since = Some(now);
+            let detail = match self.obeying.pause() {
+                Some(pause) => {
+                    format!("{detail}; autoscaled is paused ({pause}) and did not act")
+                }
+                None => detail,
+            };
             actions.push(Action::Alert(Notice {
                 kind: NoticeKind::Outage,
                 detail,
@@ -370,10 +395,17 @@ impl Decider {
             held: self.traffic_held(now),
         };
         let baseline = &mut self.state.baseline;
-        let Some(moved) = baseline::recommend(baseline, &self.schedule, &self.policy, context, now)
-        else {
+        let moved = match self.obeying.quantity() {
+            Some(quantity) => {
+                let to = quantity.clamp(self.policy.min, self.policy.max);
+                baseline::move_to(baseline, to, context)
+            }
+            None => baseline::recommend(baseline, &self.schedule, &self.policy, context, now),
+        };
+        let Some(mut moved) = moved else {
             return;
         };
+        moved.ask = self.obeying.relabel(moved.ask);
         if moved.from == 0 || moved.to == 0 {
             // Down probes were ignored, or are about to be: start counting afresh.
             self.state.probe.start_afresh();

@@ -13,6 +13,7 @@ use crate::{Class, TrafficPolicy};
 mod baseline;
 mod decider;
 mod fail_safe;
+mod overrides;
 mod probe;
 mod router_errors;
 mod traffic;
