@@ -16,6 +16,7 @@ mod e2e {
     mod daemon;
     mod fleet;
     mod harness;
+    mod overrides;
     mod simulate;
     mod state;
     mod status_page;

@@ -67,6 +67,8 @@ pub(super) struct AppContext {
     pub(super) drains: status::Drains,
     /// Writes to the database without waiting.
     pub(super) persister: store::Persister,
+    /// The overrides and pauses running or coming, every app's, re-read every lease round.
+    pub(super) overrides: tokio::sync::watch::Receiver<super::overrides::Current>,
     /// What the database held for this app at start.
     pub(super) stored: Option<store::AppState>,
 }
@@ -241,6 +243,15 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
             }
         }
     }
+    // Obeyed from the first decision: a pause recorded before the start stops its scale too.
+    let mut overrides_rx = ctx.overrides.clone();
+    let mut mine = super::overrides::for_key(&overrides_rx.borrow_and_update(), &key(settings));
+    for action in decider.handle(Event::Overrides(mine.clone()), ctx.clock.now()) {
+        if let Action::Note(text) = action {
+            info!(app = %settings.name, process = %settings.process, "{text}");
+        }
+    }
+    let (paused_tx, paused_rx) = watch::channel(decider.paused());
     let (events_tx, mut events_rx) = mpsc::channel::<Event>(16);
     let (target_tx, target_rx) = watch::channel(decider.target());
     ctx.board
@@ -284,7 +295,13 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
         helpers.spawn(traffic_feed(ctx.clone(), events_tx.clone()));
     }
     let (down_tx, down_rx) = watch::channel(false);
-    let actuator = Actuator::new(&ctx, events_tx.clone(), down_rx, observed.maintenance);
+    let actuator = Actuator::new(
+        &ctx,
+        events_tx.clone(),
+        down_rx,
+        paused_rx,
+        observed.maintenance,
+    );
     helpers.spawn(actuator.run(Some(observed.actual), target_rx));
     let mut stats = RollingStats::new(STATS_WINDOW, STATS_CAP);
     // Checked by the config and again at start (`observe_at_start`): a probe that cannot start
@@ -304,9 +321,20 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
     // sender cost about 1.5 KB an app (heaptrack, 1,000 apps: docs/benchmarks.md).
     let tick = sleep(tick_wait(&ctx));
     tokio::pin!(tick);
+    let edge = sleep(edge_wait(&ctx, &mine));
+    tokio::pin!(edge);
     loop {
         let event = tokio::select! {
             _ = ctx.shutdown.cancelled() => break,
+            changed = overrides_rx.changed() => {
+                if changed.is_err() { break }
+                let now_mine = super::overrides::for_key(&overrides_rx.borrow_and_update(), &key(settings));
+                if now_mine == mine { continue }
+                mine = now_mine;
+                Event::Overrides(mine.clone())
+            }
+            // An override or pause starts or ends: the decider sees it at that instant.
+            () = &mut edge => Event::Tick,
             () = &mut tick => {
                 tick.as_mut().reset(Instant::now() + tick_wait(&ctx));
                 ctx.board.roll_minute(ctx.index, ctx.clock.now());
@@ -392,11 +420,26 @@ pub(super) async fn run(ctx: AppContext, observed: Observed) {
         });
         ctx.board.beat(ctx.index);
         keeper.save(&ctx, &decider, now, decided);
+        paused_tx.send_if_modified(|paused| {
+            std::mem::replace(paused, decider.paused()) != decider.paused()
+        });
+        edge.as_mut().reset(Instant::now() + edge_wait(&ctx, &mine));
     }
     // Saved whatever the last save's age: the alerts sent since then must hold through a restart.
     keeper.save(&ctx, &decider, ctx.clock.now(), true);
     ctx.shutdown.cancel();
     while helpers.join_next().await.is_some() {}
+}
+
+/// How long until the next start or end of one of `overrides` (a day when none is coming: the
+/// timer is reset whenever they change).
+fn edge_wait(ctx: &AppContext, overrides: &[policy::Override]) -> Duration {
+    let now = ctx.clock.now();
+    super::overrides::next_edge(overrides, now)
+        .and_then(|edge| (edge - now).to_std().ok())
+        .map_or(Duration::from_secs(86_400), |wait| {
+            ctx.clock.real_duration(wait) + Duration::from_millis(1)
+        })
 }
 
 /// A probe result as the decider sees it: latencies in the clock's time, so a sped-up demo reads
@@ -490,6 +533,8 @@ struct Actuator {
     events: mpsc::Sender<Event>,
     /// Whether the latest probe was down, from the decision task.
     down: watch::Receiver<bool>,
+    /// Whether a pause runs: no scale call at all, a reconcile's included.
+    paused: watch::Receiver<bool>,
     /// Maintenance mode as last read.
     maintenance: bool,
 }
@@ -508,12 +553,14 @@ impl Actuator {
         ctx: &AppContext,
         events: mpsc::Sender<Event>,
         down: watch::Receiver<bool>,
+        paused: watch::Receiver<bool>,
         maintenance: bool,
     ) -> Actuator {
         Actuator {
             ctx: ctx.clone(),
             events,
             down,
+            paused,
             maintenance,
         }
     }
@@ -528,7 +575,8 @@ impl Actuator {
         let mut pace = ReadPace::Every(reconcile);
         loop {
             let target = *target_rx.borrow_and_update();
-            if actual != Some(target) && retry_at.is_none() {
+            let paused = *self.paused.borrow_and_update();
+            if actual != Some(target) && retry_at.is_none() && !paused {
                 tokio::select! {
                     biased;
                     _ = shutdown.cancelled() => return,
@@ -558,6 +606,10 @@ impl Actuator {
                 changed = target_rx.changed() => {
                     if changed.is_err() { return }
                     retry_at = None;
+                    continue;
+                }
+                changed = self.paused.changed() => {
+                    if changed.is_err() { return }
                     continue;
                 }
                 changed = self.down.changed(), if probing => {

@@ -7,6 +7,7 @@
 
 mod alerts;
 mod app;
+mod overrides;
 mod state;
 
 use std::path::PathBuf;
@@ -129,6 +130,14 @@ pub(crate) async fn serve(
         ..WriterOptions::default()
     };
     let reader = store.clone();
+    let (overrides_tx, overrides_rx) = tokio::sync::watch::channel(overrides::Current::default());
+    let overrides_reader = tokio::spawn(overrides::read_every(
+        store.clone(),
+        config.state.lease_round,
+        clock,
+        overrides_tx,
+        shutdown.child_token(),
+    ));
     let (persister, writer) =
         Persister::spawn(store, writer_options, writer_stop.clone().cancelled_owned());
     board.keep_history(reader, persister.clone());
@@ -154,6 +163,7 @@ pub(crate) async fn serve(
             probe_client: probe_client.clone(),
             drains: drains.clone(),
             persister: persister.clone(),
+            overrides: overrides_rx.clone(),
             // Read fresh when this instance takes the app's lease: another may have held it.
             stored: None,
             settings: Arc::new(settings),
@@ -213,6 +223,7 @@ pub(crate) async fn serve(
     let stopped = tokio::time::timeout(STOP_WITHIN, async {
         // It stops the apps and releases their leases once their last states are written.
         let _ = coordinator.await;
+        let _ = overrides_reader.await;
         writer_stop.cancel();
         let _ = writer.await;
         if let Some(task) = notifier_task {
