@@ -392,6 +392,20 @@ pub(crate) fn what(action: OverrideAction) -> String {
     }
 }
 
+/// How decision lines and `plan` name it: `override #3 by ada (Friday launch)`.
+pub(crate) fn label(record: &Override) -> String {
+    let kind = match record.spec.action {
+        OverrideAction::Pause => "pause",
+        _ => "override",
+    };
+    let reason = record.spec.reason.trim();
+    if reason.is_empty() {
+        format!("{kind} #{} by {}", record.id, record.spec.by)
+    } else {
+        format!("{kind} #{} by {} ({reason})", record.id, record.spec.by)
+    }
+}
+
 /// One line for people: `#12 override shop web: quantity 6 from ... until ... (running; by ada: launch)`.
 pub(crate) fn describe(record: &Override, now: DateTime<Utc>) -> String {
     let spec = &record.spec;

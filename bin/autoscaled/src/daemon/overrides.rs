@@ -63,7 +63,7 @@ pub(super) fn for_key(
         .filter(|o| o.spec.key == *key)
         .map(|o| policy::Override {
             id: o.id,
-            label: label(o),
+            label: crate::overrides::label(o),
             kind: match o.spec.action {
                 OverrideAction::Set { quantity, min, max } => {
                     policy::OverrideKind::Set { quantity, min, max }
@@ -75,20 +75,6 @@ pub(super) fn for_key(
             created_at: o.spec.created_at,
         })
         .collect()
-}
-
-/// How decision lines name it: `override #3 by ada (Friday launch)`.
-fn label(record: &store::Override) -> String {
-    let kind = match record.spec.action {
-        OverrideAction::Pause => "pause",
-        _ => "override",
-    };
-    let reason = record.spec.reason.trim();
-    if reason.is_empty() {
-        format!("{kind} #{} by {}", record.id, record.spec.by)
-    } else {
-        format!("{kind} #{} by {} ({reason})", record.id, record.spec.by)
-    }
 }
 
 /// The next instant after `now` at which one of `overrides` starts or ends, if any.

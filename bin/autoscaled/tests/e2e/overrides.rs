@@ -229,3 +229,71 @@ async fn a_pause_on_the_daemons_sqlite_file_stops_even_the_fail_safe_and_the_out
         })
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_shows_an_override_in_the_changes_and_the_cost() {
+    let app = "ovr-plan";
+    let fake = heroku(app, 1).await;
+    let config = write_config(&fake.url(), &[AppConfig::new(app)], &Alerts::default());
+    // The daemon creates the database; the commands then work beside it.
+    let daemon = Daemon::run(BIN, &config);
+    daemon.wait_for_line(&["started"], START).await;
+    let plan = |args: &'static [&'static str]| {
+        let config = config.clone();
+        async move {
+            let mut argv = vec!["plan", "--days", "1", "--json"];
+            argv.extend_from_slice(args);
+            let out = command(&config, &argv).await;
+            serde_json::from_str::<serde_json::Value>(&out).unwrap()
+        }
+    };
+    let before = plan(&[]).await;
+    assert_eq!(before["apps"][0]["dyno_hours"], 24.0, "{before}");
+
+    // Two hours at 3 instead of the baseline 1, starting in an hour.
+    let from = (chrono::Utc::now() + chrono::TimeDelta::hours(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let added = command(
+        &config,
+        &[
+            "override",
+            "add",
+            app,
+            "--from",
+            &from,
+            "--for",
+            "2h",
+            "--quantity",
+            "3",
+            "--by",
+            "e2e",
+            "--reason",
+            "sale",
+        ],
+    )
+    .await;
+    assert!(added.contains("(coming; by e2e: sale)"), "{added}");
+    let after = plan(&[]).await;
+    let entry = &after["apps"][0];
+    println!(
+        "overrides: plan dyno-hours {} -> {}, cost ${} -> ${}",
+        before["apps"][0]["dyno_hours"],
+        entry["dyno_hours"],
+        before["apps"][0]["cost"],
+        entry["cost"]
+    );
+    let dyno_hours = entry["dyno_hours"].as_f64().unwrap();
+    assert!((dyno_hours - 28.0).abs() < 1e-6, "{after}");
+    let changes = entry["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 2, "{after}");
+    assert_eq!(changes[0]["quantity"], 3);
+    assert_eq!(changes[0]["at"], from.as_str());
+    assert_eq!(changes[0]["override"], "override #1 by e2e (sale)");
+    assert_eq!(changes[1]["quantity"], 1);
+    assert_eq!(entry["overrides"][0]["reason"], "sale");
+
+    let text = command(&config, &["plan", "--days", "1"]).await;
+    assert!(text.contains("-> 3  (override #1 by e2e (sale))"), "{text}");
+    assert!(text.contains("28.0 dyno-hours"), "{text}");
+    daemon.stop().await;
+}
