@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
 use super::alerts::Alerter;
+use super::preboot::Refused;
 use super::state::Keeper;
 use crate::clock::Clock;
 use crate::config::AppSettings;
@@ -535,6 +536,8 @@ struct Actuator {
     down: watch::Receiver<bool>,
     /// Whether a pause runs: no scale call at all, a reconcile's included.
     paused: watch::Receiver<bool>,
+    /// Heroku's refusals during a release phase or preboot cutover.
+    preboot: std::sync::Mutex<super::preboot::PrebootWait>,
     /// Maintenance mode as last read.
     maintenance: bool,
 }
@@ -561,6 +564,7 @@ impl Actuator {
             events,
             down,
             paused,
+            preboot: std::sync::Mutex::default(),
             maintenance,
         }
     }
@@ -672,6 +676,12 @@ impl Actuator {
         }
     }
 
+    fn preboot_wait(&self) -> std::sync::MutexGuard<'_, super::preboot::PrebootWait> {
+        self.preboot
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// Sets the quantity; returns the quantity Heroku now reports, or `None` when the call failed.
     async fn apply(&self, actual: Option<u32>, target: u32) -> Option<u32> {
         let settings = &self.ctx.settings;
@@ -693,6 +703,9 @@ impl Actuator {
             Ok(formation) => {
                 let got = formation.quantity;
                 info!(app = %app, process = %process, from = actual, to = got, "formation updated");
+                if let Some(since) = self.preboot_wait().passed() {
+                    info!(app = %app, process = %process, since = %since, "release phase or preboot over: formation changes go through again");
+                }
                 if got != target {
                     warn!(app = %app, process = %process, asked = target, got, retry_in = ?SCALE_RETRY_DELAY, "Heroku set another quantity than asked");
                     self.ctx.alerter.scale_capped(
@@ -710,6 +723,26 @@ impl Actuator {
                     .board
                     .update(self.ctx.index, |s| s.actual = Some(formation.quantity));
                 Some(formation.quantity)
+            }
+            Err(e) if e.is_preboot_refusal() => {
+                let now = self.ctx.clock.now();
+                let refused = self.preboot_wait().refused(now);
+                match refused {
+                    Refused::First => {
+                        warn!(app = %app, process = %process, from = actual, to = target, retry_in = ?SCALE_RETRY_DELAY,
+                            "Heroku refuses formation changes during a release phase or preboot: trying again every 30 s, alerting if it lasts beyond 10 minutes")
+                    }
+                    Refused::Again => {
+                        debug!(app = %app, process = %process, to = target, "formation change refused again: release phase or preboot")
+                    }
+                    Refused::TooLong { lasted } => {
+                        error!(app = %app, process = %process, from = actual, to = target, lasted = ?lasted, error = %e, "scale call failed: Heroku has refused formation changes for a release phase or preboot beyond 10 minutes");
+                        self.ctx
+                            .alerter
+                            .scale_failed(settings, actual, target, &e, now);
+                    }
+                }
+                None
             }
             Err(e) => {
                 error!(app = %app, process = %process, from = actual, to = target, error = %e, "scale call failed");

@@ -8,6 +8,7 @@
 mod alerts;
 mod app;
 mod overrides;
+mod preboot;
 mod state;
 
 use std::path::PathBuf;
