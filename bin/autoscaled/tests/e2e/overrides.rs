@@ -1,7 +1,8 @@
 //! Overrides and pauses recorded with the CLI beside running daemons: an override obeyed by the
 //! instance that holds the app within one lease round, through a `kill -9` of that instance, and
 //! ended on time; a pause that stops every scale call, the fail-safe's included, while the outage
-//! is still alerted, saying so. The pause runs on an SQLite file the daemon holds.
+//! is still alerted, saying so (on an SQLite file the daemon holds); `plan` with an override; a
+//! preboot refusal waited out; the page showing them in Chromium.
 
 use std::time::{Duration, Instant};
 
@@ -339,5 +340,59 @@ async fn a_preboot_refusal_is_retried_logged_once_and_not_alerted() {
     assert_eq!(log.matches("refuses formation changes").count(), 1, "{log}");
     assert!(!log.contains("scale call failed"), "{log}");
     assert!(mail.mails().is_empty(), "no alert: {:?}", mail.mails());
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_shows_the_apps_overrides_and_pauses_in_chromium() {
+    let app = "ovr-page";
+    let fake = heroku(app, 1).await;
+    let config = write_config(&fake.url(), &[AppConfig::new(app)], &Alerts::default());
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text += "\n[http]\nlisten = \"127.0.0.1:0\"\n";
+    std::fs::write(&config, text).unwrap();
+    let daemon = Daemon::run(BIN, &config);
+    let url = super::status_page::page_url(&daemon).await;
+    daemon.wait_for_line(&["started"], START).await;
+    command(
+        &config,
+        &[
+            "override",
+            "add",
+            app,
+            "--for",
+            "2h",
+            "--quantity",
+            "2",
+            "--by",
+            "ada",
+            "--reason",
+            "launch",
+        ],
+    )
+    .await;
+    let from = (chrono::Utc::now() + chrono::TimeDelta::hours(3))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    command(
+        &config,
+        &[
+            "pause",
+            app,
+            "--from",
+            &from,
+            "--reason",
+            "migration",
+            "--by",
+            "bob",
+        ],
+    )
+    .await;
+
+    let dom = super::status_page::headless(&url, &["--dump-dom"]);
+    assert!(dom.contains("Overrides and pauses"), "{dom}");
+    assert!(dom.contains("#1 quantity <b>2</b>, until"), "{dom}");
+    assert!(dom.contains("(running; by ada: launch)"), "{dom}");
+    assert!(dom.contains("#2 <b>paused</b>: no scale call"), "{dom}");
+    assert!(dom.contains("(coming; by bob: migration)"), "{dom}");
     daemon.stop().await;
 }
