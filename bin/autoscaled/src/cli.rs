@@ -1,4 +1,5 @@
-//! The command line: `run` (the default), `check`, `plan`, `demo`, `simulate` and `status`.
+//! The command line: `run` (the default), `check`, `plan`, `demo`, `simulate`, `status`, and
+//! `override`, `pause` and `resume`.
 
 use std::path::PathBuf;
 
@@ -56,19 +57,143 @@ pub(crate) enum Command {
     /// Replay a traffic trace through the config's rules on a model of dynos: cost and overload.
     Simulate(SimulateArgs),
     /// Show each app's saved state from the database: baseline, target, actual, open outage, last
-    /// decisions, and which instance holds it.
+    /// decisions, and which instance holds it; then the overrides and pauses running or coming.
     ///
     /// Reads the state database (`DATABASE_URL`, else `[state] url`, else sqlite://autoscaled.db)
     /// without changing it, so it works while the daemon runs. Exit status: 0 shown; 1 the database
     /// cannot be read (unreachable, missing, not migrated); 2 bad config or arguments.
     Status(StatusArgs),
+    /// Record, list or remove an override: for a window, a baseline (--quantity) and/or bounds
+    /// (--min, --max) that replace the config's for one app and process type.
+    ///
+    /// Written to the state database beside a running daemon (an SQLite file it holds included);
+    /// whichever instance holds the app obeys it within 2 s. Exit status: 0 done; 1 the database
+    /// cannot be written; 2 bad arguments, one message per problem, nothing written.
+    #[command(subcommand)]
+    Override(OverrideCommand),
+    /// Stop every scale call (the fail-safe included) for an app until --until, for --for, or
+    /// until `autoscaled resume`. Probes still run and outages are still alerted.
+    Pause(PauseArgs),
+    /// End the app's running and coming pauses now.
+    Resume(ResumeArgs),
+}
+
+/// `autoscaled override ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum OverrideCommand {
+    /// Record an override.
+    Add(OverrideAddArgs),
+    /// List the overrides and pauses running or coming.
+    List(OverrideListArgs),
+    /// End an override or pause now, by id.
+    Remove(OverrideRemoveArgs),
+}
+
+/// Who, why and the output, shared by the commands that record something.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct Recorded {
+    /// Why (shown in decisions, `status` and on the page); a pause needs one.
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) reason: Option<String>,
+    /// Who records it (default: $USER).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) by: Option<String>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// When an override or pause runs.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct Window {
+    /// When it starts, RFC 3339 (default: now).
+    #[arg(long, value_name = "RFC3339", value_parser = parse_instant)]
+    pub(crate) from: Option<DateTime<Utc>>,
+    /// When it ends, RFC 3339.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_instant, conflicts_with = "for_")]
+    pub(crate) until: Option<DateTime<Utc>>,
+    /// How long it lasts from --from, e.g. 3h or 90m.
+    #[arg(long = "for", id = "for_", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub(crate) for_: Option<std::time::Duration>,
+}
+
+/// `autoscaled override add`.
+#[derive(Debug, Args)]
+pub(crate) struct OverrideAddArgs {
+    /// The app, as named in the config.
+    pub(crate) app: String,
+    /// The process type (default: the app's only one in the config).
+    #[arg(long, value_name = "TYPE")]
+    pub(crate) process: Option<String>,
+    #[command(flatten)]
+    pub(crate) window: Window,
+    /// The baseline instead of the schedule's.
+    #[arg(long, value_name = "N")]
+    pub(crate) quantity: Option<u32>,
+    /// The lowest dyno count instead of the config's `min`.
+    #[arg(long, value_name = "N")]
+    pub(crate) min: Option<u32>,
+    /// The highest dyno count instead of the config's `max`.
+    #[arg(long, value_name = "N")]
+    pub(crate) max: Option<u32>,
+    #[command(flatten)]
+    pub(crate) recorded: Recorded,
+}
+
+/// `autoscaled override list`.
+#[derive(Debug, Args)]
+pub(crate) struct OverrideListArgs {
+    /// Only this app's.
+    pub(crate) app: Option<String>,
+    /// Print one JSON object instead of text: {"overrides":[{"id","kind","app","process","from",
+    /// "until","quantity","min","max","reason","by","created_at","active"}]}.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `autoscaled override remove`.
+#[derive(Debug, Args)]
+pub(crate) struct OverrideRemoveArgs {
+    /// The id `override add` or `override list` printed.
+    pub(crate) id: i64,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `autoscaled pause`.
+#[derive(Debug, Args)]
+pub(crate) struct PauseArgs {
+    /// The app, as named in the config.
+    pub(crate) app: String,
+    /// Only this process type (default: every one of the app's).
+    #[arg(long, value_name = "TYPE")]
+    pub(crate) process: Option<String>,
+    #[command(flatten)]
+    pub(crate) window: Window,
+    #[command(flatten)]
+    pub(crate) recorded: Recorded,
+}
+
+/// `autoscaled resume`.
+#[derive(Debug, Args)]
+pub(crate) struct ResumeArgs {
+    /// The app, as named in the config.
+    pub(crate) app: String,
+    /// Only this process type's pauses (default: all of the app's).
+    #[arg(long, value_name = "TYPE")]
+    pub(crate) process: Option<String>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// `autoscaled status`.
 #[derive(Debug, Args)]
 pub(crate) struct StatusArgs {
     /// Print one JSON object instead of text:
-    /// {"apps":[{"app","process","baseline","target","actual","outage_since","reason","holder","decisions":[{"at","from","to","reason"}]}]}.
+    /// {"apps":[{"app","process","baseline","target","actual","outage_since","reason","holder","decisions":[{"at","from","to","reason"}]}],
+    /// "overrides":[{"id","kind","app","process","from","until","quantity","min","max","reason","by","created_at","active"}]}.
     #[arg(long)]
     pub(crate) json: bool,
     /// How many recent decisions to show per app.

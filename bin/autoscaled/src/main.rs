@@ -21,6 +21,7 @@ mod config;
 mod daemon;
 mod demo;
 mod logging;
+mod overrides;
 mod plan;
 mod report;
 mod simulate;
@@ -76,6 +77,9 @@ fn main() -> ExitCode {
         }
         Command::Simulate(args) => simulate::run(&cli.config, args),
         Command::Status(args) => report::run(&cli.config, args),
+        Command::Override(command) => overrides::run_override(&cli.config, command),
+        Command::Pause(args) => overrides::run_pause(&cli.config, args),
+        Command::Resume(args) => overrides::run_resume(&cli.config, args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -23,6 +23,7 @@ mod e2e {
     mod fleet;
     mod harness;
     mod hostile_net;
+    mod overrides;
     mod simulate;
     mod state;
     mod status_page;

@@ -132,6 +132,17 @@ impl Error {
         self.api_error().and_then(|e| e.retry_after)
     }
 
+    /// Whether Heroku refused a formation change because a release phase or a preboot cutover is
+    /// under way ("Cannot change formation for a preboot app until release phase and preboot
+    /// complete"): it passes by itself within minutes, so the caller waits and tries again rather
+    /// than calling it a failure. Told by its message, whatever the status.
+    pub fn is_preboot_refusal(&self) -> bool {
+        self.api_error().is_some_and(|e| {
+            let message = e.message.to_ascii_lowercase();
+            message.contains("preboot") && message.contains("release phase")
+        })
+    }
+
     /// Whether the token itself was refused (401 or 403): retrying or waiting will not help.
     pub fn is_credentials_rejected(&self) -> bool {
         matches!(self, Self::Unauthorized(_) | Self::Forbidden(_))

@@ -99,6 +99,11 @@ impl RecordedRequest {
     }
 }
 
+/// Heroku's message when it refuses a formation change during a release phase or a preboot
+/// cutover ([`FakeHeroku::set_preboot`]).
+pub const PREBOOT_REFUSAL: &str =
+    "Cannot change formation for a preboot app until release phase and preboot complete.";
+
 /// How an injected failure answers (see [`FakeHeroku::fail_next`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FaultOptions {
@@ -294,6 +299,13 @@ impl FakeHeroku {
     /// quantity than asked (a plan's dyno limit, say). Creates the app if needed.
     pub fn set_quantity_limit(&self, app: &str, limit: Option<u32>) {
         self.shared.state().app_mut(app).quantity_limit = limit;
+    }
+
+    /// Puts the app in a release phase or preboot cutover (`false` ends it): while it lasts, every
+    /// formation update is refused as Heroku refuses it, `422 invalid_params` with
+    /// [`PREBOOT_REFUSAL`]; reads still answer. Creates the app if needed.
+    pub fn set_preboot(&self, app: &str, on: bool) {
+        self.shared.state().app_mut(app).preboot = on;
     }
 
     /// Every request received so far, oldest first.

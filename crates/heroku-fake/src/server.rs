@@ -257,6 +257,15 @@ fn default_error_id(status: StatusCode) -> &'static str {
     }
 }
 
+/// Heroku's answer to a formation change during a release phase or a preboot cutover.
+fn preboot_refusal() -> Response {
+    heroku_error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_params",
+        crate::PREBOOT_REFUSAL,
+    )
+}
+
 fn heroku_error(status: StatusCode, id: &str, message: &str) -> Response {
     heroku_json(
         status,
@@ -454,6 +463,9 @@ async fn formation_update(
     let Some(index) = state.app_index(&app) else {
         return app_not_found();
     };
+    if state.apps[index].preboot {
+        return preboot_refusal();
+    }
     match apply(&mut state.apps[index], &process_type, change) {
         Some(formation) => heroku_json(StatusCode::OK, &formation),
         None => process_type_not_found(&process_type),
@@ -490,6 +502,9 @@ async fn formation_batch_update(
     let Some(index) = state.app_index(&app) else {
         return app_not_found();
     };
+    if state.apps[index].preboot {
+        return preboot_refusal();
+    }
     let app = &mut state.apps[index];
     // All or nothing, as Heroku does: check every process type before changing any.
     if let Some((missing, _)) = changes.iter().find(|(t, _)| app.formation(t).is_none()) {

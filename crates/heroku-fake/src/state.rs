@@ -29,6 +29,8 @@ pub(crate) struct App {
     /// The most dynos an update may set (a plan limit, say): a larger quantity is answered 200
     /// with this one.
     pub(crate) quantity_limit: Option<u32>,
+    /// In a release phase or preboot cutover: formation updates are refused.
+    pub(crate) preboot: bool,
     pub(crate) formations: Vec<Formation>,
 }
 
@@ -176,6 +178,7 @@ impl State {
                     name: identity.to_owned(),
                     maintenance: false,
                     quantity_limit: None,
+                    preboot: false,
                     formations: Vec::new(),
                 });
                 self.apps.len() - 1

@@ -36,6 +36,10 @@ pub enum Event {
     /// [`Policy::traffic`](crate::Policy::traffic)): nearly every request failing is down. Boxed,
     /// as the traffic figures are.
     RouterHealth(Box<RouterHealth>),
+    /// The overrides and pauses recorded for this process type, running or coming: all of them
+    /// each time (the runtime re-reads them every few seconds), so one that is gone from the list
+    /// was removed. See [`Override`](crate::Override).
+    Overrides(Vec<crate::Override>),
 }
 
 /// What the decider wants done.
@@ -125,6 +129,29 @@ pub enum Reason {
     },
     /// The job-queue rules: the figures of the poll that moved the target.
     Queue(QueueDecision),
+    /// An override's quantity replaces the schedule's baseline.
+    Override {
+        /// Which override, as the runtime labelled it.
+        label: String,
+        /// The baseline it sets.
+        baseline: u32,
+    },
+    /// An override's bounds moved the target into them.
+    OverrideBounds {
+        /// Which override, as the runtime labelled it.
+        label: String,
+        /// The lowest count while it runs.
+        min: u32,
+        /// The highest count while it runs.
+        max: u32,
+    },
+    /// An override ended: back to the schedule's baseline.
+    OverrideEnded {
+        /// Which override, as the runtime labelled it.
+        label: String,
+        /// The schedule's baseline now.
+        baseline: u32,
+    },
 }
 
 impl fmt::Display for Reason {
@@ -145,6 +172,13 @@ impl fmt::Display for Reason {
             ),
             Reason::Traffic(figures) => figures.fmt(f),
             Reason::Queue(decision) => decision.fmt(f),
+            Reason::Override { label, baseline } => write!(f, "{label}: baseline {baseline}"),
+            Reason::OverrideBounds { label, min, max } => {
+                write!(f, "{label}: within [{min}, {max}]")
+            }
+            Reason::OverrideEnded { label, baseline } => {
+                write!(f, "{label} ended: schedule baseline {baseline}")
+            }
             Reason::RouterErrors { errors, threshold } => write!(
                 f,
                 "router errors: {errors} H10/H12/H13 in the last minute (trouble from {threshold})"

@@ -18,6 +18,10 @@
 //! `[min, max]` and never below the baseline, with the fail-safe, the cooldown, the calm and the
 //! alerts. A new signal is a new recommender and an event, not another branch in the decider.
 //!
+//! People's [`Override`]s (a baseline or bounds for a window) and pauses (no scale call at all)
+//! come in as [`Event::Overrides`]: the runtime reads them from its store and hands them over; the
+//! decider obeys the ones running at each instant it is given, and says when one starts and ends.
+//!
 //! [`Thresholds::classify`] is the one rule that turns a probe's status and latency into a
 //! [`Class`]; the runtime's prober and the simulator (crate `autoscaled-simulate`, which replays a
 //! traffic trace through these very rules) both call it.
@@ -52,6 +56,7 @@ mod classify;
 mod decision;
 mod event;
 mod health;
+mod overrides;
 mod policy;
 mod queue;
 mod recommend;
@@ -61,6 +66,7 @@ pub use classify::{Class, Thresholds};
 pub use decision::{Decider, DeciderState, Snapshot};
 pub use event::{Action, Event, Notice, NoticeKind, Reason};
 pub use health::RouterHealth;
+pub use overrides::{Override, OverrideKind};
 pub use policy::Policy;
 pub use queue::{QueueDecision, QueueFigures, QueuePolicy, QueueReading, QueueWhy};
 pub use traffic::{DRAIN_DELAY, InStop, Traffic, TrafficPolicy, TrafficReason};

@@ -460,6 +460,22 @@ impl Board {
         charts
     }
 
+    /// The overrides and pauses running or coming at `now`, from the store the history is kept in
+    /// (so any instance shows them, whichever holds the app); none without one, or when it cannot
+    /// be read (logged at debug: the page still shows the rest).
+    pub(crate) async fn overrides(&self, now: DateTime<Utc>) -> Vec<store::Override> {
+        let Some(kept) = self.kept.get() else {
+            return Vec::new();
+        };
+        kept.store
+            .current_overrides(now)
+            .await
+            .unwrap_or_else(|error| {
+                tracing::debug!(error = %error, "cannot read the overrides");
+                Vec::new()
+            })
+    }
+
     /// The scale decisions and alerts the store has for `key`, oldest first.
     async fn stored_decisions(&self, key: &ProcessKey) -> Vec<Marker> {
         let Some(kept) = self.kept.get() else {

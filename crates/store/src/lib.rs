@@ -14,6 +14,9 @@
 //!   [`Store::release`], [`Store::release_one`], [`Store::leases`], with [`Store::heartbeat`], [`Store::leave`] and
 //!   [`Store::live_instances`]; states written under a lease's [`Fence`]
 //!   ([`Store::save_app_state_fenced`]);
+//! - [`Override`]s and pauses people record: [`Store::add_override`],
+//!   [`Store::current_overrides`], [`Store::find_override`], [`Store::end_override`]; a command
+//!   writes them beside a running daemon with [`Access::Edit`];
 //! - the [`Fleet`] coordinator, one per instance, which uses them to give each process type to
 //!   exactly one live instance (its docs say how, and the limits).
 //!
@@ -48,7 +51,8 @@ mod target;
 pub use error::Error;
 pub use fleet::{Fleet, FleetOptions, Grant, Tenants};
 pub use model::{
-    AppState, Decision, DecisionKind, Fence, HistoryRow, Instance, Lease, ProcessKey, Pruned,
+    AppState, Decision, DecisionKind, Fence, HistoryRow, Instance, Lease, NewOverride, Override,
+    OverrideAction, ProcessKey, Pruned,
 };
 pub use persist::{Backlog, MinuteFigures, Persister, WriterOptions};
 pub use report::{AppReport, DecisionReport, StatusReport};

@@ -160,6 +160,106 @@ pub struct Instance {
     pub last_seen: DateTime<Utc>,
 }
 
+/// An override or a pause as stored: see [`Store::add_override`](crate::Store::add_override).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Override {
+    /// Its id, given by the database: what `override remove` and `DELETE /api/overrides/{id}` take.
+    pub id: i64,
+    /// What it is and when: everything given when it was recorded.
+    pub spec: NewOverride,
+    /// When it was removed (or resumed) before its end, if it was.
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+impl Override {
+    /// When it stops applying: removed, or its `until`, whichever comes first; `None` for a pause
+    /// until resumed.
+    pub fn ends_at(&self) -> Option<DateTime<Utc>> {
+        match (self.ended_at, self.spec.until) {
+            (Some(ended), Some(until)) => Some(ended.min(until)),
+            (ended, until) => ended.or(until),
+        }
+    }
+
+    /// Whether it applies at `at`: from `from` (included) to its end (excluded).
+    pub fn applies_at(&self, at: DateTime<Utc>) -> bool {
+        self.spec.from <= at && self.ends_at().is_none_or(|end| at < end)
+    }
+}
+
+/// An override or a pause to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOverride {
+    /// The app and process type it is for.
+    pub key: ProcessKey,
+    /// An override of the baseline or bounds, or a pause.
+    pub action: OverrideAction,
+    /// When it starts.
+    pub from: DateTime<Utc>,
+    /// When it ends; `None` only for a pause that lasts until resumed.
+    pub until: Option<DateTime<Utc>>,
+    /// Why, as people wrote it.
+    pub reason: String,
+    /// Who recorded it (`$USER`, `--by`, or the page).
+    pub by: String,
+    /// When it was recorded: where overrides overlap, the later-created wins.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What an override does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OverrideAction {
+    /// Replaces the baseline and/or the bounds while it runs; `None` leaves that one as configured.
+    Set {
+        /// The baseline dyno count instead of the schedule's.
+        quantity: Option<u32>,
+        /// The lowest dyno count instead of the configured `min`.
+        min: Option<u32>,
+        /// The highest dyno count instead of the configured `max`.
+        max: Option<u32>,
+    },
+    /// No scale call at all while it runs.
+    Pause,
+}
+
+impl OverrideAction {
+    /// Its name in the `kind` column.
+    pub(crate) fn kind(self) -> &'static str {
+        match self {
+            OverrideAction::Set { .. } => "override",
+            OverrideAction::Pause => "pause",
+        }
+    }
+
+    /// The three counts as stored (all `None` for a pause).
+    pub(crate) fn counts(self) -> [Option<i64>; 3] {
+        match self {
+            OverrideAction::Set { quantity, min, max } => {
+                [quantity, min, max].map(|count| count.map(i64::from))
+            }
+            OverrideAction::Pause => [None; 3],
+        }
+    }
+
+    /// The action stored as `kind` with those counts, or [`Error::Corrupt`](crate::Error::Corrupt).
+    pub(crate) fn parse(kind: &str, counts: [Option<i64>; 3]) -> Result<Self, crate::Error> {
+        let [quantity, min, max] = counts;
+        let count = |value: Option<i64>, column| crate::convert::count_opt(value, column);
+        match kind {
+            "override" => Ok(OverrideAction::Set {
+                quantity: count(quantity, "quantity")?,
+                min: count(min, "min_count")?,
+                max: count(max, "max_count")?,
+            }),
+            "pause" => Ok(OverrideAction::Pause),
+            other => Err(crate::Error::Corrupt(format!(
+                "kind holds {other:?}, not an override kind"
+            ))),
+        }
+    }
+}
+
 /// What [`Store::prune`](crate::Store::prune) deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Pruned {
@@ -169,6 +269,8 @@ pub struct Pruned {
     pub history: u64,
     /// Fleet instances not seen since, deleted.
     pub instances: u64,
+    /// Overrides and pauses that ended before, deleted.
+    pub overrides: u64,
 }
 
 /// `at` with its seconds and below dropped: the minute it falls in.

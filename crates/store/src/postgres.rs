@@ -11,13 +11,15 @@ use crate::model::{Instance, minute_of};
 use crate::store::{STATE_INSERT, STATE_UPSERT};
 use crate::target::Shown;
 use crate::{
-    Access, AppState, Decision, DecisionKind, Error, Fence, HistoryRow, Lease, ProcessKey, Pruned,
+    Access, AppState, Decision, DecisionKind, Error, Fence, HistoryRow, Lease, NewOverride,
+    Override, OverrideAction, ProcessKey, Pruned,
 };
 
 /// The schema, one migration per version, applied in order.
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0001_initial.sql"),
     include_str!("../migrations/postgres/0002_decision_kind.sql"),
+    include_str!("../migrations/postgres/0003_overrides.sql"),
 ];
 
 /// Instances of a fleet starting together migrate one at a time: a transaction-scoped advisory
@@ -41,7 +43,7 @@ pub(crate) async fn open(
 ) -> Result<PgPool, Error> {
     // A reader's sessions refuse writes, as a read-only SQLite file does.
     let options = match access {
-        Access::Daemon => options,
+        Access::Daemon | Access::Edit => options,
         Access::ReadOnly => options.options([("default_transaction_read_only", "on")]),
     };
     let unreachable = |reason: String| Error::Open {
@@ -57,7 +59,7 @@ pub(crate) async fn open(
             .map_err(|error| unreachable(shown.scrub(error)))?;
     let checked = match access {
         Access::Daemon => migrate(&mut connection, shown).await,
-        Access::ReadOnly => match version(&mut connection, shown).await? {
+        Access::ReadOnly | Access::Edit => match version(&mut connection, shown).await? {
             found if found > latest() => Err(too_new(found, shown)),
             found if found < latest() => Err(Error::NotMigrated {
                 url: shown.url.clone(),
@@ -389,12 +391,123 @@ pub(crate) async fn prune(pool: &PgPool, older_than: DateTime<Utc>) -> Result<Pr
         .execute(&mut *transaction)
         .await?
         .rows_affected();
+    let overrides =
+        deleted("DELETE FROM autoscaled_overrides WHERE coalesce(ended_at, until_at) < $1")
+            .execute(&mut *transaction)
+            .await?
+            .rows_affected();
     transaction.commit().await?;
     Ok(Pruned {
         decisions,
         history,
         instances,
+        overrides,
     })
+}
+
+// Overrides and pauses.
+
+const OVERRIDE_COLUMNS: &str =
+    "SELECT id, kind, app, process, from_at, until_at, quantity, min_count, max_count,
+            reason, created_by, created_at, ended_at FROM autoscaled_overrides";
+
+fn stored_override(row: &PgRow) -> Result<Override, Error> {
+    Ok(Override {
+        id: row.try_get("id")?,
+        spec: NewOverride {
+            key: key(row)?,
+            action: OverrideAction::parse(
+                row.try_get("kind")?,
+                [
+                    row.try_get("quantity")?,
+                    row.try_get("min_count")?,
+                    row.try_get("max_count")?,
+                ],
+            )?,
+            from: row.try_get("from_at")?,
+            until: row.try_get("until_at")?,
+            reason: row.try_get("reason")?,
+            by: row.try_get("created_by")?,
+            created_at: row.try_get("created_at")?,
+        },
+        ended_at: row.try_get("ended_at")?,
+    })
+}
+
+pub(crate) async fn add_override(pool: &PgPool, new: &NewOverride) -> Result<Override, Error> {
+    let [quantity, min, max] = new.action.counts();
+    let row = sqlx::query(
+        "INSERT INTO autoscaled_overrides
+             (kind, app, process, from_at, until_at, quantity, min_count, max_count, reason,
+              created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         RETURNING id",
+    )
+    .bind(new.action.kind())
+    .bind(&new.key.app)
+    .bind(&new.key.process)
+    .bind(new.from)
+    .bind(new.until)
+    .bind(quantity)
+    .bind(min)
+    .bind(max)
+    .bind(&new.reason)
+    .bind(&new.by)
+    .bind(new.created_at)
+    .fetch_one(pool)
+    .await?;
+    Ok(Override {
+        id: row.try_get("id")?,
+        spec: new.clone(),
+        ended_at: None,
+    })
+}
+
+pub(crate) async fn current_overrides(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+) -> Result<Vec<Override>, Error> {
+    sqlx::query(&format!(
+        "{OVERRIDE_COLUMNS}
+         WHERE (ended_at IS NULL OR ended_at > $1) AND (until_at IS NULL OR until_at > $1)
+         ORDER BY created_at, id"
+    ))
+    .bind(now)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(stored_override)
+    .collect()
+}
+
+pub(crate) async fn find_override(pool: &PgPool, id: i64) -> Result<Option<Override>, Error> {
+    sqlx::query(&format!("{OVERRIDE_COLUMNS} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .as_ref()
+        .map(stored_override)
+        .transpose()
+}
+
+pub(crate) async fn end_override(
+    pool: &PgPool,
+    id: i64,
+    at: DateTime<Utc>,
+) -> Result<Option<Override>, Error> {
+    let ended = sqlx::query(
+        "UPDATE autoscaled_overrides SET ended_at = $2
+         WHERE id = $1 AND ended_at IS NULL AND (until_at IS NULL OR until_at > $2)",
+    )
+    .bind(id)
+    .bind(at)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    if ended == 0 {
+        return Ok(None);
+    }
+    find_override(pool, id).await
 }
 
 // Leases: every time is the server's `clock_timestamp()` (the time of the statement's execution,

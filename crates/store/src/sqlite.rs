@@ -18,13 +18,15 @@ use crate::model::{Instance, minute_of};
 use crate::store::{STATE_INSERT, STATE_UPSERT};
 use crate::target::Shown;
 use crate::{
-    Access, AppState, Decision, DecisionKind, Error, Fence, HistoryRow, Lease, ProcessKey, Pruned,
+    Access, AppState, Decision, DecisionKind, Error, Fence, HistoryRow, Lease, NewOverride,
+    Override, OverrideAction, ProcessKey, Pruned,
 };
 
 /// The schema, one migration per version, applied in order.
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_initial.sql"),
     include_str!("../migrations/sqlite/0002_decision_kind.sql"),
+    include_str!("../migrations/sqlite/0003_overrides.sql"),
 ];
 
 /// SQLite's result code for "file is not a database".
@@ -182,7 +184,7 @@ fn pool_for(options: SqliteConnectOptions) -> SqlitePool {
 pub(crate) async fn open(path: &Path, access: Access, shown: &Shown) -> Result<SqliteDb, Error> {
     let lock = match access {
         Access::Daemon => Some(lock(path, shown)?),
-        Access::ReadOnly => None,
+        Access::ReadOnly | Access::Edit => None,
     };
     let options = SqliteConnectOptions::new()
         .filename(path)
@@ -206,7 +208,7 @@ pub(crate) async fn open(path: &Path, access: Access, shown: &Shown) -> Result<S
             .synchronous(SqliteSynchronous::Full)
             .pragma("mmap_size", "0")
             .pragma("cache_size", "-512"),
-        Access::ReadOnly => {
+        Access::ReadOnly | Access::Edit => {
             if !path.exists() {
                 return Err(Error::Open {
                     url: shown.url.clone(),
@@ -216,7 +218,9 @@ pub(crate) async fn open(path: &Path, access: Access, shown: &Shown) -> Result<S
                     ),
                 });
             }
-            options.read_only(true)
+            // An editor writes beside the daemon: its few short writes take the file's lock for
+            // a moment, waiting at most the busy timeout for the daemon's, which are short too.
+            options.read_only(access == Access::ReadOnly)
         }
     };
 
@@ -228,7 +232,7 @@ pub(crate) async fn open(path: &Path, access: Access, shown: &Shown) -> Result<S
             Ok(()) => lapse_dead_leases(&mut connection, shown).await,
             failed => failed,
         },
-        Access::ReadOnly => match version(&mut connection, shown).await? {
+        Access::ReadOnly | Access::Edit => match version(&mut connection, shown).await? {
             found if found > latest() => Err(too_new(found, shown)),
             found if found < latest() => Err(Error::NotMigrated {
                 url: shown.url.clone(),
@@ -250,7 +254,7 @@ pub(crate) async fn open(path: &Path, access: Access, shown: &Shown) -> Result<S
             file: Mutex::new(file_id(path)),
             restoring: tokio::sync::Mutex::new(()),
         }),
-        Access::ReadOnly => None,
+        Access::ReadOnly | Access::Edit => None,
     };
     Ok(SqliteDb {
         current: Mutex::new(Current {
@@ -679,12 +683,132 @@ pub(crate) async fn prune(pool: &SqlitePool, older_than: DateTime<Utc>) -> Resul
         .execute(&mut *transaction)
         .await?
         .rows_affected();
+    let overrides =
+        deleted("DELETE FROM autoscaled_overrides WHERE coalesce(ended_at, until_at) < ?1")
+            .execute(&mut *transaction)
+            .await?
+            .rows_affected();
     transaction.commit().await?;
     Ok(Pruned {
         decisions,
         history,
         instances,
+        overrides,
     })
+}
+
+// Overrides and pauses.
+
+const OVERRIDE_COLUMNS: &str =
+    "SELECT id, kind, app, process, from_at, until_at, quantity, min_count, max_count,
+            reason, created_by, created_at, ended_at FROM autoscaled_overrides";
+
+fn stored_override(row: &SqliteRow) -> Result<Override, Error> {
+    Ok(Override {
+        id: row.try_get("id")?,
+        spec: NewOverride {
+            key: ProcessKey::new(
+                row.try_get::<String, _>("app")?,
+                row.try_get::<String, _>("process")?,
+            ),
+            action: OverrideAction::parse(
+                row.try_get("kind")?,
+                [
+                    row.try_get("quantity")?,
+                    row.try_get("min_count")?,
+                    row.try_get("max_count")?,
+                ],
+            )?,
+            from: from_micros(row.try_get("from_at")?, "from_at")?,
+            until: row
+                .try_get::<Option<i64>, _>("until_at")?
+                .map(|at| from_micros(at, "until_at"))
+                .transpose()?,
+            reason: row.try_get("reason")?,
+            by: row.try_get("created_by")?,
+            created_at: from_micros(row.try_get("created_at")?, "created_at")?,
+        },
+        ended_at: row
+            .try_get::<Option<i64>, _>("ended_at")?
+            .map(|at| from_micros(at, "ended_at"))
+            .transpose()?,
+    })
+}
+
+pub(crate) async fn add_override(pool: &SqlitePool, new: &NewOverride) -> Result<Override, Error> {
+    let [quantity, min, max] = new.action.counts();
+    let row = sqlx::query(
+        "INSERT INTO autoscaled_overrides
+             (kind, app, process, from_at, until_at, quantity, min_count, max_count, reason,
+              created_by, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         RETURNING id",
+    )
+    .bind(new.action.kind())
+    .bind(&new.key.app)
+    .bind(&new.key.process)
+    .bind(micros(new.from))
+    .bind(new.until.map(micros))
+    .bind(quantity)
+    .bind(min)
+    .bind(max)
+    .bind(&new.reason)
+    .bind(&new.by)
+    .bind(micros(new.created_at))
+    .fetch_one(pool)
+    .await?;
+    Ok(Override {
+        id: row.try_get("id")?,
+        spec: new.clone(),
+        ended_at: None,
+    })
+}
+
+pub(crate) async fn current_overrides(
+    pool: &SqlitePool,
+    now: DateTime<Utc>,
+) -> Result<Vec<Override>, Error> {
+    sqlx::query(&format!(
+        "{OVERRIDE_COLUMNS}
+         WHERE (ended_at IS NULL OR ended_at > ?1) AND (until_at IS NULL OR until_at > ?1)
+         ORDER BY created_at, id"
+    ))
+    .bind(micros(now))
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(stored_override)
+    .collect()
+}
+
+pub(crate) async fn find_override(pool: &SqlitePool, id: i64) -> Result<Option<Override>, Error> {
+    sqlx::query(&format!("{OVERRIDE_COLUMNS} WHERE id = ?1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .as_ref()
+        .map(stored_override)
+        .transpose()
+}
+
+pub(crate) async fn end_override(
+    pool: &SqlitePool,
+    id: i64,
+    at: DateTime<Utc>,
+) -> Result<Option<Override>, Error> {
+    let ended = sqlx::query(
+        "UPDATE autoscaled_overrides SET ended_at = ?2
+         WHERE id = ?1 AND ended_at IS NULL AND (until_at IS NULL OR until_at > ?2)",
+    )
+    .bind(id)
+    .bind(micros(at))
+    .execute(pool)
+    .await?
+    .rows_affected();
+    if ended == 0 {
+        return Ok(None);
+    }
+    find_override(pool, id).await
 }
 
 // Leases: one daemon per SQLite file, so "the database's clock" is this machine's, read here.

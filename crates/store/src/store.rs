@@ -8,7 +8,9 @@ use sqlx::postgres::PgPool;
 use crate::model::Instance;
 use crate::sqlite::SqliteDb;
 use crate::target::{self, Shown, Target};
-use crate::{AppState, Decision, Error, Fence, HistoryRow, Lease, ProcessKey, Pruned};
+use crate::{
+    AppState, Decision, Error, Fence, HistoryRow, Lease, NewOverride, Override, ProcessKey, Pruned,
+};
 use crate::{postgres, sqlite};
 
 /// How a process uses the store.
@@ -19,6 +21,11 @@ pub enum Access {
     /// A reader such as `autoscaled status`: never migrates, never takes the daemon's lock, so it
     /// works while the daemon runs. Its writes fail (SQLite opens the file read-only).
     ReadOnly,
+    /// A command that records overrides and pauses (`autoscaled override add`, `pause`): like
+    /// [`Access::ReadOnly`] it never migrates and never takes the daemon's lock, so it works beside
+    /// a running daemon, even on the SQLite file that daemon holds (WAL: a write waits at most the
+    /// busy timeout for the daemon's); unlike it, it may write.
+    Edit,
 }
 
 /// The daemon's persistent state: app state, decisions, per-minute history, fleet leases.
@@ -228,6 +235,33 @@ impl Store {
     /// Records that `instance_id` is alive, now on the database's clock.
     pub async fn heartbeat(&self, instance_id: &str) -> Result<(), Error> {
         on_backend!(self, heartbeat(instance_id))
+    }
+
+    /// Records an override or a pause and returns it with its id. The caller validates it first
+    /// (known app and process type, `until` after `from`, counts within bounds); this only stores.
+    pub async fn add_override(&self, new: &NewOverride) -> Result<Override, Error> {
+        on_backend!(self, add_override(new))
+    }
+
+    /// The overrides and pauses not ended by `now`: running or coming (`until` later than `now`,
+    /// or none), and not removed; by creation, oldest first (a later one wins where they overlap).
+    pub async fn current_overrides(&self, now: DateTime<Utc>) -> Result<Vec<Override>, Error> {
+        on_backend!(self, current_overrides(now))
+    }
+
+    /// One override or pause by id, ended or not.
+    pub async fn find_override(&self, id: i64) -> Result<Option<Override>, Error> {
+        on_backend!(self, find_override(id))
+    }
+
+    /// Ends override or pause `id` at `at` (removed, or resumed), if it had not ended by then;
+    /// returns it as ended, or `None` when there is no such id or it had already ended.
+    pub async fn end_override(
+        &self,
+        id: i64,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Override>, Error> {
+        on_backend!(self, end_override(id, at))
     }
 
     /// The instances whose last heartbeat is less than `within` old, by id.

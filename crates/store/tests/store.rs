@@ -88,6 +88,7 @@ both!(
     renew_keeps_only_leases_still_held,
     instances_heartbeat,
     write_path_figures,
+    overrides_are_recorded_listed_and_ended,
 );
 
 /// Runs each named case of `fleet` against both backends, as `both!` does for `cases`.

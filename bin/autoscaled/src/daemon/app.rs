@@ -31,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
 use super::alerts::Alerter;
+use super::preboot::Refused;
 use super::state::Keeper;
 use crate::clock::Clock;
 use crate::config::AppSettings;
@@ -83,6 +84,8 @@ pub(super) struct AppContext {
     pub(super) drains: status::Drains,
     /// Writes to the database without waiting.
     pub(super) persister: store::Persister,
+    /// The overrides and pauses running or coming, every app's, re-read every lease round.
+    pub(super) overrides: tokio::sync::watch::Receiver<super::overrides::Current>,
     /// What the database held for this app at start.
     pub(super) stored: Option<store::AppState>,
 }
@@ -305,6 +308,15 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
             }
         }
     }
+    // Obeyed from the first decision: a pause recorded before the start stops its scale too.
+    let mut overrides_rx = ctx.overrides.clone();
+    let mut mine = super::overrides::for_key(&overrides_rx.borrow_and_update(), &key(settings));
+    for action in decider.handle(Event::Overrides(mine.clone()), ctx.clock.now()) {
+        if let Action::Note(text) = action {
+            info!(app = %settings.name, process = %settings.process, "{text}");
+        }
+    }
+    let (paused_tx, paused_rx) = watch::channel(decider.paused());
     let (events_tx, mut events_rx) = mpsc::channel::<Event>(16);
     let (target_tx, target_rx) = watch::channel(decider.target());
     let actual = observed.map(|observed| observed.actual);
@@ -332,7 +344,7 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
         helpers.spawn(traffic_feed(ctx.clone(), events_tx.clone()));
     }
     let (down_tx, down_rx) = watch::channel(false);
-    let actuator = Actuator::new(&ctx, events_tx.clone(), down_rx, maintenance);
+    let actuator = Actuator::new(&ctx, events_tx.clone(), down_rx, paused_rx, maintenance);
     let (actual_tx, actual_rx) = oneshot::channel();
     let mut actual_tx = actual.is_none().then_some(actual_tx);
     helpers.spawn(actuator.run(actual.ok_or(actual_rx), target_rx));
@@ -355,9 +367,20 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
     // sender cost about 1.5 KB an app (heaptrack, 1,000 apps: docs/benchmarks.md).
     let tick = sleep(tick_wait(&ctx));
     tokio::pin!(tick);
+    let edge = sleep(edge_wait(&ctx, &mine));
+    tokio::pin!(edge);
     loop {
         let event = tokio::select! {
             _ = ctx.shutdown.cancelled() => break,
+            changed = overrides_rx.changed() => {
+                if changed.is_err() { break }
+                let now_mine = super::overrides::for_key(&overrides_rx.borrow_and_update(), &key(settings));
+                if now_mine == mine { continue }
+                mine = now_mine;
+                Event::Overrides(mine.clone())
+            }
+            // An override or pause starts or ends: the decider sees it at that instant.
+            () = &mut edge => Event::Tick,
             () = &mut tick => {
                 tick.as_mut().reset(Instant::now() + tick_wait(&ctx));
                 ctx.board.roll_minute(ctx.index, ctx.clock.now());
@@ -489,6 +512,10 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
         });
         ctx.board.beat(ctx.index);
         keeper.save(&ctx, &decider, now, decided);
+        paused_tx.send_if_modified(|paused| {
+            std::mem::replace(paused, decider.paused()) != decider.paused()
+        });
+        edge.as_mut().reset(Instant::now() + edge_wait(&ctx, &mine));
     }
     // Saved whatever the last save's age: the alerts sent since then must hold through a restart.
     keeper.save(&ctx, &decider, ctx.clock.now(), true);
@@ -563,6 +590,17 @@ impl LocalFaults {
             }
         }
     }
+}
+
+/// How long until the next start or end of one of `overrides` (a day when none is coming: the
+/// timer is reset whenever they change).
+fn edge_wait(ctx: &AppContext, overrides: &[policy::Override]) -> Duration {
+    let now = ctx.clock.now();
+    super::overrides::next_edge(overrides, now)
+        .and_then(|edge| (edge - now).to_std().ok())
+        .map_or(Duration::from_secs(86_400), |wait| {
+            ctx.clock.real_duration(wait) + Duration::from_millis(1)
+        })
 }
 
 /// A probe result as the decider sees it: latencies in the clock's time, so a sped-up demo reads
@@ -678,6 +716,10 @@ struct Actuator {
     events: mpsc::Sender<Event>,
     /// Whether the latest probe was down, from the decision task.
     down: watch::Receiver<bool>,
+    /// Whether a pause runs: no scale call at all, a reconcile's included.
+    paused: watch::Receiver<bool>,
+    /// Heroku's refusals during a release phase or preboot cutover.
+    preboot: std::sync::Mutex<super::preboot::PrebootWait>,
     /// Maintenance mode as last read.
     maintenance: bool,
 }
@@ -696,12 +738,15 @@ impl Actuator {
         ctx: &AppContext,
         events: mpsc::Sender<Event>,
         down: watch::Receiver<bool>,
+        paused: watch::Receiver<bool>,
         maintenance: bool,
     ) -> Actuator {
         Actuator {
             ctx: ctx.clone(),
             events,
             down,
+            paused,
+            preboot: std::sync::Mutex::default(),
             maintenance,
         }
     }
@@ -732,7 +777,8 @@ impl Actuator {
         let mut pace = ReadPace::Every(reconcile);
         loop {
             let target = *target_rx.borrow_and_update();
-            if actual != Some(target) && retry_at.is_none() {
+            let paused = *self.paused.borrow_and_update();
+            if actual != Some(target) && retry_at.is_none() && !paused {
                 tokio::select! {
                     biased;
                     _ = shutdown.cancelled() => return,
@@ -762,6 +808,10 @@ impl Actuator {
                 changed = target_rx.changed() => {
                     if changed.is_err() { return }
                     retry_at = None;
+                    continue;
+                }
+                changed = self.paused.changed() => {
+                    if changed.is_err() { return }
                     continue;
                 }
                 changed = self.down.changed(), if probing => {
@@ -824,6 +874,12 @@ impl Actuator {
         }
     }
 
+    fn preboot_wait(&self) -> std::sync::MutexGuard<'_, super::preboot::PrebootWait> {
+        self.preboot
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// Sets the quantity; returns the quantity Heroku now reports, or `None` when the call failed.
     async fn apply(&self, actual: Option<u32>, target: u32) -> Option<u32> {
         let settings = &self.ctx.settings;
@@ -845,6 +901,9 @@ impl Actuator {
             Ok(formation) => {
                 let got = formation.quantity;
                 info!(app = %app, process = %process, from = actual, to = got, "formation updated");
+                if let Some(since) = self.preboot_wait().passed() {
+                    info!(app = %app, process = %process, since = %since, "release phase or preboot over: formation changes go through again");
+                }
                 if got != target {
                     warn!(app = %app, process = %process, asked = target, got, retry_in = ?SCALE_RETRY_DELAY, "Heroku set another quantity than asked");
                     self.ctx.alerter.scale_capped(
@@ -862,6 +921,26 @@ impl Actuator {
                     .board
                     .update(self.ctx.index, |s| s.actual = Some(formation.quantity));
                 Some(formation.quantity)
+            }
+            Err(e) if e.is_preboot_refusal() => {
+                let now = self.ctx.clock.now();
+                let refused = self.preboot_wait().refused(now);
+                match refused {
+                    Refused::First => {
+                        warn!(app = %app, process = %process, from = actual, to = target, retry_in = ?SCALE_RETRY_DELAY,
+                            "Heroku refuses formation changes during a release phase or preboot: trying again every 30 s, alerting if it lasts beyond 10 minutes")
+                    }
+                    Refused::Again => {
+                        debug!(app = %app, process = %process, to = target, "formation change refused again: release phase or preboot")
+                    }
+                    Refused::TooLong { lasted } => {
+                        error!(app = %app, process = %process, from = actual, to = target, lasted = ?lasted, error = %e, "scale call failed: Heroku has refused formation changes for a release phase or preboot beyond 10 minutes");
+                        self.ctx
+                            .alerter
+                            .scale_failed(settings, actual, target, &e, now);
+                    }
+                }
+                None
             }
             Err(e) => {
                 error!(app = %app, process = %process, from = actual, to = target, error = %e, "scale call failed");

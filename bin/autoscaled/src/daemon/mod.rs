@@ -10,6 +10,8 @@ mod alerts;
 mod app;
 pub(crate) mod budget;
 mod descriptors;
+mod overrides;
+mod preboot;
 mod state;
 
 use std::path::PathBuf;
@@ -148,6 +150,14 @@ pub(crate) async fn serve(
         ..WriterOptions::default()
     };
     let reader = store.clone();
+    let (overrides_tx, overrides_rx) = tokio::sync::watch::channel(overrides::Current::default());
+    let overrides_reader = tokio::spawn(overrides::read_every(
+        store.clone(),
+        config.state.lease_round,
+        clock,
+        overrides_tx,
+        shutdown.child_token(),
+    ));
     let (persister, writer) =
         Persister::spawn(store, writer_options, writer_stop.clone().cancelled_owned());
     board.keep_history(reader, persister.clone());
@@ -173,6 +183,7 @@ pub(crate) async fn serve(
             probe_client: probe_client.clone(),
             drains: drains.clone(),
             persister: persister.clone(),
+            overrides: overrides_rx.clone(),
             // Read fresh when this instance takes the app's lease: another may have held it.
             stored: None,
             settings: Arc::new(settings),
@@ -236,6 +247,7 @@ pub(crate) async fn serve(
     let stopped = tokio::time::timeout(STOP_WITHIN, async {
         // It stops the apps and releases their leases once their last states are written.
         let _ = coordinator.await;
+        let _ = overrides_reader.await;
         writer_stop.cancel();
         let _ = writer.await;
         if let Some(task) = notifier_task {

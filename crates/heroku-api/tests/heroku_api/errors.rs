@@ -294,3 +294,46 @@ async fn the_token_is_in_no_debug_display_error_or_log_text() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_preboot_refusal_is_told_apart_and_not_retried_by_the_client() {
+    let fake = fake().await;
+    fake.set_preboot("my-app", true);
+    let client = client(&fake);
+    let update = FormationUpdate {
+        quantity: Some(2),
+        dyno_size: None,
+    };
+    let error = client
+        .formation_update("my-app", "web", &update)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::InvalidParams(e) if e.message == heroku_fake::PREBOOT_REFUSAL),
+        "{error:?}"
+    );
+    assert!(error.is_preboot_refusal());
+    assert!(!error.is_retryable(), "the caller waits its own 30 s");
+    // Reads still answer; once the cutover is over, the change goes through.
+    assert_eq!(
+        client
+            .formation_info("my-app", "web")
+            .await
+            .unwrap()
+            .quantity,
+        1
+    );
+    fake.set_preboot("my-app", false);
+    let web = client
+        .formation_update("my-app", "web", &update)
+        .await
+        .unwrap();
+    assert_eq!(web.quantity, 2);
+    // Another refusal is not one.
+    fake.fail_next(1, 422, fault("invalid_params"));
+    let other = client
+        .formation_update("my-app", "web", &update)
+        .await
+        .unwrap_err();
+    assert!(!other.is_preboot_refusal());
+}

@@ -34,6 +34,7 @@ use crate::recommend::{
 };
 use crate::traffic::Traffic;
 
+mod overrides;
 mod stored;
 #[cfg(test)]
 mod tests;
@@ -45,11 +46,13 @@ pub(crate) const BOOT_GRACE: Duration = Duration::from_secs(60);
 /// One app's process type: its rules and what it has seen.
 #[derive(Debug, Clone)]
 pub struct Decider {
+    /// The policy in force: the configured one, with the bounds of the overrides running.
     policy: Policy,
     schedule: Schedule,
     state: DeciderState,
     /// The job-queue rules, for a worker scaled on its queues ([`Decider::with_queue`]).
     queue: Option<QueuePolicy>,
+    obeying: overrides::Obeying,
 }
 
 /// What a [`Decider`] has seen, apart from its rules: plain data, so a runtime can store it
@@ -139,6 +142,7 @@ impl Decider {
             router_health: RouterHealthState::default(),
         };
         Decider {
+            obeying: overrides::Obeying::new(policy),
             policy,
             schedule,
             state,
@@ -167,6 +171,7 @@ impl Decider {
         state.baseline = state.baseline.clamp(policy.min, policy.max);
         state.target = state.target.clamp(policy.min, policy.max);
         Decider {
+            obeying: overrides::Obeying::new(policy),
             policy,
             schedule,
             state,
@@ -212,6 +217,14 @@ impl Decider {
     pub fn handle(&mut self, event: Event, now: DateTime<Utc>) -> Vec<Action> {
         let mut actions = Vec::new();
         self.check_stale(now, &mut actions);
+        let event = match event {
+            Event::Overrides(list) => {
+                self.obeying.set(list);
+                Event::Tick
+            }
+            event => event,
+        };
+        self.obey_overrides(now, &mut actions);
         match event {
             Event::Tick => {}
             Event::Maintenance(on) => {
@@ -234,6 +247,8 @@ impl Decider {
                 self.follow_schedule(now, &mut actions);
                 self.observe_router_health(&seen, now, &mut actions);
             }
+            // Handed over above.
+            Event::Overrides(_) => {}
         }
         self.follow_schedule(now, &mut actions);
         self.check_recovery(now, &mut actions);
@@ -283,6 +298,10 @@ impl Decider {
         now: DateTime<Utc>,
         actions: &mut Vec<Action>,
     ) {
+        if self.paused() {
+            // A pause stops every change, the fail-safe's included.
+            return;
+        }
         // Whatever a recommender asks: within [min, max], and never below the baseline.
         let to = to
             .clamp(self.policy.min, self.policy.max)
@@ -316,6 +335,12 @@ impl Decider {
         self.set_target(self.policy.max, reason, now, actions);
         if self.state.outage_since.is_none() {
             self.state.outage_since = Some(now);
+            let detail = match self.obeying.pause() {
+                Some(pause) => {
+                    format!("{detail}; autoscaled is paused ({pause}) and did not act")
+                }
+                None => detail,
+            };
             actions.push(Action::Alert(Notice {
                 kind: NoticeKind::Outage,
                 detail,
@@ -403,10 +428,17 @@ impl Decider {
             held: self.traffic_held(now).max(self.queue_held()),
         };
         let baseline = &mut self.state.baseline;
-        let Some(moved) = baseline::recommend(baseline, &self.schedule, &self.policy, context, now)
-        else {
+        let moved = match self.obeying.quantity() {
+            Some(quantity) => {
+                let to = quantity.clamp(self.policy.min, self.policy.max);
+                baseline::move_to(baseline, to, context)
+            }
+            None => baseline::recommend(baseline, &self.schedule, &self.policy, context, now),
+        };
+        let Some(mut moved) = moved else {
             return;
         };
+        moved.ask = self.obeying.relabel(moved.ask);
         if moved.from == 0 || moved.to == 0 {
             // Down probes were ignored, or are about to be: start counting afresh.
             self.state.probe.start_afresh();

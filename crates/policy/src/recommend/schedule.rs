@@ -45,7 +45,13 @@ pub(crate) fn recommend(
     context: Context,
     now: DateTime<Utc>,
 ) -> Option<Moved> {
-    let (from, to) = (*baseline, baseline_at(schedule, policy, now));
+    move_to(baseline, baseline_at(schedule, policy, now), context)
+}
+
+/// Moves `baseline` to `to` (the schedule's, or an override's quantity); `None` when it did not
+/// move.
+pub(crate) fn move_to(baseline: &mut u32, to: u32, context: Context) -> Option<Moved> {
+    let from = *baseline;
     if to == from {
         return None;
     }

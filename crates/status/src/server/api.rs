@@ -33,7 +33,49 @@ struct AppOut {
     max: u32,
     timezone: String,
     next_changes: Vec<ChangeView>,
+    /// The overrides and pauses running or coming, oldest-created first.
+    overrides: Vec<OverrideOut>,
     cost_today: CostOut,
+}
+
+/// One override or pause, as the card shows it.
+#[derive(Debug, Serialize)]
+struct OverrideOut {
+    id: i64,
+    /// `override` or `pause`.
+    kind: &'static str,
+    from: DateTime<Utc>,
+    /// `None`: a pause until resumed.
+    until: Option<DateTime<Utc>>,
+    quantity: Option<u32>,
+    min: Option<u32>,
+    max: Option<u32>,
+    reason: String,
+    by: String,
+    /// Whether it runs now (else it is coming).
+    active: bool,
+}
+
+impl OverrideOut {
+    fn new(record: &store::Override, now: DateTime<Utc>) -> OverrideOut {
+        let spec = &record.spec;
+        let (kind, quantity, min, max) = match spec.action {
+            store::OverrideAction::Set { quantity, min, max } => ("override", quantity, min, max),
+            _ => ("pause", None, None, None),
+        };
+        OverrideOut {
+            id: record.id,
+            kind,
+            from: spec.from,
+            until: record.ends_at(),
+            quantity,
+            min,
+            max,
+            reason: spec.reason.clone(),
+            by: spec.by.clone(),
+            active: record.applies_at(now),
+        }
+    }
 }
 
 /// Today (midnight to midnight in the app's time zone): what it costs, estimated, against running
@@ -74,6 +116,7 @@ struct ChartOut {
 pub(crate) async fn status(sources: &Sources) -> StatusOut {
     let now = sources.clock.now();
     let fast = sources.clock.speed() > 1;
+    let overrides = sources.board.overrides(now).await;
     let mut apps = Vec::with_capacity(sources.apps.len());
     for (index, (status, settings)) in sources
         .board
@@ -92,6 +135,11 @@ pub(crate) async fn status(sources: &Sources) -> StatusOut {
                     at: c.at,
                     quantity: c.quantity,
                 })
+                .collect(),
+            overrides: overrides
+                .iter()
+                .filter(|o| o.spec.key.app == status.app && o.spec.key.process == status.process)
+                .map(|o| OverrideOut::new(o, now))
                 .collect(),
             cost_today: cost_today(sources, index, settings, now).await,
             min: settings.min,

@@ -3,7 +3,7 @@
 //! | path | what | auth |
 //! | --- | --- | --- |
 //! | `/` (and `/page.js`) | the page: per app, 24 h charts of response time and dynos, the coming schedule changes, the cost today | yes |
-//! | `/api/status` | JSON: per app the baseline, target, actual, last probe, recent decisions, next changes, cost today | yes |
+//! | `/api/status` | JSON: per app the baseline, target, actual, last probe, recent decisions, next changes, the overrides and pauses running or coming (read from the store), cost today | yes |
 //! | `/api/history` | JSON: the charts' data, read from the store: `?span=24h` (the default) in 5-minute intervals, `?span=7d` in hours | yes |
 //! | `/metrics` | Prometheus text exposition (the metrics are listed in the crate's README) | yes |
 //! | `/healthz` | 200 while every app's decision task runs, 503 otherwise | no |

@@ -205,7 +205,19 @@ function facts(app) {
   const rows = decisions.length
     ? decisions.map((d) => `<tr><td class="when">${esc(hhmm(tz, Date.parse(d.at)))}</td><td class="move">${d.from} → ${d.to}</td><td>${esc(d.reason)}</td></tr>`).join("")
     : `<tr><td class="muted">no change of target yet</td></tr>`;
+  const overrides = app.overrides.length
+    ? app.overrides.map((o) => {
+        const sets = o.kind === "pause"
+          ? "<b>paused</b>: no scale call"
+          : [["quantity", o.quantity], ["min", o.min], ["max", o.max]].filter(([, v]) => v !== null).map(([k, v]) => `${k} <b>${v}</b>`).join(", ");
+        const until = o.until ? dayTime(tz, Date.parse(o.until)) : "resumed";
+        const when = o.active ? `until ${esc(until)}` : `${esc(dayTime(tz, Date.parse(o.from)))} to ${esc(until)}`;
+        const why = o.reason ? `: ${esc(o.reason)}` : "";
+        return `<li class="override${o.active ? " active" : ""}">#${o.id} ${sets}, ${when} <span class="muted">(${o.active ? "running" : "coming"}; by ${esc(o.by)}${why})</span></li>`;
+      }).join("")
+    : `<li class="muted">none</li>`;
   return `<div class="facts">
+    <div><h3>Overrides and pauses</h3><ul>${overrides}</ul></div>
     <div><h3>Next schedule changes</h3><ul>${changes}</ul></div>
     <div><h3>Cost today (estimate)</h3><ul>
       <li><b>${money(c.cost)}</b> <span class="muted">(${c.dyno_hours.toFixed(1)} dyno-hours)</span></li>

@@ -646,3 +646,77 @@ fn no_secret_in_any_debug() {
         assert!(!shown.contains(secret), "{secret} in {shown}");
     }
 }
+
+#[tokio::test]
+async fn api_status_lists_each_apps_overrides_and_pauses_from_the_store() {
+    let (board, store, _writer_stop) = kept_board().await;
+    board.add("shop", "web", 3);
+    let record = |action, from: DateTime<Utc>, until: Option<DateTime<Utc>>, process: &str| {
+        store::NewOverride {
+            key: store::ProcessKey::new("shop", process),
+            action,
+            from,
+            until,
+            reason: "Friday launch".into(),
+            by: "ada".into(),
+            created_at: t0(),
+        }
+    };
+    let set = store::OverrideAction::Set {
+        quantity: Some(6),
+        min: None,
+        max: Some(8),
+    };
+    let hour = TimeDelta::hours(1);
+    let running = store
+        .add_override(&record(set, t0() - hour, Some(t0() + hour), "web"))
+        .await
+        .unwrap();
+    let coming = store
+        .add_override(&record(
+            store::OverrideAction::Pause,
+            t0() + hour,
+            None,
+            "web",
+        ))
+        .await
+        .unwrap();
+    // Over already, and another process type's: not on this card.
+    store
+        .add_override(&record(set, t0() - hour * 2, Some(t0() - hour), "web"))
+        .await
+        .unwrap();
+    store
+        .add_override(&record(set, t0(), Some(t0() + hour), "worker"))
+        .await
+        .unwrap();
+
+    let out = serde_json::to_value(super::api::status(&sources(&board, t0())).await).unwrap();
+    let shown = &out["apps"][0]["overrides"];
+    assert_eq!(shown.as_array().map(Vec::len), Some(2), "{out}");
+    assert_eq!(shown[0]["id"], running.id);
+    assert_eq!(
+        (
+            &shown[0]["kind"],
+            &shown[0]["quantity"],
+            &shown[0]["max"],
+            &shown[0]["min"]
+        ),
+        (
+            &"override".into(),
+            &6.into(),
+            &8.into(),
+            &serde_json::Value::Null
+        )
+    );
+    assert_eq!(
+        (&shown[0]["active"], &shown[0]["by"]),
+        (&true.into(), &"ada".into())
+    );
+    assert_eq!(shown[1]["id"], coming.id);
+    assert_eq!(
+        (&shown[1]["kind"], &shown[1]["active"]),
+        (&"pause".into(), &false.into())
+    );
+    assert_eq!(shown[1]["until"], serde_json::Value::Null);
+}

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use autoscaled_store::{
-    Access, AppState, Decision, DecisionKind, Error, HistoryRow, ProcessKey, Pruned, Store,
+    Access, AppState, Decision, DecisionKind, Error, HistoryRow, NewOverride, OverrideAction,
+    ProcessKey, Pruned, Store,
 };
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
@@ -308,7 +309,8 @@ pub(crate) async fn prune_deletes_what_is_older(db: Db) {
         Pruned {
             decisions: 2,
             history: 4,
-            instances: 0
+            instances: 0,
+            overrides: 0,
         }
     );
     let left = store
@@ -520,5 +522,116 @@ pub(crate) async fn write_path_figures(db: Db) {
         processes.len(),
         day.len(),
         read.elapsed()
+    );
+}
+
+fn new_override(
+    process: &str,
+    action: OverrideAction,
+    from: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+) -> NewOverride {
+    NewOverride {
+        key: ProcessKey::new("shop", process),
+        action,
+        from,
+        until,
+        reason: "Friday launch".into(),
+        by: "ada".into(),
+        created_at: at(9, 0, 0),
+    }
+}
+
+pub(crate) async fn overrides_are_recorded_listed_and_ended(db: Db) {
+    let daemon = db.open(Access::Daemon).await;
+    // A command beside the running daemon records them (on SQLite, on the file the daemon holds).
+    let editor = db.open(Access::Edit).await;
+    let set = OverrideAction::Set {
+        quantity: Some(6),
+        min: None,
+        max: Some(12),
+    };
+    let launch = editor
+        .add_override(&new_override("web", set, at(10, 0, 0), Some(at(14, 0, 0))))
+        .await
+        .expect("add an override");
+    let pause = editor
+        .add_override(&new_override(
+            "worker",
+            OverrideAction::Pause,
+            at(11, 0, 0),
+            None,
+        ))
+        .await
+        .expect("add a pause");
+    let past = editor
+        .add_override(&new_override("web", set, at(7, 0, 0), Some(at(8, 0, 0))))
+        .await
+        .expect("add a past one");
+    assert!(launch.id != pause.id && pause.id != past.id);
+
+    // The daemon reads what is running or coming, oldest-created first, every field kept.
+    let current = daemon.current_overrides(at(9, 30, 0)).await.expect("read");
+    assert_eq!(current, vec![launch.clone(), pause.clone()]);
+    assert_eq!(current[0].spec.action, set);
+    assert!(current[0].applies_at(at(10, 0, 0)) && !current[0].applies_at(at(14, 0, 0)));
+    assert!(
+        current[1].applies_at(at(23, 0, 0)),
+        "a pause without an end runs on"
+    );
+    assert_eq!(
+        daemon.current_overrides(at(14, 0, 0)).await.expect("read"),
+        vec![pause.clone()]
+    );
+
+    // Ending one: once, and only while it has not ended.
+    let ended = editor
+        .end_override(pause.id, at(12, 0, 0))
+        .await
+        .expect("end");
+    assert_eq!(ended.as_ref().map(|o| o.ended_at), Some(Some(at(12, 0, 0))));
+    assert_eq!(ended.as_ref().and_then(|o| o.ends_at()), Some(at(12, 0, 0)));
+    assert_eq!(
+        editor
+            .end_override(pause.id, at(12, 30, 0))
+            .await
+            .expect("end again"),
+        None
+    );
+    assert_eq!(
+        editor
+            .end_override(past.id, at(12, 30, 0))
+            .await
+            .expect("end a past one"),
+        None
+    );
+    assert_eq!(
+        editor
+            .end_override(999_999, at(12, 30, 0))
+            .await
+            .expect("end no such"),
+        None
+    );
+    assert_eq!(
+        daemon.current_overrides(at(12, 0, 0)).await.expect("read"),
+        vec![launch.clone()]
+    );
+    assert_eq!(daemon.find_override(pause.id).await.expect("find"), ended);
+
+    // A reader cannot record one.
+    let reader = db.open(Access::ReadOnly).await;
+    assert!(
+        reader
+            .add_override(&new_override("web", set, at(10, 0, 0), Some(at(11, 0, 0))))
+            .await
+            .is_err()
+    );
+
+    // Pruned once ended for longer than the retention asks.
+    let pruned = daemon.prune(at(13, 0, 0)).await.expect("prune");
+    assert_eq!(pruned.overrides, 2, "the past one and the ended pause");
+    assert_eq!(
+        daemon.find_override(launch.id).await.expect("find"),
+        Some(launch)
     );
 }

@@ -162,7 +162,7 @@ async fn a_schema_from_a_newer_autoscaled_is_left_alone() {
             error,
             Error::TooNew {
                 found: 99,
-                supported: 2,
+                supported: 3,
                 ..
             }
         ),

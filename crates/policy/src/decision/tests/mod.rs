@@ -13,6 +13,7 @@ use crate::{Class, RouterHealth, TrafficPolicy, TrafficReason};
 mod baseline;
 mod decider;
 mod fail_safe;
+mod overrides;
 mod probe;
 mod queue;
 mod router_errors;

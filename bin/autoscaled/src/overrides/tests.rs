@@ -1,0 +1,179 @@
+use clap::Parser as _;
+
+use super::*;
+use crate::cli::{Cli, Command};
+
+const CONFIG: &str = r#"
+[heroku]
+api_key = "01234567-89ab-4cde-8f01-23456789abcd"
+
+[[apps]]
+name = "shop"
+min = 1
+max = 10
+schedule = [{ cron = "0 7 * * *", quantity = 2 }]
+
+[[apps]]
+name = "shop"
+process = "worker"
+min = 0
+max = 4
+schedule = [{ cron = "0 7 * * *", quantity = 1 }]
+
+[[apps]]
+name = "blog"
+min = 1
+max = 2
+schedule = [{ cron = "0 7 * * *", quantity = 1 }]
+"#;
+
+fn config() -> Config {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("autoscaled.toml");
+    std::fs::write(&path, CONFIG).unwrap();
+    Config::load_with_env(&path, []).unwrap()
+}
+
+/// A fixed "now", so no verdict depends on today's date.
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-03-06T12:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn add(argv: &str) -> Result<NewOverride, Vec<String>> {
+    let argv = format!("autoscaled override add {argv}");
+    match Cli::try_parse_from(argv.split_whitespace())
+        .unwrap()
+        .command
+    {
+        Some(Command::Override(OverrideCommand::Add(args))) => {
+            validate_override(&config(), &args, now(), "ada")
+        }
+        other => panic!("parsed as {other:?}"),
+    }
+}
+
+fn pause(argv: &str) -> Result<Vec<NewOverride>, Vec<String>> {
+    let argv = format!("autoscaled pause {argv}");
+    match Cli::try_parse_from(argv.split_whitespace())
+        .unwrap()
+        .command
+    {
+        Some(Command::Pause(args)) => validate_pause(&config(), &args, now(), "ada"),
+        other => panic!("parsed as {other:?}"),
+    }
+}
+
+#[test]
+fn an_override_from_now_for_three_hours_is_recorded_with_who_and_why() {
+    let added = add("blog --for 3h --quantity 2 --reason launch").unwrap();
+    assert_eq!(added.key, ProcessKey::new("blog", "web"));
+    assert_eq!(
+        (added.from, added.until),
+        (now(), Some(now() + TimeDelta::hours(3)))
+    );
+    assert_eq!(
+        added.action,
+        OverrideAction::Set {
+            quantity: Some(2),
+            min: None,
+            max: None
+        }
+    );
+    assert_eq!(
+        (added.by.as_str(), added.reason.as_str(), added.created_at),
+        ("ada", "launch", now())
+    );
+    let by = add("blog --for 1h --max 1 --by grace").unwrap();
+    assert_eq!(by.by, "grace");
+}
+
+#[test]
+fn a_quantity_beyond_the_config_bounds_needs_the_bounds_moved_too() {
+    assert_eq!(
+        add("blog --for 1h --quantity 5").unwrap_err(),
+        [
+            "--quantity 5 is outside [1, 2] (the config's min and max): set --min or --max too to move the bounds"
+        ]
+    );
+    let moved = add("blog --for 1h --quantity 5 --max 6").unwrap();
+    assert_eq!(
+        moved.action,
+        OverrideAction::Set {
+            quantity: Some(5),
+            min: None,
+            max: Some(6)
+        }
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let problems =
+        add("nowhere --from 2026-03-06T13:00:00Z --until 2026-03-06T12:30:00Z").unwrap_err();
+    assert_eq!(
+        problems,
+        [
+            "app \"nowhere\" is not in the config (it has shop, blog)",
+            "--until 2026-03-06T12:30:00Z is not after --from 2026-03-06T13:00:00Z: expected a later end",
+            "an override needs --quantity, --min or --max",
+        ]
+    );
+    assert_eq!(
+        add("shop --process api --until 2026-03-06T11:00:00Z --quantity 2").unwrap_err(),
+        [
+            "process type \"api\" of app \"shop\" is not in the config (it has web, worker)",
+            "--until 2026-03-06T11:00:00Z is in the past (now is 2026-03-06T12:00:00Z)",
+        ]
+    );
+    assert_eq!(
+        add("shop --quantity 2").unwrap_err(),
+        [
+            "app \"shop\" has several process types (web, worker): say which with --process",
+            "an override needs an end: --until TIME or --for 3h",
+        ]
+    );
+    assert_eq!(
+        add("shop --process web --for 1h --min 5 --max 3").unwrap_err(),
+        ["--min 5 is above --max 3 (with the config's for the one not given)"]
+    );
+}
+
+#[test]
+fn a_pause_needs_a_reason_and_covers_every_process_type_unless_told() {
+    assert_eq!(
+        pause("shop --for 2h").unwrap_err(),
+        ["a pause needs a reason: --reason TEXT"]
+    );
+    let pauses = pause("shop --reason migration").unwrap();
+    assert_eq!(
+        pauses
+            .iter()
+            .map(|p| (p.key.process.as_str(), p.until))
+            .collect::<Vec<_>>(),
+        [("web", None), ("worker", None)]
+    );
+    let one = pause("shop --process worker --for 2h --reason migration").unwrap();
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0].until, Some(now() + TimeDelta::hours(2)));
+    assert_eq!(one[0].action, OverrideAction::Pause);
+}
+
+#[test]
+fn a_record_reads_as_one_line_and_as_json() {
+    let record = Override {
+        id: 7,
+        spec: add("blog --from 2026-03-06T13:00:00Z --for 2h --max 1 --reason quiet").unwrap(),
+        ended_at: None,
+    };
+    assert_eq!(
+        describe(&record, now()),
+        "#7 override blog web: max 1 from 2026-03-06T13:00:00Z until 2026-03-06T15:00:00Z (coming; by ada: quiet)"
+    );
+    let json = to_json(&record, now());
+    assert_eq!(json["kind"], "override");
+    assert_eq!(json["max"], 1);
+    assert_eq!(json["quantity"], serde_json::Value::Null);
+    assert_eq!(json["active"], false);
+}
