@@ -225,22 +225,31 @@ impl Replies {
         }
     }
 
+    /// The queue, key and expectation a reply was read for.
+    fn slot(&self, index: usize) -> (&str, &str, &'static str) {
+        self.slots
+            .get(index)
+            .map_or(("(unknown)", "(unknown)", "a reply"), |slot| {
+                (slot.queue.as_str(), slot.key.as_str(), slot.expected)
+            })
+    }
+
     fn wrong(&self, index: usize) -> Error {
-        let slot = &self.slots[index.min(self.slots.len().saturating_sub(1))];
+        let (queue, key, expected) = self.slot(index);
         Error::WrongType {
             backend: self.backend,
-            queue: slot.queue.clone(),
-            key: slot.key.clone(),
-            expected: slot.expected,
+            queue: queue.to_owned(),
+            key: key.to_owned(),
+            expected,
         }
     }
 
     fn malformed(&self, index: usize, key: Option<&str>, problem: Problem) -> Error {
-        let slot = &self.slots[index.min(self.slots.len().saturating_sub(1))];
+        let (queue, slot_key, _) = self.slot(index);
         Error::MalformedJob {
             backend: self.backend,
-            queue: slot.queue.clone(),
-            key: key.unwrap_or(&slot.key).to_owned(),
+            queue: queue.to_owned(),
+            key: key.unwrap_or(slot_key).to_owned(),
             what: problem.what,
             found: problem.found,
             expected: problem.expected,

@@ -25,3 +25,5 @@ mod rq;
 mod sidekiq;
 #[path = "queues/support.rs"]
 mod support;
+#[path = "queues/tls.rs"]
+mod tls;

@@ -93,6 +93,9 @@ fn fill_redis(backend: Backend, server: &str, queues: &[String], jobs: usize) ->
             Backend::Sidekiq => {
                 pipe.cmd("SADD").arg("queues").arg(queue).ignore();
             }
+            Backend::Resque => {
+                pipe.cmd("SADD").arg("resque:queues").arg(queue).ignore();
+            }
             Backend::Rq => {
                 pipe.cmd("HSET")
                     .arg(format!("rq:job:{member}"))
@@ -113,7 +116,8 @@ fn fill_redis(backend: Backend, server: &str, queues: &[String], jobs: usize) ->
                     .arg(0)
                     .ignore();
             }
-            _ => {}
+            // Celery keeps nothing but its lists.
+            _ => continue,
         }
         pipe.query::<()>(&mut connection)
             .expect("the oldest job's record");
