@@ -108,33 +108,22 @@ impl Backend {
 
     /// What its datastore lets autoscaled read.
     pub fn reads(self) -> Reads {
-        let all = Reads {
-            latency: true,
-            busy: true,
-            due: true,
-            paused: false,
-        };
-        match self {
-            Backend::Sidekiq | Backend::Rq | Backend::DelayedJob => all,
+        let (latency, busy, due, paused) = match self {
+            // Sidekiq's due jobs are counted for all queues together (`Reading::due_shared`).
+            Backend::Sidekiq | Backend::Rq | Backend::Oban => (true, true, true, false),
+            Backend::Bullmq | Backend::SolidQueue | Backend::River => (true, true, true, true),
             // Celery's messages carry no publish time unless the app adds one; running jobs sit
             // in workers' memory and `eta` tasks in `unacked`, neither per queue.
-            Backend::Celery => Reads {
-                latency: true,
-                busy: false,
-                due: false,
-                paused: false,
-            },
-            Backend::Resque => Reads {
-                latency: false,
-                busy: true,
-                due: false,
-                paused: false,
-            },
-            Backend::Bullmq | Backend::SolidQueue | Backend::River => Reads {
-                paused: true,
-                ..all
-            },
-            Backend::GoodJob | Backend::Que | Backend::Oban => all,
+            Backend::Celery => (true, false, false, false),
+            Backend::Resque => (false, true, false, false),
+            // A due job is ready there: it is in the depth, not a figure of its own.
+            Backend::GoodJob | Backend::Que | Backend::DelayedJob => (true, true, false, false),
+        };
+        Reads {
+            latency,
+            busy,
+            due,
+            paused,
         }
     }
 

@@ -110,10 +110,7 @@ impl Database {
 }
 
 async fn read(reader: &Reader) -> Reading {
-    reader
-        .read(now())
-        .await
-        .unwrap_or_else(|error| panic!("read {}: {error:?}", reader.backend()))
+    crate::support::read(reader, now()).await
 }
 
 /// Every backend the same way: empty, one job, 100,000, a scheduled job not due and one due, a

@@ -123,7 +123,7 @@ fn run(mut command: Command, what: &str) {
         .unwrap_or_else(|error| panic!("cannot run {what} ({error}): scripts/test installs it"));
     assert!(
         output.status.success(),
-        "{what} failed: {}{}",
+        "{what} failed (scripts/test installs the clients the tests need): {}{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
@@ -172,12 +172,37 @@ pub(crate) fn bullmq(redis: &TestRedis, args: &[&str]) {
     run(command, "node with BullMQ");
 }
 
-/// Reads once, failing the test on an error.
+/// Reads once, failing the test on an error, and checks the reading holds the figures
+/// [`Backend::reads`] promises (what `check` will tell users).
 pub(crate) async fn read(reader: &Reader, now: DateTime<Utc>) -> Reading {
-    reader
+    let reading = reader
         .read(now)
         .await
-        .unwrap_or_else(|error| panic!("read {}: {error:?}", reader.backend()))
+        .unwrap_or_else(|error| panic!("read {}: {error:?}", reader.backend()));
+    check_reads(reader.backend(), &reading);
+    reading
+}
+
+pub(crate) fn check_reads(backend: Backend, reading: &Reading) {
+    let reads = backend.reads();
+    for queue in &reading.queues {
+        assert_eq!(
+            queue.busy.is_some(),
+            reads.busy,
+            "{backend} busy: {queue:?}"
+        );
+        assert_eq!(
+            queue.due.is_some() || reading.due_shared.is_some(),
+            reads.due,
+            "{backend} due: {reading:?}"
+        );
+        if !reads.latency {
+            assert_eq!(queue.latency, None, "{backend} latency: {queue:?}");
+        }
+        if !reads.paused {
+            assert!(!queue.paused, "{backend} paused: {queue:?}");
+        }
+    }
 }
 
 /// The reading of one queue.
