@@ -2,7 +2,7 @@
 //! their own tables by their own indexes.
 //!
 //! A poll is one statement for every queue (a row per queue of `unnest($1)`), in a read-only
-//! transaction under a statement timeout. Counting stops at [`DEPTH_CAP`] rows, so a poll costs the
+//! transaction under a statement timeout. Counting stops at the reader's cap ([`crate::DEPTH_CAP`] by default) rows, so a poll costs the
 //! same however many jobs wait. Times are read as `extract(epoch from column)`, which gives the
 //! same answer for `timestamptz` and for Rails' and Ecto's `timestamp without time zone` holding
 //! UTC; and the session's time zone is UTC, so that comparing such a column with the poll's time
@@ -20,7 +20,7 @@ use secret::Secret;
 use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
-use crate::reader::{DEPTH_CAP, QueueReading, READ_TIMEOUT, Reading};
+use crate::reader::{QueueReading, READ_TIMEOUT, Reading};
 use crate::{Backend, Error};
 
 /// One connection to the app's database, shared by every queue read from it.
@@ -69,6 +69,7 @@ impl PostgresQueues {
         backend: Backend,
         queues: &[String],
         now: DateTime<Utc>,
+        depth_cap: u64,
     ) -> Result<Reading, Error> {
         let (sql, expected) = statement(backend)?;
         let listed;
@@ -81,7 +82,7 @@ impl PostgresQueues {
         let rows = sqlx::query(sql)
             .bind(queues)
             .bind(now)
-            .bind(i64::try_from(DEPTH_CAP).unwrap_or(i64::MAX))
+            .bind(i64::try_from(depth_cap).unwrap_or(i64::MAX))
             .fetch_all(&self.pool)
             .await
             .map_err(|source| classify(backend, queues, expected, source))?;
@@ -110,7 +111,7 @@ impl PostgresQueues {
             readings.push(QueueReading {
                 name,
                 depth,
-                depth_exact: depth < DEPTH_CAP,
+                depth_exact: depth < depth_cap,
                 latency: Some(latency),
                 busy: busy.map(|busy| u64::try_from(busy).unwrap_or(0)),
                 due: due.map(|due| u64::try_from(due).unwrap_or(0)),
@@ -172,7 +173,7 @@ fn classify(
 }
 
 /// The statement reading every queue, and the schema it expects (for the error when it is not
-/// there). Parameters: `$1` the queue names, `$2` now, `$3` [`DEPTH_CAP`]. Columns: `name`,
+/// there). Parameters: `$1` the queue names, `$2` now, `$3` the depth cap. Columns: `name`,
 /// `depth`, `oldest` (epoch seconds of the next job, NULL when none is ready), `busy`, `due`,
 /// `paused`.
 fn statement(backend: Backend) -> Result<(&'static str, &'static str), Error> {

@@ -14,10 +14,12 @@ use crate::{Backend, Error, Store};
 /// a datastore that hangs must not hold up the poll.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The most ready jobs counted per queue in a table (PostgreSQL backends): counting stops there,
-/// so that a poll costs the same with a million jobs waiting, and
-/// [`QueueReading::depth_exact`] says so. Far above what any formation runs at once.
-pub const DEPTH_CAP: u64 = 10_000;
+/// The most ready (or due) jobs counted per queue in a table (PostgreSQL backends) unless
+/// [`Reader::with_depth_cap`] says otherwise: counting stops there, so that a poll costs the same
+/// with a million jobs waiting, and [`QueueReading::depth_exact`] says so. Rules need no more than
+/// the jobs their largest formation runs at once (`max` × `concurrency`): past that, every dyno
+/// is wanted anyway.
+pub const DEPTH_CAP: u64 = 1_000;
 
 /// Reads the configured queues of one backend from its datastore, over one connection shared by
 /// every queue. Read-only: it sends Redis read commands and PostgreSQL `SELECT`s in read-only
@@ -25,6 +27,7 @@ pub const DEPTH_CAP: u64 = 10_000;
 pub struct Reader {
     backend: Backend,
     queues: Vec<String>,
+    depth_cap: u64,
     store: Connection,
 }
 
@@ -52,7 +55,8 @@ pub struct QueueReading {
     pub name: String,
     /// Jobs ready to run now (a paused queue's included).
     pub depth: u64,
-    /// False when counting stopped at [`DEPTH_CAP`]: `depth` is then a lower bound.
+    /// False when counting stopped at the cap ([`DEPTH_CAP`] unless set with
+    /// [`Reader::with_depth_cap`]; PostgreSQL backends only): `depth` is then a lower bound.
     pub depth_exact: bool,
     /// The age of the oldest ready job; zero when none is ready; `None` when the backend stores no
     /// time for it (Resque, Celery without a publish time) or the oldest job could not be timed
@@ -96,8 +100,17 @@ impl Reader {
         Ok(Self {
             backend,
             queues,
+            depth_cap: DEPTH_CAP,
             store,
         })
+    }
+
+    /// Counts ready and due jobs in tables up to `cap` per queue rather than [`DEPTH_CAP`]: the
+    /// daemon passes `max` × `concurrency`, the most its rules can use. Redis backends count
+    /// every job whatever the cap (`LLEN` costs the same).
+    pub fn with_depth_cap(mut self, cap: u64) -> Self {
+        self.depth_cap = cap.max(1);
+        self
     }
 
     /// The backend read.
@@ -112,7 +125,9 @@ impl Reader {
             match &self.store {
                 Connection::Redis(redis) => redis.read(self.backend, &self.queues, now).await,
                 Connection::Postgres(postgres) => {
-                    postgres.read(self.backend, &self.queues, now).await
+                    postgres
+                        .read(self.backend, &self.queues, now, self.depth_cap)
+                        .await
                 }
             }
         };
@@ -131,6 +146,7 @@ impl fmt::Debug for Reader {
         f.debug_struct("Reader")
             .field("backend", &self.backend)
             .field("queues", &self.queues)
+            .field("depth_cap", &self.depth_cap)
             .finish_non_exhaustive()
     }
 }

@@ -20,6 +20,7 @@ use chrono::Utc;
 use secret::Secret;
 
 const QUEUES: usize = 20;
+/// Jobs per queue; `AUTOSCALED_BENCH_JOBS` sets another number (a quicker run).
 const JOBS: usize = 1_000_000;
 const POLLS: usize = 200;
 
@@ -45,7 +46,11 @@ fn main() {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    println!("{QUEUES} queues x {JOBS} jobs each, {POLLS} polls per backend");
+    let jobs: usize = std::env::var("AUTOSCALED_BENCH_JOBS")
+        .ok()
+        .and_then(|jobs| jobs.parse().ok())
+        .unwrap_or(JOBS);
+    println!("{QUEUES} queues x {jobs} jobs each, {POLLS} polls per backend");
     for backend in chosen {
         let env = match backend.store() {
             Store::Redis => "AUTOSCALED_TEST_REDIS",
@@ -56,7 +61,7 @@ fn main() {
         });
         let queues: Vec<String> = (0..QUEUES).map(|n| format!("queue{n:02}")).collect();
         let filling = Instant::now();
-        let target = fill::fill(backend, &server, &queues, JOBS);
+        let target = fill::fill(backend, &server, &queues, jobs);
         let filled = filling.elapsed();
         runtime.block_on(async {
             let reader = Reader::connect(backend, &Secret::new(target.url.clone()), queues.clone())

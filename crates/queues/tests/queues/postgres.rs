@@ -170,6 +170,17 @@ async fn from_empty_to_100_000_jobs(schema: &Schema) {
         Some(Duration::from_secs(90)),
         "{backend}: the oldest is still first"
     );
+    // With a cap above them, every job is counted.
+    let counting = db
+        .reader(backend, &["default"])
+        .await
+        .with_depth_cap(200_000);
+    let default = read(&counting).await.queues.remove(0);
+    assert_eq!(
+        (default.depth, default.depth_exact),
+        (100_000, true),
+        "{backend}"
+    );
     assert_eq!(queue(&reading, "mailers").depth, 0, "{backend}");
 
     db.insert(
