@@ -252,7 +252,11 @@ fn statement(backend: Backend) -> Result<(&'static str, &'static str), Error> {
         // NULL queue is the default queue. Its only index is (priority, run_at): the queue and
         // the locked jobs are filtered, not looked up (see the crate's README).
         Backend::DelayedJob => (
-            "SELECT q.name,
+            // Locked jobs have no index: one scan for every queue, not one per queue.
+            "WITH busy AS MATERIALIZED (
+               SELECT coalesce(j.queue, 'default') AS name, count(*) AS n FROM delayed_jobs j
+               WHERE j.locked_at IS NOT NULL AND j.failed_at IS NULL GROUP BY 1)
+             SELECT q.name,
                (SELECT count(*) FROM (SELECT 1 FROM delayed_jobs j
                   WHERE (j.queue = q.name OR (j.queue IS NULL AND q.name = 'default'))
                     AND j.failed_at IS NULL AND j.locked_at IS NULL AND j.run_at <= $2
@@ -261,9 +265,7 @@ fn statement(backend: Backend) -> Result<(&'static str, &'static str), Error> {
                   WHERE (j.queue = q.name OR (j.queue IS NULL AND q.name = 'default'))
                     AND j.failed_at IS NULL AND j.locked_at IS NULL AND j.run_at <= $2
                   ORDER BY j.priority, j.run_at LIMIT 1) AS oldest,
-               (SELECT count(*) FROM delayed_jobs j
-                  WHERE (j.queue = q.name OR (j.queue IS NULL AND q.name = 'default'))
-                    AND j.failed_at IS NULL AND j.locked_at IS NOT NULL) AS busy,
+               coalesce((SELECT b.n FROM busy b WHERE b.name = q.name), 0) AS busy,
                NULL::bigint AS due,
                false AS paused
              FROM unnest($1::text[]) AS q(name)",
