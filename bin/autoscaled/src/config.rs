@@ -611,6 +611,52 @@ impl Validator {
         parsed
     }
 
+    /// A whole number within `range`, given as a number or a string (environment overrides arrive
+    /// as strings); anything else is a problem naming `expected`.
+    fn whole(
+        &mut self,
+        full: &str,
+        value: &Value,
+        range: std::ops::RangeInclusive<u64>,
+        expected: &str,
+    ) -> Option<u64> {
+        let parsed = match value {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse::<u64>().ok(),
+            _ => None,
+        }
+        .filter(|n| range.contains(n));
+        if parsed.is_none() {
+            self.bad(full, value, expected);
+        }
+        parsed
+    }
+
+    /// A share above 0 and at most 1 (`default` when the key is absent), given as a number or a
+    /// string; anything else is a problem naming `expected`.
+    fn share(
+        &mut self,
+        map: &Map<String, Value>,
+        path: &str,
+        key: &str,
+        default: f64,
+        expected: &str,
+    ) -> Option<f64> {
+        let Some(value) = map.get(key) else {
+            return Some(default);
+        };
+        let parsed = match value {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => s.trim().parse::<f64>().ok(),
+            _ => None,
+        }
+        .filter(|u| u.is_finite() && *u > 0.0 && *u <= 1.0);
+        if parsed.is_none() {
+            self.bad(&join(path, key), value, expected);
+        }
+        parsed
+    }
+
     fn duration(
         &mut self,
         map: &Map<String, Value>,
@@ -984,22 +1030,14 @@ impl Validator {
                 );
                 None
             }
-            Some(value) => {
-                let parsed = match value {
-                    Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
-                    Value::String(s) => s.trim().parse::<u32>().ok(),
-                    _ => None,
-                }
-                .filter(|&n| n >= 1);
-                if parsed.is_none() {
-                    self.bad(
-                        &join(path, "concurrency"),
-                        value,
-                        "a whole number of jobs one dyno runs at once, 1 or more",
-                    );
-                }
-                parsed
-            }
+            Some(value) => self
+                .whole(
+                    &join(path, "concurrency"),
+                    value,
+                    1..=u64::from(u32::MAX),
+                    "a whole number of jobs one dyno runs at once, 1 or more",
+                )
+                .and_then(|n| u32::try_from(n).ok()),
         };
         let poll = self.duration(map, path, "poll", "10s");
         let calm = self.duration(map, path, "calm", "10m");
@@ -1077,42 +1115,22 @@ impl Validator {
                 );
                 None
             }
-            Some(value) => {
-                let parsed = match value {
-                    Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
-                    Value::String(s) => s.trim().parse::<u32>().ok(),
-                    _ => None,
-                }
-                .filter(|&n| n >= 1);
-                if parsed.is_none() {
-                    self.bad(
-                        &join(path, "concurrency"),
-                        value,
-                        "a whole number of requests one dyno serves at once, 1 or more",
-                    );
-                }
-                parsed
-            }
+            Some(value) => self
+                .whole(
+                    &join(path, "concurrency"),
+                    value,
+                    1..=u64::from(u32::MAX),
+                    "a whole number of requests one dyno serves at once, 1 or more",
+                )
+                .and_then(|n| u32::try_from(n).ok()),
         };
-        let utilisation = match map.get("utilisation") {
-            None => Some(policy::TrafficPolicy::DEFAULT_UTILISATION),
-            Some(value) => {
-                let parsed = match value {
-                    Value::Number(n) => n.as_f64(),
-                    Value::String(s) => s.trim().parse::<f64>().ok(),
-                    _ => None,
-                }
-                .filter(|u| u.is_finite() && *u > 0.0 && *u <= 1.0);
-                if parsed.is_none() {
-                    self.bad(
-                        &join(path, "utilisation"),
-                        value,
-                        "a number above 0 and at most 1, the share of concurrency to aim for (e.g. 0.8)",
-                    );
-                }
-                parsed
-            }
-        };
+        let utilisation = self.share(
+            map,
+            path,
+            "utilisation",
+            policy::TrafficPolicy::DEFAULT_UTILISATION,
+            "a number above 0 and at most 1, the share of concurrency to aim for (e.g. 0.8)",
+        );
         let down_window = self.duration(map, path, "down_window", "10s");
         let down_window = down_window.filter(|w| {
             let whole = w.subsec_nanos() == 0 && *w <= router_logs::MAX_HEALTH_WINDOW;
@@ -1129,42 +1147,20 @@ impl Validator {
         });
         let down_min_requests = match map.get("down_min_requests") {
             None => Some(policy::TrafficPolicy::DEFAULT_DOWN_MIN_REQUESTS),
-            Some(value) => {
-                let parsed = match value {
-                    Value::Number(n) => n.as_u64(),
-                    Value::String(s) => s.trim().parse::<u64>().ok(),
-                    _ => None,
-                }
-                .filter(|&n| n >= 1);
-                if parsed.is_none() {
-                    self.bad(
-                        &join(path, "down_min_requests"),
-                        value,
-                        "a whole number of requests, 1 or more, the fewest in down_window the router lines' health speaks on",
-                    );
-                }
-                parsed
-            }
+            Some(value) => self.whole(
+                &join(path, "down_min_requests"),
+                value,
+                1..=u64::MAX,
+                "a whole number of requests, 1 or more, the fewest in down_window the router lines' health speaks on",
+            ),
         };
-        let down_share = match map.get("down_share") {
-            None => Some(policy::TrafficPolicy::DEFAULT_DOWN_SHARE),
-            Some(value) => {
-                let parsed = match value {
-                    Value::Number(n) => n.as_f64(),
-                    Value::String(s) => s.trim().parse::<f64>().ok(),
-                    _ => None,
-                }
-                .filter(|u| u.is_finite() && *u > 0.0 && *u <= 1.0);
-                if parsed.is_none() {
-                    self.bad(
-                        &join(path, "down_share"),
-                        value,
-                        "a number above 0 and at most 1, the share of requests failing that means down (e.g. 0.9)",
-                    );
-                }
-                parsed
-            }
-        };
+        let down_share = self.share(
+            map,
+            path,
+            "down_share",
+            policy::TrafficPolicy::DEFAULT_DOWN_SHARE,
+            "a number above 0 and at most 1, the share of requests failing that means down (e.g. 0.9)",
+        );
         Some(TrafficSettings {
             concurrency: concurrency?,
             utilisation: utilisation?,
@@ -1446,23 +1442,15 @@ impl Validator {
         let idle_timeout = self.duration(map, "http", "idle_timeout", "30s");
         let max_connections = match map.get("max_connections") {
             None => Some(None),
-            Some(value) => {
-                let parsed = match value {
-                    Value::Number(n) => n.as_u64(),
-                    Value::String(s) => s.trim().parse::<u64>().ok(),
-                    _ => None,
-                }
+            Some(value) => self
+                .whole(
+                    "http.max_connections",
+                    value,
+                    1..=MAX_CONNECTIONS_LIMIT as u64,
+                    &format!("a whole number of connections from 1 to {MAX_CONNECTIONS_LIMIT}"),
+                )
                 .and_then(|n| usize::try_from(n).ok())
-                .filter(|n| (1..=MAX_CONNECTIONS_LIMIT).contains(n));
-                if parsed.is_none() {
-                    self.bad(
-                        "http.max_connections",
-                        value,
-                        &format!("a whole number of connections from 1 to {MAX_CONNECTIONS_LIMIT}"),
-                    );
-                }
-                parsed.map(Some)
-            }
+                .map(Some),
         };
         let listen = match map.get("listen") {
             None => None,
