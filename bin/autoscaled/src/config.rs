@@ -632,6 +632,24 @@ impl Validator {
         parsed
     }
 
+    /// The required `concurrency` of a traffic or queue table: 1 or more of what one dyno runs at
+    /// once (`what`, said when it is missing).
+    fn concurrency(
+        &mut self,
+        map: &Map<String, Value>,
+        path: &str,
+        what: &str,
+        expected: &str,
+    ) -> Option<u32> {
+        let full = join(path, "concurrency");
+        let Some(value) = map.get("concurrency") else {
+            self.problem(full, format!("missing; this key is required: {what}"));
+            return None;
+        };
+        self.whole(&full, value, 1..=u64::from(u32::MAX), expected)
+            .and_then(|n| u32::try_from(n).ok())
+    }
+
     /// A share above 0 and at most 1 (`default` when the key is absent), given as a number or a
     /// string; anything else is a problem naming `expected`.
     fn share(
@@ -1022,23 +1040,12 @@ impl Validator {
             }
         };
         let latency = self.duration(map, path, "latency", "30s");
-        let concurrency = match map.get("concurrency") {
-            None => {
-                self.problem(
-                    join(path, "concurrency"),
-                    "missing; this key is required: the jobs one dyno runs at once (Sidekiq's concurrency, say)",
-                );
-                None
-            }
-            Some(value) => self
-                .whole(
-                    &join(path, "concurrency"),
-                    value,
-                    1..=u64::from(u32::MAX),
-                    "a whole number of jobs one dyno runs at once, 1 or more",
-                )
-                .and_then(|n| u32::try_from(n).ok()),
-        };
+        let concurrency = self.concurrency(
+            map,
+            path,
+            "the jobs one dyno runs at once (Sidekiq's concurrency, say)",
+            "a whole number of jobs one dyno runs at once, 1 or more",
+        );
         let poll = self.duration(map, path, "poll", "10s");
         let calm = self.duration(map, path, "calm", "10m");
         let stuck_after = self.duration(map, path, "stuck_after", "5m");
@@ -1107,23 +1114,12 @@ impl Validator {
                 "down_share",
             ],
         )?;
-        let concurrency = match map.get("concurrency") {
-            None => {
-                self.problem(
-                    join(path, "concurrency"),
-                    "missing; this key is required: the requests one dyno serves at once (Puma workers × threads, say)",
-                );
-                None
-            }
-            Some(value) => self
-                .whole(
-                    &join(path, "concurrency"),
-                    value,
-                    1..=u64::from(u32::MAX),
-                    "a whole number of requests one dyno serves at once, 1 or more",
-                )
-                .and_then(|n| u32::try_from(n).ok()),
-        };
+        let concurrency = self.concurrency(
+            map,
+            path,
+            "the requests one dyno serves at once (Puma workers × threads, say)",
+            "a whole number of requests one dyno serves at once, 1 or more",
+        );
         let utilisation = self.share(
             map,
             path,
