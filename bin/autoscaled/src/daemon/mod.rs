@@ -12,7 +12,7 @@ pub(crate) mod budget;
 mod descriptors;
 mod overrides;
 mod preboot;
-mod queue_feed;
+pub(crate) mod queue_feed;
 mod state;
 
 use std::path::PathBuf;

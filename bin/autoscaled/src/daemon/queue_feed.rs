@@ -180,7 +180,7 @@ impl QueueFeed {
 
 /// An error with its causes, on one line: the queues crate's messages name the backend, the queue
 /// and what was expected, and never the URL; a driver's cause might quote it, so it is taken out.
-fn describe(error: &queues::Error, url: &secret::Secret) -> String {
+pub(crate) fn describe(error: &queues::Error, url: &secret::Secret) -> String {
     let mut text = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
