@@ -178,6 +178,11 @@ function legend(items) {
   return `<div class="legend">${items.map(([color, name, dash]) => `<span><i style="border-top-color:${color};${dash ? "border-top-style:dashed" : ""}"></i>${esc(name)}</span>`).join("")}</div>`;
 }
 
+// A duration in milliseconds, as seconds or minutes.
+function seconds(ms) {
+  return ms >= 120000 ? `${Math.round(ms / 60000)} min` : `${Math.round(ms / 100) / 10} s`;
+}
+
 function pills(app) {
   const out = [
     `<span class="pill">actual <b>${app.actual == null ? "?" : app.actual}</b></span>`,
@@ -189,6 +194,12 @@ function pills(app) {
   else if (app.maintenance) out.push(`<span class="pill">maintenance mode</span>`);
   else out.push(`<span class="pill good">up</span>`);
   if (app.holder) out.push(`<span class="pill">${app.elsewhere ? "held by" : "decided here,"} ${esc(app.holder)}</span>`);
+  const q = app.queue;
+  if (q) {
+    const oldest = q.latency == null ? "oldest unknown" : `oldest ${seconds(q.latency)}`;
+    const busy = q.busy == null ? "" : `, ${q.busy} busy`;
+    out.push(`<span class="pill queue">queue ${esc(hhmm(app.timezone, Date.parse(q.at)))}: <b>${q.ready}</b> ready, ${oldest}${busy}</span>`);
+  }
   const p = app.last_probe;
   if (p) out.push(`<span class="pill${p.class === "down" ? " bad" : ""}">last probe ${esc(hhmm(app.timezone, Date.parse(p.at)))}: ${esc(p.class)}, ${esc(p.detail)}</span>`);
   return `<div class="pills">${out.join("")}</div>`;
