@@ -37,6 +37,7 @@
 //! # }
 //! ```
 
+mod backend;
 mod convert;
 mod error;
 mod fleet;
@@ -44,10 +45,12 @@ mod model;
 mod persist;
 mod postgres;
 mod report;
+mod sql;
 mod sqlite;
 mod store;
 mod target;
 
+pub use backend::Access;
 pub use error::Error;
 pub use fleet::{Fleet, FleetOptions, Grant, Tenants};
 pub use model::{
@@ -56,17 +59,14 @@ pub use model::{
 };
 pub use persist::{Backlog, MinuteFigures, Persister, WriterOptions};
 pub use report::{AppReport, DecisionReport, StatusReport};
-pub use store::{Access, Store};
+pub use store::Store;
+pub use target::MEMORY_URL;
 
 /// How long decisions and history are kept: pass `now - RETENTION` to [`Store::prune`].
 pub const RETENTION: chrono::TimeDelta = chrono::TimeDelta::days(7);
 
 /// The URL used when neither `DATABASE_URL` nor the config names one.
 pub const DEFAULT_URL: &str = "sqlite://autoscaled.db";
-
-/// An SQLite database in memory, for runs that must write no file (`autoscaled demo`): gone with
-/// the process, never locked, created afresh at each open.
-pub const MEMORY_URL: &str = "sqlite::memory:";
 
 /// `url` fit to print: its password (in the user info or a `password=` parameter) as `[redacted]`.
 /// Works on any text, even one that is not a URL.
