@@ -20,10 +20,12 @@ pub enum Access {
     /// A reader such as `autoscaled status`: never migrates, never takes the daemon's lock, so it
     /// works while the daemon runs. Its writes fail (SQLite opens the file read-only).
     ReadOnly,
-    /// A command that records overrides and pauses (`autoscaled override add`, `pause`): like
-    /// [`Access::ReadOnly`] it never migrates and never takes the daemon's lock, so it works beside
-    /// a running daemon, even on the SQLite file that daemon holds (WAL: a write waits at most the
-    /// busy timeout for the daemon's); unlike it, it may write.
+    /// A command that records overrides and pauses (`autoscaled override add`, `pause`): it never
+    /// takes the daemon's lock, so it works beside a running daemon, even on the SQLite file that
+    /// daemon holds (a write waits at most the busy timeout for the daemon's). Like the daemon it
+    /// creates the database and its schema, or migrates it, when no daemon has yet: PostgreSQL
+    /// under the daemons' migration lock, SQLite in a transaction that holds the file's write
+    /// lock.
     Edit,
 }
 

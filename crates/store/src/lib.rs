@@ -3,7 +3,8 @@
 //! Start with [`Store::open`]: a URL (`sqlite://PATH`, `postgres://...`) and an [`Access`]. The
 //! daemon opens with [`Access::Daemon`], which creates or migrates the schema and, for SQLite,
 //! refuses a second daemon on the same file; `autoscaled status` opens with [`Access::ReadOnly`],
-//! which works while the daemon runs. Then:
+//! which works while the daemon runs; `autoscaled override` and `pause` with [`Access::Edit`],
+//! which writes beside a running daemon and creates or migrates the schema if no daemon has. Then:
 //!
 //! - [`AppState`] per process type: [`Store::save_app_state`], [`Store::app_state`],
 //!   [`Store::app_states`];

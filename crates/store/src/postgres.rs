@@ -46,8 +46,9 @@ pub(crate) struct PostgresDb {
     pool: PgPool,
 }
 
-/// Opens the server at `options`: for the daemon, creates or migrates the schema; read-only,
-/// checks that it is there and current.
+/// Opens the server at `options`: for the daemon or an editor, creates or migrates the schema
+/// (under the migration lock, so beside running daemons too); read-only, checks that it is there
+/// and current.
 pub(crate) async fn open(
     options: PgConnectOptions,
     access: Access,
@@ -70,8 +71,8 @@ pub(crate) async fn open(
             .map_err(|_| unreachable(format!("no answer within {CONNECT_TIMEOUT:?}")))?
             .map_err(|error| unreachable(shown.scrub(error)))?;
     let checked = match access {
-        Access::Daemon => migrate(&mut connection, shown).await,
-        Access::ReadOnly | Access::Edit => match version(&mut connection, shown).await? {
+        Access::Daemon | Access::Edit => migrate(&mut connection, shown).await,
+        Access::ReadOnly => match version(&mut connection, shown).await? {
             found if found > latest() => Err(too_new(found, shown)),
             found if found < latest() => Err(Error::NotMigrated {
                 url: shown.url.clone(),

@@ -185,8 +185,9 @@ fn pool_for(options: SqliteConnectOptions) -> SqlitePool {
         .connect_lazy_with(options)
 }
 
-/// Opens `path`: for the daemon, takes the lock and creates or migrates the schema; read-only,
-/// checks that the schema is there and current.
+/// Opens `path`: for the daemon, takes the lock and creates or migrates the schema; for an editor,
+/// creates or migrates the schema if it must, without the lock; read-only, checks that the schema
+/// is there and current.
 pub(crate) async fn open(path: &Path, access: Access, shown: &Shown) -> Result<SqliteDb, Error> {
     let lock = match access {
         Access::Daemon => Some(lock(path, shown)?),
@@ -214,7 +215,12 @@ pub(crate) async fn open(path: &Path, access: Access, shown: &Shown) -> Result<S
             .synchronous(SqliteSynchronous::Full)
             .pragma("mmap_size", "0")
             .pragma("cache_size", "-512"),
-        Access::ReadOnly | Access::Edit => {
+        // An editor may be first (an override recorded before the daemon ever ran): it creates the
+        // file as the daemon would, with SQLite's default rollback journal. Beside a running
+        // daemon its few short writes take the file's lock for a moment, waiting at most the busy
+        // timeout for the daemon's, which are short too.
+        Access::Edit => options.create_if_missing(true),
+        Access::ReadOnly => {
             if !path.exists() {
                 return Err(Error::Open {
                     url: shown.url.clone(),
@@ -224,9 +230,7 @@ pub(crate) async fn open(path: &Path, access: Access, shown: &Shown) -> Result<S
                     ),
                 });
             }
-            // An editor writes beside the daemon: its few short writes take the file's lock for
-            // a moment, waiting at most the busy timeout for the daemon's, which are short too.
-            options.read_only(access == Access::ReadOnly)
+            options.read_only(true)
         }
     };
 
@@ -238,7 +242,12 @@ pub(crate) async fn open(path: &Path, access: Access, shown: &Shown) -> Result<S
             Ok(()) => lapse_dead_leases(&mut connection, shown).await,
             failed => failed,
         },
-        Access::ReadOnly | Access::Edit => match version(&mut connection, shown).await? {
+        // Most often the schema is current: then the editor only reads, and writes nothing.
+        Access::Edit => match version(&mut connection, shown).await? {
+            found if found == latest() => Ok(()),
+            _ => migrate(&mut connection, shown).await,
+        },
+        Access::ReadOnly => match version(&mut connection, shown).await? {
             found if found > latest() => Err(too_new(found, shown)),
             found if found < latest() => Err(Error::NotMigrated {
                 url: shown.url.clone(),
@@ -410,10 +419,13 @@ async fn version(connection: &mut SqliteConnection, shown: &Shown) -> Result<i64
     })
 }
 
-/// Brings the schema to the latest version in one transaction: all of it or none.
+/// Brings the schema to the latest version in one transaction: all of it or none. `IMMEDIATE`
+/// takes the file's write lock before the version is read, so an editor and a daemon migrating at
+/// once take turns (the second waits the busy timeout, then finds the schema made) rather than
+/// both reading the old version and one failing when it comes to write.
 async fn migrate(connection: &mut SqliteConnection, shown: &Shown) -> Result<(), Error> {
     let mut transaction = connection
-        .begin()
+        .begin_with("BEGIN IMMEDIATE")
         .await
         .map_err(|error| open_error(error, shown))?;
     let found = version(&mut transaction, shown).await?;

@@ -48,9 +48,10 @@ impl Store {
     ///
     /// For [`Access::Daemon`] this creates the schema or migrates it to this build's version (in
     /// one transaction), and for SQLite claims the file (a lock on `PATH.lock`): a second daemon
-    /// gets [`Error::Locked`]. [`Access::ReadOnly`] only checks that the schema is there and
-    /// current. Fails when the database cannot be reached or written ([`Error::Open`]), is not
-    /// ours ([`Error::NotOurs`]) or was migrated by a newer build ([`Error::TooNew`]).
+    /// gets [`Error::Locked`]. [`Access::Edit`] creates or migrates the schema too, without that
+    /// claim. [`Access::ReadOnly`] only checks that the schema is there and current. Fails when
+    /// the database cannot be reached or written ([`Error::Open`]), is not ours
+    /// ([`Error::NotOurs`]) or was migrated by a newer build ([`Error::TooNew`]).
     pub async fn open(url: &str, access: Access) -> Result<Self, Error> {
         let shown = Shown::new(url);
         let db = match target::parse(url, &shown)? {
