@@ -46,6 +46,7 @@ mod model;
 mod persist;
 mod postgres;
 mod report;
+mod schema;
 mod sql;
 mod sqlite;
 mod store;

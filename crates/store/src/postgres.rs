@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Connection, Row};
+use sqlx::{Connection, Postgres, Row};
 
 use crate::backend::{Access, Backend};
 use crate::convert::{big_count, count, count_opt, to_i64};
@@ -13,20 +13,20 @@ use crate::model::{
     AppState, Decision, DecisionKind, Fence, HistoryRow, Instance, Lease, NewOverride, Override,
     OverrideAction, ProcessKey, Pruned, minute_of,
 };
+use crate::schema::Migrations;
 use crate::sql::{
     DECISION_INSERT, DECISIONS_SELECT, HISTORY_SELECT, HISTORY_UPSERT, INSTANCE_DELETE,
     OVERRIDE_END, OVERRIDE_INSERT, OVERRIDE_SELECT, OVERRIDES_CURRENT, PRUNE, SCHEMA_VERSION,
-    SCHEMA_VERSION_CLEAR, SCHEMA_VERSION_SET, STATE_INSERT, STATE_SELECT, STATE_UPSERT,
-    STATE_VALUES,
+    STATE_INSERT, STATE_SELECT, STATE_UPSERT, STATE_VALUES,
 };
 use crate::target::Shown;
 
 /// The schema, one migration per version, applied in order.
-const MIGRATIONS: &[&str] = &[
+const MIGRATIONS: Migrations = Migrations(&[
     include_str!("../migrations/postgres/0001_initial.sql"),
     include_str!("../migrations/postgres/0002_decision_kind.sql"),
     include_str!("../migrations/postgres/0003_overrides.sql"),
-];
+]);
 
 /// Instances of a fleet starting together migrate one at a time: a transaction-scoped advisory
 /// lock under this key (any constant of ours; "autoscaled" in ASCII, truncated).
@@ -72,15 +72,10 @@ pub(crate) async fn open(
             .map_err(|error| unreachable(shown.scrub(error)))?;
     let checked = match access {
         Access::Daemon | Access::Edit => migrate(&mut connection, shown).await,
-        Access::ReadOnly => match version(&mut connection, shown).await? {
-            found if found > latest() => Err(too_new(found, shown)),
-            found if found < latest() => Err(Error::NotMigrated {
-                url: shown.url.clone(),
-                found,
-                needed: latest(),
-            }),
-            _ => Ok(()),
-        },
+        Access::ReadOnly => {
+            let found = version(&mut connection, shown).await?;
+            MIGRATIONS.check_current(found, shown)
+        }
     };
     let _ = connection.close().await;
     checked?;
@@ -92,18 +87,6 @@ pub(crate) async fn open(
         .idle_timeout(Duration::from_secs(60))
         .connect_lazy_with(options);
     Ok(PostgresDb { pool })
-}
-
-fn latest() -> i64 {
-    MIGRATIONS.len() as i64
-}
-
-fn too_new(found: i64, shown: &Shown) -> Error {
-    Error::TooNew {
-        url: shown.url.clone(),
-        found,
-        supported: latest(),
-    }
 }
 
 /// The schema version: 0 without our marker table. Other tables are fine: a PostgreSQL database
@@ -133,42 +116,18 @@ async fn version(connection: &mut PgConnection, shown: &Shown) -> Result<i64, Er
 /// Brings the schema to the latest version in one transaction (PostgreSQL's DDL is
 /// transactional): all of it or none.
 async fn migrate(connection: &mut PgConnection, shown: &Shown) -> Result<(), Error> {
-    let failed = |version: i64| {
-        move |error: sqlx::Error| Error::Migrate {
-            url: shown.url.clone(),
-            version,
-            reason: shown.scrub(error),
-        }
-    };
-    let mut transaction = connection.begin().await.map_err(failed(latest()))?;
+    let failed = |error| MIGRATIONS.failed(MIGRATIONS.latest(), error, shown);
+    let mut transaction = connection.begin().await.map_err(failed)?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(MIGRATION_LOCK)
         .execute(&mut *transaction)
         .await
-        .map_err(failed(latest()))?;
+        .map_err(failed)?;
     let found = version(&mut transaction, shown).await?;
-    if found > latest() {
-        return Err(too_new(found, shown));
-    }
-    for (version, sql) in (1..)
-        .zip(MIGRATIONS)
-        .skip(usize::try_from(found).unwrap_or(0))
-    {
-        sqlx::raw_sql(sql)
-            .execute(&mut *transaction)
-            .await
-            .map_err(failed(version))?;
-        sqlx::query(SCHEMA_VERSION_CLEAR)
-            .execute(&mut *transaction)
-            .await
-            .map_err(failed(version))?;
-        sqlx::query(SCHEMA_VERSION_SET)
-            .bind(version)
-            .execute(&mut *transaction)
-            .await
-            .map_err(failed(version))?;
-    }
-    transaction.commit().await.map_err(failed(latest()))
+    MIGRATIONS
+        .apply::<Postgres>(&mut transaction, found, shown)
+        .await?;
+    transaction.commit().await.map_err(failed)
 }
 
 /// `sql` with the state's ten values bound as `$1` to `$10`.

@@ -11,7 +11,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Connection, Row};
+use sqlx::{Connection, Row, Sqlite};
 
 use crate::backend::{Access, Backend};
 use crate::convert::{big_count, count, count_opt, from_micros, micros, to_i64, ttl_micros};
@@ -20,20 +20,20 @@ use crate::model::{
     AppState, Decision, DecisionKind, Fence, HistoryRow, Instance, Lease, NewOverride, Override,
     OverrideAction, ProcessKey, Pruned, minute_of,
 };
+use crate::schema::Migrations;
 use crate::sql::{
     DECISION_INSERT, DECISIONS_SELECT, HISTORY_SELECT, HISTORY_UPSERT, INSTANCE_DELETE,
     OVERRIDE_END, OVERRIDE_INSERT, OVERRIDE_SELECT, OVERRIDES_CURRENT, PRUNE, SCHEMA_VERSION,
-    SCHEMA_VERSION_CLEAR, SCHEMA_VERSION_SET, STATE_INSERT, STATE_SELECT, STATE_UPSERT,
-    STATE_VALUES,
+    STATE_INSERT, STATE_SELECT, STATE_UPSERT, STATE_VALUES,
 };
 use crate::target::Shown;
 
 /// The schema, one migration per version, applied in order.
-const MIGRATIONS: &[&str] = &[
+const MIGRATIONS: Migrations = Migrations(&[
     include_str!("../migrations/sqlite/0001_initial.sql"),
     include_str!("../migrations/sqlite/0002_decision_kind.sql"),
     include_str!("../migrations/sqlite/0003_overrides.sql"),
-];
+]);
 
 /// SQLite's result code for "file is not a database".
 const SQLITE_NOTADB: &str = "26";
@@ -244,18 +244,13 @@ pub(crate) async fn open(path: &Path, access: Access, shown: &Shown) -> Result<S
         },
         // Most often the schema is current: then the editor only reads, and writes nothing.
         Access::Edit => match version(&mut connection, shown).await? {
-            found if found == latest() => Ok(()),
+            found if found == MIGRATIONS.latest() => Ok(()),
             _ => migrate(&mut connection, shown).await,
         },
-        Access::ReadOnly => match version(&mut connection, shown).await? {
-            found if found > latest() => Err(too_new(found, shown)),
-            found if found < latest() => Err(Error::NotMigrated {
-                url: shown.url.clone(),
-                found,
-                needed: latest(),
-            }),
-            _ => Ok(()),
-        },
+        Access::ReadOnly => {
+            let found = version(&mut connection, shown).await?;
+            MIGRATIONS.check_current(found, shown)
+        }
     };
     // Closing a connection that worked is a formality; what matters is `checked`.
     let _ = connection.close().await;
@@ -361,18 +356,6 @@ fn lock_path(path: &Path) -> PathBuf {
     PathBuf::from(lock_path)
 }
 
-fn latest() -> i64 {
-    MIGRATIONS.len() as i64
-}
-
-fn too_new(found: i64, shown: &Shown) -> Error {
-    Error::TooNew {
-        url: shown.url.clone(),
-        found,
-        supported: latest(),
-    }
-}
-
 /// An error at open, told apart: a file that is not SQLite is not ours; the rest is "cannot open".
 fn open_error(error: sqlx::Error, shown: &Shown) -> Error {
     if let sqlx::Error::Database(database) = &error
@@ -429,37 +412,13 @@ async fn migrate(connection: &mut SqliteConnection, shown: &Shown) -> Result<(),
         .await
         .map_err(|error| open_error(error, shown))?;
     let found = version(&mut transaction, shown).await?;
-    if found > latest() {
-        return Err(too_new(found, shown));
-    }
-    for (version, sql) in (1..)
-        .zip(MIGRATIONS)
-        .skip(usize::try_from(found).unwrap_or(0))
-    {
-        let failed = |error: sqlx::Error| Error::Migrate {
-            url: shown.url.clone(),
-            version,
-            reason: shown.scrub(error),
-        };
-        sqlx::raw_sql(sql)
-            .execute(&mut *transaction)
-            .await
-            .map_err(failed)?;
-        sqlx::query(SCHEMA_VERSION_CLEAR)
-            .execute(&mut *transaction)
-            .await
-            .map_err(failed)?;
-        sqlx::query(SCHEMA_VERSION_SET)
-            .bind(version)
-            .execute(&mut *transaction)
-            .await
-            .map_err(failed)?;
-    }
-    transaction.commit().await.map_err(|error| Error::Migrate {
-        url: shown.url.clone(),
-        version: latest(),
-        reason: shown.scrub(error),
-    })
+    MIGRATIONS
+        .apply::<Sqlite>(&mut transaction, found, shown)
+        .await?;
+    transaction
+        .commit()
+        .await
+        .map_err(|error| MIGRATIONS.failed(MIGRATIONS.latest(), error, shown))
 }
 
 /// `sql` with the state's ten values bound as `$1` to `$10`.
