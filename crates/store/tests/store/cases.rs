@@ -635,3 +635,42 @@ pub(crate) async fn overrides_are_recorded_listed_and_ended(db: Db) {
         Some(launch)
     );
 }
+
+pub(crate) async fn an_editor_first_makes_the_schema_and_the_daemon_reads_its_override(db: Db) {
+    // No daemon has opened this database: an override recorded first creates the schema.
+    let editor = db.open(Access::Edit).await;
+    let pause = editor
+        .add_override(&new_override(
+            "web",
+            OverrideAction::Pause,
+            at(10, 0, 0),
+            Some(at(11, 0, 0)),
+        ))
+        .await
+        .expect("add a pause");
+    // The editor took no claim: the daemon starts beside it, finds the schema current and reads
+    // the pause.
+    let daemon = db.open(Access::Daemon).await;
+    assert_eq!(
+        daemon.current_overrides(at(9, 0, 0)).await.expect("read"),
+        vec![pause.clone()]
+    );
+    editor.close().await;
+    // Another editor beside the running daemon finds the schema made and writes.
+    let second = db.open(Access::Edit).await;
+    let ended = second
+        .end_override(pause.id, at(10, 30, 0))
+        .await
+        .expect("end")
+        .expect("it was running");
+    assert_eq!(
+        daemon.find_override(pause.id).await.expect("read"),
+        Some(ended)
+    );
+    let reader = db.open(Access::ReadOnly).await;
+    assert_eq!(
+        reader.current_overrides(at(10, 45, 0)).await.expect("read"),
+        vec![],
+        "ended at 10:30"
+    );
+}
