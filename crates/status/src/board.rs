@@ -364,6 +364,12 @@ impl Board {
             row.requests = Some(figures.requests_last_minute);
             row.in_flight = Some(figures.stable.in_flight);
         }
+        // The minute's last reading of a worker's queues, if one came within it.
+        if let Some(queue) = status.queue.as_ref().filter(|q| q.at >= row.minute) {
+            row.queue_ready = Some(queue.ready);
+            row.queue_busy = queue.busy;
+            row.queue_latency_ms = queue.latency.map(|l| l.as_secs_f64() * 1000.0);
+        }
         push_bounded(&mut entry.recent, row.clone(), RECENT_MINUTES);
         drop(apps);
         if let Some(kept) = self.kept.get() {

@@ -34,19 +34,23 @@ pub(crate) const DECISIONS_SELECT: &str =
 /// Writes a minute of history, replacing a row already written for it.
 pub(crate) const HISTORY_UPSERT: &str = "INSERT INTO autoscaled_history
         (app, process, minute, latency_p50_ms, latency_p95_ms, latency_max_ms, probes,
-         probes_down, probes_slow, actual, target, baseline, requests, in_flight)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         probes_down, probes_slow, actual, target, baseline, requests, in_flight, queue_ready,
+         queue_busy, queue_latency_ms)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
     ON CONFLICT (app, minute, process) DO UPDATE SET
         latency_p50_ms = excluded.latency_p50_ms, latency_p95_ms = excluded.latency_p95_ms,
         latency_max_ms = excluded.latency_max_ms, probes = excluded.probes,
         probes_down = excluded.probes_down, probes_slow = excluded.probes_slow,
         actual = excluded.actual, target = excluded.target, baseline = excluded.baseline,
-        requests = excluded.requests, in_flight = excluded.in_flight";
+        requests = excluded.requests, in_flight = excluded.in_flight,
+        queue_ready = excluded.queue_ready, queue_busy = excluded.queue_busy,
+        queue_latency_ms = excluded.queue_latency_ms";
 
 /// App `$1`'s history for the minutes in `[$2, $3)`.
 pub(crate) const HISTORY_SELECT: &str =
     "SELECT app, process, minute, latency_p50_ms, latency_p95_ms, latency_max_ms, probes,
-            probes_down, probes_slow, actual, target, baseline, requests, in_flight
+            probes_down, probes_slow, actual, target, baseline, requests, in_flight, queue_ready,
+            queue_busy, queue_latency_ms
      FROM autoscaled_history WHERE app = $1 AND minute >= $2 AND minute < $3
      ORDER BY minute, process";
 

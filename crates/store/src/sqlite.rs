@@ -33,6 +33,7 @@ const MIGRATIONS: Migrations = Migrations(&[
     include_str!("../migrations/sqlite/0001_initial.sql"),
     include_str!("../migrations/sqlite/0002_decision_kind.sql"),
     include_str!("../migrations/sqlite/0003_overrides.sql"),
+    include_str!("../migrations/sqlite/0004_queue_history.sql"),
 ]);
 
 /// SQLite's result code for "file is not a database".
@@ -501,6 +502,15 @@ fn history_row(row: &SqliteRow) -> Result<HistoryRow, Error> {
             .map(|requests| big_count(requests, "requests"))
             .transpose()?,
         in_flight: row.try_get("in_flight")?,
+        queue_ready: row
+            .try_get::<Option<i64>, _>("queue_ready")?
+            .map(|jobs| big_count(jobs, "queue_ready"))
+            .transpose()?,
+        queue_busy: row
+            .try_get::<Option<i64>, _>("queue_busy")?
+            .map(|jobs| big_count(jobs, "queue_busy"))
+            .transpose()?,
+        queue_latency_ms: row.try_get("queue_latency_ms")?,
     })
 }
 
@@ -638,6 +648,9 @@ impl Backend for SqliteDb {
                 .bind(i64::from(row.baseline))
                 .bind(row.requests.map(to_i64))
                 .bind(row.in_flight)
+                .bind(row.queue_ready.map(to_i64))
+                .bind(row.queue_busy.map(to_i64))
+                .bind(row.queue_latency_ms)
                 .execute(&mut *transaction)
                 .await?;
         }

@@ -47,6 +47,9 @@ fn row(app: &str, process: &str, minute: DateTime<Utc>, probes: u32) -> HistoryR
         baseline: 2,
         requests: Some(u64::from(u32::MAX) + 7),
         in_flight: Some(1.75),
+        queue_ready: Some(u64::from(u32::MAX) + 9),
+        queue_busy: Some(40),
+        queue_latency_ms: Some(31_250.5),
     }
 }
 
@@ -199,6 +202,7 @@ pub(crate) async fn history_round_trips_and_a_minute_is_replaced(db: Db) {
         actual: None,
         requests: None,
         in_flight: None,
+        queue_busy: None,
         ..row("shop", "worker", minute(12, 0), 0)
     };
     let web = row("shop", "web", minute(12, 0), 6);

@@ -206,7 +206,7 @@ async fn a_schema_from_a_newer_autoscaled_is_left_alone() {
             error,
             Error::TooNew {
                 found: 99,
-                supported: 3,
+                supported: 4,
                 ..
             }
         ),
@@ -331,6 +331,9 @@ async fn the_persister_writes_states_decisions_and_history_off_the_callers_path(
         baseline: 1,
         requests: None,
         in_flight: None,
+        queue_ready: None,
+        queue_busy: None,
+        queue_latency_ms: None,
     });
     let _ = stop_tx.send(());
     task.await.expect("writer");
