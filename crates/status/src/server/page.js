@@ -257,6 +257,11 @@ function facts(app) {
   </div>`;
 }
 
+// Whether the app is probed: a worker scaled on its queue alone has no response time to chart.
+function probed(app, chart) {
+  return app.last_probe != null || chart.buckets.some((b) => b.probes > 0);
+}
+
 function render(status, history) {
   last = [status, history];
   const now = Date.parse(history.now), from = Date.parse(history.from);
@@ -271,8 +276,8 @@ function render(status, history) {
       <h2>${esc(app.app)} <small>${esc(app.process)} · ${esc(app.timezone)}</small></h2>
       ${pills(app)}
       <div class="charts">
-        <figure><figcaption>Response time</figcaption>${latencyChart(history, chart, from, now)}
-          ${legend([[COLORS.p50, "p50"], [COLORS.p95, "p95"], [COLORS.down, "down"]])}</figure>
+        ${probed(app, chart) ? `<figure><figcaption>Response time</figcaption>${latencyChart(history, chart, from, now)}
+          ${legend([[COLORS.p50, "p50"], [COLORS.p95, "p95"], [COLORS.down, "down"]])}</figure>` : ""}
         <figure><figcaption>Dynos</figcaption>${dynoChart(history, chart, from, now)}
           ${legend([[COLORS.actual, "actual"], [COLORS.target, "target", true], [COLORS.baseline, "baseline", true], [COLORS.p95, "▲▼ scale"]])}</figure>
         ${trafficCharts(history, chart, from, now)}
