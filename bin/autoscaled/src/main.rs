@@ -20,6 +20,7 @@ mod clock;
 mod config;
 mod daemon;
 mod demo;
+mod failure;
 mod logging;
 mod overrides;
 mod plan;
@@ -32,32 +33,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use cli::{Cli, Command};
-
-/// How a command failed, which decides the exit status.
-#[derive(Debug)]
-enum Failure {
-    /// Bad config, arguments or input: exit 2.
-    Invalid(anyhow::Error),
-    /// Could not start or keep going (credentials rejected, app not found): exit 1.
-    Fatal(anyhow::Error),
-}
-
-impl From<config::ConfigError> for Failure {
-    fn from(error: config::ConfigError) -> Self {
-        Failure::Invalid(error.into())
-    }
-}
-
-/// The runtime of every command that does I/O: one thread is plenty for an autoscaler, and a
-/// `clock` dyno has few cores to share.
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            Failure::Fatal(anyhow::Error::new(e).context("cannot start the async runtime"))
-        })
-}
+// Re-exported: every command returns a `crate::Failure` and builds its I/O on `crate::runtime`.
+pub(crate) use failure::{Failure, runtime};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

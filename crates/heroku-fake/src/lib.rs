@@ -29,15 +29,23 @@
 //! ```
 
 pub mod app;
+mod error;
+mod fault;
+mod recorded;
 mod schema;
 mod server;
+mod shared;
 mod state;
 
+pub use error::Error;
+pub use fault::{FaultOptions, PREBOOT_REFUSAL};
+pub use recorded::RecordedRequest;
+use shared::Shared;
+
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -50,72 +58,6 @@ pub const DEFAULT_RATE_LIMIT: u32 = 4500;
 pub const DEFAULT_REFILL_PER_MINUTE: u32 = 75;
 /// Formations per page of a list when the request's `Range` asks for no smaller page (Heroku's default).
 pub const DEFAULT_PAGE_SIZE: usize = 200;
-
-/// Errors of the fake itself (not the HTTP errors it serves).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The listening socket could not be bound.
-    #[error("cannot bind the fake Heroku API to {addr}: {source}")]
-    Bind {
-        /// The address asked for.
-        addr: SocketAddr,
-        /// Why binding failed.
-        source: std::io::Error,
-    },
-    /// The vendored schema could not be turned into validators (a broken build, not bad input).
-    #[error("the vendored Heroku schema is unusable: {0}")]
-    Schema(String),
-    /// [`FakeHeroku::wait_for_requests`] ran out of time.
-    #[error("waited for {wanted} requests but only {seen} arrived in time")]
-    WaitTimedOut {
-        /// How many requests were awaited.
-        wanted: usize,
-        /// How many had been recorded at the deadline.
-        seen: usize,
-    },
-}
-
-/// One request as the fake received it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RecordedRequest {
-    /// The HTTP method, e.g. `PATCH`.
-    pub method: String,
-    /// The path as sent, still percent-encoded, without the query.
-    pub path: String,
-    /// Header names (lower case) and values in arrival order; `authorization` reads `[redacted]`.
-    pub headers: Vec<(String, String)>,
-    /// The body: `None` when empty, the JSON value when it parses, else the raw text as a JSON string.
-    pub body: Option<Value>,
-}
-
-impl RecordedRequest {
-    /// The first value of header `name` (any case).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Heroku's message when it refuses a formation change during a release phase or a preboot
-/// cutover ([`FakeHeroku::set_preboot`]).
-pub const PREBOOT_REFUSAL: &str =
-    "Cannot change formation for a preboot app until release phase and preboot complete.";
-
-/// How an injected failure answers (see [`FakeHeroku::fail_next`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FaultOptions {
-    /// A `Retry-After` header, in seconds.
-    pub retry_after: Option<u32>,
-    /// Heroku's error `id`; by default derived from the status (`unauthorized`, `rate_limit`, ...).
-    pub id: Option<String>,
-    /// Heroku's error `message`; a fixed text by default.
-    pub message: Option<String>,
-    /// A raw body sent instead of Heroku's error JSON (to serve something that is not JSON, say).
-    pub body: Option<String>,
-}
 
 /// Options for starting a [`FakeHeroku`]; from [`FakeHeroku::builder`].
 #[derive(Debug, Clone)]
@@ -181,22 +123,6 @@ impl Builder {
     }
 }
 
-/// What the server tasks and the [`FakeHeroku`] handle share.
-struct Shared {
-    token: String,
-    page_size: usize,
-    state: Mutex<State>,
-    /// Woken on every recorded request.
-    recorded: Notify,
-}
-
-impl Shared {
-    fn state(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock leaves plain data behind, still usable.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
 /// A running fake Heroku Platform API; it stops serving when dropped.
 ///
 /// App names given to the setters are created on first use; requests may name an app by name or id.
@@ -205,15 +131,6 @@ pub struct FakeHeroku {
     shared: Arc<Shared>,
     addr: SocketAddr,
     server: JoinHandle<()>,
-}
-
-impl std::fmt::Debug for Shared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared")
-            .field("token", &"[redacted]")
-            .field("page_size", &self.page_size)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Drop for FakeHeroku {

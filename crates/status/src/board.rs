@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use crate::drain::Drains;
 use crate::history::{self, AppChart, Marker, MarkerKind, Span};
-use crate::metrics::{AppLabels, Families};
+use crate::metrics::{AppLabels, Families, Quantities};
 
 /// How many decisions each app keeps for the status page.
 const RECENT_DECISIONS: usize = 20;
@@ -104,6 +104,17 @@ pub struct AppStatus {
     /// The last reading of a worker's job queues; `None` for a process type not scaled on one,
     /// or until its datastore was first read.
     pub queue: Option<QueueView>,
+}
+
+impl AppStatus {
+    fn quantities(&self) -> Quantities {
+        Quantities {
+            baseline: self.baseline,
+            target: self.target,
+            actual: self.actual,
+            outage: self.outage_since.is_some(),
+        }
+    }
 }
 
 /// One reading of a worker's job queues, as shown.
@@ -242,7 +253,7 @@ impl Board {
         };
         let labels = Families::labels(app, process);
         self.families.add(&labels);
-        self.families.status(&labels, &status);
+        self.families.quantities(&labels, status.quantities());
         let mut apps = self.lock();
         apps.push(Entry {
             status,
@@ -266,7 +277,8 @@ impl Board {
     pub fn update(&self, index: usize, change: impl FnOnce(&mut AppStatus)) {
         if let Some(entry) = self.lock().get_mut(index) {
             change(&mut entry.status);
-            self.families.status(&entry.labels, &entry.status);
+            self.families
+                .quantities(&entry.labels, entry.status.quantities());
         }
     }
 
@@ -315,7 +327,8 @@ impl Board {
     /// the `autoscaled_queue_*` gauges.
     pub fn record_queue(&self, index: usize, view: QueueView) {
         if let Some(entry) = self.lock().get_mut(index) {
-            self.families.queue(&entry.labels, &view);
+            self.families
+                .queue(&entry.labels, view.ready, view.busy, view.latency);
             entry.status.queue = Some(view);
         }
     }

@@ -36,7 +36,6 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::Readings;
-use crate::board::{AppStatus, QueueView};
 
 /// Upper bounds, in seconds, of the probe latency histogram's buckets (`+Inf` is implied).
 pub const LATENCY_BUCKETS: [f64; 12] = [
@@ -84,6 +83,15 @@ type HistogramFamily = Family<AppLabels, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
     Histogram::new(LATENCY_BUCKETS)
+}
+
+/// What the quantity gauges show of an app.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Quantities {
+    pub(crate) baseline: u32,
+    pub(crate) target: u32,
+    pub(crate) actual: Option<u32>,
+    pub(crate) outage: bool,
 }
 
 /// The families the board writes; cheap to clone (each is shared).
@@ -159,36 +167,42 @@ impl Families {
 
     /// Sets a worker's queue gauges from a reading; a figure its backend does not record is left
     /// out rather than shown as 0.
-    pub(crate) fn queue(&self, labels: &AppLabels, view: &QueueView) {
+    pub(crate) fn queue(
+        &self,
+        labels: &AppLabels,
+        ready: u64,
+        busy: Option<u64>,
+        latency: Option<std::time::Duration>,
+    ) {
         self.queue_ready
             .get_or_create(labels)
-            .set(i64::try_from(view.ready).unwrap_or(i64::MAX));
-        if let Some(busy) = view.busy {
+            .set(i64::try_from(ready).unwrap_or(i64::MAX));
+        if let Some(busy) = busy {
             self.queue_busy
                 .get_or_create(labels)
                 .set(i64::try_from(busy).unwrap_or(i64::MAX));
         }
-        if let Some(latency) = view.latency {
+        if let Some(latency) = latency {
             self.queue_latency
                 .get_or_create(labels)
                 .set(latency.as_secs_f64());
         }
     }
 
-    /// Sets the gauges from an app's status.
-    pub(crate) fn status(&self, labels: &AppLabels, status: &AppStatus) {
+    /// Sets the quantity gauges, and whether an outage is open.
+    pub(crate) fn quantities(&self, labels: &AppLabels, quantities: Quantities) {
         self.baseline
             .get_or_create(labels)
-            .set(i64::from(status.baseline));
+            .set(i64::from(quantities.baseline));
         self.target
             .get_or_create(labels)
-            .set(i64::from(status.target));
-        if let Some(actual) = status.actual {
+            .set(i64::from(quantities.target));
+        if let Some(actual) = quantities.actual {
             self.actual.get_or_create(labels).set(i64::from(actual));
         }
         self.outage
             .get_or_create(labels)
-            .set(i64::from(status.outage_since.is_some()));
+            .set(i64::from(quantities.outage));
     }
 
     /// A registry of these families, the history's size and what `readings` counts.

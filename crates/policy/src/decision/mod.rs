@@ -208,6 +208,11 @@ impl Decider {
         }
     }
 
+    /// Whether a pause runs: no scale call at all, the fail-safe included, until it ends.
+    pub fn paused(&self) -> bool {
+        self.obeying.pause().is_some()
+    }
+
     /// Takes in one event at `now` and returns what to do, in order.
     ///
     /// Top to bottom: traffic data gone stale is said first (maintenance read from H80 lines ends
@@ -254,6 +259,30 @@ impl Decider {
         self.check_recovery(now, &mut actions);
         self.step_in_when_calm(now, &mut actions);
         actions
+    }
+
+    /// Works out which overrides run at `now`, says which started and ended, and applies them:
+    /// the bounds, the baseline, and at a pause's end the target the rules had kept.
+    fn obey_overrides(&mut self, now: DateTime<Utc>, actions: &mut Vec<Action>) {
+        let Some(change) = self.obeying.advance(now) else {
+            return;
+        };
+        actions.extend(change.notes);
+        self.policy = change.policy;
+        self.follow_schedule(now, actions);
+        self.obeying.settled();
+        let target = self.state.target;
+        let within = target
+            .clamp(self.policy.min, self.policy.max)
+            .max(self.state.baseline);
+        if within == target {
+            return;
+        }
+        // Into the bounds now; after a pause, to where the rules would have put it.
+        let reason =
+            self.obeying
+                .bounds_reason(change.pause_ended, &self.policy, self.state.baseline);
+        self.set_target(within, reason, now, actions);
     }
 
     /// Carries out one recommendation: its note, what it says of the calm, and its ask within

@@ -4,11 +4,21 @@
 
 use chrono::{DateTime, Utc};
 
-use super::Decider;
 use crate::event::{Action, Reason};
 use crate::overrides::{Effective, Override, effective};
 use crate::policy::Policy;
 use crate::recommend::Ask;
+
+/// What changed in the overrides obeyed at an event.
+#[derive(Debug)]
+pub(super) struct Change {
+    /// A note for each override that started or ended.
+    pub(super) notes: Vec<Action>,
+    /// The policy with the running overrides' bounds.
+    pub(super) policy: Policy,
+    /// The pause that just ended, if one did.
+    pub(super) pause_ended: Option<String>,
+}
 
 /// What the decider obeys: the overrides last handed over, and those running at the last event.
 #[derive(Debug, Clone)]
@@ -37,6 +47,67 @@ impl Obeying {
         self.list = list;
     }
 
+    /// Works out which overrides run at `now`: `None` when nothing changed since the last event,
+    /// else the change, with a note for each that started and ended. The end of an override that
+    /// set the baseline is remembered until [`settled`](Self::settled), to name it in the return
+    /// to the schedule.
+    pub(super) fn advance(&mut self, now: DateTime<Utc>) -> Option<Change> {
+        let next = effective(&self.configured, &self.list, now);
+        if next == self.now {
+            return None;
+        }
+        let (before, after) = (self.now.labels(), next.labels());
+        let mut notes: Vec<Action> = before
+            .iter()
+            .filter(|l| !after.contains(l))
+            .map(|label| Action::Note(format!("{label} ended")))
+            .collect();
+        notes.extend(
+            after
+                .iter()
+                .filter(|l| !before.contains(l))
+                .map(|label| Action::Note(format!("obeys {label}"))),
+        );
+        let pause_ended = self.now.pause.clone().filter(|_| next.pause.is_none());
+        self.ended = self
+            .now
+            .quantity
+            .as_ref()
+            .filter(|_| next.quantity.is_none())
+            .map(|(_, label)| label.clone());
+        let policy = next.policy;
+        self.now = next;
+        Some(Change {
+            notes,
+            policy,
+            pause_ended,
+        })
+    }
+
+    /// The baseline has followed the change: an ended override is no longer named.
+    pub(super) fn settled(&mut self) {
+        self.ended = None;
+    }
+
+    /// Why a target pushed into the running overrides' bounds moved: those bounds, else the end
+    /// of a pause (`pause_ended`), else the schedule.
+    pub(super) fn bounds_reason(
+        &self,
+        pause_ended: Option<String>,
+        policy: &Policy,
+        baseline: u32,
+    ) -> Reason {
+        match (&self.now.bounds, pause_ended) {
+            (Some(label), _) => Reason::OverrideBounds {
+                label: label.clone(),
+                min: policy.min,
+                max: policy.max,
+            },
+            (None, Some(label)) => Reason::OverrideEnded { label, baseline },
+            (None, None) => Reason::Schedule { baseline },
+        }
+    }
+
     /// The pause running, if one is.
     pub(super) fn pause(&self) -> Option<&str> {
         self.now.pause.as_deref()
@@ -61,68 +132,5 @@ impl Obeying {
             (None, None) => Reason::Schedule { baseline },
         };
         Ask::Dynos(dynos, reason)
-    }
-}
-
-impl Decider {
-    /// Whether a pause runs: no scale call at all, the fail-safe included, until it ends.
-    pub fn paused(&self) -> bool {
-        self.obeying.pause().is_some()
-    }
-
-    /// Works out which overrides run at `now`, says which started and ended, and applies them:
-    /// the bounds, the baseline, and at a pause's end the target the rules had kept.
-    pub(super) fn obey_overrides(&mut self, now: DateTime<Utc>, actions: &mut Vec<Action>) {
-        let next = effective(&self.obeying.configured, &self.obeying.list, now);
-        if next == self.obeying.now {
-            return;
-        }
-        let (before, after) = (self.obeying.now.labels(), next.labels());
-        for label in before.iter().filter(|l| !after.contains(l)) {
-            actions.push(Action::Note(format!("{label} ended")));
-        }
-        for label in after.iter().filter(|l| !before.contains(l)) {
-            actions.push(Action::Note(format!("obeys {label}")));
-        }
-        let pause_ended = self
-            .obeying
-            .now
-            .pause
-            .clone()
-            .filter(|_| next.pause.is_none());
-        self.obeying.ended = self
-            .obeying
-            .now
-            .quantity
-            .as_ref()
-            .filter(|_| next.quantity.is_none())
-            .map(|(_, label)| label.clone());
-        self.policy = next.policy;
-        self.obeying.now = next;
-        self.follow_schedule(now, actions);
-        self.obeying.ended = None;
-        let target = self.state.target;
-        let within = target
-            .clamp(self.policy.min, self.policy.max)
-            .max(self.state.baseline);
-        if within == target {
-            return;
-        }
-        // Into the bounds now; after a pause, to where the rules would have put it.
-        let reason = match (&self.obeying.now.bounds, pause_ended) {
-            (Some(label), _) => Reason::OverrideBounds {
-                label: label.clone(),
-                min: self.policy.min,
-                max: self.policy.max,
-            },
-            (None, Some(label)) => Reason::OverrideEnded {
-                label,
-                baseline: self.state.baseline,
-            },
-            (None, None) => Reason::Schedule {
-                baseline: self.state.baseline,
-            },
-        };
-        self.set_target(within, reason, now, actions);
     }
 }
