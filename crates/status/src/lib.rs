@@ -33,6 +33,7 @@
 //!     clock: Arc::new(RealClock),
 //!     readings: Arc::new(NoReadings),
 //!     drains: Drains::off(),
+//!     edits: None,
 //! };
 //! let listen = "127.0.0.1:9797".parse().expect("an address");
 //! let limits = Limits::default(); // 5 s for a head, 30 s idle, 1,024 connections, …
@@ -45,6 +46,7 @@
 
 mod board;
 pub mod drain;
+mod edits;
 mod history;
 mod metrics;
 pub mod server;
@@ -56,6 +58,7 @@ use chrono::{DateTime, Utc};
 
 pub use board::{AlertView, AppStatus, Board, ChangeView, DecisionView, ProbeView};
 pub use drain::Drains;
+pub use edits::{Edits, OverrideRequest, PAGE_USER, PauseRequest, Rules};
 pub use history::{AppChart, Bucket, HISTORY_SPAN, Marker, MarkerKind, Span};
 pub use metrics::{LATENCY_BUCKETS, class_name};
 pub use server::{Limits, Password, start};
@@ -163,4 +166,7 @@ pub struct Sources {
     pub readings: Arc<dyn Readings>,
     /// The apps' log drains (`POST /drain/{app}`); [`Drains::off`] for none.
     pub drains: Drains,
+    /// How the page adds and ends overrides and pauses (`POST /api/overrides`, …, behind the
+    /// password); `None`: it only shows them.
+    pub edits: Option<Edits>,
 }
