@@ -5,7 +5,9 @@
 //! quantity Heroku reported, the end of each minute), and it keeps only what is needed now. [`start`] serves
 //! it (see [`server`] for the endpoints), given [`Sources`]: the board, an [`AppInfo`] per app, a
 //! [`Clock`] and the [`Readings`] the daemon counts elsewhere (alerts, Heroku's rate limit). The
-//! crate is handed all it shows and knows nothing of the daemon, the config or Heroku.
+//! crate is handed all it shows and knows nothing of the daemon, the config or Heroku. The page
+//! adds and ends overrides and pauses through [`Edits`]: the daemon's [`Rules`] (the CLI's own
+//! checks) judge each request before it reaches the store.
 //!
 //! The history behind the charts lives in the daemon's store (the `autoscaled-store` crate): the
 //! board hands it one row per app and minute ([`Board::keep_history`]) and the charts read the
