@@ -2,6 +2,7 @@
 //! each request becomes the arguments `override add` or `pause` would have parsed, then goes
 //! through [`validate_override`] or [`validate_pause`], so the API answers with the same messages.
 
+use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -13,9 +14,26 @@ use crate::cli::{OverrideAddArgs, PauseArgs, Recorded, Window, parse_instant};
 use crate::config::Config;
 
 /// [`status::Rules`] over the daemon's config.
-#[derive(Debug)]
 pub(crate) struct PageRules {
     config: Config,
+}
+
+/// The apps only: the config's secrets are redacted in its own `Debug`, but the page's state has
+/// no need to carry even their names.
+impl fmt::Debug for PageRules {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PageRules")
+            .field(
+                "apps",
+                &self
+                    .config
+                    .apps
+                    .iter()
+                    .map(|a| format!("{} {}", a.name, a.process))
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
 }
 
 impl PageRules {

@@ -266,3 +266,38 @@ fn what_does_not_parse_on_the_page_is_said_as_clap_says_it() {
     assert_eq!(pause.len(), 1);
     assert!(pause[0].starts_with("invalid value 'now' for '--from <RFC3339>'"));
 }
+
+proptest::proptest! {
+    /// Whatever a page's request holds, the rules answer: a record, or at least one problem.
+    #[test]
+    fn any_request_from_the_page_is_judged_without_panicking(
+        app in "\\PC{0,12}|shop|blog",
+        from in proptest::option::of("\\PC{0,30}|2026-03-06T1[0-9]:00:00Z"),
+        until in proptest::option::of("\\PC{0,30}|2026-03-06T1[0-9]:00:00Z"),
+        for_ in proptest::option::of("\\PC{0,8}|[0-9]{1,3}[hms]"),
+        quantity in proptest::option::of(proptest::prelude::any::<u32>()),
+        max in proptest::option::of(0u32..20),
+        reason in proptest::option::of("\\PC{0,20}"),
+    ) {
+        use status::Rules as _;
+        let rules = PageRules::new(config());
+        let request = status::OverrideRequest {
+            app: app.clone(),
+            from: from.clone(),
+            until: until.clone(),
+            for_: for_.clone(),
+            quantity,
+            max,
+            reason: reason.clone(),
+            ..status::OverrideRequest::default()
+        };
+        if let Err(problems) = rules.check_override(&request, now()) {
+            proptest::prop_assert!(!problems.is_empty());
+        }
+        let pause = status::PauseRequest { app, from, until, for_, reason, ..status::PauseRequest::default() };
+        match rules.check_pause(&pause, now()) {
+            Ok(pauses) => proptest::prop_assert!(!pauses.is_empty()),
+            Err(problems) => proptest::prop_assert!(!problems.is_empty()),
+        }
+    }
+}

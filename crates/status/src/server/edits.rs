@@ -373,3 +373,96 @@ async fn end(
     tracing::info!(id, "{} ended from the page", kind.name());
     Ok(axum::Json(json!({ "removed": [RecordOut::new(&ended, now)] })).into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &[u8])]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            if let Ok(value) = HeaderValue::from_bytes(value) {
+                map.append(*name, value);
+            }
+        }
+        map
+    }
+
+    proptest! {
+        /// Any bytes in `Origin`, `Host` and `Sec-Fetch-Site` get an answer, never a panic; an
+        /// origin is let through only when it names the host.
+        #[test]
+        fn cross_site_judges_any_headers(
+            origin in proptest::collection::vec(any::<u8>(), 0..40),
+            host in proptest::collection::vec(any::<u8>(), 0..40),
+            site in proptest::collection::vec(any::<u8>(), 0..20),
+        ) {
+            let map = headers(&[
+                ("origin", &origin),
+                ("host", &host),
+                ("sec-fetch-site", &site),
+            ]);
+            let refused = cross_site(&map);
+            if refused.is_none()
+                && let Some(origin) = map.get("origin")
+            {
+                let text = |v: &HeaderValue| {
+                    String::from_utf8_lossy(v.as_bytes()).trim().to_ascii_lowercase()
+                };
+                let origin = text(origin);
+                let host = map.get("host").map(text).unwrap_or_default();
+                prop_assert!(!host.is_empty());
+                let named = [format!("http://{host}"), format!("https://{host}")];
+                prop_assert!(named.contains(&origin), "{} let through for {}", origin, host);
+            }
+        }
+
+        /// Any body gets the request or one message, never a panic.
+        #[test]
+        fn any_body_parses_or_says_why(body in proptest::collection::vec(any::<u8>(), 0..200)) {
+            if let Err(refusal) = parse::<OverrideRequest>(&body, "an override") {
+                prop_assert_eq!(refusal.status, StatusCode::BAD_REQUEST);
+                prop_assert_eq!(refusal.problems.len(), 1);
+            }
+        }
+    }
+
+    #[test]
+    fn the_pages_own_origin_passes_and_others_do_not() {
+        let page = headers(&[
+            ("origin", b"http://127.0.0.1:9797"),
+            ("host", b"127.0.0.1:9797"),
+        ]);
+        assert_eq!(cross_site(&page), None);
+        let proxied = headers(&[
+            ("origin", b"https://ops.example.com"),
+            ("host", b"ops.example.com"),
+            ("sec-fetch-site", b"same-origin"),
+        ]);
+        assert_eq!(cross_site(&proxied), None);
+        let script = headers(&[("host", b"127.0.0.1:9797")]);
+        assert_eq!(
+            cross_site(&script),
+            None,
+            "no browser, no Origin: the password alone decides"
+        );
+        for origin in [
+            &b"null"[..],
+            b"http://127.0.0.1:9798",
+            b"http://127.0.0.1:9797.evil.example",
+            b"127.0.0.1:9797",
+        ] {
+            let other = headers(&[("origin", origin), ("host", b"127.0.0.1:9797")]);
+            assert!(
+                cross_site(&other).is_some(),
+                "{}",
+                String::from_utf8_lossy(origin)
+            );
+        }
+        assert!(is_json("application/json; charset=utf-8") && is_json("Application/JSON"));
+        assert!(!is_json("application/jsonp") && !is_json("text/json") && !is_json("text/plain"));
+    }
+}
