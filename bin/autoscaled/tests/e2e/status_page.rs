@@ -444,6 +444,25 @@ async fn the_page_form_adds_and_ends_an_override_and_refuses_strangers() {
             .contains("--quantity 9 is outside [1, 3] (the config's min and max)"),
         "{shown}"
     );
+    // A redraw (here the 7-day button's) keeps what is being typed, and the focus.
+    let before = browser.eval(
+        "const reason = document.querySelector('details.edit form').elements.namedItem('reason'); \
+         reason.focus(); reason.value = 'half-typed'; \
+         document.querySelector('#span button[data-span=\"7d\"]').click(); \
+         Number(document.body.dataset.refreshes)",
+    );
+    browser
+        .wait_for(
+            "a redraw",
+            &format!("Number(document.body.dataset.refreshes) > {before}"),
+        )
+        .await;
+    assert_eq!(
+        browser.eval(
+            "[document.activeElement.name, document.activeElement.value, document.querySelector('details.edit').open].join()"
+        ),
+        "reason,half-typed,true"
+    );
     browser.eval(&format!(
         "({FILL})({{kind: 'override', quantity: '2', for: '2h', reason: 'launch from the page', by: 'ada'}})"
     ));
@@ -494,6 +513,35 @@ async fn the_page_form_adds_and_ends_an_override_and_refuses_strangers() {
             "document.querySelector('li.override') === null && document.querySelector('details.edit') !== null",
         )
         .await;
+
+    // A pause of this process type, until resumed, then its Resume button.
+    browser.eval(&format!(
+        "({FILL})({{kind: 'pause', for: '', reason: 'migration'}})"
+    ));
+    let shown = overrides_until(&client, &url, "the page's pause", |o| !o.is_empty()).await;
+    assert_eq!(
+        (
+            &shown[0]["kind"],
+            &shown[0]["until"],
+            &shown[0]["by"],
+            &shown[0]["reason"]
+        ),
+        (
+            &"pause".into(),
+            &serde_json::Value::Null,
+            &"ada".into(),
+            &"migration".into()
+        )
+    );
+    let id = shown[0]["id"].as_i64().unwrap();
+    let resume = format!("document.querySelector('li.override[data-id=\"{id}\"] button.end')");
+    let label = browser
+        .wait_for("the Resume button", &format!("{resume}?.textContent"))
+        .await;
+    assert_eq!(label, "Resume");
+    browser.eval(&format!("{resume}.click(), true"));
+    overrides_until(&client, &url, "the pause ended", <[_]>::is_empty).await;
+    assert!(stored(&config).await.is_empty(), "resumed in the store");
     drop(browser);
     let finished = daemon.stop().await;
     assert!(finished.status.success(), "{finished:?}");
