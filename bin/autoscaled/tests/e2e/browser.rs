@@ -29,8 +29,12 @@ impl Browser {
     /// Starts Chromium with a fresh profile and opens a blank page whose every request carries
     /// `headers` (e.g. the page's basic auth).
     pub(super) fn start(headers: &Value) -> Browser {
-        let profile = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("cdp-{}", std::process::id()));
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let profile = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "cdp-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
         std::fs::create_dir_all(&profile).unwrap();
         let mut child = Command::new("sh")
             .arg("-c")
