@@ -12,7 +12,7 @@ use store::{Access, Override, OverrideAction, Store};
 
 use crate::Failure;
 use crate::cli::CheckArgs;
-use crate::config::{Config, config_path};
+use crate::config::{Config, QueueSettings, config_path};
 use crate::daemon::budget;
 
 pub(crate) fn run(config: &Option<PathBuf>, args: CheckArgs) -> Result<(), Failure> {
@@ -109,6 +109,9 @@ fn describe(config: &Config, path: &std::path::Path) -> String {
                 policy::TrafficPolicy::DEFAULT_TROUBLE_ERRORS
             );
         }
+        if let Some(queue) = &app.queue {
+            describe_queue(&mut out, queue);
+        }
         let per_hour =
             budget::steady_calls_per_hour(app.reconcile, app.probe.as_ref().map(|p| p.failures));
         calls += per_hour;
@@ -153,6 +156,105 @@ fn describe(config: &Config, path: &std::path::Path) -> String {
     out
 }
 
+/// A worker's queue settings, what its backend lets autoscaled read, and what to mind.
+fn describe_queue(out: &mut String, queue: &QueueSettings) {
+    let backend = queue.backend;
+    let _ = writeln!(
+        out,
+        "  queue: {}; keep the oldest job under {}, {} jobs a dyno, read every {}, in after {} calm, stuck alert after {} at max",
+        queue.source(),
+        format_duration(queue.latency),
+        queue.concurrency,
+        format_duration(queue.poll),
+        format_duration(queue.calm),
+        format_duration(queue.stuck_after)
+    );
+    let reads = backend.reads();
+    let said = |known: bool| if known { "yes" } else { "no" };
+    let latency = match backend {
+        queues::Backend::Celery => {
+            "only if the app adds a publish time to its messages (properties.published_at)"
+        }
+        _ => said(reads.latency),
+    };
+    let _ = writeln!(
+        out,
+        "  queue reads: depth yes, latency {latency}, busy {}, due scheduled/retries {}, paused {}",
+        said(reads.busy),
+        said(reads.due),
+        said(reads.paused)
+    );
+    if !reads.busy {
+        let _ = writeln!(
+            out,
+            "  queue: {} does not record running jobs, so scaling in cannot see them: one dyno in per calm window of empty queues",
+            backend.name()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  queue: Heroku picks which dyno stops on a scale in and gives it 30 s after SIGTERM; autoscaled never goes below the dynos the busy jobs occupy"
+    );
+    if let Ok(url) = queue.url.resolve()
+        && url.expose().contains("ssl_cert_reqs=none")
+    {
+        let _ = writeln!(
+            out,
+            "  warning: the datastore URL says ssl_cert_reqs=none: its TLS certificate is not verified (Heroku's Redis uses certificates no public CA signs; this is its documented setting)"
+        );
+    }
+}
+
+/// Reads each worker's queues once, as the daemon's first poll would.
+async fn check_queues(config: &Config, problems: &mut Vec<String>) {
+    for app in &config.apps {
+        let Some(queue) = &app.queue else { continue };
+        let url = match queue.url.resolve() {
+            Ok(url) => url,
+            Err(problem) => {
+                problems.push(format!("{} {} queue: {problem}", app.name, app.process));
+                continue;
+            }
+        };
+        let read = async {
+            let reader = queues::Reader::connect(queue.backend, &url, queue.queues.clone()).await?;
+            reader.read(Utc::now()).await
+        };
+        match read.await {
+            Ok(reading) => {
+                for q in &reading.queues {
+                    let latency = q.latency.map_or("unknown".to_owned(), |l| {
+                        format_duration(Duration::from_secs(l.as_secs())).to_string()
+                    });
+                    let busy = q.busy.map_or("unknown".to_owned(), |b| b.to_string());
+                    println!(
+                        "online: {} {} queue {}: {}{} ready, oldest {latency}, {busy} busy{}{}",
+                        app.name,
+                        app.process,
+                        q.name,
+                        q.depth,
+                        if q.depth_exact { "" } else { "+" },
+                        q.due.map_or(String::new(), |d| format!(", {d} due")),
+                        if q.paused { ", paused" } else { "" }
+                    );
+                }
+                if let Some(due) = reading.due_shared {
+                    println!(
+                        "online: {} {} scheduled and retrying jobs due (every queue): {due}",
+                        app.name, app.process
+                    );
+                }
+            }
+            Err(e) => problems.push(format!(
+                "{} {} queue: {}",
+                app.name,
+                app.process,
+                crate::daemon::queue_feed::describe(&e, &url)
+            )),
+        }
+    }
+}
+
 async fn check_online(config: &Config) -> Result<(), Failure> {
     let client = crate::daemon::heroku_client(config)?;
     let mut problems = Vec::new();
@@ -193,6 +295,7 @@ async fn check_online(config: &Config) -> Result<(), Failure> {
     if let Some(remaining) = client.rate_limit_remaining() {
         println!("online: API key accepted; {remaining} API calls left in the account's budget");
     }
+    check_queues(config, &mut problems).await;
     if problems.is_empty() {
         Ok(())
     } else {
@@ -309,6 +412,8 @@ fn shared(a: OverrideAction, b: OverrideAction) -> Vec<&'static str> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, reason = "a test fails at its first surprise")]
+
     use chrono::TimeDelta;
     use store::{NewOverride, ProcessKey};
 
@@ -379,5 +484,33 @@ mod tests {
                 "shop web: override #1 by ada and override #2 by ada: they set different things: both apply"
             ]
         );
+    }
+
+    #[test]
+    fn a_worker_shows_what_its_backend_reads_and_warns_of_unverified_tls() {
+        let tree = serde_json::json!({
+            "heroku": { "api_key": "key" },
+            "apps": [{
+                "name": "my-app", "process": "worker", "min": 0, "max": 4,
+                "queue": {
+                    "backend": "celery",
+                    "url": "rediss://u:queue-s3cret@redis.example:6380/0?ssl_cert_reqs=none",
+                    "concurrency": 8,
+                },
+            }],
+        });
+        let config = Config::from_tree(&tree).unwrap();
+        let out = describe(&config, std::path::Path::new("autoscaled.toml"));
+        assert!(
+            out.contains("queue: celery: every queue from url [redacted]"),
+            "{out}"
+        );
+        assert!(out.contains("busy no"), "{out}");
+        assert!(out.contains("publish time"), "{out}");
+        assert!(
+            out.contains("warning: the datastore URL says ssl_cert_reqs=none"),
+            "{out}"
+        );
+        assert!(!out.contains("queue-s3cret"), "{out}");
     }
 }

@@ -9,8 +9,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use heroku_api::DynoSize;
 use notify::{EmailConfig, SmsConfig};
@@ -99,20 +101,10 @@ pub(crate) struct AppSettings {
     pub(crate) queue: Option<QueueSettings>,
 }
 
-/// The job libraries whose queues `[apps.queue]` reads.
-pub(crate) const QUEUE_BACKENDS: &[&str] = &[
-    "sidekiq",
-    "rq",
-    "celery",
-    "bullmq",
-    "resque",
-    "good_job",
-    "solid_queue",
-    "que",
-    "delayed_job",
-    "river",
-    "oban",
-];
+/// The job libraries whose queues `[apps.queue]` reads, as the `backend` key names them.
+fn backend_names() -> String {
+    queues::Backend::ALL.map(queues::Backend::name).join(", ")
+}
 
 /// Where a worker's datastore URL comes from.
 #[derive(Clone)]
@@ -121,13 +113,29 @@ pub(crate) enum QueueUrl {
     /// Heroku credential rotation is followed).
     Env(String),
     /// `url`: the URL itself, a secret.
-    Literal(
-        #[expect(
-            dead_code,
-            reason = "read by the datastore readers (crate queues) once the daemon polls them"
-        )]
-        Secret,
-    ),
+    Literal(Secret),
+    /// No datastore: the demo's simulated queue, read in-process (never from a config file).
+    Simulated(Arc<dyn Fn(DateTime<Utc>) -> policy::QueueReading + Send + Sync>),
+}
+
+impl QueueUrl {
+    /// The URL to connect with now: an `url_env` variable is read at each call, so a rotated
+    /// credential is picked up at the next poll. The error names the variable, never a value.
+    pub(crate) fn resolve(&self) -> Result<Secret, String> {
+        match self {
+            QueueUrl::Literal(url) => Ok(url.clone()),
+            QueueUrl::Env(name) => match std::env::var(name) {
+                Ok(url) if !url.trim().is_empty() => Ok(Secret::new(url.trim())),
+                Ok(_) => Err(format!(
+                    "the environment variable {name} is empty: set it to the app's datastore URL"
+                )),
+                Err(_) => Err(format!(
+                    "the environment variable {name} is not set: set it to the app's datastore URL (on Heroku, attach the app's add-on to the autoscaler)"
+                )),
+            },
+            QueueUrl::Simulated(_) => Err("a simulated queue has no datastore".to_owned()),
+        }
+    }
 }
 
 impl fmt::Debug for QueueUrl {
@@ -135,6 +143,7 @@ impl fmt::Debug for QueueUrl {
         match self {
             QueueUrl::Env(name) => f.debug_tuple("Env").field(name).finish(),
             QueueUrl::Literal(_) => f.debug_tuple("Literal").field(&secret::REDACTED).finish(),
+            QueueUrl::Simulated(_) => f.write_str("Simulated"),
         }
     }
 }
@@ -142,7 +151,7 @@ impl fmt::Debug for QueueUrl {
 /// `[apps.queue]`: the job library, its datastore, the queues and the rules' settings.
 #[derive(Debug, Clone)]
 pub(crate) struct QueueSettings {
-    pub(crate) backend: String,
+    pub(crate) backend: queues::Backend,
     pub(crate) url: QueueUrl,
     /// Empty: every queue the backend lists.
     pub(crate) queues: Vec<String>,
@@ -165,8 +174,9 @@ impl QueueSettings {
         let url = match &self.url {
             QueueUrl::Env(name) => format!("${name}"),
             QueueUrl::Literal(_) => format!("url {}", secret::REDACTED),
+            QueueUrl::Simulated(_) => "a simulated queue".to_owned(),
         };
-        format!("{}: {queues} from {url}", self.backend)
+        format!("{}: {queues} from {url}", self.backend.name())
     }
 
     /// The job-queue rules' settings.
@@ -951,26 +961,22 @@ impl Validator {
             None => {
                 self.problem(
                     join(path, "backend"),
-                    format!(
-                        "missing; this key is required: one of {}",
-                        QUEUE_BACKENDS.join(", ")
-                    ),
+                    format!("missing; this key is required: one of {}", backend_names()),
                 );
                 None
             }
             Some(value) => {
-                let name = value
+                let backend = value
                     .as_str()
-                    .map(str::trim)
-                    .filter(|b| QUEUE_BACKENDS.contains(b));
-                if name.is_none() {
+                    .and_then(|name| name.trim().parse::<queues::Backend>().ok());
+                if backend.is_none() {
                     self.bad(
                         &join(path, "backend"),
                         value,
-                        &format!("one of {}", QUEUE_BACKENDS.join(", ")),
+                        &format!("one of {}", backend_names()),
                     );
                 }
-                name.map(str::to_owned)
+                backend
             }
         };
         let url = match (map.get("url_env"), map.get("url")) {

@@ -5,7 +5,8 @@
 //! grows with its load per dyno, and its traffic follows a day's curve with a slow spell, a burst and a
 //! bad deploy. Its router logs feed the daemon's drain, so the log shows every kind of decision:
 //! schedule changes, scaling out and in on the traffic, fail-safe, recovery, and the alerts that
-//! would be sent.
+//! would be sent. Its worker process type is scaled on a job queue (see [`worker`]), woken from
+//! zero in the morning, filled by the burst and back to zero at night.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use tracing::info;
 
 use crate::Failure;
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, QueueUrl};
 use crate::daemon::{self, Options};
 
 const APP: &str = "demo-app";
@@ -53,6 +54,13 @@ fn demo_config(heroku: &str, app: SocketAddr, listen: SocketAddr) -> anyhow::Res
                 "slow": "500ms", "fast": "200ms", "failures": 2, "calm": "10m",
             },
             "traffic": { "concurrency": 1 },
+        }, {
+            "name": APP, "process": worker::PROCESS, "min": 0, "max": worker::MAX,
+            // Read in-process (`worker::DemoQueue`): the variable is never read.
+            "queue": {
+                "backend": "sidekiq", "url_env": "DEMO_WORKER_REDIS_URL",
+                "latency": "30s", "concurrency": worker::CONCURRENCY,
+            },
         }],
         "alerts": { "alert_every": "30m" },
         "http": { "listen": listen.to_string(), "drain_password": DRAIN_PASSWORD },
@@ -86,9 +94,17 @@ async fn demo(clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
         status::Clock::speed(&clock),
     );
     let app_addr = app.start().await?;
-    let config = demo_config(&fake.url(), app_addr, listen)?;
+    let mut config = demo_config(&fake.url(), app_addr, listen)?;
+    fake.set_formation(APP, worker::PROCESS, 0);
+    let queue = Arc::new(worker::DemoQueue::new(fake.clone(), app.clone(), APP));
+    for settings in &mut config.apps {
+        if let Some(settings) = settings.queue.as_mut() {
+            let queue = queue.clone();
+            settings.url = QueueUrl::Simulated(Arc::new(move |now| queue.read(now)));
+        }
+    }
     let client = daemon::heroku_client(&config).map_err(fatal)?;
-    info!(target: "demo", "a simulated day of {APP}: fake Heroku at {}, the app at http://{app_addr}/; 3 dynos from 07:00, 2 from 22:00, 1 from 03:00; a slow spell at 10:00, a burst at 15:00, a bad deploy at 18:30", fake.url());
+    info!(target: "demo", "a simulated day of {APP}: fake Heroku at {}, the app at http://{app_addr}/; 3 dynos from 07:00, 2 from 22:00, 1 from 03:00; a slow spell at 10:00, a burst at 15:00, a bad deploy at 18:30; its worker (0 to {max} dynos) on a job queue that fills at the burst", fake.url(), max = worker::MAX);
 
     let shutdown = CancellationToken::new();
     let start = clock.now();
@@ -171,3 +187,4 @@ async fn narrate(
 
 #[cfg(test)]
 mod tests;
+mod worker;

@@ -25,6 +25,7 @@ mod e2e {
     mod harness;
     mod hostile_net;
     mod overrides;
+    mod queue;
     mod simulate;
     mod state;
     mod status_page;

@@ -19,6 +19,11 @@ pub enum AlertKind {
     ScaleFailed,
     /// Heroku rejected the API key: autoscaled can no longer act on the app.
     CredentialsRejected,
+    /// A worker's job queues could not be read from the app's datastore for a while: its dynos
+    /// stay as they are until they can.
+    QueueUnreadable,
+    /// A worker's job queues are read again after a [`AlertKind::QueueUnreadable`].
+    QueueReadable,
 }
 
 impl AlertKind {
@@ -28,6 +33,8 @@ impl AlertKind {
             Self::Recovery => "recovery",
             Self::ScaleFailed => "scaling failed",
             Self::CredentialsRejected => "credentials rejected",
+            Self::QueueUnreadable => "job queue unreadable",
+            Self::QueueReadable => "job queue read again",
         }
     }
 }

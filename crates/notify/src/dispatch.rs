@@ -545,6 +545,8 @@ fn opposite(kind: AlertKind) -> Option<AlertKind> {
     match kind {
         AlertKind::Outage => Some(AlertKind::Recovery),
         AlertKind::Recovery => Some(AlertKind::Outage),
+        AlertKind::QueueUnreadable => Some(AlertKind::QueueReadable),
+        AlertKind::QueueReadable => Some(AlertKind::QueueUnreadable),
         _ => None,
     }
 }

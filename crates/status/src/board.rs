@@ -101,6 +101,42 @@ pub struct AppStatus {
     pub elsewhere: bool,
     /// The most recent changes of target, oldest first.
     pub decisions: VecDeque<DecisionView>,
+    /// The last reading of a worker's job queues; `None` for a process type not scaled on one,
+    /// or until its datastore was first read.
+    pub queue: Option<QueueView>,
+}
+
+/// One reading of a worker's job queues, as shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueueView {
+    /// When the datastore was read (clock time).
+    pub at: DateTime<Utc>,
+    /// Jobs ready to run in every queue, due scheduled and retrying jobs included.
+    pub ready: u64,
+    /// The age of the oldest ready job of any queue, in milliseconds; `None` where the backend
+    /// stores no enqueue time.
+    #[serde(serialize_with = "optional_millis")]
+    pub latency: Option<Duration>,
+    /// Jobs running now; `None` where a queue's backend does not record them.
+    pub busy: Option<u64>,
+    /// Each queue's own figures.
+    pub queues: Vec<QueueLine>,
+}
+
+/// One queue's figures at a reading.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueueLine {
+    /// The queue's name, as the job library calls it.
+    pub name: String,
+    /// Jobs ready to run.
+    pub depth: u64,
+    /// The age of its oldest ready job, in milliseconds, where known.
+    #[serde(serialize_with = "optional_millis")]
+    pub latency: Option<Duration>,
+    /// Jobs running now, where known.
+    pub busy: Option<u64>,
+    /// Scheduled or retrying jobs already due.
+    pub due: u64,
 }
 
 /// A probe result, as shown.
@@ -160,6 +196,13 @@ fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64() * 1000.0)
 }
 
+fn optional_millis<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => millis(d, s),
+        None => s.serialize_none(),
+    }
+}
+
 /// A marker on the charts, whether it comes from the store or the board.
 fn marker(kind: MarkerKind, at: DateTime<Utc>, from: u32, to: u32, reason: String) -> Marker {
     Marker {
@@ -195,6 +238,7 @@ impl Board {
             holder: None,
             elsewhere: false,
             decisions: VecDeque::with_capacity(RECENT_DECISIONS),
+            queue: None,
         };
         let labels = Families::labels(app, process);
         self.families.add(&labels);
@@ -267,6 +311,15 @@ impl Board {
         }
     }
 
+    /// Records a reading of a worker's job queues: shown on the page and in `/api/status`, and
+    /// the `autoscaled_queue_*` gauges.
+    pub fn record_queue(&self, index: usize, view: QueueView) {
+        if let Some(entry) = self.lock().get_mut(index) {
+            self.families.queue(&entry.labels, &view);
+            entry.status.queue = Some(view);
+        }
+    }
+
     /// Counts a probe of the app that could not be made, for a fault of this machine
     /// (`autoscaled_probe_local_faults_total`); it is no probe result, and shows nowhere else.
     pub fn count_local_fault(&self, index: usize) {
@@ -310,6 +363,12 @@ impl Board {
         if let Some(figures) = drains.figures(&status.app, &status.process, at) {
             row.requests = Some(figures.requests_last_minute);
             row.in_flight = Some(figures.stable.in_flight);
+        }
+        // The minute's last reading of a worker's queues, if one came within it.
+        if let Some(queue) = status.queue.as_ref().filter(|q| q.at >= row.minute) {
+            row.queue_ready = Some(queue.ready);
+            row.queue_busy = queue.busy;
+            row.queue_latency_ms = queue.latency.map(|l| l.as_secs_f64() * 1000.0);
         }
         push_bounded(&mut entry.recent, row.clone(), RECENT_MINUTES);
         drop(apps);

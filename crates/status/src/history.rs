@@ -111,6 +111,12 @@ pub struct Bucket {
     /// Requests in flight from the app's drain (the stable window's, by Little's law), averaged
     /// likewise.
     pub in_flight: Option<f64>,
+    /// A worker's jobs ready, the most at any of the interval's minutes; `None` without a queue.
+    pub queue_ready: Option<u64>,
+    /// Its oldest ready job's age in milliseconds, the most at any of the interval's minutes.
+    pub queue_latency: Option<f64>,
+    /// Its jobs running, the most at any of the interval's minutes.
+    pub queue_busy: Option<u64>,
 }
 
 /// The data behind one app's charts.
@@ -168,6 +174,13 @@ fn bucket(t: i64, minutes: &[HistoryRow]) -> Bucket {
             10.0,
         ),
         in_flight: mean(minutes.iter().filter_map(|r| r.in_flight).collect(), 100.0),
+        // The most, not the mean: a queue that backed up for one minute of an hour shows.
+        queue_ready: minutes.iter().filter_map(|r| r.queue_ready).max(),
+        queue_latency: minutes
+            .iter()
+            .filter_map(|r| r.queue_latency_ms)
+            .max_by(f64::total_cmp),
+        queue_busy: minutes.iter().filter_map(|r| r.queue_busy).max(),
     }
 }
 
@@ -243,6 +256,9 @@ mod tests {
             baseline: 2,
             requests: None,
             in_flight: None,
+            queue_ready: None,
+            queue_busy: None,
+            queue_latency_ms: None,
         }
     }
 
@@ -278,6 +294,25 @@ mod tests {
         assert_eq!(buckets[1].t, at(5).timestamp_millis());
         assert_eq!((buckets[1].p50, buckets[1].p95), (None, None));
         assert_eq!(buckets[1].requests_per_minute, None);
+    }
+
+    #[test]
+    fn an_interval_shows_the_most_a_queue_held_not_the_mean() {
+        let mut rows: Vec<HistoryRow> = (0..5).map(|m| row(m, 100.0, 200.0)).collect();
+        for (row, (ready, latency)) in
+            rows.iter_mut()
+                .zip([(3, 900.0), (480, 41_000.0), (12, 2_000.0)])
+        {
+            row.queue_ready = Some(ready);
+            row.queue_busy = Some(ready.min(40));
+            row.queue_latency_ms = Some(latency);
+        }
+        let worker = buckets(&rows, TimeDelta::minutes(5));
+        assert_eq!(worker[0].queue_ready, Some(480));
+        assert_eq!(worker[0].queue_busy, Some(40));
+        assert_eq!(worker[0].queue_latency, Some(41_000.0));
+        let web = buckets(&[row(0, 100.0, 200.0)], TimeDelta::minutes(5));
+        assert_eq!((web[0].queue_ready, web[0].queue_latency), (None, None));
     }
 
     #[test]

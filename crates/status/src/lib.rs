@@ -58,7 +58,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-pub use board::{AlertView, AppStatus, Board, ChangeView, DecisionView, ProbeView};
+pub use board::{
+    AlertView, AppStatus, Board, ChangeView, DecisionView, ProbeView, QueueLine, QueueView,
+};
 pub use drain::Drains;
 pub use edits::{Edits, OverrideRequest, PAGE_USER, PauseRequest, Rules};
 pub use history::{AppChart, Bucket, HISTORY_SPAN, Marker, MarkerKind, Span};

@@ -8,6 +8,8 @@
 //! | `autoscaled_probe_local_faults_total` | counter (probes not made, for a fault of this machine: no descriptor, memory or local port) | `app`, `process` |
 //! | `autoscaled_baseline_dynos`, `autoscaled_target_dynos`, `autoscaled_actual_dynos` | gauge | `app`, `process` |
 //! | `autoscaled_outage` | gauge (1 during an outage) | `app`, `process` |
+//! | `autoscaled_queue_ready_jobs`, `autoscaled_queue_busy_jobs` | gauge (a worker's jobs ready, due ones included, and running, at the last read of its queues) | `app`, `process` |
+//! | `autoscaled_queue_latency_seconds` | gauge (the age of the oldest ready job at that read) | `app`, `process` |
 //! | `autoscaled_scale_calls_total` | counter | `app`, `process`, `outcome` (ok, failed) |
 //! | `autoscaled_alerts_total` | counter | `channel` (email, sms), `outcome` (sent, failed) |
 //! | `autoscaled_alerts_suppressed_total` | counter | `reason` (held_back, dropped) |
@@ -21,6 +23,7 @@
 //! alert series when no channel is configured, and the rate limit until the first call.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use probe::Class;
 use prometheus_client::collector::Collector;
@@ -33,7 +36,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::Readings;
-use crate::board::AppStatus;
+use crate::board::{AppStatus, QueueView};
 
 /// Upper bounds, in seconds, of the probe latency histogram's buckets (`+Inf` is implied).
 pub const LATENCY_BUCKETS: [f64; 12] = [
@@ -94,6 +97,9 @@ pub(crate) struct Families {
     actual: Family<AppLabels, Gauge>,
     outage: Family<AppLabels, Gauge>,
     scale_calls: Family<ScaleLabels, Counter>,
+    queue_ready: Family<AppLabels, Gauge>,
+    queue_busy: Family<AppLabels, Gauge>,
+    queue_latency: Family<AppLabels, Gauge<f64, AtomicU64>>,
 }
 
 impl Default for Families {
@@ -107,6 +113,9 @@ impl Default for Families {
             actual: Family::default(),
             outage: Family::default(),
             scale_calls: Family::default(),
+            queue_ready: Family::default(),
+            queue_busy: Family::default(),
+            queue_latency: Family::default(),
         }
     }
 }
@@ -146,6 +155,24 @@ impl Families {
         self.scale_calls
             .get_or_create(&scale_labels(labels, ok))
             .inc();
+    }
+
+    /// Sets a worker's queue gauges from a reading; a figure its backend does not record is left
+    /// out rather than shown as 0.
+    pub(crate) fn queue(&self, labels: &AppLabels, view: &QueueView) {
+        self.queue_ready
+            .get_or_create(labels)
+            .set(i64::try_from(view.ready).unwrap_or(i64::MAX));
+        if let Some(busy) = view.busy {
+            self.queue_busy
+                .get_or_create(labels)
+                .set(i64::try_from(busy).unwrap_or(i64::MAX));
+        }
+        if let Some(latency) = view.latency {
+            self.queue_latency
+                .get_or_create(labels)
+                .set(latency.as_secs_f64());
+        }
     }
 
     /// Sets the gauges from an app's status.
@@ -206,6 +233,21 @@ impl Families {
             "autoscaled_scale_calls",
             "Formation updates, by outcome after retries",
             self.scale_calls.clone(),
+        );
+        registry.register(
+            "autoscaled_queue_ready_jobs",
+            "A worker's jobs ready to run (due scheduled and retrying ones included) at the last read of its queues",
+            self.queue_ready.clone(),
+        );
+        registry.register(
+            "autoscaled_queue_busy_jobs",
+            "A worker's jobs running at the last read of its queues, where the backend records them",
+            self.queue_busy.clone(),
+        );
+        registry.register(
+            "autoscaled_queue_latency_seconds",
+            "The age of a worker's oldest ready job at the last read of its queues, where the backend stores it",
+            self.queue_latency.clone(),
         );
         registry.register(
             "autoscaled_history_bytes",

@@ -48,8 +48,8 @@ pub enum Error {
         /// The newest version this build knows.
         supported: i64,
     },
-    /// A read-only open found the schema missing or older than this build's: only the daemon
-    /// creates and migrates it.
+    /// A read-only open found the schema missing or older than this build's: a reader never
+    /// writes, the daemon (or a command that edits) creates and migrates it.
     #[error(
         "the database {url} has schema version {found}, this autoscaled needs {needed}: start the daemon (`autoscaled run`) once to create or migrate it"
     )]

@@ -3,7 +3,8 @@
 //! Start with [`Store::open`]: a URL (`sqlite://PATH`, `postgres://...`) and an [`Access`]. The
 //! daemon opens with [`Access::Daemon`], which creates or migrates the schema and, for SQLite,
 //! refuses a second daemon on the same file; `autoscaled status` opens with [`Access::ReadOnly`],
-//! which works while the daemon runs. Then:
+//! which works while the daemon runs; `autoscaled override` and `pause` with [`Access::Edit`],
+//! which writes beside a running daemon and creates or migrates the schema if no daemon has. Then:
 //!
 //! - [`AppState`] per process type: [`Store::save_app_state`], [`Store::app_state`],
 //!   [`Store::app_states`];
@@ -37,6 +38,7 @@
 //! # }
 //! ```
 
+mod backend;
 mod convert;
 mod error;
 mod fleet;
@@ -44,10 +46,13 @@ mod model;
 mod persist;
 mod postgres;
 mod report;
+mod schema;
+mod sql;
 mod sqlite;
 mod store;
 mod target;
 
+pub use backend::Access;
 pub use error::Error;
 pub use fleet::{Fleet, FleetOptions, Grant, Tenants};
 pub use model::{
@@ -56,17 +61,14 @@ pub use model::{
 };
 pub use persist::{Backlog, MinuteFigures, Persister, WriterOptions};
 pub use report::{AppReport, DecisionReport, StatusReport};
-pub use store::{Access, Store};
+pub use store::Store;
+pub use target::MEMORY_URL;
 
 /// How long decisions and history are kept: pass `now - RETENTION` to [`Store::prune`].
 pub const RETENTION: chrono::TimeDelta = chrono::TimeDelta::days(7);
 
 /// The URL used when neither `DATABASE_URL` nor the config names one.
 pub const DEFAULT_URL: &str = "sqlite://autoscaled.db";
-
-/// An SQLite database in memory, for runs that must write no file (`autoscaled demo`): gone with
-/// the process, never locked, created afresh at each open.
-pub const MEMORY_URL: &str = "sqlite::memory:";
 
 /// `url` fit to print: its password (in the user info or a `password=` parameter) as `[redacted]`.
 /// Works on any text, even one that is not a URL.

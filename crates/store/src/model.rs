@@ -125,6 +125,12 @@ pub struct HistoryRow {
     pub requests: Option<u64>,
     /// Mean requests in flight from the router logs, if they are read.
     pub in_flight: Option<f64>,
+    /// A worker's jobs ready (due ones included) at the minute's last reading of its queues.
+    pub queue_ready: Option<u64>,
+    /// Its jobs running then, where the job library records them.
+    pub queue_busy: Option<u64>,
+    /// The age of its oldest ready job then, in milliseconds, where the library stores it.
+    pub queue_latency_ms: Option<f64>,
 }
 
 /// A lease on one process type, held by one instance of a fleet until `expires_at`.

@@ -443,6 +443,9 @@ impl MinuteFigures {
             baseline,
             requests: None,
             in_flight: None,
+            queue_ready: None,
+            queue_busy: None,
+            queue_latency_ms: None,
         };
         *self = MinuteFigures {
             minute: Some(current),

@@ -11,23 +11,30 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Connection, Row};
+use sqlx::{Connection, Row, Sqlite};
 
+use crate::backend::{Access, Backend};
 use crate::convert::{big_count, count, count_opt, from_micros, micros, to_i64, ttl_micros};
-use crate::model::{Instance, minute_of};
-use crate::store::{STATE_INSERT, STATE_UPSERT};
-use crate::target::Shown;
-use crate::{
-    Access, AppState, Decision, DecisionKind, Error, Fence, HistoryRow, Lease, NewOverride,
-    Override, OverrideAction, ProcessKey, Pruned,
+use crate::error::Error;
+use crate::model::{
+    AppState, Decision, DecisionKind, Fence, HistoryRow, Instance, Lease, NewOverride, Override,
+    OverrideAction, ProcessKey, Pruned, minute_of,
 };
+use crate::schema::Migrations;
+use crate::sql::{
+    DECISION_INSERT, DECISIONS_SELECT, HISTORY_SELECT, HISTORY_UPSERT, INSTANCE_DELETE,
+    OVERRIDE_END, OVERRIDE_INSERT, OVERRIDE_SELECT, OVERRIDES_CURRENT, PRUNE, SCHEMA_VERSION,
+    STATE_INSERT, STATE_SELECT, STATE_UPSERT, STATE_VALUES,
+};
+use crate::target::Shown;
 
 /// The schema, one migration per version, applied in order.
-const MIGRATIONS: &[&str] = &[
+const MIGRATIONS: Migrations = Migrations(&[
     include_str!("../migrations/sqlite/0001_initial.sql"),
     include_str!("../migrations/sqlite/0002_decision_kind.sql"),
     include_str!("../migrations/sqlite/0003_overrides.sql"),
-];
+    include_str!("../migrations/sqlite/0004_queue_history.sql"),
+]);
 
 /// SQLite's result code for "file is not a database".
 const SQLITE_NOTADB: &str = "26";
@@ -64,7 +71,7 @@ struct Kept {
 impl SqliteDb {
     /// The pool as it stands (a clone shares its connections): a call in flight keeps the one it
     /// took while the file is put back.
-    pub(crate) fn pool(&self) -> SqlitePool {
+    fn pool(&self) -> SqlitePool {
         self.current
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -179,8 +186,9 @@ fn pool_for(options: SqliteConnectOptions) -> SqlitePool {
         .connect_lazy_with(options)
 }
 
-/// Opens `path`: for the daemon, takes the lock and creates or migrates the schema; read-only,
-/// checks that the schema is there and current.
+/// Opens `path`: for the daemon, takes the lock and creates or migrates the schema; for an editor,
+/// creates or migrates the schema if it must, without the lock; read-only, checks that the schema
+/// is there and current.
 pub(crate) async fn open(path: &Path, access: Access, shown: &Shown) -> Result<SqliteDb, Error> {
     let lock = match access {
         Access::Daemon => Some(lock(path, shown)?),
@@ -208,7 +216,12 @@ pub(crate) async fn open(path: &Path, access: Access, shown: &Shown) -> Result<S
             .synchronous(SqliteSynchronous::Full)
             .pragma("mmap_size", "0")
             .pragma("cache_size", "-512"),
-        Access::ReadOnly | Access::Edit => {
+        // An editor may be first (an override recorded before the daemon ever ran): it creates the
+        // file as the daemon would, with SQLite's default rollback journal. Beside a running
+        // daemon its few short writes take the file's lock for a moment, waiting at most the busy
+        // timeout for the daemon's, which are short too.
+        Access::Edit => options.create_if_missing(true),
+        Access::ReadOnly => {
             if !path.exists() {
                 return Err(Error::Open {
                     url: shown.url.clone(),
@@ -218,9 +231,7 @@ pub(crate) async fn open(path: &Path, access: Access, shown: &Shown) -> Result<S
                     ),
                 });
             }
-            // An editor writes beside the daemon: its few short writes take the file's lock for
-            // a moment, waiting at most the busy timeout for the daemon's, which are short too.
-            options.read_only(access == Access::ReadOnly)
+            options.read_only(true)
         }
     };
 
@@ -232,15 +243,15 @@ pub(crate) async fn open(path: &Path, access: Access, shown: &Shown) -> Result<S
             Ok(()) => lapse_dead_leases(&mut connection, shown).await,
             failed => failed,
         },
-        Access::ReadOnly | Access::Edit => match version(&mut connection, shown).await? {
-            found if found > latest() => Err(too_new(found, shown)),
-            found if found < latest() => Err(Error::NotMigrated {
-                url: shown.url.clone(),
-                found,
-                needed: latest(),
-            }),
-            _ => Ok(()),
+        // Most often the schema is current: then the editor only reads, and writes nothing.
+        Access::Edit => match version(&mut connection, shown).await? {
+            found if found == MIGRATIONS.latest() => Ok(()),
+            _ => migrate(&mut connection, shown).await,
         },
+        Access::ReadOnly => {
+            let found = version(&mut connection, shown).await?;
+            MIGRATIONS.check_current(found, shown)
+        }
     };
     // Closing a connection that worked is a formality; what matters is `checked`.
     let _ = connection.close().await;
@@ -346,18 +357,6 @@ fn lock_path(path: &Path) -> PathBuf {
     PathBuf::from(lock_path)
 }
 
-fn latest() -> i64 {
-    MIGRATIONS.len() as i64
-}
-
-fn too_new(found: i64, shown: &Shown) -> Error {
-    Error::TooNew {
-        url: shown.url.clone(),
-        found,
-        supported: latest(),
-    }
-}
-
 /// An error at open, told apart: a file that is not SQLite is not ours; the rest is "cannot open".
 fn open_error(error: sqlx::Error, shown: &Shown) -> Error {
     if let sqlx::Error::Database(database) = &error
@@ -394,7 +393,7 @@ async fn version(connection: &mut SqliteConnection, shown: &Shown) -> Result<i64
             ),
         });
     }
-    let version: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM autoscaled_schema")
+    let version: Option<i64> = sqlx::query_scalar(SCHEMA_VERSION)
         .fetch_one(&mut *connection)
         .await
         .map_err(|error| open_error(error, shown))?;
@@ -404,47 +403,26 @@ async fn version(connection: &mut SqliteConnection, shown: &Shown) -> Result<i64
     })
 }
 
-/// Brings the schema to the latest version in one transaction: all of it or none.
+/// Brings the schema to the latest version in one transaction: all of it or none. `IMMEDIATE`
+/// takes the file's write lock before the version is read, so an editor and a daemon migrating at
+/// once take turns (the second waits the busy timeout, then finds the schema made) rather than
+/// both reading the old version and one failing when it comes to write.
 async fn migrate(connection: &mut SqliteConnection, shown: &Shown) -> Result<(), Error> {
     let mut transaction = connection
-        .begin()
+        .begin_with("BEGIN IMMEDIATE")
         .await
         .map_err(|error| open_error(error, shown))?;
     let found = version(&mut transaction, shown).await?;
-    if found > latest() {
-        return Err(too_new(found, shown));
-    }
-    for (version, sql) in (1..)
-        .zip(MIGRATIONS)
-        .skip(usize::try_from(found).unwrap_or(0))
-    {
-        let failed = |error: sqlx::Error| Error::Migrate {
-            url: shown.url.clone(),
-            version,
-            reason: shown.scrub(error),
-        };
-        sqlx::raw_sql(sql)
-            .execute(&mut *transaction)
-            .await
-            .map_err(failed)?;
-        sqlx::query("DELETE FROM autoscaled_schema")
-            .execute(&mut *transaction)
-            .await
-            .map_err(failed)?;
-        sqlx::query("INSERT INTO autoscaled_schema (version) VALUES (?1)")
-            .bind(version)
-            .execute(&mut *transaction)
-            .await
-            .map_err(failed)?;
-    }
-    transaction.commit().await.map_err(|error| Error::Migrate {
-        url: shown.url.clone(),
-        version: latest(),
-        reason: shown.scrub(error),
-    })
+    MIGRATIONS
+        .apply::<Sqlite>(&mut transaction, found, shown)
+        .await?;
+    transaction
+        .commit()
+        .await
+        .map_err(|error| MIGRATIONS.failed(MIGRATIONS.latest(), error, shown))
 }
 
-/// `sql` with the state's ten values bound as `?1` to `?10`.
+/// `sql` with the state's ten values bound as `$1` to `$10`.
 fn bind_state<'q>(
     sql: &'q str,
     state: &'q AppState,
@@ -462,255 +440,85 @@ fn bind_state<'q>(
         .bind(micros(state.updated_at))
 }
 
-pub(crate) async fn save_app_state(pool: &SqlitePool, state: &AppState) -> Result<(), Error> {
-    let sql =
-        format!("{STATE_INSERT} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) {STATE_UPSERT}");
-    bind_state(&sql, state).execute(pool).await?;
-    Ok(())
+fn key(row: &SqliteRow) -> Result<ProcessKey, Error> {
+    Ok(ProcessKey::new(
+        row.try_get::<String, _>("app")?,
+        row.try_get::<String, _>("process")?,
+    ))
 }
 
-pub(crate) async fn save_app_state_fenced(
-    pool: &SqlitePool,
-    state: &AppState,
-    fence: &Fence,
-) -> Result<bool, Error> {
-    // `WHERE true` before `ON CONFLICT`: SQLite's parser needs it after an INSERT ... SELECT.
-    let sql = format!(
-        "{STATE_INSERT} SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10
-         WHERE EXISTS (SELECT 1 FROM autoscaled_leases
-                       WHERE app = ?1 AND process = ?2 AND holder = ?11 AND generation = ?12)
-           AND true
-         {STATE_UPSERT}"
-    );
-    let written = bind_state(&sql, state)
-        .bind(&fence.holder)
-        .bind(to_i64(fence.generation))
-        .execute(pool)
-        .await?
-        .rows_affected();
-    Ok(written > 0)
+/// An optional time SQLite kept.
+fn time_opt(row: &SqliteRow, column: &str) -> Result<Option<DateTime<Utc>>, Error> {
+    row.try_get::<Option<i64>, _>(column)?
+        .map(|at| from_micros(at, column))
+        .transpose()
 }
 
-const APP_STATE_COLUMNS: &str = "SELECT app, process, target, reason, baseline, actual, outage_since, decider, alerts, updated_at FROM autoscaled_app_state";
+/// A time SQLite kept.
+fn time(row: &SqliteRow, column: &str) -> Result<DateTime<Utc>, Error> {
+    from_micros(row.try_get(column)?, column)
+}
 
 fn app_state(row: &SqliteRow) -> Result<AppState, Error> {
     Ok(AppState {
-        key: ProcessKey::new(
-            row.try_get::<String, _>("app")?,
-            row.try_get::<String, _>("process")?,
-        ),
+        key: key(row)?,
         target: count(row.try_get("target")?, "target")?,
         reason: row.try_get("reason")?,
         baseline: count(row.try_get("baseline")?, "baseline")?,
         actual: count_opt(row.try_get("actual")?, "actual")?,
-        outage_since: row
-            .try_get::<Option<i64>, _>("outage_since")?
-            .map(|at| from_micros(at, "outage_since"))
-            .transpose()?,
+        outage_since: time_opt(row, "outage_since")?,
         decider: row.try_get("decider")?,
         alerts: row.try_get("alerts")?,
-        updated_at: from_micros(row.try_get("updated_at")?, "updated_at")?,
+        updated_at: time(row, "updated_at")?,
     })
 }
 
-pub(crate) async fn load_app_state(
-    pool: &SqlitePool,
-    key: &ProcessKey,
-) -> Result<Option<AppState>, Error> {
-    sqlx::query(&format!(
-        "{APP_STATE_COLUMNS} WHERE app = ?1 AND process = ?2"
-    ))
-    .bind(&key.app)
-    .bind(&key.process)
-    .fetch_optional(pool)
-    .await?
-    .as_ref()
-    .map(app_state)
-    .transpose()
-}
-
-pub(crate) async fn load_app_states(pool: &SqlitePool) -> Result<Vec<AppState>, Error> {
-    sqlx::query(&format!("{APP_STATE_COLUMNS} ORDER BY app, process"))
-        .fetch_all(pool)
-        .await?
-        .iter()
-        .map(app_state)
-        .collect()
-}
-
-pub(crate) async fn record_decision(pool: &SqlitePool, decision: &Decision) -> Result<(), Error> {
-    sqlx::query(
-        "INSERT INTO autoscaled_decisions (at, app, process, from_count, to_count, reason, kind)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )
-    .bind(micros(decision.at))
-    .bind(&decision.key.app)
-    .bind(&decision.key.process)
-    .bind(i64::from(decision.from))
-    .bind(i64::from(decision.to))
-    .bind(&decision.reason)
-    .bind(decision.kind.as_str())
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
-pub(crate) async fn decisions(
-    pool: &SqlitePool,
-    app: &str,
-    limit: u32,
-) -> Result<Vec<Decision>, Error> {
-    // `id` breaks ties between decisions of the same microsecond: the later insert is newer.
-    sqlx::query(
-        "SELECT at, app, process, from_count, to_count, reason, kind FROM autoscaled_decisions
-         WHERE app = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
-    )
-    .bind(app)
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await?
-    .iter()
-    .map(|row| {
-        Ok(Decision {
-            at: from_micros(row.try_get("at")?, "at")?,
-            key: ProcessKey::new(
-                row.try_get::<String, _>("app")?,
-                row.try_get::<String, _>("process")?,
-            ),
-            from: count(row.try_get("from_count")?, "from_count")?,
-            to: count(row.try_get("to_count")?, "to_count")?,
-            reason: row.try_get("reason")?,
-            kind: DecisionKind::parse(row.try_get("kind")?)?,
-        })
-    })
-    .collect()
-}
-
-pub(crate) async fn write_history(pool: &SqlitePool, rows: &[HistoryRow]) -> Result<(), Error> {
-    // One transaction for the batch: one journal and its fsyncs rather than one per row.
-    let mut transaction = pool.begin().await?;
-    for row in rows {
-        sqlx::query(
-            "INSERT INTO autoscaled_history
-                 (app, process, minute, latency_p50_ms, latency_p95_ms, latency_max_ms, probes,
-                  probes_down, probes_slow, actual, target, baseline, requests, in_flight)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-             ON CONFLICT (app, minute, process) DO UPDATE SET
-                 latency_p50_ms = excluded.latency_p50_ms, latency_p95_ms = excluded.latency_p95_ms,
-                 latency_max_ms = excluded.latency_max_ms, probes = excluded.probes,
-                 probes_down = excluded.probes_down, probes_slow = excluded.probes_slow,
-                 actual = excluded.actual, target = excluded.target, baseline = excluded.baseline,
-                 requests = excluded.requests, in_flight = excluded.in_flight",
-        )
-        .bind(&row.key.app)
-        .bind(&row.key.process)
-        .bind(micros(minute_of(row.minute)))
-        .bind(row.latency_p50_ms)
-        .bind(row.latency_p95_ms)
-        .bind(row.latency_max_ms)
-        .bind(i64::from(row.probes))
-        .bind(i64::from(row.probes_down))
-        .bind(i64::from(row.probes_slow))
-        .bind(row.actual.map(i64::from))
-        .bind(i64::from(row.target))
-        .bind(i64::from(row.baseline))
-        .bind(row.requests.map(to_i64))
-        .bind(row.in_flight)
-        .execute(&mut *transaction)
-        .await?;
-    }
-    transaction.commit().await?;
-    Ok(())
-}
-
-pub(crate) async fn history(
-    pool: &SqlitePool,
-    app: &str,
-    since: DateTime<Utc>,
-    until: DateTime<Utc>,
-) -> Result<Vec<HistoryRow>, Error> {
-    sqlx::query(
-        "SELECT app, process, minute, latency_p50_ms, latency_p95_ms, latency_max_ms, probes,
-                probes_down, probes_slow, actual, target, baseline, requests, in_flight
-         FROM autoscaled_history WHERE app = ?1 AND minute >= ?2 AND minute < ?3
-         ORDER BY minute, process",
-    )
-    .bind(app)
-    .bind(micros(since))
-    .bind(micros(until))
-    .fetch_all(pool)
-    .await?
-    .iter()
-    .map(|row| {
-        Ok(HistoryRow {
-            key: ProcessKey::new(
-                row.try_get::<String, _>("app")?,
-                row.try_get::<String, _>("process")?,
-            ),
-            minute: from_micros(row.try_get("minute")?, "minute")?,
-            latency_p50_ms: row.try_get("latency_p50_ms")?,
-            latency_p95_ms: row.try_get("latency_p95_ms")?,
-            latency_max_ms: row.try_get("latency_max_ms")?,
-            probes: count(row.try_get("probes")?, "probes")?,
-            probes_down: count(row.try_get("probes_down")?, "probes_down")?,
-            probes_slow: count(row.try_get("probes_slow")?, "probes_slow")?,
-            actual: count_opt(row.try_get("actual")?, "actual")?,
-            target: count(row.try_get("target")?, "target")?,
-            baseline: count(row.try_get("baseline")?, "baseline")?,
-            requests: row
-                .try_get::<Option<i64>, _>("requests")?
-                .map(|requests| big_count(requests, "requests"))
-                .transpose()?,
-            in_flight: row.try_get("in_flight")?,
-        })
-    })
-    .collect()
-}
-
-pub(crate) async fn prune(pool: &SqlitePool, older_than: DateTime<Utc>) -> Result<Pruned, Error> {
-    let before = micros(older_than);
-    let mut transaction = pool.begin().await?;
-    let deleted = |sql: &'static str| sqlx::query(sql).bind(before);
-    let decisions = deleted("DELETE FROM autoscaled_decisions WHERE at < ?1")
-        .execute(&mut *transaction)
-        .await?
-        .rows_affected();
-    let history = deleted("DELETE FROM autoscaled_history WHERE minute < ?1")
-        .execute(&mut *transaction)
-        .await?
-        .rows_affected();
-    let instances = deleted("DELETE FROM autoscaled_instances WHERE last_seen < ?1")
-        .execute(&mut *transaction)
-        .await?
-        .rows_affected();
-    let overrides =
-        deleted("DELETE FROM autoscaled_overrides WHERE coalesce(ended_at, until_at) < ?1")
-            .execute(&mut *transaction)
-            .await?
-            .rows_affected();
-    transaction.commit().await?;
-    Ok(Pruned {
-        decisions,
-        history,
-        instances,
-        overrides,
+fn decision(row: &SqliteRow) -> Result<Decision, Error> {
+    Ok(Decision {
+        at: time(row, "at")?,
+        key: key(row)?,
+        from: count(row.try_get("from_count")?, "from_count")?,
+        to: count(row.try_get("to_count")?, "to_count")?,
+        reason: row.try_get("reason")?,
+        kind: DecisionKind::parse(row.try_get("kind")?)?,
     })
 }
 
-// Overrides and pauses.
-
-const OVERRIDE_COLUMNS: &str =
-    "SELECT id, kind, app, process, from_at, until_at, quantity, min_count, max_count,
-            reason, created_by, created_at, ended_at FROM autoscaled_overrides";
+fn history_row(row: &SqliteRow) -> Result<HistoryRow, Error> {
+    Ok(HistoryRow {
+        key: key(row)?,
+        minute: time(row, "minute")?,
+        latency_p50_ms: row.try_get("latency_p50_ms")?,
+        latency_p95_ms: row.try_get("latency_p95_ms")?,
+        latency_max_ms: row.try_get("latency_max_ms")?,
+        probes: count(row.try_get("probes")?, "probes")?,
+        probes_down: count(row.try_get("probes_down")?, "probes_down")?,
+        probes_slow: count(row.try_get("probes_slow")?, "probes_slow")?,
+        actual: count_opt(row.try_get("actual")?, "actual")?,
+        target: count(row.try_get("target")?, "target")?,
+        baseline: count(row.try_get("baseline")?, "baseline")?,
+        requests: row
+            .try_get::<Option<i64>, _>("requests")?
+            .map(|requests| big_count(requests, "requests"))
+            .transpose()?,
+        in_flight: row.try_get("in_flight")?,
+        queue_ready: row
+            .try_get::<Option<i64>, _>("queue_ready")?
+            .map(|jobs| big_count(jobs, "queue_ready"))
+            .transpose()?,
+        queue_busy: row
+            .try_get::<Option<i64>, _>("queue_busy")?
+            .map(|jobs| big_count(jobs, "queue_busy"))
+            .transpose()?,
+        queue_latency_ms: row.try_get("queue_latency_ms")?,
+    })
+}
 
 fn stored_override(row: &SqliteRow) -> Result<Override, Error> {
     Ok(Override {
         id: row.try_get("id")?,
         spec: NewOverride {
-            key: ProcessKey::new(
-                row.try_get::<String, _>("app")?,
-                row.try_get::<String, _>("process")?,
-            ),
+            key: key(row)?,
             action: OverrideAction::parse(
                 row.try_get("kind")?,
                 [
@@ -719,253 +527,345 @@ fn stored_override(row: &SqliteRow) -> Result<Override, Error> {
                     row.try_get("max_count")?,
                 ],
             )?,
-            from: from_micros(row.try_get("from_at")?, "from_at")?,
-            until: row
-                .try_get::<Option<i64>, _>("until_at")?
-                .map(|at| from_micros(at, "until_at"))
-                .transpose()?,
+            from: time(row, "from_at")?,
+            until: time_opt(row, "until_at")?,
             reason: row.try_get("reason")?,
             by: row.try_get("created_by")?,
-            created_at: from_micros(row.try_get("created_at")?, "created_at")?,
+            created_at: time(row, "created_at")?,
         },
-        ended_at: row
-            .try_get::<Option<i64>, _>("ended_at")?
-            .map(|at| from_micros(at, "ended_at"))
-            .transpose()?,
+        ended_at: time_opt(row, "ended_at")?,
     })
 }
-
-pub(crate) async fn add_override(pool: &SqlitePool, new: &NewOverride) -> Result<Override, Error> {
-    let [quantity, min, max] = new.action.counts();
-    let row = sqlx::query(
-        "INSERT INTO autoscaled_overrides
-             (kind, app, process, from_at, until_at, quantity, min_count, max_count, reason,
-              created_by, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-         RETURNING id",
-    )
-    .bind(new.action.kind())
-    .bind(&new.key.app)
-    .bind(&new.key.process)
-    .bind(micros(new.from))
-    .bind(new.until.map(micros))
-    .bind(quantity)
-    .bind(min)
-    .bind(max)
-    .bind(&new.reason)
-    .bind(&new.by)
-    .bind(micros(new.created_at))
-    .fetch_one(pool)
-    .await?;
-    Ok(Override {
-        id: row.try_get("id")?,
-        spec: new.clone(),
-        ended_at: None,
-    })
-}
-
-pub(crate) async fn current_overrides(
-    pool: &SqlitePool,
-    now: DateTime<Utc>,
-) -> Result<Vec<Override>, Error> {
-    sqlx::query(&format!(
-        "{OVERRIDE_COLUMNS}
-         WHERE (ended_at IS NULL OR ended_at > ?1) AND (until_at IS NULL OR until_at > ?1)
-         ORDER BY created_at, id"
-    ))
-    .bind(micros(now))
-    .fetch_all(pool)
-    .await?
-    .iter()
-    .map(stored_override)
-    .collect()
-}
-
-pub(crate) async fn find_override(pool: &SqlitePool, id: i64) -> Result<Option<Override>, Error> {
-    sqlx::query(&format!("{OVERRIDE_COLUMNS} WHERE id = ?1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?
-        .as_ref()
-        .map(stored_override)
-        .transpose()
-}
-
-pub(crate) async fn end_override(
-    pool: &SqlitePool,
-    id: i64,
-    at: DateTime<Utc>,
-) -> Result<Option<Override>, Error> {
-    let ended = sqlx::query(
-        "UPDATE autoscaled_overrides SET ended_at = ?2
-         WHERE id = ?1 AND ended_at IS NULL AND (until_at IS NULL OR until_at > ?2)",
-    )
-    .bind(id)
-    .bind(micros(at))
-    .execute(pool)
-    .await?
-    .rows_affected();
-    if ended == 0 {
-        return Ok(None);
-    }
-    find_override(pool, id).await
-}
-
-// Leases: one daemon per SQLite file, so "the database's clock" is this machine's, read here.
 
 fn lease(row: &SqliteRow, key: ProcessKey) -> Result<Lease, Error> {
     Ok(Lease {
         key,
         holder: row.try_get("holder")?,
-        expires_at: from_micros(row.try_get("expires_at")?, "expires_at")?,
+        expires_at: time(row, "expires_at")?,
         generation: big_count(row.try_get("generation")?, "generation")?,
     })
 }
 
-pub(crate) async fn try_acquire(
-    pool: &SqlitePool,
-    key: &ProcessKey,
-    holder: &str,
-    ttl: Duration,
-) -> Result<Option<Lease>, Error> {
-    let now = micros(Utc::now());
-    sqlx::query(
-        "INSERT INTO autoscaled_leases AS lease (app, process, holder, expires_at, generation)
-         VALUES (?1, ?2, ?3, ?5, 1)
-         ON CONFLICT (app, process) DO UPDATE SET
-             holder = excluded.holder,
-             expires_at = excluded.expires_at,
-             generation = CASE WHEN lease.holder = excluded.holder AND lease.expires_at > ?4
-                               THEN lease.generation ELSE lease.generation + 1 END
-         WHERE lease.holder = excluded.holder OR lease.expires_at <= ?4
-         RETURNING holder, expires_at, generation",
-    )
-    .bind(&key.app)
-    .bind(&key.process)
-    .bind(holder)
-    .bind(now)
-    .bind(now.saturating_add(ttl_micros(ttl)))
-    .fetch_optional(pool)
-    .await?
-    .map(|row| lease(&row, key.clone()))
-    .transpose()
+fn instance(row: &SqliteRow) -> Result<Instance, Error> {
+    Ok(Instance {
+        instance_id: row.try_get("instance_id")?,
+        last_seen: time(row, "last_seen")?,
+    })
 }
 
-pub(crate) async fn renew(
-    pool: &SqlitePool,
-    holder: &str,
-    ttl: Duration,
-) -> Result<Vec<ProcessKey>, Error> {
-    let now = micros(Utc::now());
-    let rows = sqlx::query(
-        "UPDATE autoscaled_leases SET expires_at = ?3
-         WHERE holder = ?1 AND expires_at > ?2
-         RETURNING app, process",
-    )
-    .bind(holder)
-    .bind(now)
-    .bind(now.saturating_add(ttl_micros(ttl)))
-    .fetch_all(pool)
-    .await?;
-    let mut keys = rows
-        .iter()
-        .map(|row| {
-            Ok(ProcessKey::new(
-                row.try_get::<String, _>("app")?,
-                row.try_get::<String, _>("process")?,
-            ))
-        })
-        .collect::<Result<Vec<_>, Error>>()?;
-    keys.sort();
-    Ok(keys)
-}
+/// Leases and heartbeats: one daemon per SQLite file, so "the database's clock" is this machine's,
+/// read here.
+impl Backend for SqliteDb {
+    async fn close(&self) {
+        self.pool().close().await;
+    }
 
-pub(crate) async fn release(pool: &SqlitePool, holder: &str) -> Result<(), Error> {
-    // The row stays, lapsed: deleting it would restart its generation at 1 and break fencing.
-    sqlx::query(
-        "UPDATE autoscaled_leases SET expires_at = ?2 WHERE holder = ?1 AND expires_at > ?2",
-    )
-    .bind(holder)
-    .bind(micros(Utc::now()))
-    .execute(pool)
-    .await?;
-    Ok(())
-}
+    async fn save_app_state(&self, state: &AppState) -> Result<(), Error> {
+        let sql = format!("{STATE_INSERT} VALUES ({STATE_VALUES}) {STATE_UPSERT}");
+        bind_state(&sql, state).execute(&self.pool()).await?;
+        Ok(())
+    }
 
-pub(crate) async fn release_one(
-    pool: &SqlitePool,
-    key: &ProcessKey,
-    holder: &str,
-) -> Result<(), Error> {
-    sqlx::query(
-        "UPDATE autoscaled_leases SET expires_at = ?4
-         WHERE app = ?1 AND process = ?2 AND holder = ?3 AND expires_at > ?4",
-    )
-    .bind(&key.app)
-    .bind(&key.process)
-    .bind(holder)
-    .bind(micros(Utc::now()))
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
-pub(crate) async fn leases(pool: &SqlitePool) -> Result<Vec<Lease>, Error> {
-    sqlx::query(
-        "SELECT app, process, holder, expires_at, generation FROM autoscaled_leases
-         WHERE expires_at > ?1 ORDER BY app, process",
-    )
-    .bind(micros(Utc::now()))
-    .fetch_all(pool)
-    .await?
-    .iter()
-    .map(|row| {
-        let key = ProcessKey::new(
-            row.try_get::<String, _>("app")?,
-            row.try_get::<String, _>("process")?,
+    async fn save_app_state_fenced(&self, state: &AppState, fence: &Fence) -> Result<bool, Error> {
+        // `WHERE true` before `ON CONFLICT`: SQLite's parser needs it after an INSERT ... SELECT.
+        let sql = format!(
+            "{STATE_INSERT} SELECT {STATE_VALUES}
+             WHERE EXISTS (SELECT 1 FROM autoscaled_leases
+                           WHERE app = $1 AND process = $2 AND holder = $11 AND generation = $12)
+               AND true
+             {STATE_UPSERT}"
         );
-        lease(row, key)
-    })
-    .collect()
-}
+        let written = bind_state(&sql, state)
+            .bind(&fence.holder)
+            .bind(to_i64(fence.generation))
+            .execute(&self.pool())
+            .await?
+            .rows_affected();
+        Ok(written > 0)
+    }
 
-pub(crate) async fn leave(pool: &SqlitePool, instance_id: &str) -> Result<(), Error> {
-    sqlx::query("DELETE FROM autoscaled_instances WHERE instance_id = ?1")
-        .bind(instance_id)
-        .execute(pool)
-        .await?;
-    Ok(())
-}
+    async fn app_state(&self, key: &ProcessKey) -> Result<Option<AppState>, Error> {
+        sqlx::query(&format!("{STATE_SELECT} WHERE app = $1 AND process = $2"))
+            .bind(&key.app)
+            .bind(&key.process)
+            .fetch_optional(&self.pool())
+            .await?
+            .as_ref()
+            .map(app_state)
+            .transpose()
+    }
 
-pub(crate) async fn heartbeat(pool: &SqlitePool, instance_id: &str) -> Result<(), Error> {
-    sqlx::query(
-        "INSERT INTO autoscaled_instances (instance_id, last_seen) VALUES (?1, ?2)
-         ON CONFLICT (instance_id) DO UPDATE SET last_seen = excluded.last_seen",
-    )
-    .bind(instance_id)
-    .bind(micros(Utc::now()))
-    .execute(pool)
-    .await?;
-    Ok(())
-}
+    async fn app_states(&self) -> Result<Vec<AppState>, Error> {
+        sqlx::query(&format!("{STATE_SELECT} ORDER BY app, process"))
+            .fetch_all(&self.pool())
+            .await?
+            .iter()
+            .map(app_state)
+            .collect()
+    }
 
-pub(crate) async fn live_instances(
-    pool: &SqlitePool,
-    within: Duration,
-) -> Result<Vec<Instance>, Error> {
-    sqlx::query(
-        "SELECT instance_id, last_seen FROM autoscaled_instances WHERE last_seen > ?1
-         ORDER BY instance_id",
-    )
-    .bind(micros(Utc::now()).saturating_sub(ttl_micros(within)))
-    .fetch_all(pool)
-    .await?
-    .iter()
-    .map(|row| {
-        Ok(Instance {
-            instance_id: row.try_get("instance_id")?,
-            last_seen: from_micros(row.try_get("last_seen")?, "last_seen")?,
+    async fn record_decision(&self, decision: &Decision) -> Result<(), Error> {
+        sqlx::query(DECISION_INSERT)
+            .bind(micros(decision.at))
+            .bind(&decision.key.app)
+            .bind(&decision.key.process)
+            .bind(i64::from(decision.from))
+            .bind(i64::from(decision.to))
+            .bind(&decision.reason)
+            .bind(decision.kind.as_str())
+            .execute(&self.pool())
+            .await?;
+        Ok(())
+    }
+
+    async fn decisions(&self, app: &str, limit: u32) -> Result<Vec<Decision>, Error> {
+        sqlx::query(DECISIONS_SELECT)
+            .bind(app)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool())
+            .await?
+            .iter()
+            .map(decision)
+            .collect()
+    }
+
+    async fn write_history(&self, rows: &[HistoryRow]) -> Result<(), Error> {
+        // One transaction for the batch: one journal and its fsyncs rather than one per row.
+        let mut transaction = self.pool().begin().await?;
+        for row in rows {
+            sqlx::query(HISTORY_UPSERT)
+                .bind(&row.key.app)
+                .bind(&row.key.process)
+                .bind(micros(minute_of(row.minute)))
+                .bind(row.latency_p50_ms)
+                .bind(row.latency_p95_ms)
+                .bind(row.latency_max_ms)
+                .bind(i64::from(row.probes))
+                .bind(i64::from(row.probes_down))
+                .bind(i64::from(row.probes_slow))
+                .bind(row.actual.map(i64::from))
+                .bind(i64::from(row.target))
+                .bind(i64::from(row.baseline))
+                .bind(row.requests.map(to_i64))
+                .bind(row.in_flight)
+                .bind(row.queue_ready.map(to_i64))
+                .bind(row.queue_busy.map(to_i64))
+                .bind(row.queue_latency_ms)
+                .execute(&mut *transaction)
+                .await?;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    async fn history(
+        &self,
+        app: &str,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<HistoryRow>, Error> {
+        sqlx::query(HISTORY_SELECT)
+            .bind(app)
+            .bind(micros(since))
+            .bind(micros(until))
+            .fetch_all(&self.pool())
+            .await?
+            .iter()
+            .map(history_row)
+            .collect()
+    }
+
+    async fn prune(&self, older_than: DateTime<Utc>) -> Result<Pruned, Error> {
+        let mut transaction = self.pool().begin().await?;
+        let mut deleted = [0; PRUNE.len()];
+        for (sql, deleted) in PRUNE.iter().zip(&mut deleted) {
+            *deleted = sqlx::query(sql)
+                .bind(micros(older_than))
+                .execute(&mut *transaction)
+                .await?
+                .rows_affected();
+        }
+        transaction.commit().await?;
+        let [decisions, history, instances, overrides] = deleted;
+        Ok(Pruned {
+            decisions,
+            history,
+            instances,
+            overrides,
         })
-    })
-    .collect()
+    }
+
+    async fn try_acquire(
+        &self,
+        key: &ProcessKey,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<Option<Lease>, Error> {
+        let now = micros(Utc::now());
+        sqlx::query(
+            "INSERT INTO autoscaled_leases AS lease (app, process, holder, expires_at, generation)
+             VALUES ($1, $2, $3, $5, 1)
+             ON CONFLICT (app, process) DO UPDATE SET
+                 holder = excluded.holder,
+                 expires_at = excluded.expires_at,
+                 generation = CASE WHEN lease.holder = excluded.holder AND lease.expires_at > $4
+                                   THEN lease.generation ELSE lease.generation + 1 END
+             WHERE lease.holder = excluded.holder OR lease.expires_at <= $4
+             RETURNING holder, expires_at, generation",
+        )
+        .bind(&key.app)
+        .bind(&key.process)
+        .bind(holder)
+        .bind(now)
+        .bind(now.saturating_add(ttl_micros(ttl)))
+        .fetch_optional(&self.pool())
+        .await?
+        .map(|row| lease(&row, key.clone()))
+        .transpose()
+    }
+
+    async fn renew(&self, holder: &str, ttl: Duration) -> Result<Vec<ProcessKey>, Error> {
+        let now = micros(Utc::now());
+        let rows = sqlx::query(
+            "UPDATE autoscaled_leases SET expires_at = $3
+             WHERE holder = $1 AND expires_at > $2
+             RETURNING app, process",
+        )
+        .bind(holder)
+        .bind(now)
+        .bind(now.saturating_add(ttl_micros(ttl)))
+        .fetch_all(&self.pool())
+        .await?;
+        let mut keys = rows.iter().map(key).collect::<Result<Vec<_>, Error>>()?;
+        keys.sort();
+        Ok(keys)
+    }
+
+    async fn release(&self, holder: &str) -> Result<(), Error> {
+        // The row stays, lapsed: deleting it would restart its generation at 1 and break fencing.
+        sqlx::query(
+            "UPDATE autoscaled_leases SET expires_at = $2 WHERE holder = $1 AND expires_at > $2",
+        )
+        .bind(holder)
+        .bind(micros(Utc::now()))
+        .execute(&self.pool())
+        .await?;
+        Ok(())
+    }
+
+    async fn release_one(&self, key: &ProcessKey, holder: &str) -> Result<(), Error> {
+        sqlx::query(
+            "UPDATE autoscaled_leases SET expires_at = $4
+             WHERE app = $1 AND process = $2 AND holder = $3 AND expires_at > $4",
+        )
+        .bind(&key.app)
+        .bind(&key.process)
+        .bind(holder)
+        .bind(micros(Utc::now()))
+        .execute(&self.pool())
+        .await?;
+        Ok(())
+    }
+
+    async fn leases(&self) -> Result<Vec<Lease>, Error> {
+        sqlx::query(
+            "SELECT app, process, holder, expires_at, generation FROM autoscaled_leases
+             WHERE expires_at > $1 ORDER BY app, process",
+        )
+        .bind(micros(Utc::now()))
+        .fetch_all(&self.pool())
+        .await?
+        .iter()
+        .map(|row| lease(row, key(row)?))
+        .collect()
+    }
+
+    async fn leave(&self, instance_id: &str) -> Result<(), Error> {
+        sqlx::query(INSTANCE_DELETE)
+            .bind(instance_id)
+            .execute(&self.pool())
+            .await?;
+        Ok(())
+    }
+
+    async fn heartbeat(&self, instance_id: &str) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO autoscaled_instances (instance_id, last_seen) VALUES ($1, $2)
+             ON CONFLICT (instance_id) DO UPDATE SET last_seen = excluded.last_seen",
+        )
+        .bind(instance_id)
+        .bind(micros(Utc::now()))
+        .execute(&self.pool())
+        .await?;
+        Ok(())
+    }
+
+    async fn live_instances(&self, within: Duration) -> Result<Vec<Instance>, Error> {
+        sqlx::query(
+            "SELECT instance_id, last_seen FROM autoscaled_instances WHERE last_seen > $1
+             ORDER BY instance_id",
+        )
+        .bind(micros(Utc::now()).saturating_sub(ttl_micros(within)))
+        .fetch_all(&self.pool())
+        .await?
+        .iter()
+        .map(instance)
+        .collect()
+    }
+
+    async fn add_override(&self, new: &NewOverride) -> Result<Override, Error> {
+        let [quantity, min, max] = new.action.counts();
+        let row = sqlx::query(OVERRIDE_INSERT)
+            .bind(new.action.kind())
+            .bind(&new.key.app)
+            .bind(&new.key.process)
+            .bind(micros(new.from))
+            .bind(new.until.map(micros))
+            .bind(quantity)
+            .bind(min)
+            .bind(max)
+            .bind(&new.reason)
+            .bind(&new.by)
+            .bind(micros(new.created_at))
+            .fetch_one(&self.pool())
+            .await?;
+        Ok(Override {
+            id: row.try_get("id")?,
+            spec: new.clone(),
+            ended_at: None,
+        })
+    }
+
+    async fn current_overrides(&self, now: DateTime<Utc>) -> Result<Vec<Override>, Error> {
+        sqlx::query(&format!("{OVERRIDE_SELECT} {OVERRIDES_CURRENT}"))
+            .bind(micros(now))
+            .fetch_all(&self.pool())
+            .await?
+            .iter()
+            .map(stored_override)
+            .collect()
+    }
+
+    async fn find_override(&self, id: i64) -> Result<Option<Override>, Error> {
+        sqlx::query(&format!("{OVERRIDE_SELECT} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool())
+            .await?
+            .as_ref()
+            .map(stored_override)
+            .transpose()
+    }
+
+    async fn end_override(&self, id: i64, at: DateTime<Utc>) -> Result<Option<Override>, Error> {
+        let ended = sqlx::query(OVERRIDE_END)
+            .bind(id)
+            .bind(micros(at))
+            .execute(&self.pool())
+            .await?
+            .rows_affected();
+        if ended == 0 {
+            return Ok(None);
+        }
+        self.find_override(id).await
+    }
 }

@@ -3,30 +3,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgPool;
 
-use crate::model::Instance;
-use crate::sqlite::SqliteDb;
-use crate::target::{self, Shown, Target};
-use crate::{
-    AppState, Decision, Error, Fence, HistoryRow, Lease, NewOverride, Override, ProcessKey, Pruned,
+use crate::backend::{Access, Backend};
+use crate::error::Error;
+use crate::model::{
+    AppState, Decision, Fence, HistoryRow, Instance, Lease, NewOverride, Override, ProcessKey,
+    Pruned,
 };
-use crate::{postgres, sqlite};
-
-/// How a process uses the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// The daemon: creates and migrates the schema, writes. With SQLite, one daemon per file.
-    Daemon,
-    /// A reader such as `autoscaled status`: never migrates, never takes the daemon's lock, so it
-    /// works while the daemon runs. Its writes fail (SQLite opens the file read-only).
-    ReadOnly,
-    /// A command that records overrides and pauses (`autoscaled override add`, `pause`): like
-    /// [`Access::ReadOnly`] it never migrates and never takes the daemon's lock, so it works beside
-    /// a running daemon, even on the SQLite file that daemon holds (WAL: a write waits at most the
-    /// busy timeout for the daemon's); unlike it, it may write.
-    Edit,
-}
+use crate::postgres::{self, PostgresDb};
+use crate::sqlite::{self, SqliteDb};
+use crate::target::{self, Shown, Target};
 
 /// The daemon's persistent state: app state, decisions, per-minute history, fleet leases.
 ///
@@ -42,33 +28,18 @@ pub struct Store {
     url: String,
 }
 
-/// One pool per backend, each with its own SQL: `sqlx::Any` would share one code path but neither
-/// translates placeholders (`?1` against `$1`) nor decodes times, and the two differ where it
-/// matters anyway: time types, the clock leases run on, the migration lock.
+/// One of the two [`Backend`]s, which each [`Store`] method calls: a `match` each, as a trait
+/// with native `async fn`s cannot be called through `dyn` without boxing every future.
+///
+/// Each runs its own SQL, sharing the statements the dialects agree on: `sqlx::Any` would share
+/// one code path but decodes no times, and the two differ where it matters anyway: time types,
+/// the clock leases run on, the migration lock.
 #[derive(Clone)]
 enum Db {
     /// Shared by the clones, with the daemon's claim on the file (held until the last drops).
     Sqlite(Arc<SqliteDb>),
-    Postgres(PgPool),
-}
-
-/// The upsert of a state, the same SQL on both backends: `INSERT INTO ... (columns)`, then the
-/// rows in the backend's placeholders, then this.
-pub(crate) const STATE_INSERT: &str = "INSERT INTO autoscaled_app_state
-    (app, process, target, reason, baseline, actual, outage_since, decider, alerts, updated_at)";
-pub(crate) const STATE_UPSERT: &str = "ON CONFLICT (app, process) DO UPDATE SET
-    target = excluded.target, reason = excluded.reason, baseline = excluded.baseline,
-    actual = excluded.actual, outage_since = excluded.outage_since,
-    decider = excluded.decider, alerts = excluded.alerts, updated_at = excluded.updated_at";
-
-/// Dispatches `$call` to the backend's function of that name, passing the pool first.
-macro_rules! on_backend {
-    ($store:expr, $call:ident($($arg:expr),*)) => {
-        match &$store.db {
-            Db::Sqlite(db) => sqlite::$call(&db.pool(), $($arg),*).await,
-            Db::Postgres(pool) => postgres::$call(pool, $($arg),*).await,
-        }
-    };
+    /// A clone shares the pool.
+    Postgres(PostgresDb),
 }
 
 impl Store {
@@ -77,9 +48,10 @@ impl Store {
     ///
     /// For [`Access::Daemon`] this creates the schema or migrates it to this build's version (in
     /// one transaction), and for SQLite claims the file (a lock on `PATH.lock`): a second daemon
-    /// gets [`Error::Locked`]. [`Access::ReadOnly`] only checks that the schema is there and
-    /// current. Fails when the database cannot be reached or written ([`Error::Open`]), is not
-    /// ours ([`Error::NotOurs`]) or was migrated by a newer build ([`Error::TooNew`]).
+    /// gets [`Error::Locked`]. [`Access::Edit`] creates or migrates the schema too, without that
+    /// claim. [`Access::ReadOnly`] only checks that the schema is there and current. Fails when
+    /// the database cannot be reached or written ([`Error::Open`]), is not ours
+    /// ([`Error::NotOurs`]) or was migrated by a newer build ([`Error::TooNew`]).
     pub async fn open(url: &str, access: Access) -> Result<Self, Error> {
         let shown = Shown::new(url);
         let db = match target::parse(url, &shown)? {
@@ -121,14 +93,17 @@ impl Store {
     /// in the background; closing first ends every query before the process exits.
     pub async fn close(&self) {
         match &self.db {
-            Db::Sqlite(db) => db.pool().close().await,
-            Db::Postgres(pool) => pool.close().await,
+            Db::Sqlite(db) => db.close().await,
+            Db::Postgres(db) => db.close().await,
         }
     }
 
     /// Saves one process type's state, replacing what was saved for it.
     pub async fn save_app_state(&self, state: &AppState) -> Result<(), Error> {
-        on_backend!(self, save_app_state(state))
+        match &self.db {
+            Db::Sqlite(db) => db.save_app_state(state).await,
+            Db::Postgres(db) => db.save_app_state(state).await,
+        }
     }
 
     /// Saves one process type's state only while `fence` still names the lease on it: the same
@@ -140,27 +115,42 @@ impl Store {
         state: &AppState,
         fence: &Fence,
     ) -> Result<bool, Error> {
-        on_backend!(self, save_app_state_fenced(state, fence))
+        match &self.db {
+            Db::Sqlite(db) => db.save_app_state_fenced(state, fence).await,
+            Db::Postgres(db) => db.save_app_state_fenced(state, fence).await,
+        }
     }
 
     /// The saved state of one process type, if any.
     pub async fn app_state(&self, key: &ProcessKey) -> Result<Option<AppState>, Error> {
-        on_backend!(self, load_app_state(key))
+        match &self.db {
+            Db::Sqlite(db) => db.app_state(key).await,
+            Db::Postgres(db) => db.app_state(key).await,
+        }
     }
 
     /// Every saved state, by app then process type.
     pub async fn app_states(&self) -> Result<Vec<AppState>, Error> {
-        on_backend!(self, load_app_states())
+        match &self.db {
+            Db::Sqlite(db) => db.app_states().await,
+            Db::Postgres(db) => db.app_states().await,
+        }
     }
 
     /// Appends a decision to the log.
     pub async fn record_decision(&self, decision: &Decision) -> Result<(), Error> {
-        on_backend!(self, record_decision(decision))
+        match &self.db {
+            Db::Sqlite(db) => db.record_decision(decision).await,
+            Db::Postgres(db) => db.record_decision(decision).await,
+        }
     }
 
     /// The last `limit` decisions for `app`, newest first.
     pub async fn decisions(&self, app: &str, limit: u32) -> Result<Vec<Decision>, Error> {
-        on_backend!(self, decisions(app, limit))
+        match &self.db {
+            Db::Sqlite(db) => db.decisions(app, limit).await,
+            Db::Postgres(db) => db.decisions(app, limit).await,
+        }
     }
 
     /// Writes minutes of history in one transaction. A row for a minute already written (same app,
@@ -169,7 +159,10 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
-        on_backend!(self, write_history(rows))
+        match &self.db {
+            Db::Sqlite(db) => db.write_history(rows).await,
+            Db::Postgres(db) => db.write_history(rows).await,
+        }
     }
 
     /// `app`'s history for the minutes in `[since, until)`, by minute then process type.
@@ -179,13 +172,19 @@ impl Store {
         since: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Vec<HistoryRow>, Error> {
-        on_backend!(self, history(app, since, until))
+        match &self.db {
+            Db::Sqlite(db) => db.history(app, since, until).await,
+            Db::Postgres(db) => db.history(app, since, until).await,
+        }
     }
 
     /// Deletes decisions and history minutes from before `older_than`, and fleet instances not seen
     /// since; call it with `now - RETENTION` now and then (hourly is plenty).
     pub async fn prune(&self, older_than: DateTime<Utc>) -> Result<Pruned, Error> {
-        on_backend!(self, prune(older_than))
+        match &self.db {
+            Db::Sqlite(db) => db.prune(older_than).await,
+            Db::Postgres(db) => db.prune(older_than).await,
+        }
     }
 
     /// Takes the lease on `key` for `holder` until `ttl` from now, on the database's clock: when
@@ -200,58 +199,88 @@ impl Store {
         holder: &str,
         ttl: Duration,
     ) -> Result<Option<Lease>, Error> {
-        on_backend!(self, try_acquire(key, holder, ttl))
+        match &self.db {
+            Db::Sqlite(db) => db.try_acquire(key, holder, ttl).await,
+            Db::Postgres(db) => db.try_acquire(key, holder, ttl).await,
+        }
     }
 
     /// Extends every lease `holder` still holds (not lapsed) to `ttl` from now, and returns their
     /// keys, sorted. A lease missing from the answer was lost: stop acting on it.
     pub async fn renew(&self, holder: &str, ttl: Duration) -> Result<Vec<ProcessKey>, Error> {
-        on_backend!(self, renew(holder, ttl))
+        match &self.db {
+            Db::Sqlite(db) => db.renew(holder, ttl).await,
+            Db::Postgres(db) => db.renew(holder, ttl).await,
+        }
     }
 
     /// Lets `holder`'s leases lapse now, so others can take them at once (on shutdown). The rows
     /// stay, keeping their generations rising.
     pub async fn release(&self, holder: &str) -> Result<(), Error> {
-        on_backend!(self, release(holder))
+        match &self.db {
+            Db::Sqlite(db) => db.release(holder).await,
+            Db::Postgres(db) => db.release(holder).await,
+        }
     }
 
     /// Lets `holder`'s lease on `key` lapse now, if it holds it, so another instance can take it
     /// at once (an app handed back to even out the fleet).
     pub async fn release_one(&self, key: &ProcessKey, holder: &str) -> Result<(), Error> {
-        on_backend!(self, release_one(key, holder))
+        match &self.db {
+            Db::Sqlite(db) => db.release_one(key, holder).await,
+            Db::Postgres(db) => db.release_one(key, holder).await,
+        }
     }
 
     /// Every lease still running (not lapsed), on the database's clock, by key.
     pub async fn leases(&self) -> Result<Vec<Lease>, Error> {
-        on_backend!(self, leases())
+        match &self.db {
+            Db::Sqlite(db) => db.leases().await,
+            Db::Postgres(db) => db.leases().await,
+        }
     }
 
     /// Forgets `instance_id`'s heartbeat, so the fleet stops counting it at once (on shutdown,
     /// after [`Store::release`]).
     pub async fn leave(&self, instance_id: &str) -> Result<(), Error> {
-        on_backend!(self, leave(instance_id))
+        match &self.db {
+            Db::Sqlite(db) => db.leave(instance_id).await,
+            Db::Postgres(db) => db.leave(instance_id).await,
+        }
     }
 
     /// Records that `instance_id` is alive, now on the database's clock.
     pub async fn heartbeat(&self, instance_id: &str) -> Result<(), Error> {
-        on_backend!(self, heartbeat(instance_id))
+        match &self.db {
+            Db::Sqlite(db) => db.heartbeat(instance_id).await,
+            Db::Postgres(db) => db.heartbeat(instance_id).await,
+        }
     }
 
     /// Records an override or a pause and returns it with its id. The caller validates it first
     /// (known app and process type, `until` after `from`, counts within bounds); this only stores.
     pub async fn add_override(&self, new: &NewOverride) -> Result<Override, Error> {
-        on_backend!(self, add_override(new))
+        match &self.db {
+            Db::Sqlite(db) => db.add_override(new).await,
+            Db::Postgres(db) => db.add_override(new).await,
+        }
     }
 
     /// The overrides and pauses not ended by `now`: running or coming (`until` later than `now`,
     /// or none), and not removed; by creation, oldest first (a later one wins where they overlap).
     pub async fn current_overrides(&self, now: DateTime<Utc>) -> Result<Vec<Override>, Error> {
-        on_backend!(self, current_overrides(now))
+        match &self.db {
+            Db::Sqlite(db) => db.current_overrides(now).await,
+            Db::Postgres(db) => db.current_overrides(now).await,
+        }
     }
 
     /// One override or pause by id, ended or not.
     pub async fn find_override(&self, id: i64) -> Result<Option<Override>, Error> {
-        on_backend!(self, find_override(id))
+        match &self.db {
+            Db::Sqlite(db) => db.find_override(id).await,
+            Db::Postgres(db) => db.find_override(id).await,
+        }
     }
 
     /// Ends override or pause `id` at `at` (removed, or resumed), if it had not ended by then;
@@ -261,12 +290,18 @@ impl Store {
         id: i64,
         at: DateTime<Utc>,
     ) -> Result<Option<Override>, Error> {
-        on_backend!(self, end_override(id, at))
+        match &self.db {
+            Db::Sqlite(db) => db.end_override(id, at).await,
+            Db::Postgres(db) => db.end_override(id, at).await,
+        }
     }
 
     /// The instances whose last heartbeat is less than `within` old, by id.
     pub async fn live_instances(&self, within: Duration) -> Result<Vec<Instance>, Error> {
-        on_backend!(self, live_instances(within))
+        match &self.db {
+            Db::Sqlite(db) => db.live_instances(within).await,
+            Db::Postgres(db) => db.live_instances(within).await,
+        }
     }
 }
 

@@ -5,9 +5,13 @@ use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
 
-use crate::Error;
+use crate::error::Error;
 
 const REDACTED: &str = "[redacted]";
+
+/// An SQLite database in memory, for runs that must write no file (`autoscaled demo`): gone with
+/// the process, never locked, created afresh at each open.
+pub const MEMORY_URL: &str = "sqlite::memory:";
 
 /// The database a URL names.
 pub(crate) enum Target {
@@ -56,7 +60,7 @@ pub(crate) fn parse(url: &str, shown: &Shown) -> Result<Target, Error> {
         url: shown.url.clone(),
         reason,
     };
-    if url == crate::MEMORY_URL {
+    if url == MEMORY_URL {
         return Ok(Target::SqliteMemory);
     }
     if let Some(path) = url.strip_prefix("sqlite://") {

@@ -89,6 +89,7 @@ both!(
     instances_heartbeat,
     write_path_figures,
     overrides_are_recorded_listed_and_ended,
+    an_editor_first_makes_the_schema_and_the_daemon_reads_its_override,
 );
 
 /// Runs each named case of `fleet` against both backends, as `both!` does for `cases`.

@@ -112,7 +112,8 @@ impl Alerter {
         ));
     }
 
-    fn send(&self, alert: Alert) {
+    /// Logs `alert`, and hands it to the notifier when channels are configured.
+    pub(super) fn send(&self, alert: Alert) {
         warn!(app = %alert.app, process = %alert.process, kind = %alert.kind, "alert: {}", alert.subject());
         if let Some(notifier) = &self.notifier {
             notifier.notify(alert);

@@ -290,12 +290,15 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
     // A stored state wins: a restart never cuts an app that was out of the baseline on purpose
     // (stepped out, failed over, in an outage), and an open outage stays open without a second
     // alert.
-    let mut decider = Decider::restore(
-        settings.policy(),
-        settings.schedule.clone(),
-        super::state::stored_decider(&ctx),
-        observed_quantity,
-        ctx.clock.now(),
+    let mut decider = decider_for(
+        settings,
+        Decider::restore(
+            settings.policy(),
+            settings.schedule.clone(),
+            super::state::stored_decider(&ctx),
+            observed_quantity,
+            ctx.clock.now(),
+        ),
     );
     let maintenance = observed.is_some_and(|observed| observed.maintenance);
     if maintenance {
@@ -342,6 +345,16 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
     let mut helpers = tokio::task::JoinSet::new();
     if settings.traffic.is_some() && ctx.drains.is_on() {
         helpers.spawn(traffic_feed(ctx.clone(), events_tx.clone()));
+    }
+    if settings.queue.is_some() {
+        let feed = super::queue_feed::QueueFeed {
+            settings: ctx.settings.clone(),
+            clock: ctx.clock,
+            alerter: ctx.alerter.clone(),
+            events: events_tx.clone(),
+            shutdown: ctx.shutdown.clone(),
+        };
+        helpers.spawn(feed.run());
     }
     let (down_tx, down_rx) = watch::channel(false);
     let actuator = Actuator::new(&ctx, events_tx.clone(), down_rx, paused_rx, maintenance);
@@ -402,6 +415,9 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
             }
             Some(event) = events_rx.recv() => {
                 ctx.board.roll_minute(ctx.index, ctx.clock.now());
+                if let Event::Queue(reading) = &event {
+                    ctx.board.record_queue(ctx.index, queue_view(reading));
+                }
                 event
             }
             answered = start_read(&mut pending) => {
@@ -421,7 +437,7 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
                 let fresh = ctx.stored.is_none() && decider.snapshot().outage_since.is_none();
                 if fresh && settings.probe.is_some() && observed.actual > decider.target() {
                     let (policy, schedule) = (settings.policy(), settings.schedule.clone());
-                    decider = Decider::new(policy, schedule, ctx.clock.now(), Some(observed.actual));
+                    decider = decider_for(settings, Decider::new(policy, schedule, ctx.clock.now(), Some(observed.actual)));
                     let _ = target_tx.send(decider.target());
                 }
                 ctx.board.update(ctx.index, |s| s.actual = Some(observed.actual));
@@ -521,6 +537,41 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
     keeper.save(&ctx, &decider, ctx.clock.now(), true);
     ctx.shutdown.cancel();
     while helpers.join_next().await.is_some() {}
+}
+
+/// The decider with the app's job-queue rules, for a worker with `[apps.queue]`.
+fn decider_for(settings: &AppSettings, decider: Decider) -> Decider {
+    match &settings.queue {
+        Some(queue) => decider.with_queue(queue.policy()),
+        None => decider,
+    }
+}
+
+/// A reading of a worker's queues as the status page shows it.
+fn queue_view(reading: &policy::QueueReading) -> status::QueueView {
+    let busy = reading
+        .queues
+        .iter()
+        .try_fold(0u64, |sum, q| q.busy.map(|busy| sum.saturating_add(busy)));
+    status::QueueView {
+        at: reading.at,
+        ready: reading.queues.iter().fold(0u64, |sum, q| {
+            sum.saturating_add(q.depth).saturating_add(q.due)
+        }),
+        latency: reading.queues.iter().filter_map(|q| q.latency).max(),
+        busy: (!reading.queues.is_empty()).then_some(busy).flatten(),
+        queues: reading
+            .queues
+            .iter()
+            .map(|q| status::QueueLine {
+                name: q.name.clone(),
+                depth: q.depth,
+                latency: q.latency,
+                busy: q.busy,
+                due: q.due,
+            })
+            .collect(),
+    }
 }
 
 /// The start's read still under way, if any; never ready without one.

@@ -12,6 +12,7 @@ pub(crate) mod budget;
 mod descriptors;
 mod overrides;
 mod preboot;
+pub(crate) mod queue_feed;
 mod state;
 
 use std::path::PathBuf;

@@ -174,8 +174,32 @@ function trafficCharts(history, app, from, to) {
         <figure><figcaption>Requests in flight (log drain)</figcaption>${trafficChart(history, app, from, to, "in_flight", COLORS.flight, "in-flight")}</figure>`;
 }
 
+// A worker's job queue, beside its dynos: jobs ready and the oldest one's age, the most of each
+// interval (a queue that backed up for a minute shows); the latency chart marks the target.
+function queueCharts(history, app, from, to) {
+  if (!app.buckets.some((b) => b.queue_ready != null)) return "";
+  const latency = app.buckets.some((b) => b.queue_latency != null)
+    ? `<figure><figcaption>Oldest job's age, seconds (job queue)</figcaption>${queueChart(history, app, from, to, "queue_latency", COLORS.p95, "queue-latency", 0.001)}</figure>`
+    : "";
+  return `<figure><figcaption>Jobs ready (job queue)</figcaption>${queueChart(history, app, from, to, "queue_ready", COLORS.rpm, "queue-ready", 1)}</figure>${latency}`;
+}
+
+function queueChart(history, app, from, to, field, color, kind, unit) {
+  const known = app.buckets.filter((b) => b[field] != null).map((b) => Object.assign({}, b, { v: b[field] * unit }));
+  const scale = niceScale(Math.max(1, ...known.map((b) => b.v)) * 1.1, 4);
+  const f = frame(from, to, scale.top);
+  const gap = history.bucket_seconds * 1000 * 1.5;
+  const label = (v) => v >= 10000 ? (v / 1000).toFixed(0) + "k" : String(Math.round(v * 10) / 10);
+  return svg(kind, known.length, axes(from, to, app.timezone, f, scale, label) + series(known, "v", f, gap, false, color));
+}
+
 function legend(items) {
   return `<div class="legend">${items.map(([color, name, dash]) => `<span><i style="border-top-color:${color};${dash ? "border-top-style:dashed" : ""}"></i>${esc(name)}</span>`).join("")}</div>`;
+}
+
+// A duration in milliseconds, as seconds or minutes.
+function seconds(ms) {
+  return ms >= 120000 ? `${Math.round(ms / 60000)} min` : `${Math.round(ms / 100) / 10} s`;
 }
 
 function pills(app) {
@@ -189,6 +213,12 @@ function pills(app) {
   else if (app.maintenance) out.push(`<span class="pill">maintenance mode</span>`);
   else out.push(`<span class="pill good">up</span>`);
   if (app.holder) out.push(`<span class="pill">${app.elsewhere ? "held by" : "decided here,"} ${esc(app.holder)}</span>`);
+  const q = app.queue;
+  if (q) {
+    const oldest = q.latency == null ? "oldest unknown" : `oldest ${seconds(q.latency)}`;
+    const busy = q.busy == null ? "" : `, ${q.busy} busy`;
+    out.push(`<span class="pill queue">queue ${esc(hhmm(app.timezone, Date.parse(q.at)))}: <b>${q.ready}</b> ready, ${oldest}${busy}</span>`);
+  }
   const p = app.last_probe;
   if (p) out.push(`<span class="pill${p.class === "down" ? " bad" : ""}">last probe ${esc(hhmm(app.timezone, Date.parse(p.at)))}: ${esc(p.class)}, ${esc(p.detail)}</span>`);
   return `<div class="pills">${out.join("")}</div>`;
@@ -247,6 +277,7 @@ function render(status, history) {
         <figure><figcaption>Dynos</figcaption>${dynoChart(history, chart, from, now)}
           ${legend([[COLORS.actual, "actual"], [COLORS.target, "target", true], [COLORS.baseline, "baseline", true], [COLORS.p95, "▲▼ scale"]])}</figure>
         ${trafficCharts(history, chart, from, now)}
+        ${queueCharts(history, chart, from, now)}
       </div>
       ${facts(app)}
     </section>`;

@@ -722,3 +722,59 @@ async fn api_status_lists_each_apps_overrides_and_pauses_from_the_store() {
     );
     assert_eq!(shown[1]["until"], serde_json::Value::Null);
 }
+
+#[tokio::test]
+async fn a_workers_queue_reading_reaches_the_metrics_and_the_status() {
+    let served = serve(false).await;
+    let labels = [("app", "shop"), ("process", "web")];
+    // Before any reading (a process type not scaled on a queue): no series, rather than a 0
+    // that reads as "empty", and no figures in the status.
+    let text = get(served.addr, "/metrics").await.text().await.unwrap();
+    assert_eq!(
+        value(&scrape(&text), "autoscaled_queue_ready_jobs", &labels),
+        None
+    );
+    let status = get_json(served.addr, "/api/status").await;
+    assert!(status["apps"][0]["queue"].is_null(), "{status}");
+
+    let at = t0() + TimeDelta::minutes(59);
+    served.board.record_queue(
+        0,
+        crate::QueueView {
+            at,
+            ready: 130,
+            latency: Some(Duration::from_millis(42_500)),
+            busy: Some(20),
+            queues: vec![crate::QueueLine {
+                name: "default".into(),
+                depth: 128,
+                latency: Some(Duration::from_millis(42_500)),
+                busy: Some(20),
+                due: 2,
+            }],
+        },
+    );
+    let text = get(served.addr, "/metrics").await.text().await.unwrap();
+    let scrape = scrape(&text);
+    assert_eq!(
+        value(&scrape, "autoscaled_queue_ready_jobs", &labels),
+        Some(Value::Gauge(130.0)),
+        "{text}"
+    );
+    assert_eq!(
+        value(&scrape, "autoscaled_queue_busy_jobs", &labels),
+        Some(Value::Gauge(20.0))
+    );
+    assert_eq!(
+        value(&scrape, "autoscaled_queue_latency_seconds", &labels),
+        Some(Value::Gauge(42.5))
+    );
+
+    let status = get_json(served.addr, "/api/status").await;
+    let queue = &status["apps"][0]["queue"];
+    assert_eq!(queue["ready"], 130, "{status}");
+    assert_eq!(queue["latency"], 42_500.0);
+    assert_eq!(queue["busy"], 20);
+    assert_eq!(queue["queues"][0]["name"], "default");
+    assert_eq!(queue["queues"][0]["due"], 2);
+}

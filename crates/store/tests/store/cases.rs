@@ -47,6 +47,9 @@ fn row(app: &str, process: &str, minute: DateTime<Utc>, probes: u32) -> HistoryR
         baseline: 2,
         requests: Some(u64::from(u32::MAX) + 7),
         in_flight: Some(1.75),
+        queue_ready: Some(u64::from(u32::MAX) + 9),
+        queue_busy: Some(40),
+        queue_latency_ms: Some(31_250.5),
     }
 }
 
@@ -199,6 +202,7 @@ pub(crate) async fn history_round_trips_and_a_minute_is_replaced(db: Db) {
         actual: None,
         requests: None,
         in_flight: None,
+        queue_busy: None,
         ..row("shop", "worker", minute(12, 0), 0)
     };
     let web = row("shop", "web", minute(12, 0), 6);
@@ -633,5 +637,44 @@ pub(crate) async fn overrides_are_recorded_listed_and_ended(db: Db) {
     assert_eq!(
         daemon.find_override(launch.id).await.expect("find"),
         Some(launch)
+    );
+}
+
+pub(crate) async fn an_editor_first_makes_the_schema_and_the_daemon_reads_its_override(db: Db) {
+    // No daemon has opened this database: an override recorded first creates the schema.
+    let editor = db.open(Access::Edit).await;
+    let pause = editor
+        .add_override(&new_override(
+            "web",
+            OverrideAction::Pause,
+            at(10, 0, 0),
+            Some(at(11, 0, 0)),
+        ))
+        .await
+        .expect("add a pause");
+    // The editor took no claim: the daemon starts beside it, finds the schema current and reads
+    // the pause.
+    let daemon = db.open(Access::Daemon).await;
+    assert_eq!(
+        daemon.current_overrides(at(9, 0, 0)).await.expect("read"),
+        vec![pause.clone()]
+    );
+    editor.close().await;
+    // Another editor beside the running daemon finds the schema made and writes.
+    let second = db.open(Access::Edit).await;
+    let ended = second
+        .end_override(pause.id, at(10, 30, 0))
+        .await
+        .expect("end")
+        .expect("it was running");
+    assert_eq!(
+        daemon.find_override(pause.id).await.expect("read"),
+        Some(ended)
+    );
+    let reader = db.open(Access::ReadOnly).await;
+    assert_eq!(
+        reader.current_overrides(at(10, 45, 0)).await.expect("read"),
+        vec![],
+        "ended at 10:30"
     );
 }

@@ -126,7 +126,7 @@ async fn read_only_needs_a_schema_the_daemon_made() {
             error,
             Error::NotMigrated {
                 found: 0,
-                needed: 3,
+                needed: 4,
                 ..
             }
         ),

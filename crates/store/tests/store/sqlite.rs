@@ -57,6 +57,50 @@ async fn a_first_version_file_is_migrated_and_its_decisions_are_scales() {
 }
 
 #[tokio::test]
+async fn an_editor_migrates_a_first_version_file_without_claiming_it() {
+    let (dir, url) = temp();
+    let path = dir.path().join("autoscaled.db");
+    sqlite(
+        &path,
+        &format!(
+            "{}
+             INSERT INTO autoscaled_schema (version) VALUES (1);",
+            include_str!("../../migrations/sqlite/0001_initial.sql")
+        ),
+    )
+    .await;
+    // Overrides came with version 3: the editor migrates the file to record one.
+    let editor = Store::open(&url, Access::Edit).await.expect("migrated");
+    let pause = editor
+        .add_override(&autoscaled_store::NewOverride {
+            key: autoscaled_store::ProcessKey::new("shop", "web"),
+            action: autoscaled_store::OverrideAction::Pause,
+            from: chrono::DateTime::UNIX_EPOCH,
+            until: None,
+            reason: "deploy".into(),
+            by: "ada".into(),
+            created_at: chrono::DateTime::UNIX_EPOCH,
+        })
+        .await
+        .expect("add a pause");
+    assert!(
+        !beside(dir.path()).contains(&"autoscaled.db.lock".to_owned()),
+        "{:?}",
+        beside(dir.path())
+    );
+    let daemon = Store::open(&url, Access::Daemon)
+        .await
+        .expect("the daemon opens beside the editor");
+    assert_eq!(
+        daemon
+            .current_overrides(chrono::DateTime::UNIX_EPOCH)
+            .await
+            .expect("read"),
+        vec![pause]
+    );
+}
+
+#[tokio::test]
 async fn a_second_daemon_is_refused_while_readers_work() {
     let (dir, url) = temp();
     let daemon = Store::open(&url, Access::Daemon).await.expect("open");
@@ -162,7 +206,7 @@ async fn a_schema_from_a_newer_autoscaled_is_left_alone() {
             error,
             Error::TooNew {
                 found: 99,
-                supported: 3,
+                supported: 4,
                 ..
             }
         ),
@@ -287,6 +331,9 @@ async fn the_persister_writes_states_decisions_and_history_off_the_callers_path(
         baseline: 1,
         requests: None,
         in_flight: None,
+        queue_ready: None,
+        queue_busy: None,
+        queue_latency_ms: None,
     });
     let _ = stop_tx.send(());
     task.await.expect("writer");
