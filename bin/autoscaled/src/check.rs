@@ -306,18 +306,32 @@ async fn check_online(config: &Config) -> Result<(), Failure> {
     }
 }
 
+/// How long `check` waits for the state database.
+const READ_WITHIN: Duration = Duration::from_secs(10);
+
 /// What `check` says of the overrides and pauses recorded in the state database: each pair that
 /// overlaps, and which wins. The database is only read (`check` never creates it); when it cannot
 /// be read (not created yet, unreachable), one line says so and the check goes on.
 fn recorded_overlaps(config: &Config, now: DateTime<Utc>) -> String {
     let read = crate::runtime().map_err(|_| None).and_then(|runtime| {
         runtime.block_on(async {
-            let store = Store::open(config.state.url.expose(), Access::ReadOnly)
-                .await
-                .map_err(Some)?;
-            let current = store.current_overrides(now).await;
+            // A database that does not answer delays the check by this much at most.
+            let opened = tokio::time::timeout(
+                READ_WITHIN,
+                Store::open(config.state.url.expose(), Access::ReadOnly),
+            )
+            .await
+            .map_err(|_| Some(format!("no answer within {}", format_duration(READ_WITHIN))))?;
+            let store = opened.map_err(|e| Some(e.to_string()))?;
+            let current = tokio::time::timeout(READ_WITHIN, store.current_overrides(now)).await;
             store.close().await;
-            current.map_err(Some)
+            match current {
+                Ok(current) => current.map_err(|e| Some(e.to_string())),
+                Err(_) => Err(Some(format!(
+                    "no answer within {}",
+                    format_duration(READ_WITHIN)
+                ))),
+            }
         })
     });
     match read {
