@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::anyhow;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use humantime::format_duration;
 use secret::{REDACTED, RedactedUrl};
+use store::{Access, Override, OverrideAction, Store};
 
 use crate::Failure;
 use crate::cli::CheckArgs;
@@ -18,6 +19,7 @@ pub(crate) fn run(config: &Option<PathBuf>, args: CheckArgs) -> Result<(), Failu
     let path = config_path(config.clone());
     let config = Config::load(&path)?;
     print!("{}", describe(&config, &path));
+    print!("{}", recorded_overlaps(&config, Utc::now()));
     if args.online {
         let runtime = crate::runtime()?;
         runtime.block_on(check_online(&config))?;
@@ -304,11 +306,199 @@ async fn check_online(config: &Config) -> Result<(), Failure> {
     }
 }
 
+/// How long `check` waits for the state database.
+const READ_WITHIN: Duration = Duration::from_secs(10);
+
+/// What `check` says of the overrides and pauses recorded in the state database: each pair that
+/// overlaps, and which wins. The database is only read (`check` never creates it); when it cannot
+/// be read (not created yet, unreachable), one line says so and the check goes on.
+fn recorded_overlaps(config: &Config, now: DateTime<Utc>) -> String {
+    let read = crate::runtime().map_err(|_| None).and_then(|runtime| {
+        runtime.block_on(async {
+            // A database that does not answer delays the check by this much at most.
+            let opened = tokio::time::timeout(
+                READ_WITHIN,
+                Store::open(config.state.url.expose(), Access::ReadOnly),
+            )
+            .await
+            .map_err(|_| Some(format!("no answer within {}", format_duration(READ_WITHIN))))?;
+            let store = opened.map_err(|e| Some(e.to_string()))?;
+            let current = tokio::time::timeout(READ_WITHIN, store.current_overrides(now)).await;
+            store.close().await;
+            match current {
+                Ok(current) => current.map_err(|e| Some(e.to_string())),
+                Err(_) => Err(Some(format!(
+                    "no answer within {}",
+                    format_duration(READ_WITHIN)
+                ))),
+            }
+        })
+    });
+    match read {
+        Ok(current) => {
+            let lines = overlaps(&current);
+            let mut out = format!(
+                "overrides and pauses: {} running or coming, {} overlap{}\n",
+                current.len(),
+                lines.len(),
+                if lines.len() == 1 { "" } else { "s" }
+            );
+            for line in lines {
+                let _ = writeln!(out, "  overlap: {line}");
+            }
+            out
+        }
+        Err(Some(error)) => format!("overrides and pauses: not checked ({error})\n"),
+        Err(None) => String::new(),
+    }
+}
+
+/// Each pair of `records` (running or coming, oldest-created first) for the same app and process
+/// type whose windows overlap, said as which one wins: where overrides overlap, the later-created
+/// wins for what it sets.
+fn overlaps(records: &[Override]) -> Vec<String> {
+    let mut sorted: Vec<&Override> = records.iter().collect();
+    sorted.sort_by_key(|o| (o.spec.created_at, o.id));
+    let mut lines = Vec::new();
+    for (i, later) in sorted.iter().enumerate() {
+        for earlier in &sorted[..i] {
+            let (a, b) = (&earlier.spec, &later.spec);
+            let ends_after = |end: Option<DateTime<Utc>>, at| end.is_none_or(|end| end > at);
+            if a.key != b.key
+                || !ends_after(earlier.ends_at(), b.from)
+                || !ends_after(later.ends_at(), a.from)
+            {
+                continue;
+            }
+            let who = |o: &Override| crate::overrides::label(o);
+            let verdict = match (a.action, b.action) {
+                (OverrideAction::Set { .. }, OverrideAction::Set { .. }) => {
+                    let both = shared(a.action, b.action);
+                    if both.is_empty() {
+                        "they set different things: both apply".to_owned()
+                    } else {
+                        format!(
+                            "the later-created wins for what it sets: #{} for {}",
+                            later.id,
+                            both.join(", ")
+                        )
+                    }
+                }
+                _ => "no scale call while a pause runs".to_owned(),
+            };
+            lines.push(format!(
+                "{} {}: {} and {}: {verdict}",
+                b.key.app,
+                b.key.process,
+                who(earlier),
+                who(later)
+            ));
+        }
+    }
+    lines
+}
+
+/// What two overrides both set: `quantity`, `min`, `max`.
+fn shared(a: OverrideAction, b: OverrideAction) -> Vec<&'static str> {
+    match (a, b) {
+        (
+            OverrideAction::Set {
+                quantity: qa,
+                min: mina,
+                max: maxa,
+            },
+            OverrideAction::Set {
+                quantity: qb,
+                min: minb,
+                max: maxb,
+            },
+        ) => [
+            ("quantity", qa.is_some() && qb.is_some()),
+            ("min", mina.is_some() && minb.is_some()),
+            ("max", maxa.is_some() && maxb.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, both)| both.then_some(name))
+        .collect(),
+        _ => Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "a test fails at its first surprise")]
 
+    use chrono::TimeDelta;
+    use store::{NewOverride, ProcessKey};
+
     use super::*;
+
+    fn at(hour: i64) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-03-06T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+            + TimeDelta::hours(hour)
+    }
+
+    fn record(
+        id: i64,
+        process: &str,
+        action: OverrideAction,
+        from: i64,
+        until: Option<i64>,
+    ) -> Override {
+        Override {
+            id,
+            spec: NewOverride {
+                key: ProcessKey::new("shop", process),
+                action,
+                from: at(from),
+                until: until.map(at),
+                reason: String::new(),
+                by: "ada".into(),
+                created_at: at(0) + TimeDelta::seconds(id),
+            },
+            ended_at: None,
+        }
+    }
+
+    fn set(quantity: Option<u32>, min: Option<u32>, max: Option<u32>) -> OverrideAction {
+        OverrideAction::Set { quantity, min, max }
+    }
+
+    #[test]
+    fn overlapping_overrides_are_named_with_what_the_later_wins() {
+        let records = [
+            record(1, "web", set(Some(4), None, Some(8)), 1, Some(5)),
+            // Overlaps #1 for 4..5, setting the quantity too.
+            record(2, "web", set(Some(6), Some(2), None), 4, Some(6)),
+            // Touches #2's end only, and another process type's.
+            record(3, "web", set(Some(2), None, None), 6, Some(7)),
+            record(4, "worker", set(Some(2), None, None), 1, Some(7)),
+            // Until resumed: overlaps everything of web from 5 on.
+            record(5, "web", OverrideAction::Pause, 5, None),
+            record(6, "web", set(None, Some(1), None), 10, Some(11)),
+        ];
+        assert_eq!(
+            overlaps(&records),
+            [
+                "shop web: override #1 by ada and override #2 by ada: the later-created wins for what it sets: #2 for quantity",
+                "shop web: override #2 by ada and pause #5 by ada: no scale call while a pause runs",
+                "shop web: override #3 by ada and pause #5 by ada: no scale call while a pause runs",
+                "shop web: pause #5 by ada and override #6 by ada: no scale call while a pause runs",
+            ]
+        );
+        let apart = [
+            record(1, "web", set(Some(4), None, None), 1, Some(5)),
+            record(2, "web", set(None, None, Some(6)), 2, Some(3)),
+        ];
+        assert_eq!(
+            overlaps(&apart),
+            [
+                "shop web: override #1 by ada and override #2 by ada: they set different things: both apply"
+            ]
+        );
+    }
 
     #[test]
     fn a_worker_shows_what_its_backend_reads_and_warns_of_unverified_tls() {

@@ -5,6 +5,9 @@
 //! ([`validate_override`], [`validate_pause`]: pure, so tested on a fixed instant), and every
 //! problem is reported at once (exit 2). The store is opened with [`Access::Edit`], which works
 //! beside a running daemon, an SQLite file it holds included.
+//!
+//! The status page's `POST /api/overrides` and `POST /api/pauses` go through the same checks
+//! ([`PageRules`]), so they answer with the same messages.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -222,6 +225,9 @@ fn settings<'a>(config: &'a Config, app: &str, process: &str) -> Option<&'a AppS
         .find(|a| a.name == app && a.process == process)
 }
 
+/// An override with neither `--until` nor `--for`.
+const NEEDS_END: &str = "an override needs an end: --until TIME or --for 3h";
+
 /// The window's start and end, with the problems found: an end before the start or in the past.
 /// `needs_end` for an override (a pause may run until resumed).
 fn window(
@@ -245,7 +251,7 @@ fn window(
         },
         (None, None) => {
             if needs_end {
-                problems.push("an override needs an end: --until TIME or --for 3h".into());
+                problems.push(NEEDS_END.into());
             }
             None
         }
@@ -475,5 +481,8 @@ fn print_records(done: &str, records: &[Override], now: DateTime<Utc>, json: boo
     }
 }
 
+mod page;
 #[cfg(test)]
 mod tests;
+
+pub(crate) use page::PageRules;

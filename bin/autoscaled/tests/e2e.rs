@@ -18,6 +18,7 @@
 
 mod e2e {
     mod actuator;
+    mod browser;
     mod commands;
     mod daemon;
     mod fleet;

@@ -74,6 +74,7 @@ fn main() {
         clock: Arc::new(RealClock),
         readings: Arc::new(NoReadings),
         drains: drains.clone(),
+        edits: None,
     };
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

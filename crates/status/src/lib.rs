@@ -5,7 +5,9 @@
 //! quantity Heroku reported, the end of each minute), and it keeps only what is needed now. [`start`] serves
 //! it (see [`server`] for the endpoints), given [`Sources`]: the board, an [`AppInfo`] per app, a
 //! [`Clock`] and the [`Readings`] the daemon counts elsewhere (alerts, Heroku's rate limit). The
-//! crate is handed all it shows and knows nothing of the daemon, the config or Heroku.
+//! crate is handed all it shows and knows nothing of the daemon, the config or Heroku. The page
+//! adds and ends overrides and pauses through [`Edits`]: the daemon's [`Rules`] (the CLI's own
+//! checks) judge each request before it reaches the store.
 //!
 //! The history behind the charts lives in the daemon's store (the `autoscaled-store` crate): the
 //! board hands it one row per app and minute ([`Board::keep_history`]) and the charts read the
@@ -33,6 +35,7 @@
 //!     clock: Arc::new(RealClock),
 //!     readings: Arc::new(NoReadings),
 //!     drains: Drains::off(),
+//!     edits: None,
 //! };
 //! let listen = "127.0.0.1:9797".parse().expect("an address");
 //! let limits = Limits::default(); // 5 s for a head, 30 s idle, 1,024 connections, …
@@ -45,6 +48,7 @@
 
 mod board;
 pub mod drain;
+mod edits;
 mod history;
 mod metrics;
 pub mod server;
@@ -58,6 +62,7 @@ pub use board::{
     AlertView, AppStatus, Board, ChangeView, DecisionView, ProbeView, QueueLine, QueueView,
 };
 pub use drain::Drains;
+pub use edits::{Edits, OverrideRequest, PAGE_USER, PauseRequest, Rules};
 pub use history::{AppChart, Bucket, HISTORY_SPAN, Marker, MarkerKind, Span};
 pub use metrics::{LATENCY_BUCKETS, class_name};
 pub use server::{Limits, Password, start};
@@ -165,4 +170,7 @@ pub struct Sources {
     pub readings: Arc<dyn Readings>,
     /// The apps' log drains (`POST /drain/{app}`); [`Drains::off`] for none.
     pub drains: Drains,
+    /// How the page adds and ends overrides and pauses (`POST /api/overrides`, …, behind the
+    /// password); `None`: it only shows them.
+    pub edits: Option<Edits>,
 }

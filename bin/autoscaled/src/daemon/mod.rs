@@ -151,6 +151,11 @@ pub(crate) async fn serve(
         ..WriterOptions::default()
     };
     let reader = store.clone();
+    // The page's override and pause requests: the CLI's checks, written where the daemon reads them.
+    let edits = status::Edits::new(
+        crate::overrides::PageRules::new(config.clone()),
+        store.clone(),
+    );
     let (overrides_tx, overrides_rx) = tokio::sync::watch::channel(overrides::Current::default());
     let overrides_reader = tokio::spawn(overrides::read_every(
         store.clone(),
@@ -204,6 +209,7 @@ pub(crate) async fn serve(
                     client: client.clone(),
                 }),
                 drains,
+                edits: Some(edits),
             };
             let (addr, task) = status::start(
                 listen,

@@ -177,3 +177,127 @@ fn a_record_reads_as_one_line_and_as_json() {
     assert_eq!(json["quantity"], serde_json::Value::Null);
     assert_eq!(json["active"], false);
 }
+
+/// What `POST /api/overrides` hands the rules, from a JSON body.
+fn request(body: serde_json::Value) -> status::OverrideRequest {
+    serde_json::from_value(body).unwrap()
+}
+
+#[test]
+fn the_page_gets_the_clis_messages_for_the_same_request() {
+    use status::Rules as _;
+    let rules = PageRules::new(config());
+    let from_page = |body| rules.check_override(&request(body), now());
+    assert_eq!(
+        from_page(json!({"app": "nowhere", "from": "2026-03-06T13:00:00Z", "until": "2026-03-06T12:30:00Z"}))
+            .unwrap_err(),
+        add("nowhere --from 2026-03-06T13:00:00Z --until 2026-03-06T12:30:00Z").unwrap_err()
+    );
+    assert_eq!(
+        from_page(json!({"app": "blog", "for": "1h", "quantity": 5})).unwrap_err(),
+        add("blog --for 1h --quantity 5").unwrap_err()
+    );
+    assert_eq!(
+        from_page(json!({"app": "shop", "quantity": 2})).unwrap_err(),
+        add("shop --quantity 2").unwrap_err()
+    );
+    // Accepted alike, recorded as the page's unless it says who.
+    let added =
+        from_page(json!({"app": "blog", "for": "3h", "quantity": 2, "reason": "launch"})).unwrap();
+    let by_cli = add("blog --for 3h --quantity 2 --reason launch --by page").unwrap();
+    assert_eq!(added, by_cli);
+    let by = from_page(json!({"app": "blog", "for": "1h", "max": 1, "by": "grace"})).unwrap();
+    assert_eq!(by.by, "grace");
+
+    let pause = |body| rules.check_pause(&serde_json::from_value(body).unwrap(), now());
+    assert_eq!(
+        pause(json!({"app": "shop", "for": "2h"})).unwrap_err(),
+        ["a pause needs a reason: --reason TEXT"]
+    );
+    assert_eq!(
+        pause(json!({"app": "shop", "reason": "migration"})).unwrap(),
+        pause_of("shop --reason migration --by page")
+    );
+}
+
+fn pause_of(argv: &str) -> Vec<NewOverride> {
+    pause(argv).unwrap()
+}
+
+#[test]
+fn what_does_not_parse_on_the_page_is_said_as_clap_says_it() {
+    use status::Rules as _;
+    let rules = PageRules::new(config());
+    let problems = rules
+        .check_override(
+            &request(json!({"app": "nowhere", "until": "friday", "quantity": 2})),
+            now(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        problems,
+        [
+            format!(
+                "invalid value 'friday' for '--until <RFC3339>': {}",
+                crate::cli::parse_instant("friday").unwrap_err()
+            ),
+            "app \"nowhere\" is not in the config (it has shop, blog)".into(),
+        ],
+        "the end given but unreadable is not also missing"
+    );
+    let problems = rules
+        .check_override(
+            &request(json!({"app": "blog", "for": "3 weeks-ish", "until": "2026-03-06T13:00:00Z", "max": 1})),
+            now(),
+        )
+        .unwrap_err();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[0].starts_with("invalid value '3 weeks-ish' for '--for <DURATION>': "));
+    assert_eq!(
+        problems[1],
+        "the argument '--until <RFC3339>' cannot be used with '--for <DURATION>'"
+    );
+    let pause = rules
+        .check_pause(
+            &serde_json::from_value(json!({"app": "blog", "from": "now", "reason": "x"})).unwrap(),
+            now(),
+        )
+        .unwrap_err();
+    assert_eq!(pause.len(), 1);
+    assert!(pause[0].starts_with("invalid value 'now' for '--from <RFC3339>'"));
+}
+
+proptest::proptest! {
+    /// Whatever a page's request holds, the rules answer: a record, or at least one problem.
+    #[test]
+    fn any_request_from_the_page_is_judged_without_panicking(
+        app in "\\PC{0,12}|shop|blog",
+        from in proptest::option::of("\\PC{0,30}|2026-03-06T1[0-9]:00:00Z"),
+        until in proptest::option::of("\\PC{0,30}|2026-03-06T1[0-9]:00:00Z"),
+        for_ in proptest::option::of("\\PC{0,8}|[0-9]{1,3}[hms]"),
+        quantity in proptest::option::of(proptest::prelude::any::<u32>()),
+        max in proptest::option::of(0u32..20),
+        reason in proptest::option::of("\\PC{0,20}"),
+    ) {
+        use status::Rules as _;
+        let rules = PageRules::new(config());
+        let request = status::OverrideRequest {
+            app: app.clone(),
+            from: from.clone(),
+            until: until.clone(),
+            for_: for_.clone(),
+            quantity,
+            max,
+            reason: reason.clone(),
+            ..status::OverrideRequest::default()
+        };
+        if let Err(problems) = rules.check_override(&request, now()) {
+            proptest::prop_assert!(!problems.is_empty());
+        }
+        let pause = status::PauseRequest { app, from, until, for_, reason, ..status::PauseRequest::default() };
+        match rules.check_pause(&pause, now()) {
+            Ok(pauses) => proptest::prop_assert!(!pauses.is_empty()),
+            Err(problems) => proptest::prop_assert!(!problems.is_empty()),
+        }
+    }
+}

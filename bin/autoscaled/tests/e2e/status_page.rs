@@ -269,3 +269,281 @@ async fn run_serves_the_page_behind_its_password_and_shows_no_secret() {
     assert!(finished.status.success(), "{finished:?}");
     assert!(!finished.stdout.contains(PAGE_PASSWORD) && !finished.stderr.contains(PAGE_PASSWORD));
 }
+
+/// Runs `autoscaled --config CONFIG ARGS...` beside the daemon, to its end.
+async fn cli(config: &Path, args: &[&str]) -> testkit::Finished {
+    let mut argv = vec!["--config", config.to_str().unwrap()];
+    argv.extend_from_slice(args);
+    Daemon::spawn(BIN, &argv)
+        .finish(Duration::from_secs(30))
+        .await
+}
+
+/// The overrides and pauses running or coming, as `autoscaled override list --json` reads them
+/// from the state database.
+async fn stored(config: &Path) -> Vec<serde_json::Value> {
+    let listed = cli(config, &["override", "list", "--json"]).await;
+    assert!(listed.status.success(), "{listed:?}");
+    let listed: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+    listed["overrides"].as_array().unwrap().clone()
+}
+
+/// Polls `/api/status` until `done` holds for the app's overrides; returns them.
+async fn overrides_until(
+    client: &reqwest::Client,
+    url: &str,
+    what: &str,
+    done: impl Fn(&[serde_json::Value]) -> bool,
+) -> Vec<serde_json::Value> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let status: serde_json::Value = client
+            .get(format!("{url}api/status"))
+            .basic_auth("ops", Some(PAGE_PASSWORD))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let shown = status["apps"][0]["overrides"].as_array().unwrap().clone();
+        if done(&shown) {
+            return shown;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "/api/status never showed {what}: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Fills the card's form as a person would and clicks Add.
+const FILL: &str = r#"(fields) => {
+  const details = document.querySelector("details.edit");
+  details.open = true;
+  const form = details.querySelector("form");
+  for (const [name, value] of Object.entries(fields)) {
+    form.elements.namedItem(name).value = value;
+    form.elements.namedItem(name).dispatchEvent(new Event("change"));
+  }
+  form.querySelector("button[type=submit]").click();
+  return true;
+}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_form_adds_and_ends_an_override_and_refuses_strangers() {
+    use base64::Engine as _;
+    let app = "e2e-form";
+    let fake = FakeHeroku::start(API_KEY).await.unwrap();
+    fake.set_formation(app, "web", 1);
+    let config = write_config(&fake.url(), &[AppConfig::new(app)], &Alerts::default());
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text += &format!("\n[http]\nlisten = \"127.0.0.1:0\"\npassword = \"{PAGE_PASSWORD}\"\n");
+    std::fs::write(&config, text).unwrap();
+    let daemon = Daemon::run(BIN, &config);
+    let url = page_url(&daemon).await;
+    daemon
+        .wait_for_line(&["started", app], Duration::from_secs(30))
+        .await;
+
+    // Refused: no password, another origin, a form's encoding, values the CLI refuses.
+    let client = reqwest::Client::new();
+    let post = format!("{url}api/overrides");
+    let launch = serde_json::json!({"app": app, "quantity": 2, "for": "2h"});
+    let anonymous = client.post(&post).json(&launch).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let elsewhere = client
+        .post(&post)
+        .basic_auth("ops", Some(PAGE_PASSWORD))
+        .header("origin", "https://evil.example")
+        .json(&launch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), 403);
+    let form = client
+        .post(&post)
+        .basic_auth("ops", Some(PAGE_PASSWORD))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("app={app}&quantity=2&for=2h"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 415);
+    let bad = client
+        .post(&post)
+        .basic_auth("ops", Some(PAGE_PASSWORD))
+        .json(&serde_json::json!({"app": app, "quantity": 9, "from": "2999-03-06T13:00:00Z", "until": "2999-03-06T12:00:00Z"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let problems: serde_json::Value = bad.json().await.unwrap();
+    let by_cli = cli(
+        &config,
+        &[
+            "override",
+            "add",
+            app,
+            "--quantity",
+            "9",
+            "--from",
+            "2999-03-06T13:00:00Z",
+            "--until",
+            "2999-03-06T12:00:00Z",
+        ],
+    )
+    .await;
+    assert_eq!(by_cli.status.code(), Some(2), "{by_cli:?}");
+    let problems: Vec<&str> = problems["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    for problem in &problems {
+        assert!(
+            by_cli.stderr.contains(problem),
+            "the CLI says it too: {problem}\n{}",
+            by_cli.stderr
+        );
+    }
+    assert!(
+        stored(&config).await.is_empty(),
+        "nothing refused reached the store"
+    );
+
+    // The form, in Chromium: a value refused and shown, then an override added and ended.
+    let credentials =
+        base64::engine::general_purpose::STANDARD.encode(format!("ops:{PAGE_PASSWORD}"));
+    let mut browser = super::browser::Browser::start(
+        &serde_json::json!({ "Authorization": format!("Basic {credentials}") }),
+    );
+    browser.open(&url);
+    browser
+        .wait_for(
+            "the form",
+            "document.querySelector('details.edit form') !== null",
+        )
+        .await;
+    browser.eval(&format!(
+        "({FILL})({{kind: 'override', quantity: '9', for: '2h', reason: 'too many'}})"
+    ));
+    let shown = browser
+        .wait_for(
+            "the problem under the form",
+            "document.querySelector('details.edit .problems').innerText",
+        )
+        .await;
+    assert!(
+        shown
+            .as_str()
+            .unwrap()
+            .contains("--quantity 9 is outside [1, 3] (the config's min and max)"),
+        "{shown}"
+    );
+    // A redraw (here the 7-day button's) keeps what is being typed, and the focus.
+    let before = browser.eval(
+        "const reason = document.querySelector('details.edit form').elements.namedItem('reason'); \
+         reason.focus(); reason.value = 'half-typed'; \
+         document.querySelector('#span button[data-span=\"7d\"]').click(); \
+         Number(document.body.dataset.refreshes)",
+    );
+    browser
+        .wait_for(
+            "a redraw",
+            &format!("Number(document.body.dataset.refreshes) > {before}"),
+        )
+        .await;
+    assert_eq!(
+        browser.eval(
+            "[document.activeElement.name, document.activeElement.value, document.querySelector('details.edit').open].join()"
+        ),
+        "reason,half-typed,true"
+    );
+    browser.eval(&format!(
+        "({FILL})({{kind: 'override', quantity: '2', for: '2h', reason: 'launch from the page', by: 'ada'}})"
+    ));
+    let shown = overrides_until(&client, &url, "the page's override", |o| !o.is_empty()).await;
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    let added = &shown[0];
+    assert_eq!(
+        (
+            &added["kind"],
+            &added["quantity"],
+            &added["by"],
+            &added["reason"],
+            &added["active"]
+        ),
+        (
+            &"override".into(),
+            &2.into(),
+            &"ada".into(),
+            &"launch from the page".into(),
+            &true.into()
+        )
+    );
+    let id = added["id"].as_i64().unwrap();
+    let in_store = stored(&config).await;
+    assert_eq!(in_store.len(), 1, "{in_store:?}");
+    assert_eq!(
+        (&in_store[0]["id"], &in_store[0]["by"], &in_store[0]["app"]),
+        (&id.into(), &"ada".into(), &app.into())
+    );
+    browser
+        .wait_for(
+            "the override with its End button",
+            &format!("document.querySelector('li.override[data-id=\"{id}\"] button.end') !== null"),
+        )
+        .await;
+    let path = screenshots().join("status-page-form.png");
+    std::fs::write(&path, browser.screenshot()).unwrap();
+    println!("screenshot: {}", path.display());
+
+    browser.eval(&format!(
+        "document.querySelector('li.override[data-id=\"{id}\"] button.end').click(), true"
+    ));
+    overrides_until(&client, &url, "the override ended", <[_]>::is_empty).await;
+    assert!(stored(&config).await.is_empty(), "ended in the store");
+    browser
+        .wait_for(
+            "the card without it",
+            "document.querySelector('li.override') === null && document.querySelector('details.edit') !== null",
+        )
+        .await;
+
+    // A pause of this process type, until resumed, then its Resume button.
+    browser.eval(&format!(
+        "({FILL})({{kind: 'pause', for: '', reason: 'migration'}})"
+    ));
+    let shown = overrides_until(&client, &url, "the page's pause", |o| !o.is_empty()).await;
+    assert_eq!(
+        (
+            &shown[0]["kind"],
+            &shown[0]["until"],
+            &shown[0]["by"],
+            &shown[0]["reason"]
+        ),
+        (
+            &"pause".into(),
+            &serde_json::Value::Null,
+            &"ada".into(),
+            &"migration".into()
+        )
+    );
+    let id = shown[0]["id"].as_i64().unwrap();
+    let resume = format!("document.querySelector('li.override[data-id=\"{id}\"] button.end')");
+    let label = browser
+        .wait_for("the Resume button", &format!("{resume}?.textContent"))
+        .await;
+    assert_eq!(label, "Resume");
+    browser.eval(&format!("{resume}.click(), true"));
+    overrides_until(&client, &url, "the pause ended", <[_]>::is_empty).await;
+    assert!(stored(&config).await.is_empty(), "resumed in the store");
+    drop(browser);
+    let finished = daemon.stop().await;
+    assert!(finished.status.success(), "{finished:?}");
+    assert!(!finished.stdout.contains(PAGE_PASSWORD) && !finished.stderr.contains(PAGE_PASSWORD));
+}

@@ -22,6 +22,8 @@ pub(crate) struct StatusOut {
     simulated: bool,
     /// How often the page reloads its data, in real seconds.
     refresh_seconds: u64,
+    /// Whether the page may add and end overrides and pauses: a password is set.
+    edits: bool,
     apps: Vec<AppOut>,
 }
 
@@ -40,8 +42,8 @@ struct AppOut {
 
 /// One override or pause, as the card shows it.
 #[derive(Debug, Serialize)]
-struct OverrideOut {
-    id: i64,
+pub(super) struct OverrideOut {
+    pub(super) id: i64,
     /// `override` or `pause`.
     kind: &'static str,
     from: DateTime<Utc>,
@@ -57,7 +59,7 @@ struct OverrideOut {
 }
 
 impl OverrideOut {
-    fn new(record: &store::Override, now: DateTime<Utc>) -> OverrideOut {
+    pub(super) fn new(record: &store::Override, now: DateTime<Utc>) -> OverrideOut {
         let spec = &record.spec;
         let (kind, quantity, min, max) = match spec.action {
             store::OverrideAction::Set { quantity, min, max } => ("override", quantity, min, max),
@@ -113,7 +115,7 @@ struct ChartOut {
     timezone: String,
 }
 
-pub(crate) async fn status(sources: &Sources) -> StatusOut {
+pub(crate) async fn status(sources: &Sources, edits: bool) -> StatusOut {
     let now = sources.clock.now();
     let fast = sources.clock.speed() > 1;
     let overrides = sources.board.overrides(now).await;
@@ -152,6 +154,7 @@ pub(crate) async fn status(sources: &Sources) -> StatusOut {
         now,
         simulated: fast,
         refresh_seconds: if fast { 2 } else { 15 },
+        edits,
         apps,
     }
 }

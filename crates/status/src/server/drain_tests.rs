@@ -55,6 +55,7 @@ async fn serve(drains: Drains) -> Served {
         clock: Arc::new(Stopped(now())),
         readings: Arc::new(NoReadings),
         drains: drains.clone(),
+        edits: None,
     };
     let (stop, stopped) = oneshot::channel::<()>();
     let password = Some(Secret::from(PAGE_PASSWORD));

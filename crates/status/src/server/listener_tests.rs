@@ -38,6 +38,7 @@ async fn serve(limits: Limits) -> Served {
         clock: std::sync::Arc::new(RealClock),
         readings: std::sync::Arc::new(NoReadings),
         drains: Drains::new(&Secret::from(DRAIN_PASSWORD), ["shop"]),
+        edits: None,
     };
     let (stop, stopped) = oneshot::channel::<()>();
     let (addr, task) = start(

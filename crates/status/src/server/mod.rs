@@ -7,6 +7,8 @@
 //! | `/api/history` | JSON: the charts' data, read from the store: `?span=24h` (the default) in 5-minute intervals, `?span=7d` in hours | yes |
 //! | `/metrics` | Prometheus text exposition (the metrics are listed in the crate's README) | yes |
 //! | `/healthz` | 200 while every app's decision task runs, 503 otherwise | no |
+//! | `POST /api/overrides`, `POST /api/pauses` | JSON: add an override or pause, judged by the daemon's [`Rules`](crate::Rules) (the CLI's checks); 201, or 400 with `{"problems": [...]}` | yes, and refused without a password set, from another origin or not as JSON (see the `edits` module) |
+//! | `DELETE /api/overrides/{id}`, `DELETE /api/pauses/{id}` | end one now; 200, 404, or 409 when it had ended | as above |
 //! | `POST /drain/{app}` | a Logplex drain body of `app`'s router logs; 204 (see [`crate::drain`]) | the drain password |
 //!
 //! "auth" is HTTP basic auth with any user name and the [`Password`], when one is set (the daemon's
@@ -25,6 +27,9 @@ mod api;
 mod auth;
 #[cfg(test)]
 mod drain_tests;
+mod edits;
+#[cfg(test)]
+mod edits_tests;
 mod listener;
 #[cfg(test)]
 mod listener_tests;
@@ -40,7 +45,7 @@ use axum::extract::{DefaultBodyLimit, FromRequest as _, Path, RawQuery, Request,
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use prometheus_client::registry::Registry;
 use secret::Secret;
 use std::sync::Arc;
@@ -147,6 +152,10 @@ fn app(
         .route("/api/status", get(status))
         .route("/api/history", get(history))
         .route("/metrics", get(prometheus))
+        .route("/api/overrides", post(edits::add_override))
+        .route("/api/overrides/{id}", delete(edits::end_override))
+        .route("/api/pauses", post(edits::add_pause))
+        .route("/api/pauses/{id}", delete(edits::end_pause))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             require_password,
@@ -304,7 +313,8 @@ async fn script() -> impl IntoResponse {
 }
 
 async fn status(State(state): State<AppState>) -> Response {
-    json(&api::status(&state.sources).await)
+    let editable = state.password.is_some() && state.sources.edits.is_some();
+    json(&api::status(&state.sources, editable).await)
 }
 
 /// `/api/history?span=24h|7d`; no span is `24h`.

@@ -243,7 +243,7 @@ function facts(app) {
         const until = o.until ? dayTime(tz, Date.parse(o.until)) : "resumed";
         const when = o.active ? `until ${esc(until)}` : `${esc(dayTime(tz, Date.parse(o.from)))} to ${esc(until)}`;
         const why = o.reason ? `: ${esc(o.reason)}` : "";
-        return `<li class="override${o.active ? " active" : ""}">#${o.id} ${sets}, ${when} <span class="muted">(${o.active ? "running" : "coming"}; by ${esc(o.by)}${why})</span></li>`;
+        return `<li class="override${o.active ? " active" : ""}" data-id="${o.id}" data-kind="${o.kind}">#${o.id} ${sets}, ${when} <span class="muted">(${o.active ? "running" : "coming"}; by ${esc(o.by)}${why})</span></li>`;
       }).join("")
     : `<li class="muted">none</li>`;
   return `<div class="facts">
@@ -270,6 +270,7 @@ function render(status, history) {
   const inner = main.clientWidth - 2 * 12 - 2 * 17;
   const twoColumns = window.matchMedia("(min-width: 900px)").matches;
   W = Math.round(Math.max(300, Math.min(640, twoColumns ? (inner - 12) / 2 : inner)));
+  const focused = document.activeElement;
   main.innerHTML = status.apps.map((app, i) => {
     const chart = history.apps[i];
     return `<section class="app" data-app="${esc(app.app)}">
@@ -286,6 +287,7 @@ function render(status, history) {
       ${facts(app)}
     </section>`;
   }).join("");
+  attachEdits(status, focused);
   const tz = status.apps.length ? status.apps[0].timezone : "UTC";
   document.getElementById("clock").textContent =
     `${dayTime(tz, Date.parse(status.now))} ${tz}${status.simulated ? " (simulated time)" : ""}`;
@@ -335,3 +337,106 @@ document.getElementById("span").addEventListener("click", (e) => {
 window.addEventListener("resize", () => last && render(...last));
 showSpan();
 refresh();
+
+// ---- Overrides and pauses: the form on each card and the buttons that end one ----------------
+// Shown when api/status says the page may change them (a password is set); they post JSON to
+// api/overrides and api/pauses and send DELETE to api/overrides/{id} and api/pauses/{id}, whose
+// answers ({"problems": [...]}, in the CLI's words) are shown under the form. The cards are redrawn
+// at every refresh: each card's form is built once and moved into the new card, so what was typed,
+// and the focus, survive a refresh.
+const editForms = new Map();
+
+function editForm(app) {
+  const form = document.createElement("details");
+  form.className = "edit";
+  form.innerHTML = `<summary>Add an override or a pause</summary>
+    <form data-edit-form>
+      <label>kind <select name="kind"><option value="override">override</option><option value="pause">pause</option></select></label>
+      <label class="counts">quantity <input name="quantity" type="number" min="0" step="1" inputmode="numeric"></label>
+      <label class="counts">min <input name="min" type="number" min="0" step="1" inputmode="numeric"></label>
+      <label class="counts">max <input name="max" type="number" min="0" step="1" inputmode="numeric"></label>
+      <label>for <input name="for" placeholder="3h" size="6"></label>
+      <label>or until <input name="until" type="datetime-local"></label>
+      <label class="wide">reason <input name="reason" placeholder="why"></label>
+      <label>by <input name="by" placeholder="page" size="10"></label>
+      <button type="submit">Add</button>
+      <ul class="problems" aria-live="polite"></ul>
+    </form>`;
+  const f = form.querySelector("form");
+  const showCounts = () => {
+    for (const label of f.querySelectorAll(".counts")) label.hidden = f.kind.value === "pause";
+  };
+  f.kind.addEventListener("change", showCounts);
+  showCounts();
+  f.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body = { app: app.app, process: app.process };
+    for (const name of ["for", "reason", "by"]) if (f[name].value.trim()) body[name] = f[name].value.trim();
+    // The browser's local time, as the field shows it, sent as an instant.
+    if (f.until.value) body.until = new Date(f.until.value).toISOString();
+    if (f.kind.value === "override") {
+      for (const name of ["quantity", "min", "max"]) if (f[name].value !== "") body[name] = Number(f[name].value);
+    }
+    const done = await sendEdit("POST", f.kind.value === "pause" ? "api/pauses" : "api/overrides", body, f);
+    if (done) {
+      for (const name of ["quantity", "min", "max", "for", "until", "reason"]) f[name].value = "";
+    }
+  });
+  return form;
+}
+
+// Sends one change; shows its problems under `form` (or the card's), and refreshes on success.
+async function sendEdit(method, path, body, form) {
+  const list = form.querySelector(".problems");
+  list.innerHTML = "";
+  let problems;
+  try {
+    const init = { method, credentials: "same-origin", headers: { "Content-Type": "application/json" } };
+    if (body) init.body = JSON.stringify(body);
+    const response = await fetch(path, init);
+    if (response.ok) {
+      clearTimeout(timer);
+      refresh();
+      return true;
+    }
+    const answer = await response.json().catch(() => ({}));
+    problems = answer.problems || [`HTTP ${response.status}`];
+  } catch (e) {
+    problems = [`cannot reach autoscaled (${e.message})`];
+  }
+  list.innerHTML = problems.map((p) => `<li>${esc(p)}</li>`).join("");
+  return false;
+}
+
+function attachEdits(status, focused) {
+  const cards = document.querySelectorAll("#apps section.app");
+  status.apps.forEach((app, i) => {
+    const card = cards[i];
+    if (!card) return;
+    if (!status.edits) {
+      card.insertAdjacentHTML("beforeend", `<p class="edit muted">Set a page password ([http] password) to add and end overrides and pauses here.</p>`);
+      return;
+    }
+    const key = `${app.app}\u0000${app.process}`;
+    if (!editForms.has(key)) editForms.set(key, editForm(app));
+    const form = editForms.get(key);
+    card.appendChild(form);
+    for (const item of card.querySelectorAll("li.override[data-id]")) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "end";
+      button.textContent = item.dataset.kind === "pause" ? "Resume" : "End";
+      button.addEventListener("click", () => {
+        const path = item.dataset.kind === "pause" ? "api/pauses/" : "api/overrides/";
+        sendEdit("DELETE", path + item.dataset.id, null, form);
+      });
+      item.appendChild(button);
+    }
+  });
+  // A field being typed in keeps the focus and the caret across the redraw.
+  if (focused && focused !== document.body && focused.isConnected && focused.closest("details.edit")) {
+    const at = [focused.selectionStart, focused.selectionEnd];
+    focused.focus();
+    try { focused.setSelectionRange(at[0], at[1]); } catch (e) { /* not a text field */ }
+  }
+}

@@ -72,6 +72,7 @@ fn sources(board: &Board, at: DateTime<Utc>) -> Sources {
             api_key: Secret::from(API_KEY),
         }),
         drains: crate::Drains::off(),
+        edits: None,
     }
 }
 
@@ -691,7 +692,8 @@ async fn api_status_lists_each_apps_overrides_and_pauses_from_the_store() {
         .await
         .unwrap();
 
-    let out = serde_json::to_value(super::api::status(&sources(&board, t0())).await).unwrap();
+    let out =
+        serde_json::to_value(super::api::status(&sources(&board, t0()), false).await).unwrap();
     let shown = &out["apps"][0]["overrides"];
     assert_eq!(shown.as_array().map(Vec::len), Some(2), "{out}");
     assert_eq!(shown[0]["id"], running.id);
