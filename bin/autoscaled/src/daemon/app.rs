@@ -1,11 +1,5 @@
-//! The tasks that keep one app's process type at its target.
-//!
-//! ```text
-//!  probes ──ProbeResult───┐      ┌ timer: Tick
-//!  actuator ──Maintenance─┴──> decision task ──target (watch)──> actuator ──PATCH──> Heroku
-//!                                    │                              │
-//!                                    └──────── alerts ──────────────┴──> notifier (never awaited)
-//! ```
+//! The tasks that keep one app's process type at its target; the diagram of their data flow is
+//! in [`super`].
 //!
 //! The decision task owns the [`Decider`], polls the probes (a stream) and its timer itself, and
 //! never waits on the network; the actuator owns every
