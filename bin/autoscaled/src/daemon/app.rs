@@ -58,11 +58,12 @@ const UNANSWERED_START_RETRY: Duration = Duration::from_secs(2);
 const STATS_WINDOW: Duration = Duration::from_secs(15 * 60);
 const STATS_CAP: usize = 128;
 
-/// Everything one app's tasks share.
+/// What one app's decision task is given: it uses most of it, and hands each of its helpers (the
+/// start's read, the traffic feed, the actuator) the few handles that helper uses.
 #[derive(Debug, Clone)]
 pub(super) struct AppContext {
-    /// Shared, not copied: each of the app's tasks holds a context, and a schedule's parsed rules
-    /// cost kilobytes, which 1,000 apps would pay five times over.
+    /// Shared, not copied: each of the app's tasks holds it, and a schedule's parsed rules cost
+    /// kilobytes, which 1,000 apps would pay several times over.
     pub(super) settings: Arc<AppSettings>,
     pub(super) client: Client,
     pub(super) clock: Clock,
@@ -74,7 +75,8 @@ pub(super) struct AppContext {
     /// What every app's prober shares: the TLS settings and the system's root certificates,
     /// loaded once rather than once an app.
     pub(super) probe_client: probe::Client,
-    /// The router-log drains the status listener feeds; read, never awaited, by [`traffic_feed`].
+    /// The router-log drains the status listener feeds; handed to [`traffic_feed`], which reads
+    /// them and never awaits them.
     pub(super) drains: status::Drains,
     /// Writes to the database without waiting.
     pub(super) persister: store::Persister,
