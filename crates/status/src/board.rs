@@ -27,7 +27,8 @@ const MARKERS: u32 = 1_000;
 
 /// The live state of every app, cheap to clone and share between tasks.
 ///
-/// The app tasks write here as they go (a probe result, a decision, the quantity Heroku reported);
+/// The app tasks write here as they go (a probe result, a decision, the quantity Heroku reported)
+/// and never read it back to decide anything: it is what they show, not how they talk;
 /// readers take a consistent copy with [`Board::snapshot`] and the charts' data with
 /// [`Board::charts`]; the Prometheus families behind `/metrics` are updated as it is written.
 ///
@@ -280,12 +281,6 @@ impl Board {
             self.families
                 .quantities(&entry.labels, entry.status.quantities());
         }
-    }
-
-    /// The quantity Heroku last reported for one app, if known.
-    #[must_use]
-    pub fn actual(&self, index: usize) -> Option<u32> {
-        self.lock().get(index).and_then(|e| e.status.actual)
     }
 
     /// Records a decision, keeping the most recent ones (the store keeps them all).

@@ -1,11 +1,5 @@
-//! The tasks that keep one app's process type at its target.
-//!
-//! ```text
-//!  probes ──ProbeResult───┐      ┌ timer: Tick
-//!  actuator ──Maintenance─┴──> decision task ──target (watch)──> actuator ──PATCH──> Heroku
-//!                                    │                              │
-//!                                    └──────── alerts ──────────────┴──> notifier (never awaited)
-//! ```
+//! The tasks that keep one app's process type at its target; the diagram of their data flow is
+//! in [`super`].
 //!
 //! The decision task owns the [`Decider`], polls the probes (a stream) and its timer itself, and
 //! never waits on the network; the actuator owns every
@@ -64,11 +58,12 @@ const UNANSWERED_START_RETRY: Duration = Duration::from_secs(2);
 const STATS_WINDOW: Duration = Duration::from_secs(15 * 60);
 const STATS_CAP: usize = 128;
 
-/// Everything one app's tasks share.
+/// What one app's decision task is given: it uses most of it, and hands each of its helpers (the
+/// start's read, the traffic feed, the actuator) the few handles that helper uses.
 #[derive(Debug, Clone)]
 pub(super) struct AppContext {
-    /// Shared, not copied: each of the app's tasks holds a context, and a schedule's parsed rules
-    /// cost kilobytes, which 1,000 apps would pay five times over.
+    /// Shared, not copied: each of the app's tasks holds it, and a schedule's parsed rules cost
+    /// kilobytes, which 1,000 apps would pay several times over.
     pub(super) settings: Arc<AppSettings>,
     pub(super) client: Client,
     pub(super) clock: Clock,
@@ -80,7 +75,8 @@ pub(super) struct AppContext {
     /// What every app's prober shares: the TLS settings and the system's root certificates,
     /// loaded once rather than once an app.
     pub(super) probe_client: probe::Client,
-    /// The router-log drains the status listener feeds; read, never awaited, by [`traffic_feed`].
+    /// The router-log drains the status listener feeds; handed to [`traffic_feed`], which reads
+    /// them and never awaits them.
     pub(super) drains: status::Drains,
     /// Writes to the database without waiting.
     pub(super) persister: store::Persister,
@@ -148,8 +144,10 @@ impl store::Tenants for Apps {
         let fatal = self.fatal.clone();
         tokio::spawn(async move {
             let mut read = tokio::spawn({
-                let ctx = ctx.clone();
-                async move { read_at_start(&ctx).await }
+                let (client, settings) = (ctx.client.clone(), ctx.settings.clone());
+                let (clock, probe_client) = (ctx.clock, ctx.probe_client.clone());
+                let shutdown = ctx.shutdown.clone();
+                async move { read_at_start(&client, &settings, clock, &probe_client, &shutdown).await }
             });
             tokio::select! {
                 answered = &mut read => {
@@ -211,13 +209,17 @@ pub(super) enum Start {
 
 /// The app's prober, if it is probed. It measures on the real clock: a sped-up demo's limits
 /// shrink with it, and its simulated app's own time (`Server-Timing`) stands for the loopback's.
-fn prober(ctx: &AppContext) -> Result<Option<Prober>, probe::Error> {
-    let Some(probe) = &ctx.settings.probe else {
+fn prober(
+    settings: &AppSettings,
+    clock: Clock,
+    client: &probe::Client,
+) -> Result<Option<Prober>, probe::Error> {
+    let Some(probe) = &settings.probe else {
         return Ok(None);
     };
-    let config = probe.probe_config(|d| ctx.clock.real_duration(d));
-    let prober = Prober::with_client(config, ctx.probe_client.clone())?;
-    Ok(Some(if ctx.clock.is_fast() {
+    let config = probe.probe_config(|d| clock.real_duration(d));
+    let prober = Prober::with_client(config, client.clone())?;
+    Ok(Some(if clock.is_fast() {
         prober.server_timed()
     } else {
         prober
@@ -226,10 +228,16 @@ fn prober(ctx: &AppContext) -> Result<Option<Prober>, probe::Error> {
 
 /// Reads the app and its formation, retrying through network trouble until it gets an answer or is
 /// told to stop; credentials rejected and unknown apps are final.
-pub(super) async fn read_at_start(ctx: &AppContext) -> Result<Option<Observed>, StartError> {
-    let app = &ctx.settings.name;
-    let process = &ctx.settings.process;
-    if let Err(source) = prober(ctx) {
+async fn read_at_start(
+    client: &Client,
+    settings: &AppSettings,
+    clock: Clock,
+    probe_client: &probe::Client,
+    shutdown: &CancellationToken,
+) -> Result<Option<Observed>, StartError> {
+    let app = &settings.name;
+    let process = &settings.process;
+    if let Err(source) = prober(settings, clock, probe_client) {
         return Err(StartError::Probe {
             app: app.clone(),
             source,
@@ -242,7 +250,7 @@ pub(super) async fn read_at_start(ctx: &AppContext) -> Result<Option<Observed>, 
         .with_max_delay(Duration::from_secs(60))
         .without_max_times();
     let attempt = || async {
-        let snapshot = ctx.client.snapshot(app, process).await?;
+        let snapshot = client.snapshot(app, process).await?;
         Ok(Observed {
             maintenance: snapshot.maintenance,
             actual: snapshot.quantity,
@@ -263,7 +271,7 @@ pub(super) async fn read_at_start(ctx: &AppContext) -> Result<Option<Observed>, 
             warn!(app = %app, process = %process, error = %transient, retry_in = ?wait, "cannot reach Heroku at start; retrying");
         });
     tokio::select! {
-        _ = ctx.shutdown.cancelled() => Ok(None),
+        _ = shutdown.cancelled() => Ok(None),
         observed = observed => match observed {
             Ok(observed) => Ok(Some(observed)),
             Err(fatal) if fatal.is_final() => Err(StartError::Heroku(fatal)),
@@ -295,7 +303,7 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
         Decider::restore(
             settings.policy(),
             settings.schedule.clone(),
-            super::state::stored_decider(&ctx),
+            super::state::stored_decider(settings, ctx.stored.as_ref()),
             observed_quantity,
             ctx.clock.now(),
         ),
@@ -321,8 +329,13 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
     }
     let (paused_tx, paused_rx) = watch::channel(decider.paused());
     let (events_tx, mut events_rx) = mpsc::channel::<Event>(16);
+    // Unbounded, so the actuator never waits on this task nor loses an answer: it sends one per
+    // Platform API call, which the request budget holds to a few a minute.
+    let (answers_tx, mut answers_rx) = mpsc::unbounded_channel::<Answer>();
     let (target_tx, target_rx) = watch::channel(decider.target());
-    let actual = observed.map(|observed| observed.actual);
+    // The quantity Heroku last reported: known here alone, from the start's read and the
+    // actuator's answers, and written to the board, never read back from it.
+    let mut actual = observed.map(|observed| observed.actual);
     ctx.board.update(ctx.index, |s| s.actual = actual);
     ctx.board.beat(ctx.index);
     info!(
@@ -332,8 +345,15 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
     let reason = Reason::Schedule {
         baseline: decider.snapshot().baseline,
     };
-    let mut keeper = Keeper::start(&ctx, &decider, reason.to_string());
-    keeper.save(&ctx, &decider, ctx.clock.now(), true);
+    let mut keeper = Keeper::start(
+        ctx.settings.clone(),
+        ctx.persister.clone(),
+        ctx.alerter.clone(),
+        ctx.stored.as_ref(),
+        &decider,
+        reason.to_string(),
+    );
+    keeper.save(&decider, actual, ctx.clock.now(), true);
     ctx.board.update(ctx.index, |s| {
         s.target = decider.target();
         s.outage_since = decider.snapshot().outage_since;
@@ -344,7 +364,13 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
 
     let mut helpers = tokio::task::JoinSet::new();
     if settings.traffic.is_some() && ctx.drains.is_on() {
-        helpers.spawn(traffic_feed(ctx.clone(), events_tx.clone()));
+        helpers.spawn(traffic_feed(
+            ctx.drains.clone(),
+            ctx.settings.clone(),
+            ctx.clock,
+            ctx.shutdown.clone(),
+            events_tx.clone(),
+        ));
     }
     if settings.queue.is_some() {
         let feed = super::queue_feed::QueueFeed {
@@ -357,14 +383,26 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
         helpers.spawn(feed.run());
     }
     let (down_tx, down_rx) = watch::channel(false);
-    let actuator = Actuator::new(&ctx, events_tx.clone(), down_rx, paused_rx, maintenance);
+    let actuator = Actuator {
+        client: ctx.client.clone(),
+        settings: ctx.settings.clone(),
+        clock: ctx.clock,
+        alerter: ctx.alerter.clone(),
+        dry_run: ctx.dry_run,
+        shutdown: ctx.shutdown.clone(),
+        answers: answers_tx,
+        down: down_rx,
+        paused: paused_rx,
+        preboot: std::sync::Mutex::default(),
+        maintenance,
+    };
     let (actual_tx, actual_rx) = oneshot::channel();
     let mut actual_tx = actual.is_none().then_some(actual_tx);
     helpers.spawn(actuator.run(actual.ok_or(actual_rx), target_rx));
     let mut stats = RollingStats::new(STATS_WINDOW, STATS_CAP);
     // Checked by the config and again at start (`read_at_start`): a probe that cannot start
     // never gets this far.
-    let prober = prober(&ctx).unwrap_or_else(|e| {
+    let prober = prober(settings, ctx.clock, &ctx.probe_client).unwrap_or_else(|e| {
         error!(app = %settings.name, process = %settings.process, error = %e, "cannot start the probe");
         None
     });
@@ -420,6 +458,27 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
                 }
                 event
             }
+            Some(answer) = answers_rx.recv() => match answer {
+                Answer::Scaled { quantity, as_asked } => {
+                    ctx.board.count_scale_call(ctx.index, as_asked);
+                    actual = Some(quantity);
+                    ctx.board.update(ctx.index, |s| s.actual = actual);
+                    continue;
+                }
+                Answer::ScaleFailed => {
+                    ctx.board.count_scale_call(ctx.index, false);
+                    continue;
+                }
+                Answer::Formation(quantity) => {
+                    actual = Some(quantity);
+                    ctx.board.update(ctx.index, |s| s.actual = actual);
+                    continue;
+                }
+                Answer::Maintenance(maintenance) => {
+                    ctx.board.roll_minute(ctx.index, ctx.clock.now());
+                    Event::Maintenance(maintenance)
+                }
+            },
             answered = start_read(&mut pending) => {
                 pending = None;
                 let observed = match answered {
@@ -440,7 +499,8 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
                     decider = decider_for(settings, Decider::new(policy, schedule, ctx.clock.now(), Some(observed.actual)));
                     let _ = target_tx.send(decider.target());
                 }
-                ctx.board.update(ctx.index, |s| s.actual = Some(observed.actual));
+                actual = Some(observed.actual);
+                ctx.board.update(ctx.index, |s| s.actual = actual);
                 info!(app = %settings.name, process = %settings.process, actual = observed.actual,
                     target = decider.target(), maintenance = observed.maintenance, "Heroku answered: scaling goes on");
                 log_start_scale(&ctx, &mut keeper, observed.actual, decider.target(), &reason);
@@ -458,7 +518,7 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
             match action {
                 Action::Scale { from, to, reason } => {
                     info!(app = %settings.name, process = %settings.process, from, to, reason = %reason, "scale");
-                    keeper.scaled(&ctx, now, from, to, reason.to_string());
+                    keeper.scaled(now, from, to, reason.to_string());
                     ctx.board.record_decision(
                         ctx.index,
                         DecisionView {
@@ -471,7 +531,7 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
                     let _ = target_tx.send(to);
                 }
                 Action::Alert(notice) => {
-                    keeper.alerted(&ctx, now, &notice);
+                    keeper.alerted(now, &notice);
                     ctx.board.record_alert(
                         ctx.index,
                         AlertView {
@@ -491,11 +551,7 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
                         None if pending.is_some() => Some(false),
                         reachable => reachable,
                     };
-                    let progress = super::alerts::scale_progress(
-                        reachable,
-                        ctx.board.actual(ctx.index),
-                        notice.to,
-                    );
+                    let progress = super::alerts::scale_progress(reachable, actual, notice.to);
                     ctx.alerter
                         .decision(&ctx.settings, notice, now, &figures, progress);
                 }
@@ -527,14 +583,14 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
             });
         });
         ctx.board.beat(ctx.index);
-        keeper.save(&ctx, &decider, now, decided);
+        keeper.save(&decider, actual, now, decided);
         paused_tx.send_if_modified(|paused| {
             std::mem::replace(paused, decider.paused()) != decider.paused()
         });
         edge.as_mut().reset(Instant::now() + edge_wait(&ctx, &mine));
     }
     // Saved whatever the last save's age: the alerts sent since then must hold through a restart.
-    keeper.save(&ctx, &decider, ctx.clock.now(), true);
+    keeper.save(&decider, actual, ctx.clock.now(), true);
     ctx.shutdown.cancel();
     while helpers.join_next().await.is_some() {}
 }
@@ -601,7 +657,7 @@ fn log_start_scale(
         Some(stored) => format!("restored: {}", stored.reason),
         None => schedule.to_string(),
     };
-    keeper.scaled(ctx, ctx.clock.now(), actual, target, reason.clone());
+    keeper.scaled(ctx.clock.now(), actual, target, reason.clone());
     let (app, process) = (&ctx.settings.name, &ctx.settings.process);
     info!(app = %app, process = %process, from = actual, to = target, reason = %reason, "scale");
 }
@@ -709,33 +765,38 @@ fn tick_wait(ctx: &AppContext) -> Duration {
 /// read from the drain's aggregator (a lock held for microseconds), so the decision task never
 /// waits on the drain; with no router line yet there is nothing to send, and the decider, seeing
 /// no fresh traffic, lets the probe rules act alone.
-async fn traffic_feed(ctx: AppContext, events: mpsc::Sender<Event>) {
-    let every = ctx.clock.real_duration(HEALTH_EVERY);
+async fn traffic_feed(
+    drains: status::Drains,
+    settings: Arc<AppSettings>,
+    clock: Clock,
+    shutdown: CancellationToken,
+    events: mpsc::Sender<Event>,
+) {
+    let every = clock.real_duration(HEALTH_EVERY);
     let traffic_every = (TRAFFIC_EVERY.as_secs() / HEALTH_EVERY.as_secs()).max(1);
     let mut ticks = 0u64;
     loop {
         tokio::select! {
-            _ = ctx.shutdown.cancelled() => return,
+            _ = shutdown.cancelled() => return,
             _ = sleep(every) => {}
         }
         ticks += 1;
-        let now = ctx.clock.now();
+        let now = clock.now();
         // The windows end with the last whole second that closed a drain delay ago: the newer
         // ones still wait for their lines, and would read as a fall in the load.
         let settled = now
             - chrono::TimeDelta::from_std(policy::DRAIN_DELAY + Duration::from_secs(1))
                 .unwrap_or_default();
-        let (name, process) = (&ctx.settings.name, &ctx.settings.process);
+        let (name, process) = (&settings.name, &settings.process);
         // The lines' health is read up to now, not a drain delay ago: a line counts there once it
         // came, and the fail-safe is promised within 10 s of the first failing line.
-        let window = ctx
-            .settings
+        let window = settings
             .policy()
             .traffic
             .map_or(policy::TrafficPolicy::DEFAULT_DOWN_WINDOW, |t| {
                 t.down_window
             });
-        if let Some(health) = ctx.drains.health(name, process, now, window) {
+        if let Some(health) = drains.health(name, process, now, window) {
             let reading = crate::traffic::health(&health, now);
             if let Err(mpsc::error::TrySendError::Closed(_)) =
                 events.try_send(Event::RouterHealth(Box::new(reading)))
@@ -746,7 +807,7 @@ async fn traffic_feed(ctx: AppContext, events: mpsc::Sender<Event>) {
         if !ticks.is_multiple_of(traffic_every) {
             continue;
         }
-        let Some(figures) = ctx.drains.figures(name, process, settled) else {
+        let Some(figures) = drains.figures(name, process, settled) else {
             continue;
         };
         // A full queue means the decision task is behind: this sample is dropped, the next one
@@ -763,8 +824,16 @@ async fn traffic_feed(ctx: AppContext, events: mpsc::Sender<Event>) {
 /// app's info (maintenance mode) only when it can matter.
 #[derive(Debug)]
 struct Actuator {
-    ctx: AppContext,
-    events: mpsc::Sender<Event>,
+    client: Client,
+    settings: Arc<AppSettings>,
+    clock: Clock,
+    /// Sends the failed and capped scale calls' alerts.
+    alerter: Alerter,
+    /// Logs the scale calls instead of making them.
+    dry_run: bool,
+    shutdown: CancellationToken,
+    /// What Heroku answered, for the decision task.
+    answers: mpsc::UnboundedSender<Answer>,
     /// Whether the latest probe was down, from the decision task.
     down: watch::Receiver<bool>,
     /// Whether a pause runs: no scale call at all, a reconcile's included.
@@ -773,6 +842,22 @@ struct Actuator {
     preboot: std::sync::Mutex<super::preboot::PrebootWait>,
     /// Maintenance mode as last read.
     maintenance: bool,
+}
+
+/// What Heroku answered the actuator, reported to the decision task: the one task that keeps what
+/// the app's tasks know, saves it, alerts from it and writes the status board.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// A scale call went through: Heroku now reports `quantity`, the target asked or another
+    /// (`as_asked` false: a plan's dyno limit, say).
+    Scaled { quantity: u32, as_asked: bool },
+    /// A scale call failed after the client's retries. A refusal during a release phase or
+    /// preboot is no answer: the call is simply made again.
+    ScaleFailed,
+    /// A reconcile read the formation's quantity.
+    Formation(u32),
+    /// The app's info was read: whether it is in maintenance mode.
+    Maintenance(bool),
 }
 
 /// What the actuator reads.
@@ -785,23 +870,6 @@ enum Read {
 }
 
 impl Actuator {
-    fn new(
-        ctx: &AppContext,
-        events: mpsc::Sender<Event>,
-        down: watch::Receiver<bool>,
-        paused: watch::Receiver<bool>,
-        maintenance: bool,
-    ) -> Actuator {
-        Actuator {
-            ctx: ctx.clone(),
-            events,
-            down,
-            paused,
-            preboot: std::sync::Mutex::default(),
-            maintenance,
-        }
-    }
-
     /// Runs until shutdown from the quantity Heroku reported, or, when it has not answered yet,
     /// from the one the decision task passes on once it does: nothing is called before.
     async fn run(
@@ -809,7 +877,7 @@ impl Actuator {
         start: Result<u32, oneshot::Receiver<u32>>,
         mut target_rx: watch::Receiver<u32>,
     ) {
-        let shutdown = self.ctx.shutdown.clone();
+        let shutdown = self.shutdown.clone();
         let mut actual = match start {
             Ok(actual) => Some(actual),
             Err(answered) => tokio::select! {
@@ -820,11 +888,11 @@ impl Actuator {
                 },
             },
         };
-        let reconcile = self.ctx.clock.real_duration(self.ctx.settings.reconcile);
+        let reconcile = self.clock.real_duration(self.settings.reconcile);
         let mut next_reconcile = Instant::now() + reconcile;
         let mut retry_at: Option<Instant> = None;
         let mut scale_retry = backon::BackoffBuilder::build(SCALE_RETRY);
-        let mut probing = self.ctx.settings.probe.is_some();
+        let mut probing = self.settings.probe.is_some();
         let mut pace = ReadPace::Every(reconcile);
         loop {
             let target = *target_rx.borrow_and_update();
@@ -845,7 +913,7 @@ impl Actuator {
                         // Failed, or answered with another quantity (a plan limit, say): asking
                         // again at once would get the same answer, so both wait the same delay.
                         if applied != Some(target) {
-                            retry_at = scale_retry.next().map(|wait| Instant::now() + self.ctx.clock.real_duration(wait));
+                            retry_at = scale_retry.next().map(|wait| Instant::now() + self.clock.real_duration(wait));
                         }
                         if let Some(quantity) = applied {
                             actual = Some(quantity);
@@ -879,7 +947,7 @@ impl Actuator {
                 }
             };
             let now = Instant::now();
-            let budget = self.ctx.client.read_budget();
+            let budget = self.client.read_budget();
             let paced = budget.pace(reconcile, now);
             if paced != pace {
                 self.log_pace(paced, budget.estimate(now));
@@ -913,16 +981,21 @@ impl Actuator {
     }
 
     fn log_pace(&self, pace: ReadPace, remaining: Option<u32>) {
-        let (app, process) = (&self.ctx.settings.name, &self.ctx.settings.process);
+        let (app, process) = (&self.settings.name, &self.settings.process);
         match pace {
             ReadPace::Every(every) => {
-                let every = humantime::format_duration(self.ctx.clock.scaled(every));
+                let every = humantime::format_duration(self.clock.scaled(every));
                 info!(app = %app, process = %process, remaining, reads_every = %every, "Heroku API budget: reads paced");
             }
             ReadPace::Paused => {
                 warn!(app = %app, process = %process, remaining, "Heroku API budget nearly spent: reads paused, scale calls go on")
             }
         }
+    }
+
+    /// Tells the decision task what Heroku answered; once it has stopped, nobody needs to know.
+    fn answer(&self, answer: Answer) {
+        let _ = self.answers.send(answer);
     }
 
     fn preboot_wait(&self) -> std::sync::MutexGuard<'_, super::preboot::PrebootWait> {
@@ -933,9 +1006,9 @@ impl Actuator {
 
     /// Sets the quantity; returns the quantity Heroku now reports, or `None` when the call failed.
     async fn apply(&self, actual: Option<u32>, target: u32) -> Option<u32> {
-        let settings = &self.ctx.settings;
+        let settings = &self.settings;
         let (app, process) = (&settings.name, &settings.process);
-        if self.ctx.dry_run {
+        if self.dry_run {
             info!(app = %app, process = %process, from = actual, to = target, "dry run: formation left unchanged");
             return Some(target);
         }
@@ -943,12 +1016,7 @@ impl Actuator {
             quantity: Some(target),
             dyno_size: None,
         };
-        match self
-            .ctx
-            .client
-            .formation_update(app, process, &update)
-            .await
-        {
+        match self.client.formation_update(app, process, &update).await {
             Ok(formation) => {
                 let got = formation.quantity;
                 info!(app = %app, process = %process, from = actual, to = got, "formation updated");
@@ -957,24 +1025,17 @@ impl Actuator {
                 }
                 if got != target {
                     warn!(app = %app, process = %process, asked = target, got, retry_in = ?SCALE_RETRY_DELAY, "Heroku set another quantity than asked");
-                    self.ctx.alerter.scale_capped(
-                        settings,
-                        actual,
-                        target,
-                        got,
-                        self.ctx.clock.now(),
-                    );
+                    self.alerter
+                        .scale_capped(settings, actual, target, got, self.clock.now());
                 }
-                self.ctx
-                    .board
-                    .count_scale_call(self.ctx.index, got == target);
-                self.ctx
-                    .board
-                    .update(self.ctx.index, |s| s.actual = Some(formation.quantity));
-                Some(formation.quantity)
+                self.answer(Answer::Scaled {
+                    quantity: got,
+                    as_asked: got == target,
+                });
+                Some(got)
             }
             Err(e) if e.is_preboot_refusal() => {
-                let now = self.ctx.clock.now();
+                let now = self.clock.now();
                 let refused = self.preboot_wait().refused(now);
                 match refused {
                     Refused::First => {
@@ -986,19 +1047,16 @@ impl Actuator {
                     }
                     Refused::TooLong { lasted } => {
                         error!(app = %app, process = %process, from = actual, to = target, lasted = ?lasted, error = %e, "scale call failed: Heroku has refused formation changes for a release phase or preboot beyond 10 minutes");
-                        self.ctx
-                            .alerter
-                            .scale_failed(settings, actual, target, &e, now);
+                        self.alerter.scale_failed(settings, actual, target, &e, now);
                     }
                 }
                 None
             }
             Err(e) => {
                 error!(app = %app, process = %process, from = actual, to = target, error = %e, "scale call failed");
-                self.ctx.board.count_scale_call(self.ctx.index, false);
-                self.ctx
-                    .alerter
-                    .scale_failed(settings, actual, target, &e, self.ctx.clock.now());
+                self.answer(Answer::ScaleFailed);
+                self.alerter
+                    .scale_failed(settings, actual, target, &e, self.clock.now());
                 None
             }
         }
@@ -1011,7 +1069,7 @@ impl Actuator {
     /// maintenance; with `failures = 1` the first down probe already trips the fail-safe, so then
     /// at every reconcile. Without a probe it matters for nothing.
     async fn read_heroku(&mut self, read: Read, target: u32) -> Option<u32> {
-        let settings = &self.ctx.settings;
+        let settings = &self.settings;
         let (app, process) = (&settings.name, &settings.process);
         let info_matters = settings.probe.as_ref().is_some_and(|probe| {
             read == Read::Maintenance
@@ -1020,10 +1078,10 @@ impl Actuator {
                 || *self.down.borrow()
         });
         if info_matters {
-            match self.ctx.client.app_info(app).await {
+            match self.client.app_info(app).await {
                 Ok(info) => {
                     self.maintenance = info.maintenance;
-                    let _ = self.events.try_send(Event::Maintenance(info.maintenance));
+                    self.answer(Answer::Maintenance(info.maintenance));
                 }
                 Err(e) => {
                     warn!(app = %app, process = %process, error = %e, "cannot read the app's info")
@@ -1033,12 +1091,10 @@ impl Actuator {
         if read == Read::Maintenance {
             return None;
         }
-        match self.ctx.client.formation_info(app, process).await {
+        match self.client.formation_info(app, process).await {
             Ok(formation) => {
                 let read = formation.quantity;
-                self.ctx
-                    .board
-                    .update(self.ctx.index, |s| s.actual = Some(read));
+                self.answer(Answer::Formation(read));
                 if read != target {
                     warn!(app = %app, process = %process, from = read, to = target, reason = "changed outside autoscaled; correcting", "scale");
                 }

@@ -1,10 +1,38 @@
 //! `autoscaled run`: the long-running process.
 //!
 //! [`run`] loads the config, builds the Platform API client and the notifier, and hands over to
-//! [`serve`], which the demo calls too: it checks every app at start (credentials rejected, an
-//! unknown app or process type is fatal, network trouble is retried while probes and alerts
-//! already run), then runs each app's tasks (see [`app`]) until SIGTERM or SIGINT, and stops
-//! within 5 s.
+//! [`serve`], which the demo calls too: it starts what every app shares (the notifier, the store's
+//! writer, the overrides reader, the status listener and its drains), and the fleet coordinator
+//! (`store::Fleet`) starts an app's tasks ([`app`]) when this instance takes the app's lease and
+//! stops them when it loses it. An app's start checks it (credentials rejected, an unknown app or
+//! process type is fatal, network trouble is retried while probes and alerts already run). All
+//! runs until SIGTERM or SIGINT, and stops within 5 s.
+//!
+//! One app's data flow. Each arrow is a channel or a handle its task was given at spawn; no task
+//! reads another's state: the status board is written, never read back to decide, save or alert.
+//! (The one path left through the board: it closes each minute's history row from what the
+//! decision task wrote, and hands it to the store's writer itself.)
+//!
+//! ```text
+//! drains (the status listener's) --> traffic_feed --+
+//! job queues -------------------------> queue_feed -+ policy::Event (mpsc)
+//! probes (a stream polled by the decision task) ----+
+//! timers (schedule changes, override edges) --------+
+//! overrides reader (every app's; watch) ------------+
+//!                                                   v
+//!       +-------------------------------------> decision task
+//!       |                            (policy::Decider, state::Keeper)
+//!       |                                  |      |     |     |
+//!       |  target, paused, down (watch) <--+      |     |     +--> notify: outage, recovery
+//!       |              |                          |     |          (never awaited)
+//!       |              v                          |     +--> store's Persister: state, decisions
+//!       +------ actuator --> Heroku: scale calls, |          (never awaited)
+//!  Answer (mpsc):      |     reads                +--> status board (written only)
+//!  a call's quantity   +--> notify: failed or               |
+//!  or failure, a            capped scale calls              +--> status page, /metrics;
+//!  read's quantity,                                              a history row a minute
+//!  maintenance                                                   --> store's Persister
+//! ```
 
 mod alerts;
 mod app;

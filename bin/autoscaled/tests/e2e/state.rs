@@ -92,6 +92,19 @@ async fn restart_during_an_outage(state_url: &str, stop: Stop) {
     first.wait_for_line(&["started"], START).await;
     server.set(Mode::Unavailable);
     failed_over_with_one_email(&first, &fake, &mail, APP, 5).await;
+    // The quantity Heroku answered the scale call with reaches the page: the actuator reports it
+    // to the decision task, which alone writes the board.
+    let page = super::status_page::page_url(&first).await;
+    let mut shown = serde_json::Value::Null;
+    let deadline = std::time::Instant::now() + 20 * SECOND;
+    while std::time::Instant::now() < deadline {
+        shown = super::status_page::json(&format!("{page}api/status")).await;
+        if shown["apps"][0]["actual"] == 5 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(shown["apps"][0]["actual"], 5, "{shown}");
     // What the database holds before the stop: read by `status`, as people would.
     // The writer saves within a second on an idle machine, and retries a failed write every 15 s:
     // a minute leaves room for a loaded one.
