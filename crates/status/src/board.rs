@@ -8,10 +8,9 @@ use chrono::{DateTime, Utc};
 use probe::Class;
 use prometheus_client::metrics::gauge::Gauge;
 use serde::Serialize;
-use store::{DecisionKind, HistoryRow, MinuteFigures, Persister, ProcessKey, Store};
+use store::{DecisionKind, HistoryRow, ProcessKey, Store};
 use tokio::time::Instant;
 
-use crate::drain::Drains;
 use crate::history::{self, AppChart, Marker, MarkerKind, Span};
 use crate::metrics::{AppLabels, Families, Quantities};
 
@@ -32,18 +31,16 @@ const MARKERS: u32 = 1_000;
 /// readers take a consistent copy with [`Board::snapshot`] and the charts' data with
 /// [`Board::charts`]; the Prometheus families behind `/metrics` are updated as it is written.
 ///
-/// The board keeps only what is needed now: per app its status, the figures of the minute under
-/// way, the last few finished minutes, decisions and alerts. Each finished minute goes to the
-/// store given to [`Board::keep_history`], and the charts read the history back from it, so a
-/// process that runs for weeks holds the same memory as one that runs for minutes, and the charts
-/// survive a restart.
+/// The board keeps only what is needed now: per app its status, the last few finished minutes
+/// ([`Board::record_minute`]; the daemon writes them to its store), decisions and alerts. The
+/// charts read the history back from the store given to [`Board::keep_history`], so a process
+/// that runs for weeks holds the same memory as one that runs for minutes, and the charts survive
+/// a restart.
 #[derive(Debug, Clone, Default)]
 pub struct Board {
     apps: Arc<Mutex<Vec<Entry>>>,
     families: Families,
     history_bytes: Gauge,
-    /// Where each minute takes the app's traffic figures; off until the server attaches them.
-    drains: Arc<Mutex<Drains>>,
     /// Where finished minutes go and the charts read from; unset, the charts show the last few
     /// minutes only.
     kept: Arc<OnceLock<Kept>>,
@@ -54,8 +51,6 @@ pub struct Board {
 struct Kept {
     /// What the charts read.
     store: Store,
-    /// What the minutes are written through, never waiting on the database.
-    writer: Persister,
 }
 
 /// Everything kept for one app.
@@ -64,8 +59,6 @@ struct Entry {
     status: AppStatus,
     labels: AppLabels,
     key: ProcessKey,
-    /// The probes of the minute under way.
-    minute: MinuteFigures,
     /// The last finished minutes, oldest first.
     recent: VecDeque<HistoryRow>,
     /// The last outage and recovery alerts, oldest first.
@@ -260,7 +253,6 @@ impl Board {
             status,
             labels,
             key: ProcessKey::new(app, process),
-            minute: MinuteFigures::default(),
             recent: VecDeque::with_capacity(RECENT_MINUTES),
             alerts: VecDeque::new(),
             last_beat: None,
@@ -268,10 +260,10 @@ impl Board {
         apps.len() - 1
     }
 
-    /// Sends each finished minute to `writer` and reads the charts from `store` from now on (the
-    /// same database, one writing, one reading). A second call changes nothing.
-    pub fn keep_history(&self, store: Store, writer: Persister) {
-        let _ = self.kept.set(Kept { store, writer });
+    /// Reads the charts from `store` from now on, where the decision tasks' writer puts each
+    /// finished minute. A second call changes nothing.
+    pub fn keep_history(&self, store: Store) {
+        let _ = self.kept.set(Kept { store });
     }
 
     /// Changes one app's status in place.
@@ -303,18 +295,20 @@ impl Board {
         }
     }
 
-    /// Records a probe result: the last probe shown, the metrics, and the minute's figures (after
-    /// closing the minute before, if the probe is the first of a new one).
+    /// Records a probe result: the last probe shown, and the metrics.
     pub fn record_probe(&self, index: usize, class: Class, view: ProbeView) {
-        self.roll_minute(index, view.at);
         if let Some(entry) = self.lock().get_mut(index) {
-            let seconds = view.latency.as_secs_f64();
-            self.families.probe(&entry.labels, class, seconds);
-            let latency = (class != Class::Down).then_some(seconds * 1000.0);
-            entry
-                .minute
-                .probe(latency, class == Class::Down, class == Class::Slow);
+            self.families
+                .probe(&entry.labels, class, view.latency.as_secs_f64());
             entry.status.last_probe = Some(view);
+        }
+    }
+
+    /// Keeps a finished minute for the charts until the store has it (the decision task hands
+    /// the same row to the store's writer).
+    pub fn record_minute(&self, index: usize, row: HistoryRow) {
+        if let Some(entry) = self.lock().get_mut(index) {
+            push_bounded(&mut entry.recent, row, RECENT_MINUTES);
         }
     }
 
@@ -343,62 +337,11 @@ impl Board {
         }
     }
 
-    /// When `at` is past the minute being counted, closes that minute with the quantities as they
-    /// stand (call it before handling an event of `at`) and the drain's traffic figures, keeps it
-    /// among the recent ones and hands it to the store. The first call only starts counting.
-    pub fn roll_minute(&self, index: usize, at: DateTime<Utc>) {
-        let mut apps = self.lock();
-        let Some(entry) = apps.get_mut(index) else {
-            return;
-        };
-        let status = &entry.status;
-        let Some(mut row) = entry.minute.roll(
-            at,
-            &entry.key,
-            status.actual,
-            status.target,
-            status.baseline,
-        ) else {
-            return;
-        };
-        // Read only when a minute closes, not at every event. The drains' locks are only ever
-        // taken under the board's, never the other way round.
-        let drains = self
-            .drains
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
-        if let Some(figures) = drains.figures(&status.app, &status.process, at) {
-            row.requests = Some(figures.requests_last_minute);
-            row.in_flight = Some(figures.stable.in_flight);
-        }
-        // The minute's last reading of a worker's queues, if one came within it.
-        if let Some(queue) = status.queue.as_ref().filter(|q| q.at >= row.minute) {
-            row.queue_ready = Some(queue.ready);
-            row.queue_busy = queue.busy;
-            row.queue_latency_ms = queue.latency.map(|l| l.as_secs_f64() * 1000.0);
-        }
-        push_bounded(&mut entry.recent, row.clone(), RECENT_MINUTES);
-        drop(apps);
-        if let Some(kept) = self.kept.get() {
-            kept.writer.write_history(row);
-        }
-    }
-
     /// Notes that the app's decision task is alive: it just handled an event.
     pub fn beat(&self, index: usize) {
         if let Some(entry) = self.lock().get_mut(index) {
             entry.last_beat = Some(Instant::now());
         }
-    }
-
-    /// Has each minute from now on take the app's traffic figures (requests a minute, in flight)
-    /// from `drains`; [`server::router`](crate::server::router) does this with its sources' drains.
-    pub fn attach_drains(&self, drains: Drains) {
-        *self
-            .drains
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = drains;
     }
 
     /// A copy of every app's status.
@@ -431,8 +374,7 @@ impl Board {
         self.lock()
             .iter()
             .map(|e| {
-                e.minute.bytes()
-                    + e.recent.iter().map(row).sum::<usize>()
+                e.recent.iter().map(row).sum::<usize>()
                     + e.alerts
                         .iter()
                         .map(|m| size_of::<Marker>() + m.reason.capacity())
@@ -591,7 +533,8 @@ mod tests {
     use super::*;
     use crate::NoReadings;
     use crate::metrics::render;
-    use store::{Access, WriterOptions};
+    use crate::test_minutes::Minutes;
+    use store::{Access, Persister, WriterOptions};
 
     fn t0() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-27T00:00:00Z")
@@ -636,7 +579,7 @@ mod tests {
     /// to read it back, and the sender whose drop stops the writer. The writer prunes by the
     /// fixtures' clock (two days after [`t0`]), not the wall clock, so the rows it is given are
     /// kept whatever today's date.
-    async fn kept() -> (Board, Store, tokio::sync::oneshot::Sender<()>) {
+    async fn kept() -> (Board, Store, Persister, tokio::sync::oneshot::Sender<()>) {
         let store = Store::open(store::MEMORY_URL, Access::Daemon)
             .await
             .unwrap();
@@ -650,8 +593,8 @@ mod tests {
             let _ = stopped.await;
         });
         let board = Board::default();
-        board.keep_history(store.clone(), writer);
-        (board, store, stop)
+        board.keep_history(store.clone());
+        (board, store, writer, stop)
     }
 
     /// Waits until the store holds `minutes` rows of `app` in `[since, until)`.
@@ -679,15 +622,16 @@ mod tests {
 
     #[tokio::test]
     async fn memory_stays_flat_and_the_charts_read_the_store() {
-        let (board, store, _stop) = kept().await;
+        let (board, store, writer, _stop) = kept().await;
         let i = board.add("my-app", "web", 2);
         board.update(i, |s| s.actual = Some(2));
+        let mut minutes = Minutes::new(&board, i, &writer);
         let mut bytes_after_an_hour = 0;
         // 30 hours of a probe every 5 s.
         for n in 0..(30 * 3600 / 5) {
             let at = t0() + TimeDelta::seconds(5 * n);
-            board.record_probe(i, Class::Fast, probe(at, Class::Fast, 120));
-            board.roll_minute(i, at);
+            minutes.probe(Class::Fast, probe(at, Class::Fast, 120));
+            minutes.close(at);
             board.beat(i);
             // The twelfth probe of a minute each time, so the minute's figures compare.
             if n == 3600 / 5 + 11 {
@@ -727,7 +671,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_restarted_board_marks_the_stored_alerts_once() {
-        let (board, store, _stop) = kept().await;
+        let (board, store, _writer, _stop) = kept().await;
         let i = board.add("my-app", "web", 1);
         let stored = |minute: i64, kind: DecisionKind| store::Decision {
             at: t0() + TimeDelta::minutes(minute),
@@ -773,22 +717,22 @@ mod tests {
 
     #[tokio::test]
     async fn charts_bucket_latencies_and_quantities() {
-        let (board, store, _stop) = kept().await;
+        let (board, store, writer, _stop) = kept().await;
         let i = board.add("my-app", "web", 1);
         board.update(i, |s| s.actual = Some(1));
+        let mut minutes = Minutes::new(&board, i, &writer);
         // Interval 1: ten answered probes of 100..=1000 ms, one a minute for the first two
         // minutes, and one down probe.
         for n in 0..10u64 {
             let at = t0() + TimeDelta::seconds(n as i64 * 10);
-            board.record_probe(i, Class::Fast, probe(at, Class::Fast, 100 * (n + 1)));
+            minutes.probe(Class::Fast, probe(at, Class::Fast, 100 * (n + 1)));
         }
-        board.record_probe(
-            i,
+        minutes.probe(
             Class::Down,
             probe(t0() + TimeDelta::seconds(100), Class::Down, 10_000),
         );
         // Interval 2, after a decision: only ticks.
-        board.roll_minute(i, t0() + TimeDelta::minutes(5));
+        minutes.close(t0() + TimeDelta::minutes(5));
         board.update(i, |s| {
             s.target = 3;
             s.actual = Some(3);
@@ -812,8 +756,8 @@ mod tests {
                 detail: "up again".into(),
             },
         );
-        board.roll_minute(i, t0() + TimeDelta::minutes(6));
-        board.roll_minute(i, t0() + TimeDelta::minutes(7));
+        minutes.close(t0() + TimeDelta::minutes(6));
+        minutes.close(t0() + TimeDelta::minutes(7));
         written(&store, "my-app", t0(), t0() + TimeDelta::hours(1), 4).await;
 
         let now = t0() + TimeDelta::minutes(10);
@@ -854,9 +798,10 @@ mod tests {
     async fn without_a_store_the_charts_show_the_last_minutes() {
         let board = Board::default();
         let i = board.add("my-app", "web", 1);
+        let mut minutes = Minutes::unkept(&board, i);
         for minute in 0..20 {
             let at = t0() + TimeDelta::minutes(minute);
-            board.record_probe(i, Class::Fast, probe(at, Class::Fast, 100));
+            minutes.probe(Class::Fast, probe(at, Class::Fast, 100));
         }
         let charts = board.charts(t0() + TimeDelta::minutes(20), Span::Day).await;
         let probes: u32 = charts[0].buckets.iter().map(|b| b.probes).sum();

@@ -10,8 +10,9 @@
 //! checks) judge each request before it reaches the store.
 //!
 //! The history behind the charts lives in the daemon's store (the `autoscaled-store` crate): the
-//! board hands it one row per app and minute ([`Board::keep_history`]) and the charts read the
-//! rows back, over the last day or week ([`Span`]).
+//! daemon writes one row per app and minute there and hands the board a copy
+//! ([`Board::record_minute`]); the charts read the rows back ([`Board::keep_history`]), over the
+//! last day or week ([`Span`]).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -52,6 +53,8 @@ mod edits;
 mod history;
 mod metrics;
 pub mod server;
+#[cfg(test)]
+mod test_minutes;
 
 use std::fmt;
 use std::sync::Arc;

@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
 use super::alerts::Alerter;
+use super::minutes::{Minutes, Quantities};
 use super::preboot::Refused;
 use super::state::Keeper;
 use crate::clock::Clock;
@@ -399,6 +400,7 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
     let (actual_tx, actual_rx) = oneshot::channel();
     let mut actual_tx = actual.is_none().then_some(actual_tx);
     helpers.spawn(actuator.run(actual.ok_or(actual_rx), target_rx));
+    let mut minutes = Minutes::new(key(settings));
     let mut stats = RollingStats::new(STATS_WINDOW, STATS_CAP);
     // Checked by the config and again at start (`read_at_start`): a probe that cannot start
     // never gets this far.
@@ -434,7 +436,7 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
             () = &mut edge => Event::Tick,
             () = &mut tick => {
                 tick.as_mut().reset(Instant::now() + tick_wait(&ctx));
-                ctx.board.roll_minute(ctx.index, ctx.clock.now());
+                close_minute(&ctx, &mut minutes, actual, &decider);
                 Event::Tick
             }
             Some(probed) = probes.next() => {
@@ -448,12 +450,14 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
                     debug!(app = %settings.name, process = %settings.process, class = ?class, "probe: {detail}");
                 }
                 // Closes the minute before, if this probe starts a new one.
-                record_probe(&ctx, &result, &event);
+                close_minute(&ctx, &mut minutes, actual, &decider);
+                record_probe(&ctx, &mut minutes, &result, &event);
                 event
             }
             Some(event) = events_rx.recv() => {
-                ctx.board.roll_minute(ctx.index, ctx.clock.now());
+                close_minute(&ctx, &mut minutes, actual, &decider);
                 if let Event::Queue(reading) = &event {
+                    minutes.queue(reading);
                     ctx.board.record_queue(ctx.index, queue_view(reading));
                 }
                 event
@@ -475,7 +479,7 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
                     continue;
                 }
                 Answer::Maintenance(maintenance) => {
-                    ctx.board.roll_minute(ctx.index, ctx.clock.now());
+                    close_minute(&ctx, &mut minutes, actual, &decider);
                     Event::Maintenance(maintenance)
                 }
             },
@@ -731,18 +735,34 @@ fn probe_event(ctx: &AppContext, result: &ProbeResult) -> Event {
     }
 }
 
-fn record_probe(ctx: &AppContext, result: &ProbeResult, event: &Event) {
+fn record_probe(ctx: &AppContext, minutes: &mut Minutes, result: &ProbeResult, event: &Event) {
     let Event::Probe { class, detail } = event else {
         return;
     };
+    let latency = ctx.clock.scaled(result.latency);
+    minutes.probe(*class, latency);
     let view = ProbeView {
         at: ctx.clock.now(),
         class: status::class_name(*class).to_owned(),
         status: result.status,
-        latency: ctx.clock.scaled(result.latency),
+        latency,
         detail: detail.clone(),
     };
     ctx.board.record_probe(ctx.index, *class, view);
+}
+
+/// Closes the minute under way when the clock has passed it: the row goes to the store's writer,
+/// and a copy to the board for the charts until the store has it.
+fn close_minute(ctx: &AppContext, minutes: &mut Minutes, actual: Option<u32>, decider: &Decider) {
+    let quantities = Quantities {
+        actual,
+        target: decider.target(),
+        baseline: decider.snapshot().baseline,
+    };
+    if let Some(row) = minutes.close(ctx.clock.now(), quantities, &ctx.drains) {
+        ctx.persister.write_history(row.clone());
+        ctx.board.record_minute(ctx.index, row);
+    }
 }
 
 /// How long until the decision task looks at the schedule again: just past the next change of

@@ -10,8 +10,8 @@
 //!
 //! One app's data flow. Each arrow is a channel or a handle its task was given at spawn; no task
 //! reads another's state: the status board is written, never read back to decide, save or alert.
-//! (The one path left through the board: it closes each minute's history row from what the
-//! decision task wrote, and hands it to the store's writer itself.)
+//! The decision task also closes each minute's history row ([`minutes`]) and hands it to the
+//! store's writer, with a copy to the board.
 //!
 //! ```text
 //! drains (the status listener's) --> traffic_feed --+
@@ -21,23 +21,24 @@
 //! overrides reader (every app's; watch) ------------+
 //!                                                   v
 //!       +-------------------------------------> decision task
-//!       |                            (policy::Decider, state::Keeper)
+//!       |                   (policy::Decider, state::Keeper, minutes::Minutes)
 //!       |                                  |      |     |     |
 //!       |  target, paused, down (watch) <--+      |     |     +--> notify: outage, recovery
 //!       |              |                          |     |          (never awaited)
-//!       |              v                          |     +--> store's Persister: state, decisions
-//!       +------ actuator --> Heroku: scale calls, |          (never awaited)
-//!  Answer (mpsc):      |     reads                +--> status board (written only)
-//!  a call's quantity   +--> notify: failed or               |
-//!  or failure, a            capped scale calls              +--> status page, /metrics;
-//!  read's quantity,                                              a history row a minute
-//!  maintenance                                                   --> store's Persister
+//!       |              v                          |     +--> store's Persister: state, decisions,
+//!       +------ actuator --> Heroku: scale calls, |          a history row a minute (never awaited)
+//!  Answer (mpsc):      |     reads                +--> status board (written only): the page,
+//!  a call's quantity   +--> notify: failed or           /api/status, /metrics, the charts' last
+//!  or failure, a            capped scale calls          minutes until the store has them
+//!  read's quantity,
+//!  maintenance
 //! ```
 
 mod alerts;
 mod app;
 pub(crate) mod budget;
 mod descriptors;
+mod minutes;
 mod overrides;
 mod preboot;
 pub(crate) mod queue_feed;
@@ -194,7 +195,7 @@ pub(crate) async fn serve(
     ));
     let (persister, writer) =
         Persister::spawn(store, writer_options, writer_stop.clone().cancelled_owned());
-    board.keep_history(reader, persister.clone());
+    board.keep_history(reader);
     let probe_client = probe::Client::new()
         .context("cannot build the probes' HTTP client")
         .map_err(Failure::Fatal)?;

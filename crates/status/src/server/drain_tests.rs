@@ -164,12 +164,6 @@ async fn a_good_body_is_taken_and_the_figures_reflect_it() {
     ] {
         assert!(text.contains(line), "{line} not in\n{text}");
     }
-    // The next minute of the charts' history takes the figures.
-    served.board.roll_minute(0, now() - TimeDelta::minutes(1));
-    served.board.roll_minute(0, now());
-    let charts = served.board.charts(now(), crate::Span::Day).await;
-    assert_eq!(charts[0].buckets[0].requests_per_minute, Some(100.0));
-    assert!(charts[0].buckets[0].in_flight.unwrap() > 0.0);
 }
 
 #[tokio::test]

@@ -139,7 +139,6 @@ fn app(
         listener.register(&mut registry);
     }
     // Each sample of the charts' history takes the app's traffic figures from here on.
-    sources.board.attach_drains(sources.drains.clone());
     let state = AppState {
         sources,
         password: password.map(Arc::new),

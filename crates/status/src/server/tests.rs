@@ -93,7 +93,7 @@ struct Served {
 /// A board whose minutes go to an SQLite database in memory, written every 10 ms; the sender
 /// whose drop stops the writer. The writer prunes by the fixtures' clock (an hour after [`t0`]),
 /// not the wall clock, so the hour of history is kept whatever today's date.
-async fn kept_board() -> (Board, store::Store, oneshot::Sender<()>) {
+async fn kept_board() -> (Board, store::Store, store::Persister, oneshot::Sender<()>) {
     let store = store::Store::open(store::MEMORY_URL, store::Access::Daemon)
         .await
         .unwrap();
@@ -107,14 +107,15 @@ async fn kept_board() -> (Board, store::Store, oneshot::Sender<()>) {
         let _ = stopped.await;
     });
     let board = Board::default();
-    board.keep_history(store.clone(), writer);
-    (board, store, stop)
+    board.keep_history(store.clone());
+    (board, store, writer, stop)
 }
 
 async fn serve(password: bool) -> Served {
-    let (board, store, writer_stop) = kept_board().await;
+    let (board, store, writer, writer_stop) = kept_board().await;
     let i = board.add("shop", "web", 3);
     board.update(i, |s| s.actual = Some(3));
+    let mut minutes = crate::test_minutes::Minutes::new(&board, i, &writer);
     for minute in 0..60 {
         let at = t0() + TimeDelta::minutes(minute);
         let (class, millis) = if minute % 10 == 9 {
@@ -129,10 +130,10 @@ async fn serve(password: bool) -> Served {
             latency: Duration::from_millis(millis),
             detail: format!("HTTP 200 in {millis} ms"),
         };
-        board.record_probe(i, class, view);
+        minutes.probe(class, view);
         board.beat(i);
     }
-    board.roll_minute(i, t0() + TimeDelta::hours(1));
+    minutes.close(t0() + TimeDelta::hours(1));
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while store
         .history("shop", t0(), t0() + TimeDelta::hours(1))
@@ -650,7 +651,7 @@ fn no_secret_in_any_debug() {
 
 #[tokio::test]
 async fn api_status_lists_each_apps_overrides_and_pauses_from_the_store() {
-    let (board, store, _writer_stop) = kept_board().await;
+    let (board, store, _writer, _writer_stop) = kept_board().await;
     board.add("shop", "web", 3);
     let record = |action, from: DateTime<Utc>, until: Option<DateTime<Utc>>, process: &str| {
         store::NewOverride {
