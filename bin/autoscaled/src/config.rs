@@ -114,8 +114,9 @@ pub(crate) enum QueueUrl {
     Env(String),
     /// `url`: the URL itself, a secret.
     Literal(Secret),
-    /// No datastore: the demo's simulated queue, read in-process (never from a config file).
-    Simulated(Arc<dyn Fn(DateTime<Utc>) -> policy::QueueReading + Send + Sync>),
+    /// No datastore: the demo's simulated queue, read in-process (never from a config file); an
+    /// error reads as a datastore's failure.
+    Simulated(Arc<dyn Fn(DateTime<Utc>) -> Result<policy::QueueReading, String> + Send + Sync>),
 }
 
 impl QueueUrl {

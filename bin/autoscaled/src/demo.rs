@@ -100,7 +100,7 @@ async fn demo(clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
     for settings in &mut config.apps {
         if let Some(settings) = settings.queue.as_mut() {
             let queue = queue.clone();
-            settings.url = QueueUrl::Simulated(Arc::new(move |now| queue.read(now)));
+            settings.url = QueueUrl::Simulated(Arc::new(move |now| Ok(queue.read(now))));
         }
     }
     let client = daemon::heroku_client(&config).map_err(fatal)?;

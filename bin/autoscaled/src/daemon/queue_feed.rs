@@ -99,7 +99,7 @@ impl QueueFeed {
         connected: &mut Option<Connected>,
     ) -> Result<QueueReading, String> {
         let url = match &queue.url {
-            QueueUrl::Simulated(model) => return Ok(model(self.clock.now())),
+            QueueUrl::Simulated(model) => return model(self.clock.now()),
             url => url.resolve()?,
         };
         if connected
@@ -220,3 +220,6 @@ fn policy_reading(reading: queues::Reading, at: DateTime<Utc>) -> QueueReading {
     }
     QueueReading { at, queues }
 }
+
+#[cfg(test)]
+mod tests;
