@@ -255,14 +255,23 @@ pub(crate) struct DemoArgs {
 /// For a worker with `[apps.queue]` the rows are jobs arriving (queue mode, `--job-time`).
 #[derive(Debug, Args)]
 pub(crate) struct SimulateArgs {
-    /// The traffic trace (CSV: timestamp_utc,requests).
+    /// The traffic trace (CSV: timestamp_utc,requests); in queue mode it is read as jobs arriving.
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "jobs_trace",
+        conflicts_with = "jobs_trace"
+    )]
+    pub(crate) trace: Option<PathBuf>,
+    /// For a worker with `[apps.queue]` (queue mode): the jobs arriving (CSV:
+    /// timestamp_utc,jobs, spread evenly over each row).
     #[arg(long, value_name = "FILE")]
-    pub(crate) trace: PathBuf,
+    pub(crate) jobs_trace: Option<PathBuf>,
     /// Requests a second one dyno serves (required, except for a worker with `[apps.queue]`).
     #[arg(long, value_name = "RPS")]
     pub(crate) capacity: Option<f64>,
     /// For a worker with `[apps.queue]` (queue mode: the trace's rows are jobs arriving): a job's
-    /// time on a free slot; each dyno runs the queue's `concurrency` at once.
+    /// time on a free slot; each dyno runs the queue's `concurrency` at once [default: 1s].
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub(crate) job_time: Option<std::time::Duration>,
     /// The app to replay, NAME or NAME:PROCESS (default: the only one in the config).

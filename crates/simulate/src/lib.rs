@@ -31,15 +31,16 @@ use schedule::Schedule;
 
 use model::{Driver, Tally};
 pub use model::{Model, ServiceModel, TrafficModel};
-pub use picture::draw;
+pub use picture::{draw, draw_queue};
 use policy::{Decider, Policy};
 pub use queue::{
-    HIREFIRE_EVERY, JUDOSCALE_CALM, JUDOSCALE_DOWN_BELOW, JUDOSCALE_EVERY, JUDOSCALE_UPSCALE_EVERY,
-    JobFigures, JobModel, QueueApp, QueueReport, simulate_queue,
+    HIREFIRE_EVERY, JUDOSCALE_CALM, JUDOSCALE_EVERY, JUDOSCALE_UPSCALE_EVERY, JobFigures, JobModel,
+    QueueApp, QueueComparison, QueueDay, QueueReport, QueueTimeline, hirefire_ratio,
+    simulate_queue,
 };
 pub use report::{Comparison, Day, Figures, Report};
 pub use timeline::{RowDynos, Scale, Timeline};
-pub use trace::{HEADER, Trace, TraceError};
+pub use trace::{HEADER, JOBS_HEADER, Trace, TraceError};
 
 /// The app a simulation replays: its rules and what its dynos cost.
 #[derive(Debug, Clone)]
