@@ -13,8 +13,9 @@
 //! [`Report`]; [`Report::render`] and [`Report::to_json`] print it, and [`draw`] pictures it row by
 //! row (its [`Timeline`]) as one SVG. [`Report::compare`] holds the same trace replayed through a
 //! second config. A worker scaled on its job queue is replayed by [`simulate_queue`] (the queue
-//! mode: jobs arriving, a Judoscale-style and a HireFire-style rule beside the rules). Like the rules it replays, it does no I/O and reads no clock: `autoscaled
-//! simulate` reads the files, prints and writes the picture.
+//! mode: jobs arriving, a Judoscale-style and a HireFire-style rule beside the rules), and
+//! [`draw_queue`] pictures it. Like the rules it replays, it does no I/O and reads no clock:
+//! `autoscaled simulate` reads the files, prints and writes the picture.
 
 mod model;
 mod picture;
