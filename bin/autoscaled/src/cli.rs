@@ -252,7 +252,8 @@ pub(crate) struct DemoArgs {
 ///
 /// The trace is CSV with the header `timestamp_utc,requests` and one row per fixed interval (a
 /// minute, say): the requests received in it. Timestamps are `YYYY-MM-DD HH:MM:SS` or RFC 3339, UTC.
-/// For a worker with `[apps.queue]` the rows are jobs arriving (queue mode, `--job-time`).
+/// For a worker with `[apps.queue]` (queue mode) the trace is `--jobs-trace`, CSV with the header
+/// `timestamp_utc,jobs`: the jobs arriving in each row, each taking `--job-time`.
 #[derive(Debug, Args)]
 pub(crate) struct SimulateArgs {
     /// The traffic trace (CSV: timestamp_utc,requests); in queue mode it is read as jobs arriving.

@@ -411,4 +411,38 @@ mod tests {
         };
         assert!(message.contains("`timestamp_utc,jobs`"), "{message}");
     }
+
+    proptest::proptest! {
+        /// Any text is a trace or an error naming a line of it; nothing panics.
+        #[test]
+        fn any_text_parses_or_names_a_line(text in "\\PC{0,200}") {
+            for parse in [Trace::parse, Trace::parse_jobs] {
+                match parse(&text) {
+                    Ok(trace) => proptest::prop_assert!(trace.counts.len() >= 2),
+                    Err(TraceError::Malformed { line, .. }) => {
+                        proptest::prop_assert!(line >= 1 && line <= text.lines().count().max(1) + 1);
+                    }
+                    Err(other) => proptest::prop_assert!(false, "{other}"),
+                }
+            }
+        }
+
+        /// A jobs trace written from counts reads back as those counts, whatever its spacing.
+        #[test]
+        fn a_written_jobs_trace_reads_back(
+            counts in proptest::collection::vec(0u64..10_000_000, 2..50),
+            step_minutes in 1i64..120,
+        ) {
+            let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+            let mut text = String::from("timestamp_utc,jobs\n");
+            for (i, count) in counts.iter().enumerate() {
+                let at = start + TimeDelta::minutes(step_minutes * i as i64);
+                text.push_str(&format!("{},{count}\n", at.format("%Y-%m-%d %H:%M:%S")));
+            }
+            let trace = Trace::parse_jobs(&text).unwrap();
+            proptest::prop_assert_eq!(trace.start, start);
+            proptest::prop_assert_eq!(trace.step, TimeDelta::minutes(step_minutes).num_nanoseconds().unwrap());
+            proptest::prop_assert_eq!(trace.counts, counts);
+        }
+    }
 }
