@@ -352,7 +352,12 @@ fn queue_mode_draws_its_picture_gives_its_days_and_compares_a_second_worker() {
     for line in ["  with worker-20.toml ", "  1998-05-12    2376106 |"] {
         assert!(table.contains(line), "{line} in:\n{table}");
     }
-    let picture = std::fs::read_to_string(&svg).unwrap();
+    // Loaded as an SVG document by Chromium (a malformed one shows its XML error page instead),
+    // every way's line in it, and on screen the comparison rules' orange and teal lines and the
+    // age's dashed red target.
+    let url = format!("file://{}", svg.canonicalize().unwrap().display());
+    let dom = headless(&url, &["--dump-dom"]);
+    assert!(!dom.contains("error on line"), "{dom}");
     for series in [
         "autoscaled",
         "compare",
@@ -360,13 +365,38 @@ fn queue_mode_draws_its_picture_gives_its_days_and_compares_a_second_worker() {
         "judoscale",
         "hirefire",
         "age",
+        "target",
     ] {
         assert!(
-            picture.contains(&format!(r#"data-series="{series}""#)),
+            dom.contains(&format!(r#"data-series="{series}""#)),
             "{series} in {}",
             svg.display()
         );
     }
+    let png = dir.join("queue.png");
+    headless(
+        &url,
+        &[
+            &format!("--screenshot={}", png.display()),
+            "--window-size=1200,1000",
+        ],
+    );
+    let pixels = pixels(&png);
+    for (what, rgb) in [
+        ("Judoscale-style", [0xd9, 0x77, 0x06]),
+        ("HireFire-style", [0x08, 0x91, 0xb2]),
+    ] {
+        let seen = near(&pixels, rgb, 24);
+        assert!(seen > 100, "{seen} pixels of {what}'s line");
+    }
+    // The target's thin dashed red, blended with the white under it where it falls between two
+    // pixel rows: red with as much green as blue (not the markers' orange, nor the pale bands).
+    let red = pixels
+        .iter()
+        .filter(|p| p[0] > 200 && p[1] < 180 && p[1].abs_diff(p[2]) < 16)
+        .count();
+    assert!(red > 300, "{red} pixels of the target's line");
+    println!("screenshot: {}", png.display());
     // A compared config without [apps.queue] cannot replay jobs.
     let out = simulate_queue(&[
         "--compare",
