@@ -252,17 +252,27 @@ pub(crate) struct DemoArgs {
 ///
 /// The trace is CSV with the header `timestamp_utc,requests` and one row per fixed interval (a
 /// minute, say): the requests received in it. Timestamps are `YYYY-MM-DD HH:MM:SS` or RFC 3339, UTC.
-/// For a worker with `[apps.queue]` the rows are jobs arriving (queue mode, `--job-time`).
+/// For a worker with `[apps.queue]` (queue mode) the trace is `--jobs-trace`, CSV with the header
+/// `timestamp_utc,jobs`: the jobs arriving in each row, each taking `--job-time`.
 #[derive(Debug, Args)]
 pub(crate) struct SimulateArgs {
-    /// The traffic trace (CSV: timestamp_utc,requests).
+    /// The traffic trace (CSV: timestamp_utc,requests); in queue mode it is read as jobs arriving.
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "jobs_trace",
+        conflicts_with = "jobs_trace"
+    )]
+    pub(crate) trace: Option<PathBuf>,
+    /// For a worker with `[apps.queue]` (queue mode): the jobs arriving (CSV:
+    /// timestamp_utc,jobs, spread evenly over each row).
     #[arg(long, value_name = "FILE")]
-    pub(crate) trace: PathBuf,
+    pub(crate) jobs_trace: Option<PathBuf>,
     /// Requests a second one dyno serves (required, except for a worker with `[apps.queue]`).
     #[arg(long, value_name = "RPS")]
     pub(crate) capacity: Option<f64>,
     /// For a worker with `[apps.queue]` (queue mode: the trace's rows are jobs arriving): a job's
-    /// time on a free slot; each dyno runs the queue's `concurrency` at once.
+    /// time on a free slot; each dyno runs the queue's `concurrency` at once [default: 1s].
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub(crate) job_time: Option<std::time::Duration>,
     /// The app to replay, NAME or NAME:PROCESS (default: the only one in the config).

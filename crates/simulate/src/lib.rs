@@ -13,8 +13,9 @@
 //! [`Report`]; [`Report::render`] and [`Report::to_json`] print it, and [`draw`] pictures it row by
 //! row (its [`Timeline`]) as one SVG. [`Report::compare`] holds the same trace replayed through a
 //! second config. A worker scaled on its job queue is replayed by [`simulate_queue`] (the queue
-//! mode: jobs arriving, a Judoscale-style and a HireFire-style rule beside the rules). Like the rules it replays, it does no I/O and reads no clock: `autoscaled
-//! simulate` reads the files, prints and writes the picture.
+//! mode: jobs arriving, a Judoscale-style and a HireFire-style rule beside the rules), and
+//! [`draw_queue`] pictures it. Like the rules it replays, it does no I/O and reads no clock:
+//! `autoscaled simulate` reads the files, prints and writes the picture.
 
 mod model;
 mod picture;
@@ -31,15 +32,16 @@ use schedule::Schedule;
 
 use model::{Driver, Tally};
 pub use model::{Model, ServiceModel, TrafficModel};
-pub use picture::draw;
+pub use picture::{draw, draw_queue};
 use policy::{Decider, Policy};
 pub use queue::{
-    HIREFIRE_EVERY, JUDOSCALE_CALM, JUDOSCALE_DOWN_BELOW, JUDOSCALE_EVERY, JUDOSCALE_UPSCALE_EVERY,
-    JobFigures, JobModel, QueueApp, QueueReport, simulate_queue,
+    HIREFIRE_EVERY, JUDOSCALE_CALM, JUDOSCALE_EVERY, JUDOSCALE_UPSCALE_EVERY, JobFigures, JobModel,
+    QueueApp, QueueComparison, QueueDay, QueueReport, QueueTimeline, hirefire_ratio,
+    simulate_queue,
 };
 pub use report::{Comparison, Day, Figures, Report};
 pub use timeline::{RowDynos, Scale, Timeline};
-pub use trace::{HEADER, Trace, TraceError};
+pub use trace::{HEADER, JOBS_HEADER, Trace, TraceError};
 
 /// The app a simulation replays: its rules and what its dynos cost.
 #[derive(Debug, Clone)]

@@ -18,6 +18,9 @@ use chrono::{DateTime, Datelike, Timelike};
 use super::report::{Comparison, Figures, Report};
 use super::timeline::{RowDynos, Timeline};
 
+mod queue;
+pub use queue::draw_queue;
+
 /// The picture's width, in SVG units (pixels at 100%).
 const WIDTH: f64 = 1200.0;
 /// Room for the value axis' labels, left of the plots.

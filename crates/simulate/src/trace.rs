@@ -9,6 +9,8 @@ use super::rfc3339;
 
 /// The header every trace starts with.
 pub const HEADER: &str = "timestamp_utc,requests";
+/// The header of a trace of jobs arriving (queue mode's `--jobs-trace`).
+pub const JOBS_HEADER: &str = "timestamp_utc,jobs";
 
 /// Requests per fixed interval, from `start`, one count per row.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,13 +57,38 @@ impl Trace {
     /// [`TraceError::Malformed`] at the first line that is wrong: a bad header, a row that is not
     /// `timestamp,requests`, rows out of order or unevenly spaced, fewer than two rows.
     pub fn parse(text: &str) -> Result<Trace, TraceError> {
+        Trace::parse_counting(text, HEADER, "requests")
+    }
+
+    /// Parses and checks a whole trace of jobs arriving: [`JOBS_HEADER`], one row per fixed
+    /// interval, the jobs that arrived in it. A trace of requests ([`HEADER`]) is read as jobs too,
+    /// so a traffic trace replays as a queue's arrivals.
+    ///
+    /// # Errors
+    ///
+    /// As [`Trace::parse`], naming jobs where it names requests.
+    pub fn parse_jobs(text: &str) -> Result<Trace, TraceError> {
+        let header = text
+            .lines()
+            .next()
+            .map(|l| l.trim().trim_start_matches('\u{feff}'))
+            .unwrap_or("");
+        if header == HEADER {
+            Trace::parse(text)
+        } else {
+            Trace::parse_counting(text, JOBS_HEADER, "jobs")
+        }
+    }
+
+    /// Parses a trace whose header is `expected` and whose rows count `what`.
+    fn parse_counting(text: &str, expected: &str, what: &str) -> Result<Trace, TraceError> {
         let problem = |line: usize, message: String| TraceError::Malformed { line, message };
         let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim()));
         let header = lines
             .next()
             .map(|(_, l)| l.trim_start_matches('\u{feff}'))
             .unwrap_or("");
-        if header != HEADER {
+        if header != expected {
             let shown: String = header.chars().take(60).collect();
             let more = if shown.len() < header.len() {
                 "…"
@@ -70,7 +97,7 @@ impl Trace {
             };
             return Err(problem(
                 1,
-                format!("expected the header `{HEADER}`, found `{shown}{more}`"),
+                format!("expected the header `{expected}`, found `{shown}{more}`"),
             ));
         }
         let mut start: Option<DateTime<Utc>> = None;
@@ -84,7 +111,7 @@ impl Trace {
             let Some((stamp, count)) = line.split_once(',') else {
                 return Err(problem(
                     number,
-                    format!("expected `timestamp,requests`, found `{line}`"),
+                    format!("expected `timestamp,{what}`, found `{line}`"),
                 ));
             };
             let at = parse_timestamp(stamp.trim()).ok_or_else(|| {
@@ -93,7 +120,8 @@ impl Trace {
                     format!("`{}` is not a UTC time like `2026-11-27 13:05:00` or `2026-11-27T13:05:00Z`", stamp.trim()),
                 )
             })?;
-            let count = parse_count(count.trim()).map_err(|message| problem(number, message))?;
+            let count =
+                parse_count(count.trim(), what).map_err(|message| problem(number, message))?;
             if let Some((_, before)) = previous {
                 let gap = at - before;
                 if gap <= TimeDelta::zero() {
@@ -216,14 +244,14 @@ fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-fn parse_count(text: &str) -> Result<u64, String> {
+fn parse_count(text: &str, what: &str) -> Result<u64, String> {
     if let Ok(count) = text.parse::<u64>() {
         return Ok(count);
     }
     match text.parse::<f64>() {
-        Ok(value) if value < 0.0 => Err(format!("{text} requests: a count cannot be negative")),
+        Ok(value) if value < 0.0 => Err(format!("{text} {what}: a count cannot be negative")),
         _ => Err(format!(
-            "`{text}` is not a count of requests (a whole number, 0 or more)"
+            "`{text}` is not a count of {what} (a whole number, 0 or more)"
         )),
     }
 }
@@ -358,5 +386,63 @@ mod tests {
             empty,
             "no rows from its start to 2026-11-27T10:00:00Z (it covers 2026-11-27T10:00:00Z to 2026-11-27T10:03:00Z)"
         );
+    }
+
+    #[test]
+    fn a_jobs_trace_reads_jobs_and_a_requests_trace_reads_as_jobs_too() {
+        let jobs = "timestamp_utc,jobs\n2026-11-27 10:00:00,60\n2026-11-27 10:01:00,120\n";
+        let requests = jobs.replace(",jobs", ",requests");
+        assert_eq!(Trace::parse_jobs(jobs).unwrap().counts, [60, 120]);
+        assert_eq!(
+            Trace::parse_jobs(jobs).unwrap(),
+            Trace::parse_jobs(&requests).unwrap()
+        );
+        // A web replay wants requests, and says so.
+        assert!(Trace::parse(jobs).is_err());
+        let Err(TraceError::Malformed { line, message }) =
+            Trace::parse_jobs("timestamp_utc,jobs\n2026-11-27 10:00:00,-2\n")
+        else {
+            panic!("a negative count is refused")
+        };
+        assert_eq!(line, 2);
+        assert!(message.contains("-2 jobs"), "{message}");
+        let Err(TraceError::Malformed { message, .. }) = Trace::parse_jobs("time,count\n") else {
+            panic!("a bad header is refused")
+        };
+        assert!(message.contains("`timestamp_utc,jobs`"), "{message}");
+    }
+
+    proptest::proptest! {
+        /// Any text is a trace or an error naming a line of it; nothing panics.
+        #[test]
+        fn any_text_parses_or_names_a_line(text in "\\PC{0,200}") {
+            for parse in [Trace::parse, Trace::parse_jobs] {
+                match parse(&text) {
+                    Ok(trace) => proptest::prop_assert!(trace.counts.len() >= 2),
+                    Err(TraceError::Malformed { line, .. }) => {
+                        proptest::prop_assert!(line >= 1 && line <= text.lines().count().max(1) + 1);
+                    }
+                    Err(other) => proptest::prop_assert!(false, "{other}"),
+                }
+            }
+        }
+
+        /// A jobs trace written from counts reads back as those counts, whatever its spacing.
+        #[test]
+        fn a_written_jobs_trace_reads_back(
+            counts in proptest::collection::vec(0u64..10_000_000, 2..50),
+            step_minutes in 1i64..120,
+        ) {
+            let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+            let mut text = String::from("timestamp_utc,jobs\n");
+            for (i, count) in counts.iter().enumerate() {
+                let at = start + TimeDelta::minutes(step_minutes * i as i64);
+                text.push_str(&format!("{},{count}\n", at.format("%Y-%m-%d %H:%M:%S")));
+            }
+            let trace = Trace::parse_jobs(&text).unwrap();
+            proptest::prop_assert_eq!(trace.start, start);
+            proptest::prop_assert_eq!(trace.step, TimeDelta::minutes(step_minutes).num_nanoseconds().unwrap());
+            proptest::prop_assert_eq!(trace.counts, counts);
+        }
     }
 }

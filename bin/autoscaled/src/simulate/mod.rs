@@ -8,7 +8,7 @@
 //! ```text
 //! autoscaled simulate --trace traffic.csv --capacity 20 --service-time 100ms --boot 30s
 //! autoscaled simulate --trace traffic.csv --capacity 20 --compare tuned.toml --svg replay.svg
-//! autoscaled simulate --config worker.toml --trace jobs.csv --job-time 2s
+//! autoscaled simulate --config worker.toml --jobs-trace jobs.csv --job-time 2s
 //! ```
 //!
 //! A worker with `[apps.queue]` is replayed in queue mode: the trace's rows are jobs arriving,
@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use policy::Thresholds;
 use simulate::{
-    Comparison, JobModel, Model, QueueApp, ServiceModel, SimulatedApp, Trace, TraceError,
-    TrafficModel, rfc3339,
+    Comparison, JobModel, Model, QueueApp, QueueComparison, ServiceModel, SimulatedApp, Trace,
+    TraceError, TrafficModel, rfc3339,
 };
 
 use crate::Failure;
@@ -93,6 +93,9 @@ fn queue_inputs_for(
     Some((simulated, model))
 }
 
+/// Queue mode's job time without `--job-time`, as the interface says.
+const DEFAULT_JOB_TIME: Duration = Duration::from_secs(1);
+
 /// `run`'s config requires an API key; a replay never calls Heroku, so any value will do.
 const UNUSED_API_KEY: &str = "simulate-never-calls-heroku";
 
@@ -154,6 +157,12 @@ pub(crate) fn run(config: &Option<PathBuf>, args: SimulateArgs) -> Result<(), Fa
         return run_queue(app, &args);
     }
     check_arguments(&args)?;
+    let Some(trace_path) = &args.trace else {
+        return Err(SimulateError::Argument(
+            "--trace is required: the traffic trace (CSV: timestamp_utc,requests)".into(),
+        )
+        .into());
+    };
     let capacity = args.capacity.unwrap_or_default();
     let other = match &args.compare {
         Some(path) => Some(load_compared(path, args.app.as_deref(), env())?),
@@ -165,11 +174,11 @@ pub(crate) fn run(config: &Option<PathBuf>, args: SimulateArgs) -> Result<(), Fa
         Some(path) => Some((path, temporary_beside(path)?)),
         None => None,
     };
-    let trace = read_trace(&args.trace)?;
+    let trace = read_trace(trace_path, Trace::parse)?;
     let window = trace
         .window(args.from, args.to)
         .map_err(|problem| SimulateError::Trace {
-            path: args.trace.clone(),
+            path: trace_path.clone(),
             problem,
         })?;
     let replay = |app: &AppSettings| {
@@ -220,18 +229,66 @@ pub(crate) fn run(config: &Option<PathBuf>, args: SimulateArgs) -> Result<(), Fa
 /// Queue mode: the worker `app` (with `[apps.queue]`) on the trace read as jobs arriving.
 fn run_queue(app: &AppSettings, args: &SimulateArgs) -> Result<(), Failure> {
     check_queue_arguments(args)?;
-    let job_time = args.job_time.unwrap_or_default();
-    let Some((simulated, model)) = queue_inputs_for(app, job_time, args.boot) else {
-        return Ok(());
+    let job_time = args.job_time.unwrap_or(DEFAULT_JOB_TIME);
+    let Some(trace_path) = args.jobs_trace.as_ref().or(args.trace.as_ref()) else {
+        return Err(SimulateError::Argument(
+            "--jobs-trace is required: the jobs arriving (CSV: timestamp_utc,jobs)".into(),
+        )
+        .into());
     };
-    let trace = read_trace(&args.trace)?;
+    let env = || std::env::vars().chain([("HEROKU_API_KEY".to_owned(), UNUSED_API_KEY.to_owned())]);
+    let other = match &args.compare {
+        Some(path) => {
+            let other = load_compared(path, args.app.as_deref(), env())?;
+            if other.queue.is_none() {
+                return Err(SimulateError::Argument(format!(
+                    "--compare {}: its app {}:{} has no [apps.queue] to replay the jobs through",
+                    path.display(),
+                    other.name,
+                    other.process
+                ))
+                .into());
+            }
+            Some(other)
+        }
+        None => None,
+    };
+    // As the web replay: a path the picture cannot be written to fails before the replay.
+    let picture = match &args.svg {
+        Some(path) => Some((path, temporary_beside(path)?)),
+        None => None,
+    };
+    let trace = read_trace(trace_path, Trace::parse_jobs)?;
     let window = trace
         .window(args.from, args.to)
         .map_err(|problem| SimulateError::Trace {
-            path: args.trace.clone(),
+            path: trace_path.clone(),
             problem,
         })?;
-    let report = simulate::simulate_queue(&simulated, &window, &model);
+    let replay = |app: &AppSettings| {
+        queue_inputs_for(app, job_time, args.boot).map(|(simulated, model)| {
+            let report = simulate::simulate_queue(&simulated, &window, &model, args.daily);
+            (simulated, model, report)
+        })
+    };
+    let Some((simulated, model, mut report)) = replay(app) else {
+        return Ok(());
+    };
+    if let (Some(path), Some((_, _, theirs))) = (&args.compare, other.as_ref().and_then(replay)) {
+        report.compare = Some(Box::new(QueueComparison {
+            config: path.display().to_string(),
+            report: theirs,
+        }));
+    }
+    if let Some((path, mut file)) = picture {
+        let svg = simulate::draw_queue(&report);
+        let failed = |source| SimulateError::Svg {
+            path: path.clone(),
+            source,
+        };
+        file.write_all(svg.as_bytes()).map_err(failed)?;
+        file.persist(path).map_err(|e| failed(e.error))?;
+    }
     if args.json {
         let json = report.to_json().map_err(|e| Failure::Fatal(e.into()))?;
         println!("{json}");
@@ -241,31 +298,21 @@ fn run_queue(app: &AppSettings, args: &SimulateArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// What queue mode takes: `--job-time`, and none of the web replay's own arguments.
+/// What queue mode takes: a job time above 0, and none of the web replay's own arguments.
 fn check_queue_arguments(args: &SimulateArgs) -> Result<(), SimulateError> {
-    match args.job_time {
-        None => {
-            return Err(SimulateError::Argument(
-                "--job-time is required for a worker with [apps.queue]: a job's time on a free slot, e.g. 2s".into(),
-            ));
-        }
-        Some(t) if t.is_zero() => {
-            return Err(SimulateError::Argument(
-                "--job-time 0s: expected a time above 0, e.g. 2s".into(),
-            ));
-        }
-        Some(_) => {}
+    if args.job_time.is_some_and(|t| t.is_zero()) {
+        return Err(SimulateError::Argument(
+            "--job-time 0s: expected a time above 0, e.g. 2s".into(),
+        ));
     }
     let web_only = [
         ("--capacity", args.capacity.is_some()),
-        ("--daily", args.daily),
         ("--stabilisation", args.stabilisation.is_some()),
-        ("--svg", args.svg.is_some()),
-        ("--compare", args.compare.is_some()),
+        ("--outage", args.outage.is_some()),
     ];
     if let Some((flag, _)) = web_only.iter().find(|(_, given)| *given) {
         return Err(SimulateError::Argument(format!(
-            "{flag} replays web traffic; a worker with [apps.queue] is replayed in queue mode (--job-time)"
+            "{flag} replays web traffic; a worker with [apps.queue] is replayed in queue mode (--jobs-trace, --job-time)"
         )));
     }
     check_window(args)
@@ -327,6 +374,11 @@ fn check_arguments(args: &SimulateArgs) -> Result<(), SimulateError> {
             "--job-time is for a worker with [apps.queue] (queue mode); this app is replayed as web traffic (--capacity)".into(),
         ));
     }
+    if args.jobs_trace.is_some() {
+        return Err(SimulateError::Argument(
+            "--jobs-trace is for a worker with [apps.queue] (queue mode); this app is replayed as web traffic (--trace)".into(),
+        ));
+    }
     if args.service_time.is_zero() {
         return Err(SimulateError::Argument(
             "--service-time 0s: expected a time above 0, e.g. 100ms".into(),
@@ -381,12 +433,17 @@ fn choose_app<'a>(
     }
 }
 
-fn read_trace(path: &Path) -> Result<Trace, SimulateError> {
+/// Reads the trace at `path` with `parse` ([`Trace::parse`] for requests, [`Trace::parse_jobs`]
+/// for jobs).
+fn read_trace(
+    path: &Path,
+    parse: fn(&str) -> Result<Trace, TraceError>,
+) -> Result<Trace, SimulateError> {
     let text = std::fs::read_to_string(path).map_err(|source| SimulateError::Read {
         path: path.to_owned(),
         source,
     })?;
-    Trace::parse(&text).map_err(|problem| SimulateError::Trace {
+    parse(&text).map_err(|problem| SimulateError::Trace {
         path: path.to_owned(),
         problem,
     })

@@ -36,13 +36,13 @@ fn a_bad_trace_is_refused_naming_the_file_and_line() {
         "timestamp_utc,requests\n2026-11-27 00:00:00,4\n2026-11-27 00:01:00,-4\n",
     )
     .unwrap();
-    let error = read_trace(&path).unwrap_err().to_string();
+    let error = read_trace(&path, Trace::parse).unwrap_err().to_string();
     let _ = std::fs::remove_file(&path);
     assert!(
         error.contains(&format!("{}, line 3", path.display())) && error.contains("negative"),
         "{error}"
     );
-    let missing = read_trace(Path::new("/nonexistent/trace.csv"))
+    let missing = read_trace(Path::new("/nonexistent/trace.csv"), Trace::parse)
         .unwrap_err()
         .to_string();
     assert!(missing.contains("/nonexistent/trace.csv"), "{missing}");

@@ -253,7 +253,7 @@ fn bad_input_exits_2_naming_the_problem_and_leaves_no_file() {
 }
 
 /// `autoscaled simulate` in queue mode: docs/simulate/worker.toml on the World Cup's 12 May 1998
-/// read as jobs arriving, and `args`.
+/// read as jobs arriving (its requests trace, which queue mode accepts as jobs too), and `args`.
 fn simulate_queue(args: &[&str]) -> Output {
     let repo = repo();
     Command::new(BIN)
@@ -267,6 +267,19 @@ fn simulate_queue(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// The World Cup's 12 May 1998 as the interface's jobs trace (`timestamp_utc,jobs`), in `dir`.
+fn jobs_trace(dir: &Path) -> PathBuf {
+    let requests =
+        std::fs::read_to_string(repo().join("traces/worldcup98-1998-05-12.csv")).unwrap();
+    let path = dir.join("jobs.csv");
+    std::fs::write(
+        &path,
+        requests.replacen("timestamp_utc,requests", "timestamp_utc,jobs", 1),
+    )
+    .unwrap();
+    path
+}
+
 #[test]
 fn a_worker_is_replayed_in_queue_mode_beside_judoscale_and_hirefire_style_rules() {
     let out = simulate_queue(&["--job-time", "2s"]);
@@ -277,6 +290,8 @@ fn a_worker_is_replayed_in_queue_mode_beside_judoscale_and_hirefire_style_rules(
         "reads sidekiq: default from $REPLAY_REDIS_URL",
         "model: 2s a job, 10 jobs at once a dyno, 30s boot",
         "rules: min 0, max 600; latency target 30s, concurrency 10, poll 10s, calm 10m",
+        "Judoscale-style (age checked every 10s, +1 over 30s at most every 3m, -1 after 10m under 15s)",
+        "HireFire-style (every 1m, dynos = (ready + busy) / 150)",
         "  autoscaled ",
         "  Judoscale-style ",
         "  HireFire-style ",
@@ -285,36 +300,127 @@ fn a_worker_is_replayed_in_queue_mode_beside_judoscale_and_hirefire_style_rules(
         assert!(table.contains(line), "{line} in:\n{table}");
     }
 
-    let out = simulate_queue(&["--job-time", "2s", "--json"]);
+    // The interface's jobs trace, and its default job time of 1 s.
+    let dir = folder("queue-json");
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(repo().join("docs/simulate/worker.toml"))
+        .arg("simulate")
+        .arg("--jobs-trace")
+        .arg(jobs_trace(&dir))
+        .arg("--json")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let late = |rule: &serde_json::Value| rule["late_minutes"].as_u64().unwrap();
     let ours = json["dyno_hours"].as_f64().unwrap();
-    let hirefire = json["hirefire_style"]["dyno_hours"].as_f64().unwrap();
     let clairvoyant = json["clairvoyant_dyno_hours"].as_f64().unwrap();
-    assert!(
-        clairvoyant > 0.0 && ours >= clairvoyant && ours < hirefire,
-        "{json}"
-    );
-    assert!(json["late_minutes"].as_u64().is_some(), "{json}");
-    assert!(
-        json["judoscale_style"]["kept_percent"].as_f64().is_some(),
-        "{json}"
-    );
-    assert!(json["jobs"].as_u64().is_some_and(|j| j > 0), "{json}");
+    assert!(clairvoyant > 0.0 && ours >= clairvoyant, "{json}");
+    for rule in ["judoscale", "hirefire"] {
+        assert!(json[rule]["dyno_hours"].as_f64().is_some(), "{json}");
+        assert!(late(&json) < late(&json[rule]), "{rule}: {json}");
+    }
+    for key in ["app", "process", "minutes", "cost", "scale_calls"] {
+        assert!(json.get(key).is_some(), "{key}: {json}");
+    }
+    assert_eq!(json["jobs"].as_u64(), Some(2_376_106), "{json}");
 }
 
 #[test]
-fn queue_mode_refuses_web_arguments_and_needs_a_job_time() {
+fn queue_mode_draws_its_picture_gives_its_days_and_compares_a_second_worker() {
+    let dir = folder("queue-svg");
+    let svg = dir.join("queue.svg");
+    let other = dir.join("worker-20.toml");
+    let worker = std::fs::read_to_string(repo().join("docs/simulate/worker.toml")).unwrap();
+    std::fs::write(
+        &other,
+        worker.replacen("concurrency = 10 ", "concurrency = 20 ", 1),
+    )
+    .unwrap();
+    let out = simulate_queue(&[
+        "--job-time",
+        "2s",
+        "--daily",
+        "--svg",
+        svg.to_str().unwrap(),
+        "--compare",
+        other.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    for line in ["  with worker-20.toml ", "  1998-05-12    2376106 |"] {
+        assert!(table.contains(line), "{line} in:\n{table}");
+    }
+    // Loaded as an SVG document by Chromium (a malformed one shows its XML error page instead),
+    // every way's line in it, and on screen the comparison rules' orange and teal lines and the
+    // age's dashed red target.
+    let url = format!("file://{}", svg.canonicalize().unwrap().display());
+    let dom = headless(&url, &["--dump-dom"]);
+    assert!(!dom.contains("error on line"), "{dom}");
+    for series in [
+        "autoscaled",
+        "compare",
+        "clairvoyant",
+        "judoscale",
+        "hirefire",
+        "age",
+        "target",
+    ] {
+        assert!(
+            dom.contains(&format!(r#"data-series="{series}""#)),
+            "{series} in {}",
+            svg.display()
+        );
+    }
+    let png = dir.join("queue.png");
+    headless(
+        &url,
+        &[
+            &format!("--screenshot={}", png.display()),
+            "--window-size=1200,1000",
+        ],
+    );
+    let pixels = pixels(&png);
+    for (what, rgb) in [
+        ("Judoscale-style", [0xd9, 0x77, 0x06]),
+        ("HireFire-style", [0x08, 0x91, 0xb2]),
+    ] {
+        let seen = near(&pixels, rgb, 24);
+        assert!(seen > 100, "{seen} pixels of {what}'s line");
+    }
+    // The target's thin dashed red, blended with the white under it where it falls between two
+    // pixel rows: red with as much green as blue (not the markers' orange, nor the pale bands).
+    let red = pixels
+        .iter()
+        .filter(|p| p[0] > 200 && p[1] < 180 && p[1].abs_diff(p[2]) < 16)
+        .count();
+    assert!(red > 300, "{red} pixels of the target's line");
+    println!("screenshot: {}", png.display());
+    // A compared config without [apps.queue] cannot replay jobs.
+    let out = simulate_queue(&[
+        "--compare",
+        repo()
+            .join("docs/simulate/worldcup98.toml")
+            .to_str()
+            .unwrap(),
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("has no [apps.queue]"), "{stderr}");
+}
+
+#[test]
+fn queue_mode_refuses_web_arguments_and_a_zero_job_time() {
     for (args, named) in [
-        (vec![], "--job-time is required"),
         (vec!["--job-time", "0s"], "--job-time 0s"),
         (
             vec!["--job-time", "2s", "--capacity", "20"],
             "--capacity replays web traffic",
         ),
         (
-            vec!["--job-time", "2s", "--daily"],
-            "--daily replays web traffic",
+            vec!["--stabilisation", "2m"],
+            "--stabilisation replays web traffic",
         ),
     ] {
         let out = simulate_queue(&args);
@@ -322,12 +428,28 @@ fn queue_mode_refuses_web_arguments_and_needs_a_job_time() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(named), "{args:?}: {stderr}");
     }
-    // And a web app refuses a job time.
+    // And a web app refuses a job time and a jobs trace.
     let out = simulate(&["--job-time", "2s"]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("--job-time is for a worker with [apps.queue]"),
+        "{stderr}"
+    );
+    let dir = folder("queue-refused");
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(repo().join("docs/simulate/worldcup98.toml"))
+        .arg("simulate")
+        .arg("--jobs-trace")
+        .arg(jobs_trace(&dir))
+        .args(["--capacity", "20"])
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--jobs-trace is for a worker with [apps.queue]"),
         "{stderr}"
     );
 }

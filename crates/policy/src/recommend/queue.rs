@@ -5,8 +5,9 @@
 //!   would pass three quarters of it before a dyno started now could boot (its age and how fast it
 //!   grew since the last poll, over one poll and [`QueuePolicy::BOOT`]). The dynos asked for keep
 //!   up with the arrivals (the slots that served since the last poll over one less the growth of
-//!   the oldest job's age) and work the backlog off within the calm window: at least one more than
-//!   now, unless dynos started earlier are still booting. Without busy figures, a slot a job.
+//!   the oldest job's age) and work the backlog off within the calm window, and at least the
+//!   slots busy now. Where the arrivals could not be measured, at least one more than now, unless
+//!   dynos started earlier are still booting. Without busy figures, a slot a job.
 //! - **In after calm**: only once no scale out came within the calm window and the whole window
 //!   was read; then to the most the jobs asked for within the last [`IN_WINDOW`], never below the
 //!   dynos the busy jobs occupy (busy / `concurrency`, rounded up), and zero only after ready and
@@ -165,11 +166,10 @@ pub(crate) fn recommend(
     // arrivals without end.
     let waiting = totals.ready > 0;
     let served = served.min(totals.busy);
-    let keep_up = if waiting && totals.busy_known && totals.oldest.is_some() && served > 0 {
-        (served as f64 / (1.0 - growth.clamp(0.0, 0.9))).max(totals.busy as f64)
-    } else {
-        totals.busy as f64
-    };
+    // The arrivals, in slots, where the growth was measured on slots that served.
+    let arrivals = (waiting && totals.busy_known && totals.oldest.is_some() && served > 0)
+        .then(|| served as f64 / (1.0 - growth.clamp(0.0, 0.9)));
+    let keep_up = arrivals.map_or(totals.busy as f64, |a| a.max(totals.busy as f64));
     let per_dyno = f64::from(c);
     // What this reading asks for, remembered for the calm window: the dynos that keep up, less
     // a slack the queue absorbs (the target allows a queue). Without busy figures a queue with
@@ -189,22 +189,26 @@ pub(crate) fn recommend(
     } else if let Some(oldest) = totals.oldest.filter(|_| waiting) {
         let lead = policy.poll.saturating_add(QueuePolicy::BOOT);
         let projected = oldest.as_secs_f64() + growth.max(0.0) * lead.as_secs_f64();
-        // Enough to keep up and to work off the backlog (about `oldest` of arrivals) within
-        // the calm window; without busy figures, a slot for each job. One more than now at
-        // least, unless dynos started earlier are still booting (the busy jobs fill fewer slots
-        // than the target has): they are the answer, still to come.
+        // Enough to keep up with the arrivals and to work off the backlog (about `oldest` of
+        // arrivals) within the calm window, and the slots busy now; without busy figures, a slot
+        // for each job. One more than now at least, unless dynos started earlier are still
+        // booting (the busy jobs fill fewer slots than the target has): they are the answer,
+        // still to come; or unless the arrivals were measured: then the sizing is the answer,
+        // and dynos that began serving since the last reading, whose effect the age does not
+        // show yet, are not topped up by one more held for a calm window.
         let booting =
             totals.busy_known && totals.busy < u64::from(target).saturating_mul(u64::from(c));
         let sized = if totals.busy_known && totals.busy > 0 {
             let drain = oldest.as_secs_f64() / policy.calm.as_secs_f64().max(1.0);
-            whole(keep_up * (1.0 + drain) / per_dyno)
+            let needed = arrivals.unwrap_or(keep_up) * (1.0 + drain);
+            whole(needed.max(totals.busy as f64) / per_dyno)
         } else if booting {
             // None serving yet (a wake from zero still booting): nothing to size by.
             target
         } else {
             jobs
         };
-        let wanted = if booting {
+        let wanted = if booting || arrivals.is_some() {
             sized
         } else {
             sized.max(target.saturating_add(1))

@@ -7,11 +7,8 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use policy::{Action, Decider, Event, QueueFigures, QueueReading};
 
-use super::{
-    HIREFIRE_EVERY, JUDOSCALE_CALM, JUDOSCALE_DOWN_BELOW, JUDOSCALE_EVERY, JUDOSCALE_UPSCALE_EVERY,
-    JobModel,
-};
-use crate::Trace;
+use super::{HIREFIRE_EVERY, JUDOSCALE_CALM, JUDOSCALE_EVERY, JUDOSCALE_UPSCALE_EVERY, JobModel};
+use crate::{RowDynos, Scale, Trace};
 
 const NANOS: i64 = 1_000_000_000;
 const MINUTE: i64 = 60 * NANOS;
@@ -32,7 +29,8 @@ pub(super) enum Scaler {
         dynos: u32,
         min: u32,
         max: u32,
-        up_at: Duration,
+        /// Over this, one dyno more; under half of it for [`JUDOSCALE_CALM`], one fewer.
+        target: Duration,
         last_up: Option<i64>,
         calm_since: i64,
     },
@@ -41,7 +39,8 @@ pub(super) enum Scaler {
         dynos: u32,
         min: u32,
         max: u32,
-        ratio: u32,
+        /// Jobs (waiting and busy) a dyno is for.
+        ratio: f64,
     },
 }
 
@@ -51,18 +50,18 @@ impl Scaler {
             dynos,
             min,
             max,
-            up_at: target / 3,
+            target,
             last_up: None,
             calm_since: 0,
         }
     }
 
-    pub(super) fn hirefire(dynos: u32, min: u32, max: u32, ratio: u32) -> Scaler {
+    pub(super) fn hirefire(dynos: u32, min: u32, max: u32, ratio: f64) -> Scaler {
         Scaler::HireFire {
             dynos,
             min,
             max,
-            ratio: ratio.max(1),
+            ratio,
         }
     }
 
@@ -81,8 +80,8 @@ impl Scaler {
         }
     }
 
-    /// The formation it wants after reading `seen` at `at` (nanoseconds into the trace).
-    fn read(&mut self, seen: &Seen, at: i64, now: DateTime<Utc>) -> Option<u32> {
+    /// The formation it wants after reading `seen` at `at` (nanoseconds into the trace), and why.
+    fn read(&mut self, seen: &Seen, at: i64, now: DateTime<Utc>) -> Option<(u32, String)> {
         match self {
             Scaler::Decider { decider, .. } => {
                 let reading = QueueReading {
@@ -97,25 +96,37 @@ impl Scaler {
                 };
                 scale_of(&decider.handle(Event::Queue(Box::new(reading)), now))
             }
+            Scaler::Judoscale { .. } | Scaler::HireFire { .. } => {
+                self.read_comparison(seen, at).map(|to| (to, String::new()))
+            }
+        }
+    }
+
+    /// What the comparison rules want after reading `seen` at `at`.
+    fn read_comparison(&mut self, seen: &Seen, at: i64) -> Option<u32> {
+        match self {
+            Scaler::Decider { .. } => None,
             Scaler::Judoscale {
                 dynos,
                 min,
                 max,
-                up_at,
+                target,
                 last_up,
                 calm_since,
             } => {
                 let before = *dynos;
-                if *dynos == 0 && (seen.ready > 0 || seen.busy > 0) {
+                let waiting = seen.ready > 0;
+                if *dynos == 0 && (waiting || seen.busy > 0) {
                     *dynos = 1;
                     *last_up = Some(at);
-                } else if seen.oldest >= *up_at && seen.ready > 0 {
+                    *calm_since = at;
+                } else if waiting && seen.oldest > *target {
                     *calm_since = at;
                     if last_up.is_none_or(|t| at - t >= nanos(JUDOSCALE_UPSCALE_EVERY)) {
                         *dynos += 1;
                         *last_up = Some(at);
                     }
-                } else if seen.oldest >= JUDOSCALE_DOWN_BELOW && seen.ready > 0 {
+                } else if waiting && seen.oldest >= *target / 2 {
                     *calm_since = at;
                 } else if at - *calm_since >= nanos(JUDOSCALE_CALM) && *dynos > 0 {
                     *dynos -= 1;
@@ -130,17 +141,18 @@ impl Scaler {
                 max,
                 ratio,
             } => {
-                let jobs = seen.ready.saturating_add(seen.busy);
-                let wanted = u32::try_from(jobs.div_ceil(u64::from(*ratio)))
-                    .unwrap_or(u32::MAX)
-                    .clamp(*min, *max);
+                let jobs = seen.ready.saturating_add(seen.busy) as f64;
+                // Clamped into `[min, max]`, so the cast is exact.
+                let wanted = (jobs / *ratio)
+                    .ceil()
+                    .clamp(f64::from(*min), f64::from(*max)) as u32;
                 (wanted != std::mem::replace(dynos, wanted)).then_some(wanted)
             }
         }
     }
 
     /// A schedule change at `now`, for the decision rules.
-    fn tick(&mut self, now: DateTime<Utc>) -> Option<u32> {
+    fn tick(&mut self, now: DateTime<Utc>) -> Option<(u32, String)> {
         match self {
             Scaler::Decider { decider, .. } => scale_of(&decider.handle(Event::Tick, now)),
             _ => None,
@@ -148,10 +160,10 @@ impl Scaler {
     }
 }
 
-/// The last formation the actions set.
-fn scale_of(actions: &[Action]) -> Option<u32> {
+/// The last formation the actions set, and why.
+fn scale_of(actions: &[Action]) -> Option<(u32, String)> {
     actions.iter().rev().find_map(|a| match a {
-        Action::Scale { to, .. } => Some(*to),
+        Action::Scale { to, reason, .. } => Some((*to, reason.to_string())),
         _ => None,
     })
 }
@@ -175,8 +187,8 @@ pub(super) struct Seen {
     pub(super) busy: u64,
 }
 
-/// What a replay gives.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+/// What a replay gives: its totals, and row by row what the picture and the days need.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub(super) struct Outcome {
     pub(super) span: i64,
     pub(super) dyno_nanos: i128,
@@ -185,6 +197,16 @@ pub(super) struct Outcome {
     /// The oldest job's greatest age, in seconds.
     pub(super) worst: f64,
     pub(super) scale_calls: u32,
+    /// Each row's dynos, its lateness as `overloaded`.
+    pub(super) rows: Vec<RowDynos>,
+    /// Each row's dynos running, integrated over it (dyno-nanoseconds).
+    pub(super) row_dyno_nanos: Vec<i128>,
+    /// Each row's oldest job's greatest age, in seconds.
+    pub(super) row_worst: Vec<f64>,
+    /// The late minutes, each counted in the row its start falls in.
+    pub(super) row_late_minutes: Vec<u64>,
+    /// Every formation change.
+    pub(super) scales: Vec<Scale>,
 }
 
 struct Fluid<'a> {
@@ -226,7 +248,13 @@ pub(super) fn replay(
         now: 0,
         queued: 0.0,
         dynos: Vec::new(),
-        outcome: Outcome::default(),
+        outcome: Outcome {
+            rows: vec![RowDynos::UNSEEN; trace.counts.len()],
+            row_dyno_nanos: vec![0; trace.counts.len()],
+            row_worst: vec![0.0; trace.counts.len()],
+            row_late_minutes: vec![0; trace.counts.len()],
+            ..Outcome::default()
+        },
         minute: (0, false),
     };
     let start = scaler.start();
@@ -255,15 +283,15 @@ pub(super) fn replay(
         let now = trace.start + TimeDelta::nanoseconds(at);
         if tick_at == Some(at) {
             ticks.next();
-            if let Some(to) = scaler.tick(now) {
-                fluid.scale(to);
+            if let Some((to, reason)) = scaler.tick(now) {
+                fluid.scale(to, reason);
             }
         }
         if poll_at == Some(at) {
             next_poll = at.saturating_add(step);
             let seen = fluid.seen();
-            if let Some(to) = scaler.read(&seen, at, now) {
-                fluid.scale(to);
+            if let Some((to, reason)) = scaler.read(&seen, at, now) {
+                fluid.scale(to, reason);
             }
         }
     }
@@ -355,12 +383,18 @@ impl Fluid<'_> {
         }
     }
 
-    fn scale(&mut self, to: u32) {
+    fn scale(&mut self, to: u32, reason: String) {
         let running = self.running();
         if to == running {
             return;
         }
         self.outcome.scale_calls += 1;
+        self.outcome.scales.push(Scale {
+            at: self.now,
+            from: running,
+            to,
+            reason,
+        });
         if to > running {
             self.dynos.push((self.now, to - running));
             return;
@@ -395,6 +429,11 @@ impl Fluid<'_> {
     fn close_minute(&mut self) {
         if std::mem::take(&mut self.minute.1) {
             self.outcome.late_minutes += 1;
+            let row = usize::try_from(self.minute.0.saturating_mul(MINUTE) / self.trace.step)
+                .unwrap_or(usize::MAX);
+            if let Some(late) = self.outcome.row_late_minutes.get_mut(row) {
+                *late += 1;
+            }
         }
     }
 
@@ -430,8 +469,12 @@ impl Fluid<'_> {
             self.watch(age);
             let span = until - self.now;
             let dt = seconds(span);
+            let dyno_nanos = i128::from(span) * i128::from(self.running());
             self.outcome.span += span;
-            self.outcome.dyno_nanos += i128::from(span) * i128::from(self.running());
+            self.outcome.dyno_nanos += dyno_nanos;
+            if let Some(nanos) = self.outcome.row_dyno_nanos.get_mut(row) {
+                *nanos += dyno_nanos;
+            }
             if saturated {
                 self.queued = (self.queued + (lambda - mu) * dt).max(0.0);
                 if self.queued <= EMPTY {
@@ -446,6 +489,14 @@ impl Fluid<'_> {
                 self.minute.1 = true;
             }
             self.outcome.worst = self.outcome.worst.max(end_age);
+            let late = age > self.target || end_age > self.target;
+            let running = self.running();
+            if let Some(dynos) = self.outcome.rows.get_mut(row) {
+                dynos.add(running, serving, late, false);
+            }
+            if let Some(worst) = self.outcome.row_worst.get_mut(row) {
+                *worst = worst.max(age).max(end_age);
+            }
         }
     }
 }

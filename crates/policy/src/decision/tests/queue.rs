@@ -98,6 +98,21 @@ fn a_breach_scales_out_at_once_and_a_rising_age_before_it() {
 }
 
 #[test]
+fn dynos_that_just_began_serving_are_not_topped_up_by_one_more() {
+    // 6 dynos, 4 of them serving (40 busy) while the oldest job's age grew to 15 s; then the
+    // other 2 serve (60 busy) and the age grew 0.2 s a second meanwhile: the arrivals ask for
+    // 40 / (1 − 0.2) = 50 slots, the backlog 3% more: the 60 slots now busy keep up. Before, the
+    // busy slots stood in for the arrivals and one more dyno came on top, held for a calm window.
+    let mut d = worker(6, at(12, 0, 0));
+    assert!(scales(&d.handle(reading(at(12, 0, 0), 300, 15, Some(40)), at(12, 0, 1))).is_empty());
+    let actions = d.handle(reading(at(12, 0, 10), 320, 17, Some(60)), at(12, 0, 11));
+    assert!(scales(&actions).is_empty(), "{actions:?}");
+    // Arrivals beyond them still scale out, to what they ask for: 0.5 s a second is 120 slots.
+    let actions = d.handle(reading(at(12, 0, 20), 500, 22, Some(60)), at(12, 0, 21));
+    assert_eq!(scales(&actions), [(6, 8)]);
+}
+
+#[test]
 fn scales_in_only_after_a_calm_window_and_never_below_the_busy_jobs() {
     let mut d = worker(6, at(12, 0, 0));
     // 25 busy, none waiting: 3 dynos' worth, but only after 10 minutes of it.
@@ -285,5 +300,36 @@ proptest! {
         less.handle(queue_event(t, last), t);
         more.handle(queue_event(t, (depth.saturating_add(more_depth), latency.saturating_add(more_latency), busy, due)), t);
         prop_assert!(more.target() >= less.target(), "{} < {}", more.target(), less.target());
+    }
+
+    /// Once the arrivals are measured (two readings with jobs waiting and slots busy), a scale
+    /// out asks for no more than they and the backlog's drain within the calm window need, or the
+    /// slots busy now: never one more on top.
+    #[test]
+    fn a_measured_scale_out_asks_only_what_the_arrivals_and_backlog_need(
+        start in 1u32..8,
+        busy in (1u64..100, 0u64..100),
+        oldest in (0u64..120, 0u64..10),
+        ready in (1u64..1000, 1u64..1000),
+    ) {
+        let t = at(12, 0, 0);
+        let later = t + 10 * SEC;
+        let mut d = worker(start, t);
+        d.handle(reading(t, ready.0, oldest.0, Some(busy.0)), t);
+        let before = d.target();
+        let (last, now) = (oldest.0, oldest.0 + oldest.1);
+        d.handle(reading(later, ready.1, now, Some(busy.1)), later);
+        if d.target() > before {
+            let served = busy.0.min(busy.1) as f64;
+            let growth = ((now - last) as f64 / 10.0).clamp(0.0, 0.9);
+            let arrivals = served / (1.0 - growth) * (1.0 + now as f64 / 600.0);
+            let needed = (arrivals.max(busy.1 as f64) / 10.0 + 1e-9).ceil() as u32;
+            prop_assert!(
+                d.target() <= needed.clamp(0, 8),
+                "{before} → {} where {arrivals:.1} slots and {} busy need {needed}",
+                d.target(),
+                busy.1
+            );
+        }
     }
 }
