@@ -17,6 +17,7 @@
 //! [`draw_queue`] pictures it. Like the rules it replays, it does no I/O and reads no clock:
 //! `autoscaled simulate` reads the files, prints and writes the picture.
 
+mod app;
 mod model;
 mod picture;
 mod queue;
@@ -24,16 +25,14 @@ mod report;
 mod timeline;
 mod trace;
 
-use std::time::Duration;
-
 use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
-use schedule::Schedule;
 
+pub use app::{SimulatedApp, rfc3339};
 use model::{Driver, Tally};
 pub use model::{Model, ServiceModel, TrafficModel};
 pub use picture::{draw, draw_queue};
-use policy::{Decider, Policy};
+use policy::Decider;
 pub use queue::{
     HIREFIRE_EVERY, JUDOSCALE_CALM, JUDOSCALE_EVERY, JUDOSCALE_UPSCALE_EVERY, JobFigures, JobModel,
     QueueApp, QueueComparison, QueueDay, QueueReport, QueueTimeline, hirefire_ratio,
@@ -42,25 +41,6 @@ pub use queue::{
 pub use report::{Comparison, Day, Figures, Report};
 pub use timeline::{RowDynos, Scale, Timeline};
 pub use trace::{HEADER, JOBS_HEADER, Trace, TraceError};
-
-/// The app a simulation replays: its rules and what its dynos cost.
-#[derive(Debug, Clone)]
-pub struct SimulatedApp {
-    /// The app's name, for the report.
-    pub name: String,
-    /// The process type, for the report.
-    pub process: String,
-    /// The decision rules' limits.
-    pub policy: Policy,
-    /// The baseline; its time zone is the one days are cut in.
-    pub schedule: Schedule,
-    /// How often the app is probed; `None` when it is not, and only the schedule acts.
-    pub probe_every: Option<Duration>,
-    /// The dyno size's name, for the report's text.
-    pub dyno_size: String,
-    /// USD per dyno-hour.
-    pub price_per_hour: f64,
-}
 
 /// Replays `trace` three ways on `model` and sums up, by day (in the schedule's time zone) too
 /// when `daily`.
@@ -142,11 +122,6 @@ pub fn simulate(app: &SimulatedApp, trace: &Trace, model: &Model, daily: bool) -
         compare: None,
         timeline,
     }
-}
-
-/// An instant as the report and its messages write it: RFC 3339 in UTC, to the second.
-pub fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// The requests and peak load of the rows that start in part `part` of `cuts`.

@@ -1,6 +1,10 @@
 //! Replays of hand-made traces whose figures can be worked out on paper, and one real day.
 
+use std::time::Duration;
+
 use chrono::TimeZone;
+use policy::Policy;
+use schedule::Schedule;
 use serde_json::{Value, json};
 
 use super::model::{Driver, History};

@@ -17,8 +17,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::AppState;
 use super::api::OverrideOut;
+use super::shared::AppState;
 use crate::edits::{Edits, OverrideRequest, PauseRequest};
 
 /// The largest body a write takes: a request is a few short fields and a reason.

@@ -33,9 +33,11 @@ mod edits_tests;
 mod listener;
 #[cfg(test)]
 mod listener_tests;
+mod shared;
 #[cfg(test)]
 mod tests;
 
+use shared::AppState;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -46,7 +48,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use prometheus_client::registry::Registry;
 use secret::Secret;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
@@ -66,15 +67,6 @@ const STALE_AFTER: Duration = Duration::from_secs(180);
 /// However fast the clock, a beat is only stale after this much real time, so a busy runtime is not
 /// mistaken for a stuck one.
 const STALE_AT_LEAST: Duration = Duration::from_secs(10);
-
-#[derive(Debug, Clone)]
-struct AppState {
-    sources: Sources,
-    password: Option<Arc<Password>>,
-    registry: Arc<Registry>,
-    /// How long a request body may take to arrive ([`Limits::body_timeout`]).
-    body_timeout: Duration,
-}
 
 /// Binds `listen` and serves the page and its endpoints within `limits` until `shutdown`
 /// completes; returns the bound address (useful with port 0) and the server's task, which ends
