@@ -44,12 +44,15 @@ fn worker(failing: Arc<AtomicBool>) -> Arc<AppSettings> {
     Arc::new(settings)
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_failing_datastore_sends_nothing_logs_once_and_alerts_after_five_minutes() {
-    Logs::install();
-    let (logs, _capturing) = Logs::capture();
-    let failing = Arc::new(AtomicBool::new(true));
-    let (events, mut received) = mpsc::channel(16);
+/// The worker's feed, running: what it sends, its stop, its task.
+fn start(
+    failing: &Arc<AtomicBool>,
+) -> (
+    mpsc::Receiver<Event>,
+    CancellationToken,
+    tokio::task::JoinHandle<()>,
+) {
+    let (events, received) = mpsc::channel(16);
     let shutdown = CancellationToken::new();
     let feed = QueueFeed {
         settings: worker(failing.clone()),
@@ -58,7 +61,15 @@ async fn a_failing_datastore_sends_nothing_logs_once_and_alerts_after_five_minut
         events,
         shutdown: shutdown.clone(),
     };
-    let task = tokio::spawn(feed.run());
+    (received, shutdown, tokio::spawn(feed.run()))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_datastore_sends_nothing_logs_once_and_alerts_after_five_minutes() {
+    Logs::install();
+    let (logs, _capturing) = Logs::capture();
+    let failing = Arc::new(AtomicBool::new(true));
+    let (mut received, shutdown, task) = start(&failing);
 
     // Four and a half minutes of failed polls: nothing reaches the decider (the dynos stay), one
     // warning, no alert yet.
@@ -103,16 +114,7 @@ async fn a_short_failure_is_logged_but_never_alerted() {
     Logs::install();
     let (logs, _capturing) = Logs::capture();
     let failing = Arc::new(AtomicBool::new(true));
-    let (events, mut received) = mpsc::channel(16);
-    let shutdown = CancellationToken::new();
-    let feed = QueueFeed {
-        settings: worker(failing.clone()),
-        clock: Clock::real(),
-        alerter: Alerter::new(None),
-        events,
-        shutdown: shutdown.clone(),
-    };
-    let task = tokio::spawn(feed.run());
+    let (mut received, shutdown, task) = start(&failing);
     // A datastore's failover: two minutes.
     tokio::time::sleep(Duration::from_secs(120)).await;
     failing.store(false, Ordering::SeqCst);
