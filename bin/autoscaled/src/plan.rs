@@ -150,7 +150,9 @@ fn plan_app(app: &AppSettings, from: DateTime<Utc>, days: u32, overrides: &[Over
             .collect();
         dyno_hours = plan.cost.dyno_hours;
     }
-    let cost = dyno_hours * app.price_per_hour;
+    // To the cent, as the schedule's own plan.
+    let cents = |value: f64| (value * 100.0).round() / 100.0;
+    let cost = cents(dyno_hours * app.price_per_hour);
     AppPlan {
         app: app.name.clone(),
         process: app.process.clone(),
@@ -166,12 +168,17 @@ fn plan_app(app: &AppSettings, from: DateTime<Utc>, days: u32, overrides: &[Over
             .map(|o| crate::overrides::describe(o, from))
             .collect(),
         dyno_size: app.dyno_size.to_string(),
-        cost: PlanCost {
-            dyno_hours,
-            cost,
-            saved_dyno_hours: plan.cost.max_dyno_hours - dyno_hours,
-            saved_cost: plan.cost.max_cost - cost,
-            ..plan.cost
+        // Without overrides, the schedule's own figures, to the byte.
+        cost: if mine.is_empty() {
+            plan.cost
+        } else {
+            PlanCost {
+                dyno_hours: cents(dyno_hours),
+                cost,
+                saved_dyno_hours: cents(plan.cost.max_dyno_hours - dyno_hours),
+                saved_cost: cents(plan.cost.max_cost - cost),
+                ..plan.cost
+            }
         },
     }
 }

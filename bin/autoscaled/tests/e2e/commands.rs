@@ -341,6 +341,11 @@ async fn plan_json_lists_the_baseline_and_its_changes() {
             "UTC: {change}"
         );
     }
+    // 10 h at 3, 5 h at 2, 4 h at 1, 5 h at 3, on Standard-1X ($25 a month of 720 h), to the cent.
+    assert_eq!(apps[0]["dyno_hours"], 59.0);
+    assert_eq!(apps[0]["cost"], 2.05);
+    assert_eq!(apps[0]["saved_dyno_hours"], 13.0);
+    assert_eq!(apps[0]["saved_cost"], 0.45);
 }
 
 #[tokio::test]
