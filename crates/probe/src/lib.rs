@@ -57,5 +57,7 @@ pub use local::LocalFault;
 /// The classification rule, shared with the simulator: re-exported so `probe::Class` is the very
 /// type the decision rules take.
 pub use policy::{Class, Thresholds};
-pub use prober::{IDLE_CONNECTION, ProbeConfig, ProbeResult, Prober, USER_AGENT};
+pub use prober::{
+    IDLE_CONNECTION, ProbeConfig, ProbeResult, Prober, SERVER_TIMED_WAIT, USER_AGENT,
+};
 pub use stats::{RollingStats, Summary, percentile};

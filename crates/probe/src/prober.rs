@@ -238,6 +238,9 @@ impl fmt::Debug for Prober {
     }
 }
 
+/// The least a [server-timed](Prober::server_timed) prober waits for an answer, in real time.
+pub const SERVER_TIMED_WAIT: Duration = Duration::from_secs(1);
+
 impl Prober {
     /// A prober with its own [`Client`].
     ///
@@ -269,7 +272,8 @@ impl Prober {
     /// in milliseconds: the app's own time, without the network) when it sends one, and measuring
     /// it otherwise. For a simulated app on a sped-up clock (the demo), where a loopback round trip
     /// multiplied by the clock's speed would drown the app's modelled time; a real app is always
-    /// measured.
+    /// measured. An answer is awaited for at least [`SERVER_TIMED_WAIT`]: at the demo's speed the
+    /// timeout is a few real milliseconds, which a busy machine's stall would turn into an outage.
     #[must_use]
     pub fn server_timed(self) -> Self {
         Self {
@@ -289,7 +293,14 @@ impl Prober {
         let thresholds = self.config.thresholds;
         let at = Instant::now();
         let mut progress = Progress::default();
-        let outcome = tokio::time::timeout(thresholds.timeout, self.fetch(&mut progress)).await;
+        // A server-timed app tells its own time in its answer, and that decides whether it was
+        // too slow; the wait for the answer itself only has to outlast a stall of this machine.
+        let wait = if self.server_timed {
+            thresholds.timeout.max(SERVER_TIMED_WAIT)
+        } else {
+            thresholds.timeout
+        };
+        let outcome = tokio::time::timeout(wait, self.fetch(&mut progress)).await;
         let latency = at.elapsed();
         let failure = match outcome {
             Ok(Ok(answer)) => {

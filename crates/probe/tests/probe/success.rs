@@ -63,6 +63,24 @@ async fn a_server_timed_prober_takes_the_apps_own_time_and_a_plain_one_measures(
 }
 
 #[tokio::test]
+async fn a_server_timed_prober_outwaits_a_stall_of_this_machine_and_goes_by_the_apps_time() {
+    // A 100 ms timeout (a sped-up demo's is a few ms) and an answer 300 ms late that says the app
+    // spent 20 ms: the machine stalled, the app was fast.
+    let t = thresholds(100, 60, 30);
+    let addr = answer(200, ms(300), "Server-Timing: app;dur=20\r\n").await;
+    let told = prober(addr, t).server_timed().probe().await.unwrap();
+    assert_eq!(told.class, Class::Fast, "{told:?}");
+    // The app's own time over the timeout is down, as for a measured prober.
+    let addr = answer(200, ms(300), "Server-Timing: app;dur=150\r\n").await;
+    let slow = prober(addr, t).server_timed().probe().await.unwrap();
+    assert_eq!(slow.class, Class::Down, "{slow:?}");
+    // A prober that measures times out at its timeout.
+    let addr = answer(200, ms(300), "Server-Timing: app;dur=20\r\n").await;
+    let measured = prober(addr, t).probe().await.unwrap();
+    assert_eq!(measured.class, Class::Down, "{measured:?}");
+}
+
+#[tokio::test]
 async fn statuses_from_200_to_399_are_up_and_others_down() {
     let t = thresholds(1000, 300, 100);
     for (status, class) in [
