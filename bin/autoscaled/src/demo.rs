@@ -109,7 +109,7 @@ async fn demo(clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let start = clock.now();
     let end = start + TimeDelta::days(1);
-    let narrator = tokio::spawn(narrate(app.clone(), clock, end, shutdown.clone()));
+    let narrator = tokio::spawn(narrate(app.clone(), queue, clock, end, shutdown.clone()));
     let drain = format!("http://{listen}/drain/{APP}");
     let feeder = app.feed_drain(drain, DRAIN_PASSWORD.to_owned());
     tokio::spawn(shutdown.clone().run_until_cancelled_owned(feeder));
@@ -137,7 +137,7 @@ async fn demo(clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
     )
     .await
     .map_err(fatal)?;
-    let dyno_hours = narrator.await.unwrap_or(0.0);
+    let (dyno_hours, worker_hours) = narrator.await.unwrap_or_default();
     let hours = (clock.now().min(end) - start).num_seconds() as f64 / 3600.0;
     let calls = fake
         .requests()
@@ -145,7 +145,8 @@ async fn demo(clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
         .filter(|r| r.method == "PATCH")
         .count();
     let all_day = hours * f64::from(MAX);
-    info!(target: "demo", "done: {dyno_hours:.1} dyno-hours against {all_day:.1} at {MAX} dynos all day; {calls} scale calls");
+    let worker_all_day = hours * f64::from(worker::MAX);
+    info!(target: "demo", "done: {dyno_hours:.1} dyno-hours against {all_day:.1} at {MAX} dynos all day, the worker {worker_hours:.1} against {worker_all_day:.1}; {calls} scale calls");
     Ok(())
 }
 
@@ -156,31 +157,35 @@ fn fatal(failure: Failure) -> anyhow::Error {
     }
 }
 
-/// Prints the traffic and dynos every simulated hour, and integrates dyno-hours as it goes.
+/// Prints the traffic, the queue and the dynos every simulated hour, and integrates the web's and
+/// the worker's dyno-hours as it goes.
 async fn narrate(
     app: Arc<FakeApp>,
+    queue: Arc<worker::DemoQueue>,
     clock: Clock,
     end: DateTime<Utc>,
     shutdown: CancellationToken,
-) -> f64 {
+) -> (f64, f64) {
     let step = Duration::from_secs(60);
-    let mut dyno_hours = 0.0;
+    let (mut dyno_hours, mut worker_hours) = (0.0, 0.0);
     let mut last_hour = None;
     loop {
         tokio::select! {
-            _ = shutdown.cancelled() => return dyno_hours,
+            _ = shutdown.cancelled() => return (dyno_hours, worker_hours),
             _ = tokio::time::sleep(clock.real_duration(step)) => {}
         }
         let now = clock.now();
         if now > end {
-            return dyno_hours;
+            return (dyno_hours, worker_hours);
         }
         let dynos = app.dynos();
+        let workers = queue.dynos();
         dyno_hours += f64::from(dynos) * step.as_secs_f64() / 3600.0;
+        worker_hours += f64::from(workers) * step.as_secs_f64() / 3600.0;
         if last_hour != Some(now.hour()) {
             last_hour = Some(now.hour());
             let state = app.config().health(now, dynos);
-            info!(target: "demo", "{:02}:00 traffic {:.0} req/s, {dynos} dynos, {state}", now.hour(), app.config().traffic(now));
+            info!(target: "demo", "{:02}:00 traffic {:.0} req/s, {dynos} dynos, {state}; worker {workers} dynos, {} jobs waiting", now.hour(), app.config().traffic(now), queue.waiting());
         }
     }
 }

@@ -56,10 +56,29 @@ impl DemoQueue {
         }
     }
 
+    /// The worker dynos the fake Heroku runs.
+    pub(super) fn dynos(&self) -> u32 {
+        self.fake.quantity(&self.app_name, PROCESS).unwrap_or(0)
+    }
+
+    /// The jobs waiting at the last read, whole.
+    pub(super) fn waiting(&self) -> u64 {
+        let fluid = self
+            .fluid
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        fluid
+            .waiting
+            .iter()
+            .map(|(_, jobs)| jobs)
+            .sum::<f64>()
+            .ceil() as u64
+    }
+
     /// What the datastore would show at `now`, after the jobs that arrived and ran since the last
     /// read.
     pub(super) fn read(&self, now: DateTime<Utc>) -> QueueReading {
-        let dynos = self.fake.quantity(&self.app_name, PROCESS).unwrap_or(0);
+        let dynos = self.dynos();
         let rate = (self.app.config().traffic(now) - NIGHT_RPS).max(0.0) * JOBS_PER_REQUEST;
         let mut fluid = self
             .fluid
