@@ -30,7 +30,14 @@ pub(crate) struct PostgresQueues {
 }
 
 impl PostgresQueues {
-    pub(crate) async fn connect(backend: Backend, url: &Secret) -> Result<Self, Error> {
+    /// `schema` (River's `Schema`, Oban's `prefix`; checked by [`Backend::check_prefix`] to be a
+    /// plain identifier) becomes the session's search path, so that the statements below name
+    /// their tables unqualified and no text from the config is put into SQL.
+    pub(crate) async fn connect(
+        backend: Backend,
+        url: &Secret,
+        schema: Option<&str>,
+    ) -> Result<Self, Error> {
         let url = url.expose();
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(Error::Url {
@@ -41,7 +48,10 @@ impl PostgresQueues {
             });
         }
         let statement_timeout = READ_TIMEOUT.as_millis().to_string();
-        let options = PgConnectOptions::from_str(url)
+        // Quoted, so that the name is taken as written (case kept); pg_catalog, where pg_locks
+        // and the functions used live, is searched first whatever the path says.
+        let search_path = schema.map(|schema| format!("\"{schema}\""));
+        let mut options = PgConnectOptions::from_str(url)
             .map_err(|_| Error::Url {
                 backend,
                 problem: "expected postgres://[user[:password]@]host[:port]/database[?sslmode=…]"
@@ -54,6 +64,9 @@ impl PostgresQueues {
                 // sqlx asks for UTC too; said here because the comparisons above rely on it.
                 ("TimeZone", "UTC"),
             ]);
+        if let Some(search_path) = &search_path {
+            options = options.options([("search_path", search_path.as_str())]);
+        }
         let pool = PgPoolOptions::new()
             .max_connections(1)
             .acquire_timeout(READ_TIMEOUT)
@@ -310,7 +323,8 @@ fn statement(backend: Backend) -> Result<(&'static str, &'static str), Error> {
                     AND j.scheduled_at <= $2 LIMIT $3) d) AS due,
                false AS paused
              FROM unnest($1::text[]) AS q(name)",
-            "Oban's table oban_jobs(state, queue, priority, scheduled_at) in the public prefix",
+            "Oban's table oban_jobs(state, queue, priority, scheduled_at) in the prefix read \
+             (public unless `prefix` says otherwise)",
         ),
         _ => {
             return Err(Error::Url {

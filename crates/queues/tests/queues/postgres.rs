@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use autoscaled_queues::{Backend, DEPTH_CAP, Error, Reader, Reading};
+use autoscaled_queues::{Backend, DEPTH_CAP, Error, Options, Reader, Reading};
 use chrono::{DateTime, Utc};
 use secret::Secret;
 use sqlx::{Connection, Executor, PgConnection};
@@ -422,6 +422,87 @@ async fn river_from_empty_to_100_000_jobs() {
 #[tokio::test]
 async fn oban_from_empty_to_100_000_jobs() {
     from_empty_to_100_000_jobs(&OBAN).await;
+}
+
+/// River's `Schema` and Oban's `prefix`: the library's tables in a schema of their own (`jobs`),
+/// made as the library makes them there (River's migrator fills its `/* TEMPLATE: schema */`
+/// placeholders with `jobs.`; Oban's migrations qualify every name with the prefix, which the
+/// search path does here for the translated file), beside an empty copy in `public`.
+async fn read_under_a_schema(schema: &Schema) {
+    let backend = schema.backend;
+    let db = Database::new(schema).await;
+    let mut admin = db.admin().await;
+    admin
+        .execute("CREATE SCHEMA jobs; SET search_path TO jobs")
+        .await
+        .unwrap();
+    for file in schema.files {
+        let file = file.replace("/* TEMPLATE: schema */", "jobs.");
+        admin
+            .execute(sqlx::raw_sql(&file))
+            .await
+            .unwrap_or_else(|error| panic!("{backend} in jobs: {error}"));
+    }
+    admin
+        .execute(sqlx::raw_sql(&format!(
+            "GRANT USAGE ON SCHEMA jobs TO {READER};
+             GRANT SELECT ON ALL TABLES IN SCHEMA jobs TO {READER};"
+        )))
+        .await
+        .expect("grant");
+    for (at, count, kind) in [(-60, 2, "ready"), (-30, 1, "running")] {
+        sqlx::query(schema.insert)
+            .bind("default")
+            .bind(
+                (now() + chrono::Duration::seconds(at))
+                    .format("%Y-%m-%d %H:%M:%S%.6f+00")
+                    .to_string(),
+            )
+            .bind(count)
+            .bind(kind)
+            .execute(&mut admin)
+            .await
+            .unwrap_or_else(|error| panic!("insert into jobs: {error}"));
+    }
+
+    let reader = Reader::connect_with(
+        backend,
+        &db.reader_url(),
+        vec!["default".to_owned()],
+        Options::default().with_prefix("jobs"),
+    )
+    .await
+    .unwrap();
+    let default = read(&reader).await.queues.remove(0);
+    assert_eq!(
+        (default.depth, default.latency, default.busy),
+        (2, Some(Duration::from_secs(60)), Some(1)),
+        "{backend}"
+    );
+    let unprefixed = db.reader(backend, &["default"]).await;
+    assert_eq!(read(&unprefixed).await.queues[0].depth, 0, "{backend}");
+
+    // The schema is taken as written, quoted: another case is another schema.
+    let other = Reader::connect_with(
+        backend,
+        &db.reader_url(),
+        vec!["default".to_owned()],
+        Options::default().with_prefix("Jobs"),
+    )
+    .await
+    .unwrap();
+    let error = other.read(now()).await.unwrap_err();
+    assert!(matches!(error, Error::Schema { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn river_in_its_own_schema() {
+    read_under_a_schema(&RIVER).await;
+}
+
+#[tokio::test]
+async fn oban_in_its_own_prefix() {
+    read_under_a_schema(&OBAN).await;
 }
 
 #[tokio::test]
