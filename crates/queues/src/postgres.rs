@@ -261,27 +261,39 @@ fn statement(backend: Backend) -> Result<(&'static str, &'static str), Error> {
              expired_at)",
         ),
         // delayed_job_active_record's migration and Delayed::Backend::ActiveRecord's
-        // ready_to_run: a job is ready when due, unlocked and not failed; a locked one runs. A
-        // NULL queue is the default queue. Its only index is (priority, run_at): the queue and
-        // the locked jobs are filtered, not looked up (see the crate's README).
+        // ready_to_run: a job is ready when due, unlocked and not failed, and workers take the
+        // first by (priority, run_at); a locked one runs. A NULL queue is the default queue.
+        // Its only index is (priority, run_at): each queue's ready jobs are found by walking it
+        // in the workers' order, filtered by queue, stopping at the cap, so the first row is
+        // the next job. An app's index led by `queue` (see the README) turns that walk into a
+        // probe; `queue = name` is written plainly so that the planner can use one (`default`,
+        // which also means NULL, has a branch of its own). Locked jobs are counted in one pass
+        // for every queue: over the table here, over a partial index where the app has one.
         Backend::DelayedJob => (
-            // Locked jobs have no index: one scan for every queue, not one per queue.
             "WITH busy AS MATERIALIZED (
                SELECT coalesce(j.queue, 'default') AS name, count(*) AS n FROM delayed_jobs j
                WHERE j.locked_at IS NOT NULL AND j.failed_at IS NULL GROUP BY 1)
-             SELECT q.name,
-               (SELECT count(*) FROM (SELECT 1 FROM delayed_jobs j
-                  WHERE (j.queue = q.name OR (j.queue IS NULL AND q.name = 'default'))
-                    AND j.failed_at IS NULL AND j.locked_at IS NULL AND j.run_at <= $2
-                  LIMIT $3) d) AS depth,
-               (SELECT extract(epoch FROM j.run_at)::float8 FROM delayed_jobs j
-                  WHERE (j.queue = q.name OR (j.queue IS NULL AND q.name = 'default'))
-                    AND j.failed_at IS NULL AND j.locked_at IS NULL AND j.run_at <= $2
-                  ORDER BY j.priority, j.run_at LIMIT 1) AS oldest,
+             SELECT q.name, r.depth, r.oldest,
                coalesce((SELECT b.n FROM busy b WHERE b.name = q.name), 0) AS busy,
                NULL::bigint AS due,
                false AS paused
-             FROM unnest($1::text[]) AS q(name)",
+             FROM unnest($1::text[]) WITH ORDINALITY AS q(name, position)
+             CROSS JOIN LATERAL (
+               SELECT count(*) AS depth,
+                 (array_agg(extract(epoch FROM n.run_at)::float8
+                    ORDER BY n.priority, n.run_at))[1] AS oldest
+               FROM (
+                 (SELECT j.priority, j.run_at FROM delayed_jobs j
+                  WHERE q.name <> 'default' AND j.queue = q.name
+                    AND j.failed_at IS NULL AND j.locked_at IS NULL AND j.run_at <= $2
+                  ORDER BY j.priority, j.run_at LIMIT $3)
+                 UNION ALL
+                 (SELECT j.priority, j.run_at FROM delayed_jobs j
+                  WHERE q.name = 'default' AND (j.queue = 'default' OR j.queue IS NULL)
+                    AND j.failed_at IS NULL AND j.locked_at IS NULL AND j.run_at <= $2
+                  ORDER BY j.priority, j.run_at LIMIT $3)
+               ) n) r
+             ORDER BY q.position",
             "Delayed::Job's table delayed_jobs(queue, priority, run_at, locked_at, failed_at)",
         ),
         // riverdriver migrations 002 and 004: river_job by (state, queue, priority,

@@ -505,6 +505,78 @@ async fn oban_in_its_own_prefix() {
     read_under_a_schema(&OBAN).await;
 }
 
+/// Delayed::Job's default queue is also the jobs without one (NULL); workers take the first by
+/// (priority, run_at), a failed job is neither ready nor running. The figures are the same once
+/// the app adds the indexes the README advises (the planner then reads through them).
+#[tokio::test]
+async fn delayed_job_default_queue_order_and_the_advised_indexes() {
+    let db = Database::new(&DELAYED_JOB).await;
+    let mut admin = db.admin().await;
+    // (queue, priority, run_at seconds before now, locked, failed)
+    let jobs: [(Option<&str>, i32, i64, bool, bool); 7] = [
+        (None, 0, 300, false, false),
+        (Some("default"), 0, 200, false, false),
+        // Taken first by the workers though younger: a lower number is a higher priority.
+        (Some("default"), -5, 100, false, false),
+        (None, 0, 900, false, true),
+        (None, 0, 800, true, false),
+        (Some("mailers"), 0, 50, true, false),
+        (Some("mailers"), 0, -60, false, false),
+    ];
+    for (queue, priority, ago, locked, failed) in jobs {
+        let at = (now() - chrono::Duration::seconds(ago))
+            .format("%Y-%m-%d %H:%M:%S%.6f")
+            .to_string();
+        sqlx::query(
+            "INSERT INTO delayed_jobs (priority, attempts, handler, run_at, queue, created_at,
+               updated_at, locked_at, locked_by, failed_at)
+             VALUES ($1, 0, E'--- !ruby/object:MailJob {}\\n', $2::timestamp, $3, $2::timestamp,
+               $2::timestamp, CASE WHEN $4 THEN $2::timestamp END,
+               CASE WHEN $4 THEN 'host:worker.1 pid:7' END, CASE WHEN $5 THEN $2::timestamp END)",
+        )
+        .bind(priority)
+        .bind(at)
+        .bind(queue)
+        .bind(locked)
+        .bind(failed)
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    }
+    let figures = |reading: Reading| {
+        reading
+            .queues
+            .into_iter()
+            .map(|q| (q.name, q.depth, q.latency, q.busy))
+            .collect::<Vec<_>>()
+    };
+    let expected = vec![
+        (
+            "default".to_owned(),
+            3,
+            Some(Duration::from_secs(100)),
+            Some(1),
+        ),
+        ("mailers".to_owned(), 0, Some(Duration::ZERO), Some(1)),
+    ];
+    let reader = db
+        .reader(Backend::DelayedJob, &["default", "mailers"])
+        .await;
+    assert_eq!(figures(read(&reader).await), expected);
+
+    admin
+        .execute(
+            "CREATE INDEX delayed_jobs_queue_ready ON delayed_jobs (queue, priority, run_at)
+               WHERE failed_at IS NULL AND locked_at IS NULL;
+             CREATE INDEX delayed_jobs_queue_locked ON delayed_jobs (queue)
+               WHERE locked_at IS NOT NULL AND failed_at IS NULL;
+             ANALYZE delayed_jobs",
+        )
+        .await
+        .unwrap();
+    assert_eq!(figures(read(&reader).await), expected);
+}
+
 #[tokio::test]
 async fn river_lists_its_queues() {
     let db = Database::new(&RIVER).await;
