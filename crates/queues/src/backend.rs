@@ -140,6 +140,10 @@ impl Backend {
                 "kombu's `global_keyprefix` transport option (none by default), put before every \
                  key as it is",
             ),
+            Backend::DelayedJob => Some(
+                "Active Record's `table_name_prefix` (none by default): the table read is \
+                 PREFIXdelayed_jobs",
+            ),
             Backend::River => Some("River's `Schema` (the search path's schema by default)"),
             Backend::Oban => Some("Oban's `prefix`, a PostgreSQL schema (default public)"),
             _ => None,
@@ -148,7 +152,8 @@ impl Backend {
 
     /// Checks `prefix` against what the backend takes (see [`Backend::prefix_setting`]): a key
     /// prefix of printable characters for the Redis backends that have one, a plain PostgreSQL
-    /// identifier (letters, digits, `_`, not starting with a digit, at most 63 bytes) for a schema.
+    /// identifier (letters, digits, `_`, not starting with a digit, at most 63 bytes) for a schema
+    /// or Delayed::Job's table name prefix (with `delayed_jobs` after it).
     pub fn check_prefix(self, prefix: &str) -> Result<(), Error> {
         let refuse = |expected| {
             Err(Error::Prefix {
@@ -183,15 +188,21 @@ impl Backend {
                 let plain = chars
                     .next()
                     .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                    && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-                    && prefix.len() <= 63;
-                if plain {
-                    Ok(())
-                } else {
-                    refuse(
+                    && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+                match self {
+                    Backend::DelayedJob if plain && prefix.len() <= 63 - "delayed_jobs".len() => {
+                        Ok(())
+                    }
+                    Backend::DelayedJob => refuse(
+                        "a plain table name prefix: letters, digits and _, not starting with a \
+                         digit, at most 51 characters (a prefix naming a schema, `jobs.`, is \
+                         not read)",
+                    ),
+                    _ if plain && prefix.len() <= 63 => Ok(()),
+                    _ => refuse(
                         "a plain PostgreSQL schema name: letters, digits and _, not starting \
                          with a digit, at most 63 characters",
-                    )
+                    ),
                 }
             }
         }
@@ -252,6 +263,7 @@ mod tests {
             (Backend::Celery, "myapp:"),
             (Backend::Oban, "private"),
             (Backend::River, "River_2"),
+            (Backend::DelayedJob, "app_"),
         ] {
             assert!(backend.check_prefix(prefix).is_ok(), "{backend} {prefix}");
         }
@@ -268,6 +280,7 @@ mod tests {
             ),
             (Backend::Oban, "\"quoted\"", "plain PostgreSQL schema"),
             (Backend::River, "1st", "plain PostgreSQL schema"),
+            (Backend::DelayedJob, "jobs.", "plain table name prefix"),
         ] {
             let error = backend.check_prefix(prefix).unwrap_err().to_string();
             assert!(

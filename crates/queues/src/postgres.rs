@@ -27,17 +27,25 @@ use crate::{Backend, Error};
 #[derive(Debug, Clone)]
 pub(crate) struct PostgresQueues {
     pool: PgPool,
+    /// Delayed::Job's table where Active Record's `table_name_prefix` renames it, quoted.
+    delayed_job_table: Option<String>,
 }
 
 impl PostgresQueues {
-    /// `schema` (River's `Schema`, Oban's `prefix`; checked by [`Backend::check_prefix`] to be a
-    /// plain identifier) becomes the session's search path, so that the statements below name
-    /// their tables unqualified and no text from the config is put into SQL.
+    /// `prefix` was checked by [`Backend::check_prefix`] to be a plain identifier. River's
+    /// `Schema` and Oban's `prefix` become the session's search path, so that the statements
+    /// below name their tables unqualified; Delayed::Job's table prefix names its table, quoted.
     pub(crate) async fn connect(
         backend: Backend,
         url: &Secret,
-        schema: Option<&str>,
+        prefix: Option<&str>,
     ) -> Result<Self, Error> {
+        let (schema, delayed_job_table) = match (backend, prefix) {
+            (Backend::DelayedJob, Some(prefix)) => {
+                (None, Some(format!("\"{prefix}delayed_jobs\"")))
+            }
+            (_, schema) => (schema, None),
+        };
         let url = url.expose();
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(Error::Url {
@@ -74,7 +82,10 @@ impl PostgresQueues {
             .connect_with(options)
             .await
             .map_err(|source| Error::Postgres { backend, source })?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            delayed_job_table,
+        })
     }
 
     pub(crate) async fn read(
@@ -85,6 +96,15 @@ impl PostgresQueues {
         depth_cap: u64,
     ) -> Result<Reading, Error> {
         let (sql, expected) = statement(backend)?;
+        let renamed;
+        let sql = match &self.delayed_job_table {
+            // The statement names no other relation with these letters.
+            Some(table) => {
+                renamed = sql.replace("delayed_jobs", table);
+                renamed.as_str()
+            }
+            None => sql,
+        };
         let listed;
         let queues = if queues.is_empty() {
             listed = self.list_queues(backend).await?;

@@ -577,6 +577,66 @@ async fn delayed_job_default_queue_order_and_the_advised_indexes() {
     assert_eq!(figures(read(&reader).await), expected);
 }
 
+/// Active Record's `table_name_prefix = "app_"` renames Delayed::Job's table `app_delayed_jobs`
+/// (delayed_job_active_record's `set_delayed_job_table_name`); its migration makes it so.
+#[tokio::test]
+async fn delayed_job_under_a_table_name_prefix() {
+    let renamed = Schema {
+        files: &[],
+        ..DELAYED_JOB
+    };
+    let db = Database::new(&renamed).await;
+    let mut admin = db.admin().await;
+    let file = include_str!("../../schemas/delayed_job/delayed_job.sql")
+        .replace("delayed_jobs", "app_delayed_jobs");
+    admin.execute(sqlx::raw_sql(&file)).await.unwrap();
+    admin
+        .execute(sqlx::raw_sql(&format!(
+            "GRANT SELECT ON app_delayed_jobs TO {READER}"
+        )))
+        .await
+        .unwrap();
+    for (at, count, kind) in [(-60, 2, "ready"), (-30, 1, "running")] {
+        sqlx::query(
+            &DELAYED_JOB
+                .insert
+                .replace("delayed_jobs", "app_delayed_jobs"),
+        )
+        .bind("default")
+        .bind(
+            (now() + chrono::Duration::seconds(at))
+                .format("%Y-%m-%d %H:%M:%S%.6f+00")
+                .to_string(),
+        )
+        .bind(count)
+        .bind(kind)
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    }
+    let reader = Reader::connect_with(
+        Backend::DelayedJob,
+        &db.reader_url(),
+        vec!["default".to_owned()],
+        Options::default().with_prefix("app_"),
+    )
+    .await
+    .unwrap();
+    let default = read(&reader).await.queues.remove(0);
+    assert_eq!(
+        (default.depth, default.latency, default.busy),
+        (2, Some(Duration::from_secs(60)), Some(1))
+    );
+    let unprefixed = db.reader(Backend::DelayedJob, &["default"]).await;
+    let error = unprefixed.read(now()).await.unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("relation \"delayed_jobs\" does not exist"),
+        "{error}"
+    );
+}
+
 #[tokio::test]
 async fn river_lists_its_queues() {
     let db = Database::new(&RIVER).await;
