@@ -623,6 +623,7 @@ fn a_queue_prefix_is_what_the_backend_takes() {
         ("celery", "myapp:"),
         ("oban", "private"),
         ("river", "jobs"),
+        ("delayed_job", "app_"),
     ] {
         let config = load(
             &format!("{base}backend = \"{backend}\"\nprefix = \"{prefix}\"\n"),
