@@ -217,7 +217,14 @@ async fn check_queues(config: &Config, problems: &mut Vec<String>) {
             }
         };
         let read = async {
-            let reader = queues::Reader::connect(queue.backend, &url, queue.queues.clone()).await?;
+            let options = queues::Options::default();
+            let options = match &queue.prefix {
+                Some(prefix) => options.with_prefix(prefix),
+                None => options,
+            };
+            let reader =
+                queues::Reader::connect_with(queue.backend, &url, queue.queues.clone(), options)
+                    .await?;
             reader.read(Utc::now()).await
         };
         match read.await {

@@ -156,6 +156,9 @@ pub(crate) struct QueueSettings {
     pub(crate) url: QueueUrl,
     /// Empty: every queue the backend lists.
     pub(crate) queues: Vec<String>,
+    /// The library's key prefix, namespace or schema where the app set one (checked against
+    /// what the backend takes).
+    pub(crate) prefix: Option<String>,
     pub(crate) latency: Duration,
     pub(crate) concurrency: u32,
     pub(crate) poll: Duration,
@@ -951,6 +954,7 @@ impl Validator {
                 "url_env",
                 "url",
                 "queues",
+                "prefix",
                 "latency",
                 "concurrency",
                 "poll",
@@ -1046,6 +1050,31 @@ impl Validator {
                 None
             }
         };
+        let prefix = match (map.get("prefix"), backend) {
+            (None, _) => Some(None),
+            // The backend is at fault, said above: the prefix cannot be judged without it.
+            (Some(_), None) => None,
+            (Some(value), Some(backend)) => {
+                let checked = value
+                    .as_str()
+                    .map(|text| backend.check_prefix(text).map(|()| text.to_owned()));
+                match checked {
+                    Some(Ok(text)) => Some(Some(text)),
+                    Some(Err(queues::Error::Prefix { expected, .. })) => {
+                        self.bad(&join(path, "prefix"), value, expected);
+                        None
+                    }
+                    _ => {
+                        self.bad(
+                            &join(path, "prefix"),
+                            value,
+                            "a string: the key prefix, namespace or schema the job library was given",
+                        );
+                        None
+                    }
+                }
+            }
+        };
         let latency = self.duration(map, path, "latency", "30s");
         let concurrency = self.concurrency(
             map,
@@ -1097,6 +1126,7 @@ impl Validator {
             backend: backend?,
             url: url?,
             queues: queues?,
+            prefix: prefix?,
             latency: latency?,
             concurrency: concurrency?,
             poll: poll?,

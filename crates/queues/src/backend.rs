@@ -127,6 +127,87 @@ impl Backend {
         }
     }
 
+    /// What a `prefix` means for this backend, as the library names the setting and its default;
+    /// `None` where the library has no such setting this reader follows.
+    pub fn prefix_setting(self) -> Option<&'static str> {
+        match self {
+            Backend::Sidekiq => Some(
+                "a redis-namespace namespace (none by default): keys become NAMESPACE:queue:NAME",
+            ),
+            Backend::Bullmq => Some("BullMQ's `prefix` option (default bull)"),
+            Backend::Resque => Some("Resque's namespace (default resque)"),
+            Backend::Celery => Some(
+                "kombu's `global_keyprefix` transport option (none by default), put before every \
+                 key as it is",
+            ),
+            Backend::DelayedJob => Some(
+                "Active Record's `table_name_prefix` (none by default): the table read is \
+                 PREFIXdelayed_jobs",
+            ),
+            Backend::River => Some("River's `Schema` (the search path's schema by default)"),
+            Backend::Oban => Some("Oban's `prefix`, a PostgreSQL schema (default public)"),
+            _ => None,
+        }
+    }
+
+    /// Checks `prefix` against what the backend takes (see [`Backend::prefix_setting`]): a key
+    /// prefix of printable characters for the Redis backends that have one, a plain PostgreSQL
+    /// identifier (letters, digits, `_`, not starting with a digit, at most 63 bytes) for a schema
+    /// or Delayed::Job's table name prefix (with `delayed_jobs` after it).
+    pub fn check_prefix(self, prefix: &str) -> Result<(), Error> {
+        let refuse = |expected| {
+            Err(Error::Prefix {
+                backend: self,
+                given: prefix.to_owned(),
+                expected,
+            })
+        };
+        match self.store() {
+            _ if self.prefix_setting().is_none() => refuse(match self {
+                Backend::Rq => "none: RQ's keys always start with rq:",
+                _ => {
+                    "none: this backend's tables have fixed names (point the URL at the \
+                     database that holds them)"
+                }
+            }),
+            Store::Redis => {
+                let printable = !prefix.is_empty()
+                    && prefix
+                        .chars()
+                        .all(|c| !c.is_control() && !c.is_whitespace());
+                if !printable {
+                    refuse("a non-empty key prefix without spaces or control characters")
+                } else if self != Backend::Celery && prefix.ends_with(':') {
+                    refuse("the prefix without its trailing `:` (the library adds it)")
+                } else {
+                    Ok(())
+                }
+            }
+            Store::Postgres => {
+                let mut chars = prefix.chars();
+                let plain = chars
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                    && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+                match self {
+                    Backend::DelayedJob if plain && prefix.len() <= 63 - "delayed_jobs".len() => {
+                        Ok(())
+                    }
+                    Backend::DelayedJob => refuse(
+                        "a plain table name prefix: letters, digits and _, not starting with a \
+                         digit, at most 51 characters (a prefix naming a schema, `jobs.`, is \
+                         not read)",
+                    ),
+                    _ if plain && prefix.len() <= 63 => Ok(()),
+                    _ => refuse(
+                        "a plain PostgreSQL schema name: letters, digits and _, not starting \
+                         with a digit, at most 63 characters",
+                    ),
+                }
+            }
+        }
+    }
+
     /// Whether `queues` may be left out: the backend keeps a list of its queues (Sidekiq, RQ,
     /// Resque, River), every one of which is then read, or has a default queue (Celery's
     /// `celery`). The others need their queues named.
@@ -171,5 +252,43 @@ mod tests {
             error.contains("\"sidekiq8\"") && error.contains("good_job"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn prefixes_are_checked_against_what_the_library_takes() {
+        for (backend, prefix) in [
+            (Backend::Sidekiq, "myapp"),
+            (Backend::Bullmq, "{jobs}"),
+            (Backend::Resque, "resque:myapp"),
+            (Backend::Celery, "myapp:"),
+            (Backend::Oban, "private"),
+            (Backend::River, "River_2"),
+            (Backend::DelayedJob, "app_"),
+        ] {
+            assert!(backend.check_prefix(prefix).is_ok(), "{backend} {prefix}");
+        }
+        for (backend, prefix, expected) in [
+            (Backend::Rq, "rq2", "RQ's keys always start with rq:"),
+            (Backend::GoodJob, "jobs", "fixed names"),
+            (Backend::Bullmq, "", "non-empty"),
+            (Backend::Sidekiq, "my app", "without spaces"),
+            (Backend::Resque, "resque:", "trailing"),
+            (
+                Backend::Oban,
+                "public; DROP TABLE oban_jobs",
+                "plain PostgreSQL schema",
+            ),
+            (Backend::Oban, "\"quoted\"", "plain PostgreSQL schema"),
+            (Backend::River, "1st", "plain PostgreSQL schema"),
+            (Backend::DelayedJob, "jobs.", "plain table name prefix"),
+        ] {
+            let error = backend.check_prefix(prefix).unwrap_err().to_string();
+            assert!(
+                error.contains(&format!("{prefix:?}")) && error.contains(expected),
+                "{error}"
+            );
+        }
+        let long = "s".repeat(64);
+        assert!(Backend::Oban.check_prefix(&long).is_err());
     }
 }

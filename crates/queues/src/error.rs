@@ -29,6 +29,18 @@ pub enum Error {
         problem: String,
     },
 
+    /// The `prefix` given is not one the backend can have: the backend has no setting for it, or
+    /// the value is not of the form the library takes.
+    #[error("{backend} prefix {given:?} is not usable: expected {expected}")]
+    Prefix {
+        /// The backend.
+        backend: Backend,
+        /// The prefix given.
+        given: String,
+        /// What the backend takes (or that it takes none).
+        expected: &'static str,
+    },
+
     /// No queues were named, and the backend keeps no list of its queues.
     #[error("{backend} keeps no list of its queues: name the queues to read in `queues`")]
     QueuesRequired {

@@ -29,6 +29,9 @@
 //! # Ok(()) }
 //! ```
 //!
+//! An app that moved its library's keys or tables (BullMQ's `prefix`, Resque's namespace, Oban's
+//! schema, ...) is read with [`Reader::connect_with`] and [`Options`].
+//!
 //! Light on the datastore: a Redis poll is one or two pipelined round trips of O(1) or O(log n)
 //! reads (`LLEN`, `LINDEX`, `ZCOUNT`, `HMGET`, ...), never `KEYS`, a scan or a range over a whole
 //! list or set; a PostgreSQL poll is one statement by the backends' own indexes, in a read-only
@@ -44,4 +47,4 @@ mod redis;
 
 pub use backend::{Backend, Reads, Store};
 pub use error::Error;
-pub use reader::{DEPTH_CAP, QueueReading, READ_TIMEOUT, Reader, Reading};
+pub use reader::{DEPTH_CAP, Options, QueueReading, READ_TIMEOUT, Reader, Reading};

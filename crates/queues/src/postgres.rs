@@ -27,10 +27,25 @@ use crate::{Backend, Error};
 #[derive(Debug, Clone)]
 pub(crate) struct PostgresQueues {
     pool: PgPool,
+    /// Delayed::Job's table where Active Record's `table_name_prefix` renames it, quoted.
+    delayed_job_table: Option<String>,
 }
 
 impl PostgresQueues {
-    pub(crate) async fn connect(backend: Backend, url: &Secret) -> Result<Self, Error> {
+    /// `prefix` was checked by [`Backend::check_prefix`] to be a plain identifier. River's
+    /// `Schema` and Oban's `prefix` become the session's search path, so that the statements
+    /// below name their tables unqualified; Delayed::Job's table prefix names its table, quoted.
+    pub(crate) async fn connect(
+        backend: Backend,
+        url: &Secret,
+        prefix: Option<&str>,
+    ) -> Result<Self, Error> {
+        let (schema, delayed_job_table) = match (backend, prefix) {
+            (Backend::DelayedJob, Some(prefix)) => {
+                (None, Some(format!("\"{prefix}delayed_jobs\"")))
+            }
+            (_, schema) => (schema, None),
+        };
         let url = url.expose();
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(Error::Url {
@@ -41,7 +56,10 @@ impl PostgresQueues {
             });
         }
         let statement_timeout = READ_TIMEOUT.as_millis().to_string();
-        let options = PgConnectOptions::from_str(url)
+        // Quoted, so that the name is taken as written (case kept); pg_catalog, where pg_locks
+        // and the functions used live, is searched first whatever the path says.
+        let search_path = schema.map(|schema| format!("\"{schema}\""));
+        let mut options = PgConnectOptions::from_str(url)
             .map_err(|_| Error::Url {
                 backend,
                 problem: "expected postgres://[user[:password]@]host[:port]/database[?sslmode=…]"
@@ -54,6 +72,9 @@ impl PostgresQueues {
                 // sqlx asks for UTC too; said here because the comparisons above rely on it.
                 ("TimeZone", "UTC"),
             ]);
+        if let Some(search_path) = &search_path {
+            options = options.options([("search_path", search_path.as_str())]);
+        }
         let pool = PgPoolOptions::new()
             .max_connections(1)
             .acquire_timeout(READ_TIMEOUT)
@@ -61,7 +82,10 @@ impl PostgresQueues {
             .connect_with(options)
             .await
             .map_err(|source| Error::Postgres { backend, source })?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            delayed_job_table,
+        })
     }
 
     pub(crate) async fn read(
@@ -72,6 +96,15 @@ impl PostgresQueues {
         depth_cap: u64,
     ) -> Result<Reading, Error> {
         let (sql, expected) = statement(backend)?;
+        let renamed;
+        let sql = match &self.delayed_job_table {
+            // The statement names no other relation with these letters.
+            Some(table) => {
+                renamed = sql.replace("delayed_jobs", table);
+                renamed.as_str()
+            }
+            None => sql,
+        };
         let listed;
         let queues = if queues.is_empty() {
             listed = self.list_queues(backend).await?;
@@ -248,27 +281,39 @@ fn statement(backend: Backend) -> Result<(&'static str, &'static str), Error> {
              expired_at)",
         ),
         // delayed_job_active_record's migration and Delayed::Backend::ActiveRecord's
-        // ready_to_run: a job is ready when due, unlocked and not failed; a locked one runs. A
-        // NULL queue is the default queue. Its only index is (priority, run_at): the queue and
-        // the locked jobs are filtered, not looked up (see the crate's README).
+        // ready_to_run: a job is ready when due, unlocked and not failed, and workers take the
+        // first by (priority, run_at); a locked one runs. A NULL queue is the default queue.
+        // Its only index is (priority, run_at): each queue's ready jobs are found by walking it
+        // in the workers' order, filtered by queue, stopping at the cap, so the first row is
+        // the next job. An app's index led by `queue` (see the README) turns that walk into a
+        // probe; `queue = name` is written plainly so that the planner can use one (`default`,
+        // which also means NULL, has a branch of its own). Locked jobs are counted in one pass
+        // for every queue: over the table here, over a partial index where the app has one.
         Backend::DelayedJob => (
-            // Locked jobs have no index: one scan for every queue, not one per queue.
             "WITH busy AS MATERIALIZED (
                SELECT coalesce(j.queue, 'default') AS name, count(*) AS n FROM delayed_jobs j
                WHERE j.locked_at IS NOT NULL AND j.failed_at IS NULL GROUP BY 1)
-             SELECT q.name,
-               (SELECT count(*) FROM (SELECT 1 FROM delayed_jobs j
-                  WHERE (j.queue = q.name OR (j.queue IS NULL AND q.name = 'default'))
-                    AND j.failed_at IS NULL AND j.locked_at IS NULL AND j.run_at <= $2
-                  LIMIT $3) d) AS depth,
-               (SELECT extract(epoch FROM j.run_at)::float8 FROM delayed_jobs j
-                  WHERE (j.queue = q.name OR (j.queue IS NULL AND q.name = 'default'))
-                    AND j.failed_at IS NULL AND j.locked_at IS NULL AND j.run_at <= $2
-                  ORDER BY j.priority, j.run_at LIMIT 1) AS oldest,
+             SELECT q.name, r.depth, r.oldest,
                coalesce((SELECT b.n FROM busy b WHERE b.name = q.name), 0) AS busy,
                NULL::bigint AS due,
                false AS paused
-             FROM unnest($1::text[]) AS q(name)",
+             FROM unnest($1::text[]) WITH ORDINALITY AS q(name, position)
+             CROSS JOIN LATERAL (
+               SELECT count(*) AS depth,
+                 (array_agg(extract(epoch FROM n.run_at)::float8
+                    ORDER BY n.priority, n.run_at))[1] AS oldest
+               FROM (
+                 (SELECT j.priority, j.run_at FROM delayed_jobs j
+                  WHERE q.name <> 'default' AND j.queue = q.name
+                    AND j.failed_at IS NULL AND j.locked_at IS NULL AND j.run_at <= $2
+                  ORDER BY j.priority, j.run_at LIMIT $3)
+                 UNION ALL
+                 (SELECT j.priority, j.run_at FROM delayed_jobs j
+                  WHERE q.name = 'default' AND (j.queue = 'default' OR j.queue IS NULL)
+                    AND j.failed_at IS NULL AND j.locked_at IS NULL AND j.run_at <= $2
+                  ORDER BY j.priority, j.run_at LIMIT $3)
+               ) n) r
+             ORDER BY q.position",
             "Delayed::Job's table delayed_jobs(queue, priority, run_at, locked_at, failed_at)",
         ),
         // riverdriver migrations 002 and 004: river_job by (state, queue, priority,
@@ -310,7 +355,8 @@ fn statement(backend: Backend) -> Result<(&'static str, &'static str), Error> {
                     AND j.scheduled_at <= $2 LIMIT $3) d) AS due,
                false AS paused
              FROM unnest($1::text[]) AS q(name)",
-            "Oban's table oban_jobs(state, queue, priority, scheduled_at) in the public prefix",
+            "Oban's table oban_jobs(state, queue, priority, scheduled_at) in the prefix read \
+             (public unless `prefix` says otherwise)",
         ),
         _ => {
             return Err(Error::Url {

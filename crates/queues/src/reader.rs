@@ -71,24 +71,60 @@ pub struct QueueReading {
     pub paused: bool,
 }
 
+/// How the app set its library up where that differs from the library's defaults, for
+/// [`Reader::connect_with`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Options {
+    /// The key prefix, namespace or schema the library was given (see
+    /// [`Backend::prefix_setting`]); `None` reads the library's default.
+    pub prefix: Option<String>,
+}
+
+impl Options {
+    /// Reads the library's keys or tables under `prefix` (checked by [`Reader::connect_with`]
+    /// with [`Backend::check_prefix`]).
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = Some(prefix.into());
+        self
+    }
+}
+
 impl Reader {
-    /// Connects to the datastore holding `backend`'s jobs. `queues` names the queues to read;
-    /// empty reads every queue the backend lists (an error for backends that keep no list, see
-    /// [`Backend::lists_queues`]).
+    /// Connects to the datastore holding `backend`'s jobs, kept where the library keeps them by
+    /// default. `queues` names the queues to read; empty reads every queue the backend lists (an
+    /// error for backends that keep no list, see [`Backend::lists_queues`]).
     pub async fn connect(
         backend: Backend,
         url: &Secret,
         queues: Vec<String>,
     ) -> Result<Self, Error> {
+        Self::connect_with(backend, url, queues, Options::default()).await
+    }
+
+    /// [`Reader::connect`] for an app whose library was set up with `options`: a key prefix,
+    /// namespace or schema of its own.
+    pub async fn connect_with(
+        backend: Backend,
+        url: &Secret,
+        queues: Vec<String>,
+        options: Options,
+    ) -> Result<Self, Error> {
         if queues.is_empty() && !backend.lists_queues() {
             return Err(Error::QueuesRequired { backend });
         }
+        let prefix = options.prefix;
+        if let Some(prefix) = &prefix {
+            backend.check_prefix(prefix)?;
+        }
         let connecting = async {
             Ok::<_, Error>(match backend.store() {
-                Store::Redis => Connection::Redis(RedisQueues::connect(backend, url).await?),
-                Store::Postgres => {
-                    Connection::Postgres(PostgresQueues::connect(backend, url).await?)
+                Store::Redis => {
+                    Connection::Redis(RedisQueues::connect(backend, url, prefix.as_deref()).await?)
                 }
+                Store::Postgres => Connection::Postgres(
+                    PostgresQueues::connect(backend, url, prefix.as_deref()).await?,
+                ),
             })
         };
         let store = tokio::time::timeout(READ_TIMEOUT, connecting)

@@ -22,10 +22,41 @@ use crate::{Backend, Error};
 #[derive(Clone)]
 pub(crate) struct RedisQueues {
     connection: ConnectionManager,
+    keys: Keys,
+}
+
+/// What every key the library writes starts with: Sidekiq's redis-namespace `NS:` (none by
+/// default), BullMQ's `PREFIX:` (`bull:`), Resque's `NAMESPACE:` (`resque:`), kombu's
+/// `global_keyprefix` as it is (none); RQ's are always `rq:…`, written out where used.
+#[derive(Debug, Clone)]
+struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    /// `prefix` was checked by `Backend::check_prefix`: only backends that have one get one.
+    fn new(backend: Backend, prefix: Option<&str>) -> Self {
+        let prefix = match (backend, prefix) {
+            (Backend::Celery, Some(prefix)) => prefix.to_owned(),
+            (_, Some(prefix)) => format!("{prefix}:"),
+            (Backend::Bullmq, None) => "bull:".to_owned(),
+            (Backend::Resque, None) => "resque:".to_owned(),
+            (_, None) => String::new(),
+        };
+        Self { prefix }
+    }
+
+    fn of(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
 }
 
 impl RedisQueues {
-    pub(crate) async fn connect(backend: Backend, url: &Secret) -> Result<Self, Error> {
+    pub(crate) async fn connect(
+        backend: Backend,
+        url: &Secret,
+        prefix: Option<&str>,
+    ) -> Result<Self, Error> {
         let url = client_url(url.expose()).map_err(|problem| Error::Url { backend, problem })?;
         let client = redis::Client::open(url).map_err(|_| Error::Url {
             backend,
@@ -40,7 +71,10 @@ impl RedisQueues {
             .get_connection_manager_with_config(config)
             .await
             .map_err(|source| Error::Redis { backend, source })?;
-        Ok(Self { connection })
+        Ok(Self {
+            connection,
+            keys: Keys::new(backend, prefix),
+        })
     }
 
     pub(crate) async fn read(
@@ -50,19 +84,20 @@ impl RedisQueues {
         now: DateTime<Utc>,
     ) -> Result<Reading, Error> {
         let mut connection = self.connection.clone();
+        let keys = &self.keys;
         let listed;
         let queues = if queues.is_empty() {
-            listed = list_queues(&mut connection, backend).await?;
+            listed = list_queues(&mut connection, backend, keys).await?;
             &listed
         } else {
             queues
         };
         match backend {
-            Backend::Sidekiq => sidekiq(&mut connection, queues, now).await,
+            Backend::Sidekiq => sidekiq(&mut connection, keys, queues, now).await,
             Backend::Rq => rq(&mut connection, queues, now).await,
-            Backend::Bullmq => bullmq(&mut connection, queues, now).await,
-            Backend::Celery => celery(&mut connection, queues, now).await,
-            Backend::Resque => resque(&mut connection, queues).await,
+            Backend::Bullmq => bullmq(&mut connection, keys, queues, now).await,
+            Backend::Celery => celery(&mut connection, keys, queues, now).await,
+            Backend::Resque => resque(&mut connection, keys, queues).await,
             _ => Err(Error::Url {
                 backend,
                 problem: "expected a postgres:// URL: this backend keeps its jobs in PostgreSQL"
@@ -119,16 +154,16 @@ fn client_url(url: &str) -> Result<String, String> {
 async fn list_queues(
     connection: &mut ConnectionManager,
     backend: Backend,
+    keys: &Keys,
 ) -> Result<Vec<String>, Error> {
     let (key, prefix) = match backend {
-        Backend::Sidekiq => ("queues", ""),
-        Backend::Rq => ("rq:queues", "rq:queue:"),
-        Backend::Resque => ("resque:queues", ""),
+        Backend::Sidekiq | Backend::Resque => (keys.of("queues"), ""),
+        Backend::Rq => ("rq:queues".to_owned(), "rq:queue:"),
         Backend::Celery => return Ok(vec!["celery".to_owned()]),
         _ => return Err(Error::QueuesRequired { backend }),
     };
     let mut batch = Batch::new(backend);
-    let set = batch.add("(all)", key, "a set of queue names", "SMEMBERS", key, &[]);
+    let set = batch.add("(all)", &key, "a set of queue names", "SMEMBERS", &key, &[]);
     let replies = batch.run(connection).await?;
     let mut queues: Vec<String> = replies
         .strings(set)?
@@ -317,12 +352,14 @@ fn queue_reading(name: &str) -> QueueReading {
     }
 }
 
-/// Sidekiq (lib/sidekiq/api.rb): LIST `queue:NAME`, LPUSH in and BRPOP out, so the oldest job is
+/// Sidekiq (lib/sidekiq/api.rb), every key under a redis-namespace `NS:` where the app has one:
+/// LIST `queue:NAME`, LPUSH in and BRPOP out, so the oldest job is
 /// at index -1; ZSETs `schedule` and `retry` scored by epoch seconds hold due jobs of every queue;
 /// each running process (SET `processes`) keeps one JSON record per running job in HASH
 /// `<identity>:work`, naming its queue.
 async fn sidekiq(
     connection: &mut ConnectionManager,
+    keys: &Keys,
     queues: &[String],
     now: DateTime<Utc>,
 ) -> Result<Reading, Error> {
@@ -330,28 +367,30 @@ async fn sidekiq(
     let mut batch = Batch::new(Backend::Sidekiq);
     let mut per_queue = Vec::new();
     for queue in queues {
-        let key = format!("queue:{queue}");
+        let key = keys.of(&format!("queue:{queue}"));
         let depth = batch.add(queue, &key, JOB_LIST, "LLEN", &key, &[]);
         let oldest = batch.add(queue, &key, JOB_LIST, "LINDEX", &key, &["-1"]);
         per_queue.push((depth, oldest, key));
     }
     let now_s = epoch_seconds(now);
     let zset = "a sorted set of jobs scored by epoch seconds";
+    let (schedule, retry, processes) =
+        (keys.of("schedule"), keys.of("retry"), keys.of("processes"));
     let schedule = batch.add(
         "(all)",
-        "schedule",
+        &schedule,
         zset,
         "ZCOUNT",
-        "schedule",
+        &schedule,
         &["-inf", &now_s],
     );
-    let retry = batch.add("(all)", "retry", zset, "ZCOUNT", "retry", &["-inf", &now_s]);
+    let retry = batch.add("(all)", &retry, zset, "ZCOUNT", &retry, &["-inf", &now_s]);
     let processes = batch.add(
         "(all)",
-        "processes",
+        &processes,
         "a set of process identities",
         "SMEMBERS",
-        "processes",
+        &processes,
         &[],
     );
     let replies = batch.run(connection).await?;
@@ -374,7 +413,7 @@ async fn sidekiq(
     let mut work = Batch::new(Backend::Sidekiq);
     let mut hashes = Vec::new();
     for identity in replies.strings(processes)? {
-        let key = format!("{}:work", String::from_utf8_lossy(&identity));
+        let key = keys.of(&format!("{}:work", String::from_utf8_lossy(&identity)));
         let index = work.add("(all)", &key, "a hash of running jobs", "HVALS", &key, &[]);
         hashes.push((index, key));
     }
@@ -472,13 +511,15 @@ async fn rq(
     })
 }
 
-/// BullMQ 5–6 (src/classes/queue-keys.ts, commands/*.lua), prefix `bull`: LIST `bull:NAME:wait`
+/// BullMQ 5–6 (src/classes/queue-keys.ts, commands/*.lua), prefix `bull` unless the app's `prefix`
+/// option says otherwise: LIST `bull:NAME:wait`
 /// of job ids, LPUSH in and RPOP out (oldest at -1); ZSET `prioritized` of ready jobs with a
 /// priority; LIST `paused` (before 5.x a paused queue's jobs moved there; now HASH `meta` holds
 /// `paused` and they stay in `wait`); LIST `active` of running jobs; ZSET `delayed` scored by
 /// (epoch ms due) × 0x1000 + a counter; HASH `bull:NAME:<id>` with `timestamp` and `delay`.
 async fn bullmq(
     connection: &mut ConnectionManager,
+    keys: &Keys,
     queues: &[String],
     now: DateTime<Utc>,
 ) -> Result<Reading, Error> {
@@ -494,7 +535,7 @@ async fn bullmq(
         .to_string();
     let mut per_queue = Vec::new();
     for queue in queues {
-        let key = |part: &str| format!("bull:{queue}:{part}");
+        let key = |part: &str| keys.of(&format!("{queue}:{part}"));
         let (wait, prioritized, paused, active, delayed, meta) = (
             key("wait"),
             key("prioritized"),
@@ -543,7 +584,7 @@ async fn bullmq(
         reading.paused = replies.count(meta)? == 1 || legacy_paused > 0;
         reading.latency = Some(Duration::ZERO);
         if let Some(id) = replies.string(oldest)? {
-            let key = format!("bull:{queue}:{}", String::from_utf8_lossy(&id));
+            let key = keys.of(&format!("{queue}:{}", String::from_utf8_lossy(&id)));
             let index = jobs.add(
                 queue,
                 &key,
@@ -582,9 +623,11 @@ async fn bullmq(
 
 /// Celery on kombu's Redis transport (kombu/transport/redis.py): a LIST named after the queue, and
 /// one per priority step (`NAME\x06\x163`, `\x06\x166`, `\x06\x169`); LPUSH in, RPOP out (oldest
-/// at -1). Messages carry a publish time only where the app adds `properties.published_at`.
+/// at -1); with the transport option `global_keyprefix`, kombu's client puts it before every key.
+/// Messages carry a publish time only where the app adds `properties.published_at`.
 async fn celery(
     connection: &mut ConnectionManager,
+    keys: &Keys,
     queues: &[String],
     now: DateTime<Utc>,
 ) -> Result<Reading, Error> {
@@ -593,10 +636,10 @@ async fn celery(
     let mut per_queue = Vec::new();
     for queue in queues {
         let lists = [
-            queue.clone(),
-            format!("{queue}\x06\x163"),
-            format!("{queue}\x06\x166"),
-            format!("{queue}\x06\x169"),
+            keys.of(queue),
+            keys.of(&format!("{queue}\x06\x163")),
+            keys.of(&format!("{queue}\x06\x166")),
+            keys.of(&format!("{queue}\x06\x169")),
         ];
         let slots: Vec<(usize, usize)> = lists
             .iter()
@@ -641,24 +684,29 @@ async fn celery(
     })
 }
 
-/// Resque (lib/resque/data_store.rb), namespace `resque`: LIST `resque:queue:NAME` of payloads
+/// Resque (lib/resque/data_store.rb), namespace `resque` unless the app sets another: LIST `resque:queue:NAME` of payloads
 /// without a timestamp (depth only); SET `resque:workers`, and STRING `resque:worker:<id>` holding
 /// `{queue, run_at, payload}` while that worker runs a job.
-async fn resque(connection: &mut ConnectionManager, queues: &[String]) -> Result<Reading, Error> {
+async fn resque(
+    connection: &mut ConnectionManager,
+    keys: &Keys,
+    queues: &[String],
+) -> Result<Reading, Error> {
     let mut batch = Batch::new(Backend::Resque);
     let depths: Vec<usize> = queues
         .iter()
         .map(|queue| {
-            let key = format!("resque:queue:{queue}");
+            let key = keys.of(&format!("queue:{queue}"));
             batch.add(queue, &key, "a list of Resque jobs", "LLEN", &key, &[])
         })
         .collect();
+    let workers = keys.of("workers");
     let workers = batch.add(
         "(all)",
-        "resque:workers",
+        &workers,
         "a set of worker ids",
         "SMEMBERS",
-        "resque:workers",
+        &workers,
         &[],
     );
     let replies = batch.run(connection).await?;
@@ -669,25 +717,25 @@ async fn resque(connection: &mut ConnectionManager, queues: &[String]) -> Result
         readings.push(reading);
     }
 
-    let keys: Vec<String> = replies
+    let worker_keys: Vec<String> = replies
         .strings(workers)?
         .iter()
-        .map(|id| format!("resque:worker:{}", String::from_utf8_lossy(id)))
+        .map(|id| keys.of(&format!("worker:{}", String::from_utf8_lossy(id))))
         .collect();
     let mut busy: HashMap<String, u64> = HashMap::new();
-    if let Some((first, rest)) = keys.split_first() {
+    if let Some((first, rest)) = worker_keys.split_first() {
         let mut batch = Batch::new(Backend::Resque);
         let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
         let all = batch.add(
             "(all)",
-            "resque:worker:*",
+            &keys.of("worker:*"),
             "strings of running jobs",
             "MGET",
             first,
             &rest,
         );
         let replies = batch.run(connection).await?;
-        for (key, record) in keys.iter().zip(replies.strings_or_nil(all)?) {
+        for (key, record) in worker_keys.iter().zip(replies.strings_or_nil(all)?) {
             if let Some(record) = record {
                 let queue = parse::running_queue(&record)
                     .map_err(|problem| replies.malformed(all, Some(key), problem))?;

@@ -612,3 +612,56 @@ fn bad_queue_settings_are_named_by_key_value_and_what_is_expected() {
         "{shown:?}"
     );
 }
+
+#[test]
+fn a_queue_prefix_is_what_the_backend_takes() {
+    let base = "[heroku]\napi_key = \"k\"\n[[apps]]\nname = \"a\"\nprocess = \"worker\"\nmin = 0\nmax = 8\n[apps.queue]\nurl_env = \"DB\"\nconcurrency = 2\nqueues = [\"default\"]\n";
+    for (backend, prefix) in [
+        ("bullmq", "myapp"),
+        ("resque", "resque:myapp"),
+        ("sidekiq", "myapp"),
+        ("celery", "myapp:"),
+        ("oban", "private"),
+        ("river", "jobs"),
+        ("delayed_job", "app_"),
+    ] {
+        let config = load(
+            &format!("{base}backend = \"{backend}\"\nprefix = \"{prefix}\"\n"),
+            &[],
+        )
+        .unwrap_or_else(|error| panic!("{backend} {prefix}: {error}"));
+        let queue = config.apps[0].queue.as_ref().unwrap();
+        assert_eq!(queue.prefix.as_deref(), Some(prefix), "{backend}");
+    }
+    let plain = load(&format!("{base}backend = \"bullmq\"\n"), &[]).unwrap();
+    assert_eq!(plain.apps[0].queue.as_ref().unwrap().prefix, None);
+
+    for (backend, prefix, shown, expected) in [
+        (
+            "rq",
+            "\"rq2\"",
+            "\"rq2\"",
+            "RQ's keys always start with rq:",
+        ),
+        ("good_job", "\"jobs\"", "\"jobs\"", "fixed names"),
+        (
+            "oban",
+            "\"public; DROP TABLE oban_jobs\"",
+            "\"public; DROP TABLE oban_jobs\"",
+            "a plain PostgreSQL schema name",
+        ),
+        ("bullmq", "\"\"", "\"\"", "non-empty key prefix"),
+        ("bullmq", "7", "7", "a string"),
+    ] {
+        let bad = problems(&format!(
+            "{base}backend = \"{backend}\"\nprefix = {prefix}\n"
+        ));
+        let shown_problems: Vec<String> = bad.iter().map(ToString::to_string).collect();
+        assert!(
+            shown_problems.iter().any(|p| p.starts_with(&format!(
+                "apps[0].queue.prefix: {shown} is not valid: expected"
+            )) && p.contains(expected)),
+            "{backend} {prefix}: {shown_problems:?}"
+        );
+    }
+}

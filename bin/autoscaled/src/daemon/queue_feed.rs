@@ -109,10 +109,16 @@ impl QueueFeed {
             *connected = None;
             // The depth a poll counts need not pass what the largest formation runs at once.
             let cap = u64::from(self.settings.max).saturating_mul(u64::from(queue.concurrency));
-            let reader = queues::Reader::connect(queue.backend, &url, queue.queues.clone())
-                .await
-                .map_err(|e| describe(&e, &url))?
-                .with_depth_cap(cap);
+            let options = queues::Options::default();
+            let options = match &queue.prefix {
+                Some(prefix) => options.with_prefix(prefix),
+                None => options,
+            };
+            let reader =
+                queues::Reader::connect_with(queue.backend, &url, queue.queues.clone(), options)
+                    .await
+                    .map_err(|e| describe(&e, &url))?
+                    .with_depth_cap(cap);
             *connected = Some(Connected { url, reader });
         }
         let Some(Connected { reader, url }) = connected.as_ref() else {

@@ -102,6 +102,20 @@ pub(crate) fn fill(backend: Backend, _server: &str, queues: &[String], jobs: usi
     }
 }
 
+/// What crates/queues/README.md advises an app with a big `delayed_jobs` table to add: the ready
+/// jobs of a queue in the workers' order, and the running ones.
+pub(crate) fn add_advised_delayed_job_indexes(url: &str) {
+    psql(
+        url,
+        &[],
+        "CREATE INDEX delayed_jobs_queue_ready ON delayed_jobs (queue, priority, run_at)
+           WHERE failed_at IS NULL AND locked_at IS NULL;
+         CREATE INDEX delayed_jobs_queue_locked ON delayed_jobs (queue)
+           WHERE locked_at IS NOT NULL AND failed_at IS NULL;
+         ANALYZE delayed_jobs;",
+    );
+}
+
 fn psql(url: &str, variables: &[(&str, &str)], sql: &str) {
     let mut command = Command::new("psql");
     command.args([url, "-X", "-q", "-v", "ON_ERROR_STOP=1"]);

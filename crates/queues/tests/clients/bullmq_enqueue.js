@@ -1,5 +1,6 @@
 // Adds jobs with BullMQ's own client (npm bullmq, pinned in scripts/package-lock.json).
-// Usage: node bullmq_enqueue.js REDIS_URL QUEUE COMMAND [N]
+// Usage: [PREFIX=P] node bullmq_enqueue.js REDIS_URL QUEUE COMMAND [N]
+//   PREFIX       the Queue's and Worker's `prefix` option (BullMQ's default: bull)
 //   add N        N jobs now (addBulk, 1,000 at a time)
 //   delay MS     one job delayed by MS milliseconds
 //   prioritized  one job with priority 5
@@ -10,7 +11,8 @@ const { Queue, Worker } = require("bullmq");
 async function main() {
   const [url, name, command, value] = process.argv.slice(2);
   const connection = { url };
-  const queue = new Queue(name, { connection });
+  const prefix = process.env.PREFIX ? { prefix: process.env.PREFIX } : {};
+  const queue = new Queue(name, { connection, ...prefix });
   if (command === "add") {
     let left = Number(value);
     while (left > 0) {
@@ -25,7 +27,7 @@ async function main() {
   } else if (command === "pause") {
     await queue.pause();
   } else if (command === "take") {
-    const worker = new Worker(name, null, { connection, autorun: false });
+    const worker = new Worker(name, null, { connection, autorun: false, ...prefix });
     const job = await worker.getNextJob("autoscaled-test");
     if (!job) throw new Error("no job to take");
     await worker.close(true);

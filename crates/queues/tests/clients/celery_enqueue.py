@@ -1,9 +1,11 @@
 """Sends tasks with Celery's own client on its Redis broker (PyPI celery, kombu).
 
-Usage: python celery_enqueue.py REDIS_URL QUEUE COUNT [published_at] [priority N]
+Usage: [PREFIX=P] python celery_enqueue.py REDIS_URL QUEUE COUNT [published_at] [priority N]
+  PREFIX sets kombu's transport option global_keyprefix (put before every key the broker uses).
   `published_at` adds properties.published_at (float epoch seconds) before publishing, as
   Judoscale's Celery adapter does; without it the message carries no publish time.
 """
+import os
 import sys
 import time
 
@@ -13,6 +15,8 @@ from celery.signals import before_task_publish
 url, queue, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 rest = sys.argv[4:]
 app = Celery("autoscaled_test", broker=url)
+if os.environ.get("PREFIX"):
+    app.conf.broker_transport_options = {"global_keyprefix": os.environ["PREFIX"]}
 
 if "published_at" in rest:
     @before_task_publish.connect

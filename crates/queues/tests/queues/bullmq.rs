@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use autoscaled_queues::Backend;
+use autoscaled_queues::{Backend, Options};
 use chrono::Utc;
 
-use crate::support::{TestRedis, bullmq, queue, read, window};
+use crate::support::{TestRedis, bullmq, bullmq_with, queue, read, window};
 
 #[tokio::test]
 async fn bullmq_queues_from_empty_to_100_000_jobs() {
@@ -73,4 +73,34 @@ async fn bullmq_needs_its_queues_named() {
         error.to_string(),
         "bullmq keeps no list of its queues: name the queues to read in `queues`"
     );
+}
+
+#[tokio::test]
+async fn bullmq_under_the_apps_own_prefix() {
+    let redis = TestRedis::new();
+    let prefixed = [("PREFIX", "myapp")];
+    let first = window(|| bullmq_with(&redis, &prefixed, &["default", "add", "3"]));
+    bullmq_with(&redis, &prefixed, &["default", "take"]);
+    // After the take: a worker would promote it once due.
+    bullmq_with(&redis, &prefixed, &["default", "delay", "1000"]);
+    let now = first.after + chrono::Duration::seconds(90);
+
+    let reader = redis
+        .reader_with(
+            Backend::Bullmq,
+            &["default"],
+            Options::default().with_prefix("myapp"),
+        )
+        .await;
+    let reading = read(&reader, now).await;
+    let default = queue(&reading, "default");
+    assert_eq!(
+        (default.depth, default.busy, default.due),
+        (2, Some(1), Some(1))
+    );
+    first.assert_age(default.latency, now);
+
+    // The default prefix finds nothing there.
+    let unprefixed = redis.reader(Backend::Bullmq, &["default"]).await;
+    assert_eq!(queue(&read(&unprefixed, now).await, "default").depth, 0);
 }

@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use autoscaled_queues::Backend;
+use autoscaled_queues::{Backend, Options};
 use chrono::Utc;
 
-use crate::support::{TestRedis, python, queue, read, repeat, window};
+use crate::support::{TestRedis, python, python_with, queue, read, repeat, window};
 
 #[tokio::test]
 async fn celery_queues_from_empty_to_100_000_messages() {
@@ -69,4 +69,40 @@ async fn celery_queues_from_empty_to_100_000_messages() {
         .map(|q| q.name)
         .collect();
     assert_eq!(names, ["celery"]);
+}
+
+#[tokio::test]
+async fn celery_under_kombus_global_keyprefix() {
+    let redis = TestRedis::new();
+    let prefixed = [("PREFIX", "myapp:")];
+    let first = window(|| {
+        python_with(
+            &redis,
+            &prefixed,
+            "celery_enqueue.py",
+            &["default", "2", "published_at"],
+        )
+    });
+    python_with(
+        &redis,
+        &prefixed,
+        "celery_enqueue.py",
+        &["default", "1", "priority", "9", "published_at"],
+    );
+    let now = first.after + chrono::Duration::seconds(90);
+
+    let reader = redis
+        .reader_with(
+            Backend::Celery,
+            &["default"],
+            Options::default().with_prefix("myapp:"),
+        )
+        .await;
+    let reading = read(&reader, now).await;
+    let default = queue(&reading, "default");
+    assert_eq!(default.depth, 3, "both lists, the priority one's too");
+    first.assert_age(default.latency, now);
+
+    let unprefixed = redis.reader(Backend::Celery, &["default"]).await;
+    assert_eq!(queue(&read(&unprefixed, now).await, "default").depth, 0);
 }

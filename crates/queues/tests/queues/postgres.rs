@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use autoscaled_queues::{Backend, DEPTH_CAP, Error, Reader, Reading};
+use autoscaled_queues::{Backend, DEPTH_CAP, Error, Options, Reader, Reading};
 use chrono::{DateTime, Utc};
 use secret::Secret;
 use sqlx::{Connection, Executor, PgConnection};
@@ -422,6 +422,219 @@ async fn river_from_empty_to_100_000_jobs() {
 #[tokio::test]
 async fn oban_from_empty_to_100_000_jobs() {
     from_empty_to_100_000_jobs(&OBAN).await;
+}
+
+/// River's `Schema` and Oban's `prefix`: the library's tables in a schema of their own (`jobs`),
+/// made as the library makes them there (River's migrator fills its `/* TEMPLATE: schema */`
+/// placeholders with `jobs.`; Oban's migrations qualify every name with the prefix, which the
+/// search path does here for the translated file), beside an empty copy in `public`.
+async fn read_under_a_schema(schema: &Schema) {
+    let backend = schema.backend;
+    let db = Database::new(schema).await;
+    let mut admin = db.admin().await;
+    admin
+        .execute("CREATE SCHEMA jobs; SET search_path TO jobs")
+        .await
+        .unwrap();
+    for file in schema.files {
+        let file = file.replace("/* TEMPLATE: schema */", "jobs.");
+        admin
+            .execute(sqlx::raw_sql(&file))
+            .await
+            .unwrap_or_else(|error| panic!("{backend} in jobs: {error}"));
+    }
+    admin
+        .execute(sqlx::raw_sql(&format!(
+            "GRANT USAGE ON SCHEMA jobs TO {READER};
+             GRANT SELECT ON ALL TABLES IN SCHEMA jobs TO {READER};"
+        )))
+        .await
+        .expect("grant");
+    for (at, count, kind) in [(-60, 2, "ready"), (-30, 1, "running")] {
+        sqlx::query(schema.insert)
+            .bind("default")
+            .bind(
+                (now() + chrono::Duration::seconds(at))
+                    .format("%Y-%m-%d %H:%M:%S%.6f+00")
+                    .to_string(),
+            )
+            .bind(count)
+            .bind(kind)
+            .execute(&mut admin)
+            .await
+            .unwrap_or_else(|error| panic!("insert into jobs: {error}"));
+    }
+
+    let reader = Reader::connect_with(
+        backend,
+        &db.reader_url(),
+        vec!["default".to_owned()],
+        Options::default().with_prefix("jobs"),
+    )
+    .await
+    .unwrap();
+    let default = read(&reader).await.queues.remove(0);
+    assert_eq!(
+        (default.depth, default.latency, default.busy),
+        (2, Some(Duration::from_secs(60)), Some(1)),
+        "{backend}"
+    );
+    let unprefixed = db.reader(backend, &["default"]).await;
+    assert_eq!(read(&unprefixed).await.queues[0].depth, 0, "{backend}");
+
+    // The schema is taken as written, quoted: another case is another schema.
+    let other = Reader::connect_with(
+        backend,
+        &db.reader_url(),
+        vec!["default".to_owned()],
+        Options::default().with_prefix("Jobs"),
+    )
+    .await
+    .unwrap();
+    let error = other.read(now()).await.unwrap_err();
+    assert!(matches!(error, Error::Schema { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn river_in_its_own_schema() {
+    read_under_a_schema(&RIVER).await;
+}
+
+#[tokio::test]
+async fn oban_in_its_own_prefix() {
+    read_under_a_schema(&OBAN).await;
+}
+
+/// Delayed::Job's default queue is also the jobs without one (NULL); workers take the first by
+/// (priority, run_at), a failed job is neither ready nor running. The figures are the same once
+/// the app adds the indexes the README advises (the planner then reads through them).
+#[tokio::test]
+async fn delayed_job_default_queue_order_and_the_advised_indexes() {
+    let db = Database::new(&DELAYED_JOB).await;
+    let mut admin = db.admin().await;
+    // (queue, priority, run_at seconds before now, locked, failed)
+    let jobs: [(Option<&str>, i32, i64, bool, bool); 7] = [
+        (None, 0, 300, false, false),
+        (Some("default"), 0, 200, false, false),
+        // Taken first by the workers though younger: a lower number is a higher priority.
+        (Some("default"), -5, 100, false, false),
+        (None, 0, 900, false, true),
+        (None, 0, 800, true, false),
+        (Some("mailers"), 0, 50, true, false),
+        (Some("mailers"), 0, -60, false, false),
+    ];
+    for (queue, priority, ago, locked, failed) in jobs {
+        let at = (now() - chrono::Duration::seconds(ago))
+            .format("%Y-%m-%d %H:%M:%S%.6f")
+            .to_string();
+        sqlx::query(
+            "INSERT INTO delayed_jobs (priority, attempts, handler, run_at, queue, created_at,
+               updated_at, locked_at, locked_by, failed_at)
+             VALUES ($1, 0, E'--- !ruby/object:MailJob {}\\n', $2::timestamp, $3, $2::timestamp,
+               $2::timestamp, CASE WHEN $4 THEN $2::timestamp END,
+               CASE WHEN $4 THEN 'host:worker.1 pid:7' END, CASE WHEN $5 THEN $2::timestamp END)",
+        )
+        .bind(priority)
+        .bind(at)
+        .bind(queue)
+        .bind(locked)
+        .bind(failed)
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    }
+    let figures = |reading: Reading| {
+        reading
+            .queues
+            .into_iter()
+            .map(|q| (q.name, q.depth, q.latency, q.busy))
+            .collect::<Vec<_>>()
+    };
+    let expected = vec![
+        (
+            "default".to_owned(),
+            3,
+            Some(Duration::from_secs(100)),
+            Some(1),
+        ),
+        ("mailers".to_owned(), 0, Some(Duration::ZERO), Some(1)),
+    ];
+    let reader = db
+        .reader(Backend::DelayedJob, &["default", "mailers"])
+        .await;
+    assert_eq!(figures(read(&reader).await), expected);
+
+    admin
+        .execute(
+            "CREATE INDEX delayed_jobs_queue_ready ON delayed_jobs (queue, priority, run_at)
+               WHERE failed_at IS NULL AND locked_at IS NULL;
+             CREATE INDEX delayed_jobs_queue_locked ON delayed_jobs (queue)
+               WHERE locked_at IS NOT NULL AND failed_at IS NULL;
+             ANALYZE delayed_jobs",
+        )
+        .await
+        .unwrap();
+    assert_eq!(figures(read(&reader).await), expected);
+}
+
+/// Active Record's `table_name_prefix = "app_"` renames Delayed::Job's table `app_delayed_jobs`
+/// (delayed_job_active_record's `set_delayed_job_table_name`); its migration makes it so.
+#[tokio::test]
+async fn delayed_job_under_a_table_name_prefix() {
+    let renamed = Schema {
+        files: &[],
+        ..DELAYED_JOB
+    };
+    let db = Database::new(&renamed).await;
+    let mut admin = db.admin().await;
+    let file = include_str!("../../schemas/delayed_job/delayed_job.sql")
+        .replace("delayed_jobs", "app_delayed_jobs");
+    admin.execute(sqlx::raw_sql(&file)).await.unwrap();
+    admin
+        .execute(sqlx::raw_sql(&format!(
+            "GRANT SELECT ON app_delayed_jobs TO {READER}"
+        )))
+        .await
+        .unwrap();
+    for (at, count, kind) in [(-60, 2, "ready"), (-30, 1, "running")] {
+        sqlx::query(
+            &DELAYED_JOB
+                .insert
+                .replace("delayed_jobs", "app_delayed_jobs"),
+        )
+        .bind("default")
+        .bind(
+            (now() + chrono::Duration::seconds(at))
+                .format("%Y-%m-%d %H:%M:%S%.6f+00")
+                .to_string(),
+        )
+        .bind(count)
+        .bind(kind)
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    }
+    let reader = Reader::connect_with(
+        Backend::DelayedJob,
+        &db.reader_url(),
+        vec!["default".to_owned()],
+        Options::default().with_prefix("app_"),
+    )
+    .await
+    .unwrap();
+    let default = read(&reader).await.queues.remove(0);
+    assert_eq!(
+        (default.depth, default.latency, default.busy),
+        (2, Some(Duration::from_secs(60)), Some(1))
+    );
+    let unprefixed = db.reader(Backend::DelayedJob, &["default"]).await;
+    let error = unprefixed.read(now()).await.unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("relation \"delayed_jobs\" does not exist"),
+        "{error}"
+    );
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! Resque, written as lib/resque/data_store.rb writes (no client in the registries here).
 
-use autoscaled_queues::Backend;
+use autoscaled_queues::{Backend, Options};
 use chrono::Utc;
 
 use crate::support::{TestRedis, queue, read, repeat};
@@ -65,4 +65,40 @@ async fn resque_depth_and_busy_workers() {
         .map(|q| q.name)
         .collect();
     assert_eq!(names, ["default"]);
+}
+
+/// `Resque.redis.namespace = "resque:myapp"`: every key under that namespace instead.
+#[tokio::test]
+async fn resque_under_its_own_namespace() {
+    let redis = TestRedis::new();
+    let mut admin = redis.admin();
+    let job = r#"{"class":"Archive","args":[1]}"#;
+    redis::pipe()
+        .cmd("SADD").arg("resque:myapp:queues").arg("default").ignore()
+        .cmd("RPUSH").arg("resque:myapp:queue:default").arg(job).arg(job).ignore()
+        .cmd("SADD").arg("resque:myapp:workers").arg("host:1:default").ignore()
+        .cmd("SET").arg("resque:myapp:worker:host:1:default")
+        .arg(r#"{"queue":"default","run_at":"2026/12/07 14:20:00 UTC","payload":{"class":"Archive","args":[2]}}"#)
+        .ignore()
+        .query::<()>(&mut admin)
+        .unwrap();
+
+    let reader = redis
+        .reader_with(
+            Backend::Resque,
+            &[],
+            Options::default().with_prefix("resque:myapp"),
+        )
+        .await;
+    let reading = read(&reader, Utc::now()).await;
+    let names: Vec<&str> = reading.queues.iter().map(|q| q.name.as_str()).collect();
+    assert_eq!(names, ["default"]);
+    let default = queue(&reading, "default");
+    assert_eq!((default.depth, default.busy), (2, Some(1)));
+
+    let unprefixed = redis.reader(Backend::Resque, &["default"]).await;
+    assert_eq!(
+        queue(&read(&unprefixed, Utc::now()).await, "default").depth,
+        0
+    );
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use autoscaled_queues::Backend;
+use autoscaled_queues::{Backend, Options};
 use chrono::{DateTime, Utc};
 
 use crate::support::{TestRedis, queue, read, repeat, sidekiq, window};
@@ -131,4 +131,52 @@ async fn sidekiq_8_millisecond_timestamps() {
     // A job enqueued after `now` (a clock ahead of ours) is zero old, not negative.
     let reading = read(&reader, enqueued - chrono::Duration::seconds(1)).await;
     assert_eq!(queue(&reading, "default").latency, Some(Duration::ZERO));
+}
+
+/// A redis-namespace namespace (`config.redis = { namespace: "myapp" }`, Sidekiq 6) only puts
+/// `myapp:` before every key Sidekiq names: the client's own jobs, moved under it with `RENAME`,
+/// are what a namespaced client writes.
+#[tokio::test]
+async fn sidekiq_under_a_redis_namespace() {
+    let redis = TestRedis::new();
+    let first = window(|| sidekiq(&redis, &["default", "2"]));
+    let past = (Utc::now() - chrono::Duration::seconds(60))
+        .timestamp()
+        .to_string();
+    sidekiq(&redis, &["mailers", "1", "at", &past]);
+    let mut admin = redis.admin();
+    let identity = "worker.1:7:0123456789ab";
+    redis::pipe()
+        .cmd("RENAME").arg("queue:default").arg("myapp:queue:default").ignore()
+        .cmd("RENAME").arg("queues").arg("myapp:queues").ignore()
+        .cmd("RENAME").arg("schedule").arg("myapp:schedule").ignore()
+        .cmd("SADD").arg("myapp:processes").arg(identity).ignore()
+        .cmd("HSET").arg(format!("myapp:{identity}:work")).arg("abc")
+        .arg(r#"{"queue":"default","payload":{"class":"HardWorker","args":[1],"queue":"default"},"run_at":1765117200}"#)
+        .ignore()
+        .query::<()>(&mut admin)
+        .unwrap();
+    let now = first.after + chrono::Duration::seconds(90);
+
+    let reader = redis
+        .reader_with(
+            Backend::Sidekiq,
+            &[],
+            Options::default().with_prefix("myapp"),
+        )
+        .await;
+    let reading = read(&reader, now).await;
+    let names: Vec<&str> = reading.queues.iter().map(|q| q.name.as_str()).collect();
+    assert_eq!(names, ["default"], "the namespaced `queues` set");
+    let default = queue(&reading, "default");
+    assert_eq!((default.depth, default.busy), (2, Some(1)));
+    first.assert_age(default.latency, now);
+    assert_eq!(reading.due_shared, Some(1));
+
+    let unprefixed = redis.reader(Backend::Sidekiq, &["default"]).await;
+    let reading = read(&unprefixed, now).await;
+    assert_eq!(
+        (queue(&reading, "default").depth, reading.due_shared),
+        (0, Some(0))
+    );
 }

@@ -6,7 +6,7 @@ use std::sync::Once;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use autoscaled_queues::{Backend, QueueReading, Reader, Reading};
+use autoscaled_queues::{Backend, Options, QueueReading, Reader, Reading};
 use chrono::{DateTime, Utc};
 use secret::Secret;
 
@@ -97,10 +97,20 @@ impl TestRedis {
     }
 
     pub(crate) async fn reader(&self, backend: Backend, queues: &[&str]) -> Reader {
-        Reader::connect(
+        self.reader_with(backend, queues, Options::default()).await
+    }
+
+    pub(crate) async fn reader_with(
+        &self,
+        backend: Backend,
+        queues: &[&str],
+        options: Options,
+    ) -> Reader {
+        Reader::connect_with(
             backend,
             &self.reader_url(),
             queues.iter().map(|queue| queue.to_string()).collect(),
+            options,
         )
         .await
         .unwrap_or_else(|error| panic!("connect {backend}: {error:?}"))
@@ -141,6 +151,11 @@ pub(crate) fn sidekiq(redis: &TestRedis, args: &[&str]) {
 
 /// A Python script on the venv `scripts/test` makes with RQ and Celery (PyPI).
 pub(crate) fn python(redis: &TestRedis, script: &str, args: &[&str]) {
+    python_with(redis, &[], script, args);
+}
+
+/// [`python`] with environment variables (`PREFIX`: the client's key prefix).
+pub(crate) fn python_with(redis: &TestRedis, env: &[(&str, &str)], script: &str, args: &[&str]) {
     let python = repository().join("scripts/venv/bin/python");
     assert!(
         python.exists(),
@@ -150,6 +165,7 @@ pub(crate) fn python(redis: &TestRedis, script: &str, args: &[&str]) {
     );
     let mut command = Command::new(python);
     command
+        .envs(env.iter().copied())
         .arg(client(script))
         .arg(redis.admin_url())
         .args(args);
@@ -158,6 +174,11 @@ pub(crate) fn python(redis: &TestRedis, script: &str, args: &[&str]) {
 
 /// BullMQ's own client (npm, installed by scripts/test into scripts/node_modules).
 pub(crate) fn bullmq(redis: &TestRedis, args: &[&str]) {
+    bullmq_with(redis, &[], args);
+}
+
+/// [`bullmq`] with environment variables (`PREFIX`: the client's `prefix` option).
+pub(crate) fn bullmq_with(redis: &TestRedis, env: &[(&str, &str)], args: &[&str]) {
     let modules = repository().join("scripts/node_modules");
     assert!(
         modules.join("bullmq").exists(),
@@ -165,6 +186,7 @@ pub(crate) fn bullmq(redis: &TestRedis, args: &[&str]) {
     );
     let mut command = Command::new("node");
     command
+        .envs(env.iter().copied())
         .env("NODE_PATH", modules)
         .arg(client("bullmq_enqueue.js"))
         .arg(redis.admin_url())
