@@ -219,7 +219,7 @@ fn outage_mails(mail: &MailServer, app: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fleet_of_three_has_one_writer_per_app_and_fails_over_a_kill_9_in_seconds() {
-    let _alone = HEAVY.lock().await;
+    let _beside_its_kind = HEAVY.share().await;
     let db = PostgresDb::create();
     let mail = mail_server();
     let fleet = fleet(db.url(), Some(&mail)).await;
@@ -361,7 +361,7 @@ async fn a_fleet_of_three_has_one_writer_per_app_and_fails_over_a_kill_9_in_seco
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_stopped_for_twice_the_lease_never_gives_an_app_two_writers_and_scaling_resumes() {
-    let _alone = HEAVY.lock().await;
+    let _beside_its_kind = HEAVY.share().await;
     let cluster = PostgresCluster::start();
     let fleet = fleet(&cluster.url(), None).await;
     let daemons: Vec<Daemon> = (0..3).map(|_| Daemon::run(BIN, &fleet.config)).collect();
