@@ -23,6 +23,7 @@ mod e2e {
     mod daemon;
     mod fleet;
     mod harness;
+    mod history;
     mod hostile_net;
     mod overrides;
     mod queue;

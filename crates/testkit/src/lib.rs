@@ -1,7 +1,8 @@
 //! Test support for this workspace's integration tests and benches: real servers and processes on
 //! loopback.
 //!
-//! - [`Prism`]: Stoplight Prism serving Twilio's OpenAPI contract, on a free port, killed on drop;
+//! - [`Prism`]: Stoplight Prism serving Twilio's OpenAPI contract, on a free port, killed on drop,
+//!   or one shared by the test binary's tests and ended with it;
 //! - [`MailServer`]: an SMTP server (mailin's engine) that keeps what it receives, with or without
 //!   AUTH PLAIN, accepting or refusing as [`SmtpOptions`] say; received mails come as [`Mail`],
 //!   headers and body decoded;

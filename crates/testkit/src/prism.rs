@@ -32,6 +32,21 @@ impl Prism {
     /// Starts Prism and waits until it says it listens (60 s at the most per try), trying another
     /// port if the one chosen was taken meanwhile. Panics if it cannot be started.
     pub async fn start() -> Prism {
+        Prism::start_with(false).await
+    }
+
+    /// One Prism for the whole test binary, started by the first test that asks (the others wait
+    /// for it), so that each test does not pay Node's seconds of start-up.
+    ///
+    /// Prism keeps no state between requests, so tests may share it. A static is never dropped:
+    /// this one is started under a small shell that ends it when the test binary's end closes the
+    /// shell's stdin, whether the binary exits or is killed.
+    pub async fn shared() -> &'static Prism {
+        static SHARED: tokio::sync::OnceCell<Prism> = tokio::sync::OnceCell::const_new();
+        SHARED.get_or_init(|| Prism::start_with(true)).await
+    }
+
+    async fn start_with(until_we_exit: bool) -> Prism {
         assert!(
             std::path::Path::new(CONTRACT).is_file(),
             "Twilio's OpenAPI file is missing at {CONTRACT}: restore it with `git checkout crates/testkit/contracts`"
@@ -44,7 +59,8 @@ impl Prism {
         // exits, and another port is tried.
         for _ in 0..5 {
             let port = closed_port();
-            let starting = tokio::task::spawn_blocking(move || Prism::start_on(port));
+            let starting =
+                tokio::task::spawn_blocking(move || Prism::start_on(port, until_we_exit));
             let started = tokio::time::timeout(Duration::from_secs(60), starting)
                 .await
                 .expect("Prism neither said it listens nor exited within 60 s")
@@ -62,18 +78,37 @@ impl Prism {
     }
 
     /// Starts Prism on `port` and waits for the line saying it listens: `None` if it exits first.
-    fn start_on(port: u16) -> Option<Prism> {
-        let mut child = Command::new(PRISM)
-            .args([
-                "mock",
-                CONTRACT,
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "--errors",
-            ])
-            .stdin(Stdio::null())
+    /// `until_we_exit`: under a shell that kills it once its stdin, a pipe from this process,
+    /// closes (the shell lets go of stdout, so that Prism's exit still ends the wait).
+    fn start_on(port: u16, until_we_exit: bool) -> Option<Prism> {
+        let port_arg = port.to_string();
+        let prism = [
+            PRISM,
+            "mock",
+            CONTRACT,
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port_arg,
+            "--errors",
+        ];
+        let mut command = if until_we_exit {
+            let mut shell = Command::new("sh");
+            shell
+                .args([
+                    "-c",
+                    r#""$@" & prism=$!; exec >&-; read -r _; kill "$prism""#,
+                    "sh",
+                ])
+                .args(prism)
+                .stdin(Stdio::piped());
+            shell
+        } else {
+            let mut direct = Command::new(PRISM);
+            direct.args(&prism[1..]).stdin(Stdio::null());
+            direct
+        };
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -102,7 +102,7 @@ async fn the_baseline_is_applied_at_start_and_a_manual_change_is_corrected() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outage_goes_to_max_with_email_and_sms_then_recovers_one_step_per_calm() {
     let mail = mail_server();
-    let prism = Prism::start().await;
+    let prism = Prism::shared().await;
     let server = AppServer::start().await;
     let fake = heroku("e2e-outage", 2).await;
     let mut app = AppConfig::new("e2e-outage");

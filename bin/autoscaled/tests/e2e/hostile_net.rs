@@ -24,8 +24,8 @@ use testkit::config::{Alerts, ProbeConfig, write_config};
 
 const IDLE: usize = 2_000;
 const SLOW: usize = 200;
-/// How long the flood lasts: past the 5 s head timeout, so that cut connections come back.
-const FLOOD: Duration = Duration::from_secs(15);
+/// How long the flood lasts: twice the 5 s head timeout, so that cut connections come back.
+const FLOOD: Duration = Duration::from_secs(10);
 /// How long a health check may take before the test fails; the goal, 100 ms, is only printed.
 const ANSWER_WITHIN: Duration = Duration::from_secs(5);
 

@@ -1,147 +1,23 @@
-//! Overrides and pauses recorded with the CLI beside running daemons: an override obeyed by the
-//! instance that holds the app within one lease round, through a `kill -9` of that instance, and
-//! ended on time; a pause that stops every scale call, the fail-safe's included, while the outage
-//! is still alerted, saying so (on an SQLite file the daemon holds); `plan` with an override; a
-//! preboot refusal waited out; the page showing them in Chromium.
-
-use std::time::{Duration, Instant};
-
-use testkit::PostgresDb;
-use testkit::config::write_config_with_state;
+//! Overrides and pauses recorded with the CLI beside running daemons: a pause that stops every
+//! scale call, the fail-safe's included, while the outage is still alerted, saying so (on an SQLite
+//! file the daemon holds); `plan` with an override; a preboot refusal waited out; the page showing
+//! them in Chromium. (An override obeyed by the instance that holds the app within one lease round,
+//! through a `kill -9` of that instance, and ended on time, is with the fleet's tests in
+//! `fleet.rs`: it shares their lock, and starts with them.)
 
 use super::harness::{
-    Alerts, AppConfig, AppServer, BIN, Daemon, HEAVY, Mode, ProbeConfig, SECOND, START, heroku,
+    Alerts, AppConfig, AppServer, BIN, Daemon, Mode, ProbeConfig, SECOND, START, heroku,
     mail_server, patches, probing, write_config,
 };
 
-/// What the interface promises: obeyed within one lease round (2 s); asserted with a second of
-/// room for the fake's answer and the log.
-const PROMISE: Duration = Duration::from_secs(3);
-
 /// Runs `autoscaled --config CONFIG ARGS...` to its end; returns its stdout, failing on a non-zero
 /// exit.
-async fn command(config: &std::path::Path, args: &[&str]) -> String {
+pub(super) async fn command(config: &std::path::Path, args: &[&str]) -> String {
     let mut argv = vec!["--config", config.to_str().unwrap()];
     argv.extend_from_slice(args);
     let finished = Daemon::spawn(BIN, &argv).finish(30 * SECOND).await;
     assert!(finished.status.success(), "{args:?}: {finished:?}");
     finished.stdout
-}
-
-fn kill_9(daemon: &Daemon) {
-    let killed = std::process::Command::new("kill")
-        .args(["-KILL", &daemon.pid().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_override_is_obeyed_by_the_holder_within_a_round_survives_kill_9_and_ends_on_time() {
-    let _alone = HEAVY.lock().await;
-    let db = PostgresDb::create();
-    let app = "ovr-launch";
-    let fake = heroku(app, 1).await;
-    let server = AppServer::start().await;
-    let mut settings = AppConfig::new(app);
-    settings.max = 4;
-    settings.probe = Some(ProbeConfig {
-        url: server.url(),
-        interval: "500ms",
-        timeout: "400ms",
-        slow: "300ms",
-        fast: "200ms",
-        calm: "2s",
-        failures: 2,
-    });
-    let config = write_config_with_state(&fake.url(), &[settings], &Alerts::default(), db.url());
-    // Leases of 6 s: a kill -9's app waits seconds, not the default's 10 to 12, for the survivor.
-    // The round stays the default 2 s: the promise is one round.
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        text.replace("\n[state]\n", "\n[state]\nlease = \"6s\"\n"),
-    )
-    .unwrap();
-    let daemons = [Daemon::run(BIN, &config), Daemon::run(BIN, &config)];
-    let holder = daemons[0]
-        .wait_until("one instance to take the app", START, || {
-            daemons
-                .iter()
-                .position(|d| d.stdout().contains("lease taken"))
-        })
-        .await;
-    let holder_daemon = &daemons[holder];
-    probing(holder_daemon, &server).await;
-
-    let added = command(
-        &config,
-        &[
-            "override",
-            "add",
-            app,
-            "--for",
-            "40s",
-            "--quantity",
-            "3",
-            "--by",
-            "e2e",
-            "--reason",
-            "launch",
-            "--json",
-        ],
-    )
-    .await;
-    let written = Instant::now();
-    let json: serde_json::Value = serde_json::from_str(added.trim()).unwrap();
-    let record = &json["added"][0];
-    assert_eq!(
-        (record["quantity"].as_u64(), record["by"].as_str()),
-        (Some(3), Some("e2e"))
-    );
-    let until = chrono::DateTime::parse_from_rfc3339(record["until"].as_str().unwrap()).unwrap();
-    holder_daemon
-        .wait_until("the override's scale to 3", 30 * SECOND, || {
-            patches(&fake, app).contains(&3).then_some(())
-        })
-        .await;
-    let obeyed = written.elapsed();
-    println!("overrides: obeyed {obeyed:.1?} after the write (promise: one lease round, 2 s)");
-    assert!(obeyed <= PROMISE, "obeyed after {obeyed:?}");
-    let line = holder_daemon
-        .wait_for_line(&["reason=", "to=3", "override #"], 10 * SECOND)
-        .await;
-    assert!(line.contains("by e2e (launch): baseline 3"), "{line}");
-
-    // The holder dies; the survivor takes the app over and keeps obeying: no call below 3.
-    kill_9(holder_daemon);
-    let survivor = &daemons[1 - holder];
-    survivor.wait_for_line(&["lease taken"], START).await;
-    survivor
-        .wait_for_line(&["obeys override #"], 10 * SECOND)
-        .await;
-    assert_eq!(
-        patches(&fake, app),
-        [3],
-        "nothing but the override's 3 so far"
-    );
-
-    // It ends on time: back to the baseline (1) once its window is over, not before.
-    survivor
-        .wait_until("the return to the baseline", 90 * SECOND, || {
-            (patches(&fake, app).last() == Some(&1)).then_some(())
-        })
-        .await;
-    let late = chrono::Utc::now() - until.with_timezone(&chrono::Utc);
-    assert!(late >= chrono::TimeDelta::zero(), "returned {late} early");
-    let late = late.to_std().unwrap();
-    println!("overrides: back to the baseline {late:.1?} after the override's end");
-    assert!(late <= PROMISE, "returned {late:?} late");
-    let ended = survivor
-        .wait_for_line(&["scale", "ended"], 10 * SECOND)
-        .await;
-    assert!(ended.contains("override #"), "{ended}");
-    assert_eq!(patches(&fake, app), [3, 1]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,13 +1,12 @@
 //! The daemon's state across restarts, on a real SQLite file and a real PostgreSQL server: a
-//! restart during an outage neither cuts the app to its baseline nor alerts again; the charts'
-//! history survives a restart; a database that fails while running stops neither scaling nor
-//! alerts and is written again once back; a database that cannot be opened at start is fatal; one
+//! restart during an outage neither cuts the app to its baseline nor alerts again (the charts'
+//! history across a restart is in `history.rs`); a database that fails while running stops neither
+//! scaling nor alerts and is written again once back; a database that cannot be opened at start is fatal; one
 //! instance per SQLite file; `status --json`.
 
 use std::process::Command;
 use std::time::Duration;
 
-use chrono::Timelike as _;
 use heroku_fake::FakeHeroku;
 use testkit::config::{temp_sqlite_url, write_config_with_state};
 use testkit::{MailServer, PostgresDb, closed_port};
@@ -293,57 +292,6 @@ async fn a_database_that_fails_while_running_stops_neither_scaling_nor_alerts() 
 }
 
 /// The charts' history is read from the database: what one daemon wrote, the next one serves at
-/// `/api/history`, over 24 hours and over 7 days.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn api_history_serves_the_minutes_written_before_a_restart() {
-    const APP: &str = "e2e-history";
-    let server = AppServer::start().await;
-    let fake = FakeHeroku::start(API_KEY).await.unwrap();
-    fake.set_formation(APP, "web", 1);
-    let mut app = AppConfig::new(APP);
-    app.probe = Some(ProbeConfig::quick(server.url()));
-    let config =
-        write_config_with_state(&fake.url(), &[app], &Alerts::default(), &temp_sqlite_url());
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text += "\n[http]\nlisten = \"127.0.0.1:0\"\n";
-    std::fs::write(&config, text).unwrap();
-
-    // A minute is written once it is over: run into the next minute, then stop.
-    let first = Daemon::run(BIN, &config);
-    first.wait_for_line(&["started"], START).await;
-    let began = chrono::Utc::now();
-    let next_minute = began + chrono::TimeDelta::seconds(61 - i64::from(began.second()));
-    let seen = server.hits().len();
-    first
-        .wait_until("probes in the next minute", 90 * SECOND, || {
-            (chrono::Utc::now() > next_minute && server.hits().len() >= seen + 5).then_some(())
-        })
-        .await;
-    let finished = first.stop().await;
-    assert!(finished.status.success(), "{finished:?}");
-
-    let second = Daemon::run(BIN, &config);
-    let url = super::status_page::page_url(&second).await;
-    for (span, bucket) in [("24h", 300), ("7d", 3600)] {
-        let history = super::status_page::json(&format!("{url}api/history?span={span}")).await;
-        assert_eq!(history["span"], span, "{history}");
-        assert_eq!(history["bucket_seconds"], bucket, "{history}");
-        let buckets = history["apps"][0]["buckets"].as_array().unwrap();
-        let before: Vec<_> = buckets
-            .iter()
-            .filter(|b| b["t"].as_i64().unwrap() <= began.timestamp_millis())
-            .collect();
-        assert!(
-            before.iter().any(|b| b["probes"].as_u64().unwrap() > 0
-                && b["p50"].is_number()
-                && b["actual"] == 1),
-            "the minute before the restart, in {span}: {history}"
-        );
-    }
-    let finished = second.stop().await;
-    assert!(finished.status.success(), "{finished:?}");
-}
-
 /// `alert_every` holds through a restart: an alert sent just before it is held back when the new
 /// process meets the same trouble, and goes out again once `alert_every` has passed. The trouble:
 /// Heroku caps the formation at 4 while the schedule asks for 5, so every scale call (at start,

@@ -241,10 +241,28 @@ async fn bad_drain_posts_are_refused_and_change_nothing() {
         reqwest::StatusCode::PAYLOAD_TOO_LARGE
     );
 
-    // Several feeds of the traffic task go by: none of the refused bodies counted.
-    tokio::time::sleep(5 * SECOND).await;
+    // None of the refused bodies counted: nothing was scaled on them, and a body the drain
+    // accepts, 5 dynos' worth as in the test above, brings the app to 5 in one call, where the
+    // busy bodies refused above, had any counted beside it, would have asked for its max, 6.
     assert_eq!(patches(&fake, APP), Vec::<u64>::new());
-    assert_eq!(fake.quantity(APP, "web"), Some(1));
+    let body = requests(Utc::now(), 60, 38, Duration::from_millis(200));
+    assert_eq!(
+        post(port, APP, Some(DRAIN_PASSWORD), body).await,
+        reqwest::StatusCode::NO_CONTENT
+    );
+    daemon
+        .wait_until("the app at 5 dynos", 15 * SECOND, || {
+            (fake.quantity(APP, "web") == Some(5)).then_some(())
+        })
+        .await;
+    daemon
+        .wait_for_line(&["scale", "to=5", "traffic:"], 5 * SECOND)
+        .await;
+    assert_eq!(
+        patches(&fake, APP),
+        vec![5],
+        "the accepted body's demand alone"
+    );
 
     let finished = daemon.stop().await;
     assert!(finished.status.success(), "{}", finished.stderr);
