@@ -17,7 +17,7 @@ pub enum Error {
     /// The vendored schema could not be turned into validators (a broken build, not bad input).
     #[error("the vendored Heroku schema is unusable: {0}")]
     Schema(String),
-    /// [`FakeHeroku::wait_for_requests`] ran out of time.
+    /// [`FakeHeroku::wait_for_requests`](crate::FakeHeroku::wait_for_requests) ran out of time.
     #[error("waited for {wanted} requests but only {seen} arrived in time")]
     WaitTimedOut {
         /// How many requests were awaited.

@@ -1,11 +1,11 @@
 //! How injected failures answer.
 
 /// Heroku's message when it refuses a formation change during a release phase or a preboot
-/// cutover ([`FakeHeroku::set_preboot`]).
+/// cutover ([`FakeHeroku::set_preboot`](crate::FakeHeroku::set_preboot)).
 pub const PREBOOT_REFUSAL: &str =
     "Cannot change formation for a preboot app until release phase and preboot complete.";
 
-/// How an injected failure answers (see [`FakeHeroku::fail_next`]).
+/// How an injected failure answers (see [`FakeHeroku::fail_next`](crate::FakeHeroku::fail_next)).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FaultOptions {
     /// A `Retry-After` header, in seconds.

@@ -40,11 +40,14 @@
 
 mod backend;
 mod error;
+mod naming;
 mod parse;
 mod postgres;
 mod reader;
+mod reading;
 mod redis;
 
 pub use backend::{Backend, Reads, Store};
 pub use error::Error;
-pub use reader::{DEPTH_CAP, Options, QueueReading, READ_TIMEOUT, Reader, Reading};
+pub use reader::{Options, Reader};
+pub use reading::{DEPTH_CAP, QueueReading, READ_TIMEOUT, Reading};

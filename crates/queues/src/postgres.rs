@@ -20,7 +20,7 @@ use secret::Secret;
 use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
-use crate::reader::{QueueReading, READ_TIMEOUT, Reading};
+use crate::reading::{QueueReading, READ_TIMEOUT, Reading};
 use crate::{Backend, Error};
 
 /// One connection to the app's database, shared by every queue read from it.

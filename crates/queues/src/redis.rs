@@ -14,7 +14,7 @@ use redis::{Pipeline, Value};
 use secret::Secret;
 
 use crate::parse::{self, Problem};
-use crate::reader::{QueueReading, READ_TIMEOUT, Reading};
+use crate::reading::{QueueReading, READ_TIMEOUT, Reading};
 use crate::{Backend, Error};
 
 /// One connection to the app's Redis, shared by every queue read from it; it reconnects by itself
