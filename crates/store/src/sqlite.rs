@@ -54,7 +54,26 @@ pub(crate) struct SqliteDb {
 struct Current {
     pool: SqlitePool,
     /// Held, never read: the daemon's claim on the file, released when dropped.
-    lock: Option<File>,
+    lock: Option<Claim>,
+}
+
+/// The `flock` on `PATH.lock`, unlocked by hand when dropped rather than only closed: a child
+/// process forked meanwhile (by a hook, a test's `psql`) holds a copy of the descriptor until
+/// it execs, and with it the lock, so a store closed and opened again could find its own file
+/// still claimed.
+struct Claim(File);
+
+impl Claim {
+    fn file(&self) -> &File {
+        &self.0
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        // Called by path, as `try_lock` below. An error leaves the close to release it.
+        let _ = fs4::FileExt::unlock(&self.0);
+    }
 }
 
 struct Kept {
@@ -114,7 +133,7 @@ impl SqliteDb {
             current
                 .lock
                 .as_ref()
-                .and_then(|file| file.metadata().ok())
+                .and_then(|claim| claim.file().metadata().ok())
                 .map(|metadata| (metadata.dev(), metadata.ino()))
         };
         let lock = if held.is_some() && file_id(&lock_path(&kept.path)) == held {
@@ -322,7 +341,7 @@ pub(crate) async fn open_memory(shown: &Shown) -> Result<SqliteDb, Error> {
 /// An SQLite Database File", 2.2). A separate file has no such interplay, and `flock` (unlike
 /// `fcntl`) also refuses a second open within the same process. The lock file is left in place on
 /// exit: deleting it would race with a daemon that has just opened it.
-fn lock(path: &Path, shown: &Shown) -> Result<File, Error> {
+fn lock(path: &Path, shown: &Shown) -> Result<Claim, Error> {
     let lock_path = lock_path(path);
     let file = OpenOptions::new()
         .read(true)
@@ -339,7 +358,7 @@ fn lock(path: &Path, shown: &Shown) -> Result<File, Error> {
         })?;
     // Called by path: from Rust 1.89 std's own `File::try_lock` would shadow the trait's method.
     match fs4::FileExt::try_lock(&file) {
-        Ok(()) => Ok(file),
+        Ok(()) => Ok(Claim(file)),
         Err(fs4::TryLockError::WouldBlock) => Err(Error::Locked {
             path: path.to_owned(),
         }),
