@@ -246,6 +246,16 @@ pub(crate) struct DemoArgs {
     /// Where the status page is served (its URL is printed at start); port 0 picks a free one.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9797")]
     pub(crate) listen: std::net::SocketAddr,
+    /// The time of day (UTC, HH:MM) the simulated day starts at, today; it runs 24 hours from
+    /// there.
+    #[arg(long, value_name = "HH:MM", default_value = "06:00", value_parser = parse_time_of_day)]
+    pub(crate) start: chrono::NaiveTime,
+}
+
+/// `HH:MM`, as `--start` takes it.
+fn parse_time_of_day(text: &str) -> Result<chrono::NaiveTime, String> {
+    chrono::NaiveTime::parse_from_str(text, "%H:%M")
+        .map_err(|_| format!("{text:?} is not a time of day: expected HH:MM, such as 06:00"))
 }
 
 /// `autoscaled simulate`.

@@ -31,10 +31,10 @@ const TOKEN: &str = "demo-token-not-a-real-key";
 const MAX: u32 = 10;
 /// The demo's drain password: the app posts its router logs to the demo's own `POST /drain/demo-app`.
 const DRAIN_PASSWORD: &str = "demo-drain-password";
-/// The simulated day starts at 06:00 UTC today, just before the morning rise.
-pub(crate) fn epoch() -> DateTime<Utc> {
-    let six = NaiveTime::from_hms_opt(6, 0, 0).unwrap_or_default();
-    Utc::now().date_naive().and_time(six).and_utc()
+/// The simulated day starts today at `start` (UTC): by default 06:00, just before the morning
+/// rise.
+pub(crate) fn epoch(start: NaiveTime) -> DateTime<Utc> {
+    Utc::now().date_naive().and_time(start).and_utc()
 }
 
 fn demo_config(heroku: &str, app: SocketAddr, listen: SocketAddr) -> anyhow::Result<Config> {

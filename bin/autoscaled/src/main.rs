@@ -41,7 +41,7 @@ fn main() -> ExitCode {
     let command = cli.command.unwrap_or_default();
     // The demo's clock starts here, so its log lines carry simulated time from the first one.
     let demo_clock = match &command {
-        Command::Demo(args) => Some(clock::Clock::fast(demo::epoch(), args.speed)),
+        Command::Demo(args) => Some(clock::Clock::fast(demo::epoch(args.start), args.speed)),
         _ => None,
     };
     logging::init(cli.log_format, demo_clock);
