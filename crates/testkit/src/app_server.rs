@@ -12,9 +12,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-/// How long the app server takes to answer in [`Mode::Slow`]: at or above the e2e configs' `slow`
-/// (60 ms), well below their `timeout` (150 ms).
-pub const SLOW_RESPONSE: Duration = Duration::from_millis(90);
+/// How long the app server takes to answer in [`Mode::Slow`]: above the e2e configs' `slow`
+/// (120 ms), well below their `timeout` (250 ms).
+pub const SLOW_RESPONSE: Duration = Duration::from_millis(170);
 
 /// How the app server answers, switched at runtime with [`AppServer::set`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

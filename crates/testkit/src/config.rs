@@ -42,14 +42,16 @@ pub struct ProbeConfig {
 
 impl ProbeConfig {
     /// Short enough that every scenario takes seconds; `slow` and `fast` sit either side of the app
-    /// server's answers with room for a loaded machine.
+    /// server's answers with room for a loaded machine: a fast answer (a loopback round trip) may
+    /// take 80 ms before it counts as anything else, a slow one ([`crate::SLOW_RESPONSE`]) 80 ms
+    /// more before it times out.
     pub fn quick(url: String) -> ProbeConfig {
         ProbeConfig {
             url,
-            interval: "200ms",
-            timeout: "150ms",
-            slow: "60ms",
-            fast: "40ms",
+            interval: "300ms",
+            timeout: "250ms",
+            slow: "120ms",
+            fast: "80ms",
             calm: "2s",
             failures: 2,
         }

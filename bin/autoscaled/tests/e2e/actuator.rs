@@ -81,7 +81,7 @@ async fn another_quantity_than_asked_is_not_asked_again_at_once() {
         )
         .await;
     // The same answer would come again: no call for the retry delay (30 s), not one a decision.
-    // Every down probe is a decision that wants max again; ten of them (2 s at 200 ms) go by.
+    // Every down probe is a decision that wants max again; ten of them (3 s at 300 ms) go by.
     let seen = server.hits().len();
     daemon
         .wait_until("ten more down probes", 30 * SECOND, || {

@@ -133,7 +133,7 @@ async fn sidekiq_jobs_wake_a_worker_from_zero_and_an_empty_queue_takes_it_back()
         "[heroku]\napi_key = \"{API_KEY}\"\napi_url = \"{}\"\n\n[state]\nurl = \"{}\"\n\n\
          [[apps]]\nname = \"{APP}\"\nprocess = \"{PROCESS}\"\nmin = 0\nmax = 8\nreconcile = \"1h\"\n\n\
          [apps.queue]\nbackend = \"sidekiq\"\nurl_env = \"{URL_ENV}\"\nqueues = [\"default\"]\n\
-         latency = \"30s\"\nconcurrency = 10\npoll = \"2s\"\ncalm = \"6s\"\nstuck_after = \"5m\"\n",
+         latency = \"30s\"\nconcurrency = 10\npoll = \"1s\"\ncalm = \"3s\"\nstuck_after = \"5m\"\n",
         fake.url(),
         testkit::config::temp_sqlite_url()
     );
@@ -162,7 +162,7 @@ async fn sidekiq_jobs_wake_a_worker_from_zero_and_an_empty_queue_takes_it_back()
             worker_patches(&fake).first().map(|&q| (q, Instant::now()))
         })
         .await;
-    // A poll is 2 s here; the promise is within one poll of the default 10 s, the call included.
+    // A poll is 1 s here; the promise is within one poll of the default 10 s, the call included.
     assert!(
         woke.1 - pushed <= 10 * SECOND,
         "woke {:?} after the jobs were pushed",
