@@ -23,6 +23,7 @@ mod e2e {
     mod daemon;
     mod fleet;
     mod harness;
+    mod health;
     mod history;
     mod hostile_net;
     mod overrides;
@@ -31,5 +32,4 @@ mod e2e {
     mod state;
     mod status_page;
     mod traffic;
-    mod traffic_health;
 }
