@@ -82,6 +82,11 @@ pub enum NoticeKind {
     Outage,
     /// No down probe, and no failing lines, for `calm` after an outage.
     Recovery,
+    /// A worker's oldest job over its target while the target is at `max`, for `stuck_after`:
+    /// the worker's outage, its jobs late whatever is scaled.
+    QueueStuck,
+    /// The stuck queue's oldest job is back under the target.
+    QueueDrained,
 }
 
 /// Why the target changed; printed as the `reason=` of the decision's log line.

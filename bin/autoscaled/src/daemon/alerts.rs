@@ -145,7 +145,18 @@ fn decision_alert(
 ) -> Alert {
     let (name, process, tz) = (&app.name, &app.process, app.timezone);
     let alert = match notice.kind {
-        NoticeKind::Recovery => Alert::recovery(name, process, &notice.detail, at, tz),
+        NoticeKind::Recovery | NoticeKind::QueueDrained => {
+            Alert::recovery(name, process, &notice.detail, at, tz)
+        }
+        // Its detail says what is wrong ("job queue stuck: ..."): the worker is not down.
+        NoticeKind::QueueStuck => Alert::new(
+            notify::AlertKind::Outage,
+            name,
+            process,
+            notice.detail.clone(),
+            at,
+            tz,
+        ),
         // An outage, or a kind this version does not know yet: trouble worth telling.
         _ => Alert::outage(name, process, &notice.detail, at, tz),
     };

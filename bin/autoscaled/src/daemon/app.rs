@@ -540,7 +540,10 @@ pub(super) async fn run(ctx: AppContext, start: Start) {
                         ctx.index,
                         AlertView {
                             at: now,
-                            recovery: notice.kind == NoticeKind::Recovery,
+                            recovery: matches!(
+                                notice.kind,
+                                NoticeKind::Recovery | NoticeKind::QueueDrained
+                            ),
                             from: notice.from,
                             to: notice.to,
                             detail: notice.detail.clone(),

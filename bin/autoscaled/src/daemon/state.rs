@@ -98,7 +98,7 @@ impl Keeper {
     /// mark it after a restart.
     pub(super) fn alerted(&self, at: DateTime<Utc>, notice: &Notice) {
         let kind = match notice.kind {
-            NoticeKind::Recovery => DecisionKind::Recovery,
+            NoticeKind::Recovery | NoticeKind::QueueDrained => DecisionKind::Recovery,
             // An outage, or a kind this version does not know yet: marked as trouble.
             _ => DecisionKind::Outage,
         };

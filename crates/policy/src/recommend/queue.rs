@@ -317,7 +317,7 @@ pub(crate) fn check_stuck(
         }
         state.stuck = false;
         return Some(Notice {
-            kind: NoticeKind::Recovery,
+            kind: NoticeKind::QueueDrained,
             detail: format!("job queue drained: {}", figures()),
             from: target,
             to: target,
@@ -333,7 +333,7 @@ pub(crate) fn check_stuck(
     }
     state.stuck = true;
     Some(Notice {
-        kind: NoticeKind::Outage,
+        kind: NoticeKind::QueueStuck,
         detail: format!(
             "job queue stuck: over the target at max ({target} dynos) for {}: {}",
             secs(elapsed(since, now)),

@@ -105,3 +105,45 @@ async fn under_a_failing_scale_call_the_outage_alert_says_heroku_could_not_scale
         "{text}"
     );
 }
+
+#[test]
+fn a_stuck_queue_says_so_rather_than_down_and_its_drain_is_a_recovery() {
+    let at = Utc.with_ymd_and_hms(2026, 12, 7, 15, 8, 0).unwrap();
+    let notice = |kind, detail: &str| Notice {
+        kind,
+        detail: detail.into(),
+        from: 8,
+        to: 8,
+    };
+    let stuck = decision_alert(
+        &demo_app(),
+        &notice(
+            NoticeKind::QueueStuck,
+            "job queue stuck: oldest job 78s old",
+        ),
+        at,
+        &figures(),
+        Progress::Done,
+    );
+    assert_eq!(stuck.kind, notify::AlertKind::Outage);
+    assert_eq!(
+        stuck.subject(),
+        "[autoscaled] demo-app web: job queue stuck: oldest job 78s old"
+    );
+    let drained = decision_alert(
+        &demo_app(),
+        &notice(
+            NoticeKind::QueueDrained,
+            "job queue drained: oldest job 2s old",
+        ),
+        at,
+        &figures(),
+        Progress::Done,
+    );
+    assert_eq!(drained.kind, notify::AlertKind::Recovery);
+    assert!(
+        drained.subject().contains("job queue drained"),
+        "{}",
+        drained.subject()
+    );
+}

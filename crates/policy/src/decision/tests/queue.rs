@@ -184,7 +184,7 @@ fn a_stuck_queue_alerts_once_and_recovers_when_it_drains() {
     }
     assert_eq!(alerts_seen.len(), 1, "once: {alerts_seen:?}");
     let (kind, detail, when) = &alerts_seen[0];
-    assert_eq!(*kind, NoticeKind::Outage);
+    assert_eq!(*kind, NoticeKind::QueueStuck);
     assert!(*when >= at(12, 5, 0), "after stuck_after");
     assert!(
         detail.starts_with("job queue stuck: over the target at max (8 dynos)")
@@ -192,7 +192,7 @@ fn a_stuck_queue_alerts_once_and_recovers_when_it_drains() {
         "{detail}"
     );
     let drained = d.handle(reading(t + 9 * SEC, 0, 0, Some(30)), t + 10 * SEC);
-    assert_eq!(alerts(&drained), [NoticeKind::Recovery]);
+    assert_eq!(alerts(&drained), [NoticeKind::QueueDrained]);
     assert!(alerts(&d.handle(reading(t + 19 * SEC, 0, 0, Some(30)), t + 20 * SEC)).is_empty());
 }
 
