@@ -68,5 +68,5 @@ pub use event::{Action, Event, Notice, NoticeKind, Reason};
 pub use health::RouterHealth;
 pub use overrides::{Override, OverrideKind};
 pub use policy::Policy;
-pub use queue::{QueueDecision, QueueFigures, QueuePolicy, QueueReading, QueueWhy};
+pub use queue::{QueueDecision, QueueFigures, QueuePolicy, QueueReading, QueueWhy, Totals};
 pub use traffic::{DRAIN_DELAY, InStop, Traffic, TrafficPolicy, TrafficReason};

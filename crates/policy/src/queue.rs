@@ -74,19 +74,21 @@ pub struct QueueFigures {
 
 /// What one reading adds up to over a worker's queues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Totals {
+pub struct Totals {
     /// Ready and due jobs of every queue.
-    pub(crate) ready: u64,
+    pub ready: u64,
     /// The busy jobs of the queues that record them.
-    pub(crate) busy: u64,
+    pub busy: u64,
     /// Whether every queue records its busy jobs.
-    pub(crate) busy_known: bool,
+    pub busy_known: bool,
     /// The oldest ready job of the queues that store enqueue times.
-    pub(crate) oldest: Option<Duration>,
+    pub oldest: Option<Duration>,
 }
 
 impl QueueReading {
-    pub(crate) fn totals(&self) -> Totals {
+    /// What the reading adds up to over the worker's queues.
+    #[must_use]
+    pub fn totals(&self) -> Totals {
         let mut totals = Totals {
             ready: 0,
             busy: 0,

@@ -612,17 +612,12 @@ fn decider_for(settings: &AppSettings, decider: Decider) -> Decider {
 
 /// A reading of a worker's queues as the status page shows it.
 fn queue_view(reading: &policy::QueueReading) -> status::QueueView {
-    let busy = reading
-        .queues
-        .iter()
-        .try_fold(0u64, |sum, q| q.busy.map(|busy| sum.saturating_add(busy)));
+    let totals = reading.totals();
     status::QueueView {
         at: reading.at,
-        ready: reading.queues.iter().fold(0u64, |sum, q| {
-            sum.saturating_add(q.depth).saturating_add(q.due)
-        }),
-        latency: reading.queues.iter().filter_map(|q| q.latency).max(),
-        busy: (!reading.queues.is_empty()).then_some(busy).flatten(),
+        ready: totals.ready,
+        latency: totals.oldest,
+        busy: totals.busy_known.then_some(totals.busy),
         queues: reading
             .queues
             .iter()

@@ -51,24 +51,12 @@ impl Minutes {
 
     /// Keeps the last reading of the worker's queues for the minute's row.
     pub(super) fn queue(&mut self, reading: &policy::QueueReading) {
-        let ready = reading.queues.iter().fold(0u64, |sum, q| {
-            sum.saturating_add(q.depth).saturating_add(q.due)
-        });
-        let busy = reading
-            .queues
-            .iter()
-            .try_fold(0u64, |sum, q| q.busy.map(|busy| sum.saturating_add(busy)));
-        let oldest = reading
-            .queues
-            .iter()
-            .filter_map(|q| q.latency)
-            .max()
-            .map(|l| l.as_secs_f64() * 1000.0);
+        let totals = reading.totals();
         self.queue = Some(LastQueue {
             at: reading.at,
-            ready,
-            busy,
-            oldest_ms: oldest,
+            ready: totals.ready,
+            busy: totals.busy_known.then_some(totals.busy),
+            oldest_ms: totals.oldest.map(|l| l.as_secs_f64() * 1000.0),
         });
     }
 
