@@ -9,6 +9,9 @@
 //! exchange runs. The parsing is maintained crates': `httparse` for the response head and chunk
 //! sizes, rustls for TLS. What is written here is the body's framing (RFC 9112 §6: no body,
 //! `Content-Length`, chunked, or to the end of the connection) and the keep-alive rule (§9.3).
+//!
+//! A [`Client::in_process`] connects to an app served in the same process, over an in-memory
+//! stream instead of a socket; everything after the connection is the same code.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -16,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::pki_types::{CertificateDer, ServerName};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
@@ -25,9 +28,15 @@ use url::Url;
 
 use crate::Error;
 
-/// The connection a prober keeps: plain TCP, or TLS over it (boxed: rustls's state is large and
-/// most of the enum's values in tests are plain).
-pub(crate) type Connection = Either<TcpStream, Box<TlsStream<TcpStream>>>;
+/// The connection a prober keeps: over the network, plain TCP or TLS over it (boxed: rustls's
+/// state is large and most of the enum's values in tests are plain); or an in-process stream.
+pub(crate) type Connection = Either<Network, DuplexStream>;
+
+/// A connection over the network.
+pub(crate) type Network = Either<TcpStream, Box<TlsStream<TcpStream>>>;
+
+/// What opens an in-process connection: see [`Client::in_process`].
+type Connect = dyn Fn() -> io::Result<DuplexStream> + Send + Sync;
 
 /// How many bytes a read asks for at a time; the buffer exists only during an exchange.
 const READ_CHUNK: usize = 4096;
@@ -37,16 +46,25 @@ const MAX_HEAD: usize = 64 * 1024;
 /// The most response headers read; more is refused as not HTTP a health check gives.
 const MAX_HEADERS: usize = 100;
 
-/// What probers share: the TLS settings, with the system's root certificates loaded once. Cheap to
+/// What probers share: how they connect. Over the network (DNS, TCP, and TLS for `https` with
+/// the system's root certificates, loaded once), or [in process](Self::in_process). Cheap to
 /// clone.
 #[derive(Clone)]
 pub struct Client {
-    tls: Arc<rustls::ClientConfig>,
+    dial: Dial,
+}
+
+#[derive(Clone)]
+enum Dial {
+    Network { tls: Arc<rustls::ClientConfig> },
+    InProcess(Arc<Connect>),
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("in_process", &matches!(self.dial, Dial::InProcess(_)))
+            .finish_non_exhaustive()
     }
 }
 
@@ -81,7 +99,28 @@ impl Client {
             .with_custom_certificate_verifier(Arc::new(verifier))
             .with_no_client_auth();
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(Self { tls: Arc::new(tls) })
+        Ok(Self {
+            dial: Dial::Network { tls: Arc::new(tls) },
+        })
+    }
+
+    /// A client whose every connection is a fresh in-memory stream from `connect`, the app
+    /// serving the other end in this process: for tests and simulations on tokio's paused clock,
+    /// where a socket's answer in flight lets virtual time jump ahead and a probe time out that
+    /// should not. Nothing else differs: the exchange, the kept connection, the timing and the
+    /// classification are those of a probe over the network.
+    ///
+    /// The URL names the `Host` header and the path; nothing is resolved, and the exchange is
+    /// plain HTTP whatever the URL's scheme (TLS in memory would test rustls, not the app). An
+    /// `Err` from `connect` is a failed TCP connect, classified by its kind: an
+    /// [`io::ErrorKind::ConnectionRefused`] makes a down probe "connection refused", as an app
+    /// with nothing listening does.
+    pub fn in_process(
+        connect: impl Fn() -> io::Result<DuplexStream> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            dial: Dial::InProcess(Arc::new(connect)),
+        }
     }
 }
 
@@ -128,8 +167,16 @@ impl Target {
         })
     }
 
-    /// Resolves, connects to the first address that accepts, and shakes hands for `https`.
+    /// Connects: in process with an in-process client, else over the network.
     pub(crate) async fn connect(&self, client: &Client) -> Result<Connection, Failure> {
+        match &client.dial {
+            Dial::Network { tls } => self.connect_network(tls).await.map(Either::Left),
+            Dial::InProcess(connect) => connect().map(Either::Right).map_err(Failure::Connect),
+        }
+    }
+
+    /// Resolves, connects to the first address that accepts, and shakes hands for `https`.
+    async fn connect_network(&self, tls: &Arc<rustls::ClientConfig>) -> Result<Network, Failure> {
         let addresses: Vec<SocketAddr> = match &self.host {
             Host::Ip(ip) => vec![SocketAddr::new(*ip, self.port)],
             Host::Name(name) => tokio::net::lookup_host((name.as_str(), self.port))
@@ -160,7 +207,7 @@ impl Target {
         tcp.set_nodelay(true).map_err(Failure::Connect)?;
         match &self.tls {
             None => Ok(Either::Left(tcp)),
-            Some(name) => TlsConnector::from(Arc::clone(&client.tls))
+            Some(name) => TlsConnector::from(Arc::clone(tls))
                 .connect(name.clone(), tcp)
                 .await
                 .map(|tls| Either::Right(Box::new(tls)))

@@ -12,7 +12,11 @@
 //!
 //! The HTTP/1.1 client is this crate's own, small on purpose: a prober keeps one connection to its
 //! app between probes, and a kept connection should cost a socket, not a general client's buffers
-//! and tasks. Probers share a [`Client`] (the TLS settings and root certificates).
+//! and tasks. Probers share a [`Client`] (the TLS settings and root certificates). For tests and
+//! simulations on tokio's paused clock, [`Client::in_process`] connects to an app served in the
+//! same process over an in-memory stream, with no socket whose answer in flight would let virtual
+//! time jump ahead: a probe then measures exactly the app's virtual latency, and its timeout is
+//! exact.
 //!
 //! ```no_run
 //! use std::time::Duration;
