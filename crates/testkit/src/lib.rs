@@ -6,7 +6,8 @@
 //! - [`MailServer`]: an SMTP server (mailin's engine) that keeps what it receives, with or without
 //!   AUTH PLAIN, accepting or refusing as [`SmtpOptions`] say; received mails come as [`Mail`],
 //!   headers and body decoded;
-//! - [`AppServer`]: the probed app, its answers ([`Mode`]) switched by the test at runtime;
+//! - [`AppServer`]: the probed app, its answers ([`Mode`]) switched by the test at runtime, on
+//!   loopback or in process (for tests on tokio's paused clock);
 //! - [`Daemon`]: the built `autoscaled` binary (its path given by the caller) as a child process,
 //!   its output captured, with bounded waits for log lines and a check at exit that no secret of
 //!   the [`config`] files was printed;
