@@ -1,4 +1,4 @@
-//! Probes against real HTTP servers on loopback.
+//! Probes against real HTTP servers on loopback, and in process on a paused clock.
 
 #![allow(
     clippy::unwrap_used,
@@ -13,6 +13,7 @@ mod probe {
     mod config;
     mod connection;
     mod failures;
+    mod in_process;
     mod local;
     mod schedule;
     mod success;
