@@ -263,7 +263,7 @@ async fn check_queues(config: &Config, problems: &mut Vec<String>) {
 }
 
 async fn check_online(config: &Config) -> Result<(), Failure> {
-    let client = crate::daemon::heroku_client(config)?;
+    let client = crate::daemon::Reach::network(config)?.heroku;
     let mut problems = Vec::new();
     for app in &config.apps {
         // The reads `run` makes at start, with its messages: a missing process type names the

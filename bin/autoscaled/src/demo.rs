@@ -103,7 +103,7 @@ async fn demo(clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
             settings.url = QueueUrl::Simulated(Arc::new(move |now| Ok(queue.read(now))));
         }
     }
-    let client = daemon::heroku_client(&config).map_err(fatal)?;
+    let reach = daemon::Reach::network(&config).map_err(fatal)?;
     info!(target: "demo", "a simulated day of {APP}: fake Heroku at {}, the app at http://{app_addr}/; 3 dynos from 07:00, 2 from 22:00, 1 from 03:00; a slow spell at 10:00, a burst at 15:00, a bad deploy at 18:30; its worker (0 to {max} dynos) on a job queue that fills at the burst", fake.url(), max = worker::MAX);
 
     let shutdown = CancellationToken::new();
@@ -129,7 +129,7 @@ async fn demo(clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
     let store = store::Store::open(store::MEMORY_URL, store::Access::Daemon).await?;
     daemon::serve(
         config,
-        client,
+        reach,
         options,
         status::Board::default(),
         store,

@@ -85,12 +85,12 @@ pub(crate) fn run(config: &Option<PathBuf>, args: RunArgs) -> Result<(), Failure
         let store = open_store(&config.state).await?;
         let shutdown = CancellationToken::new();
         tokio::spawn(stop_on_signal(shutdown.clone()));
-        let client = heroku_client(&config)?;
+        let reach = Reach::network(&config)?;
         let options = Options {
             dry_run: args.dry_run,
             clock: Clock::real(),
         };
-        serve(config, client, options, Board::default(), store, shutdown).await
+        serve(config, reach, options, Board::default(), store, shutdown).await
     })
 }
 
@@ -113,13 +113,29 @@ pub(crate) async fn open_store(state: &StateSettings) -> Result<Store, Failure> 
     }
 }
 
-/// The Platform API client for `config`.
-pub(crate) fn heroku_client(config: &Config) -> Result<Client, Failure> {
-    Client::builder(config.heroku.api_key.clone())
-        .base_url(config.heroku.api_url.as_str())
-        .build()
-        .context("cannot build the Heroku API client")
-        .map_err(Failure::Fatal)
+/// What the daemon reaches out to: Heroku's Platform API, and the apps it probes.
+#[derive(Debug, Clone)]
+pub(crate) struct Reach {
+    pub(crate) heroku: Client,
+    /// What every app's prober shares: the TLS settings and the system's root certificates,
+    /// loaded once rather than once an app.
+    pub(crate) probes: probe::Client,
+}
+
+impl Reach {
+    /// Both over the network, as `config` says: what `run` and the demo use. The in-process tests
+    /// hand both to fakes in their own runtime instead.
+    pub(crate) fn network(config: &Config) -> Result<Reach, Failure> {
+        let heroku = Client::builder(config.heroku.api_key.clone())
+            .base_url(config.heroku.api_url.as_str())
+            .build()
+            .context("cannot build the Heroku API client")
+            .map_err(Failure::Fatal)?;
+        let probes = probe::Client::new()
+            .context("cannot build the probes' HTTP client")
+            .map_err(Failure::Fatal)?;
+        Ok(Reach { heroku, probes })
+    }
 }
 
 /// Cancels `shutdown` on SIGTERM or SIGINT.
@@ -148,7 +164,7 @@ async fn stop_on_signal(shutdown: CancellationToken) {
 /// Runs every configured app until `shutdown` is cancelled.
 pub(crate) async fn serve(
     config: Config,
-    client: Client,
+    reach: Reach,
     options: Options,
     board: Board,
     store: Store,
@@ -196,9 +212,10 @@ pub(crate) async fn serve(
     let (persister, writer) =
         Persister::spawn(store, writer_options, writer_stop.clone().cancelled_owned());
     board.keep_history(reader);
-    let probe_client = probe::Client::new()
-        .context("cannot build the probes' HTTP client")
-        .map_err(Failure::Fatal)?;
+    let Reach {
+        heroku: client,
+        probes: probe_client,
+    } = reach;
     let drains = drains(&config.http, &config.apps);
     let mut contexts = Vec::new();
     for settings in config.apps {
