@@ -104,6 +104,7 @@ async fn demo(clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
         }
     }
     let reach = daemon::Reach::network(&config).map_err(fatal)?;
+    let drains = daemon::drains(&config.http, &config.apps);
     info!(target: "demo", "a simulated day of {APP}: fake Heroku at {}, the app at http://{app_addr}/; 3 dynos from 07:00, 2 from 22:00, 1 from 03:00; a slow spell at 10:00, a burst at 15:00, a bad deploy at 18:30; its worker (0 to {max} dynos) on a job queue that fills at the burst", fake.url(), max = worker::MAX);
 
     let shutdown = CancellationToken::new();
@@ -131,7 +132,7 @@ async fn demo(clock: Clock, listen: SocketAddr) -> anyhow::Result<()> {
         config,
         reach,
         options,
-        status::Board::default(),
+        (status::Board::default(), drains),
         store,
         shutdown.clone(),
     )

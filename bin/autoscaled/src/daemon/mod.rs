@@ -90,7 +90,8 @@ pub(crate) fn run(config: &Option<PathBuf>, args: RunArgs) -> Result<(), Failure
             dry_run: args.dry_run,
             clock: Clock::real(),
         };
-        serve(config, reach, options, Board::default(), store, shutdown).await
+        let drains = drains(&config.http, &config.apps);
+        serve(config, reach, options, (Board::default(), drains), store, shutdown).await
     })
 }
 
@@ -161,12 +162,13 @@ async fn stop_on_signal(shutdown: CancellationToken) {
     shutdown.cancel();
 }
 
-/// Runs every configured app until `shutdown` is cancelled.
+/// Runs every configured app until `shutdown` is cancelled. The status listener serves `board`,
+/// and feeds `drains` with the router logs posted to it (the in-process tests feed them directly).
 pub(crate) async fn serve(
     config: Config,
     reach: Reach,
     options: Options,
-    board: Board,
+    (board, drains): (Board, status::Drains),
     store: Store,
     shutdown: CancellationToken,
 ) -> Result<(), Failure> {
@@ -216,7 +218,6 @@ pub(crate) async fn serve(
         heroku: client,
         probes: probe_client,
     } = reach;
-    let drains = drains(&config.http, &config.apps);
     let mut contexts = Vec::new();
     for settings in config.apps {
         let index = board.add(
@@ -324,7 +325,7 @@ pub(crate) async fn serve(
 }
 
 /// A drain per app name when a drain password is set, else none (`/drain/...` answers 404).
-fn drains(http: &crate::config::HttpSettings, apps: &[AppSettings]) -> status::Drains {
+pub(crate) fn drains(http: &crate::config::HttpSettings, apps: &[AppSettings]) -> status::Drains {
     http.drain_password
         .as_ref()
         .map_or_else(status::Drains::off, |password| {
