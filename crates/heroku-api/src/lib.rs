@@ -38,6 +38,7 @@ mod dyno_size;
 mod error;
 mod retry;
 mod start;
+mod transport;
 mod types;
 
 pub use budget::{ACCOUNT_RATE_LIMIT, REFILL_PER_MINUTE, ReadBudget, ReadPace};
@@ -46,4 +47,5 @@ pub use dyno_size::DynoSize;
 pub use error::{ApiError, Error};
 pub use retry::RetryPolicy;
 pub use start::{AppSnapshot, SnapshotError};
+pub use transport::{Transport, TransportError, TransportFuture};
 pub use types::{App, AppRef, BatchUpdate, DynoSizeRef, Formation, FormationUpdate};
