@@ -17,6 +17,11 @@
 //! The API token is a [`secret::Secret`]: it is sent in the `Authorization` header and appears in no
 //! `Debug`, `Display`, error or log text.
 //!
+//! Requests go out through a [`Transport`]: reqwest over the network unless
+//! [`ClientBuilder::transport`] gives another, such as `heroku-fake`'s `InProcess`, which answers
+//! in the same process so that tests on tokio's paused clock involve no socket. The per-request
+//! timeout wraps every transport on tokio's clock.
+//!
 //! ```no_run
 //! # async fn scale() -> Result<(), autoscaled_heroku_api::Error> {
 //! use autoscaled_heroku_api::{Client, FormationUpdate};

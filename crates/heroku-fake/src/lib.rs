@@ -13,7 +13,9 @@
 //! fake's formation would at a simulated time of day, and posts its router logs to a drain.
 //!
 //! Start with [`FakeHeroku::start`] (or [`FakeHeroku::builder`]), then point a client at
-//! [`FakeHeroku::url`].
+//! [`FakeHeroku::url`], or give it [`FakeHeroku::in_process`] as its
+//! [`Transport`](heroku_api::Transport): the same router answers in the same process, no socket,
+//! so that a test on tokio's paused clock sees time move only by timers.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -179,6 +181,23 @@ impl FakeHeroku {
     /// faults and state as over [`url`](Self::url), and no socket: on tokio's paused clock, time
     /// then moves only by the test's timers, the client's and the fake's (its delays and its rate
     /// budget's refill). It keeps working while this handle lives and after.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// use std::sync::Arc;
+    /// use autoscaled_heroku_fake::FakeHeroku;
+    /// use heroku_api::Client;
+    ///
+    /// let heroku = FakeHeroku::start("my-token").await.unwrap();
+    /// heroku.set_formation("my-app", "web", 2);
+    /// let client = Client::builder(secret::Secret::new("my-token"))
+    ///     .transport(Arc::new(heroku.in_process()))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(client.formation_info("my-app", "web").await.unwrap().quantity, 2);
+    /// # }
+    /// ```
     pub fn in_process(&self) -> InProcess {
         InProcess::new(self.router.clone())
     }
