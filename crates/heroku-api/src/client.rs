@@ -1,4 +1,5 @@
-//! The client: one pooled HTTP client, the headers Heroku wants, retries, and the calls.
+//! The client: the headers Heroku wants, the per-request timeout, retries, and the calls; the
+//! requests go through a [`Transport`].
 
 use std::fmt;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
@@ -6,21 +7,24 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use backon::Retryable;
-use reqwest::Method;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use http::Method;
+use http::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT,
+};
 use secret::Secret;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
 use crate::budget::ReadBudget;
 use crate::retry::{RetryPolicy, wait_before_retry};
+use crate::transport::{Failure, Reqwest, Transport, TransportError};
 use crate::types::BatchBody;
 use crate::{ApiError, App, BatchUpdate, Error, Formation, FormationUpdate};
 
 /// Where the Platform API lives.
 pub const DEFAULT_BASE_URL: &str = "https://api.heroku.com";
 const ACCEPT_V3: &str = "application/vnd.heroku+json; version=3";
-const USER_AGENT: &str = concat!("autoscaled/", env!("CARGO_PKG_VERSION"));
+const AGENT: &str = concat!("autoscaled/", env!("CARGO_PKG_VERSION"));
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Stands for "no `RateLimit-Remaining` seen yet" in the atomic.
@@ -35,7 +39,8 @@ const BODY_EXCERPT: usize = 200;
 /// must not stop scaling for good. Heroku asks for seconds to a minute or two.
 const MAX_HOLD: Duration = Duration::from_secs(15 * 60);
 
-/// A Heroku Platform API v3 client. Cheap to clone: clones share one connection pool.
+/// A Heroku Platform API v3 client. Cheap to clone: clones share one transport (one connection
+/// pool over the network).
 ///
 /// Its `Debug` shows the base URL and retry policy, never the token.
 #[derive(Clone)]
@@ -44,7 +49,9 @@ pub struct Client {
 }
 
 struct Inner {
-    http: reqwest::Client,
+    transport: Arc<dyn Transport>,
+    /// The longest one request may take, whatever the transport: kept on tokio's clock.
+    timeout: Duration,
     base_url: String,
     /// `Bearer <token>`, marked sensitive so that HTTP-level debugging does not print it either.
     authorization: HeaderValue,
@@ -79,6 +86,7 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     retry: RetryPolicy,
     budget: ReadBudget,
+    transport: Option<Arc<dyn Transport>>,
 }
 
 impl ClientBuilder {
@@ -94,9 +102,18 @@ impl ClientBuilder {
         self
     }
 
-    /// The longest connecting may take (default 10 s).
+    /// The longest connecting may take (default 10 s); the default transport's only.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sends the requests through `transport` instead of reqwest over the network: a fake Heroku
+    /// answering in the same process, say, so that tests on tokio's paused clock involve no socket.
+    /// The base URL still makes each request's URI; [`timeout`](Self::timeout) still bounds each
+    /// request; [`connect_timeout`](Self::connect_timeout) is then the transport's business.
+    pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
+        self.transport = Some(transport);
         self
     }
 
@@ -130,15 +147,21 @@ impl ClientBuilder {
             Error::Config("the API token has characters not allowed in an HTTP header".to_owned())
         })?;
         authorization.set_sensitive(true);
-        let http = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .timeout(self.timeout)
-            .connect_timeout(self.connect_timeout)
-            .build()
-            .map_err(|e| Error::Config(format!("cannot set up HTTP: {e}")))?;
+        let transport = match self.transport {
+            Some(transport) => transport,
+            None => {
+                // No overall timeout here: the client's own wraps every transport alike.
+                let http = reqwest::Client::builder()
+                    .connect_timeout(self.connect_timeout)
+                    .build()
+                    .map_err(|e| Error::Config(format!("cannot set up HTTP: {e}")))?;
+                Arc::new(Reqwest { http })
+            }
+        };
         Ok(Client {
             inner: Arc::new(Inner {
-                http,
+                transport,
+                timeout: self.timeout,
                 base_url,
                 authorization,
                 retry: self.retry,
@@ -208,6 +231,7 @@ impl Client {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             retry: RetryPolicy::default(),
             budget: ReadBudget::default(),
+            transport: None,
         }
     }
 
@@ -375,6 +399,39 @@ impl Client {
         .await
     }
 
+    /// Sends `request` through the transport within the timeout, and notes whether it was answered.
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, Error> {
+        let what = format!("{} {}", request.method(), request.uri());
+        let timeout = self.inner.timeout;
+        let (reached, error) =
+            match tokio::time::timeout(timeout, self.inner.transport.send(request)).await {
+                Ok(Ok(response)) => {
+                    self.inner.reached.store(ANSWERED, Ordering::Relaxed);
+                    return Ok(response);
+                }
+                Ok(Err(TransportError { failure, source })) => (
+                    if failure == Failure::BodyBroken {
+                        ANSWERED
+                    } else {
+                        NO_ANSWER
+                    },
+                    Error::transport(failure == Failure::TimedOut, source),
+                ),
+                Err(_elapsed) => {
+                    let source = std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("no answer to {what} within {timeout:?}"),
+                    );
+                    (NO_ANSWER, Error::transport(true, source.into()))
+                }
+            };
+        self.inner.reached.store(reached, Ordering::Relaxed);
+        Err(error)
+    }
+
     async fn attempt(
         &self,
         method: Method,
@@ -385,25 +442,25 @@ impl Client {
         // A retry's wait covers its own refusal's Retry-After; another call's may be longer.
         self.wait_for_hold(&method, path).await;
         let url = format!("{}{path}", self.inner.base_url);
-        let mut request = self
-            .inner
-            .http
-            .request(method, url)
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(&url)
             .header(AUTHORIZATION, self.inner.authorization.clone())
             .header(ACCEPT, ACCEPT_V3);
-        if let Some(body) = body {
-            request = request.header(CONTENT_TYPE, "application/json").body(body);
+        if body.is_some() {
+            request = request.header(CONTENT_TYPE, "application/json");
         }
         if let Some(range) = range {
             request = request.header("range", range);
         }
-        let response = request.send().await.map_err(|e| {
-            self.inner.reached.store(NO_ANSWER, Ordering::Relaxed);
-            Error::transport(e)
-        })?;
-        self.inner.reached.store(ANSWERED, Ordering::Relaxed);
+        let request = request
+            .header(USER_AGENT, AGENT)
+            .body(body.unwrap_or_default())
+            .map_err(|e| Error::Config(format!("cannot make a request for {url}: {e}")))?;
+        let response = self.send(request).await?;
         let status = response.status();
-        let headers = response.headers().clone();
+        let (parts, body) = response.into_parts();
+        let headers = parts.headers;
         if let Some(remaining) =
             header(&headers, "ratelimit-remaining").and_then(|v| v.trim().parse::<u32>().ok())
         {
@@ -412,7 +469,6 @@ impl Client {
                 .store(u64::from(remaining), Ordering::Relaxed);
             self.inner.budget.record(remaining, Instant::now());
         }
-        let body = response.bytes().await.map_err(Error::transport)?.to_vec();
         if status.is_success() {
             return Ok(Answer {
                 status: status.as_u16(),

@@ -69,9 +69,10 @@ pub enum Error {
         timed_out: bool,
         /// What failed, with its causes, on one line (for logs that show only the error's text).
         message: String,
-        /// The client's error, for callers that walk the chain of causes.
+        /// The transport's error (a `reqwest::Error` over the network), for callers that walk the
+        /// chain of causes.
         #[source]
-        source: reqwest::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A success whose body is not the JSON expected.
     #[error("Heroku answered HTTP {status} with a body that is not the expected JSON: {message}{}",
@@ -169,18 +170,22 @@ impl Error {
         }
     }
 
-    pub(crate) fn transport(error: reqwest::Error) -> Self {
-        let mut message = error.to_string();
-        let mut cause = std::error::Error::source(&error);
+    /// The error for a request that got no whole answer; `message` is `source` with its causes.
+    pub(crate) fn transport(
+        timed_out: bool,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    ) -> Self {
+        let mut message = source.to_string();
+        let mut cause = source.source();
         while let Some(next) = cause {
             message.push_str(": ");
             message.push_str(&next.to_string());
             cause = next.source();
         }
         Self::Transport {
-            timed_out: error.is_timeout(),
+            timed_out,
             message,
-            source: error,
+            source,
         }
     }
 }

@@ -17,6 +17,11 @@
 //! The API token is a [`secret::Secret`]: it is sent in the `Authorization` header and appears in no
 //! `Debug`, `Display`, error or log text.
 //!
+//! Requests go out through a [`Transport`]: reqwest over the network unless
+//! [`ClientBuilder::transport`] gives another, such as `heroku-fake`'s `InProcess`, which answers
+//! in the same process so that tests on tokio's paused clock involve no socket. The per-request
+//! timeout wraps every transport on tokio's clock.
+//!
 //! ```no_run
 //! # async fn scale() -> Result<(), autoscaled_heroku_api::Error> {
 //! use autoscaled_heroku_api::{Client, FormationUpdate};
@@ -38,6 +43,7 @@ mod dyno_size;
 mod error;
 mod retry;
 mod start;
+mod transport;
 mod types;
 
 pub use budget::{ACCOUNT_RATE_LIMIT, REFILL_PER_MINUTE, ReadBudget, ReadPace};
@@ -46,4 +52,5 @@ pub use dyno_size::DynoSize;
 pub use error::{ApiError, Error};
 pub use retry::RetryPolicy;
 pub use start::{AppSnapshot, SnapshotError};
+pub use transport::{Transport, TransportError, TransportFuture};
 pub use types::{App, AppRef, BatchUpdate, DynoSizeRef, Formation, FormationUpdate};

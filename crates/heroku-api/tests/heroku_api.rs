@@ -1,5 +1,6 @@
-//! The client against `heroku-fake` (a real HTTP server on loopback), and every body checked against
-//! the official Heroku schema.
+//! The client against `heroku-fake`, over loopback (a real HTTP server, reqwest's path) or in this
+//! process (`FakeHeroku::in_process`: no socket, for exact times on tokio's paused clock), and every
+//! body checked against the official Heroku schema.
 
 #![allow(
     clippy::unwrap_used,
@@ -10,10 +11,12 @@
 mod heroku_api {
     pub(crate) mod calls;
     pub(crate) mod errors;
+    pub(crate) mod in_process;
     pub(crate) mod retries;
     pub(crate) mod schema;
 }
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use ::autoscaled_heroku_api::{Client, RetryPolicy};
@@ -43,4 +46,17 @@ pub(crate) fn client_with(fake: &FakeHeroku, retry: RetryPolicy) -> Client {
 
 pub(crate) fn client(fake: &FakeHeroku) -> Client {
     client_with(fake, RetryPolicy::default())
+}
+
+/// A client of `fake` through [`FakeHeroku::in_process`]: no socket, so on tokio's paused clock
+/// time moves only by timers (the client's backoffs and timeout, the fake's delays), exactly.
+pub(crate) fn client_in_process(fake: &FakeHeroku, retry: RetryPolicy) -> Client {
+    testkit::Logs::install();
+    Client::builder(Secret::new(TOKEN))
+        .base_url(fake.url())
+        .transport(Arc::new(fake.in_process()))
+        .timeout(Duration::from_secs(5))
+        .retry(retry)
+        .build()
+        .unwrap()
 }

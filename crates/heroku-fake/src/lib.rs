@@ -13,7 +13,9 @@
 //! fake's formation would at a simulated time of day, and posts its router logs to a drain.
 //!
 //! Start with [`FakeHeroku::start`] (or [`FakeHeroku::builder`]), then point a client at
-//! [`FakeHeroku::url`].
+//! [`FakeHeroku::url`], or give it [`FakeHeroku::in_process`] as its
+//! [`Transport`](heroku_api::Transport): the same router answers in the same process, no socket,
+//! so that a test on tokio's paused clock sees time move only by timers.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -31,6 +33,7 @@
 pub mod app;
 mod error;
 mod fault;
+mod in_process;
 mod recorded;
 mod schema;
 mod server;
@@ -39,6 +42,7 @@ mod state;
 
 pub use error::Error;
 pub use fault::{FaultOptions, PREBOOT_REFUSAL};
+pub use in_process::InProcess;
 pub use recorded::RecordedRequest;
 use shared::Shared;
 
@@ -46,6 +50,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -114,9 +119,11 @@ impl Builder {
             state: Mutex::new(State::new(self.rate_limit, self.refill_per_minute)),
             recorded: Notify::new(),
         });
-        let server = tokio::spawn(server::serve(listener, Arc::clone(&shared)));
+        let router = server::router(Arc::clone(&shared));
+        let server = tokio::spawn(server::serve(listener, router.clone()));
         Ok(FakeHeroku {
             shared,
+            router,
             addr,
             server,
         })
@@ -129,6 +136,8 @@ impl Builder {
 #[derive(Debug)]
 pub struct FakeHeroku {
     shared: Arc<Shared>,
+    /// What answers each request, over loopback or [`in_process`](Self::in_process).
+    router: Router,
     addr: SocketAddr,
     server: JoinHandle<()>,
 }
@@ -165,6 +174,32 @@ impl FakeHeroku {
     /// The address the fake listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// A transport for [`ClientBuilder::transport`](heroku_api::ClientBuilder::transport) that
+    /// answers each request in this process, with the same router, checks, recorded requests,
+    /// faults and state as over [`url`](Self::url), and no socket: on tokio's paused clock, time
+    /// then moves only by the test's timers, the client's and the fake's (its delays and its rate
+    /// budget's refill). It keeps working while this handle lives and after.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// use std::sync::Arc;
+    /// use autoscaled_heroku_fake::FakeHeroku;
+    /// use heroku_api::Client;
+    ///
+    /// let heroku = FakeHeroku::start("my-token").await.unwrap();
+    /// heroku.set_formation("my-app", "web", 2);
+    /// let client = Client::builder(secret::Secret::new("my-token"))
+    ///     .transport(Arc::new(heroku.in_process()))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(client.formation_info("my-app", "web").await.unwrap().quantity, 2);
+    /// # }
+    /// ```
+    pub fn in_process(&self) -> InProcess {
+        InProcess::new(self.router.clone())
     }
 
     /// Creates the app (no formations, not in maintenance) unless it exists; returns its id.

@@ -1,5 +1,6 @@
-//! The HTTP side: an accept loop serving an axum router over hyper, the checks every request goes
-//! through, and the endpoint handlers.
+//! The HTTP side: the axum router, an accept loop serving it over hyper, the checks every request
+//! goes through, and the endpoint handlers. [`InProcess`](crate::InProcess) calls the same router
+//! without a socket.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,12 +32,12 @@ const HEROKU_JSON: &str = "application/vnd.heroku+json";
 const DOCS_URL: &str = "https://devcenter.heroku.com/articles/platform-api-reference";
 const MAX_BODY: usize = 1 << 20;
 
-/// Put in each request's extensions: wakes the connection's task to close it without an answer.
+/// Put in each request's extensions: wakes whoever carries the request (the connection's task, or
+/// [`InProcess`](crate::InProcess)) to close its connection without an answer.
 #[derive(Clone, Debug)]
-struct CloseConnection(Arc<Notify>);
+pub(crate) struct CloseConnection(pub(crate) Arc<Notify>);
 
-pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
-    let router = router(shared);
+pub(crate) async fn serve(listener: TcpListener, router: Router) {
     let mut connections = JoinSet::new();
     loop {
         let stream = match listener.accept().await {
@@ -70,7 +71,7 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-fn router(shared: Arc<Shared>) -> Router {
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/apps/{app}", get(app_info))
         .route(

@@ -1,5 +1,10 @@
 //! Retries: what is retried, how long the client waits (on tokio's paused clock, so these run in
 //! milliseconds and always the same way), and when it gives up.
+//!
+//! The waits are checked through the fake in process ([`client_in_process`]): with no socket, the
+//! paused clock moves only by timers, so a wait is exact. Over loopback it would also jump ahead to
+//! the next timer whenever the runtime idles while an answer is in flight, so only the behaviours
+//! that need reqwest's own path (a timeout, a closed connection, a refused connect) go over it.
 
 use std::time::Duration;
 
@@ -7,7 +12,7 @@ use autoscaled_heroku_api::{Error, FormationUpdate, RetryPolicy};
 use heroku_fake::{FakeHeroku, FaultOptions};
 use tokio::time::Instant;
 
-use crate::{TOKEN, client, client_with, fake};
+use crate::{TOKEN, client_in_process, client_with, fake};
 
 fn three() -> FormationUpdate {
     FormationUpdate {
@@ -21,6 +26,23 @@ fn retry_after(seconds: u32) -> FaultOptions {
         retry_after: Some(seconds),
         ..FaultOptions::default()
     }
+}
+
+/// How far past the waits the paused clock may be: tokio's timers fire on whole milliseconds, and
+/// a logged `wait_ms` drops the fraction of one.
+const TIMER_GRAIN: Duration = Duration::from_millis(2);
+
+/// That `waited` is the logged `waits` (in ms), give or take [`TIMER_GRAIN`].
+fn assert_waited(waited: Duration, waits: &[u64]) {
+    let logged = Duration::from_millis(waits.iter().sum());
+    assert!(
+        waited >= logged && waited <= logged + TIMER_GRAIN,
+        "waited {waited:?}, the client logged {waits:?} ms"
+    );
+}
+
+fn client(fake: &FakeHeroku) -> autoscaled_heroku_api::Client {
+    client_in_process(fake, RetryPolicy::default())
 }
 
 /// The `wait_ms` of each log line that has `needle`.
@@ -51,13 +73,12 @@ async fn a_503_then_a_success_is_retried_after_a_jittered_backoff() {
     assert_eq!(web.quantity, 3);
     assert_eq!(fake.quantity("my-app", "web"), Some(3));
     assert_eq!(fake.requests().len(), 2);
-    // The first backoff is 500 ms with equal jitter: between 250 and 500 ms, as the client says.
-    // The call waited at least that; not at most, as the paused clock runs on to its next timer
-    // whenever the runtime waits for the loopback's answer.
+    // The first backoff is 500 ms with equal jitter: between 250 and 500 ms, as the client says;
+    // the call waited just that.
     let waits = logged_waits(&logs, "Heroku API call failed; retrying");
     assert_eq!(waits.len(), 1, "{}", logs.text());
     assert!((250..500).contains(&waits[0]), "{waits:?}");
-    assert!(waited >= Duration::from_millis(waits[0]), "{waited:?}");
+    assert_waited(waited, &waits);
 }
 
 #[tokio::test(start_paused = true)]
@@ -71,11 +92,10 @@ async fn retry_after_is_honoured() {
         .await
         .unwrap();
     let waited = started.elapsed();
-    // Heroku's 7 s, not the backoff's half second, as the client says; waited at least that.
+    // Heroku's 7 s, not the backoff's half second, as the client says; waited just that.
     let waits = logged_waits(&logs, "retrying");
-    assert_eq!(waits.len(), 1, "{}", logs.text());
-    assert!((7000..7500).contains(&waits[0]), "{waits:?}");
-    assert!(waited >= Duration::from_secs(7), "{waited:?}");
+    assert_eq!(waits, [7000], "{}", logs.text());
+    assert_waited(waited, &waits);
     assert_eq!(fake.requests().len(), 2);
 }
 
@@ -97,11 +117,8 @@ async fn a_persistent_429_ends_in_rate_limited_after_max_attempts() {
         4,
         "the default policy makes 4 attempts"
     );
-    let waited = started.elapsed();
-    assert!(
-        waited >= Duration::from_secs(9) && waited < Duration::from_secs(10),
-        "{waited:?}"
-    );
+    // Three times Heroku's 3 s (more than each backoff), and nothing more.
+    assert_waited(started.elapsed(), &[3000, 3000, 3000]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -112,18 +129,20 @@ async fn a_wait_beyond_the_time_limit_gives_up_at_once() {
     let error = client(&fake).app_info("my-app").await.unwrap_err();
     assert_eq!(error.retry_after(), Some(Duration::from_secs(120)));
     assert_eq!(fake.requests().len(), 1);
-    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_eq!(started.elapsed(), Duration::ZERO);
 }
 
 #[tokio::test(start_paused = true)]
 async fn server_errors_stop_at_max_attempts() {
+    let (logs, _capturing) = testkit::Logs::capture();
     let fake = fake().await;
     fake.fail_next(10, 500, FaultOptions::default());
     let policy = RetryPolicy {
         max_attempts: 3,
         ..RetryPolicy::default()
     };
-    let error = client_with(&fake, policy)
+    let started = Instant::now();
+    let error = client_in_process(&fake, policy)
         .app_info("my-app")
         .await
         .unwrap_err();
@@ -132,6 +151,13 @@ async fn server_errors_stop_at_max_attempts() {
         "{error:?}"
     );
     assert_eq!(fake.requests().len(), 3);
+    // Two backoffs, 250-500 and 500-1000 ms, and no wait after the last attempt.
+    let waits = logged_waits(&logs, "retrying");
+    assert!(
+        waits.len() == 2 && (250..500).contains(&waits[0]) && (500..1000).contains(&waits[1]),
+        "{waits:?}"
+    );
+    assert_waited(started.elapsed(), &waits);
 }
 
 #[tokio::test(start_paused = true)]
@@ -155,21 +181,16 @@ async fn an_empty_rate_budget_waits_for_a_refill() {
     // (75 a minute) instead of retrying after 500 ms into an empty pool.
     let requests = fake.requests();
     assert_eq!(requests.len(), 2);
-    assert!(
-        waited >= Duration::from_secs(4) && waited < Duration::from_millis(4500),
-        "{waited:?}"
-    );
+    assert_waited(waited, &[4000]);
     assert_eq!(client.rate_limit_remaining(), Some(4));
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_timeout_is_a_transport_error_and_is_retried() {
+async fn a_timeout_over_the_network_is_a_transport_error() {
     let fake = fake().await;
     fake.delay_next(1, Duration::from_secs(60));
-    let error = client_with(&fake, RetryPolicy::never())
-        .app_info("my-app")
-        .await
-        .unwrap_err();
+    let client = client_with(&fake, RetryPolicy::never());
+    let error = client.app_info("my-app").await.unwrap_err();
     assert!(
         matches!(
             error,
@@ -181,14 +202,24 @@ async fn a_timeout_is_a_transport_error_and_is_retried() {
         "{error:?}"
     );
     assert!(error.is_retryable() && error.request_id().is_none());
-    // The client's error stays the source, for callers that walk the chain of causes.
-    let source = std::error::Error::source(&error);
+    assert_eq!(client.reachable(), Some(false));
+    // The client's own timeout, on tokio's clock whatever the transport, is the source.
+    let source = std::error::Error::source(&error)
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .map(std::io::Error::kind);
+    assert_eq!(source, Some(std::io::ErrorKind::TimedOut), "{error:?}");
     assert!(
-        source.is_some_and(|s| s.is::<reqwest::Error>()),
-        "{error:?}"
+        error.to_string().starts_with(
+            "cannot reach the Heroku API (timed out): no answer to GET http://127.0.0.1:"
+        ),
+        "{error}"
     );
+}
 
-    fake.clear_requests();
+#[tokio::test(start_paused = true)]
+async fn a_delay_beyond_the_timeout_times_out_on_the_paused_clock_and_is_retried() {
+    let (logs, _capturing) = testkit::Logs::capture();
+    let fake = fake().await;
     fake.delay_next(1, Duration::from_secs(60));
     let started = Instant::now();
     let call = tokio::spawn({
@@ -203,19 +234,57 @@ async fn a_timeout_is_a_transport_error_and_is_retried() {
     let web = call.await.unwrap().unwrap();
     assert_eq!(web.quantity, 3);
     assert_eq!(fake.requests().len(), 2);
-    // The 5 s request timeout, then the backoff.
-    let waited = started.elapsed();
+    // The 5 s request timeout, then the backoff, and nothing more.
+    let waits = logged_waits(&logs, "retrying");
     assert!(
-        waited >= Duration::from_millis(5250) && waited < Duration::from_millis(5600),
-        "{waited:?}"
+        waits.len() == 1 && (250..500).contains(&waits[0]),
+        "{}",
+        logs.text()
     );
+    assert!(
+        logs.text().contains("(timed out)"),
+        "the retry was for the timeout: {}",
+        logs.text()
+    );
+    assert_waited(started.elapsed() - Duration::from_secs(5), &waits);
+}
+
+// On the real clock: nothing waits here, and a paused clock could jump to the timeout while the
+// loopback's answer is in flight.
+#[tokio::test]
+async fn a_closed_connection_over_the_network_is_a_transport_error() {
+    let fake = fake().await;
+    fake.drop_next(1);
+    let client = client_with(&fake, RetryPolicy::never());
+    assert_eq!(client.reachable(), None, "no call made yet");
+    let error = client.app_info("my-app").await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Transport {
+                timed_out: false,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.is_retryable());
+    assert_eq!(client.reachable(), Some(false));
+    // The client's error stays the source, for callers that walk the chain of causes.
+    let source = std::error::Error::source(&error);
+    assert!(
+        source.is_some_and(|s| s.is::<reqwest::Error>()),
+        "{error:?}"
+    );
+    assert_eq!(fake.requests().len(), 1);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_dropped_connection_is_a_transport_error_and_is_retried() {
+    let (logs, _capturing) = testkit::Logs::capture();
     let fake = fake().await;
     fake.drop_next(1);
-    let error = client_with(&fake, RetryPolicy::never())
+    let error = client_in_process(&fake, RetryPolicy::never())
         .app_info("my-app")
         .await
         .unwrap_err();
@@ -229,14 +298,18 @@ async fn a_dropped_connection_is_a_transport_error_and_is_retried() {
         ),
         "{error:?}"
     );
+    assert!(error.is_retryable());
 
     fake.drop_next(1);
     let client = client(&fake);
-    assert_eq!(client.reachable(), None, "no call made yet");
+    let started = Instant::now();
     let app = client.app_info("my-app").await.unwrap();
     assert_eq!(app.name, "my-app");
     assert_eq!(fake.requests().len(), 3);
     assert_eq!(client.reachable(), Some(true));
+    let waits = logged_waits(&logs, "retrying");
+    assert_eq!(waits.len(), 1, "{}", logs.text());
+    assert_waited(started.elapsed(), &waits);
 }
 
 #[tokio::test(start_paused = true)]
@@ -302,7 +375,7 @@ async fn a_retry_after_holds_every_call_until_it_passes() {
     assert_eq!(fake.quantity("my-app", "web"), Some(1));
     let web = scale.await.unwrap().unwrap();
     assert_eq!(web.quantity, 3);
-    assert!(started.elapsed() >= Duration::from_secs(60));
+    assert_waited(started.elapsed(), &[60_000]);
     for read in reads {
         read.await.unwrap().unwrap();
     }
