@@ -53,17 +53,20 @@ impl Store {
     /// the database cannot be reached or written ([`Error::Open`]), is not ours
     /// ([`Error::NotOurs`]) or was migrated by a newer build ([`Error::TooNew`]).
     pub async fn open(url: &str, access: Access) -> Result<Self, Error> {
-        let shown = Shown::new(url);
-        let db = match target::parse(url, &shown)? {
-            Target::Sqlite(path) => {
-                Db::Sqlite(Arc::new(sqlite::open(&path, access, &shown).await?))
-            }
-            Target::SqliteMemory => Db::Sqlite(Arc::new(sqlite::open_memory(&shown).await?)),
-            Target::Postgres(options) => {
-                Db::Postgres(postgres::open(*options, access, &shown).await?)
-            }
-        };
-        Ok(Self { db, url: shown.url })
+        held(async {
+            let shown = Shown::new(url);
+            let db = match target::parse(url, &shown)? {
+                Target::Sqlite(path) => {
+                    Db::Sqlite(Arc::new(sqlite::open(&path, access, &shown).await?))
+                }
+                Target::SqliteMemory => Db::Sqlite(Arc::new(sqlite::open_memory(&shown).await?)),
+                Target::Postgres(options) => {
+                    Db::Postgres(postgres::open(*options, access, &shown).await?)
+                }
+            };
+            Ok(Self { db, url: shown.url })
+        })
+        .await
     }
 
     /// For a daemon's SQLite file: when the file at its path is no longer the one open (deleted
@@ -73,10 +76,13 @@ impl Store {
     /// PostgreSQL, read-only or in-memory stores. Fails with [`Error::Locked`] when another
     /// daemon claimed the path meanwhile.
     pub async fn restore_file_if_gone(&self) -> Result<bool, Error> {
-        match &self.db {
-            Db::Sqlite(db) => db.restore_if_gone().await,
-            Db::Postgres(_) => Ok(false),
-        }
+        held(async {
+            match &self.db {
+                Db::Sqlite(db) => db.restore_if_gone().await,
+                Db::Postgres(_) => Ok(false),
+            }
+        })
+        .await
     }
 
     /// The URL it was opened with, password redacted.
@@ -92,18 +98,24 @@ impl Store {
     /// Closes the connections, waiting for queries under way. Dropping the store closes them too,
     /// in the background; closing first ends every query before the process exits.
     pub async fn close(&self) {
-        match &self.db {
-            Db::Sqlite(db) => db.close().await,
-            Db::Postgres(db) => db.close().await,
-        }
+        held(async {
+            match &self.db {
+                Db::Sqlite(db) => db.close().await,
+                Db::Postgres(db) => db.close().await,
+            }
+        })
+        .await
     }
 
     /// Saves one process type's state, replacing what was saved for it.
     pub async fn save_app_state(&self, state: &AppState) -> Result<(), Error> {
-        match &self.db {
-            Db::Sqlite(db) => db.save_app_state(state).await,
-            Db::Postgres(db) => db.save_app_state(state).await,
-        }
+        held(async {
+            match &self.db {
+                Db::Sqlite(db) => db.save_app_state(state).await,
+                Db::Postgres(db) => db.save_app_state(state).await,
+            }
+        })
+        .await
     }
 
     /// Saves one process type's state only while `fence` still names the lease on it: the same
@@ -115,42 +127,57 @@ impl Store {
         state: &AppState,
         fence: &Fence,
     ) -> Result<bool, Error> {
-        match &self.db {
-            Db::Sqlite(db) => db.save_app_state_fenced(state, fence).await,
-            Db::Postgres(db) => db.save_app_state_fenced(state, fence).await,
-        }
+        held(async {
+            match &self.db {
+                Db::Sqlite(db) => db.save_app_state_fenced(state, fence).await,
+                Db::Postgres(db) => db.save_app_state_fenced(state, fence).await,
+            }
+        })
+        .await
     }
 
     /// The saved state of one process type, if any.
     pub async fn app_state(&self, key: &ProcessKey) -> Result<Option<AppState>, Error> {
-        match &self.db {
-            Db::Sqlite(db) => db.app_state(key).await,
-            Db::Postgres(db) => db.app_state(key).await,
-        }
+        held(async {
+            match &self.db {
+                Db::Sqlite(db) => db.app_state(key).await,
+                Db::Postgres(db) => db.app_state(key).await,
+            }
+        })
+        .await
     }
 
     /// Every saved state, by app then process type.
     pub async fn app_states(&self) -> Result<Vec<AppState>, Error> {
-        match &self.db {
-            Db::Sqlite(db) => db.app_states().await,
-            Db::Postgres(db) => db.app_states().await,
-        }
+        held(async {
+            match &self.db {
+                Db::Sqlite(db) => db.app_states().await,
+                Db::Postgres(db) => db.app_states().await,
+            }
+        })
+        .await
     }
 
     /// Appends a decision to the log.
     pub async fn record_decision(&self, decision: &Decision) -> Result<(), Error> {
-        match &self.db {
-            Db::Sqlite(db) => db.record_decision(decision).await,
-            Db::Postgres(db) => db.record_decision(decision).await,
-        }
+        held(async {
+            match &self.db {
+                Db::Sqlite(db) => db.record_decision(decision).await,
+                Db::Postgres(db) => db.record_decision(decision).await,
+            }
+        })
+        .await
     }
 
     /// The last `limit` decisions for `app`, newest first.
     pub async fn decisions(&self, app: &str, limit: u32) -> Result<Vec<Decision>, Error> {
-        match &self.db {
-            Db::Sqlite(db) => db.decisions(app, limit).await,
-            Db::Postgres(db) => db.decisions(app, limit).await,
-        }
+        held(async {
+            match &self.db {
+                Db::Sqlite(db) => db.decisions(app, limit).await,
+                Db::Postgres(db) => db.decisions(app, limit).await,
+            }
+        })
+        .await
     }
 
     /// Writes minutes of history in one transaction. A row for a minute already written (same app,
@@ -159,10 +186,13 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
-        match &self.db {
-            Db::Sqlite(db) => db.write_history(rows).await,
-            Db::Postgres(db) => db.write_history(rows).await,
-        }
+        held(async {
+            match &self.db {
+                Db::Sqlite(db) => db.write_history(rows).await,
+                Db::Postgres(db) => db.write_history(rows).await,
+            }
+        })
+        .await
     }
 
     /// `app`'s history for the minutes in `[since, until)`, by minute then process type.
@@ -172,19 +202,25 @@ impl Store {
         since: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Vec<HistoryRow>, Error> {
-        match &self.db {
-            Db::Sqlite(db) => db.history(app, since, until).await,
-            Db::Postgres(db) => db.history(app, since, until).await,
-        }
+        held(async {
+            match &self.db {
+                Db::Sqlite(db) => db.history(app, since, until).await,
+                Db::Postgres(db) => db.history(app, since, until).await,
+            }
+        })
+        .await
     }
 
     /// Deletes decisions and history minutes from before `older_than`, and fleet instances not seen
     /// since; call it with `now - RETENTION` now and then (hourly is plenty).
     pub async fn prune(&self, older_than: DateTime<Utc>) -> Result<Pruned, Error> {
-        match &self.db {
-            Db::Sqlite(db) => db.prune(older_than).await,
-            Db::Postgres(db) => db.prune(older_than).await,
-        }
+        held(async {
+            match &self.db {
+                Db::Sqlite(db) => db.prune(older_than).await,
+                Db::Postgres(db) => db.prune(older_than).await,
+            }
+        })
+        .await
     }
 
     /// Takes the lease on `key` for `holder` until `ttl` from now, on the database's clock: when
@@ -199,88 +235,118 @@ impl Store {
         holder: &str,
         ttl: Duration,
     ) -> Result<Option<Lease>, Error> {
-        match &self.db {
-            Db::Sqlite(db) => db.try_acquire(key, holder, ttl).await,
-            Db::Postgres(db) => db.try_acquire(key, holder, ttl).await,
-        }
+        held(async {
+            match &self.db {
+                Db::Sqlite(db) => db.try_acquire(key, holder, ttl).await,
+                Db::Postgres(db) => db.try_acquire(key, holder, ttl).await,
+            }
+        })
+        .await
     }
 
     /// Extends every lease `holder` still holds (not lapsed) to `ttl` from now, and returns their
     /// keys, sorted. A lease missing from the answer was lost: stop acting on it.
     pub async fn renew(&self, holder: &str, ttl: Duration) -> Result<Vec<ProcessKey>, Error> {
-        match &self.db {
-            Db::Sqlite(db) => db.renew(holder, ttl).await,
-            Db::Postgres(db) => db.renew(holder, ttl).await,
-        }
+        held(async {
+            match &self.db {
+                Db::Sqlite(db) => db.renew(holder, ttl).await,
+                Db::Postgres(db) => db.renew(holder, ttl).await,
+            }
+        })
+        .await
     }
 
     /// Lets `holder`'s leases lapse now, so others can take them at once (on shutdown). The rows
     /// stay, keeping their generations rising.
     pub async fn release(&self, holder: &str) -> Result<(), Error> {
-        match &self.db {
-            Db::Sqlite(db) => db.release(holder).await,
-            Db::Postgres(db) => db.release(holder).await,
-        }
+        held(async {
+            match &self.db {
+                Db::Sqlite(db) => db.release(holder).await,
+                Db::Postgres(db) => db.release(holder).await,
+            }
+        })
+        .await
     }
 
     /// Lets `holder`'s lease on `key` lapse now, if it holds it, so another instance can take it
     /// at once (an app handed back to even out the fleet).
     pub async fn release_one(&self, key: &ProcessKey, holder: &str) -> Result<(), Error> {
-        match &self.db {
-            Db::Sqlite(db) => db.release_one(key, holder).await,
-            Db::Postgres(db) => db.release_one(key, holder).await,
-        }
+        held(async {
+            match &self.db {
+                Db::Sqlite(db) => db.release_one(key, holder).await,
+                Db::Postgres(db) => db.release_one(key, holder).await,
+            }
+        })
+        .await
     }
 
     /// Every lease still running (not lapsed), on the database's clock, by key.
     pub async fn leases(&self) -> Result<Vec<Lease>, Error> {
-        match &self.db {
-            Db::Sqlite(db) => db.leases().await,
-            Db::Postgres(db) => db.leases().await,
-        }
+        held(async {
+            match &self.db {
+                Db::Sqlite(db) => db.leases().await,
+                Db::Postgres(db) => db.leases().await,
+            }
+        })
+        .await
     }
 
     /// Forgets `instance_id`'s heartbeat, so the fleet stops counting it at once (on shutdown,
     /// after [`Store::release`]).
     pub async fn leave(&self, instance_id: &str) -> Result<(), Error> {
-        match &self.db {
-            Db::Sqlite(db) => db.leave(instance_id).await,
-            Db::Postgres(db) => db.leave(instance_id).await,
-        }
+        held(async {
+            match &self.db {
+                Db::Sqlite(db) => db.leave(instance_id).await,
+                Db::Postgres(db) => db.leave(instance_id).await,
+            }
+        })
+        .await
     }
 
     /// Records that `instance_id` is alive, now on the database's clock.
     pub async fn heartbeat(&self, instance_id: &str) -> Result<(), Error> {
-        match &self.db {
-            Db::Sqlite(db) => db.heartbeat(instance_id).await,
-            Db::Postgres(db) => db.heartbeat(instance_id).await,
-        }
+        held(async {
+            match &self.db {
+                Db::Sqlite(db) => db.heartbeat(instance_id).await,
+                Db::Postgres(db) => db.heartbeat(instance_id).await,
+            }
+        })
+        .await
     }
 
     /// Records an override or a pause and returns it with its id. The caller validates it first
     /// (known app and process type, `until` after `from`, counts within bounds); this only stores.
     pub async fn add_override(&self, new: &NewOverride) -> Result<Override, Error> {
-        match &self.db {
-            Db::Sqlite(db) => db.add_override(new).await,
-            Db::Postgres(db) => db.add_override(new).await,
-        }
+        held(async {
+            match &self.db {
+                Db::Sqlite(db) => db.add_override(new).await,
+                Db::Postgres(db) => db.add_override(new).await,
+            }
+        })
+        .await
     }
 
     /// The overrides and pauses not ended by `now`: running or coming (`until` later than `now`,
     /// or none), and not removed; by creation, oldest first (a later one wins where they overlap).
     pub async fn current_overrides(&self, now: DateTime<Utc>) -> Result<Vec<Override>, Error> {
-        match &self.db {
-            Db::Sqlite(db) => db.current_overrides(now).await,
-            Db::Postgres(db) => db.current_overrides(now).await,
-        }
+        held(async {
+            match &self.db {
+                Db::Sqlite(db) => db.current_overrides(now).await,
+                Db::Postgres(db) => db.current_overrides(now).await,
+            }
+        })
+        .await
     }
 
     /// One override or pause by id, ended or not.
     pub async fn find_override(&self, id: i64) -> Result<Option<Override>, Error> {
-        match &self.db {
-            Db::Sqlite(db) => db.find_override(id).await,
-            Db::Postgres(db) => db.find_override(id).await,
-        }
+        held(async {
+            match &self.db {
+                Db::Sqlite(db) => db.find_override(id).await,
+                Db::Postgres(db) => db.find_override(id).await,
+            }
+        })
+        .await
     }
 
     /// Ends override or pause `id` at `at` (removed, or resumed), if it had not ended by then;
@@ -290,18 +356,24 @@ impl Store {
         id: i64,
         at: DateTime<Utc>,
     ) -> Result<Option<Override>, Error> {
-        match &self.db {
-            Db::Sqlite(db) => db.end_override(id, at).await,
-            Db::Postgres(db) => db.end_override(id, at).await,
-        }
+        held(async {
+            match &self.db {
+                Db::Sqlite(db) => db.end_override(id, at).await,
+                Db::Postgres(db) => db.end_override(id, at).await,
+            }
+        })
+        .await
     }
 
     /// The instances whose last heartbeat is less than `within` old, by id.
     pub async fn live_instances(&self, within: Duration) -> Result<Vec<Instance>, Error> {
-        match &self.db {
-            Db::Sqlite(db) => db.live_instances(within).await,
-            Db::Postgres(db) => db.live_instances(within).await,
-        }
+        held(async {
+            match &self.db {
+                Db::Sqlite(db) => db.live_instances(within).await,
+                Db::Postgres(db) => db.live_instances(within).await,
+            }
+        })
+        .await
     }
 }
 
@@ -316,4 +388,31 @@ impl fmt::Debug for Store {
             )
             .finish_non_exhaustive()
     }
+}
+
+/// Runs a database call so that tokio's paused clock waits for it, with the feature
+/// `paused-clock` (for tests that run a daemon on that clock; off in the binary).
+///
+/// The database answers from threads the runtime cannot see (sqlx's SQLite worker, a PostgreSQL
+/// server's socket): while a call waits on them, a paused runtime that has nothing else to run
+/// moves its clock to the next timer, and so past the call's own timeout, although no time passed
+/// for the database. Tokio holds the paused clock while a blocking task runs; one is kept running
+/// for the length of the call.
+#[cfg(feature = "paused-clock")]
+async fn held<T>(call: impl Future<Output = T>) -> T {
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let holder = tokio::task::spawn_blocking(move || {
+        // Returns once `done` is dropped.
+        let _ = wait.recv();
+    });
+    let answer = call.await;
+    drop(done);
+    let _ = holder.await;
+    answer
+}
+
+/// Without the feature `paused-clock`: the call itself.
+#[cfg(not(feature = "paused-clock"))]
+async fn held<T>(call: impl Future<Output = T>) -> T {
+    call.await
 }
