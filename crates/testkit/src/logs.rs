@@ -52,6 +52,12 @@ impl Logs {
         (logs, Capturing(std::marker::PhantomData))
     }
 
+    /// What this thread has captured so far ("" when it does not capture): for the message of a
+    /// helper that fails a test without its [`Logs`] at hand.
+    pub fn current() -> String {
+        CAPTURING.with(|c| c.borrow().as_ref().map(Logs::text).unwrap_or_default())
+    }
+
     /// The text captured so far.
     pub fn text(&self) -> String {
         let bytes = self.0.lock().map(|b| b.clone()).unwrap_or_default();
