@@ -43,6 +43,8 @@ mod overrides;
 mod preboot;
 pub(crate) mod queue_feed;
 mod state;
+#[cfg(test)]
+mod tests;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -91,7 +93,15 @@ pub(crate) fn run(config: &Option<PathBuf>, args: RunArgs) -> Result<(), Failure
             clock: Clock::real(),
         };
         let drains = drains(&config.http, &config.apps);
-        serve(config, reach, options, (Board::default(), drains), store, shutdown).await
+        serve(
+            config,
+            reach,
+            options,
+            (Board::default(), drains),
+            store,
+            shutdown,
+        )
+        .await
     })
 }
 

@@ -218,11 +218,6 @@ async fn restart_during_an_outage(state_url: &str, stop: Stop) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restart_during_an_outage_keeps_max_and_alerts_once_on_sqlite() {
-    restart_during_an_outage(&temp_sqlite_url(), Stop::Term).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kill_9_during_an_outage_keeps_max_and_alerts_once_on_sqlite() {
     restart_during_an_outage(&temp_sqlite_url(), Stop::Kill).await;
 }

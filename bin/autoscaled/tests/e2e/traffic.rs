@@ -1,37 +1,29 @@
-//! Router logs posted to the running daemon's drain, as Heroku's Logplex would post them: traffic
-//! scales the app out, bad bodies are refused with the interface's codes, and H80 lines are
-//! maintenance mode.
+//! Router logs posted to the running daemon's drain over HTTP, as Heroku's Logplex would post
+//! them: bad bodies are refused with the interface's codes and change nothing, a good one scales
+//! the app out. What the traffic rules make of the lines is tested in process on a controlled
+//! clock (`src/daemon/tests/traffic.rs`).
 
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use heroku_fake::FakeHeroku;
-use router_logs::{At, ErrorCode, RouterLine, frame, router_line};
+use router_logs::{At, RouterLine, frame, router_line};
 use testkit::closed_port;
 
-use super::harness::{
-    API_KEY, AppServer, BIN, Daemon, Mode, ProbeConfig, START, assert_no_secret, patches,
-    write_file,
-};
+use super::harness::{API_KEY, BIN, Daemon, START, patches, write_file};
 
 const SECOND: Duration = Duration::from_secs(1);
 const APP: &str = "busy-app";
 const DRAIN_PASSWORD: &str = "drain-s3cret-for-tests";
 
 /// A daemon for `APP` (baseline 1, `max` 6, `[apps.traffic] concurrency = 2`) with its status
-/// listener and drain on `port`, probing `probe` when given.
-fn start(fake: &FakeHeroku, port: u16, probe: Option<&ProbeConfig>) -> Daemon {
-    let mut toml = format!(
+/// listener and drain on `port`.
+fn start(fake: &FakeHeroku, port: u16) -> Daemon {
+    let toml = format!(
         "[heroku]\napi_key = \"{API_KEY}\"\napi_url = \"{}\"\n\n[state]\nurl = \"{}\"\n\n[http]\nlisten = \"127.0.0.1:{port}\"\ndrain_password = \"{DRAIN_PASSWORD}\"\n\n[[apps]]\nname = \"{APP}\"\nmin = 1\nmax = 6\nreconcile = \"1m\"\nschedule = [{{ cron = \"0 0 1 1 *\", quantity = 1 }}]\n\n[apps.traffic]\nconcurrency = 2\n",
         fake.url(),
         testkit::config::temp_sqlite_url()
     );
-    if let Some(p) = probe {
-        toml += &format!(
-            "\n[apps.probe]\nurl = \"{}\"\ninterval = \"{}\"\ntimeout = \"{}\"\nslow = \"{}\"\nfast = \"{}\"\nfailures = 2\ncalm = \"{}\"\n",
-            p.url, p.interval, p.timeout, p.slow, p.fast, p.calm
-        );
-    }
     Daemon::run(BIN, &write_file("toml", &toml))
 }
 
@@ -61,31 +53,6 @@ fn requests(now: DateTime<Utc>, seconds: u32, per_second: u32, service: Duration
             ));
         }
     }
-    frame(&lines)
-}
-
-/// `count` H80 lines (maintenance mode) over the second before `now`.
-pub(super) fn maintenance_pages(now: DateTime<Utc>, count: u32) -> Vec<u8> {
-    let lines: Vec<String> = (0..count)
-        .map(|i| {
-            let line = RouterLine {
-                at: At::Info,
-                code: Some(ErrorCode::H80),
-                method: Some("GET"),
-                path: Some("/"),
-                host: Some("busy-app.herokuapp.com"),
-                dyno: None,
-                connect: None,
-                service: None,
-                status: Some(503),
-                bytes: None,
-            };
-            router_line(
-                now - TimeDelta::milliseconds(1000 - i64::from(i * 1000 / count)),
-                &line,
-            )
-        })
-        .collect();
     frame(&lines)
 }
 
@@ -163,54 +130,11 @@ pub(super) async fn listening(daemon: &Daemon, port: u16) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn traffic_from_the_drain_scales_the_app_out_with_its_figures_in_the_reason() {
-    let fake = FakeHeroku::start(API_KEY).await.unwrap();
-    fake.set_formation(APP, "web", 1);
-    let port = closed_port();
-    let daemon = start(&fake, port, None);
-    listening(&daemon, port).await;
-
-    // 38 requests a second for a minute, 200 ms each: 7.6 in flight, 7.6 / (2 × 0.8) → 5 dynos.
-    // Not 40, exactly 5 dynos' worth: this body holds the lines of requests that completed a
-    // moment ago, which a real drain delivers seconds later, so the panic window's count of the
-    // requests still in flight at its end (3% at 200 ms) tips an edge load to 6.
-    let body = requests(Utc::now(), 60, 38, Duration::from_millis(200));
-    assert!(body.len() < 1 << 20, "the body fits the 1 MiB limit");
-    assert_eq!(
-        post(port, APP, Some(DRAIN_PASSWORD), body).await,
-        reqwest::StatusCode::NO_CONTENT
-    );
-
-    daemon
-        .wait_until("the app at 5 dynos", 15 * SECOND, || {
-            (fake.quantity(APP, "web") == Some(5)).then_some(())
-        })
-        .await;
-    let line = daemon
-        .wait_for_line(&["scale", "to=5", "traffic:"], 5 * SECOND)
-        .await;
-    assert!(
-        line.contains("in flight"),
-        "the reason shows its figures: {line}"
-    );
-    assert_eq!(
-        patches(&fake, APP),
-        vec![5],
-        "one scale call, straight to the demand"
-    );
-
-    let finished = daemon.stop().await;
-    assert!(finished.status.success(), "{}", finished.stderr);
-    assert!(!finished.stdout.contains(DRAIN_PASSWORD));
-    assert_no_secret("stdout", &finished.stdout);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_drain_posts_are_refused_and_change_nothing() {
     let fake = FakeHeroku::start(API_KEY).await.unwrap();
     fake.set_formation(APP, "web", 1);
     let port = closed_port();
-    let daemon = start(&fake, port, None);
+    let daemon = start(&fake, port);
     listening(&daemon, port).await;
     let busy = || requests(Utc::now(), 60, 40, Duration::from_millis(200));
 
@@ -267,73 +191,4 @@ async fn bad_drain_posts_are_refused_and_change_nothing() {
     let finished = daemon.stop().await;
     assert!(finished.status.success(), "{}", finished.stderr);
     assert!(!finished.stdout.contains(DRAIN_PASSWORD));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn h80_lines_are_maintenance_mode_and_down_probes_then_change_nothing() {
-    let fake = FakeHeroku::start(API_KEY).await.unwrap();
-    fake.set_formation(APP, "web", 1);
-    let app = AppServer::start().await;
-    let port = closed_port();
-    let daemon = start(&fake, port, Some(&ProbeConfig::quick(app.url())));
-    listening(&daemon, port).await;
-
-    // Heroku's router answers every request with its maintenance page (H80): the app is shut on
-    // purpose. Once the daemon has read that from the drain, the app's own answers turn to 503s,
-    // which the probe sees; nobody is to be woken, no dyno started.
-    let feeding = tokio::spawn(async move {
-        loop {
-            assert_eq!(
-                post(
-                    port,
-                    APP,
-                    Some(DRAIN_PASSWORD),
-                    maintenance_pages(Utc::now(), 20)
-                )
-                .await,
-                reqwest::StatusCode::NO_CONTENT
-            );
-            tokio::time::sleep(SECOND / 2).await;
-        }
-    });
-    let status = format!("http://127.0.0.1:{port}/api/status");
-    let mut in_maintenance = false;
-    for _ in 0..100 {
-        let body = super::status_page::json(&status).await;
-        if body["apps"][0]["maintenance"] == serde_json::json!(true) {
-            in_maintenance = true;
-            break;
-        }
-        tokio::time::sleep(SECOND / 10).await;
-    }
-    assert!(
-        in_maintenance,
-        "the H80 lines never put the app in maintenance mode"
-    );
-    app.set(Mode::Unavailable);
-    let seen = app.hits().len();
-    daemon
-        .wait_until("down probes while the H80 lines come", 15 * SECOND, || {
-            (app.hits().len() >= seen + 8).then_some(())
-        })
-        .await;
-    feeding.abort();
-
-    assert_eq!(
-        patches(&fake, APP),
-        Vec::<u64>::new(),
-        "no fail-safe to max in maintenance mode"
-    );
-    let finished = daemon.stop().await;
-    assert!(finished.status.success(), "{}", finished.stderr);
-    assert!(
-        finished.stdout.contains("maintenance"),
-        "maintenance mode is logged:\n{}",
-        finished.stdout
-    );
-    assert!(
-        !finished.stdout.contains("kind=outage") && !finished.stdout.contains("fail-safe"),
-        "{}",
-        finished.stdout
-    );
 }

@@ -1,0 +1,68 @@
+//! The decision state across a restart, on a SQLite file: a restart during an outage neither cuts
+//! the app to its baseline nor alerts again. (A kill -9, PostgreSQL and what `status` and the page
+//! read of it are process-level, in `tests/e2e/state.rs`.)
+
+use std::time::Duration;
+
+use testkit::Mode;
+
+use super::{World, probed_app, wait_until};
+
+const SECOND: Duration = Duration::from_secs(1);
+const MINUTE: Duration = Duration::from_secs(60);
+const PROBE: Duration = Duration::from_secs(10);
+const CALM: Duration = Duration::from_secs(600);
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_during_an_outage_keeps_max_and_alerts_once() {
+    let world = World::new("restart", 3).await;
+    let apps = probed_app(
+        "restart",
+        5,
+        "schedule = [{ cron = \"* * * * *\", quantity = 3 }]",
+    );
+    let first = world.start(&apps).await;
+    wait_until("two probes", MINUTE, || (world.probes() >= 2).then_some(())).await;
+    world.app.set(Mode::Unavailable);
+    world.quantity("restart", 5, MINUTE).await;
+    first.line(&["alert: ", "kind=outage"], SECOND).await;
+    // Its last state is written before it stops.
+    first.stop().await;
+    let before_restart = world.patches("restart").len();
+
+    let second = world.start(&apps).await;
+    second
+        .line(&["restored the saved state", "target=5"], MINUTE)
+        .await;
+    // Enough failed probes for an outage to be declared anew, and several reconciles.
+    let seen = world.probes();
+    wait_until("ten probes after the restart", 11 * PROBE, || {
+        (world.probes() >= seen + 10).then_some(())
+    })
+    .await;
+    assert_eq!(world.fake.quantity("restart", "web"), Some(5));
+    assert!(
+        world.patches("restart")[before_restart..].is_empty(),
+        "no formation update after the restart: {:?}",
+        world.patches("restart")
+    );
+    let logs = second.logs();
+    assert_eq!(
+        logs.matches("kind=outage").count(),
+        1,
+        "no second outage alert:\n{logs}"
+    );
+
+    world.app.set(Mode::Fast);
+    second
+        .line(&["alert: ", "kind=recovery"], CALM + MINUTE)
+        .await;
+    world.quantity("restart", 3, 2 * CALM + 2 * MINUTE).await;
+    assert_eq!(
+        world.patches("restart")[before_restart..],
+        [4, 3],
+        "one dyno per calm"
+    );
+    assert_eq!(second.logs().matches("kind=recovery").count(), 1);
+    second.stop().await;
+}
