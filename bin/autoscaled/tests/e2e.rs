@@ -1,4 +1,7 @@
-//! End-to-end tests of the built `autoscaled` binary.
+//! End-to-end tests of the built `autoscaled` binary: what only a process shows (exit codes,
+//! signals, its output and the secrets kept out of it, several processes on one database, kill -9,
+//! the browser, alerts delivered over SMTP and Twilio). How the daemon decides and acts is tested
+//! in process on tokio's paused clock (`src/daemon/tests`), where no verdict waits in real time.
 //!
 //! Each test writes a config file, starts the binary as a child process and drives it through real
 //! servers on loopback: the fake Heroku Platform API (`heroku_fake`), an app server switched between
@@ -17,7 +20,6 @@
 )]
 
 mod e2e {
-    mod actuator;
     mod browser;
     mod commands;
     mod daemon;

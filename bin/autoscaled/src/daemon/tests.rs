@@ -15,6 +15,7 @@
 //! What only a process shows (exit codes, signals, the log format, secrets in its output, several
 //! processes on one database, the browser, real SMTP and Twilio) stays in `tests/e2e`.
 
+mod actuator;
 mod heroku;
 mod probes;
 mod restart;
