@@ -80,10 +80,14 @@ fn config(apps: &str, state_url: &str) -> Config {
 /// One run of the daemon, on the test's runtime.
 pub(super) struct Daemon {
     logs: Logs,
+    /// Where its lines start in `logs` (a world's runs log one after the other).
+    first_line: usize,
     shutdown: CancellationToken,
     task: Option<JoinHandle<Result<(), Failure>>>,
     /// The router-log drains, which the status listener would feed.
     pub(super) drains: status::Drains,
+    /// What the status page would show.
+    pub(super) board: status::Board,
     /// Its clock: the fixed [`epoch`] at start, then the paused clock's time.
     pub(super) clock: Clock,
 }
@@ -131,6 +135,11 @@ impl World {
         Reach { heroku, probes }
     }
 
+    /// The state database's URL: a SQLite file of this world's.
+    pub(super) fn state_url(&self) -> String {
+        format!("sqlite://{}", self.state.path().join("state.db").display())
+    }
+
     /// Starts `serve` with `apps`; a second start finds what the first one saved.
     pub(super) async fn start(&self, apps: &str) -> Daemon {
         self.start_with(apps, false).await
@@ -138,8 +147,7 @@ impl World {
 
     /// Starts `serve` with `apps`, and `dry_run`.
     pub(super) async fn start_with(&self, apps: &str, dry_run: bool) -> Daemon {
-        let state_url = format!("sqlite://{}", self.state.path().join("state.db").display());
-        let config = config(apps, &state_url);
+        let config = config(apps, &self.state_url());
         let store = super::open_store(&config.state)
             .await
             .unwrap_or_else(|e| panic!("the state database opens: {e:?}"));
@@ -147,19 +155,22 @@ impl World {
         let clock = Clock::fast(epoch(), 1);
         let options = Options { dry_run, clock };
         let drains = super::drains(&config.http, &config.apps);
+        let board = status::Board::default();
         let task = tokio::spawn(serve(
             config,
             self.reach(),
             options,
-            (status::Board::default(), drains.clone()),
+            (board.clone(), drains.clone()),
             store,
             shutdown.clone(),
         ));
         Daemon {
             logs: self.logs.clone(),
+            first_line: self.logs.text().len(),
             shutdown,
             task: Some(task),
             drains,
+            board,
             clock,
         }
     }
@@ -185,6 +196,11 @@ impl World {
         .await
     }
 
+    /// What every run logged so far.
+    pub(super) fn logs(&self) -> String {
+        self.logs.text()
+    }
+
     /// How many probes the app has answered.
     pub(super) fn probes(&self) -> usize {
         self.app.hits().len()
@@ -192,9 +208,10 @@ impl World {
 }
 
 impl Daemon {
-    /// Everything logged so far.
+    /// What this run logged so far.
     pub(super) fn logs(&self) -> String {
-        self.logs.text()
+        let text = self.logs.text();
+        text.get(self.first_line..).unwrap_or_default().to_owned()
     }
 
     /// Waits (on the paused clock) for a logged line holding every one of `needles`, at most
@@ -202,8 +219,7 @@ impl Daemon {
     pub(super) async fn line(&self, needles: &[&str], within: Duration) -> String {
         let what = format!("a line with {needles:?}");
         let found = wait_until(&what, within, || {
-            self.logs
-                .text()
+            self.logs()
                 .lines()
                 .find(|l| needles.iter().all(|n| l.contains(n)))
                 .map(str::to_owned)

@@ -1,9 +1,10 @@
 //! Overrides and pauses recorded with the CLI beside running daemons: a pause that stops every
 //! scale call, the fail-safe's included, while the outage is still alerted, saying so (on an SQLite
-//! file the daemon holds); `plan` with an override; a preboot refusal waited out; the page showing
+//! file the daemon holds); `plan` with an override; the page showing
 //! them in Chromium. (An override obeyed by the instance that holds the app within one lease round,
 //! through a `kill -9` of that instance, and ended on time, is with the fleet's tests in
-//! `fleet.rs`: it shares their lock, and starts with them.)
+//! `fleet.rs`: it shares their lock, and starts with them. A preboot refusal waited out is tested
+//! in process, in `src/daemon/tests/actuator.rs`.)
 
 use super::harness::{
     Alerts, AppConfig, AppServer, BIN, Daemon, Mode, ProbeConfig, SECOND, START, heroku,
@@ -172,50 +173,6 @@ async fn plan_shows_an_override_in_the_changes_and_the_cost() {
     let text = command(&config, &["plan", "--days", "1"]).await;
     assert!(text.contains("-> 3  (override #1 by e2e (sale))"), "{text}");
     assert!(text.contains("28.0 dyno-hours"), "{text}");
-    daemon.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_preboot_refusal_is_retried_logged_once_and_not_alerted() {
-    let app = "ovr-preboot";
-    let fake = heroku(app, 1).await;
-    let mail = mail_server();
-    let alerts = Alerts {
-        smtp_port: Some(mail.port),
-        twilio_url: None,
-    };
-    let config = write_config(&fake.url(), &[AppConfig::new(app)], &alerts);
-    let daemon = Daemon::run(BIN, &config);
-    daemon.wait_for_line(&["started"], START).await;
-
-    // A release phase runs: the override's scale is refused, retried 30 s later, and goes through
-    // once the phase is over; logged once, never alerted (the 10 minutes are a unit test's, on a
-    // controlled clock).
-    fake.set_preboot(app, true);
-    command(
-        &config,
-        &["override", "add", app, "--for", "10m", "--quantity", "2"],
-    )
-    .await;
-    daemon
-        .wait_for_line(
-            &["refuses formation changes during a release phase"],
-            30 * SECOND,
-        )
-        .await;
-    fake.set_preboot(app, false);
-    daemon
-        .wait_until("the retried scale", 60 * SECOND, || {
-            (fake.quantity(app, "web") == Some(2)).then_some(())
-        })
-        .await;
-    daemon
-        .wait_for_line(&["release phase or preboot over"], 10 * SECOND)
-        .await;
-    let log = daemon.stdout();
-    assert_eq!(log.matches("refuses formation changes").count(), 1, "{log}");
-    assert!(!log.contains("scale call failed"), "{log}");
-    assert!(mail.mails().is_empty(), "no alert: {:?}", mail.mails());
     daemon.stop().await;
 }
 

@@ -259,3 +259,63 @@ async fn a_process_type_gone_is_warned_about_at_each_reconcile() {
     );
     daemon.stop().await;
 }
+
+/// A release phase runs when an override asks for more dynos: the scale is refused, retried after
+/// the retry delay, and goes through once the phase is over; logged once, never alerted.
+#[tokio::test(start_paused = true)]
+async fn a_preboot_refusal_is_retried_logged_once_and_not_alerted() {
+    let world = World::new("preboot", 1).await;
+    let apps = "[[apps]]\nname = \"preboot\"\nmin = 1\nmax = 3\nreconcile = \"1m\"\n";
+    let daemon = world.start(apps).await;
+    daemon.line(&["app=preboot", "started"], MINUTE).await;
+
+    world.fake.set_preboot("preboot", true);
+    // What `autoscaled override add preboot --for 1h --quantity 2` writes, on the daemon's file.
+    let editor = store::Store::open(&world.state_url(), store::Access::Edit)
+        .await
+        .unwrap();
+    let now = daemon.clock.now();
+    editor
+        .add_override(&store::NewOverride {
+            key: store::ProcessKey::new("preboot", "web"),
+            action: store::OverrideAction::Set {
+                quantity: Some(2),
+                min: None,
+                max: None,
+            },
+            from: now,
+            until: Some(now + chrono::TimeDelta::hours(1)),
+            reason: "launch".into(),
+            by: "ada".into(),
+            created_at: now,
+        })
+        .await
+        .unwrap();
+    // Read within a lease round (20 minutes here).
+    daemon
+        .line(
+            &["refuses formation changes during a release phase"],
+            21 * MINUTE,
+        )
+        .await;
+    let refused = Instant::now();
+    world.fake.set_preboot("preboot", false);
+    let scaled = world.quantity("preboot", 2, MINUTE).await;
+    assert!(
+        scaled - refused >= SCALE_RETRY - SECOND && scaled - refused <= SCALE_RETRY + SECOND,
+        "retried {:?} after the refusal",
+        scaled - refused
+    );
+    daemon
+        .line(&["release phase or preboot over"], SECOND)
+        .await;
+    let logs = daemon.logs();
+    assert_eq!(
+        logs.matches("refuses formation changes").count(),
+        1,
+        "{logs}"
+    );
+    assert!(!logs.contains("scale call failed"), "{logs}");
+    assert!(!logs.contains("alert:"), "no alert: {logs}");
+    daemon.stop().await;
+}

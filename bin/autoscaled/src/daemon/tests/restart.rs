@@ -1,6 +1,6 @@
-//! The decision state across a restart, on a SQLite file: a restart during an outage neither cuts
-//! the app to its baseline nor alerts again. (A kill -9, PostgreSQL and what `status` and the page
-//! read of it are process-level, in `tests/e2e/state.rs`.)
+//! What a restart keeps, on a SQLite file: the decision state (a restart during an outage neither
+//! cuts the app to its baseline nor alerts again) and the charts' history. (A kill -9, PostgreSQL,
+//! and what `status` and the page read of it are process-level, in `tests/e2e/state.rs`.)
 
 use std::time::Duration;
 
@@ -46,7 +46,7 @@ async fn a_restart_during_an_outage_keeps_max_and_alerts_once() {
         "no formation update after the restart: {:?}",
         world.patches("restart")
     );
-    let logs = second.logs();
+    let logs = world.logs();
     assert_eq!(
         logs.matches("kind=outage").count(),
         1,
@@ -63,6 +63,37 @@ async fn a_restart_during_an_outage_keeps_max_and_alerts_once() {
         [4, 3],
         "one dyno per calm"
     );
-    assert_eq!(second.logs().matches("kind=recovery").count(), 1);
+    assert_eq!(world.logs().matches("kind=recovery").count(), 1);
+    second.stop().await;
+}
+
+/// The minutes one run wrote are what the next run's charts (`/api/history`) show, over 24 hours
+/// and over 7 days.
+#[tokio::test(start_paused = true)]
+async fn the_charts_show_the_minutes_written_before_a_restart() {
+    let world = World::new("history", 1).await;
+    let apps = probed_app("history", 3, "");
+    let first = world.start(&apps).await;
+    let began = first.clock.now();
+    // A minute is written once it is over: run into the fourth, then stop (the first and the
+    // last are partly probed).
+    tokio::time::sleep(3 * MINUTE).await;
+    assert!(world.probes() >= 3 * 6, "probed every 10 s");
+    first.stop().await;
+
+    let second = world.start(&apps).await;
+    second.line(&["app=history", "started"], MINUTE).await;
+    // Before the second run closes a minute of its own.
+    for span in [status::Span::Day, status::Span::Week] {
+        let charts = second.board.charts(second.clock.now(), span).await;
+        let buckets = &charts[0].buckets;
+        assert!(
+            buckets.iter().any(|b| b.t <= began.timestamp_millis()
+                && b.probes >= 2 * 6
+                && b.p50.is_some()
+                && b.actual == Some(1)),
+            "the minutes before the restart, in {span:?}: {buckets:?}"
+        );
+    }
     second.stop().await;
 }
