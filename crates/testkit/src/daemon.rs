@@ -110,20 +110,9 @@ impl Daemon {
         &self,
         what: &str,
         within: Duration,
-        mut check: impl FnMut() -> Option<T>,
+        check: impl FnMut() -> Option<T>,
     ) -> T {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(value) = check() {
-                return value;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "still waiting after {within:?} for {what}\n{}",
-                self.both()
-            );
-            tokio::time::sleep(POLL).await;
-        }
+        crate::poll_until(what, within, POLL, check, || self.both()).await
     }
 
     /// Waits for a stdout line holding every one of `needles`, and returns it.

@@ -45,6 +45,29 @@ pub use postgres::{POSTGRES_ENV, PostgresCluster, PostgresDb};
 pub use prism::Prism;
 pub use smtp::{Mail, MailServer, Seen, Smtp, SmtpOptions};
 
+/// Polls `check` every `every` of tokio's clock (the paused one, in a test that pauses it) until
+/// it gives a value; after `within`, fails the test with `what` and what `context` says then.
+pub async fn poll_until<T>(
+    what: &str,
+    within: std::time::Duration,
+    every: std::time::Duration,
+    mut check: impl FnMut() -> Option<T>,
+    context: impl Fn() -> String,
+) -> T {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still waiting after {within:?} for {what}\n{}",
+            context()
+        );
+        tokio::time::sleep(every).await;
+    }
+}
+
 /// A loopback port with nothing listening on it.
 pub fn closed_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -38,6 +38,13 @@ use crate::config::Config;
 
 const API_KEY: &str = testkit::config::API_KEY;
 
+const SECOND: Duration = Duration::from_secs(1);
+const MINUTE: Duration = Duration::from_secs(60);
+/// The probes' interval in [`probed_app`].
+const PROBE: Duration = Duration::from_secs(10);
+/// The probes' calm in [`probed_app`].
+const CALM: Duration = Duration::from_secs(600);
+
 /// A fixed start, so that no verdict depends on today's date (a Monday, 12:00 UTC).
 fn epoch() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-03-02T12:00:00Z")
@@ -248,25 +255,27 @@ impl Drop for Daemon {
     }
 }
 
+/// Fails the test unless `logs` hold `needle` exactly once; `what` says what that means.
+pub(super) fn once(logs: &str, needle: &str, what: &str) {
+    let count = logs.matches(needle).count();
+    assert_eq!(count, 1, "{what}: {needle:?} {count} times in\n{logs}");
+}
+
 /// Polls `check` every 100 ms of the paused clock until it returns something, failing the test
-/// after `within`.
+/// after `within` with what was logged.
 pub(super) async fn wait_until<T>(
     what: &str,
     within: Duration,
-    mut check: impl FnMut() -> Option<T>,
+    check: impl FnMut() -> Option<T>,
 ) -> T {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(found) = check() {
-            return found;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no {what} within {within:?}:\n{}",
-            testkit::Logs::current()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    testkit::poll_until(
+        what,
+        within,
+        Duration::from_millis(100),
+        check,
+        Logs::current,
+    )
+    .await
 }
 
 /// The fake, answering in process, or failing every call as an API that cannot be reached.

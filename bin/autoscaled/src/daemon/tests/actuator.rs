@@ -6,11 +6,8 @@ use heroku_fake::RecordedRequest;
 use testkit::Mode;
 use tokio::time::Instant;
 
-use super::{World, probed_app, wait_until};
+use super::{MINUTE, PROBE, SECOND, World, once, probed_app, wait_until};
 
-const SECOND: Duration = Duration::from_secs(1);
-const MINUTE: Duration = Duration::from_secs(60);
-const PROBE: Duration = Duration::from_secs(10);
 /// The reconcile of the budget's test.
 const RECONCILE: Duration = Duration::from_secs(5);
 /// How long the actuator waits before it asks again for a quantity Heroku did not give.
@@ -310,11 +307,7 @@ async fn a_preboot_refusal_is_retried_logged_once_and_not_alerted() {
         .line(&["release phase or preboot over"], SECOND)
         .await;
     let logs = daemon.logs();
-    assert_eq!(
-        logs.matches("refuses formation changes").count(),
-        1,
-        "{logs}"
-    );
+    once(&logs, "refuses formation changes", "logged once");
     assert!(!logs.contains("scale call failed"), "{logs}");
     assert!(!logs.contains("alert:"), "no alert: {logs}");
     daemon.stop().await;

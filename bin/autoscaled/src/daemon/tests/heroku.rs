@@ -8,12 +8,7 @@ use heroku_fake::FaultOptions;
 use testkit::Mode;
 use tokio::time::Instant;
 
-use super::{World, probed_app, wait_until};
-
-const SECOND: Duration = Duration::from_secs(1);
-const MINUTE: Duration = Duration::from_secs(60);
-const PROBE: Duration = Duration::from_secs(10);
-const CALM: Duration = Duration::from_secs(600);
+use super::{CALM, MINUTE, PROBE, SECOND, World, probed_app, wait_until};
 
 #[tokio::test(start_paused = true)]
 async fn heroku_503s_and_a_429_with_retry_after_are_survived() {

@@ -1,19 +1,10 @@
 //! Scaling on the schedule and the probes: the baseline and its correction, the fail-safe and its
 //! alerts, the step out on slow probes, maintenance mode, a dry run.
 
-use std::time::Duration;
-
 use testkit::{Mode, SLOW_RESPONSE};
 use tokio::time::Instant;
 
-use super::{World, probed_app, wait_until};
-
-const SECOND: Duration = Duration::from_secs(1);
-const MINUTE: Duration = Duration::from_secs(60);
-/// The probes' interval in [`probed_app`].
-const PROBE: Duration = Duration::from_secs(10);
-/// The probes' calm in [`probed_app`].
-const CALM: Duration = Duration::from_secs(600);
+use super::{CALM, MINUTE, PROBE, SECOND, World, once, probed_app, wait_until};
 
 /// Thresholds either side of the app server's slow answer ([`SLOW_RESPONSE`], 170 ms): exact on
 /// the paused clock, where a fast answer takes no time at all.
@@ -164,11 +155,7 @@ async fn an_outage_goes_to_max_with_an_alert_then_recovers_one_step_per_calm() {
         [4, 3, 2],
         "back to the baseline one dyno at a time, and no further"
     );
-    assert_eq!(
-        daemon.logs().matches("kind=outage").count(),
-        1,
-        "one outage alert"
-    );
+    once(&daemon.logs(), "kind=outage", "one outage alert");
     daemon.stop().await;
 }
 
@@ -230,7 +217,7 @@ async fn down_probes_change_nothing_while_the_app_is_in_maintenance() {
     .await;
     assert_eq!(world.patches("maint"), Vec::<u64>::new());
     let logs = daemon.logs();
-    assert_eq!(logs.matches("ignored").count(), 1, "said once:\n{logs}");
+    once(&logs, "ignored", "said once");
     assert!(!logs.contains("alert:"), "no alert:\n{logs}");
 
     // Maintenance ends (read at the next reconcile): the same failures now trigger the fail-safe.

@@ -2,16 +2,9 @@
 //! cuts the app to its baseline nor alerts again) and the charts' history. (A kill -9, PostgreSQL,
 //! and what `status` and the page read of it are process-level, in `tests/e2e/state.rs`.)
 
-use std::time::Duration;
-
 use testkit::Mode;
 
-use super::{World, probed_app, wait_until};
-
-const SECOND: Duration = Duration::from_secs(1);
-const MINUTE: Duration = Duration::from_secs(60);
-const PROBE: Duration = Duration::from_secs(10);
-const CALM: Duration = Duration::from_secs(600);
+use super::{CALM, MINUTE, PROBE, SECOND, World, once, probed_app, wait_until};
 
 #[tokio::test(start_paused = true)]
 async fn a_restart_during_an_outage_keeps_max_and_alerts_once() {
@@ -47,11 +40,7 @@ async fn a_restart_during_an_outage_keeps_max_and_alerts_once() {
         world.patches("restart")
     );
     let logs = world.logs();
-    assert_eq!(
-        logs.matches("kind=outage").count(),
-        1,
-        "no second outage alert:\n{logs}"
-    );
+    once(&logs, "kind=outage", "no second outage alert");
 
     world.app.set(Mode::Fast);
     second
@@ -63,7 +52,7 @@ async fn a_restart_during_an_outage_keeps_max_and_alerts_once() {
         [4, 3],
         "one dyno per calm"
     );
-    assert_eq!(world.logs().matches("kind=recovery").count(), 1);
+    once(&world.logs(), "kind=recovery", "one recovery alert");
     second.stop().await;
 }
 

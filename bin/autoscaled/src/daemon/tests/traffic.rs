@@ -13,10 +13,8 @@ use testkit::Mode;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::{Daemon, World, wait_until};
+use super::{Daemon, MINUTE, SECOND, World, once, wait_until};
 
-const SECOND: Duration = Duration::from_secs(1);
-const MINUTE: Duration = Duration::from_secs(60);
 const APP: &str = "failing-app";
 const HOST: &str = "failing-app.herokuapp.com";
 /// The product's promise: the fail-safe within 10 s of the first failing line.
@@ -214,12 +212,7 @@ async fn fail_safe_within_the_promise(pattern: &'static [Ends], seen: &str) {
         "the probe is every 5 s: {} probes",
         world.probes()
     );
-    assert_eq!(
-        daemon.logs().matches("kind=outage").count(),
-        1,
-        "one outage alert:\n{}",
-        daemon.logs()
-    );
+    once(&daemon.logs(), "kind=outage", "one outage alert");
     daemon.stop().await;
 }
 
@@ -308,12 +301,7 @@ async fn requests_that_succeed_again_for_calm_bring_one_recovery_alert() {
     assert!(recovery.contains("up again"), "{recovery}");
     tokio::time::sleep(MINUTE).await;
     drop(succeeding);
-    assert_eq!(
-        daemon.logs().matches("kind=recovery").count(),
-        1,
-        "one recovery alert:\n{}",
-        daemon.logs()
-    );
+    once(&daemon.logs(), "kind=recovery", "one recovery alert");
     daemon.stop().await;
 }
 
