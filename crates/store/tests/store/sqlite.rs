@@ -56,6 +56,79 @@ async fn a_first_version_file_is_migrated_and_its_decisions_are_scales() {
     store.close().await;
 }
 
+/// Every time column holds an integer of microseconds since the epoch: files written by earlier
+/// builds read the same, and this build writes what they read.
+#[tokio::test]
+async fn times_are_kept_as_integer_microseconds() {
+    use autoscaled_store::{NewOverride, OverrideAction, ProcessKey};
+    let (dir, url) = temp();
+    let path = dir.path().join("autoscaled.db");
+    let at = chrono::DateTime::from_timestamp_micros(1_700_000_000_123_456).expect("a time");
+    let micros = at.timestamp_micros();
+    let store = Store::open(&url, Access::Daemon).await.expect("open");
+    store.save_app_state(&state(2, at)).await.expect("state");
+    store
+        .add_override(&NewOverride {
+            key: ProcessKey::new("shop", "web"),
+            action: OverrideAction::Pause,
+            from: at,
+            until: Some(at),
+            reason: "deploy".into(),
+            by: "ops".into(),
+            created_at: at,
+        })
+        .await
+        .expect("override");
+    store.close().await;
+    // Written by this build, read raw: integers, to the microsecond.
+    let mut connection = SqliteConnectOptions::from_str(&url)
+        .expect("options")
+        .read_only(true)
+        .connect()
+        .await
+        .expect("connect");
+    let kept: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT typeof(outage_since), outage_since FROM autoscaled_app_state
+         UNION ALL SELECT typeof(updated_at), updated_at FROM autoscaled_app_state
+         UNION ALL SELECT typeof(from_at), from_at FROM autoscaled_overrides
+         UNION ALL SELECT typeof(until_at), until_at FROM autoscaled_overrides
+         UNION ALL SELECT typeof(created_at), created_at FROM autoscaled_overrides",
+    )
+    .fetch_all(&mut connection)
+    .await
+    .expect("read raw");
+    connection.close().await.expect("close");
+    assert_eq!(kept, vec![("integer".to_owned(), micros); 5]);
+    // Written raw as an earlier build did, read by this one.
+    sqlite(
+        &path,
+        &format!(
+            "INSERT INTO autoscaled_history (app, process, minute, probes, probes_down,
+                 probes_slow, target, baseline)
+             VALUES ('shop', 'web', {minute}, 3, 0, 0, 2, 1);
+             INSERT INTO autoscaled_decisions (at, app, process, from_count, to_count, reason, kind)
+             VALUES ({micros}, 'shop', 'web', 1, 2, 'slow', 'scale');",
+            minute = micros - micros.rem_euclid(60_000_000),
+        ),
+    )
+    .await;
+    let store = Store::open(&url, Access::ReadOnly).await.expect("reopen");
+    let decisions = store.decisions("shop", 10).await.expect("decisions");
+    assert_eq!(decisions.iter().map(|d| d.at).collect::<Vec<_>>(), [at]);
+    let minute = at - chrono::TimeDelta::microseconds(micros.rem_euclid(60_000_000));
+    let hour = chrono::TimeDelta::hours(1);
+    let history = store.history("shop", at - hour, at + hour).await;
+    let minutes: Vec<_> = history
+        .expect("history")
+        .iter()
+        .map(|row| row.minute)
+        .collect();
+    assert_eq!(minutes, [minute]);
+    let saved = store.app_state(&ProcessKey::new("shop", "web")).await;
+    assert_eq!(saved.expect("read").expect("saved"), state(2, at));
+    store.close().await;
+}
+
 #[tokio::test]
 async fn an_editor_migrates_a_first_version_file_without_claiming_it() {
     let (dir, url) = temp();
