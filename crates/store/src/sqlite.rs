@@ -9,23 +9,15 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
+    SqliteQueryResult, SqliteSynchronous,
 };
-use sqlx::{Connection, Row, Sqlite};
+use sqlx::{Connection, Sqlite};
 
-use crate::backend::{Access, Backend};
-use crate::convert::{big_count, count, count_opt, from_micros, micros, to_i64, ttl_micros};
+use crate::backend::{Access, Backend, Clock, ClockSql, QueryOf};
+use crate::convert::{from_micros, micros, ttl_micros};
 use crate::error::Error;
-use crate::model::{
-    AppState, Decision, DecisionKind, Fence, HistoryRow, Instance, Lease, NewOverride, Override,
-    OverrideAction, ProcessKey, Pruned, minute_of,
-};
 use crate::schema::Migrations;
-use crate::sql::{
-    DECISION_INSERT, DECISIONS_SELECT, HISTORY_SELECT, HISTORY_UPSERT, INSTANCE_DELETE,
-    OVERRIDE_END, OVERRIDE_INSERT, OVERRIDE_SELECT, OVERRIDES_CURRENT, PRUNE, SCHEMA_VERSION,
-    STATE_INSERT, STATE_SELECT, STATE_UPSERT, STATE_VALUES,
-};
+use crate::sql::SCHEMA_VERSION;
 use crate::target::Shown;
 
 /// The schema, one migration per version, applied in order.
@@ -88,16 +80,6 @@ struct Kept {
 }
 
 impl SqliteDb {
-    /// The pool as it stands (a clone shares its connections): a call in flight keeps the one it
-    /// took while the file is put back.
-    fn pool(&self) -> SqlitePool {
-        self.current
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pool
-            .clone()
-    }
-
     /// Whether this daemon holds the file's lock.
     pub(crate) fn is_locked(&self) -> bool {
         self.current
@@ -441,287 +423,14 @@ async fn migrate(connection: &mut SqliteConnection, shown: &Shown) -> Result<(),
         .map_err(|error| MIGRATIONS.failed(MIGRATIONS.latest(), error, shown))
 }
 
-/// `sql` with the state's ten values bound as `$1` to `$10`.
-fn bind_state<'q>(
-    sql: &'q str,
-    state: &'q AppState,
-) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
-    sqlx::query(sql)
-        .bind(&state.key.app)
-        .bind(&state.key.process)
-        .bind(i64::from(state.target))
-        .bind(&state.reason)
-        .bind(i64::from(state.baseline))
-        .bind(state.actual.map(i64::from))
-        .bind(state.outage_since.map(micros))
-        .bind(&state.decider)
-        .bind(&state.alerts)
-        .bind(micros(state.updated_at))
-}
-
-fn key(row: &SqliteRow) -> Result<ProcessKey, Error> {
-    Ok(ProcessKey::new(
-        row.try_get::<String, _>("app")?,
-        row.try_get::<String, _>("process")?,
-    ))
-}
-
-/// An optional time SQLite kept.
-fn time_opt(row: &SqliteRow, column: &str) -> Result<Option<DateTime<Utc>>, Error> {
-    row.try_get::<Option<i64>, _>(column)?
-        .map(|at| from_micros(at, column))
-        .transpose()
-}
-
-/// A time SQLite kept.
-fn time(row: &SqliteRow, column: &str) -> Result<DateTime<Utc>, Error> {
-    from_micros(row.try_get(column)?, column)
-}
-
-fn app_state(row: &SqliteRow) -> Result<AppState, Error> {
-    Ok(AppState {
-        key: key(row)?,
-        target: count(row.try_get("target")?, "target")?,
-        reason: row.try_get("reason")?,
-        baseline: count(row.try_get("baseline")?, "baseline")?,
-        actual: count_opt(row.try_get("actual")?, "actual")?,
-        outage_since: time_opt(row, "outage_since")?,
-        decider: row.try_get("decider")?,
-        alerts: row.try_get("alerts")?,
-        updated_at: time(row, "updated_at")?,
-    })
-}
-
-fn decision(row: &SqliteRow) -> Result<Decision, Error> {
-    Ok(Decision {
-        at: time(row, "at")?,
-        key: key(row)?,
-        from: count(row.try_get("from_count")?, "from_count")?,
-        to: count(row.try_get("to_count")?, "to_count")?,
-        reason: row.try_get("reason")?,
-        kind: DecisionKind::parse(row.try_get("kind")?)?,
-    })
-}
-
-fn history_row(row: &SqliteRow) -> Result<HistoryRow, Error> {
-    Ok(HistoryRow {
-        key: key(row)?,
-        minute: time(row, "minute")?,
-        latency_p50_ms: row.try_get("latency_p50_ms")?,
-        latency_p95_ms: row.try_get("latency_p95_ms")?,
-        latency_max_ms: row.try_get("latency_max_ms")?,
-        probes: count(row.try_get("probes")?, "probes")?,
-        probes_down: count(row.try_get("probes_down")?, "probes_down")?,
-        probes_slow: count(row.try_get("probes_slow")?, "probes_slow")?,
-        actual: count_opt(row.try_get("actual")?, "actual")?,
-        target: count(row.try_get("target")?, "target")?,
-        baseline: count(row.try_get("baseline")?, "baseline")?,
-        requests: row
-            .try_get::<Option<i64>, _>("requests")?
-            .map(|requests| big_count(requests, "requests"))
-            .transpose()?,
-        in_flight: row.try_get("in_flight")?,
-        queue_ready: row
-            .try_get::<Option<i64>, _>("queue_ready")?
-            .map(|jobs| big_count(jobs, "queue_ready"))
-            .transpose()?,
-        queue_busy: row
-            .try_get::<Option<i64>, _>("queue_busy")?
-            .map(|jobs| big_count(jobs, "queue_busy"))
-            .transpose()?,
-        queue_latency_ms: row.try_get("queue_latency_ms")?,
-    })
-}
-
-fn stored_override(row: &SqliteRow) -> Result<Override, Error> {
-    Ok(Override {
-        id: row.try_get("id")?,
-        spec: NewOverride {
-            key: key(row)?,
-            action: OverrideAction::parse(
-                row.try_get("kind")?,
-                [
-                    row.try_get("quantity")?,
-                    row.try_get("min_count")?,
-                    row.try_get("max_count")?,
-                ],
-            )?,
-            from: time(row, "from_at")?,
-            until: time_opt(row, "until_at")?,
-            reason: row.try_get("reason")?,
-            by: row.try_get("created_by")?,
-            created_at: time(row, "created_at")?,
-        },
-        ended_at: time_opt(row, "ended_at")?,
-    })
-}
-
-fn lease(row: &SqliteRow, key: ProcessKey) -> Result<Lease, Error> {
-    Ok(Lease {
-        key,
-        holder: row.try_get("holder")?,
-        expires_at: time(row, "expires_at")?,
-        generation: big_count(row.try_get("generation")?, "generation")?,
-    })
-}
-
-fn instance(row: &SqliteRow) -> Result<Instance, Error> {
-    Ok(Instance {
-        instance_id: row.try_get("instance_id")?,
-        last_seen: time(row, "last_seen")?,
-    })
-}
-
 /// Leases and heartbeats: one daemon per SQLite file, so "the database's clock" is this machine's,
-/// read here.
+/// read here. Times are integer columns of microseconds since the epoch.
 impl Backend for SqliteDb {
-    async fn close(&self) {
-        self.pool().close().await;
-    }
+    type Db = Sqlite;
+    type Time = i64;
 
-    async fn save_app_state(&self, state: &AppState) -> Result<(), Error> {
-        let sql = format!("{STATE_INSERT} VALUES ({STATE_VALUES}) {STATE_UPSERT}");
-        bind_state(&sql, state).execute(&self.pool()).await?;
-        Ok(())
-    }
-
-    async fn save_app_state_fenced(&self, state: &AppState, fence: &Fence) -> Result<bool, Error> {
-        // `WHERE true` before `ON CONFLICT`: SQLite's parser needs it after an INSERT ... SELECT.
-        let sql = format!(
-            "{STATE_INSERT} SELECT {STATE_VALUES}
-             WHERE EXISTS (SELECT 1 FROM autoscaled_leases
-                           WHERE app = $1 AND process = $2 AND holder = $11 AND generation = $12)
-               AND true
-             {STATE_UPSERT}"
-        );
-        let written = bind_state(&sql, state)
-            .bind(&fence.holder)
-            .bind(to_i64(fence.generation))
-            .execute(&self.pool())
-            .await?
-            .rows_affected();
-        Ok(written > 0)
-    }
-
-    async fn app_state(&self, key: &ProcessKey) -> Result<Option<AppState>, Error> {
-        sqlx::query(&format!("{STATE_SELECT} WHERE app = $1 AND process = $2"))
-            .bind(&key.app)
-            .bind(&key.process)
-            .fetch_optional(&self.pool())
-            .await?
-            .as_ref()
-            .map(app_state)
-            .transpose()
-    }
-
-    async fn app_states(&self) -> Result<Vec<AppState>, Error> {
-        sqlx::query(&format!("{STATE_SELECT} ORDER BY app, process"))
-            .fetch_all(&self.pool())
-            .await?
-            .iter()
-            .map(app_state)
-            .collect()
-    }
-
-    async fn record_decision(&self, decision: &Decision) -> Result<(), Error> {
-        sqlx::query(DECISION_INSERT)
-            .bind(micros(decision.at))
-            .bind(&decision.key.app)
-            .bind(&decision.key.process)
-            .bind(i64::from(decision.from))
-            .bind(i64::from(decision.to))
-            .bind(&decision.reason)
-            .bind(decision.kind.as_str())
-            .execute(&self.pool())
-            .await?;
-        Ok(())
-    }
-
-    async fn decisions(&self, app: &str, limit: u32) -> Result<Vec<Decision>, Error> {
-        sqlx::query(DECISIONS_SELECT)
-            .bind(app)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool())
-            .await?
-            .iter()
-            .map(decision)
-            .collect()
-    }
-
-    async fn write_history(&self, rows: &[HistoryRow]) -> Result<(), Error> {
-        // One transaction for the batch: one journal and its fsyncs rather than one per row.
-        let mut transaction = self.pool().begin().await?;
-        for row in rows {
-            sqlx::query(HISTORY_UPSERT)
-                .bind(&row.key.app)
-                .bind(&row.key.process)
-                .bind(micros(minute_of(row.minute)))
-                .bind(row.latency_p50_ms)
-                .bind(row.latency_p95_ms)
-                .bind(row.latency_max_ms)
-                .bind(i64::from(row.probes))
-                .bind(i64::from(row.probes_down))
-                .bind(i64::from(row.probes_slow))
-                .bind(row.actual.map(i64::from))
-                .bind(i64::from(row.target))
-                .bind(i64::from(row.baseline))
-                .bind(row.requests.map(to_i64))
-                .bind(row.in_flight)
-                .bind(row.queue_ready.map(to_i64))
-                .bind(row.queue_busy.map(to_i64))
-                .bind(row.queue_latency_ms)
-                .execute(&mut *transaction)
-                .await?;
-        }
-        transaction.commit().await?;
-        Ok(())
-    }
-
-    async fn history(
-        &self,
-        app: &str,
-        since: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> Result<Vec<HistoryRow>, Error> {
-        sqlx::query(HISTORY_SELECT)
-            .bind(app)
-            .bind(micros(since))
-            .bind(micros(until))
-            .fetch_all(&self.pool())
-            .await?
-            .iter()
-            .map(history_row)
-            .collect()
-    }
-
-    async fn prune(&self, older_than: DateTime<Utc>) -> Result<Pruned, Error> {
-        let mut transaction = self.pool().begin().await?;
-        let mut deleted = [0; PRUNE.len()];
-        for (sql, deleted) in PRUNE.iter().zip(&mut deleted) {
-            *deleted = sqlx::query(sql)
-                .bind(micros(older_than))
-                .execute(&mut *transaction)
-                .await?
-                .rows_affected();
-        }
-        transaction.commit().await?;
-        let [decisions, history, instances, overrides] = deleted;
-        Ok(Pruned {
-            decisions,
-            history,
-            instances,
-            overrides,
-        })
-    }
-
-    async fn try_acquire(
-        &self,
-        key: &ProcessKey,
-        holder: &str,
-        ttl: Duration,
-    ) -> Result<Option<Lease>, Error> {
-        let now = micros(Utc::now());
-        sqlx::query(
+    const CLOCK_SQL: ClockSql = ClockSql {
+        acquire:
             "INSERT INTO autoscaled_leases AS lease (app, process, holder, expires_at, generation)
              VALUES ($1, $2, $3, $5, 1)
              ON CONFLICT (app, process) DO UPDATE SET
@@ -731,160 +440,53 @@ impl Backend for SqliteDb {
                                    THEN lease.generation ELSE lease.generation + 1 END
              WHERE lease.holder = excluded.holder OR lease.expires_at <= $4
              RETURNING holder, expires_at, generation",
-        )
-        .bind(&key.app)
-        .bind(&key.process)
-        .bind(holder)
-        .bind(now)
-        .bind(now.saturating_add(ttl_micros(ttl)))
-        .fetch_optional(&self.pool())
-        .await?
-        .map(|row| lease(&row, key.clone()))
-        .transpose()
-    }
-
-    async fn renew(&self, holder: &str, ttl: Duration) -> Result<Vec<ProcessKey>, Error> {
-        let now = micros(Utc::now());
-        let rows = sqlx::query(
-            "UPDATE autoscaled_leases SET expires_at = $3
+        renew: "UPDATE autoscaled_leases SET expires_at = $3
              WHERE holder = $1 AND expires_at > $2
              RETURNING app, process",
-        )
-        .bind(holder)
-        .bind(now)
-        .bind(now.saturating_add(ttl_micros(ttl)))
-        .fetch_all(&self.pool())
-        .await?;
-        let mut keys = rows.iter().map(key).collect::<Result<Vec<_>, Error>>()?;
-        keys.sort();
-        Ok(keys)
-    }
-
-    async fn release(&self, holder: &str) -> Result<(), Error> {
-        // The row stays, lapsed: deleting it would restart its generation at 1 and break fencing.
-        sqlx::query(
-            "UPDATE autoscaled_leases SET expires_at = $2 WHERE holder = $1 AND expires_at > $2",
-        )
-        .bind(holder)
-        .bind(micros(Utc::now()))
-        .execute(&self.pool())
-        .await?;
-        Ok(())
-    }
-
-    async fn release_one(&self, key: &ProcessKey, holder: &str) -> Result<(), Error> {
-        sqlx::query(
-            "UPDATE autoscaled_leases SET expires_at = $4
+        release: "UPDATE autoscaled_leases SET expires_at = $2 WHERE holder = $1 AND expires_at > $2",
+        release_one: "UPDATE autoscaled_leases SET expires_at = $4
              WHERE app = $1 AND process = $2 AND holder = $3 AND expires_at > $4",
-        )
-        .bind(&key.app)
-        .bind(&key.process)
-        .bind(holder)
-        .bind(micros(Utc::now()))
-        .execute(&self.pool())
-        .await?;
-        Ok(())
-    }
-
-    async fn leases(&self) -> Result<Vec<Lease>, Error> {
-        sqlx::query(
-            "SELECT app, process, holder, expires_at, generation FROM autoscaled_leases
+        running: "SELECT app, process, holder, expires_at, generation FROM autoscaled_leases
              WHERE expires_at > $1 ORDER BY app, process",
-        )
-        .bind(micros(Utc::now()))
-        .fetch_all(&self.pool())
-        .await?
-        .iter()
-        .map(|row| lease(row, key(row)?))
-        .collect()
-    }
-
-    async fn leave(&self, instance_id: &str) -> Result<(), Error> {
-        sqlx::query(INSTANCE_DELETE)
-            .bind(instance_id)
-            .execute(&self.pool())
-            .await?;
-        Ok(())
-    }
-
-    async fn heartbeat(&self, instance_id: &str) -> Result<(), Error> {
-        sqlx::query(
-            "INSERT INTO autoscaled_instances (instance_id, last_seen) VALUES ($1, $2)
+        heartbeat: "INSERT INTO autoscaled_instances (instance_id, last_seen) VALUES ($1, $2)
              ON CONFLICT (instance_id) DO UPDATE SET last_seen = excluded.last_seen",
-        )
-        .bind(instance_id)
-        .bind(micros(Utc::now()))
-        .execute(&self.pool())
-        .await?;
-        Ok(())
-    }
-
-    async fn live_instances(&self, within: Duration) -> Result<Vec<Instance>, Error> {
-        sqlx::query(
-            "SELECT instance_id, last_seen FROM autoscaled_instances WHERE last_seen > $1
+        live: "SELECT instance_id, last_seen FROM autoscaled_instances WHERE last_seen > $1
              ORDER BY instance_id",
-        )
-        .bind(micros(Utc::now()).saturating_sub(ttl_micros(within)))
-        .fetch_all(&self.pool())
-        .await?
-        .iter()
-        .map(instance)
-        .collect()
+        // No row lock: one daemon writes the file, and SQLite serialises its writes anyway.
+        // `AND true` before `ON CONFLICT`: SQLite's parser needs it after an INSERT ... SELECT.
+        fenced: "WHERE EXISTS (SELECT 1 FROM autoscaled_leases
+                           WHERE app = $1 AND process = $2 AND holder = $11 AND generation = $12)
+               AND true",
+    };
+
+    fn time(at: DateTime<Utc>) -> i64 {
+        micros(at)
     }
 
-    async fn add_override(&self, new: &NewOverride) -> Result<Override, Error> {
-        let [quantity, min, max] = new.action.counts();
-        let row = sqlx::query(OVERRIDE_INSERT)
-            .bind(new.action.kind())
-            .bind(&new.key.app)
-            .bind(&new.key.process)
-            .bind(micros(new.from))
-            .bind(new.until.map(micros))
-            .bind(quantity)
-            .bind(min)
-            .bind(max)
-            .bind(&new.reason)
-            .bind(&new.by)
-            .bind(micros(new.created_at))
-            .fetch_one(&self.pool())
-            .await?;
-        Ok(Override {
-            id: row.try_get("id")?,
-            spec: new.clone(),
-            ended_at: None,
-        })
+    fn read_time(stored: i64, column: &str) -> Result<DateTime<Utc>, Error> {
+        from_micros(stored, column)
     }
 
-    async fn current_overrides(&self, now: DateTime<Utc>) -> Result<Vec<Override>, Error> {
-        sqlx::query(&format!("{OVERRIDE_SELECT} {OVERRIDES_CURRENT}"))
-            .bind(micros(now))
-            .fetch_all(&self.pool())
-            .await?
-            .iter()
-            .map(stored_override)
-            .collect()
-    }
-
-    async fn find_override(&self, id: i64) -> Result<Option<Override>, Error> {
-        sqlx::query(&format!("{OVERRIDE_SELECT} WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool())
-            .await?
-            .as_ref()
-            .map(stored_override)
-            .transpose()
-    }
-
-    async fn end_override(&self, id: i64, at: DateTime<Utc>) -> Result<Option<Override>, Error> {
-        let ended = sqlx::query(OVERRIDE_END)
-            .bind(id)
-            .bind(micros(at))
-            .execute(&self.pool())
-            .await?
-            .rows_affected();
-        if ended == 0 {
-            return Ok(None);
+    /// This machine's clock, read now and bound as times.
+    fn bind_clock<'q>(query: QueryOf<'q, Self>, clock: Clock) -> QueryOf<'q, Self> {
+        let now = micros(Utc::now());
+        match clock {
+            Clock::Now => query.bind(now),
+            Clock::Until(ttl) => query.bind(now).bind(now.saturating_add(ttl_micros(ttl))),
+            Clock::Since(within) => query.bind(now.saturating_sub(ttl_micros(within))),
         }
-        self.find_override(id).await
+    }
+
+    fn rows_affected(done: &SqliteQueryResult) -> u64 {
+        done.rows_affected()
+    }
+
+    /// The pool as it stands: a call in flight keeps the one it took while the file is put back.
+    fn pool(&self) -> SqlitePool {
+        self.current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pool
+            .clone()
     }
 }

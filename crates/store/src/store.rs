@@ -28,12 +28,26 @@ pub struct Store {
     url: String,
 }
 
-/// One of the two [`Backend`]s, which each [`Store`] method calls: a `match` each, as a trait
-/// with native `async fn`s cannot be called through `dyn` without boxing every future.
+/// `each!(self, db => db.call(..))`: the same [`Backend`] call on whichever database `self`
+/// opened, [`held`] on tokio's paused clock when the feature asks.
+macro_rules! each {
+    ($store:expr, $db:ident => $call:expr) => {
+        held(async {
+            match &$store.db {
+                Db::Sqlite($db) => $call.await,
+                Db::Postgres($db) => $call.await,
+            }
+        })
+        .await
+    };
+}
+
+/// One of the two [`Backend`]s, which each [`Store`] method calls through [`each!`]: a trait with
+/// native `async fn`s cannot be called through `dyn` without boxing every future.
 ///
-/// Each runs its own SQL, sharing the statements the dialects agree on: `sqlx::Any` would share
-/// one code path but decodes no times, and the two differ where it matters anyway: time types,
-/// the clock leases run on, the migration lock.
+/// Both run the same queries, the trait's provided methods; `sqlx::Any` would have shared one
+/// code path too but decodes no times, and the dialects differ in the few places the trait asks
+/// each to fill: time types, the clock leases run on, the fenced write's row lock.
 #[derive(Clone)]
 enum Db {
     /// Shared by the clones, with the daemon's claim on the file (held until the last drops).
@@ -98,24 +112,12 @@ impl Store {
     /// Closes the connections, waiting for queries under way. Dropping the store closes them too,
     /// in the background; closing first ends every query before the process exits.
     pub async fn close(&self) {
-        held(async {
-            match &self.db {
-                Db::Sqlite(db) => db.close().await,
-                Db::Postgres(db) => db.close().await,
-            }
-        })
-        .await
+        each!(self, db => db.close())
     }
 
     /// Saves one process type's state, replacing what was saved for it.
     pub async fn save_app_state(&self, state: &AppState) -> Result<(), Error> {
-        held(async {
-            match &self.db {
-                Db::Sqlite(db) => db.save_app_state(state).await,
-                Db::Postgres(db) => db.save_app_state(state).await,
-            }
-        })
-        .await
+        each!(self, db => db.save_app_state(state))
     }
 
     /// Saves one process type's state only while `fence` still names the lease on it: the same
@@ -127,57 +129,27 @@ impl Store {
         state: &AppState,
         fence: &Fence,
     ) -> Result<bool, Error> {
-        held(async {
-            match &self.db {
-                Db::Sqlite(db) => db.save_app_state_fenced(state, fence).await,
-                Db::Postgres(db) => db.save_app_state_fenced(state, fence).await,
-            }
-        })
-        .await
+        each!(self, db => db.save_app_state_fenced(state, fence))
     }
 
     /// The saved state of one process type, if any.
     pub async fn app_state(&self, key: &ProcessKey) -> Result<Option<AppState>, Error> {
-        held(async {
-            match &self.db {
-                Db::Sqlite(db) => db.app_state(key).await,
-                Db::Postgres(db) => db.app_state(key).await,
-            }
-        })
-        .await
+        each!(self, db => db.app_state(key))
     }
 
     /// Every saved state, by app then process type.
     pub async fn app_states(&self) -> Result<Vec<AppState>, Error> {
-        held(async {
-            match &self.db {
-                Db::Sqlite(db) => db.app_states().await,
-                Db::Postgres(db) => db.app_states().await,
-            }
-        })
-        .await
+        each!(self, db => db.app_states())
     }
 
     /// Appends a decision to the log.
     pub async fn record_decision(&self, decision: &Decision) -> Result<(), Error> {
-        held(async {
-            match &self.db {
-                Db::Sqlite(db) => db.record_decision(decision).await,
-                Db::Postgres(db) => db.record_decision(decision).await,
-            }
-        })
-        .await
+        each!(self, db => db.record_decision(decision))
     }
 
     /// The last `limit` decisions for `app`, newest first.
     pub async fn decisions(&self, app: &str, limit: u32) -> Result<Vec<Decision>, Error> {
-        held(async {
-            match &self.db {
-                Db::Sqlite(db) => db.decisions(app, limit).await,
-                Db::Postgres(db) => db.decisions(app, limit).await,
-            }
-        })
-        .await
+        each!(self, db => db.decisions(app, limit))
     }
 
     /// Writes minutes of history in one transaction. A row for a minute already written (same app,
@@ -186,13 +158,7 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
-        held(async {
-            match &self.db {
-                Db::Sqlite(db) => db.write_history(rows).await,
-                Db::Postgres(db) => db.write_history(rows).await,
-            }
-        })
-        .await
+        each!(self, db => db.write_history(rows))
     }
 
     /// `app`'s history for the minutes in `[since, until)`, by minute then process type.
@@ -202,25 +168,13 @@ impl Store {
         since: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Vec<HistoryRow>, Error> {
-        held(async {
-            match &self.db {
-                Db::Sqlite(db) => db.history(app, since, until).await,
-                Db::Postgres(db) => db.history(app, since, until).await,
-            }
-        })
-        .await
+        each!(self, db => db.history(app, since, until))
     }
 
     /// Deletes decisions and history minutes from before `older_than`, and fleet instances not seen
     /// since; call it with `now - RETENTION` now and then (hourly is plenty).
     pub async fn prune(&self, older_than: DateTime<Utc>) -> Result<Pruned, Error> {
-        held(async {
-            match &self.db {
-                Db::Sqlite(db) => db.prune(older_than).await,
-                Db::Postgres(db) => db.prune(older_than).await,
-            }
-        })
-        .await
+        each!(self, db => db.prune(older_than))
     }
 
     /// Takes the lease on `key` for `holder` until `ttl` from now, on the database's clock: when
@@ -235,118 +189,58 @@ impl Store {
         holder: &str,
         ttl: Duration,
     ) -> Result<Option<Lease>, Error> {
-        held(async {
-            match &self.db {
-                Db::Sqlite(db) => db.try_acquire(key, holder, ttl).await,
-                Db::Postgres(db) => db.try_acquire(key, holder, ttl).await,
-            }
-        })
-        .await
+        each!(self, db => db.try_acquire(key, holder, ttl))
     }
 
     /// Extends every lease `holder` still holds (not lapsed) to `ttl` from now, and returns their
     /// keys, sorted. A lease missing from the answer was lost: stop acting on it.
     pub async fn renew(&self, holder: &str, ttl: Duration) -> Result<Vec<ProcessKey>, Error> {
-        held(async {
-            match &self.db {
-                Db::Sqlite(db) => db.renew(holder, ttl).await,
-                Db::Postgres(db) => db.renew(holder, ttl).await,
-            }
-        })
-        .await
+        each!(self, db => db.renew(holder, ttl))
     }
 
     /// Lets `holder`'s leases lapse now, so others can take them at once (on shutdown). The rows
     /// stay, keeping their generations rising.
     pub async fn release(&self, holder: &str) -> Result<(), Error> {
-        held(async {
-            match &self.db {
-                Db::Sqlite(db) => db.release(holder).await,
-                Db::Postgres(db) => db.release(holder).await,
-            }
-        })
-        .await
+        each!(self, db => db.release(holder))
     }
 
     /// Lets `holder`'s lease on `key` lapse now, if it holds it, so another instance can take it
     /// at once (an app handed back to even out the fleet).
     pub async fn release_one(&self, key: &ProcessKey, holder: &str) -> Result<(), Error> {
-        held(async {
-            match &self.db {
-                Db::Sqlite(db) => db.release_one(key, holder).await,
-                Db::Postgres(db) => db.release_one(key, holder).await,
-            }
-        })
-        .await
+        each!(self, db => db.release_one(key, holder))
     }
 
     /// Every lease still running (not lapsed), on the database's clock, by key.
     pub async fn leases(&self) -> Result<Vec<Lease>, Error> {
-        held(async {
-            match &self.db {
-                Db::Sqlite(db) => db.leases().await,
-                Db::Postgres(db) => db.leases().await,
-            }
-        })
-        .await
+        each!(self, db => db.leases())
     }
 
     /// Forgets `instance_id`'s heartbeat, so the fleet stops counting it at once (on shutdown,
     /// after [`Store::release`]).
     pub async fn leave(&self, instance_id: &str) -> Result<(), Error> {
-        held(async {
-            match &self.db {
-                Db::Sqlite(db) => db.leave(instance_id).await,
-                Db::Postgres(db) => db.leave(instance_id).await,
-            }
-        })
-        .await
+        each!(self, db => db.leave(instance_id))
     }
 
     /// Records that `instance_id` is alive, now on the database's clock.
     pub async fn heartbeat(&self, instance_id: &str) -> Result<(), Error> {
-        held(async {
-            match &self.db {
-                Db::Sqlite(db) => db.heartbeat(instance_id).await,
-                Db::Postgres(db) => db.heartbeat(instance_id).await,
-            }
-        })
-        .await
+        each!(self, db => db.heartbeat(instance_id))
     }
 
     /// Records an override or a pause and returns it with its id. The caller validates it first
     /// (known app and process type, `until` after `from`, counts within bounds); this only stores.
     pub async fn add_override(&self, new: &NewOverride) -> Result<Override, Error> {
-        held(async {
-            match &self.db {
-                Db::Sqlite(db) => db.add_override(new).await,
-                Db::Postgres(db) => db.add_override(new).await,
-            }
-        })
-        .await
+        each!(self, db => db.add_override(new))
     }
 
     /// The overrides and pauses not ended by `now`: running or coming (`until` later than `now`,
     /// or none), and not removed; by creation, oldest first (a later one wins where they overlap).
     pub async fn current_overrides(&self, now: DateTime<Utc>) -> Result<Vec<Override>, Error> {
-        held(async {
-            match &self.db {
-                Db::Sqlite(db) => db.current_overrides(now).await,
-                Db::Postgres(db) => db.current_overrides(now).await,
-            }
-        })
-        .await
+        each!(self, db => db.current_overrides(now))
     }
 
     /// One override or pause by id, ended or not.
     pub async fn find_override(&self, id: i64) -> Result<Option<Override>, Error> {
-        held(async {
-            match &self.db {
-                Db::Sqlite(db) => db.find_override(id).await,
-                Db::Postgres(db) => db.find_override(id).await,
-            }
-        })
-        .await
+        each!(self, db => db.find_override(id))
     }
 
     /// Ends override or pause `id` at `at` (removed, or resumed), if it had not ended by then;
@@ -356,24 +250,12 @@ impl Store {
         id: i64,
         at: DateTime<Utc>,
     ) -> Result<Option<Override>, Error> {
-        held(async {
-            match &self.db {
-                Db::Sqlite(db) => db.end_override(id, at).await,
-                Db::Postgres(db) => db.end_override(id, at).await,
-            }
-        })
-        .await
+        each!(self, db => db.end_override(id, at))
     }
 
     /// The instances whose last heartbeat is less than `within` old, by id.
     pub async fn live_instances(&self, within: Duration) -> Result<Vec<Instance>, Error> {
-        held(async {
-            match &self.db {
-                Db::Sqlite(db) => db.live_instances(within).await,
-                Db::Postgres(db) => db.live_instances(within).await,
-            }
-        })
-        .await
+        each!(self, db => db.live_instances(within))
     }
 }
 
