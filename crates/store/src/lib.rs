@@ -26,6 +26,17 @@
 //! Errors are one [`Error`]; none shows a password. After a successful open, a failing database
 //! only makes calls fail: log, and try again later.
 //!
+//! Inside, SQLite and PostgreSQL run one set of queries: the provided methods of a crate-private
+//! `Backend` trait, written once over `sqlx`'s generic `Database` (its `where` clause names the
+//! Rust types they bind and read). Each backend implements the trait with only what its dialect
+//! does differently: how a time is kept (SQLite: integer microseconds since the epoch;
+//! PostgreSQL: `timestamptz`), the lease and heartbeat statements on its clock (this machine's,
+//! bound as values; the server's `clock_timestamp()`), the fenced write's row lock, and its pool;
+//! opening, migrating and SQLite's file claim and restore stay in the backend's module. Generic
+//! functions over one trait were preferred to row structs decoded with `sqlx::FromRow` (one
+//! struct per table, with a type parameter for the time columns, and still a per-dialect step to
+//! convert them) and to `sqlx::Any` (which decodes no times).
+//!
 //! ```no_run
 //! use autoscaled_store::{Access, ProcessKey, Store};
 //!

@@ -1,7 +1,8 @@
 //! The statements both backends run as written: placeholders are `$1`, `$2`, ... (SQLite reads
 //! `$NNN` as the NNN-th value, as PostgreSQL does), times are bound in the backend's own type
-//! (microseconds in SQLite, `timestamptz` in PostgreSQL). What the dialects do differently (the
-//! clock leases run on, a row lock, the migration lock) stays in the backend.
+//! (microseconds in SQLite, `timestamptz` in PostgreSQL). What the dialects do differently stays
+//! in each backend: the statements on the clock leases run on and the fenced write's row lock (its
+//! `ClockSql`), the migration lock.
 
 /// The columns of a state upsert: `INSERT INTO ... (columns)`, then the values, then
 /// [`STATE_UPSERT`].
