@@ -132,8 +132,8 @@ struct Subject<'a> {
     peak: f64,
 }
 
-/// A picture being drawn: the document so far, and the replay's rows it is drawn from (every
-/// plot shades the same late or overloaded rows and reads the same time axis).
+/// A picture being drawn, web or queue mode alike: the document so far, and the replay's rows it
+/// is drawn from (every plot shades the same rows and reads the same time axis).
 #[derive(Debug)]
 struct Canvas<'a> {
     out: String,
