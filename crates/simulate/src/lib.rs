@@ -18,6 +18,7 @@
 //! `autoscaled simulate` reads the files, prints and writes the picture.
 
 mod app;
+mod formation;
 mod model;
 mod picture;
 mod queue;

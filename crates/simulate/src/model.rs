@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use super::formation::Formation;
 use super::timeline::{RowDynos, Scale};
 use super::trace::Trace;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -225,8 +226,7 @@ pub(super) fn replay(trace: &Trace, model: &Model, driver: Driver, cuts: &[i64])
     let mut replay = Replay {
         trace,
         model,
-        boot: i64::try_from(model.boot.as_nanos()).unwrap_or(i64::MAX),
-        dynos: Vec::new(),
+        formation: Formation::new(i64::try_from(model.boot.as_nanos()).unwrap_or(i64::MAX)),
         now: 0,
         cuts,
         part: 0,
@@ -237,7 +237,7 @@ pub(super) fn replay(trace: &Trace, model: &Model, driver: Driver, cuts: &[i64])
     };
     match driver {
         Driver::Static(quantity) => {
-            replay.start_with(quantity);
+            replay.formation.start_with(quantity);
             replay.advance(end);
         }
         Driver::Decider {
@@ -246,7 +246,7 @@ pub(super) fn replay(trace: &Trace, model: &Model, driver: Driver, cuts: &[i64])
             probe_every,
             traffic,
         } => {
-            replay.start_with(decider.target());
+            replay.formation.start_with(decider.target());
             let nanos = |d: Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
             let traffic_step = Some(nanos(model.traffic.every)).filter(|&s| traffic && s > 0);
             let delay = nanos(model.traffic.delay);
@@ -288,7 +288,10 @@ pub(super) fn replay(trace: &Trace, model: &Model, driver: Driver, cuts: &[i64])
                             detail: "HTTP 503".into(),
                         }
                     } else {
-                        model.probe(trace.load(replay.row()), replay.serving().0)
+                        model.probe(
+                            trace.load(replay.row()),
+                            replay.formation.serving(replay.now).0,
+                        )
                     };
                     let actions = decider.handle(event, now);
                     replay.act(&actions);
@@ -331,11 +334,7 @@ pub(super) fn replay(trace: &Trace, model: &Model, driver: Driver, cuts: &[i64])
 struct Replay<'a> {
     trace: &'a Trace,
     model: &'a Model,
-    boot: i64,
-    /// The running dynos as (start, how many started then), oldest first: the newest stop first,
-    /// and the serving ones are a prefix. Groups, not one entry per dyno, so a `max` of thousands
-    /// costs nothing.
-    dynos: Vec<(i64, u32)>,
+    formation: Formation,
     now: i64,
     cuts: &'a [i64],
     part: usize,
@@ -681,41 +680,14 @@ impl Replay<'_> {
         Some((offset(from)?, offset(to)?))
     }
 
-    /// The formation before the trace: already serving at its first instant.
-    fn start_with(&mut self, quantity: u32) {
-        self.dynos.clear();
-        if quantity > 0 {
-            self.dynos.push((self.boot.saturating_neg(), quantity));
-        }
-    }
-
-    fn running(&self) -> u32 {
-        self.dynos
-            .iter()
-            .fold(0, |sum, &(_, count)| sum.saturating_add(count))
-    }
-
     fn row(&self) -> usize {
         usize::try_from(self.now / self.trace.step).unwrap_or(usize::MAX)
-    }
-
-    /// The dynos serving now, and when the next booting group starts serving.
-    fn serving(&self) -> (u32, Option<i64>) {
-        let mut serving = 0u32;
-        for &(start, count) in &self.dynos {
-            let ready = start.saturating_add(self.boot);
-            if ready > self.now {
-                return (serving, Some(ready));
-            }
-            serving = serving.saturating_add(count);
-        }
-        (serving, None)
     }
 
     /// Integrates the figures from `now` to `to`.
     fn advance(&mut self, to: i64) {
         while self.now < to {
-            let (serving, next_ready) = self.serving();
+            let (serving, next_ready) = self.formation.serving(self.now);
             let row = self.row();
             let mut until =
                 to.min((self.now / self.trace.step + 1).saturating_mul(self.trace.step));
@@ -734,7 +706,7 @@ impl Replay<'_> {
                 until = until.min(cut);
             }
             let span = until - self.now;
-            let running = self.running();
+            let running = self.formation.running();
             let load = self.trace.load(row);
             let tally = &mut self.parts[self.part];
             tally.span += span;
@@ -773,29 +745,8 @@ impl Replay<'_> {
     fn act(&mut self, actions: &[Action]) {
         for action in actions {
             if let Action::Scale { to, reason, .. } = action {
-                let running = self.running();
-                self.scales.push(Scale {
-                    at: self.now,
-                    from: running,
-                    to: *to,
-                    reason: reason.to_string(),
-                });
-                if *to > running {
-                    self.dynos.push((self.now, *to - running));
-                } else {
-                    let mut surplus = running - *to;
-                    while surplus > 0 {
-                        let Some(newest) = self.dynos.last_mut() else {
-                            break;
-                        };
-                        let stopped = surplus.min(newest.1);
-                        newest.1 -= stopped;
-                        surplus -= stopped;
-                        if newest.1 == 0 {
-                            self.dynos.pop();
-                        }
-                    }
-                }
+                let scale = self.formation.scale(self.now, *to, reason.to_string());
+                self.scales.push(scale);
                 self.find_part();
                 self.parts[self.part].scale_calls += 1;
             }

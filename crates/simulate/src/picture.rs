@@ -14,8 +14,9 @@
 use std::fmt::Write;
 
 use chrono::{DateTime, Datelike, Timelike};
+use chrono_tz::Tz;
 
-use super::report::{Comparison, Figures, Report};
+use super::report::{Figures, Report};
 use super::timeline::{RowDynos, Timeline};
 
 mod queue;
@@ -49,57 +50,22 @@ const STYLE: &str = r#"svg{font-family:system-ui,-apple-system,"Segoe UI",Roboto
 /// document, row by row from its [`Timeline`], over the window the report covers.
 pub fn draw(report: &Report) -> String {
     let timeline = &report.timeline;
-    let compare = report.compare.as_deref();
-    let frame = Frame::new(timeline);
-    let mut out = String::with_capacity(256 * 1024);
-
-    let header = if compare.is_some() { 102.0 } else { 84.0 };
-    let load_top = header + 8.0;
-    let dynos_top = load_top + PLOT + 78.0;
-    let height = dynos_top + PLOT + 78.0;
-    let _ = write!(
-        out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="autoscaled simulate: {}">"#,
-        escape(&report.app)
-    );
-    let _ = write!(
-        out,
-        "<title>autoscaled simulate: {} {}, {} to {}</title><style>{STYLE}</style>",
-        escape(&report.app),
-        escape(&report.process),
-        report.from,
-        report.to
-    );
-    let _ = write!(
-        out,
-        r#"<rect class="bg" width="{WIDTH}" height="{height}"/><rect class="card" x="6.5" y="6.5" width="{}" height="{}" rx="8"/>"#,
-        WIDTH - 13.0,
-        height - 13.0
-    );
-    title(&mut out, report, timeline);
-
-    // Requests a second, and what autoscaled's serving dynos could serve.
-    let capacity = |row: &RowDynos| f64::from(row.serving) * timeline.capacity;
-    let peak = timeline
-        .load
-        .iter()
-        .copied()
-        .chain(timeline.autoscaled.iter().map(capacity))
-        .fold(0.0, f64::max);
-    let scale = Scale::nice(peak * 1.05, 4.0);
-    let plot = Plot {
-        top: load_top + 24.0,
-        scale,
+    let subject = Subject {
+        kind: "autoscaled simulate",
+        app: &report.app,
+        process: &report.process,
+        from: &report.from,
+        to: &report.to,
+        timezone: timeline.timezone,
+        arrivals: "requests",
+        count: report.requests,
+        peak: report.peak_requests_per_second,
     };
-    caption(&mut out, load_top + 14.0, "Requests a second");
-    bands(&mut out, &frame, &plot, &timeline.autoscaled);
-    axes(&mut out, &frame, &plot, timeline, count_label);
-    let capacities: Vec<f64> = timeline.autoscaled.iter().map(capacity).collect();
-    series(&mut out, &frame, &plot, "load", &timeline.load);
-    series(&mut out, &frame, &plot, "capacity", &capacities);
-    legend(
-        &mut out,
-        plot.bottom() + 38.0,
+    let (mut canvas, [load_top, dynos_top]) =
+        Canvas::open(&subject, timeline, None, &totals(report));
+    canvas.arrivals_plot(
+        load_top,
+        "Requests a second",
         &[
             Key::Line("load", "load"),
             Key::Line("capacity", "capacity of autoscaled's serving dynos"),
@@ -107,75 +73,21 @@ pub fn draw(report: &Report) -> String {
             Key::Band("overloaded", "overloaded (ρ > 1)"),
         ],
     );
-
-    // Dynos, each way.
-    let running = |rows: &[RowDynos]| rows.iter().map(|r| f64::from(r.running)).collect();
-    let autoscaled: Vec<f64> = running(&timeline.autoscaled);
-    let schedule_only: Vec<f64> = running(&timeline.schedule_only);
-    let clairvoyant: Vec<f64> = timeline.clairvoyant.iter().map(|&n| f64::from(n)).collect();
-    let compared: Option<Vec<f64>> = compare.map(|c| running(&c.report.timeline.autoscaled));
-    let most = [&autoscaled, &schedule_only, &clairvoyant]
-        .into_iter()
-        .chain(compared.as_ref())
-        .flat_map(|values| values.iter().copied())
-        .fold(0.0, f64::max);
-    // Whole dynos, and room above the most for the markers.
-    let mut scale = Scale::nice(most + 1.0, (most + 1.0).min(5.0));
-    scale.step = scale.step.round().max(1.0);
-    scale.top = ((most + 1.0) / scale.step).ceil() * scale.step;
-    let plot = Plot {
-        top: dynos_top + 24.0,
-        scale,
-    };
-    caption(&mut out, dynos_top + 14.0, "Dynos");
-    bands(&mut out, &frame, &plot, &timeline.autoscaled);
-    axes(&mut out, &frame, &plot, timeline, |v| format!("{v:.0}"));
-    series(&mut out, &frame, &plot, "schedule-only", &schedule_only);
-    series(&mut out, &frame, &plot, "clairvoyant", &clairvoyant);
-    if let Some(values) = &compared {
-        series(&mut out, &frame, &plot, "compare", values);
-    }
-    series(&mut out, &frame, &plot, "autoscaled", &autoscaled);
-    markers(&mut out, &frame, &plot, timeline);
-    let compare_label = compare.map(Comparison::label);
-    let mut keys = vec![Key::Line("autoscaled", "autoscaled")];
-    if let Some(label) = &compare_label {
-        keys.push(Key::Line("compare", label));
-    }
-    keys.extend([
-        Key::Line("clairvoyant", "clairvoyant"),
-        Key::Line("schedule-only", "schedule alone"),
-        Key::Marker,
+    let compare = report
+        .compare
+        .as_deref()
+        .map(|c| (c.label(), &c.report.timeline));
+    let mut lines = rules_lines(timeline, compare);
+    lines.extend([
+        DynoLine::whole("clairvoyant", "clairvoyant", &timeline.clairvoyant),
+        DynoLine::running("schedule-only", "schedule alone", &timeline.schedule_only),
     ]);
-    legend(&mut out, plot.bottom() + 38.0, &keys);
-    out.push_str("</svg>\n");
-    out
+    canvas.dynos_plot(dynos_top, &lines);
+    canvas.finish()
 }
 
-/// The title line and the table's totals under it.
-fn title(out: &mut String, report: &Report, timeline: &Timeline) {
-    let tz = timeline.timezone;
-    let local = |t: &str| {
-        DateTime::parse_from_rfc3339(t).map_or_else(
-            |_| t.to_owned(),
-            |t| {
-                t.with_timezone(&tz)
-                    .format("%a %-d %b %Y %H:%M")
-                    .to_string()
-            },
-        )
-    };
-    let _ = write!(
-        out,
-        r#"<text class="title" x="20" y="32">{} {} · {} to {} ({}) · {} requests, peak {:.1}/s</text>"#,
-        escape(&report.app),
-        escape(&report.process),
-        local(&report.from),
-        local(&report.to),
-        escape(tz.name()),
-        report.requests,
-        report.peak_requests_per_second
-    );
+/// The totals under the title: autoscaled's, the compared config's, and the other ways'.
+fn totals(report: &Report) -> Vec<String> {
     let mut lines = vec![figures("autoscaled", &report.autoscaled)];
     if let Some(other) = &report.compare {
         lines.push(format!(
@@ -192,14 +104,7 @@ fn title(out: &mut String, report: &Report, timeline: &Timeline) {
         report.static_max.overloaded_minutes,
         report.clairvoyant_dyno_hours
     ));
-    for (i, line) in lines.iter().enumerate() {
-        let _ = write!(
-            out,
-            r#"<text class="totals" x="20" y="{}">{}</text>"#,
-            54 + 18 * i,
-            escape(line)
-        );
-    }
+    lines
 }
 
 fn figures(label: &str, f: &Figures) -> String {
@@ -209,8 +114,237 @@ fn figures(label: &str, f: &Figures) -> String {
     )
 }
 
+/// What a picture is of, as its label, its title and its title line name it.
+#[derive(Debug)]
+struct Subject<'a> {
+    /// The command and its mode.
+    kind: &'a str,
+    app: &'a str,
+    process: &'a str,
+    /// The window, in RFC 3339 (as the report has it).
+    from: &'a str,
+    to: &'a str,
+    /// The app's time zone, the title's clock.
+    timezone: Tz,
+    /// What arrives (`requests`, `jobs`), how many did, and the most a second.
+    arrivals: &'a str,
+    count: u64,
+    peak: f64,
+}
+
+/// A picture being drawn, web or queue mode alike: the document so far, and the replay's rows it
+/// is drawn from (every plot shades the same rows and reads the same time axis).
+#[derive(Debug)]
+struct Canvas<'a> {
+    out: String,
+    frame: Frame,
+    timeline: &'a Timeline,
+}
+
+impl<'a> Canvas<'a> {
+    /// Opens the document with room for `PLOTS` plots stacked under the title and its `totals`
+    /// (a line each), and returns it with the top of each plot. `style` adds classes to the
+    /// page's.
+    fn open<const PLOTS: usize>(
+        subject: &Subject<'_>,
+        timeline: &'a Timeline,
+        style: Option<&str>,
+        totals: &[String],
+    ) -> (Canvas<'a>, [f64; PLOTS]) {
+        // Each plot is its caption, the plot, its time labels and its legend.
+        const SECTION: f64 = PLOT + 78.0;
+        let header = 48.0 + 18.0 * totals.len() as f64;
+        let tops: [f64; PLOTS] = std::array::from_fn(|i| header + 8.0 + SECTION * i as f64);
+        let height = header + 8.0 + SECTION * PLOTS as f64;
+        let mut out = String::with_capacity(256 * 1024);
+        let _ = write!(
+            out,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{}: {}">"#,
+            subject.kind,
+            escape(subject.app)
+        );
+        let _ = write!(
+            out,
+            "<title>{}: {} {}, {} to {}</title><style>{STYLE}",
+            subject.kind,
+            escape(subject.app),
+            escape(subject.process),
+            subject.from,
+            subject.to
+        );
+        if let Some(style) = style {
+            let _ = write!(out, "\n{style}");
+        }
+        let _ = write!(
+            out,
+            r#"</style><rect class="bg" width="{WIDTH}" height="{height}"/><rect class="card" x="6.5" y="6.5" width="{}" height="{}" rx="8"/>"#,
+            WIDTH - 13.0,
+            height - 13.0
+        );
+        title(&mut out, subject, totals);
+        let canvas = Canvas {
+            out,
+            frame: Frame::new(timeline),
+            timeline,
+        };
+        (canvas, tops)
+    }
+
+    /// Starts a plot whose caption stands at `top`: the caption, the shaded rows under
+    /// everything, the grid with the values' labels (`label`) and the time labels.
+    fn plot(&mut self, top: f64, text: &str, scale: Scale, label: impl Fn(f64) -> String) -> Plot {
+        caption(&mut self.out, top + 14.0, text);
+        let plot = Plot {
+            top: top + 24.0,
+            scale,
+        };
+        bands(&mut self.out, &self.frame, &plot, &self.timeline.autoscaled);
+        axes(&mut self.out, &self.frame, &plot, self.timeline, label);
+        plot
+    }
+
+    fn series(&mut self, plot: &Plot, name: &str, values: &[f64]) {
+        series(&mut self.out, &self.frame, plot, name, values);
+    }
+
+    fn legend(&mut self, plot: &Plot, keys: &[Key<'_>]) {
+        legend(&mut self.out, plot.bottom() + 38.0, keys);
+    }
+
+    /// What arrives a second (requests, jobs) and what autoscaled's serving dynos could take.
+    fn arrivals_plot(&mut self, top: f64, text: &str, keys: &[Key<'_>]) {
+        let capacity: Vec<f64> = self
+            .timeline
+            .autoscaled
+            .iter()
+            .map(|row| f64::from(row.serving) * self.timeline.capacity)
+            .collect();
+        let peak = self
+            .timeline
+            .load
+            .iter()
+            .chain(&capacity)
+            .copied()
+            .fold(0.0, f64::max);
+        let plot = self.plot(top, text, Scale::nice(peak * 1.05, 4.0), count_label);
+        self.series(&plot, "load", &self.timeline.load);
+        self.series(&plot, "capacity", &capacity);
+        self.legend(&plot, keys);
+    }
+
+    /// The dynos of each way of running the app, `lines` in the legend's order: the first is
+    /// drawn last, on top of the others, and the scale events are marked above them.
+    fn dynos_plot(&mut self, top: f64, lines: &[DynoLine]) {
+        let most = lines
+            .iter()
+            .flat_map(|line| line.dynos.iter().copied())
+            .fold(0.0, f64::max);
+        let plot = self.plot(top, "Dynos", whole_dynos(most), |v| format!("{v:.0}"));
+        for line in lines.iter().rev() {
+            self.series(&plot, line.class, &line.dynos);
+        }
+        markers(&mut self.out, &self.frame, &plot, self.timeline);
+        let mut keys: Vec<Key<'_>> = lines
+            .iter()
+            .map(|line| Key::Line(line.class, &line.label))
+            .collect();
+        keys.push(Key::Marker);
+        self.legend(&plot, &keys);
+    }
+
+    fn finish(mut self) -> String {
+        self.out.push_str("</svg>\n");
+        self.out
+    }
+}
+
+/// The title line and the `totals` under it.
+fn title(out: &mut String, subject: &Subject<'_>, totals: &[String]) {
+    let tz = subject.timezone;
+    let local = |t: &str| {
+        DateTime::parse_from_rfc3339(t).map_or_else(
+            |_| t.to_owned(),
+            |t| {
+                t.with_timezone(&tz)
+                    .format("%a %-d %b %Y %H:%M")
+                    .to_string()
+            },
+        )
+    };
+    let _ = write!(
+        out,
+        r#"<text class="title" x="20" y="32">{} {} · {} to {} ({}) · {} {}, peak {:.1}/s</text>"#,
+        escape(subject.app),
+        escape(subject.process),
+        local(subject.from),
+        local(subject.to),
+        escape(tz.name()),
+        subject.count,
+        subject.arrivals,
+        subject.peak
+    );
+    for (i, line) in totals.iter().enumerate() {
+        let _ = write!(
+            out,
+            r#"<text class="totals" x="20" y="{}">{}</text>"#,
+            54 + 18 * i,
+            escape(line)
+        );
+    }
+}
+
 fn caption(out: &mut String, y: f64, text: &str) {
     let _ = write!(out, r#"<text class="caption" x="20" y="{y}">{text}</text>"#);
+}
+
+/// One way's dynos in the dyno plot: its class (the line's style), its legend, a value a row.
+#[derive(Debug)]
+struct DynoLine {
+    class: &'static str,
+    label: String,
+    dynos: Vec<f64>,
+}
+
+impl DynoLine {
+    /// The dynos running (booting included) in each of `rows`.
+    fn running(class: &'static str, label: impl Into<String>, rows: &[RowDynos]) -> DynoLine {
+        DynoLine {
+            class,
+            label: label.into(),
+            dynos: rows.iter().map(|r| f64::from(r.running)).collect(),
+        }
+    }
+
+    /// A count of dynos a row (the clairvoyant's, a comparison rule's).
+    fn whole(class: &'static str, label: impl Into<String>, dynos: &[u32]) -> DynoLine {
+        DynoLine {
+            class,
+            label: label.into(),
+            dynos: dynos.iter().map(|&n| f64::from(n)).collect(),
+        }
+    }
+}
+
+/// The lines of the rules themselves, first in the legend: autoscaled's, and the compared config's
+/// (its label, its replay) when there is one.
+fn rules_lines(timeline: &Timeline, compare: Option<(String, &Timeline)>) -> Vec<DynoLine> {
+    let mut lines = vec![DynoLine::running(
+        "autoscaled",
+        "autoscaled",
+        &timeline.autoscaled,
+    )];
+    if let Some((label, theirs)) = compare {
+        lines.push(DynoLine::running("compare", label, &theirs.autoscaled));
+    }
+    lines
+}
+
+/// The dyno plot's scale: whole dynos, and room above the most for the markers.
+fn whole_dynos(most: f64) -> Scale {
+    let mut scale = Scale::nice(most + 1.0, (most + 1.0).min(5.0));
+    scale.step = scale.step.round().max(1.0);
+    scale.top = ((most + 1.0) / scale.step).ceil() * scale.step;
+    scale
 }
 
 /// Where the rows go across: the window from the plots' left edge to their right.

@@ -150,8 +150,7 @@ impl From<SimulateError> for Failure {
 
 /// Runs `autoscaled simulate`.
 pub(crate) fn run(config: &Option<PathBuf>, args: SimulateArgs) -> Result<(), Failure> {
-    let env = || std::env::vars().chain([("HEROKU_API_KEY".to_owned(), UNUSED_API_KEY.to_owned())]);
-    let config = Config::load_with_env(&config_path(config.clone()), env())?;
+    let config = Config::load_with_env(&config_path(config.clone()), config_env())?;
     let app = choose_app(&config.apps, args.app.as_deref())?;
     if app.queue.is_some() {
         return run_queue(app, &args);
@@ -165,22 +164,11 @@ pub(crate) fn run(config: &Option<PathBuf>, args: SimulateArgs) -> Result<(), Fa
     };
     let capacity = args.capacity.unwrap_or_default();
     let other = match &args.compare {
-        Some(path) => Some(load_compared(path, args.app.as_deref(), env())?),
+        Some(path) => Some(load_compared(path, args.app.as_deref(), config_env())?),
         None => None,
     };
-    // Before the replay, so that a path it cannot write fails at once, and beside the target, so
-    // that the rename is atomic: a reader never sees half a picture, and a failure leaves none.
-    let picture = match &args.svg {
-        Some(path) => Some((path, temporary_beside(path)?)),
-        None => None,
-    };
-    let trace = read_trace(trace_path, Trace::parse)?;
-    let window = trace
-        .window(args.from, args.to)
-        .map_err(|problem| SimulateError::Trace {
-            path: trace_path.clone(),
-            problem,
-        })?;
+    let picture = Picture::reserve(args.svg.as_deref())?;
+    let window = read_window(trace_path, Trace::parse, &args)?;
     let replay = |app: &AppSettings| {
         let (mut simulated, model) = inputs_for(
             app,
@@ -208,22 +196,14 @@ pub(crate) fn run(config: &Option<PathBuf>, args: SimulateArgs) -> Result<(), Fa
             report: replay(other).2,
         }));
     }
-    if let Some((path, mut file)) = picture {
-        let svg = simulate::draw(&report);
-        let failed = |source| SimulateError::Svg {
-            path: path.clone(),
-            source,
-        };
-        file.write_all(svg.as_bytes()).map_err(failed)?;
-        file.persist(path).map_err(|e| failed(e.error))?;
+    if let Some(picture) = picture {
+        picture.write(&simulate::draw(&report))?;
     }
-    if args.json {
-        let json = report.to_json().map_err(|e| Failure::Fatal(e.into()))?;
-        println!("{json}");
-    } else {
-        print!("{}", report.render(&simulated, &model));
-    }
-    Ok(())
+    print_report(
+        args.json,
+        || report.to_json(),
+        || report.render(&simulated, &model),
+    )
 }
 
 /// Queue mode: the worker `app` (with `[apps.queue]`) on the trace read as jobs arriving.
@@ -236,10 +216,9 @@ fn run_queue(app: &AppSettings, args: &SimulateArgs) -> Result<(), Failure> {
         )
         .into());
     };
-    let env = || std::env::vars().chain([("HEROKU_API_KEY".to_owned(), UNUSED_API_KEY.to_owned())]);
     let other = match &args.compare {
         Some(path) => {
-            let other = load_compared(path, args.app.as_deref(), env())?;
+            let other = load_compared(path, args.app.as_deref(), config_env())?;
             if other.queue.is_none() {
                 return Err(SimulateError::Argument(format!(
                     "--compare {}: its app {}:{} has no [apps.queue] to replay the jobs through",
@@ -253,18 +232,8 @@ fn run_queue(app: &AppSettings, args: &SimulateArgs) -> Result<(), Failure> {
         }
         None => None,
     };
-    // As the web replay: a path the picture cannot be written to fails before the replay.
-    let picture = match &args.svg {
-        Some(path) => Some((path, temporary_beside(path)?)),
-        None => None,
-    };
-    let trace = read_trace(trace_path, Trace::parse_jobs)?;
-    let window = trace
-        .window(args.from, args.to)
-        .map_err(|problem| SimulateError::Trace {
-            path: trace_path.clone(),
-            problem,
-        })?;
+    let picture = Picture::reserve(args.svg.as_deref())?;
+    let window = read_window(trace_path, Trace::parse_jobs, args)?;
     let replay = |app: &AppSettings| {
         queue_inputs_for(app, job_time, args.boot).map(|(simulated, model)| {
             let report = simulate::simulate_queue(&simulated, &window, &model, args.daily);
@@ -280,22 +249,14 @@ fn run_queue(app: &AppSettings, args: &SimulateArgs) -> Result<(), Failure> {
             report: theirs,
         }));
     }
-    if let Some((path, mut file)) = picture {
-        let svg = simulate::draw_queue(&report);
-        let failed = |source| SimulateError::Svg {
-            path: path.clone(),
-            source,
-        };
-        file.write_all(svg.as_bytes()).map_err(failed)?;
-        file.persist(path).map_err(|e| failed(e.error))?;
+    if let Some(picture) = picture {
+        picture.write(&simulate::draw_queue(&report))?;
     }
-    if args.json {
-        let json = report.to_json().map_err(|e| Failure::Fatal(e.into()))?;
-        println!("{json}");
-    } else {
-        print!("{}", report.render(&simulated, &model));
-    }
-    Ok(())
+    print_report(
+        args.json,
+        || report.to_json(),
+        || report.render(&simulated, &model),
+    )
 }
 
 /// What queue mode takes: a job time above 0, and none of the web replay's own arguments.
@@ -333,6 +294,74 @@ fn load_compared(
         problem: Box::new(problem),
     })?;
     Ok(app.clone())
+}
+
+/// What `run`'s config would read from the environment, with an API key of no use: a replay never
+/// calls Heroku, so it must not need one.
+fn config_env() -> impl Iterator<Item = (String, String)> {
+    std::env::vars().chain([("HEROKU_API_KEY".to_owned(), UNUSED_API_KEY.to_owned())])
+}
+
+/// The trace at `path`, read with `parse`, cut to the window of `--from` and `--to`.
+fn read_window(
+    path: &Path,
+    parse: fn(&str) -> Result<Trace, TraceError>,
+    args: &SimulateArgs,
+) -> Result<Trace, SimulateError> {
+    read_trace(path, parse)?
+        .window(args.from, args.to)
+        .map_err(|problem| SimulateError::Trace {
+            path: path.to_owned(),
+            problem,
+        })
+}
+
+/// Prints the report: its JSON with `--json`, its table otherwise.
+fn print_report(
+    json: bool,
+    to_json: impl FnOnce() -> Result<String, serde_json::Error>,
+    render: impl FnOnce() -> String,
+) -> Result<(), Failure> {
+    if json {
+        let json = to_json().map_err(|e| Failure::Fatal(e.into()))?;
+        println!("{json}");
+    } else {
+        print!("{}", render());
+    }
+    Ok(())
+}
+
+/// Where `--svg` writes the picture: a temporary file made before the replay, so that a path it
+/// cannot write fails at once, and beside the target, so that the rename is atomic: a reader
+/// never sees half a picture, and a failure leaves none.
+#[derive(Debug)]
+struct Picture<'a> {
+    path: &'a Path,
+    file: tempfile::NamedTempFile,
+}
+
+impl<'a> Picture<'a> {
+    /// The temporary file for `path`, when `--svg` gives one.
+    fn reserve(path: Option<&'a Path>) -> Result<Option<Picture<'a>>, SimulateError> {
+        path.map(|path| {
+            Ok(Picture {
+                path,
+                file: temporary_beside(path)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Writes `svg` and renames it onto the target.
+    fn write(mut self, svg: &str) -> Result<(), SimulateError> {
+        let failed = |source| SimulateError::Svg {
+            path: self.path.to_owned(),
+            source,
+        };
+        self.file.write_all(svg.as_bytes()).map_err(failed)?;
+        self.file.persist(self.path).map_err(|e| failed(e.error))?;
+        Ok(())
+    }
 }
 
 /// An empty file in `target`'s folder, deleted when dropped unless persisted to `target`.

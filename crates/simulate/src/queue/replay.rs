@@ -8,6 +8,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use policy::{Action, Decider, Event, QueueFigures, QueueReading};
 
 use super::{HIREFIRE_EVERY, JUDOSCALE_CALM, JUDOSCALE_EVERY, JUDOSCALE_UPSCALE_EVERY, JobModel};
+use crate::formation::Formation;
 use crate::{RowDynos, Scale, Trace};
 
 const NANOS: i64 = 1_000_000_000;
@@ -214,13 +215,11 @@ struct Fluid<'a> {
     model: &'a JobModel,
     /// The jobs that arrived before each row: `prefix[k]` for row k, one more for the end.
     prefix: Vec<f64>,
-    boot: i64,
     target: f64,
     now: i64,
     /// Jobs waiting.
     queued: f64,
-    /// The running dynos as (start, how many started then), oldest first; the newest stop first.
-    dynos: Vec<(i64, u32)>,
+    formation: Formation,
     outcome: Outcome,
     /// The minute being watched, and whether it was late.
     minute: (i64, bool),
@@ -243,11 +242,10 @@ pub(super) fn replay(
         trace,
         model,
         prefix,
-        boot: nanos(model.boot),
         target: target.as_secs_f64(),
         now: 0,
         queued: 0.0,
-        dynos: Vec::new(),
+        formation: Formation::new(nanos(model.boot)),
         outcome: Outcome {
             rows: vec![RowDynos::UNSEEN; trace.counts.len()],
             row_dyno_nanos: vec![0; trace.counts.len()],
@@ -257,10 +255,7 @@ pub(super) fn replay(
         },
         minute: (0, false),
     };
-    let start = scaler.start();
-    if start > 0 {
-        fluid.dynos.push((fluid.boot.saturating_neg(), start));
-    }
+    fluid.formation.start_with(scaler.start());
     let end = trace.len_nanos();
     let step = nanos(scaler.every()).max(1);
     let mut ticks = match &scaler {
@@ -310,23 +305,6 @@ impl Fluid<'_> {
         self.trace.load(self.row())
     }
 
-    /// The dynos serving now, and when the next booting group starts serving.
-    fn serving(&self) -> (u32, Option<i64>) {
-        let mut serving = 0u32;
-        for &(start, count) in &self.dynos {
-            let ready = start.saturating_add(self.boot);
-            if ready > self.now {
-                return (serving, Some(ready));
-            }
-            serving = serving.saturating_add(count);
-        }
-        (serving, None)
-    }
-
-    fn running(&self) -> u32 {
-        self.dynos.iter().fold(0, |s, &(_, n)| s.saturating_add(n))
-    }
-
     /// Jobs started a second by `serving` dynos whose slots are all busy.
     fn throughput(&self, serving: u32) -> f64 {
         f64::from(serving) * f64::from(self.model.concurrency) / self.model.job_time.as_secs_f64()
@@ -367,7 +345,7 @@ impl Fluid<'_> {
     }
 
     fn seen(&self) -> Seen {
-        let (serving, _) = self.serving();
+        let (serving, _) = self.formation.serving(self.now);
         let slots = f64::from(serving) * f64::from(self.model.concurrency);
         let saturated = self.queued > EMPTY || self.arrivals() > self.throughput(serving);
         let busy = if saturated {
@@ -384,33 +362,13 @@ impl Fluid<'_> {
     }
 
     fn scale(&mut self, to: u32, reason: String) {
-        let running = self.running();
+        let running = self.formation.running();
         if to == running {
             return;
         }
         self.outcome.scale_calls += 1;
-        self.outcome.scales.push(Scale {
-            at: self.now,
-            from: running,
-            to,
-            reason,
-        });
-        if to > running {
-            self.dynos.push((self.now, to - running));
-            return;
-        }
-        let mut surplus = running - to;
-        while surplus > 0 {
-            let Some(newest) = self.dynos.last_mut() else {
-                break;
-            };
-            let stopped = surplus.min(newest.1);
-            newest.1 -= stopped;
-            surplus -= stopped;
-            if newest.1 == 0 {
-                self.dynos.pop();
-            }
-        }
+        let scale = self.formation.scale(self.now, to, reason);
+        self.outcome.scales.push(scale);
     }
 
     /// Notes the oldest job's age `age` (seconds) in the minute being watched.
@@ -440,7 +398,7 @@ impl Fluid<'_> {
     /// Integrates from `now` to `to`.
     fn advance(&mut self, to: i64) {
         while self.now < to {
-            let (serving, next_ready) = self.serving();
+            let (serving, next_ready) = self.formation.serving(self.now);
             let row = self.row();
             let row_end = (self.now / self.trace.step + 1).saturating_mul(self.trace.step);
             let minute_end = (self.now / MINUTE + 1).saturating_mul(MINUTE);
@@ -469,7 +427,7 @@ impl Fluid<'_> {
             self.watch(age);
             let span = until - self.now;
             let dt = seconds(span);
-            let dyno_nanos = i128::from(span) * i128::from(self.running());
+            let dyno_nanos = i128::from(span) * i128::from(self.formation.running());
             self.outcome.span += span;
             self.outcome.dyno_nanos += dyno_nanos;
             if let Some(nanos) = self.outcome.row_dyno_nanos.get_mut(row) {
@@ -490,7 +448,7 @@ impl Fluid<'_> {
             }
             self.outcome.worst = self.outcome.worst.max(end_age);
             let late = age > self.target || end_age > self.target;
-            let running = self.running();
+            let running = self.formation.running();
             if let Some(dynos) = self.outcome.rows.get_mut(row) {
                 dynos.add(running, serving, late, false);
             }
