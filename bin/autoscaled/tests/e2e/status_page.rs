@@ -487,7 +487,12 @@ async fn the_page_form_adds_and_ends_an_override_and_refuses_strangers() {
     browser.eval(&format!(
         "({FILL})({{kind: 'override', quantity: '2', for: '2h', reason: 'launch from the page', by: 'ada'}})"
     ));
-    let shown = overrides_until(&client, &url, "the page's override", |o| !o.is_empty()).await;
+    // Shown once running: a status read that began while the page's request was being recorded
+    // answers as of its own start, when the override was still to come.
+    let shown = overrides_until(&client, &url, "the page's override, running", |o| {
+        o.iter().any(|o| o["active"] == true)
+    })
+    .await;
     assert_eq!(shown.len(), 1, "{shown:?}");
     let added = &shown[0];
     assert_eq!(
