@@ -70,13 +70,16 @@ impl Drop for Claim {
 
 struct Kept {
     path: PathBuf,
+    /// The pool's: the file must exist (see [`open`]).
     options: SqliteConnectOptions,
     shown: Shown,
     /// The device and inode of the file the pool has open.
     file: Mutex<Option<(u64, u64)>>,
-    /// Held while the file is put back: the writer and the fleet coordinator both look, and one
-    /// copy is made.
-    restoring: tokio::sync::Mutex<()>,
+    /// A connection kept open on that file for the copy a restore makes: after the file is
+    /// deleted, only a connection opened before holds the data (its inode lives on while open),
+    /// and the pool may have closed or replaced its own. Locked while the file is put back: the
+    /// writer and the fleet coordinator both look, and one copy is made.
+    anchor: tokio::sync::Mutex<SqliteConnection>,
 }
 
 impl SqliteDb {
@@ -102,7 +105,7 @@ impl SqliteDb {
         if !moved() {
             return Ok(false);
         }
-        let _restoring = kept.restoring.lock().await;
+        let mut anchor = kept.anchor.lock().await;
         // Another caller may have put it back while this one waited.
         if !moved() {
             return Ok(false);
@@ -123,7 +126,6 @@ impl SqliteDb {
         } else {
             Some(lock(&kept.path, &kept.shown)?)
         };
-        let pool = self.pool();
         let mut restoring = kept.path.as_os_str().to_owned();
         restoring.push(".restoring");
         let restoring = PathBuf::from(restoring);
@@ -148,13 +150,17 @@ impl SqliteDb {
         // leases with their generations.
         sqlx::query("VACUUM INTO ?1")
             .bind(target)
-            .execute(&pool)
+            .execute(&mut *anchor)
             .await
             .map_err(|error| failed(kept.shown.scrub(error)))?;
         // Moved in whole: a reader never sees a half-written file at the path.
         std::fs::rename(&restoring, &kept.path)
             .map_err(|error| failed(format!("cannot move the copy into place: {error}")))?;
         *kept.file.lock().unwrap_or_else(PoisonError::into_inner) = file_id(&kept.path);
+        let moved_anchor = SqliteConnection::connect_with(&kept.options)
+            .await
+            .map_err(|error| failed(kept.shown.scrub(error)))?;
+        let old_anchor = std::mem::replace(&mut *anchor, moved_anchor);
         let reopened = pool_for(kept.options.clone());
         let old = {
             let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
@@ -164,7 +170,10 @@ impl SqliteDb {
             std::mem::replace(&mut current.pool, reopened)
         };
         // Its connections still have the old inode open: closed once the calls on them end.
-        tokio::spawn(async move { old.close().await });
+        tokio::spawn(async move {
+            old.close().await;
+            let _ = old_anchor.close().await;
+        });
         tracing::warn!(url = %kept.shown.url,
             "the database file was deleted or replaced under the daemon: recreated from the copy it had open");
         Ok(true)
@@ -254,19 +263,32 @@ pub(crate) async fn open(path: &Path, access: Access, shown: &Shown) -> Result<S
             MIGRATIONS.check_current(found, shown)
         }
     };
-    // Closing a connection that worked is a formality; what matters is `checked`.
-    let _ = connection.close().await;
-    checked?;
+    if let Err(error) = checked {
+        // Closing a connection that worked is a formality; what matters is the error.
+        let _ = connection.close().await;
+        return Err(error);
+    }
 
-    let kept = match access {
-        Access::Daemon => Some(Kept {
-            path: path.to_owned(),
-            options: options.clone(),
-            shown: shown.clone(),
-            file: Mutex::new(file_id(path)),
-            restoring: tokio::sync::Mutex::new(()),
-        }),
-        Access::ReadOnly | Access::Edit => None,
+    let (kept, options) = match access {
+        Access::Daemon => {
+            // The file exists now. A connection the pool opens later must not create it again:
+            // deleted under the daemon, an empty file in its place would take the writes, and a
+            // restore could copy that instead of the data. Such a write fails instead, and is
+            // made again once the file is back.
+            let options = options.create_if_missing(false);
+            let kept = Kept {
+                path: path.to_owned(),
+                options: options.clone(),
+                shown: shown.clone(),
+                file: Mutex::new(file_id(path)),
+                anchor: tokio::sync::Mutex::new(connection),
+            };
+            (Some(kept), options)
+        }
+        Access::ReadOnly | Access::Edit => {
+            let _ = connection.close().await;
+            (None, options)
+        }
     };
     Ok(SqliteDb {
         current: Mutex::new(Current {
