@@ -216,17 +216,7 @@ async fn check_queues(config: &Config, problems: &mut Vec<String>) {
                 continue;
             }
         };
-        let read = async {
-            let options = queues::Options::default();
-            let options = match &queue.prefix {
-                Some(prefix) => options.with_prefix(prefix),
-                None => options,
-            };
-            let reader =
-                queues::Reader::connect_with(queue.backend, &url, queue.queues.clone(), options)
-                    .await?;
-            reader.read(Utc::now()).await
-        };
+        let read = async { queue.connect(&url).await?.read(Utc::now()).await };
         match read.await {
             Ok(reading) => {
                 for q in &reading.queues {

@@ -183,6 +183,17 @@ impl QueueSettings {
         format!("{}: {queues} from {url}", self.backend.name())
     }
 
+    /// A reader of these queues in the datastore at `url` (resolved from [`QueueSettings::url`]),
+    /// under the app's prefix: for the daemon's polls and `check --online` alike.
+    pub(crate) async fn connect(&self, url: &Secret) -> Result<queues::Reader, queues::Error> {
+        let options = queues::Options::default();
+        let options = match &self.prefix {
+            Some(prefix) => options.with_prefix(prefix),
+            None => options,
+        };
+        queues::Reader::connect_with(self.backend, url, self.queues.clone(), options).await
+    }
+
     /// The job-queue rules' settings.
     pub(crate) fn policy(&self) -> policy::QueuePolicy {
         policy::QueuePolicy {

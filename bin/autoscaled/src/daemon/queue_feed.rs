@@ -109,16 +109,11 @@ impl QueueFeed {
             *connected = None;
             // The depth a poll counts need not pass what the largest formation runs at once.
             let cap = u64::from(self.settings.max).saturating_mul(u64::from(queue.concurrency));
-            let options = queues::Options::default();
-            let options = match &queue.prefix {
-                Some(prefix) => options.with_prefix(prefix),
-                None => options,
-            };
-            let reader =
-                queues::Reader::connect_with(queue.backend, &url, queue.queues.clone(), options)
-                    .await
-                    .map_err(|e| describe(&e, &url))?
-                    .with_depth_cap(cap);
+            let reader = queue
+                .connect(&url)
+                .await
+                .map_err(|e| describe(&e, &url))?
+                .with_depth_cap(cap);
             *connected = Some(Connected { url, reader });
         }
         let Some(Connected { reader, url }) = connected.as_ref() else {
