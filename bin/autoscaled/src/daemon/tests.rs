@@ -225,16 +225,13 @@ impl Daemon {
     /// `within`; returns the line.
     pub(super) async fn line(&self, needles: &[&str], within: Duration) -> String {
         let what = format!("a line with {needles:?}");
-        let found = wait_until(&what, within, || {
+        wait_until(&what, within, || {
             self.logs()
                 .lines()
                 .find(|l| needles.iter().all(|n| l.contains(n)))
                 .map(str::to_owned)
-        });
-        match tokio::time::timeout(within + Duration::from_secs(1), found).await {
-            Ok(line) => line,
-            Err(_) => panic!("no {what}:\n{}", self.logs()),
-        }
+        })
+        .await
     }
 
     /// Stops it as SIGTERM would, and checks that it stopped cleanly.

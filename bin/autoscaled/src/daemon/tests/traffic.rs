@@ -185,10 +185,7 @@ async fn fail_safe_within_the_promise(pattern: &'static [Ends], seen: &str) {
     let (world, daemon) = ready("10m").await;
     let started = Instant::now();
     let feeder = Feeder::start(&daemon, pattern, 10).await;
-    let at_max = wait_until("the PATCH to max", MINUTE, || {
-        world.patches(APP).contains(&6).then(Instant::now)
-    })
-    .await;
+    let at_max = world.quantity(APP, 6, MINUTE).await;
     let took = at_max - feeder.first;
     eprintln!("{seen}: the fail-safe to max {took:?} after the first failing line (promise: 10 s)");
     assert!(took < PROMISE, "{seen}: the fail-safe took {took:?}");
@@ -275,10 +272,7 @@ async fn requests_that_succeed_again_for_calm_bring_one_recovery_alert() {
     let calm = Duration::from_secs(5);
     let (world, daemon) = ready("5s").await;
     let failing = Feeder::start(&daemon, &[Ends::App503], 10).await;
-    wait_until("the PATCH to max", MINUTE, || {
-        world.patches(APP).contains(&6).then_some(())
-    })
-    .await;
+    world.quantity(APP, 6, MINUTE).await;
     daemon.line(&["alert: ", "kind=outage"], SECOND).await;
     // A probe that answers does not close the outage while the lines still fail: past calm.
     tokio::time::sleep(3 * calm).await;
@@ -348,10 +342,7 @@ async fn an_app_that_served_well_until_a_bad_deploy_goes_to_max_once_90_percent_
     drop(healthy);
     assert_eq!(world.patches(APP), Vec::<u64>::new());
     let failing = Feeder::start(&daemon, &[Ends::App503], 10).await;
-    let at_max = wait_until("the PATCH to max", MINUTE, || {
-        world.patches(APP).contains(&6).then(Instant::now)
-    })
-    .await;
+    let at_max = world.quantity(APP, 6, MINUTE).await;
     let took = at_max - failing.first;
     eprintln!(
         "503 after a healthy window: the fail-safe to max {took:?} after the first failing line (promise: 10 s)"
@@ -370,13 +361,7 @@ async fn an_app_that_served_well_until_a_bad_deploy_goes_to_max_once_90_percent_
 
 #[tokio::test(start_paused = true)]
 async fn traffic_scales_the_app_out_with_its_figures_in_the_reason() {
-    let world = World::new(APP, 1).await;
-    let apps = app("10m");
-    let daemon = world.start(&apps).await;
-    wait_until("the first probe", MINUTE, || {
-        (world.probes() > 0).then_some(())
-    })
-    .await;
+    let (world, daemon) = ready("10m").await;
 
     // 38 requests a second for a minute, 200 ms each: 7.6 in flight, 7.6 / (2 × 0.8) → 5 dynos.
     let now = daemon.clock.now();
